@@ -1,0 +1,178 @@
+"""Settings, read from the environment in one place (django-environ).
+
+The embedded default (no variables set) is a development set-up: SQLite in
+``var/db.sqlite3``, keys in ``var/keys/``, releases in ``var/releases/``.
+Production sets ``DJANGO_ENV=production``; then every secret must come from
+the environment and a missing one raises ``ImproperlyConfigured``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DJANGO_ENV = env.str("DJANGO_ENV", default="development")
+PRODUCTION = DJANGO_ENV == "production"
+
+VAR_DIR = Path(env.str("DEID_VAR_DIR", default=str(BASE_DIR / "var")))
+
+if PRODUCTION:
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY")  # raises ImproperlyConfigured when missing
+else:
+    # Development only: a fixed, clearly non-secret key. Never used in production.
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-only-insecure-key-not-for-production")
+
+DEBUG = env.bool("DJANGO_DEBUG", default=not PRODUCTION)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "django_q",
+    "audit",
+    "governance",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Wait for the writer lock instead of failing at once (worker + web server).
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Failed logins are rate-limited per username and client address (django-axes).
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "Asia/Seoul"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_ROOT = Path(env.str("DEID_MEDIA_ROOT", default=str(VAR_DIR / "documents")))
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+DEID_MAX_DOCUMENT_BYTES = env.int("DEID_MAX_DOCUMENT_BYTES", default=20 * 1024 * 1024)
+
+# --- The engine's places and keys -------------------------------------------
+# The synthetic (or real) CDW the engine reads, as an SQLAlchemy URL.
+DEID_CDW_URL = env.str("DEID_CDW_URL", default=f"sqlite:///{VAR_DIR / 'cdw.sqlite3'}")
+DEID_RELEASES_DIR = Path(env.str("DEID_RELEASES_DIR", default=str(VAR_DIR / "releases")))
+DEID_KEYS_DIR = Path(env.str("DEID_KEYS_DIR", default=str(VAR_DIR / "keys")))
+# The master secret: DEID_MASTER_KEY (hex or base64) or DEID_MASTER_KEY_FILE.
+# Development falls back to a generated file in var/keys/ (created by `manage.py demo`).
+DEID_MASTER_KEY_FILE = Path(env.str("DEID_MASTER_KEY_FILE", default=str(DEID_KEYS_DIR / "master.key")))
+# Ed25519 signing key for audit checkpoints, kept outside the database.
+AUDIT_SIGNING_KEY_FILE = Path(
+    env.str("AUDIT_SIGNING_KEY_FILE", default=str(DEID_KEYS_DIR / "audit_signing.key"))
+)
+if PRODUCTION:
+    for _name in ("DEID_MASTER_KEY_FILE", "AUDIT_SIGNING_KEY_FILE", "DATABASE_URL"):
+        if _name not in env:
+            raise ImproperlyConfigured(f"Set the {_name} environment variable in production.")
+
+# --- REST API -----------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Gangwon clinical data release API",
+    "DESCRIPTION": "Data access requests and approved, de-identified releases for recipients.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Background jobs (django-q2, ORM broker: no broker needed by default) ---
+Q_CLUSTER = {
+    "name": "deid",
+    "workers": env.int("DEID_WORKERS", default=1),
+    "timeout": env.int("DEID_JOB_TIMEOUT", default=6 * 3600),
+    "retry": env.int("DEID_JOB_RETRY", default=6 * 3600 + 60),
+    "max_attempts": env.int("DEID_JOB_MAX_ATTEMPTS", default=2),
+    "orm": "default",
+    "catch_up": False,
+}
+if env.str("REDIS_URL", default=""):
+    Q_CLUSTER.pop("orm")
+    Q_CLUSTER["redis"] = env.str("REDIS_URL")
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="WARNING")},
+}

@@ -1,0 +1,3 @@
+from deid.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,3 @@
+"""Core governance models (owned by the governance workflow)."""
+
+__all__: list[str] = []

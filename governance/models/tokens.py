@@ -1,0 +1,3 @@
+"""API tokens and signed download links (owned by the recipient API)."""
+
+__all__: list[str] = []

@@ -59,9 +59,9 @@ def _log4j2_file() -> Path:
 def _prepare_environment() -> None:
     """Pin Java 17 and the loopback address before a JVM is launched."""
     java_home = os.environ.get("JAVA_HOME", "")
-    if not java_home or "17" not in Path(java_home).resolve().name:
-        if Path(JAVA17_HOME).is_dir():
-            os.environ["JAVA_HOME"] = JAVA17_HOME
+    wrong_java = not java_home or "17" not in Path(java_home).resolve().name
+    if wrong_java and Path(JAVA17_HOME).is_dir():
+        os.environ["JAVA_HOME"] = JAVA17_HOME
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     # Executors (Python workers) must use the same interpreter as the driver.
     import sys
@@ -102,7 +102,11 @@ def spark_session(
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         .config(
             "spark.sql.shuffle.partitions",
-            str(shuffle_partitions if shuffle_partitions is not None else _default_parallelism(master)),
+            str(
+                shuffle_partitions
+                if shuffle_partitions is not None
+                else _default_parallelism(master)
+            ),
         )
     )
     for key, value in (conf or {}).items():

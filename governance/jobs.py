@@ -1,0 +1,508 @@
+"""Release builds as background jobs (django-q2).
+
+The embedded default queues jobs in the database (django-q2's ORM broker, no
+broker process needed); ``REDIS_URL`` switches the queue to Redis. A worker is
+``manage.py qcluster`` (``make worker``).
+
+What this module adds around :mod:`governance.build`:
+
+- ``enqueue_release_build(release_id) -> job id``: called by
+  ``governance.services.release_build_start`` once the release is 'building'.
+- ``run_release_build(release_id)``: the task a worker runs. It only runs the
+  build the release is waiting for (its ``build_job_id``): a stale delivery of
+  an older job (django-q re-delivers a job whose worker died) is skipped.
+- A lease file per running build (host, pid, heartbeat) in
+  ``DEID_RELEASES_DIR/.jobs/``. ``reap_lost_builds()`` marks a 'building'
+  release whose worker died (pid gone on this host, or no heartbeat for
+  ``DEID_BUILD_STALE_SECONDS``) as failed. It runs when a worker process
+  starts (the cluster replaces a killed worker at once), before every build,
+  and in ``manage.py release_build``.
+- Cancellation: ``cancel_release_build(release_id)`` sets a cancel flag for the
+  release; the build checks it between batches and stops, nothing published.
+- Retries: transient errors (database or file-system hiccups) are retried
+  ``DEID_BUILD_RETRIES`` times with back-off, each attempt from a clean
+  staging area. Privacy and policy errors are never retried: they fail loudly.
+- Progress (phase, rows done, rows total, rate, ETA) is written to the release
+  through ``release_build_progress`` at most once a second.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections
+
+logger = logging.getLogger(__name__)
+
+ProgressFn = Callable[[str, int, int | None], None]
+
+#: Engines a build can run on.
+ENGINES = ("local", "spark")
+
+TASK_FUNC = "governance.jobs.run_release_build"
+
+
+class BuildCancelled(Exception):
+    """Raised between batches when the release's cancel flag is set."""
+
+
+# --- options for the next enqueue (sync builds, engine choice) ---------------
+
+
+@dataclass(frozen=True)
+class _EnqueueOptions:
+    sync: bool = False
+    engine: str | None = None
+
+
+_options: contextvars.ContextVar[_EnqueueOptions | None] = contextvars.ContextVar(
+    "deid_enqueue_options", default=None
+)
+
+
+@contextlib.contextmanager
+def enqueue_options(*, sync: bool = False, engine: str | None = None) -> Iterator[None]:
+    """Within this block, ``enqueue_release_build`` queues on ``engine`` or, with
+    ``sync=True``, queues nothing and returns a job id for an in-process build."""
+    if engine is not None and engine not in ENGINES:
+        raise ValueError(f"engine: expected one of {ENGINES}, got {engine!r}")
+    token = _options.set(_EnqueueOptions(sync=sync, engine=engine))
+    try:
+        yield
+    finally:
+        _options.reset(token)
+
+
+def default_engine() -> str:
+    engine = str(
+        getattr(settings, "DEID_BUILD_ENGINE", os.environ.get("DEID_BUILD_ENGINE", "local"))
+    )
+    if engine not in ENGINES:
+        raise ValueError(f"DEID_BUILD_ENGINE: expected one of {ENGINES}, got {engine!r}")
+    return engine
+
+
+def _setting_int(name: str, default: int) -> int:
+    return int(getattr(settings, name, os.environ.get(name, default)))
+
+
+def enqueue_release_build(release_id: int) -> str:
+    """Queue the build of a release; return the job id (stored as ``build_job_id``)."""
+    opts = _options.get() or _EnqueueOptions()
+    if opts.sync:
+        return f"sync-{uuid.uuid4().hex}"
+    from django_q.tasks import async_task
+
+    engine = opts.engine or default_engine()
+    job_id: str = async_task(
+        TASK_FUNC,
+        release_id,
+        engine=engine,
+        task_name=f"release-{release_id}-build-{uuid.uuid4().hex[:8]}",
+        group="release-build",
+    )
+    logger.info("queued build of release %s on %s as job %s", release_id, engine, job_id)
+    return job_id
+
+
+# --- the worker side: which task is running ---------------------------------
+
+_current_task_id: str | None = None
+
+
+def _on_pre_execute(sender: Any, func: Any = None, task: Any = None, **kwargs: Any) -> None:
+    """Remember the django-q task id of the job this worker process is about to run."""
+    global _current_task_id
+    _current_task_id = task.get("id") if isinstance(task, dict) else None
+
+
+def _on_post_spawn(sender: Any, proc_name: str = "", **kwargs: Any) -> None:
+    """A (re)started worker fails the builds whose worker died."""
+    try:
+        close_old_connections()
+        reaped = reap_lost_builds()
+        if reaped:
+            logger.warning("worker %s: marked lost builds as failed: %s", proc_name, reaped)
+    except Exception:  # the worker must start even if the database is briefly away
+        logger.exception("reaping lost builds failed")
+
+
+def connect_worker_signals() -> None:
+    """Connect the django-q worker signals (idempotent; called at import and by ``qcluster``)."""
+    from django_q.signals import post_spawn, pre_execute
+
+    pre_execute.connect(_on_pre_execute, dispatch_uid="deid-jobs-pre-execute", weak=False)
+    post_spawn.connect(_on_post_spawn, dispatch_uid="deid-jobs-post-spawn", weak=False)
+
+
+connect_worker_signals()
+
+
+# --- leases: who runs a build, and is it still alive -------------------------
+
+
+def jobs_dir() -> Path:
+    path = Path(settings.DEID_RELEASES_DIR) / ".jobs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _lease_path(release_id: int) -> Path:
+    return jobs_dir() / f"release-{int(release_id)}.lease.json"
+
+
+def _cancel_path(release_id: int) -> Path:
+    return jobs_dir() / f"release-{int(release_id)}.cancel"
+
+
+def _proc_start_ticks(pid: int) -> str | None:
+    """The kernel's start time of a process (guards against pid reuse), None if gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Field 22 (starttime) after the parenthesised command name.
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _pid_alive(pid: int, start_ticks: str | None) -> bool:
+    if Path("/proc").is_dir():
+        current = _proc_start_ticks(pid)
+        return current is not None and (start_ticks is None or current == start_ticks)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass
+class Lease:
+    release_id: int
+    job_id: str
+    host: str
+    pid: int
+    pid_start: str | None
+    started_at: float
+    heartbeat_at: float
+    phase: str = "starting"
+
+    def write(self) -> None:
+        path = _lease_path(self.release_id)
+        tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(self.__dict__))
+        tmp.replace(path)
+
+    @classmethod
+    def read(cls, release_id: int) -> Lease | None:
+        try:
+            data = json.loads(_lease_path(release_id).read_text())
+            return cls(**data)
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def lost(self, *, stale_after: float, now: float | None = None) -> str | None:
+        """Why this lease's worker is gone, or None if it may still be working."""
+        now = time.time() if now is None else now
+        if self.host == socket.gethostname() and not _pid_alive(self.pid, self.pid_start):
+            return f"worker process {self.pid} on {self.host} is gone"
+        if now - self.heartbeat_at > stale_after:
+            return f"no heartbeat from worker {self.pid} on {self.host} for {now - self.heartbeat_at:.0f} s"
+        return None
+
+
+def _new_lease(release_id: int, job_id: str) -> Lease:
+    now = time.time()
+    pid = os.getpid()
+    lease = Lease(
+        release_id=release_id,
+        job_id=job_id,
+        host=socket.gethostname(),
+        pid=pid,
+        pid_start=_proc_start_ticks(pid),
+        started_at=now,
+        heartbeat_at=now,
+    )
+    lease.write()
+    return lease
+
+
+def _drop_lease(lease: Lease) -> None:
+    current = Lease.read(lease.release_id)
+    if current is not None and current.job_id == lease.job_id and current.pid == lease.pid:
+        _lease_path(lease.release_id).unlink(missing_ok=True)
+
+
+def reap_lost_builds(*, stale_after: float | None = None) -> list[int]:
+    """Mark 'building' releases whose worker died as failed; return their ids.
+
+    A build whose job has not started yet (no lease) is left alone: it is waiting
+    for a free worker.
+    """
+    from governance.models import Release, ReleaseState
+
+    stale = float(
+        stale_after if stale_after is not None else _setting_int("DEID_BUILD_STALE_SECONDS", 300)
+    )
+    reaped: list[int] = []
+    for release in Release.objects.filter(state=ReleaseState.BUILDING).only("pk", "build_job_id"):
+        lease = Lease.read(release.pk)
+        if lease is None or lease.job_id != release.build_job_id:
+            continue
+        why = lease.lost(stale_after=stale)
+        if why is None:
+            continue
+        error = (
+            f"build lost: {why} (during {lease.phase}); nothing was published. "
+            "Start the build again: the rebuild writes the same files."
+        )
+        try:
+            _record_failure(release_id=release.pk, job_id=lease.job_id, error=error)
+        finally:
+            _lease_path(release.pk).unlink(missing_ok=True)
+            from governance import build
+
+            build.discard_staging(release_id=release.pk)
+        reaped.append(release.pk)
+    return reaped
+
+
+# --- cancellation -------------------------------------------------------------
+
+
+def cancel_release_build(release_id: int) -> bool:
+    """Ask the running (or queued) build of a release to stop; True if one is building."""
+    from governance.models import Release, ReleaseState
+
+    release = Release.objects.filter(pk=release_id).only("state", "build_job_id").first()
+    if release is None or release.state != ReleaseState.BUILDING:
+        return False
+    _cancel_path(release_id).write_text(release.build_job_id)
+    return True
+
+
+def _cancel_requested(release_id: int, job_id: str) -> bool:
+    try:
+        return _cancel_path(release_id).read_text() == job_id
+    except OSError:
+        return False
+
+
+# --- progress -----------------------------------------------------------------
+
+
+class ProgressReporter:
+    """Throttled progress writes, heartbeat and cancel checks, called between batches."""
+
+    def __init__(
+        self,
+        *,
+        release_id: int,
+        lease: Lease,
+        forward: ProgressFn | None = None,
+        min_interval: float = 1.0,
+    ) -> None:
+        self.release_id = release_id
+        self.lease = lease
+        self.forward = forward
+        self.min_interval = min_interval
+        self._last_write = 0.0
+        self._phase: str | None = None
+
+    def __call__(self, phase: str, rows_done: int, rows_total: int | None) -> None:
+        if _cancel_requested(self.release_id, self.lease.job_id):
+            raise BuildCancelled(f"cancelled during {phase} after {rows_done} rows")
+        if self.forward is not None:
+            self.forward(phase, rows_done, rows_total)
+        now = time.monotonic()
+        done = rows_total is not None and rows_done >= rows_total
+        if phase == self._phase and not done and now - self._last_write < self.min_interval:
+            return
+        self._phase = phase
+        self._last_write = now
+        self.lease.phase = phase
+        self.lease.heartbeat_at = time.time()
+        self.lease.write()
+        try:
+            _record_progress(
+                release_id=self.release_id, phase=phase, rows_done=rows_done, rows_total=rows_total
+            )
+        except DatabaseError:
+            # Progress is advisory: a locked SQLite file must not kill a build.
+            logger.warning("could not record progress of release %s", self.release_id)
+
+
+def _record_progress(
+    *, release_id: int, phase: str, rows_done: int, rows_total: int | None
+) -> None:
+    from governance import services
+    from governance.models import Release
+
+    release = Release.objects.get(pk=release_id)
+    services.release_build_progress(
+        release=release, phase=phase, rows_done=rows_done, rows_total=rows_total
+    )
+
+
+def _record_failure(*, release_id: int, job_id: str, error: str) -> None:
+    from governance import services
+    from governance.models import Release, ReleaseState
+
+    release = Release.objects.get(pk=release_id)
+    if release.state != ReleaseState.BUILDING or release.build_job_id != job_id:
+        return
+    services.release_build_failed(release=release, error=error)
+
+
+# --- running a build ------------------------------------------------------------
+
+#: Errors worth another attempt: the database or file system hiccuped.
+_TRANSIENT: tuple[type[BaseException], ...] = (DatabaseError, OSError, ConnectionError)
+
+
+def _is_transient(exc: BaseException) -> bool:
+    from deid.errors import DeidError
+
+    if isinstance(exc, DeidError | BuildCancelled):
+        return False
+    try:
+        from sqlalchemy.exc import OperationalError as SAOperationalError
+    except ImportError:  # pragma: no cover
+        return isinstance(exc, _TRANSIENT)
+    return isinstance(exc, (*_TRANSIENT, SAOperationalError))
+
+
+def run_job(
+    *,
+    release_id: int,
+    job_id: str,
+    engine: str,
+    progress: ProgressFn | None = None,
+    retries: int | None = None,
+    backoff: float = 2.0,
+) -> dict[str, Any]:
+    """Run one queued build of a release in this process (the worker and ``--sync`` path).
+
+    Records the outcome through the governance services and returns a short,
+    secret-free summary (the job's result in django-q).
+    """
+    from governance import build
+
+    if engine not in ENGINES:
+        raise ValueError(f"engine: expected one of {ENGINES}, got {engine!r}")
+    max_retries = _setting_int("DEID_BUILD_RETRIES", 2) if retries is None else retries
+    lease = _new_lease(release_id, job_id)
+    reporter = ProgressReporter(release_id=release_id, lease=lease, forward=progress)
+    attempt = 0
+    try:
+        while True:
+            attempt += 1
+            try:
+                if _cancel_requested(release_id, job_id):
+                    raise BuildCancelled("cancelled before the build started")
+                release = build.execute_build(
+                    release_id=release_id, engine=engine, progress=reporter
+                )
+                return {
+                    "release": release_id,
+                    "status": "built",
+                    "engine": engine,
+                    "attempts": attempt,
+                    "state": release.state,
+                }
+            except BuildCancelled as exc:
+                build.discard_staging(release_id=release_id)
+                _record_failure(
+                    release_id=release_id, job_id=job_id, error=f"build cancelled: {exc}"
+                )
+                return {"release": release_id, "status": "cancelled", "attempts": attempt}
+            except Exception as exc:
+                build.discard_staging(release_id=release_id)
+                if _is_transient(exc) and attempt <= max_retries:
+                    delay = backoff ** (attempt - 1)
+                    logger.warning(
+                        "build of release %s, attempt %s failed (%s: %s); retrying in %.0f s",
+                        release_id,
+                        attempt,
+                        type(exc).__name__,
+                        exc,
+                        delay,
+                    )
+                    time.sleep(delay)
+                    close_old_connections()
+                    continue
+                error = f"{type(exc).__name__}: {exc}"
+                if attempt > 1:
+                    error += f" (after {attempt} attempts)"
+                _record_failure(release_id=release_id, job_id=job_id, error=error)
+                logger.exception("build of release %s failed", release_id)
+                return {
+                    "release": release_id,
+                    "status": "failed",
+                    "attempts": attempt,
+                    "error": error,
+                }
+    finally:
+        _drop_lease(lease)
+        _cancel_path(release_id).unlink(missing_ok=True)
+
+
+def run_release_build(release_id: int, engine: str = "local") -> dict[str, Any]:
+    """The django-q task: build a release if it is still waiting for this job."""
+    from governance.models import Release, ReleaseState
+
+    close_old_connections()
+    reap_lost_builds()
+    job_id = _current_task_id
+    # The enqueueing transaction may not have committed yet (Redis broker): wait briefly.
+    deadline = time.monotonic() + 30
+    while True:
+        release = Release.objects.filter(pk=release_id).only("state", "build_job_id").first()
+        if release is None:
+            return {"release": release_id, "status": "skipped", "reason": "no such release"}
+        waiting = release.state == ReleaseState.BUILDING and (
+            job_id is None or release.build_job_id == job_id
+        )
+        if waiting or time.monotonic() > deadline:
+            break
+        if release.state != ReleaseState.BUILDING:
+            break
+        time.sleep(0.5)
+    if not waiting:
+        logger.info("release %s is not waiting for job %s: skipped", release_id, job_id)
+        return {"release": release_id, "status": "skipped", "reason": f"release is {release.state}"}
+    if Lease.read(release_id) is not None:
+        lease = Lease.read(release_id)
+        if (
+            lease is not None
+            and lease.job_id == release.build_job_id
+            and lease.lost(stale_after=float(_setting_int("DEID_BUILD_STALE_SECONDS", 300))) is None
+        ):
+            return {"release": release_id, "status": "skipped", "reason": "already running"}
+    return run_job(release_id=release_id, job_id=release.build_job_id, engine=engine)
+
+
+def ping(value: str) -> str:
+    """A no-op task: proves a worker is consuming the queue (used by tests and ops)."""
+    return f"pong:{value}"
+
+
+def enqueue_ping(value: str) -> str:
+    from django_q.tasks import async_task
+
+    task_id: str = async_task("governance.jobs.ping", value, task_name=f"ping-{value}")
+    return task_id

@@ -1,0 +1,166 @@
+"""A throw-away deployment for job tests: its own var/ directory and database, real processes.
+
+The worker (``manage.py qcluster``) is a separate process, so it cannot see
+pytest-django's in-memory test database: each test gets a fresh SQLite file or a
+fresh PostgreSQL database, migrated by ``manage.py migrate``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def postgres_available() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
+            return True
+    except Exception:
+        return False
+
+
+class Deployment:
+    def __init__(self, var_dir: Path, database_url: str) -> None:
+        self.var_dir = var_dir
+        self.database_url = database_url
+        self.env = {
+            **os.environ,
+            "DEID_VAR_DIR": str(var_dir),
+            "DATABASE_URL": database_url,
+            "DEID_MASTER_KEY_FILE": str(var_dir / "keys" / "master.key"),
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "PYTHONUNBUFFERED": "1",
+            "DEID_WORKERS": "1",
+            "DJANGO_LOG_LEVEL": "INFO",
+        }
+        self.env.pop("REDIS_URL", None)
+        self.env.pop("DEID_MASTER_KEY", None)
+        self.workers: list[subprocess.Popen[bytes]] = []
+
+    @property
+    def releases_dir(self) -> Path:
+        return self.var_dir / "releases"
+
+    def manage(
+        self, *args: str, timeout: float = 300, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"manage.py {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
+            )
+        return proc
+
+    def python(self, code: str, *, timeout: float = 300) -> Any:
+        """Run ``code`` in a Django process of this deployment; it sets ``result`` (JSON)."""
+        script = (
+            "import json, django\ndjango.setup()\nresult = None\n"
+            + textwrap.dedent(code)
+            + "\nprint('@@RESULT@@' + json.dumps(result))\n"
+        )
+        proc = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if proc.returncode != 0:
+            raise AssertionError(
+                f"script failed:\n{script}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
+            )
+        line = next(x for x in proc.stdout.splitlines() if x.startswith("@@RESULT@@"))
+        return json.loads(line[len("@@RESULT@@") :])
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        log = open(self.var_dir / f"worker-{len(self.workers)}.log", "wb")  # noqa: SIM115
+        proc = subprocess.Popen(
+            [sys.executable, "manage.py", "qcluster"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.workers.append(proc)
+        return proc
+
+    def worker_log(self) -> str:
+        return "\n".join(
+            p.read_text(errors="replace") for p in sorted(self.var_dir.glob("worker-*.log"))
+        )
+
+    def stop_workers(self) -> None:
+        for proc in self.workers:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.workers:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+        self.workers.clear()
+
+
+@contextmanager
+def deployment(tmp_path: Path, backend: str) -> Iterator[Deployment]:
+    var_dir = tmp_path / "var"
+    var_dir.mkdir()
+    dbname = None
+    if backend == "sqlite":
+        url = f"sqlite:///{var_dir / 'db.sqlite3'}"
+    else:
+        import psycopg
+
+        dbname = f"deid_jobs_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{dbname}"')
+        url = f"postgres://postgres@127.0.0.1:5432/{dbname}"
+    dep = Deployment(var_dir, url)
+    try:
+        dep.manage("migrate", "--noinput", "-v", "0")
+        yield dep
+    finally:
+        dep.stop_workers()
+        if dbname is not None:
+            import psycopg
+
+            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+def wait_for(
+    predicate: Callable[[], Any], *, timeout: float, interval: float = 0.25, what: str
+) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)

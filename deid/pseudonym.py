@@ -18,11 +18,11 @@ import hashlib
 import hmac
 
 import numpy as np
-from numpy.typing import NDArray
 import polars as pl
 import polars_hash as plh
 import pyarrow as pa
 import pyarrow.compute as pc
+from numpy.typing import NDArray
 
 from deid.errors import DataError, KeyMaterialError
 

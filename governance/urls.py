@@ -1,5 +1,11 @@
-"""Governance URLs: the REST API lives under /api/v1/ (see governance/api/)."""
+"""Governance URLs: the REST API under /api/v1/, its OpenAPI schema and docs."""
 
-from django.urls import path  # noqa: F401
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("api/v1/", include("governance.api.urls", namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+]

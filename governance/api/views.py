@@ -1,0 +1,513 @@
+"""API views: parse, call a selector or a service, serialize. No rules live here."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from governance.api import downloads
+from governance.api.auth import BearerTokenAuthentication
+from governance.api.exceptions import (
+    ApiError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+)
+from governance.api.permissions import CanFileRequests, HasOrganization, IsAuthenticatedPerson
+from governance.api.selectors_api import (
+    Denial,
+    api_organizations,
+    manifest_files,
+    published_releases_for_orgs,
+    refreshed_denial,
+    release_denial,
+    release_files_dir,
+    releases_visible_to_orgs,
+    requests_visible_to_orgs,
+)
+from governance.api.serializers import (
+    ApiTokenCreatedSerializer,
+    ApiTokenCreateSerializer,
+    ApiTokenSerializer,
+    DataAccessRequestCreateSerializer,
+    DataAccessRequestSerializer,
+    ErrorSerializer,
+    ReleaseListSerializer,
+    ReleaseManifestSerializer,
+    SignedLinkCreateSerializer,
+    SignedLinkSerializer,
+)
+from governance.api.throttling import DownloadRateThrottle, TokenRateThrottle
+from governance.models import Organization, Release
+from governance.models.tokens import ApiToken
+
+ERRORS = {
+    401: OpenApiResponse(ErrorSerializer, description="Missing, invalid, expired or revoked token"),
+    403: OpenApiResponse(ErrorSerializer, description="Not allowed"),
+    404: OpenApiResponse(ErrorSerializer, description="Not found (or not yours)"),
+    429: OpenApiResponse(ErrorSerializer, description="Throttled"),
+}
+
+
+def _errors(*codes: int) -> dict[int, OpenApiResponse]:
+    return {c: ERRORS.get(c, OpenApiResponse(ErrorSerializer)) for c in codes}
+
+
+class Pagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class ApiView(GenericAPIView):
+    """Common ground: who may call, how often, how lists page."""
+
+    permission_classes = (IsAuthenticatedPerson & HasOrganization,)
+    throttle_classes = (TokenRateThrottle,)
+    pagination_class = Pagination
+
+    def org_ids(self) -> list[int]:
+        return api_organizations(self.request)
+
+
+def _actor(request: Request) -> Any:
+    from audit.services import Actor
+
+    return Actor.from_request(request)
+
+
+def _deny(release: Release, denial: Denial, request: Request, name: str | None = None) -> None:
+    """Record a refused download attempt on a visible release, then raise the error."""
+    if name is not None:
+        from audit.actions import AuditAction
+        from audit.services import record_event
+
+        with transaction.atomic():
+            record_event(
+                action=AuditAction.FILE_DOWNLOAD_DENIED,
+                actor=_actor(request),
+                object_type="governance.release",
+                object_id=release.pk,
+                details={"file": name, "code": denial.code, "status": denial.status},
+            )
+    err = ApiError(denial.message, code=denial.code)
+    err.status_code = denial.status
+    raise err
+
+
+# --- Tokens --------------------------------------------------------------------------------------
+
+
+class TokenListCreateView(ApiView):
+    """Your API tokens (never their secrets); create one (shown once)."""
+
+    permission_classes = (IsAuthenticatedPerson,)
+    serializer_class = ApiTokenSerializer
+    parser_classes = (JSONParser,)
+
+    def get_queryset(self) -> Any:
+        return ApiToken.objects.filter(person=self.request.user).select_related("organization")
+
+    @extend_schema(responses={200: ApiTokenSerializer(many=True), **_errors(401, 429)})
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(ApiTokenSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=ApiTokenCreateSerializer,
+        responses={201: ApiTokenCreatedSerializer, 400: ErrorSerializer, **_errors(401, 403, 429)},
+    )
+    def post(self, request: Request) -> Response:
+        from governance.api.token_services import token_create
+
+        data = ApiTokenCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        org_ids = self.org_ids()
+        if isinstance(request.auth, ApiToken):
+            org_ids = [request.auth.organization_id]  # a token never widens its own scope
+        wanted = data.validated_data.get("organization")
+        if wanted is not None:
+            if wanted not in org_ids:
+                raise Forbidden("You are not a member of that organization.")
+            org_id = wanted
+        elif len(org_ids) == 1:
+            org_id = org_ids[0]
+        elif not org_ids:
+            raise Forbidden("You are not a member of any organization.")
+        else:
+            raise ApiError(
+                "You belong to several organizations: give 'organization'.", code="invalid"
+            )
+        token, raw = token_create(
+            person=request.user,
+            organization=Organization.objects.get(pk=org_id),
+            name=data.validated_data["name"],
+            expires_at=data.validated_data.get("expires_at"),
+            actor=_actor(request),
+        )
+        body = ApiTokenCreatedSerializer(token).data
+        body["token"] = raw
+        response = Response(body, status=status.HTTP_201_CREATED)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class TokenDetailView(ApiView):
+    permission_classes = (IsAuthenticatedPerson,)
+    serializer_class = ApiTokenSerializer
+
+    def get_object(self) -> ApiToken:
+        token = ApiToken.objects.filter(person=self.request.user, pk=self.kwargs["pk"]).first()
+        if token is None:
+            raise NotFound()
+        return token
+
+    @extend_schema(responses={200: ApiTokenSerializer, **_errors(401, 404, 429)})
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(ApiTokenSerializer(self.get_object()).data)
+
+    @extend_schema(responses={200: ApiTokenSerializer, **_errors(401, 404, 429)})
+    def delete(self, request: Request, pk: int) -> Response:
+        """Revoke the token (it stops working at once)."""
+        from governance.api.token_services import token_revoke
+
+        token = token_revoke(
+            token=self.get_object(), acting_user=request.user, actor=_actor(request)
+        )
+        return Response(ApiTokenSerializer(token).data)
+
+
+# --- Data access requests --------------------------------------------------------------------
+
+
+class RequestListCreateView(ApiView):
+    serializer_class = DataAccessRequestSerializer
+    parser_classes = (MultiPartParser,)
+
+    def get_queryset(self) -> Any:
+        return requests_visible_to_orgs(self.org_ids())
+
+    def get_permissions(self) -> list[Any]:
+        if self.request.method == "POST":
+            return [p() for p in (IsAuthenticatedPerson, HasOrganization, CanFileRequests)]
+        return super().get_permissions()
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Refuse an oversized upload before it is read or spooled to disk.
+        if request.method == "POST":
+            length = request.META.get("CONTENT_LENGTH") or "0"
+            limit = 2 * int(settings.DEID_MAX_DOCUMENT_BYTES) + 1024 * 1024
+            if length.isdigit() and int(length) > limit:
+                raise PayloadTooLarge(f"The upload is {length} bytes; the limit is {limit} bytes.")
+        super().initial(request, *args, **kwargs)
+
+    @extend_schema(
+        responses={200: DataAccessRequestSerializer(many=True), **_errors(401, 403, 429)}
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(DataAccessRequestSerializer(page, many=True).data)
+
+    @extend_schema(
+        request={"multipart/form-data": DataAccessRequestCreateSerializer},
+        responses={
+            201: DataAccessRequestSerializer,
+            400: ErrorSerializer,
+            409: ErrorSerializer,
+            413: ErrorSerializer,
+            415: ErrorSerializer,
+            **_errors(401, 403, 429),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        """File a data access request with its IRB approval and signed DUA (PDF uploads)."""
+        from governance.api.requests_api import file_request
+
+        data = DataAccessRequestCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        org_ids = [o for o in self.org_ids() if _can_file(request, o)]
+        if isinstance(request.auth, ApiToken):
+            org_ids = [o for o in org_ids if o == request.auth.organization_id]
+        if len(org_ids) != 1:
+            raise Forbidden("File requests with a token of the organization you file for.")
+        dar = file_request(
+            person=request.user,
+            organization=Organization.objects.get(pk=org_ids[0]),
+            data=data.validated_data,
+        )
+        dar = self.get_queryset().get(pk=dar.pk)
+        return Response(DataAccessRequestSerializer(dar).data, status=status.HTTP_201_CREATED)
+
+
+def _can_file(request: Request, org_id: int) -> bool:
+    from governance.api.selectors_api import can_file_requests
+
+    return can_file_requests(person=request.user, organization=org_id)
+
+
+class RequestDetailView(ApiView):
+    serializer_class = DataAccessRequestSerializer
+
+    @extend_schema(responses={200: DataAccessRequestSerializer, **_errors(401, 403, 404, 429)})
+    def get(self, request: Request, pk: int) -> Response:
+        dar = requests_visible_to_orgs(self.org_ids()).filter(pk=pk).first()
+        if dar is None:
+            raise NotFound()
+        return Response(DataAccessRequestSerializer(dar).data)
+
+
+# --- Releases ----------------------------------------------------------------------------------
+
+
+class ReleaseListView(ApiView):
+    serializer_class = ReleaseListSerializer
+
+    @extend_schema(responses={200: ReleaseListSerializer(many=True), **_errors(401, 403, 429)})
+    def get(self, request: Request) -> Response:
+        """Your organization's published releases."""
+        page = self.paginate_queryset(published_releases_for_orgs(self.org_ids()))
+        return self.get_paginated_response(ReleaseListSerializer(page, many=True).data)
+
+
+def _visible_release(request: Request, pk: int) -> Release:
+    release = releases_visible_to_orgs(api_organizations(request)).filter(pk=pk).first()
+    if release is None:
+        raise NotFound()
+    return release
+
+
+class ReleaseDetailView(ApiView):
+    serializer_class = ReleaseManifestSerializer
+
+    @extend_schema(
+        responses={
+            200: ReleaseManifestSerializer,
+            409: OpenApiResponse(ErrorSerializer, description="Not published yet"),
+            410: OpenApiResponse(ErrorSerializer, description="Expired or revoked"),
+            **_errors(401, 403, 404, 429),
+        }
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        """The manifest: files (size, rows, SHA-256), schema, privacy report, DUA terms, expiry."""
+        release = _visible_release(request, pk)
+        denial = release_denial(release)
+        if denial is not None:
+            _deny(release, denial, request)
+        return Response(ReleaseManifestSerializer(release).data)
+
+
+class SignedLinkView(ApiView):
+    serializer_class = SignedLinkSerializer
+    parser_classes = (JSONParser,)
+    throttle_classes = (TokenRateThrottle, DownloadRateThrottle)
+
+    @extend_schema(
+        request=SignedLinkCreateSerializer,
+        responses={
+            201: SignedLinkSerializer,
+            400: ErrorSerializer,
+            409: ErrorSerializer,
+            410: ErrorSerializer,
+            **_errors(401, 403, 404, 429),
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        """A short-lived link to one file, bound to you, for tools that cannot send headers."""
+        from audit.actions import AuditAction
+        from audit.services import record_event
+
+        data = SignedLinkCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        name = data.validated_data["name"]
+        release = _visible_release(request, pk)
+        denial = release_denial(release)
+        if denial is not None:
+            _deny(release, denial, request, name)
+        if name not in {f["name"] for f in manifest_files(release)}:
+            raise NotFound()
+        token_id = request.auth.pk if isinstance(request.auth, ApiToken) else None
+        value = downloads.sign_link(
+            downloads.SignedLink(
+                person_id=request.user.pk, token_id=token_id, release_id=release.pk, name=name
+            )
+        )
+        url = reverse("api:release-file", kwargs={"pk": release.pk, "name": name})
+        expires_at = timezone.now() + timedelta(seconds=downloads.SIGNED_LINK_MAX_SECONDS)
+        with transaction.atomic():
+            record_event(
+                action=AuditAction.FILE_LINK_SIGNED,
+                actor=_actor(request),
+                object_type="governance.release",
+                object_id=release.pk,
+                details={"file": name, "expires_at": expires_at.isoformat()},
+            )
+        return Response(
+            {"url": request.build_absolute_uri(f"{url}?sig={value}"), "expires_at": expires_at},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class SignedLinkAuthentication(BearerTokenAuthentication):
+    """``?sig=<signed link>``: the person (and token) the link was issued to, if still valid."""
+
+    def authenticate(self, request: Request) -> tuple[Any, ApiToken | None] | None:
+        value = request.query_params.get("sig")
+        if not value:
+            return None
+        from django.contrib.auth import get_user_model
+
+        from governance.api.exceptions import TokenInvalid
+
+        link = downloads.unsign_link(value)
+        person = get_user_model().objects.filter(pk=link.person_id, is_active=True).first()
+        if person is None:
+            raise TokenInvalid("The link is no longer valid.", code="link_invalid")
+        token = None
+        if link.token_id is not None:
+            token = ApiToken.objects.select_related("organization").filter(pk=link.token_id).first()
+            if token is None or not token.is_active():
+                raise TokenInvalid("The link's token was revoked or expired.", code="link_invalid")
+        request._signed_link = link  # type: ignore[attr-defined]
+        return person, token
+
+
+class ReleaseFileView(ApiView):
+    """One file of a release, streamed, with Range, ETag and Repr-Digest."""
+
+    authentication_classes = (BearerTokenAuthentication, SignedLinkAuthentication)
+    throttle_classes = (TokenRateThrottle, DownloadRateThrottle)
+
+    def _prepare(self, request: Request, pk: int, name: str) -> tuple[Release, dict[str, Any], Any]:
+        link = getattr(request, "_signed_link", None)
+        if link is not None and (link.release_id != pk or link.name != name):
+            raise NotFound()
+        release = _visible_release(request, pk)
+        denial = release_denial(release)
+        if denial is not None:
+            _deny(release, denial, request, name)
+        entries = {f["name"]: f for f in manifest_files(release)}
+        path = downloads.safe_file_path(release_files_dir(release), name, set(entries))
+        entry = entries[name]
+        sha = str(entry.get("sha256", "")).lower()
+        size = path.stat().st_size
+        if size != entry.get("size") or len(sha) != 64:
+            raise Conflict(
+                "The file on disk does not match its manifest entry; contact the data steward.",
+                code="file_inconsistent",
+            )
+        return release, entry, path
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("Range", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False),
+            OpenApiParameter("If-Range", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False),
+            OpenApiParameter("sig", OpenApiTypes.STR, OpenApiParameter.QUERY, required=False),
+        ],
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            (206, "application/octet-stream"): OpenApiTypes.BINARY,
+            409: ErrorSerializer,
+            410: ErrorSerializer,
+            416: ErrorSerializer,
+            **_errors(401, 403, 404, 429),
+        },
+    )
+    def get(self, request: Request, pk: int, name: str) -> Any:
+        from audit.actions import AuditAction
+        from audit.services import record_event
+
+        release, entry, path = self._prepare(request, pk, name)
+        sha = str(entry["sha256"]).lower()
+        size = path.stat().st_size
+        etag = downloads.sha256_etag(sha)
+        byte_range = None
+        if downloads.if_range_allows(request.headers.get("If-Range"), etag):
+            byte_range = downloads.parse_range(request.headers.get("Range"), size)
+        partial = byte_range is not None
+        byte_range = byte_range or downloads.ByteRange(0, size - 1, size)
+        actor = _actor(request)
+        token = request.auth if isinstance(request.auth, ApiToken) else None
+        via_link = getattr(request, "_signed_link", None) is not None
+        started = time.monotonic()
+        release_id = release.pk
+
+        def still_allowed() -> str | None:
+            denial = refreshed_denial(release_id)
+            return denial.code if denial else None
+
+        def on_close(result: downloads.StreamResult) -> None:
+            with transaction.atomic():
+                record_event(
+                    action=AuditAction.FILE_DOWNLOADED,
+                    actor=actor,
+                    object_type="governance.release",
+                    object_id=release_id,
+                    details={
+                        "file": name,
+                        "sha256": sha,
+                        "person_id": actor.user_id,
+                        "token_id": token.display_id if token else "",
+                        "signed_link": via_link,
+                        "range": f"{byte_range.start}-{byte_range.end}" if partial else "",
+                        "requested_bytes": byte_range.length,
+                        "bytes_sent": result.bytes_sent,
+                        "completed": result.completed,
+                        "stopped": result.stopped_reason or "",
+                        "seconds": round(time.monotonic() - started, 3),
+                    },
+                )
+
+        if size == 0:
+            on_close(downloads.StreamResult(completed=True))
+            return self._empty(entry, sha)
+        chunks = downloads.stream_file(
+            path.open("rb"),
+            byte_range,
+            still_allowed=still_allowed,
+            on_close=on_close,
+            chunk_size=downloads.CHUNK_SIZE,
+            check_every=downloads.CHECK_EVERY_CHUNKS,
+        )
+        return downloads.streaming_response(
+            chunks,
+            byte_range=byte_range,
+            partial=partial,
+            filename=path.name,
+            sha256_hex=sha,
+            content_type=downloads.content_type_for(name),
+        )
+
+    def _empty(self, entry: dict[str, Any], sha: str) -> HttpResponse:
+        response = HttpResponse(b"", content_type=downloads.content_type_for(entry["name"]))
+        response["ETag"] = downloads.sha256_etag(sha)
+        for k, v in downloads.digest_headers(sha).items():
+            response[k] = v
+        return response
+
+    @extend_schema(exclude=True)
+    def head(self, request: Request, pk: int, name: str) -> HttpResponse:
+        _release, entry, path = self._prepare(request, pk, name)
+        sha = str(entry["sha256"]).lower()
+        response = HttpResponse(content_type=downloads.content_type_for(name))
+        response["Content-Length"] = str(path.stat().st_size)
+        response["Accept-Ranges"] = "bytes"
+        response["ETag"] = downloads.sha256_etag(sha)
+        for k, v in downloads.digest_headers(sha).items():
+            response[k] = v
+        return response

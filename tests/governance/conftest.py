@@ -1,0 +1,38 @@
+"""Governance fixtures: a small world of organizations and people, documents in a temp dir,
+and the build queue replaced by a recorder (the jobs engineer tests the real worker)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.governance.factories import World
+
+
+@pytest.fixture(autouse=True)
+def _media_and_releases(settings: Any, tmp_path: Any) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.DEID_RELEASES_DIR = tmp_path / "releases"
+    settings.DEID_KEYS_DIR = tmp_path / "keys"
+    (tmp_path / "releases").mkdir()
+
+
+@pytest.fixture
+def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record enqueued builds instead of running them."""
+    calls: list[int] = []
+
+    def fake_enqueue(release_id: int) -> str:
+        calls.append(release_id)
+        return f"job-{release_id}-{len(calls)}"
+
+    import governance.jobs
+
+    monkeypatch.setattr(governance.jobs, "enqueue_release_build", fake_enqueue)
+    return calls
+
+
+@pytest.fixture
+def world(db: None, enqueued: list[int]) -> World:
+    return World()

@@ -14,7 +14,8 @@ A release spec (YAML) looks like::
       date_shift: {max_days: 30, allow_zero: false}   # optional
     tables:
       person:
-        query: "SELECT ..."     # or  table: person  (+ optional columns: [...])
+        table: person           # the source table (default: the key); optional
+        query: "SELECT ..."     # optional: replaces the table scan
         policy: {columns: {...}, privacy: {k: 5, ...}}
       visit_occurrence:
         table: visit_occurrence
@@ -67,7 +68,7 @@ class TablePlan:
     """One table of a release: where it comes from and its policy (as canonical JSON)."""
 
     name: str
-    table: str | None
+    table: str
     query: str | None
     columns: tuple[str, ...] | None
     policy_json: str
@@ -78,14 +79,6 @@ class TablePlan:
         """A fresh copy of the table's policy (the plan itself stays immutable)."""
         data: dict[str, Any] = json.loads(self.policy_json)
         return data
-
-    @property
-    def source_ref(self) -> str:
-        """What to hand to ``Source.batches``: the query if there is one, else the table."""
-        ref = self.query if self.query is not None else self.table
-        if ref is None:  # pragma: no cover - excluded by compile_plan
-            raise PolicyError(f"tables.{self.name}", "neither table nor query given")
-        return ref
 
     def policy(self) -> Policy:
         from deid.policy import parse_policy
@@ -106,14 +99,8 @@ class TablePlan:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, where: str = "tables") -> TablePlan:
         name = _req_str(data, "name", where)
-        table = data.get("table")
+        table = data.get("table", name)
         query = data.get("query")
-        if (table is None) == (query is None):
-            raise PolicyError(
-                f"{where}.{name}",
-                "expected exactly one of 'table' or 'query', got "
-                + ("both" if table is not None else "neither"),
-            )
         for key, value in (("table", table), ("query", query)):
             if value is not None and (not isinstance(value, str) or not value.strip()):
                 raise PolicyError(
@@ -326,9 +313,7 @@ def compile_plan(
                 where, f"unknown keys {sorted(unknown)}; expected table/query/columns/policy"
             )
         query = tspec.get("query")
-        table = tspec.get("table")
-        if query is None and table is None:
-            table = name
+        table = tspec.get("table", name)
         tp = TablePlan.from_dict(
             {
                 "name": name,

@@ -116,8 +116,9 @@ def test_structure() -> None:
     assert plan.anchor == "person"
     assert plan.link_column == "person_id"
     assert plan.date_shift_max_days == 20
-    assert plan.table("visit_occurrence").source_ref == "visit_occurrence"
-    assert plan.anchor_table.source_ref == "person"
+    assert plan.table("visit_occurrence").table == "visit_occurrence"
+    assert plan.table("visit_occurrence").query is None
+    assert plan.anchor_table.table == "person"
 
 
 @pytest.mark.parametrize(
@@ -126,7 +127,7 @@ def test_structure() -> None:
         (lambda s: s["release"].update(anchor="nope"), "release.anchor"),
         (lambda s: s["release"].pop("link_column"), "release.link_column"),
         (lambda s: s.update(tables={}), "tables"),
-        (lambda s: s["tables"]["person"].update(query="SELECT 1"), "tables.person"),
+        (lambda s: s["tables"]["person"].update(query=""), "tables.person.query"),
         (lambda s: s["tables"]["person"].update(bogus=1), "tables.person"),
         (
             lambda s: s["release"].update(date_shift={"max_days": "x"}),

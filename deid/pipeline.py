@@ -1,0 +1,255 @@
+"""The local executor: count pass -> search -> transform pass -> sink -> publish.
+
+Streams batches from a :class:`~deid.sources.base.Source`, so memory is bounded by
+the batch size (plus the frequency table of distinct quasi-identifier combinations
+and the set of kept person ids). If the privacy target cannot be met, the search
+raises ``PrivacyTargetNotMet`` before anything is written. Any exception (including
+one raised by the ``progress`` callback to cancel) removes the staging folder:
+nothing is published.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from deid.errors import PolicyError
+from deid.keys import KeyStore, ReleaseKey
+from deid.plan import ReleasePlan, TablePlan
+from deid.sinks import Manifest, StagingSink
+from deid.transform import (
+    PersonSet,
+    TableSpec,
+    TextScrubber,
+    _check_columns,
+    _generalize_anchor,
+    column_classes,
+    transform_batch,
+)
+
+if TYPE_CHECKING:
+    from deid.anonymize import Anonymization, FrequencyTable
+    from deid.sources.base import Source
+
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "ProgressFn",
+    "build_release",
+    "count_anchor",
+    "default_text_scrubber",
+    "plan_anonymization",
+]
+
+DEFAULT_BATCH_SIZE = 65_536
+ProgressFn = Callable[[str, int, "int | None"], None]
+
+
+def _batches(
+    source: Source, tp: TablePlan, spec: TableSpec, batch_size: int
+) -> Iterator[pa.RecordBatch]:
+    columns: list[str] | None
+    if tp.columns is not None:
+        columns = list(tp.columns)
+    elif tp.query is None:
+        columns = list(spec.policy.columns)
+    else:
+        columns = None  # the query chooses; unknown columns fail in the transform
+    yield from source.batches(tp.table, columns=columns, query=tp.query, batch_size=batch_size)
+
+
+def _total(source: Source, tp: TablePlan) -> int | None:
+    try:
+        return int(source.count(tp.table, query=tp.query))
+    except Exception:
+        return None
+
+
+def _notify(progress: ProgressFn | None, phase: str, done: int, total: int | None) -> None:
+    if progress is not None:
+        progress(phase, done, total)
+
+
+def count_anchor(
+    plan: ReleasePlan,
+    *,
+    source: Source,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: ProgressFn | None = None,
+) -> tuple[FrequencyTable, int]:
+    """The count pass over the anchor table: the merged frequency table and rows read."""
+    from deid.anonymize import count_batch
+
+    tp = plan.anchor_table
+    spec = TableSpec.from_plan(plan, tp.name)
+    total = _total(source, tp)
+    _notify(progress, "count", 0, total)
+    freq: Any = None
+    rows = 0
+    for batch in _batches(source, tp, spec, batch_size):
+        _check_columns(batch, spec)
+        part = count_batch(batch, spec.policy)
+        freq = part if freq is None else freq.merge(part)
+        rows += batch.num_rows
+        _notify(progress, "count", rows, total)
+    if freq is None:  # pragma: no cover - sources yield at least one (empty) batch
+        raise PolicyError(f"tables.{tp.name}", "the anchor table yielded no batch")
+    return freq, rows
+
+
+def plan_anonymization(
+    plan: ReleasePlan,
+    *,
+    source: Source,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: ProgressFn | None = None,
+) -> tuple[Anonymization, int]:
+    """Count pass + search on the anchor table (raises ``PrivacyTargetNotMet``)."""
+    from deid.anonymize import search
+
+    freq, rows = count_anchor(plan, source=source, batch_size=batch_size, progress=progress)
+    _notify(progress, "search", 0, None)
+    anonymization = search(freq, TableSpec.from_plan(plan, plan.anchor).policy)
+    _notify(progress, "search", 1, 1)
+    return anonymization, rows
+
+
+def default_text_scrubber() -> TextScrubber | None:
+    """The PHI engineer's scrubber if it is installed (``deid.text``), else None."""
+    try:
+        from deid import text as text_pkg
+    except ImportError:  # pragma: no cover
+        return None
+    factory = getattr(text_pkg, "batch_scrubber", None)
+    if factory is None:
+        return None
+    scrubber: TextScrubber = factory()
+    return scrubber
+
+
+def _needs_scrubber(specs: Mapping[str, TableSpec]) -> bool:
+    for spec in specs.values():
+        for col in spec.policy.columns.values():
+            if getattr(col, "role", None) == "text" and getattr(col, "transform", None) != "drop":
+                return True
+    return False
+
+
+def build_release(
+    plan: ReleasePlan,
+    *,
+    source: Source,
+    keystore: KeyStore,
+    releases_dir: Path | str,
+    progress: ProgressFn | None = None,
+    text_scrubber: TextScrubber | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> Manifest:
+    """Build and publish a release from its plan; return the published manifest."""
+    key: ReleaseKey = keystore.release_key(plan.key_id)
+    specs = {t.name: TableSpec.from_plan(plan, t.name) for t in plan.tables}
+    if text_scrubber is None and _needs_scrubber(specs):
+        text_scrubber = default_text_scrubber()
+    anonymization, anchor_rows_in = plan_anonymization(
+        plan, source=source, batch_size=batch_size, progress=progress
+    )
+    anchor_tp = plan.anchor_table
+    anchor_spec = specs[plan.anchor]
+    link = plan.link_column
+    table_stats: dict[str, dict[str, int]] = {}
+    with StagingSink(releases_dir, plan.release_id) as sink:
+        # Transform pass over the anchor table; collect the persons it keeps.
+        kept: list[pa.Array] = []
+        writer = sink.table(anchor_tp.name, columns=column_classes(anchor_spec, anonymization))
+        rows_in = rows_out = 0
+        phase = f"transform:{anchor_tp.name}"
+        _notify(progress, phase, 0, anchor_rows_in)
+        for batch in _batches(source, anchor_tp, anchor_spec, batch_size):
+            _check_columns(batch, anchor_spec)
+            generalized = _generalize_anchor(batch, anchor_spec, anonymization)
+            if link in generalized.schema.names:
+                kept.append(generalized.column(link))
+            out = _finish_anchor(generalized, anchor_spec, key, text_scrubber)
+            writer.write(out)
+            rows_in += batch.num_rows
+            rows_out += out.num_rows
+            _notify(progress, phase, rows_in, anchor_rows_in)
+        table_stats[anchor_tp.name] = {"rows_in": rows_in, "rows_out": rows_out}
+        keep = PersonSet.union(kept) if kept else None
+        if keep is None and len(plan.tables) > 1:
+            raise PolicyError(
+                f"tables.{anchor_tp.name}.policy.columns.{link}",
+                "the anchor table must include the link column to release linked tables",
+            )
+        # Transform pass over every linked table.
+        for tp in plan.tables:
+            if tp.name == plan.anchor:
+                continue
+            spec = specs[tp.name]
+            total = _total(source, tp)
+            phase = f"transform:{tp.name}"
+            _notify(progress, phase, 0, total)
+            writer = sink.table(tp.name, columns=column_classes(spec))
+            rows_in = rows_out = 0
+            for batch in _batches(source, tp, spec, batch_size):
+                out = transform_batch(
+                    batch,
+                    table_policy=spec,
+                    anonymization=None,
+                    keys=key,
+                    text_scrubber=text_scrubber,
+                    keep_persons=keep,
+                )
+                writer.write(out)
+                rows_in += batch.num_rows
+                rows_out += out.num_rows
+                _notify(progress, phase, rows_in, total)
+            table_stats[tp.name] = {"rows_in": rows_in, "rows_out": rows_out}
+        _notify(progress, "publish", 0, None)
+        report = _privacy_report(plan, anonymization, table_stats, keep)
+        manifest = sink.publish(
+            plan_digest=plan.digest(),
+            key_id=plan.key_id,
+            privacy_report=report,
+            plan=plan.to_dict(),
+            created_at=plan.created_at,
+        )
+        _notify(progress, "publish", 1, 1)
+    return manifest
+
+
+def _finish_anchor(
+    batch: pa.RecordBatch, spec: TableSpec, key: ReleaseKey, scrubber: TextScrubber | None
+) -> pa.RecordBatch:
+    from deid.transform import _shift_columns, patient_shifts, protect_batch
+
+    shift = patient_shifts(batch, spec=spec, key=key)
+    batch = _shift_columns(batch, spec, shift)
+    return protect_batch(batch, spec=spec, key=key, text_scrubber=scrubber, shift=shift)
+
+
+def _privacy_report(
+    plan: ReleasePlan,
+    anonymization: Anonymization,
+    table_stats: dict[str, dict[str, int]],
+    keep: PersonSet | None,
+) -> dict[str, Any]:
+    """The privacy report of the manifest (deterministic: a rebuild gives the same)."""
+    anon = anonymization.to_dict()
+    anchor = table_stats[plan.anchor]
+    return {
+        "anchor": plan.anchor,
+        "anonymization": anon,
+        "records_in": anchor["rows_in"],
+        "records_released": anchor["rows_out"],
+        "records_suppressed": anchor["rows_in"] - anchor["rows_out"],
+        "persons_released": len(keep) if keep is not None else None,
+        "tables": {
+            name: {**stats, "rows_dropped": stats["rows_in"] - stats["rows_out"]}
+            for name, stats in table_stats.items()
+        },
+        "key_id": plan.key_id,
+        "plan_digest": plan.digest(),
+    }

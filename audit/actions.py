@@ -27,7 +27,7 @@ prefix               family
 ``file.``            downloads (with the byte range and the bytes sent)
 ``token.``           API token creation and revocation
 ``admin.``           changes made in the Django admin (LogEntry)
-``audit.``           the audit log's own operations (checkpoints, exports)
+``audit.``           the audit log's own operations (exports)
 ``system.``          scheduled jobs
 ===================  ============================================================
 """
@@ -104,7 +104,6 @@ class AuditAction(models.TextChoices):
     ADMIN_CHANGE = "admin.change", "Admin change"
 
     # --- audit.: the log's own operations --------------------------------------------------
-    AUDIT_CHECKPOINT = "audit.checkpoint", "Audit checkpoint signed"
     AUDIT_EXPORTED = "audit.exported", "Audit log exported"
 
     # --- system.: scheduled jobs --------------------------------------------------------------

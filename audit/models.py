@@ -41,7 +41,7 @@ class AppendOnlyQuerySet(models.QuerySet[Any]):
     def update(self, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError(f"{self.model.__name__} rows are append-only: update() refused")
 
-    def delete(self) -> NoReturn:  # type: ignore[override]
+    def delete(self) -> NoReturn:
         raise AppendOnlyError(f"{self.model.__name__} rows are append-only: delete() refused")
 
 
@@ -79,7 +79,7 @@ class AuditEvent(_AppendOnlyModel):
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
-    objects: ClassVar[models.Manager[AuditEvent]] = AppendOnlyQuerySet.as_manager()  # type: ignore[assignment]
+    objects: ClassVar[models.Manager[AuditEvent]] = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         managed = False
@@ -145,7 +145,7 @@ class AuditCheckpoint(_AppendOnlyModel):
     public_key = models.CharField(max_length=64, help_text="raw Ed25519 public key, base64")
     signature = models.CharField(max_length=128, help_text="Ed25519 signature, base64")
 
-    objects: ClassVar[models.Manager[AuditCheckpoint]] = AppendOnlyQuerySet.as_manager()  # type: ignore[assignment]
+    objects: ClassVar[models.Manager[AuditCheckpoint]] = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         managed = False

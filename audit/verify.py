@@ -1,0 +1,361 @@
+"""Recompute the chain and say exactly where and how it was damaged.
+
+The events are streamed in ``seq`` order and each is checked against three
+expectations: its ``seq`` follows the previous one, its ``prev_hash`` is the
+previous event's hash, and its ``hash`` is the hash of its own contents. At
+the first event that fails, a small window around it is examined to name the
+kind of damage:
+
+==============  ==========================================================  =============
+kind            evidence                                                    reported seq
+==============  ==========================================================  =============
+``deleted``     a gap in ``seq``; or the event's contents verify only with  first missing
+                a later ``seq`` (the rows after a deletion were renumbered)
+``inserted``    an event links to the one *before* its predecessor (the     the forged one
+                predecessor is foreign); or rows beyond the recorded head
+``reordered``   an event links to an event that comes *later* in the chain  first moved
+``edited``      an event's contents no longer match its hash, or an intact  the edited one
+                event no longer links to a rehashed predecessor
+``truncated``   the chain ends below the recorded head or a signed          first missing
+                checkpoint
+``rewritten``   the chain is internally consistent but a signed checkpoint  the checkpoint
+                names another hash at its seq (events were rehashed)
+``forged_checkpoint``  a checkpoint's signature or key is not valid         its seq
+==============  ==========================================================  =============
+
+The chain head row and the checkpoints are read in the same snapshot as the
+events (REPEATABLE READ on PostgreSQL), so concurrent appends do not look
+like damage.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+
+from audit.canonical import GENESIS_HASH, event_hash
+from audit.checkpoints import Checkpoint, signature_problem, stored_checkpoints
+from audit.models import AuditChainHead, AuditEvent
+
+__all__ = ["Damage", "DamageKind", "VerificationReport", "row_hash", "verify_chain"]
+
+COLUMNS = (
+    "seq",
+    "time",
+    "actor_user_id",
+    "actor_username",
+    "actor_role",
+    "actor_token_id",
+    "actor_session",
+    "actor_ip",
+    "action",
+    "object_type",
+    "object_id",
+    "details_json",
+    "prev_hash",
+    "hash",
+)
+_HASH_FIELDS = COLUMNS[:-1]
+SEQ, PREV, HASH = 0, 12, 13
+# How far ahead of a damaged event to look for its moved neighbours.
+LOOKAHEAD = 1000
+
+Row = tuple[Any, ...]
+
+
+class DamageKind(enum.StrEnum):
+    EDITED = "edited"
+    DELETED = "deleted"
+    INSERTED = "inserted"
+    REORDERED = "reordered"
+    TRUNCATED = "truncated"
+    REWRITTEN = "rewritten"
+    FORGED_CHECKPOINT = "forged_checkpoint"
+
+
+@dataclass(frozen=True)
+class Damage:
+    kind: DamageKind
+    seq: int
+    detail: str
+
+    def __str__(self) -> str:
+        return f"seq {self.seq}: {self.kind.value}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class VerificationReport:
+    events: int
+    last_seq: int
+    last_hash: str
+    head_seq: int | None
+    checkpoints_checked: int
+    problems: tuple[Damage, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def first(self) -> Damage | None:
+        return self.problems[0] if self.problems else None
+
+
+def row_hash(row: Row, *, seq: int | None = None) -> str:
+    """The hash an event row should carry (optionally as if it had sequence ``seq``)."""
+    fields = dict(zip(_HASH_FIELDS, row, strict=False))
+    if seq is not None:
+        fields["seq"] = seq
+    return event_hash(**fields)
+
+
+def _diagnose(
+    row: Row,
+    expected_seq: int,
+    expected_prev: str,
+    prev: Row | None,
+    prev_prev: Row | None,
+    fetch_after: Callable[[int, int], list[Row]],
+) -> Damage:
+    """Name the damage at ``row``, the first event that failed a check."""
+    seq = int(row[SEQ])
+    if seq > expected_seq:
+        missing = seq - expected_seq
+        return Damage(
+            DamageKind.DELETED,
+            expected_seq,
+            f"{missing} event(s) missing: seq {expected_seq}..{seq - 1} are absent",
+        )
+    content_ok = row_hash(row) == row[HASH]
+    link_ok = row[PREV] == expected_prev
+    if link_ok and not content_ok:
+        return Damage(
+            DamageKind.EDITED, seq, "the event's contents no longer match its stored hash"
+        )
+    # The link is broken.
+    before_prev = prev_prev[HASH] if prev_prev is not None else GENESIS_HASH
+    if prev is not None and row[PREV] == before_prev:
+        return Damage(
+            DamageKind.INSERTED,
+            int(prev[SEQ]),
+            f"event {prev[SEQ]} is foreign: event {seq} links past it to its predecessor",
+        )
+    later = fetch_after(seq, LOOKAHEAD)
+    for other in later:
+        if other[HASH] == row[PREV]:
+            return Damage(
+                DamageKind.REORDERED,
+                seq,
+                f"event at seq {seq} links to the event now at seq {other[SEQ]}, which comes "
+                "after it: events were moved",
+            )
+    if content_ok:
+        where = int(prev[SEQ]) if prev is not None else seq
+        return Damage(
+            DamageKind.EDITED,
+            where,
+            f"event {where} was rewritten: its hash is no longer the one event {seq} links to",
+        )
+    for shift in range(1, LOOKAHEAD + 1):
+        if row_hash(row, seq=seq + shift) == row[HASH]:
+            return Damage(
+                DamageKind.DELETED,
+                seq,
+                f"{shift} event(s) deleted before this one and the later events renumbered "
+                f"(this event was seq {seq + shift})",
+            )
+        if seq - shift >= 1 and row_hash(row, seq=seq - shift) == row[HASH]:
+            return Damage(
+                DamageKind.INSERTED,
+                seq - shift,
+                f"{shift} foreign event(s) inserted at seq {seq - shift}..{seq - 1} and the "
+                f"later events renumbered (this event was seq {seq - shift})",
+            )
+    return Damage(
+        DamageKind.EDITED,
+        seq,
+        "the event neither matches its stored hash nor links to its predecessor",
+    )
+
+
+def _stream(using: str, chunk_size: int) -> Iterator[Row]:
+    return (
+        AuditEvent.objects.using(using)
+        .order_by("seq")
+        .values_list(*COLUMNS)
+        .iterator(chunk_size=chunk_size)
+    )
+
+
+def _fetch_after(using: str) -> Callable[[int, int], list[Row]]:
+    def fetch(seq: int, limit: int) -> list[Row]:
+        return list(
+            AuditEvent.objects.using(using)
+            .filter(seq__gt=seq)
+            .order_by("seq")
+            .values_list(*COLUMNS)[:limit]
+        )
+
+    return fetch
+
+
+def verify_chain(
+    *,
+    using: str = DEFAULT_DB_ALIAS,
+    checkpoints: Sequence[Checkpoint] = (),
+    trusted_keys: Sequence[Ed25519PublicKey] = (),
+    include_stored_checkpoints: bool = True,
+    chunk_size: int = 10_000,
+    progress: Callable[[int], None] | None = None,
+) -> VerificationReport:
+    """Recompute the whole chain, check the head row and every checkpoint.
+
+    ``checkpoints`` are extra checkpoints (from files kept outside); those in
+    the database are added unless ``include_stored_checkpoints`` is False.
+    Their signatures are checked against ``trusted_keys``; with no trusted key
+    every checkpoint is reported as forged.
+    """
+    connection = connections[using]
+    outer_transaction = connection.in_atomic_block
+    with transaction.atomic(using=using):
+        if connection.vendor == "postgresql" and not outer_transaction:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        head = AuditChainHead.objects.using(using).filter(pk=AuditChainHead.SINGLETON_ID).first()
+        all_checkpoints = list(checkpoints)
+        if include_stored_checkpoints:
+            all_checkpoints = stored_checkpoints(using) + all_checkpoints
+        wanted = {cp.seq for cp in all_checkpoints}
+        seen_hashes: dict[int, str] = {}
+
+        problems: list[Damage] = []
+        expected_seq = 1
+        expected_prev = GENESIS_HASH
+        prev: Row | None = None
+        prev_prev: Row | None = None
+        count = 0
+        for row in _stream(using, chunk_size):
+            seq = row[SEQ]
+            if (
+                seq != expected_seq
+                or row[PREV] != expected_prev
+                or event_hash(**dict(zip(_HASH_FIELDS, row, strict=False))) != row[HASH]
+            ):
+                problems.append(
+                    _diagnose(
+                        row, expected_seq, expected_prev, prev, prev_prev, _fetch_after(using)
+                    )
+                )
+                break
+            if seq in wanted:
+                seen_hashes[seq] = row[HASH]
+            count += 1
+            if progress is not None and count % 100_000 == 0:
+                progress(count)
+            prev_prev, prev = prev, row
+            expected_seq = seq + 1
+            expected_prev = row[HASH]
+
+        chain_broken = bool(problems)
+        last_seq = int(prev[SEQ]) if prev is not None else 0
+        last_hash = str(prev[HASH]) if prev is not None else GENESIS_HASH
+
+        if not chain_broken:
+            problems.extend(_check_head(head, last_seq, last_hash))
+        problems.extend(
+            _check_checkpoints(
+                all_checkpoints, trusted_keys, seen_hashes, last_seq, chain_broken=chain_broken
+            )
+        )
+    problems.sort(key=lambda d: (d.seq, d.kind != DamageKind.FORGED_CHECKPOINT))
+    return VerificationReport(
+        events=count,
+        last_seq=last_seq,
+        last_hash=last_hash,
+        head_seq=head.seq if head is not None else None,
+        checkpoints_checked=len(all_checkpoints),
+        problems=tuple(problems),
+    )
+
+
+def _check_head(head: AuditChainHead | None, last_seq: int, last_hash: str) -> list[Damage]:
+    if head is None:
+        return [Damage(DamageKind.DELETED, 0, "the chain head row is missing")]
+    if head.seq > last_seq:
+        return [
+            Damage(
+                DamageKind.TRUNCATED,
+                last_seq + 1,
+                f"the chain ends at seq {last_seq} but the head records seq {head.seq}",
+            )
+        ]
+    if head.seq < last_seq:
+        return [
+            Damage(
+                DamageKind.INSERTED,
+                head.seq + 1,
+                f"events {head.seq + 1}..{last_seq} lie beyond the recorded head (seq {head.seq})",
+            )
+        ]
+    if head.hash != last_hash:
+        return [
+            Damage(
+                DamageKind.REWRITTEN,
+                last_seq,
+                "the last event's hash differs from the one the head recorded",
+            )
+        ]
+    return []
+
+
+def _check_checkpoints(
+    checkpoints: Sequence[Checkpoint],
+    trusted_keys: Sequence[Ed25519PublicKey],
+    seen_hashes: dict[int, str],
+    last_seq: int,
+    *,
+    chain_broken: bool,
+) -> list[Damage]:
+    problems: list[Damage] = []
+    good_seqs: list[int] = []
+    for cp in sorted(checkpoints, key=lambda c: c.seq):
+        where = cp.source or "checkpoint"
+        problem = signature_problem(cp, trusted_keys)
+        if problem is not None:
+            problems.append(
+                Damage(DamageKind.FORGED_CHECKPOINT, cp.seq, f"{where} (seq {cp.seq}): {problem}")
+            )
+            continue
+        if cp.seq > last_seq:
+            if not chain_broken:
+                problems.append(
+                    Damage(
+                        DamageKind.TRUNCATED,
+                        last_seq + 1,
+                        f"the chain ends at seq {last_seq}, below the signed {where} "
+                        f"at seq {cp.seq} ({cp.time})",
+                    )
+                )
+            continue
+        actual = seen_hashes.get(cp.seq)
+        if actual is None:
+            continue  # beyond the first damage: already reported
+        if actual != cp.hash:
+            after = max((s for s in good_seqs if s < cp.seq), default=0)
+            problems.append(
+                Damage(
+                    DamageKind.REWRITTEN,
+                    cp.seq,
+                    f"the signed {where} names hash {cp.hash[:16]}... at seq {cp.seq} but "
+                    f"the chain has {actual[:16]}...: events after seq {after} and at or "
+                    f"before seq {cp.seq} were rewritten",
+                )
+            )
+        else:
+            good_seqs.append(cp.seq)
+    return problems

@@ -1,0 +1,97 @@
+"""Helpers for the audit tests: appending, tampering below the triggers, verifying."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+
+from audit.actions import AuditAction
+from audit.checkpoints import public_key_pem
+from audit.models import AuditEvent
+from audit.services import Actor, record_event
+
+SQLITE_TRIGGERS = (
+    "audit_event_no_update",
+    "audit_event_no_delete",
+    "audit_checkpoint_no_update",
+    "audit_checkpoint_no_delete",
+    "audit_head_no_delete",
+    "audit_head_advance",
+)
+AUDIT_TABLES = ("audit_auditevent", "audit_auditcheckpoint", "audit_auditchainhead")
+
+
+def append_events(n: int, *, action: AuditAction = AuditAction.FILE_DOWNLOADED) -> list[AuditEvent]:
+    return [
+        record_event(
+            action=action,
+            actor=Actor(user_id=7, username="recipient", role="requester", client_ip="10.0.0.1"),
+            object_type="governance.release",
+            object_id=i,
+            details={"file": f"part-{i}.parquet", "bytes_sent": 1000 + i},
+        )
+        for i in range(n)
+    ]
+
+
+def bypass_triggers() -> None:
+    """Remove the append-only protection inside the current test transaction.
+
+    Only for tests: the test's transaction rolls back, triggers and all. This is
+    what an attacker with DDL rights (or direct file access on SQLite) can do.
+    """
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            for table in AUDIT_TABLES:
+                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+        elif connection.vendor == "sqlite":
+            for name in SQLITE_TRIGGERS:
+                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+        else:  # pragma: no cover
+            pytest.skip(f"no trigger bypass for {connection.vendor}")
+
+
+def sql(statement: str, params: list[object] | tuple[object, ...] = ()) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+
+
+def run_verify(*args: str) -> tuple[int, str]:
+    """(exit code, message) of ``manage.py audit_verify``."""
+    try:
+        call_command("audit_verify", *args, stdout=_Sink(), stderr=_Sink())
+    except CommandError as exc:
+        return exc.returncode, str(exc)
+    return 0, "intact"
+
+
+class _Sink:
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.fixture
+def signing_key(tmp_path: Path, settings: object) -> Callable[[], tuple[Ed25519PrivateKey, Path]]:
+    """A fresh audit signing key configured as settings.AUDIT_SIGNING_KEY_FILE."""
+    key_file = tmp_path / "keys" / "audit_signing.key"
+    settings.AUDIT_SIGNING_KEY_FILE = key_file  # type: ignore[attr-defined]
+    settings.AUDIT_CHECKPOINT_DIR = tmp_path / "checkpoints"  # type: ignore[attr-defined]
+
+    def make() -> tuple[Ed25519PrivateKey, Path]:
+        from audit.checkpoints import load_signing_key
+
+        key = load_signing_key(key_file, create=True, strict_permissions=True)
+        pub = tmp_path / "audit_public.pem"
+        pub.write_bytes(public_key_pem(key.public_key()))
+        return key, pub
+
+    return make

@@ -1,0 +1,49 @@
+"""Word lists bundled in ``deid/data`` (read once, cached)."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+
+
+def _words(name: str) -> tuple[str, ...]:
+    path = DATA_DIR / name
+    out: list[str] = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            line = line.split("#", 1)[0] if line.lstrip().startswith("#") else line
+            out.extend(line.split())
+    return tuple(out)
+
+
+@cache
+def ko_surnames() -> tuple[str, ...]:
+    """Korean family names, two-syllable (compound) ones first."""
+    return tuple(sorted(_words("ko_surnames.txt"), key=len, reverse=True))
+
+
+@cache
+def ko_given_syllables() -> frozenset[str]:
+    return frozenset(_words("ko_given_syllables.txt"))
+
+
+@cache
+def ko_name_stopwords() -> frozenset[str]:
+    return frozenset(_words("phi_name_stopwords.txt"))
+
+
+@cache
+def en_stopwords() -> frozenset[str]:
+    return frozenset(w.lower() for w in _words("phi_en_stopwords.txt"))
+
+
+@cache
+def eponyms() -> frozenset[str]:
+    return frozenset(w.lower() for w in _words("phi_eponyms.txt"))
+
+
+@cache
+def roman_surnames() -> frozenset[str]:
+    return frozenset(w.lower() for w in _words("ko_roman_surnames.txt"))

@@ -1,0 +1,189 @@
+"""Dates in Korean, ISO, European/US numeric and English forms, with a parser that
+shifts a found date by N days and re-renders it in the same format."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+
+from deid.text.recognizers.base import Rule, Validator
+
+_MONTHS = {
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
+    "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
+}  # fmt: skip
+_MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+_MON = (
+    r"(?P<mon>Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)"
+)
+_Y4 = r"(?P<y>(?:19|20)\d{2})"
+_M = r"(?P<m>0?[1-9]|1[0-2])"
+_D = r"(?P<d>0?[1-9]|[12]\d|3[01])"
+# A year-less year reference (leap, so Feb 29 parses).
+_REF_YEAR = 2000
+
+DATE_PATTERNS: tuple[tuple[str, re.Pattern[str], float], ...] = (
+    # 2021-03-05, 2021.03.05, 2021/3/5, 2021. 3. 5.
+    (
+        "ymd",
+        re.compile(
+            r"(?<![\d.])"
+            + _Y4
+            + r"(?P<s>[-./])\s?"
+            + _M
+            + r"(?P=s)\s?"
+            + _D
+            + r"(?!\d)(?:\.(?!\d))?"
+        ),
+        0.95,
+    ),
+    # 20210305 with a date label nearby is handled by the MRN/bare-number rule.
+    # 03/05/2021 (US) and 25/03/2021 (day first).
+    (
+        "mdy",
+        re.compile(r"(?<![\d./-])" + _M + r"(?P<s>[-/.])" + _D + r"(?P=s)" + _Y4 + r"(?!\d)"),
+        0.95,
+    ),
+    (
+        "dmy",
+        re.compile(r"(?<![\d./-])" + _D + r"(?P<s>[-/.])" + _M + r"(?P=s)" + _Y4 + r"(?!\d)"),
+        0.9,
+    ),
+    # 21/3/5, 24/11/22, 21.03.05 (two-digit year first).
+    (
+        "ymd2",
+        re.compile(
+            r"(?<![\d./:-])(?P<y>\d{2})(?P<s>[-/.])" + _M + r"(?P=s)" + _D + r"(?![\d/:]|[.-]\d)"
+        ),
+        0.8,
+    ),
+    # 2021년 3월 5일, 21년 3월 5일
+    (
+        "ko_ymd",
+        re.compile(r"(?P<y>(?:19|20)?\d{2})\s?년\s?" + _M + r"\s?월\s?" + _D + r"\s?일"),
+        0.95,
+    ),
+    # 2021년 3월
+    ("ko_ym", re.compile(r"(?P<y>(?:19|20)\d{2})\s?년\s?" + _M + r"\s?월(?!\s?\d)"), 0.85),
+    # 3월 5일
+    ("ko_md", re.compile(r"(?<![\d.])" + _M + r"\s?월\s?" + _D + r"\s?일"), 0.9),
+    # March 5, 2021 / Mar. 5th 2021
+    (
+        "mon_d_y",
+        re.compile(r"\b" + _MON + r"\.?\s+" + _D + r"(?:st|nd|rd|th)?,?\s+" + _Y4 + r"(?!\d)"),
+        0.95,
+    ),
+    # 5 March 2021
+    (
+        "d_mon_y",
+        re.compile(r"(?<!\d)" + _D + r"(?:st|nd|rd|th)?\s+" + _MON + r"\.?,?\s+" + _Y4 + r"(?!\d)"),
+        0.95,
+    ),
+    # 05-Mar-2021
+    ("d_mon_y", re.compile(r"(?<!\d)" + _D + r"-" + _MON + r"-" + _Y4 + r"(?!\d)"), 0.95),
+    # March 2021
+    ("mon_y", re.compile(r"\b" + _MON + r"\.?,?\s+" + _Y4 + r"(?!\d)"), 0.8),
+    # March 5 (no year)
+    ("mon_d", re.compile(r"\b" + _MON + r"\.?\s+" + _D + r"(?:st|nd|rd|th)?(?![\d,]|,\s?\d)"), 0.8),
+    # 9/5경부터, 3/2 퇴원: month/day without year, only before a Korean time word.
+    (
+        "md",
+        re.compile(
+            r"(?<![\d./:-])"
+            + _M
+            + r"/"
+            + _D
+            + r"(?![\d/])(?=\s?(?:경|부터|일|에\b|까지|~|퇴원|입원|내원|수술|외래|재진|예정))"
+        ),
+        0.7,
+    ),
+)
+
+
+def _year_full(y: str) -> int:
+    n = int(y)
+    if len(y) == 4:
+        return n
+    return 2000 + n if n <= 50 else 1900 + n
+
+
+def parse_date(kind: str, m: re.Match[str]) -> _dt.date | None:
+    """The date a match denotes (year-less dates get the reference year)."""
+    gd = m.groupdict()
+    try:
+        year = _year_full(gd["y"]) if gd.get("y") else _REF_YEAR
+        if gd.get("mon"):
+            month = _MONTHS[gd["mon"][:3].lower()]
+        else:
+            month = int(gd["m"])
+        day = int(gd["d"]) if gd.get("d") else 1
+        return _dt.date(year, month, day)
+    except (ValueError, KeyError):
+        return None
+
+
+def _validator(kind: str) -> Validator:
+    def check(m: re.Match[str], text: str) -> bool:
+        return parse_date(kind, m) is not None
+
+    return check
+
+
+DATE_RULES = [
+    Rule("DATE", rx, score, validator=_validator(kind), name=kind)
+    for kind, rx, score in DATE_PATTERNS
+]
+
+
+def _render_month_name(orig: str, month: int) -> str:
+    full = _MONTH_NAMES[month - 1]
+    if orig.isupper():
+        return full[:3].upper() if len(orig) <= 4 else full.upper()
+    if len(orig) >= len(_MONTH_NAMES[_MONTHS[orig[:3].lower()] - 1]) and len(orig) > 4:
+        return full
+    return full if orig in _MONTH_NAMES else full[:3]
+
+
+def shift_date_text(text: str, days: int) -> str | None:
+    """``text`` (one date as found) shifted by ``days``, in the same format; None if unparseable."""
+    for kind, rx, _ in DATE_PATTERNS:
+        m = rx.fullmatch(text.strip())
+        if m is None:
+            continue
+        d = parse_date(kind, m)
+        if d is None:
+            continue
+        new = d + _dt.timedelta(days=days)
+        gd = m.groupdict()
+        if not gd.get("y") and new.year != _REF_YEAR:
+            # Year-less dates keep their own calendar arithmetic.
+            new = new.replace(year=_REF_YEAR) if not (new.month == 2 and new.day == 29) else new
+        pad = any(gd.get(k) and len(gd[k]) == 2 and gd[k].startswith("0") for k in ("m", "d"))
+        if not pad and gd.get("m") and gd.get("d") and kind in ("ymd", "mdy", "dmy", "ymd2"):
+            pad = len(gd["m"]) == 2 and len(gd["d"]) == 2
+        values: dict[str, str] = {}
+        if gd.get("y"):
+            values["y"] = f"{new.year % 100:02d}" if len(gd["y"]) == 2 else f"{new.year:04d}"
+        if gd.get("m"):
+            values["m"] = f"{new.month:02d}" if pad else str(new.month)
+        if gd.get("d"):
+            values["d"] = f"{new.day:02d}" if pad else str(new.day)
+        if gd.get("mon"):
+            values["mon"] = _render_month_name(gd["mon"], new.month)
+        # Rebuild the matched string group by group.
+        spans = sorted((m.span(k), k) for k in values)
+        out, pos = [], 0
+        src = m.string
+        for (s, e), k in spans:
+            out.append(src[pos:s])
+            out.append(values[k])
+            pos = e
+        out.append(src[pos:])
+        lead = text[: len(text) - len(text.lstrip())]
+        trail = text[len(text.rstrip()) :]
+        return lead + "".join(out) + trail
+    return None

@@ -1,0 +1,350 @@
+"""Identifier numbers: resident registration, phones, MRNs, insurance, passport,
+driver licence, accounts and cards, e-mail, URLs, IP addresses, ages over 89."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+
+from deid.text.recognizers.base import Rule, Validator
+
+# Boundaries: not glued to other digits/letters/hyphens (so parts of longer ids never match).
+_NB = r"(?<![\w-])"
+_NA = r"(?![\w-]|\.\d)"
+
+
+# ---------------------------------------------------------------- resident registration
+def rrn_date_ok(digits: str) -> bool:
+    """The first 7 digits of an RRN/foreigner RN encode a real birth date."""
+    yy, mm, dd, g = int(digits[0:2]), int(digits[2:4]), int(digits[4:6]), digits[6]
+    century = {"1": 1900, "2": 1900, "5": 1900, "6": 1900, "3": 2000, "4": 2000}
+    century.update({"7": 2000, "8": 2000, "9": 1800, "0": 1800})
+    try:
+        _dt.date(century[g] + yy, mm, dd)
+    except ValueError:
+        return False
+    return True
+
+
+def rrn_checksum_ok(digits: str) -> bool:
+    """Checksum of resident (gender digit 1-4, 9, 0) and foreigner (5-8) numbers.
+
+    Numbers issued since October 2020 carry no checksum; callers accept them on
+    context alone.
+    """
+    weights = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
+    total = sum(int(d) * w for d, w in zip(digits[:12], weights, strict=True))
+    if digits[6] in "5678":
+        check = (13 - total % 11) % 10
+    else:
+        check = (11 - total % 11) % 10
+    return check == int(digits[12])
+
+
+_RRN_RE = re.compile(_NB + r"(\d{6})\s?[-–]?\s?([0-9]\d{6})" + _NA)
+_RRN_CONTEXT = ("주민", "rrn", "외국인등록", "등록번호", "resident", "registration", "생년")
+
+
+def _rrn_valid(m: re.Match[str], text: str) -> bool:
+    digits = m.group(1) + m.group(2)
+    if not rrn_date_ok(digits):
+        return False
+    if rrn_checksum_ok(digits):
+        return True
+    # No checksum (post-2020 numbers): hyphenated or labelled.
+    before = text[max(0, m.start() - 25) : m.start()].lower()
+    return "-" in m.group(0) or any(w in before for w in _RRN_CONTEXT)
+
+
+RRN_RULES = [
+    Rule("KR_RRN", _RRN_RE, 0.9, validator=_rrn_valid, context=_RRN_CONTEXT),
+]
+
+# ---------------------------------------------------------------- phones
+_SEP = r"[-.\s]?"
+PHONE_RULES = [
+    # Korean mobile: 010-1234-5678, 01012345678, +82 10-1234-5678, +82-(0)10...
+    Rule(
+        "PHONE",
+        re.compile(
+            _NB
+            + r"(?:\+82[-.\s]?(?:\(0\))?\s?1[016789]|\(?01[016789]\)?)"
+            + _SEP
+            + r"\d{3,4}"
+            + _SEP
+            + r"\d{4}"
+            + _NA
+        ),
+        0.95,
+    ),
+    # Korean landline / VoIP: 033-258-1234, (033) 742-1234, 02-123-4567, +82 33-..., 070-...
+    Rule(
+        "PHONE",
+        re.compile(
+            r"(?:(?<![\w-])\+82[-.\s]?(?:\(0\))?\s?(?:2|[3-6][1-5]|70)|\(0(?:2|[3-6][1-5]|70)\)|(?<![\w-])0(?:2|[3-6][1-5]|70|50\d))"
+            r"[-.\s)]{0,2}\d{3,4}[-.\s]\d{4}" + _NA
+        ),
+        0.9,
+    ),
+    # Nationwide service numbers 1588-1234.
+    Rule("PHONE", re.compile(_NB + r"1[5689]\d{2}-\d{4}" + _NA), 0.6),
+    # North-American: (415) 555-0132, 415-555-0132, +1 206-320-8394.
+    Rule(
+        "PHONE",
+        re.compile(
+            r"(?:(?<![\w-])\+1[-.\s]?)?(?:\(\d{3}\)\s?|(?<![\w(-])\d{3}[-.])\d{3}[-.]\d{4}" + _NA
+        ),
+        0.85,
+    ),
+]
+
+# ---------------------------------------------------------------- MRN / record ids
+_MRN_LABELS = (
+    r"등록\s?번호|환자\s?번호|차트\s?번호|병록\s?번호|진료\s?번호|의무기록\s?번호|검체\s?번호|"
+    r"접수\s?번호|병리\s?번호|환자\s?ID|MRN|MR\s?No\.?|MR#|Pt\.?\s?ID|Patient\s?(?:ID|No\.?|Number)|"
+    r"Hospital\s?(?:No\.?|Number|ID)|Chart\s?(?:No\.?|Number|#)|Record\s?(?:No\.?|Number|#)|"
+    r"Specimen\s?(?:ID|No\.?|Number|#)?|Sample\s?(?:ID|No\.?)|Accession\s?(?:No\.?|Number|#)?|"
+    r"Case\s?(?:No\.?|#)|Unit\s?No\.?|(?<![A-Za-z])ID"
+)
+_ID_TOKEN = r"([A-Za-z]{0,5}\d{0,4}[-_]?[A-Za-z0-9]*\d[A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)"
+
+
+def _has_digits(n: int) -> Validator:
+    def check(m: re.Match[str], text: str) -> bool:
+        return sum(c.isdigit() for c in m.group(1)) >= n
+
+    return check
+
+
+MRN_RULES = [
+    Rule(
+        "MRN",
+        re.compile(
+            r"(?:" + _MRN_LABELS + r")\s?(?:[:#=.]|No\.?)?\s{0,3}[:#]?\s{0,3}" + _ID_TOKEN + _NA
+        ),
+        0.95,
+        group=1,
+        validator=_has_digits(4),
+    ),
+    # Specimen/record ids shaped like AB-1234567, NGS21-00421, GS18-79001.
+    Rule("MRN", re.compile(_NB + r"([A-Z]{1,5}\d{0,3}-\d{4,10})" + _NA), 0.7, group=1),
+    # A bare run of 7-12 digits in a note is an identifier of some kind.
+    Rule("MRN", re.compile(r"(?<![\w.,:/-])(\d{7,12})(?![\w/-]|[.,]\d)"), 0.5, group=1),
+]
+
+# ---------------------------------------------------------------- insurance, passport, licence, accounts
+_INS_LABELS = (
+    "건강보험",
+    "보험증",
+    "보험번호",
+    "insurance",
+    "member id",
+    "medicare",
+    "mbi",
+    "nhis",
+    "policy",
+    "subscriber",
+    "요양기관",
+)
+_MBI = r"[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d-?[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d-?[AC-HJKMNP-RT-Y]{2}\d{2}"
+INSURANCE_RULES = [
+    Rule(
+        "HEALTH_INSURANCE",
+        re.compile(
+            r"(?i:건강보험증\s?번호|건강보험\s?번호|보험증\s?번호|보험\s?번호|보험증|"
+            r"insurance\s?(?:no\.?|number|id|#)|member\s?(?:id|no\.?|number)|medicare\s?(?:no\.?|number|id|#)?|"
+            r"mbi|nhis\s?(?:no\.?|number|id)?|policy\s?(?:no\.?|number|#)|subscriber\s?id)"
+            r"\s?[:#.]?\s{0,3}([A-Za-z0-9][A-Za-z0-9-]{5,20})" + _NA
+        ),
+        0.97,
+        group=1,
+        validator=_has_digits(4),
+    ),
+    Rule("HEALTH_INSURANCE", re.compile(_NB + r"(" + _MBI + r")" + _NA), 0.8, group=1),
+    Rule("HEALTH_INSURANCE", re.compile(_NB + r"(\d-\d{10})" + _NA), 0.8, group=1),
+    Rule(
+        "HEALTH_INSURANCE",
+        re.compile(_NB + r"([A-Z]{3}\d{9})" + _NA),
+        0.5,
+        group=1,
+        context=_INS_LABELS,
+        context_window=40,
+    ),
+]
+
+PASSPORT_RULES = [
+    Rule(
+        "PASSPORT",
+        re.compile(
+            r"(?i:여권\s?번호|여권|passport\s?(?:no\.?|number|#)?)\s?[:#.]?\s{0,3}"
+            r"([A-Z]{1,2}\d{7,8}|[A-Z]\d{3}[A-Z]\d{4}|\d{9})" + _NA
+        ),
+        0.97,
+        group=1,
+    ),
+    # Korean passports: M12345678 (old) and M123A4567 (since 2021).
+    Rule(
+        "PASSPORT", re.compile(_NB + r"([MSRDG]\d{8}|[MSRDG]\d{3}[A-Z]\d{4})" + _NA), 0.7, group=1
+    ),
+]
+
+_REGIONS = "서울|부산|경기|강원|충북|충남|전북|전남|경북|경남|제주|대구|인천|광주|대전|울산|세종"
+DRIVER_LICENSE_RULES = [
+    Rule(
+        "DRIVER_LICENSE",
+        re.compile(r"(?<![\w-])((?:(?:" + _REGIONS + r")\s?\d{2}|\d{2}-\d{2})-\d{6}-\d{2})" + _NA),
+        0.95,
+        group=1,
+    ),
+    Rule(
+        "DRIVER_LICENSE",
+        re.compile(
+            r"(?i:운전\s?면허\s?(?:증|번호)?|driver'?s?\s?licen[cs]e(?:\s?(?:no\.?|number|#))?|\bDL\s?(?:no\.?|#)?)"
+            r"\s?[:#.]?\s{0,3}([A-Z0-9][A-Z0-9-]{5,18})" + _NA
+        ),
+        0.95,
+        group=1,
+        validator=_has_digits(5),
+    ),
+]
+
+
+def luhn_ok(number: str) -> bool:
+    """The Luhn check of payment card numbers."""
+    digits = [int(c) for c in number if c.isdigit()]
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        if i % 2:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def _account_digits(m: re.Match[str], text: str) -> bool:
+    n = sum(c.isdigit() for c in m.group(1))
+    return 9 <= n <= 20
+
+
+_BANKS = (
+    "농협|국민|신한|우리|하나|기업|IBK|KB|SC제일|카카오뱅크|토스뱅크|우체국|새마을금고|신협|수협|"
+    "부산|대구|경남|광주|전북|제주|씨티|케이뱅크|산업"
+)
+ACCOUNT_RULES = [
+    Rule(
+        "ACCOUNT",
+        re.compile(
+            r"(?i:계좌\s?번호|계좌|account\s?(?:no\.?|number|#)?|acct\.?\s?(?:no\.?|#)?|"
+            r"(?:credit|debit|payment)\s?card(?:\s?(?:no\.?|number|#))?|card\s?(?:no\.?|number|#)|카드\s?번호|카드)"
+            r"\s?[:#.]?\s{0,3}(?:(?:" + _BANKS + r")(?:은행)?\s{1,3})?"
+            r"(\d[\d -]{7,24}\d)" + _NA
+        ),
+        0.95,
+        group=1,
+        validator=_account_digits,
+    ),
+    Rule(
+        "ACCOUNT",
+        re.compile(
+            r"(?:(?:" + _BANKS + r")(?:은행)?)\s{1,3}(\d{2,6}-\d{2,6}-\d{2,7}(?:-\d{1,3})?)" + _NA
+        ),
+        0.9,
+        group=1,
+        validator=_account_digits,
+    ),
+    # Payment cards: 4 groups of 4 digits (Luhn raises the score).
+    Rule("ACCOUNT", re.compile(_NB + r"(\d{4}[- ]\d{4}[- ]\d{4}[- ]\d{4})" + _NA), 0.7, group=1),
+    # Bank-account shapes: 3-6 / 2-6 / 4-7 digit groups, 10+ digits.
+    Rule(
+        "ACCOUNT",
+        re.compile(_NB + r"(\d{3,6}-\d{2,6}-\d{4,7}(?:-\d{1,3})?)" + _NA),
+        0.45,
+        group=1,
+        validator=_account_digits,
+    ),
+]
+
+# ---------------------------------------------------------------- network
+_TLD = r"(?:[a-z]{2,24})"
+NETWORK_RULES = [
+    Rule(
+        "EMAIL",
+        re.compile(
+            r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\." + _TLD + r"(?![\w-])", re.I
+        ),
+        0.97,
+    ),
+    Rule(
+        "URL",
+        re.compile(r"(?i)(?:https?://|ftp://|www\.)[^\s<>\"'()\[\]{}]+[^\s<>\"'()\[\]{}.,;:!?]"),
+        0.95,
+    ),
+    # Bare domains with a path: blog.naver.com/someone, pf.kakao.com/_x.
+    Rule(
+        "URL",
+        re.compile(
+            r"(?i)(?<![\w@./-])(?:[a-z0-9-]+\.)+(?:com|net|org|kr|io|me|co|ly|gl|tv|info|page|site)"
+            r"/[^\s<>\"'()\[\]{}]*[^\s<>\"'()\[\]{}.,;:!?]"
+        ),
+        0.85,
+    ),
+    Rule(
+        "IP_ADDRESS",
+        re.compile(
+            r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w]|\.\d)"
+        ),
+        0.9,
+    ),
+    Rule(
+        "IP_ADDRESS",
+        re.compile(r"(?i)(?<![\w:])(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}(?![\w:])"),
+        0.9,
+    ),
+]
+
+# ---------------------------------------------------------------- ages over 89
+
+
+def _age_over_89(m: re.Match[str], text: str) -> bool:
+    return 90 <= int(m.group("age")) <= 130
+
+
+_A = r"(?P<age>\d{2,3})"
+AGE_RULES = [
+    Rule(
+        "AGE",
+        re.compile(r"(?<![\d.])" + _A + r"\s?(?:세|살)"),
+        0.9,
+        group="age",
+        validator=_age_over_89,
+    ),
+    Rule(
+        "AGE",
+        re.compile(r"(?i)(?<![\d.])" + _A + r"[\s-]?(?:years?|yrs?|y)[\s-]?(?:old|o\b|/o)"),
+        0.9,
+        group="age",
+        validator=_age_over_89,
+    ),
+    Rule(
+        "AGE",
+        re.compile(r"(?i)(?:\b[MF]|\bmale|\bfemale|남|여|남자|여자)\s?/\s?" + _A + r"(?!\d|\.\d)"),
+        0.85,
+        group="age",
+        validator=_age_over_89,
+    ),
+    Rule(
+        "AGE",
+        re.compile(r"(?<![\d./])" + _A + r"\s?/?\s?(?:[MF]|남|여)(?![a-zA-Z])"),
+        0.85,
+        group="age",
+        validator=_age_over_89,
+    ),
+    Rule(
+        "AGE",
+        re.compile(r"(?i)(?:\bage[ds]?|\bage/sex|나이|연령|만)\s?[:=]?\s?" + _A + r"(?!\d|\.\d)"),
+        0.85,
+        group="age",
+        validator=_age_over_89,
+    ),
+]

@@ -1,0 +1,312 @@
+"""Person names: Korean (surname list + name syllables, honorifics, labels),
+romanized Korean, titled and labelled English names, and spaCy NER PERSON
+spans filtered against drugs, eponyms and medical vocabulary."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+
+from deid.text import lexicons
+
+# ------------------------------------------------------------------ Korean
+_HANGUL_RUN = re.compile(r"[가-힣]+")
+# Particles and honorifics glued to a name (longest first).
+_KO_SUFFIXES = tuple(
+    sorted(
+        {
+            "님",
+            "씨",
+            "군",
+            "양",
+            "님께",
+            "님께서",
+            "님이",
+            "님은",
+            "님의",
+            "님과",
+            "님을",
+            "님에게",
+            "님도",
+            "씨가",
+            "씨는",
+            "씨의",
+            "씨와",
+            "씨를",
+            "씨에게",
+            "이",
+            "가",
+            "은",
+            "는",
+            "을",
+            "를",
+            "의",
+            "와",
+            "과",
+            "도",
+            "만",
+            "에게",
+            "에게서",
+            "께",
+            "께서",
+            "한테",
+            "이가",
+            "이는",
+            "이의",
+            "이와",
+            "이에게",
+            "으로",
+            "로",
+            "랑",
+            "이랑",
+            "환자",
+            "환자가",
+            "환자는",
+            "환자의",
+            "환자와",
+            "환자분",
+            "보호자",
+            "교수",
+            "교수님",
+            "원장",
+            "원장님",
+            "선생님",
+            "선생",
+            "전공의",
+            "간호사",
+            "상담사",
+            "과장",
+            "과장님",
+            "주치의",
+            "전문의",
+            "레지던트",
+            "인턴",
+            "약사",
+            "팀장",
+            "실장",
+            "부장",
+            "씨께",
+        },  # fmt: skip
+        key=len,
+        reverse=True,
+    )
+)
+# Words after a name (separated by a space) that mark it as a person.
+_KO_AFTER = re.compile(
+    r"\s{0,2}(?:님|씨|환자|보호자|교수|원장|선생|전공의|간호사|상담사|사회복지사|과장|주치의|전문의|레지던트|인턴|"
+    r"약사|팀장|실장|부장|\((?:남|여|M|F|\d|처|남편|아내|부인|아들|딸|며느리|사위|어머니|아버지|모|부|형|누나|언니|오빠|"
+    r"동생|손자|손녀|조카|친구|이웃|보호자|배우자|자녀|본인|시어머니|시아버지|장모|장인|고모|이모|삼촌|외삼촌)|"
+    r"\s?/\s?\d{1,3}\s?[MF남여]|\s?/\s?[MF남여]\s?/|,\s?\d{1,3}\s?세|\s?\d{2,3}\s?세)"
+)
+# Labels before a name.
+_KO_LABEL = re.compile(
+    r"(?:환자\s?명|환자\s?성명|성\s?명|이\s?름|환자|보호자|주치의|담당의|담당\s?의사|담당|작성자?|판독의?|의뢰의|"
+    r"서명|상담자|상담사|사회복지사|예금주|대상자?|수신|발신|참조|간호사|전공의|교수|보고자|확인자|"
+    r"Pt|Patient|Name|Caregiver|Guardian|signed|Signed|Read by|Dictated by|Attending|Resident|R\d|cc|CC|"
+    r"유전상담|검사자|의사|원장|처|남편|아내|아들|딸|며느리|사위|어머니|아버지|동생|배우자)"
+    r"\s{0,3}[:：]?\s{0,3}(?:\(?[^\s()]{0,6}\)?\s{1,2})?$"
+)
+
+
+def _is_ko_name(word: str, strong: bool) -> bool:
+    """``word`` is a plausible Korean full name (surname + given)."""
+    if word in lexicons.ko_name_stopwords():
+        return False
+    n = len(word)
+    if n < 2 or n > 5:
+        return False
+    given_set = lexicons.ko_given_syllables()
+    for sur in lexicons.ko_surnames():
+        if not word.startswith(sur):
+            continue
+        given = word[len(sur) :]
+        if not 1 <= len(given) <= 2:
+            continue
+        if strong:
+            return True
+        # Without context: a two-syllable given name of name syllables only.
+        if len(given) == 2 and all(c in given_set for c in given):
+            return True
+    return False
+
+
+def find_korean_names(text: str) -> list[tuple[int, int, float]]:
+    """(start, end, score) of Korean names."""
+    out: list[tuple[int, int, float]] = []
+    for m in _HANGUL_RUN.finditer(text):
+        run, start = m.group(0), m.start()
+        before = text[max(0, start - 24) : start]
+        label = _KO_LABEL.search(before) is not None
+        candidates: list[tuple[str, str]] = [(run, "")]
+        for suf in _KO_SUFFIXES:
+            if run.endswith(suf) and len(run) - len(suf) >= 2:
+                candidates.append((run[: -len(suf)], suf))
+        for word, suf in candidates:
+            if len(word) > 5:
+                continue
+            after = text[start + len(word) + len(suf) : start + len(word) + len(suf) + 16]
+            honor = suf in ("님", "씨") or (
+                suf
+                and len(suf) >= 2
+                and suf not in ("에게", "에게서", "께서", "으로", "한테", "이랑")
+            )
+            strong = label or bool(honor) or _KO_AFTER.match(after) is not None
+            if _is_ko_name(word, strong):
+                out.append((start, start + len(word), 0.9 if strong else 0.6))
+                break
+    return out
+
+
+# ------------------------------------------------------------------ English / romanized
+_SYL = (
+    r"(?:kk|tt|pp|ss|jj|ch|sh|[bcdghjklmnprstwy])?"
+    r"(?:yeo|yae|wae|ae|ai|ea|ee|ei|eo|eu|oe|oo|ou|ui|wa|we|wi|wo|ya|ye|yo|yu|a|e|i|o|u)"
+    r"(?:ng|n|m|l|k|p|t|r)?"
+)
+_GIVEN_RE = re.compile(rf"(?i:{_SYL})(?:-?(?i:{_SYL}))?")
+_CAP = r"[A-Z][a-zA-Z'’]*(?:-[A-Za-z][a-zA-Z'’]*)*"
+_CAPSEQ = rf"{_CAP}(?:\s{_CAP}){{1,2}}"
+_TITLE_RE = re.compile(
+    rf"\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Sister)\.?\s+({_CAP}(?:\s{_CAP}){{0,2}})"
+)
+_LABEL_RE = re.compile(
+    r"(?:\b(?:Patient|Pt|Name|Patient name|Caregiver|Guardian|Interpreter|Dictated by|Read by|Reported by|"
+    r"Reviewed by|Signed by|signed|Signed|Sincerely|Discussed with|seeing|Attending|Resident|Fellow|Physician|"
+    r"Referred by|Referring physician|Contact|Counselor|Surgeon|Radiologist|Pathologist|Author|Examined by|"
+    r"Performed by|Prepared by|Approved by|Verified by|Informant|Next of kin|NOK|Emergency contact|Spouse|"
+    r"Son|Daughter|Wife|Husband|Mother|Father|cc|CC|Attn|Dear|with|by|to)\b\s*[:,-]?\s*)"
+    rf"({_CAPSEQ}|[A-Z]{{2,}}(?:[\s-][A-Z]{{2,}}){{1,2}})"
+)
+_REL_AFTER_RE = re.compile(
+    rf"({_CAPSEQ}|[A-Z]{{2,}}(?:\s[A-Z]{{2,}}){{1,2}})\s*(?:\((?:spouse|wife|husband|son|daughter|mother|father|sister|"
+    r"brother|friend|caregiver|guardian|niece|nephew|grandson|granddaughter|daughter-in-law|son-in-law|partner|"
+    r"fellow|resident|attending|nurse|RN|MD|pager|[MF]\b|\d{1,3}\s?[MF]?\b)|,\s?(?:MD|M\.D\.|RN|PhD|DO|NP|PA|MSW|CGC)\b|"
+    r",\s?(?:a|an)\s\d{1,3}-year)"
+)
+_ROMAN_RE = re.compile(rf"\b({_CAP})\s+({_CAP})\b|\b([A-Z]{{2,}})\s+([A-Z]{{2,}})\b")
+_EPONYM_AFTER = re.compile(
+    r"(?i)^(?:'s|’s|'|\s(?:disease|syndrome|sign|score|scale|test|criteria|classification|lymphoma|dementia|"
+    r"palsy|reflex|maneuver|manoeuvre|position|catheter|tube|stain|grade|method|curve|phenomenon|ulcer|"
+    r"sarcoma|tumou?r|node|law|formula|equation|procedure|operation|fracture|disorder|thyroiditis|"
+    r"encephalopathy|type|cell|cells|body|bodies|esophagus|ring|triad|index|murmur))"
+)
+_NAME_WORD = re.compile(r"^[A-Z][a-z'’]+(?:-[A-Za-z][a-z'’]+)?$|^[A-Z]{2,}(?:-[A-Z]+)?$")
+_DRUG_SUFFIX = re.compile(
+    r"(?i)(?:olol|pril|sartan|statin|mab|nib|azole|cillin|mycin|floxacin|prazole|tidine|dipine|gliptin|"
+    r"gliflozin|parin|xaban|triptan|afil|lukast|semide|thiazide|azepam|oxetine|platin|taxel|lone|sone|"
+    r"vir|cycline|profen|codone|morphine|amine|idine|zepine|apine|tropium|terol|glutide|ase|itis|oma|emia|osis|pathy)$"
+)
+
+
+def _given_ok(word: str) -> bool:
+    return _GIVEN_RE.fullmatch(word) is not None and len(word) <= 10
+
+
+def _looks_name_word(word: str) -> bool:
+    lw = word.lower().strip("'’")
+    if lw in lexicons.en_stopwords():
+        return False
+    if _DRUG_SUFFIX.search(lw) and lw not in lexicons.roman_surnames():
+        return False
+    return _NAME_WORD.match(word) is not None
+
+
+def _ok_sequence(words: list[str], text_after: str) -> bool:
+    if not words:
+        return False
+    for w in words:
+        if not _looks_name_word(w):
+            return False
+        if w.lower().rstrip("'’s") in lexicons.eponyms() and _EPONYM_AFTER.match(text_after):
+            return False
+    return True
+
+
+def _trim_words(s: str, start: int) -> tuple[int, int, list[str]]:
+    words = s.split()
+    return start, start + len(s), words
+
+
+def find_english_names(text: str) -> list[tuple[int, int, float]]:
+    out: list[tuple[int, int, float]] = []
+    roman = lexicons.roman_surnames()
+
+    def add(start: int, end: int, score: float) -> None:
+        words = text[start:end].split()
+        # Drop trailing words that are not name-like (e.g. "Kim Pulmonology").
+        while words and not _looks_name_word(words[-1]):
+            end -= len(words[-1])
+            end = len(text[:end].rstrip())
+            words.pop()
+        while words and not _looks_name_word(words[0]):
+            start += len(words[0])
+            start += len(text[start:]) - len(text[start:].lstrip())
+            words.pop(0)
+        if words and _ok_sequence(words, text[end : end + 20]):
+            out.append((start, end, score))
+
+    for m in _TITLE_RE.finditer(text):
+        # One surname after a title is enough ("Dr. Oh").
+        s, e = m.span(1)
+        first = text[s:e].split()[0]
+        if first.lower() in roman or _looks_name_word(first):
+            add(s, e, 0.9)
+    for m in _LABEL_RE.finditer(text):
+        add(m.start(1), m.end(1), 0.8)
+    for m in _REL_AFTER_RE.finditer(text):
+        add(m.start(1), m.end(1), 0.8)
+    # Romanized Korean names: "Kim Ye-rin", "Ye-rin Kim", "KIM YEONWON", "Changsook Lee".
+    for m in _ROMAN_RE.finditer(text):
+        a, b = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+        la, lb = a.lower(), b.lower()
+        hyph = "-" in a or "-" in b
+        if la in roman and _given_ok(b) and lb not in roman | {"md"}:
+            sure = hyph or len(b) >= 5
+        elif lb in roman and _given_ok(a) and la not in roman:
+            sure = hyph or len(a) >= 5
+        else:
+            continue
+        if sure:
+            add(m.start(), m.end(), 0.75)
+    return out
+
+
+def _ner_person_ok(span_text: str, after: str) -> bool:
+    if re.search(r"[\d가-힣@/|:;()\[\]]", span_text):
+        return False
+    words = span_text.replace(",", " ").split()
+    if not words or len(words) > 4:
+        return False
+    return _ok_sequence(words, after)
+
+
+class PersonRecognizer(EntityRecognizer):  # type: ignore[misc]
+    """PERSON from Korean rules, English rules and (filtered) spaCy NER."""
+
+    def __init__(self, language: str, use_ner: bool) -> None:
+        self.use_ner = use_ner
+        super().__init__(
+            supported_entities=["PERSON"], name="PersonRecognizer", supported_language=language
+        )
+
+    def load(self) -> None:
+        """Word lists load lazily."""
+
+    def analyze(
+        self, text: str, entities: list[str] | None, nlp_artifacts: Any = None
+    ) -> list[RecognizerResult]:
+        return [RecognizerResult("PERSON", s, e, sc) for s, e, sc in self.find(text, nlp_artifacts)]
+
+    def find(self, text: str, nlp_artifacts: Any = None) -> list[tuple[int, int, float]]:
+        spans = find_korean_names(text)
+        spans.extend(find_english_names(text))
+        if self.use_ner and nlp_artifacts is not None:
+            for ent in getattr(nlp_artifacts, "entities", None) or []:
+                if ent.label_ != "PERSON":
+                    continue
+                s, e = ent.start_char, ent.end_char
+                if _ner_person_ok(text[s:e], text[e : e + 20]):
+                    spans.append((s, e, 0.7))
+        return spans

@@ -1,0 +1,212 @@
+"""Hospitals, clinics, labs and employers (ORGANIZATION); Korean road/lot and US
+street addresses (ADDRESS)."""
+
+from __future__ import annotations
+
+import re
+
+from deid.text.recognizers.base import Rule
+
+_PROVINCES = (
+    r"강원특별자치도|강원도|강원|서울특별시|서울시|서울|부산광역시|부산시|부산|대구광역시|대구시|대구|"
+    r"인천광역시|인천시|인천|광주광역시|광주시|대전광역시|대전시|대전|울산광역시|울산시|울산|"
+    r"세종특별자치시|세종시|세종|경기도|경기|충청북도|충북|충청남도|충남|전북특별자치도|전라북도|전북|"
+    r"전라남도|전남|경상북도|경북|경상남도|경남|제주특별자치도|제주도|제주"
+)
+# Words ending in 시/군/구 that are not places.
+_NOT_UNIT = (
+    "당시|즉시|동시|표시|지시|재시|다시|역시|혹시|무시|잠시|항시|수시|일시|개시|감시|제시|명시|착시|"
+    "연구|요구|입구|출구|가구|도구|친구|기구|백혈구|적혈구|호중구|림프구|단핵구|호산구|호염구|장군|"
+    "추구|탐구|강구|전구|지구|고구|쌍구"
+)
+_UNIT = rf"(?!(?:{_NOT_UNIT})(?![가-힣]))[가-힣]{{1,5}}(?:시|군|구)"
+_SUB = r"[가-힣0-9]{1,8}(?:읍|면|동|리|가)"
+_ROAD = r"[가-힣0-9]{1,10}(?:대로|로|길)(?:\s?\d{1,4}(?:번?길))?"
+_NUM = r"(?:산\s?)?\d{1,5}(?:-\d{1,5})?(?:번지)?"
+_DETAIL = (
+    r"(?:,?\s?(?:[가-힣A-Za-z0-9]{1,12}(?:아파트|빌라|맨션|오피스텔|타운|빌딩)\s?)?(?:\d{1,4}\s?동\s?)?\d{1,5}\s?호"
+    r"|,?\s?(?:지하\s?)?\d{1,3}\s?층(?:\s?\d{1,4}\s?호)?"
+    r"|\s?\([가-힣0-9,\s]{1,30}\))*"
+)
+_POSTAL = r"(?:\(\d{5}\)\s?|\[\d{5}\]\s?|\d{5}\s)?"
+KO_ADDRESS = re.compile(
+    rf"{_POSTAL}(?:(?:{_PROVINCES})\s)?(?:{_UNIT}\s){{1,2}}(?:{_SUB}\s)?"
+    rf"(?:(?:{_ROAD})\s?{_NUM}|{_SUB}\s?{_NUM}|{_SUB}(?![가-힣]))"
+    rf"{_DETAIL}"
+)
+KO_ADDRESS_PROVINCE_ONLY = re.compile(
+    rf"{_POSTAL}(?:{_PROVINCES})\s(?:{_SUB}\s)?(?:{_ROAD})\s?{_NUM}{_DETAIL}"
+)
+US_ADDRESS = re.compile(
+    r"\b\d{1,6}\s+(?:[NSEW]\.?\s+)?(?:[A-Z][A-Za-z.'-]*\s+){1,4}"
+    r"(?:(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|#)\s*[\dA-Z-]+,?\s+)?"
+    r"(?:[A-Z][A-Za-z.'-]*\s+){0,3}[A-Z][A-Za-z.'-]*,\s+[A-Z]{2}\s+\d{5}(?:-\d{4})?\b"
+)
+ADDRESS_RULES = [
+    Rule("ADDRESS", KO_ADDRESS, 0.85),
+    Rule("ADDRESS", KO_ADDRESS_PROVINCE_ONLY, 0.85),
+    Rule("ADDRESS", US_ADDRESS, 0.85),
+]
+
+# ------------------------------------------------------------------ organizations
+_KO_ORG_SUFFIX = (
+    r"(?:대학교병원|대학병원|병원|의료원|의원|한의원|치과|보건소|보건지소|보건진료소|의료센터|검사센터|"
+    r"의료재단|재단|연구소|요양원|센터|랩|의학연구소|검사의학연구소)"
+)
+# Words that end in an org suffix but name no particular organization.
+_GENERIC_ORG = frozenset(
+    [
+        "본원",
+        "병원",
+        "의원",
+        "대학병원",
+        "상급병원",
+        "종합병원",
+        "요양병원",
+        "타병원",
+        "타원",
+        "본병원",
+        "해당병원",
+        "지역병원",
+        "협력병원",
+        "외부병원",
+        "개인병원",
+        "개인의원",
+        "동네병원",
+        "동네의원",
+        "전문병원",
+        "정신병원",
+        "상급종합병원",
+        "2차병원",
+        "3차병원",
+        "일차의료기관",
+        "보건소",
+        "센터",
+        "재단",
+        "연구소",
+        "요양원",
+        "치과",
+        "한의원",
+        "응급의료센터",
+        "권역응급의료센터",
+        "암센터",
+        "건강검진센터",
+        "검진센터",
+        "내과의원",
+        "외과의원",
+        "소아과의원",
+        "안과의원",
+        "치과의원",
+        "가정의학과의원",
+        "이비인후과의원",
+        "피부과의원",
+        "정형외과의원",
+        "신경과의원",
+        "비뇨기과의원",
+        "산부인과의원",
+        "재활의학과의원",
+        "영상의학과의원",
+        "정신건강의학과의원",
+        "국회의원",
+        "의료센터",
+        "대학교병원",
+        "의료원",
+        "검사센터",
+    ]
+)
+_KO_ORG_PREFIX = (
+    rf"(?:(?:{_PROVINCES})\s)?(?:[가-힣]{{2,8}}(?:대학교|대학|의료법인|학교법인|재단법인)\s)?"
+)
+KO_ORG = re.compile(
+    rf"(?<![가-힣A-Za-z0-9]){_KO_ORG_PREFIX}([가-힣A-Za-z0-9]{{0,14}}{_KO_ORG_SUFFIX})"
+    r"(?=(?:에서|에게|에|의|은|는|을|를|과|와|으로|로|이|가|도|측|까지|부터)?(?![가-힣]))"
+)
+
+
+def _ko_org_ok(m: re.Match[str], text: str) -> bool:
+    core = m.group(1)
+    if core in _GENERIC_ORG:
+        return False
+    # "XX과의원" where XX is only a department name stays generic.
+    return len(core) >= 3
+
+
+_EN_ORG_SUFFIX = (
+    r"(?:University\s+Hospital|Hospital|Medical\s+Center|Medical\s+Centre|Health\s+Center|Health\s+System|"
+    r"Cancer\s+Center|Clinic|Clinics|Laboratories|Laboratory|Labs|Lab|Institute|Foundation|Infirmary|"
+    r"Medical\s+Foundation|Diagnostics|Pharmacy|University|College|Corporation|Corp\.?|Inc\.?|Co\.,?\s?Ltd\.?|Ltd\.?)"
+)
+_EN_ORG_STOP = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "at",
+        "to",
+        "from",
+        "in",
+        "of",
+        "and",
+        "with",
+        "by",
+        "for",
+        "our",
+        "your",
+        "his",
+        "her",
+        "their",
+        "this",
+        "that",
+        "outside",
+        "local",
+        "another",
+        "patient",
+        "admitted",
+        "discharged",
+        "follow-up",
+        "followup",
+        "seen",
+        "transferred",
+        "referred",
+        "visit",
+        "visited",
+        "hospital",
+        "clinic",
+        "emergency",
+        "general",
+        "private",
+        "community",
+        "tertiary",
+        "university",
+    ]
+)
+EN_ORG = re.compile(
+    r"\b((?:[A-Z][A-Za-z'&.-]*|[A-Z]{2,}|of|and|&)(?:\s+(?:[A-Z][A-Za-z'&.-]*|of|and|&)){0,6}\s+"
+    + _EN_ORG_SUFFIX
+    + r"(?:\s+of\s+[A-Z][A-Za-z'-]*(?:\s+[A-Z][A-Za-z'-]*){0,3})?)\b"
+)
+
+
+def _en_org_span(m: re.Match[str], text: str) -> bool:
+    words = m.group(1).split()
+    # Needs a distinctive word before the suffix.
+    distinct = [w for w in words[:-1] if w.lower() not in _EN_ORG_STOP and w[0].isupper()]
+    return bool(distinct)
+
+
+ORG_RULES = [
+    Rule("ORGANIZATION", KO_ORG, 0.8, group=0, validator=_ko_org_ok),
+    Rule("ORGANIZATION", EN_ORG, 0.75, group=1, validator=_en_org_span),
+]
+
+
+def trim_en_org(text: str, start: int, end: int) -> tuple[int, int]:
+    """Drop leading stop words ("at", "The", "Outside") from an English org span."""
+    while True:
+        seg = text[start:end]
+        first = seg.split(maxsplit=1)[0] if seg.strip() else ""
+        if first and first.lower() in _EN_ORG_STOP and len(seg.split()) > 2:
+            start += len(first)
+            start += len(text[start:end]) - len(text[start:end].lstrip())
+            continue
+        return start, end

@@ -22,7 +22,7 @@ def file_request(
     from governance import services
 
     dar = services.request_create(
-        requester=person,
+        acting_user=person,
         recipient=organization,
         title=data["title"],
         purpose=data["purpose"],
@@ -34,23 +34,39 @@ def file_request(
         cohort_criteria=data.get("cohort_criteria") or {},
         requested_duration_months=data.get("requested_duration_months", 12),
     )
-    services.irb_approval_add(
-        request=dar,
-        acting_user=person,
-        number=data["irb_number"],
-        institution=data["irb_institution"],
-        approved_on=data["irb_approved_on"],
-        expires_on=data["irb_expires_on"],
-        upload=data["irb_document"],
-    )
-    services.dua_add(
-        request=dar,
-        acting_user=person,
-        effective_on=data["dua_effective_on"],
-        expires_on=data["dua_expires_on"],
-        permitted_purposes=list(data["dua_permitted_purposes"]),
-        upload=data["dua_document"],
-    )
+    for kind in ("irb", "dua"):
+        upload = data[f"{kind}_document"]
+        upload.seek(0)
+        # The uploaded name is only a display name: the workflow strips any path from it
+        # and stores the bytes under a generated name.
+        common = {
+            "request": dar,
+            "acting_user": person,
+            "file": upload,
+            "original_name": str(upload.name or ""),
+            "content_type": "application/pdf",
+        }
+        if kind == "irb":
+            services.irb_approval_add(
+                number=data["irb_number"],
+                institution=data["irb_institution"],
+                approved_on=data["irb_approved_on"],
+                expires_on=data["irb_expires_on"],
+                **common,
+            )
+        else:
+            services.dua_add(
+                effective_on=data["dua_effective_on"],
+                expires_on=data["dua_expires_on"],
+                permitted_purposes=list(data["dua_permitted_purposes"]),
+                **common,
+            )
     if data.get("submit", True):
         dar = services.request_submit(request=dar, acting_user=person)
     return dar
+
+
+def submit_request(*, person: Any, request: DataAccessRequest) -> DataAccessRequest:
+    from governance import services
+
+    return services.request_submit(request=request, acting_user=person)

@@ -17,6 +17,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from rest_framework.request import Request
 
+from governance import selectors, services
 from governance.models import (
     DataAccessRequest,
     Decision,
@@ -28,9 +29,9 @@ from governance.models import (
 )
 from governance.models.tokens import ApiToken
 
-# States in which the recipient may see that its release exists (the rest are internal).
+# States in which the recipient may see that its release exists (as the workflow's
+# ``releases_visible_to``: from publication on; earlier states are internal).
 RECIPIENT_VISIBLE_STATES = (
-    ReleaseState.APPROVED,
     ReleaseState.PUBLISHED,
     ReleaseState.EXPIRED,
     ReleaseState.REVOKED,
@@ -93,7 +94,10 @@ def releases_visible_to_orgs(org_ids: list[int]) -> QuerySet[Release]:
 
 
 def published_releases_for_orgs(org_ids: list[int]) -> QuerySet[Release]:
-    return releases_visible_to_orgs(org_ids).filter(state=ReleaseState.PUBLISHED)
+    """Published and not past their expiry (even before ``governance_expire`` has run)."""
+    return releases_visible_to_orgs(org_ids).filter(
+        state=ReleaseState.PUBLISHED, expires_at__gt=timezone.now()
+    )
 
 
 # --- Downloadability ----------------------------------------------------------------------
@@ -108,57 +112,42 @@ class Denial:
     message: str
 
 
+# The workflow's refusal codes (governance.selectors.release_download_refusal) as API errors.
+_REFUSALS = {
+    "revoked": Denial(410, "release_revoked", "This release has been revoked."),
+    "expired": Denial(410, "release_expired", "This release has expired."),
+    "not_published": Denial(409, "release_not_published", "This release is not published."),
+    "irb_invalid": Denial(410, "irb_invalid", "No verified IRB approval is valid today."),
+    "dua_invalid": Denial(
+        410, "dua_invalid", "No signed data-use agreement covering this release is in effect today."
+    ),
+}
+
+
 def valid_dua(release: Release, today: date) -> Any | None:
-    request = release.request
-    for dua in request.duas.all().prefetch_related("parties"):
-        if (
-            dua.is_effective_on(today)
-            and dua.covers(request.purpose_code)
-            and any(p.pk == release.recipient_id for p in dua.parties.all())
-        ):
-            return dua
-    return None
+    """The DUA in effect today for this release, and only if it names the recipient."""
+    dua = services.valid_dua(release.request, today)
+    if dua is None or not dua.parties.filter(pk=release.recipient_id).exists():
+        return None
+    return dua
 
 
 def valid_irb(release: Release, today: date) -> Any | None:
-    for irb in release.request.irb_approvals.all():
-        if irb.is_valid_on(today):
-            return irb
-    return None
+    return services.valid_irb(release.request, today)
 
 
-def release_denial(
-    release: Release, *, now: datetime | None = None, check_agreements: bool = True
-) -> Denial | None:
-    """None when the release may be read now; else why not (409 wrong state, 410 gone)."""
+def release_denial(release: Release, *, now: datetime | None = None) -> Denial | None:
+    """None when the release may be read now; else why not (409 wrong state, 410 gone).
+
+    The rule is the workflow's (``release_download_refusal``); the API adds only
+    that the DUA in effect must name the recipient organization as a party.
+    """
     now = now or timezone.now()
-    today = timezone.localdate(now)
-    state = release.state
-    if state in (ReleaseState.REVOKED, ReleaseState.DESTROYED) or release.revoked_at is not None:
-        return Denial(410, "release_revoked", "This release has been revoked.")
-    if state == ReleaseState.EXPIRED or (
-        release.expires_at is not None and release.expires_at <= now
-    ):
-        return Denial(410, "release_expired", "This release has expired.")
-    if state != ReleaseState.PUBLISHED:
-        return Denial(409, "release_not_published", "This release is not published yet.")
-    if check_agreements:
-        if valid_dua(release, today) is None:
-            return Denial(
-                410,
-                "dua_not_valid",
-                "No signed data-use agreement covering this release is in effect today.",
-            )
-        if valid_irb(release, today) is None:
-            return Denial(410, "irb_not_valid", "No verified IRB approval is valid today.")
-        # The governance workflow's own rule has the last word.
-        try:
-            from governance import selectors
-        except ImportError:  # pragma: no cover - the workflow module is always there in the end
-            selectors = None  # type: ignore[assignment]
-        is_downloadable = getattr(selectors, "release_is_downloadable", None)
-        if is_downloadable is not None and not is_downloadable(release, today):
-            return Denial(410, "release_not_downloadable", "This release cannot be downloaded.")
+    code = selectors.release_download_refusal(release, now=now)
+    if code is not None:
+        return _REFUSALS.get(code, Denial(410, code, "This release cannot be downloaded."))
+    if valid_dua(release, timezone.localdate(now)) is None:
+        return _REFUSALS["dua_invalid"]
     return None
 
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("tokens/<int:pk>/", views.TokenDetailView.as_view(), name="token-detail"),
     path("requests/", views.RequestListCreateView.as_view(), name="request-list"),
     path("requests/<int:pk>/", views.RequestDetailView.as_view(), name="request-detail"),
+    path("requests/<int:pk>/submit/", views.RequestSubmitView.as_view(), name="request-submit"),
     path("releases/", views.ReleaseListView.as_view(), name="release-list"),
     path("releases/<int:pk>/", views.ReleaseDetailView.as_view(), name="release-detail"),
     path("releases/<int:pk>/links/", views.SignedLinkView.as_view(), name="release-link"),

@@ -272,6 +272,33 @@ class RequestDetailView(ApiView):
         return Response(DataAccessRequestSerializer(dar).data)
 
 
+class RequestSubmitView(ApiView):
+    serializer_class = DataAccessRequestSerializer
+    parser_classes = (JSONParser,)
+
+    def get_permissions(self) -> list[Any]:
+        return [p() for p in (IsAuthenticatedPerson, HasOrganization, CanFileRequests)]
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: DataAccessRequestSerializer,
+            409: OpenApiResponse(ErrorSerializer, description="Not a draft"),
+            **_errors(401, 403, 404, 429),
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        """Submit a draft request for review (409 when it is not a draft)."""
+        from governance.api.requests_api import submit_request
+
+        dar = requests_visible_to_orgs(self.org_ids()).filter(pk=pk).first()
+        if dar is None:
+            raise NotFound()
+        dar = submit_request(person=request.user, request=dar)
+        dar = requests_visible_to_orgs(self.org_ids()).get(pk=dar.pk)
+        return Response(DataAccessRequestSerializer(dar).data)
+
+
 # --- Releases ----------------------------------------------------------------------------------
 
 

@@ -1,0 +1,166 @@
+"""The ``Source`` protocol: where a release's rows come from, as Arrow record batches.
+
+A source streams a table (or a query over it) as ``pa.RecordBatch`` es of at
+most ``batch_size`` rows, all with the same schema, so a pass over data larger
+than memory holds only one batch at a time. Implementations: ``SqlSource``
+(any SQLAlchemy URL, server-side cursors), ``ParquetSource`` and ``CsvSource``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import pyarrow as pa
+
+from deid.errors import DataError
+
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "Source",
+    "check_batch_size",
+    "conform_array",
+    "open_source",
+    "rebatch",
+]
+
+DEFAULT_BATCH_SIZE = 65_536
+
+
+@runtime_checkable
+class Source(Protocol):
+    """Streams the rows of named tables as Arrow record batches."""
+
+    def batches(
+        self,
+        table: str,
+        *,
+        columns: Sequence[str] | None = None,
+        query: str | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> Iterator[pa.RecordBatch]:
+        """Yield batches of at most ``batch_size`` rows, all with one schema.
+
+        ``columns`` selects and orders columns; ``query`` (where supported)
+        replaces the table scan, ``table`` still naming the logical dataset.
+        """
+        ...
+
+    def count(self, table: str, query: str | None = None) -> int:
+        """Number of rows ``batches(table, query=query)`` yields."""
+        ...
+
+    def schema(self, table: str) -> pa.Schema:
+        """The Arrow schema of ``table`` (what ``batches(table)`` yields)."""
+        ...
+
+
+def check_batch_size(batch_size: int) -> int:
+    """Return ``batch_size`` if it is a positive int, else raise ``ValueError``."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size: expected a positive integer, got {batch_size!r}")
+    return batch_size
+
+
+def rebatch(
+    batches: Iterable[pa.RecordBatch], batch_size: int, schema: pa.Schema
+) -> Iterator[pa.RecordBatch]:
+    """Re-cut a stream of batches into batches of exactly ``batch_size`` rows (last may be short).
+
+    Empty input yields nothing; every output batch has ``schema``.
+    """
+    check_batch_size(batch_size)
+    pending: list[pa.RecordBatch] = []
+    rows = 0
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        pending.append(batch)
+        rows += batch.num_rows
+        while rows >= batch_size:
+            table = pa.Table.from_batches(pending, schema=schema)
+            head = table.slice(0, batch_size).combine_chunks()
+            yield _one_batch(head, schema)
+            rest = table.slice(batch_size)
+            pending = rest.to_batches() if rest.num_rows else []
+            rows = rest.num_rows
+    if rows:
+        table = pa.Table.from_batches(pending, schema=schema).combine_chunks()
+        yield _one_batch(table, schema)
+
+
+def _one_batch(table: pa.Table, schema: pa.Schema) -> pa.RecordBatch:
+    parts = table.to_batches()
+    if len(parts) == 1:
+        return parts[0]
+    return pa.RecordBatch.from_arrays(
+        [pa.concat_arrays(table.column(i).chunks) for i in range(table.num_columns)], schema=schema
+    )
+
+
+def conform_array(
+    values: Sequence[object] | pa.Array,
+    target: pa.DataType,
+    *,
+    field: str,
+    record_of: Sequence[object] | None = None,
+    first_row: int = 0,
+) -> pa.Array:
+    """Build an Arrow array of type ``target`` from Python values or another array.
+
+    Conversions that lose nothing are done (int to float, ISO text to dates,
+    Decimal to float, ...). A value that cannot be converted raises ``DataError``
+    naming the record (``record_of[i]`` if given, else the row number counted
+    from ``first_row``) and the field. The offending value itself is not shown:
+    it may be PHI.
+    """
+    try:
+        arr = values if isinstance(values, pa.Array) else pa.array(values)
+        if arr.type != target:
+            arr = arr.cast(target, safe=True)
+        return arr
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+        pass
+    items = values.to_pylist() if isinstance(values, pa.Array) else list(values)
+    for i, value in enumerate(items):
+        if value is None:
+            continue
+        try:
+            pa.array([value]).cast(target, safe=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+            record = record_of[i] if record_of is not None else f"row {first_row + i}"
+            raise DataError(
+                f"expected a value convertible to {target}, got {type(value).__name__}",
+                record=record,
+                field=field,
+            ) from None
+    # Each value converts alone but not together (e.g. int and str mixed): name the
+    # first value whose type differs from the first non-null value's.
+    kinds = [type(v) for v in items]
+    first = next(k for k in kinds if k is not type(None))
+    i = next(i for i, k in enumerate(kinds) if k not in (first, type(None)))
+    record = record_of[i] if record_of is not None else f"row {first_row + i}"
+    raise DataError(
+        f"expected values of one type convertible to {target}, "
+        f"got {kinds[i].__name__} after {first.__name__}",
+        record=record,
+        field=field,
+    )
+
+
+def open_source(spec: str | Path, *, sep: str = ",") -> Source:
+    """A source from a string: a SQLAlchemy URL, a Parquet file/folder or a CSV file/folder."""
+    text = str(spec)
+    if "://" in text:
+        from deid.sources.sql import SqlSource
+
+        return SqlSource(text)
+    from deid.sources.files import CsvSource, ParquetSource
+
+    path = Path(text)
+    if path.suffix.lower() in (".csv", ".tsv", ".txt"):
+        return CsvSource(path, sep="\t" if path.suffix.lower() == ".tsv" else sep)
+    if path.is_dir() and not any(path.rglob("*.parquet")) and any(path.glob("*.csv")):
+        return CsvSource(path, sep=sep)
+    return ParquetSource(path)

@@ -47,3 +47,9 @@ def eponyms() -> frozenset[str]:
 @cache
 def roman_surnames() -> frozenset[str]:
     return frozenset(w.lower() for w in _words("ko_roman_surnames.txt"))
+
+
+@cache
+def org_acronyms() -> tuple[str, ...]:
+    """Acronyms of hospitals and labs (KNUH, GNAH...), case-sensitive."""
+    return _words("phi_org_acronyms.txt")

@@ -176,13 +176,15 @@ _LABEL_RE = re.compile(
     r"Reviewed by|Signed by|signed|Signed|Sincerely|Discussed with|seeing|Attending|Resident|Fellow|Physician|"
     r"Referred by|Referring physician|Contact|Counselor|Surgeon|Radiologist|Pathologist|Author|Examined by|"
     r"Performed by|Prepared by|Approved by|Verified by|Informant|Next of kin|NOK|Emergency contact|Spouse|"
-    r"Son|Daughter|Wife|Husband|Mother|Father|cc|CC|Attn|Dear|with|by|to)\b\s*[:,-]?\s*)"
+    r"Son|Daughter|Wife|Husband|Mother|Father|cc|CC|Attn|Dear|with|by|to)\b\s*[:,-]?\s*|"
+    r"(?:환자명?|성명|보호자|담당의?|주치의|작성자?|판독의?|의뢰의|상담자|대상|예금주|서명|교수|전공의)\s?[:：]?\s{0,3})"
     rf"({_CAPSEQ}|[A-Z]{{2,}}(?:[\s-][A-Z]{{2,}}){{1,2}})"
 )
 _REL_AFTER_RE = re.compile(
     rf"({_CAPSEQ}|[A-Z]{{2,}}(?:\s[A-Z]{{2,}}){{1,2}})\s*(?:\((?:spouse|wife|husband|son|daughter|mother|father|sister|"
     r"brother|friend|caregiver|guardian|niece|nephew|grandson|granddaughter|daughter-in-law|son-in-law|partner|"
-    r"fellow|resident|attending|nurse|RN|MD|pager|[MF]\b|\d{1,3}\s?[MF]?\b)|,\s?(?:MD|M\.D\.|RN|PhD|DO|NP|PA|MSW|CGC)\b|"
+    r"fellow|resident|attending|nurse|RN|MD|pager|[MF]\b|\d{1,3}\s?[MF]?\b|아들|딸|며느리|사위|남편|아내|처|배우자|"
+    r"어머니|아버지|모|부|형|누나|언니|오빠|동생|손자|손녀|조카|친구|보호자|남|여|\d{1,3}세)|,\s?(?:MD|M\.D\.|RN|PhD|DO|NP|PA|MSW|CGC)\b|"
     r",\s?(?:a|an)\s\d{1,3}-year)"
 )
 _ROMAN_RE = re.compile(rf"\b({_CAP})\s+({_CAP})\b|\b([A-Z]{{2,}})\s+([A-Z]{{2,}})\b")
@@ -192,11 +194,12 @@ _EPONYM_AFTER = re.compile(
     r"sarcoma|tumou?r|node|law|formula|equation|procedure|operation|fracture|disorder|thyroiditis|"
     r"encephalopathy|type|cell|cells|body|bodies|esophagus|ring|triad|index|murmur))"
 )
-_NAME_WORD = re.compile(r"^[A-Z][a-z'’]+(?:-[A-Za-z][a-z'’]+)?$|^[A-Z]{2,}(?:-[A-Z]+)?$")
+_NAME_WORD = re.compile(r"^[A-Z][a-z'’]+(?:-[A-Za-z][a-z'’]*)?$|^[A-Z]{2,}(?:-[A-Z]+)?$")
+# Drug and disease word endings: only applied to spaCy NER spans (the rules have their own context).
 _DRUG_SUFFIX = re.compile(
     r"(?i)(?:olol|pril|sartan|statin|mab|nib|azole|cillin|mycin|floxacin|prazole|tidine|dipine|gliptin|"
-    r"gliflozin|parin|xaban|triptan|afil|lukast|semide|thiazide|azepam|oxetine|platin|taxel|lone|sone|"
-    r"vir|cycline|profen|codone|morphine|amine|idine|zepine|apine|tropium|terol|glutide|ase|itis|oma|emia|osis|pathy)$"
+    r"gliflozin|parin|xaban|triptan|afil|lukast|semide|thiazide|azepam|oxetine|platin|taxel|olone|asone|"
+    r"ovir|cycline|profen|codone|morphine|zepine|apine|tropium|terol|glutide|itis|omas?|emia|osis|pathy)$"
 )
 
 
@@ -204,20 +207,20 @@ def _given_ok(word: str) -> bool:
     return _GIVEN_RE.fullmatch(word) is not None and len(word) <= 10
 
 
-def _looks_name_word(word: str) -> bool:
+def _looks_name_word(word: str, *, ner: bool = False) -> bool:
     lw = word.lower().strip("'’")
-    if lw in lexicons.en_stopwords():
+    if lw in lexicons.en_stopwords() and lw not in lexicons.roman_surnames():
         return False
-    if _DRUG_SUFFIX.search(lw) and lw not in lexicons.roman_surnames():
+    if ner and _DRUG_SUFFIX.search(lw) and lw not in lexicons.roman_surnames():
         return False
     return _NAME_WORD.match(word) is not None
 
 
-def _ok_sequence(words: list[str], text_after: str) -> bool:
+def _ok_sequence(words: list[str], text_after: str, *, ner: bool = False) -> bool:
     if not words:
         return False
     for w in words:
-        if not _looks_name_word(w):
+        if not _looks_name_word(w, ner=ner):
             return False
         if w.lower().rstrip("'’s") in lexicons.eponyms() and _EPONYM_AFTER.match(text_after):
             return False
@@ -279,7 +282,7 @@ def _ner_person_ok(span_text: str, after: str) -> bool:
     words = span_text.replace(",", " ").split()
     if not words or len(words) > 4:
         return False
-    return _ok_sequence(words, after)
+    return _ok_sequence(words, after, ner=True)
 
 
 class PersonRecognizer(EntityRecognizer):  # type: ignore[misc]

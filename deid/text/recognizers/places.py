@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from deid.text import lexicons
 from deid.text.recognizers.base import Rule
 
 _PROVINCES = (
@@ -38,9 +39,9 @@ KO_ADDRESS_PROVINCE_ONLY = re.compile(
     rf"{_POSTAL}(?:{_PROVINCES})\s(?:{_SUB}\s)?(?:{_ROAD})\s?{_NUM}{_DETAIL}"
 )
 US_ADDRESS = re.compile(
-    r"\b\d{1,6}\s+(?:[NSEW]\.?\s+)?(?:[A-Z][A-Za-z.'-]*\s+){1,4}"
-    r"(?:(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|#)\s*[\dA-Z-]+,?\s+)?"
-    r"(?:[A-Z][A-Za-z.'-]*\s+){0,3}[A-Z][A-Za-z.'-]*,\s+[A-Z]{2}\s+\d{5}(?:-\d{4})?\b"
+    r"\b\d{1,6}\s+(?:[NSEW]\.?\s+)?[A-Z][A-Za-z.'-]*(?:\s+[A-Z][A-Za-z.'-]*){0,4}"
+    r"(?:,?\s+(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Fl\.?|Floor|#)\s*[\dA-Z-]+)?,?\s+"
+    r"[A-Z][A-Za-z.'-]*(?:\s+[A-Z][A-Za-z.'-]*){0,3},\s+[A-Z]{2}\s+\d{5}(?:-\d{4})?\b"
 )
 ADDRESS_RULES = [
     Rule("ADDRESS", KO_ADDRESS, 0.85),
@@ -51,7 +52,7 @@ ADDRESS_RULES = [
 # ------------------------------------------------------------------ organizations
 _KO_ORG_SUFFIX = (
     r"(?:대학교병원|대학병원|병원|의료원|의원|한의원|치과|보건소|보건지소|보건진료소|의료센터|검사센터|"
-    r"의료재단|재단|연구소|요양원|센터|랩|의학연구소|검사의학연구소)"
+    r"의료재단|재단|연구소|요양원|센터|랩|의학연구소|검사의학연구소|대학교|공사|공단|주식회사|그룹|랜드)"
 )
 # Words that end in an org suffix but name no particular organization.
 _GENERIC_ORG = frozenset(
@@ -133,7 +134,7 @@ def _ko_org_ok(m: re.Match[str], text: str) -> bool:
 
 _EN_ORG_SUFFIX = (
     r"(?:University\s+Hospital|Hospital|Medical\s+Center|Medical\s+Centre|Health\s+Center|Health\s+System|"
-    r"Cancer\s+Center|Clinic|Clinics|Laboratories|Laboratory|Labs|Lab|Institute|Foundation|Infirmary|"
+    r"Cancer\s+Center|Health\s+Care|Healthcare|Clinic|Clinics|Genomics|Diagnomics|Biosciences|Laboratories|Laboratory|Labs|Lab|Institute|Foundation|Infirmary|"
     r"Medical\s+Foundation|Diagnostics|Pharmacy|University|College|Corporation|Corp\.?|Inc\.?|Co\.,?\s?Ltd\.?|Ltd\.?)"
 )
 _EN_ORG_STOP = frozenset(
@@ -181,7 +182,7 @@ _EN_ORG_STOP = frozenset(
     ]
 )
 EN_ORG = re.compile(
-    r"\b((?:[A-Z][A-Za-z'&.-]*|[A-Z]{2,}|of|and|&)(?:\s+(?:[A-Z][A-Za-z'&.-]*|of|and|&)){0,6}\s+"
+    r"\b((?:\d{1,4}\s+)?(?:[A-Z][A-Za-z'&.-]*|[A-Z]{2,}|of|and|&)(?:\s+(?:[A-Z][A-Za-z'&.-]*|of|and|&)){0,6}\s+"
     + _EN_ORG_SUFFIX
     + r"(?:\s+of\s+[A-Z][A-Za-z'-]*(?:\s+[A-Z][A-Za-z'-]*){0,3})?)\b"
 )
@@ -194,7 +195,19 @@ def _en_org_span(m: re.Match[str], text: str) -> bool:
     return bool(distinct)
 
 
+# An organization named after a label: 직장: 한국전력공사 강원본부, 검사기관: 마크로젠, Employer: Acme.
+LABELED_ORG = re.compile(
+    r"(?:직장|근무처|근무지|소속|회사|검사\s?기관|의뢰\s?기관|수탁\s?기관|기관명|Employer|Employed at|Works at|"
+    r"Performing lab|Testing lab|Laboratory|Lab)\s?[:：]\s{0,3}"
+    r"((?:[가-힣A-Za-z0-9&().-]+)(?:[ \t][가-힣A-Za-z0-9&().-]+){0,3}?)"
+    r"(?=\s{2,}|\s?$|\s?[,;/|]|\s(?:퇴직|근무|재직|소속|의뢰|에서|\()|[ \t]*\n)",
+    re.M,
+)
+_ACRONYM_RE = re.compile(r"\b(?:" + "|".join(sorted(lexicons.org_acronyms(), key=len, reverse=True)) + r")\b")
+
 ORG_RULES = [
+    Rule("ORGANIZATION", LABELED_ORG, 0.8, group=1),
+    Rule("ORGANIZATION", _ACRONYM_RE, 0.7),
     Rule("ORGANIZATION", KO_ORG, 0.8, group=0, validator=_ko_org_ok),
     Rule("ORGANIZATION", EN_ORG, 0.75, group=1, validator=_en_org_span),
 ]

@@ -1,0 +1,92 @@
+"""Exports: exact JSON Lines an auditor can recompute, CSV guarded against formulas."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from audit.actions import AuditAction
+from audit.canonical import event_hash
+from audit.export import csv_safe
+from audit.models import AuditEvent
+from audit.services import Actor, record_event
+from tests.audit.conftest import _Sink, append_events
+
+pytestmark = pytest.mark.django_db
+
+HOSTILE = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd", "＝1+1"]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_csv_safe_prefixes_formula_cells(value: str) -> None:
+    assert csv_safe(value) == "'" + value
+
+
+@pytest.mark.parametrize("value", ["plain", "", '{"a":1}', 42, None, "a=b"])
+def test_csv_safe_leaves_other_cells_alone(value: object) -> None:
+    assert csv_safe(value) == value
+
+
+def test_csv_export_guards_every_hostile_cell(tmp_path: Path) -> None:
+    for i, value in enumerate(HOSTILE):
+        record_event(
+            action=AuditAction.FILE_DOWNLOADED,
+            actor=Actor(username=value, role="requester"),
+            object_type="governance.release",
+            object_id=value,
+            details={"i": i},
+        )
+    out = tmp_path / "audit.csv"
+    call_command("audit_export", "--format", "csv", "--out", str(out), stderr=_Sink())
+    with out.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    hostile_rows = [r for r in rows if r["action"] == "file.downloaded"][-len(HOSTILE) :]
+    assert len(hostile_rows) == len(HOSTILE)
+    for row, value in zip(hostile_rows, HOSTILE, strict=True):
+        assert row["actor_username"] == "'" + value
+        assert row["object_id"] == "'" + value
+    for row in rows:
+        for cell in row.values():
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+
+
+def test_jsonl_export_lets_an_auditor_recompute_every_hash(tmp_path: Path) -> None:
+    append_events(5)
+    out = tmp_path / "audit.jsonl"
+    call_command("audit_export", "--out", str(out), stderr=_Sink())
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) >= 5
+    prev = None
+    for line in lines:
+        fields = {k: line[k] for k in line if k not in {"v", "details", "hash"}}
+        assert event_hash(**fields) == line["hash"]
+        if prev is not None:
+            assert line["prev_hash"] == prev
+        prev = line["hash"]
+    # The export itself is audited.
+    last = AuditEvent.objects.order_by("-seq").first()
+    assert last is not None
+    assert last.action == AuditAction.AUDIT_EXPORTED
+    assert last.details["events"] == len(lines)
+
+
+def test_export_time_window(tmp_path: Path) -> None:
+    append_events(2)
+    # A date means midnight in the project's TIME_ZONE: two days ahead is the future anywhere.
+    future = (timezone.now() + timedelta(days=2)).date().isoformat()
+    out = tmp_path / "none.jsonl"
+    call_command("audit_export", "--since", future, "--out", str(out), stderr=_Sink())
+    assert out.read_text() == ""
+    with pytest.raises(CommandError, match="--since"):
+        call_command("audit_export", "--since", "yesterday", stdout=_Sink())
+    with pytest.raises(CommandError, match="before --until"):
+        call_command(
+            "audit_export", "--since", "2026-02-01", "--until", "2026-01-01", stdout=_Sink()
+        )

@@ -10,6 +10,7 @@ nothing is published.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
+    "PresidioTextScrubber",
     "ProgressFn",
     "build_release",
     "count_anchor",
@@ -116,17 +118,55 @@ def plan_anonymization(
     return anonymization, rows
 
 
+class PresidioTextScrubber:
+    """Adapter from :class:`~deid.transform.TextScrubber` to the PHI scrubber (``deid.text``).
+
+    One ``Scrubber`` per release key (surrogate tags keyed by the release's text key),
+    built on first use in each process; notes' dates shift by each row's patient shift.
+    """
+
+    def __init__(self, **scrubber_options: Any) -> None:
+        self._options = scrubber_options
+        self._by_key: dict[bytes, Any] = {}
+
+    def __repr__(self) -> str:
+        return f"PresidioTextScrubber(keys={len(self._by_key)})"
+
+    def __call__(
+        self,
+        texts: pa.Array,
+        *,
+        shift_days: pa.Array | None,
+        key: bytes,
+        column: str,
+        langs: pa.Array | None = None,
+    ) -> pa.Array:
+        from deid.text import Scrubber, scrub_array
+
+        digest = hashlib.sha256(key).digest()
+        scrubber = self._by_key.get(digest)
+        if scrubber is None:
+            scrubber = Scrubber(key=key, **self._options)
+            self._by_key[digest] = scrubber
+        if isinstance(texts, pa.ChunkedArray):
+            texts = texts.combine_chunks()
+        if pa.types.is_large_string(texts.type) or pa.types.is_string(texts.type):
+            values = texts
+        else:
+            values = texts.cast(pa.string())
+        result: pa.Array = scrub_array(
+            values, scrubber=scrubber, langs=langs, date_shift_days=shift_days
+        )
+        return result
+
+
 def default_text_scrubber() -> TextScrubber | None:
-    """The PHI engineer's scrubber if it is installed (``deid.text``), else None."""
+    """The PHI scrubber of ``deid.text`` (Presidio + spaCy) if it imports, else None."""
     try:
-        from deid import text as text_pkg
+        import deid.text  # noqa: F401
     except ImportError:  # pragma: no cover
         return None
-    factory = getattr(text_pkg, "batch_scrubber", None)
-    if factory is None:
-        return None
-    scrubber: TextScrubber = factory()
-    return scrubber
+    return PresidioTextScrubber()
 
 
 def _needs_scrubber(specs: Mapping[str, TableSpec]) -> bool:

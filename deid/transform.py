@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -36,6 +36,7 @@ from deid.pseudonym import pseudonymize
 
 if TYPE_CHECKING:
     from deid.anonymize import Anonymization
+    from deid.hierarchy import Hierarchy
     from deid.plan import ReleasePlan
     from deid.policy import Policy
 
@@ -56,11 +57,18 @@ class TextScrubber(Protocol):
 
     ``shift_days`` (int32 per row, or None) is each row's patient date shift, to shift
     dates found in the text; ``key`` is the release's text-domain key for keyed
-    surrogate tags; ``column`` names the column (for errors).
+    surrogate tags; ``column`` names the column (for errors); ``langs`` is each row's
+    language (``ko``/``en``/``mixed``) when the policy names a ``lang_column`` option.
     """
 
     def __call__(
-        self, texts: pa.Array, *, shift_days: pa.Array | None, key: bytes, column: str
+        self,
+        texts: pa.Array,
+        *,
+        shift_days: pa.Array | None,
+        key: bytes,
+        column: str,
+        langs: pa.Array | None = None,
     ) -> pa.Array: ...
 
 
@@ -120,6 +128,15 @@ class TableSpec:
     is_anchor: bool = False
     date_shift_max_days: int | None = None
     date_shift_allow_zero: bool = False
+    _hierarchies: dict[str, Hierarchy] = field(
+        default_factory=dict, compare=False, repr=False, hash=False
+    )
+
+    def hierarchy(self, column: str) -> Hierarchy:
+        """The column's hierarchy, built once per table spec."""
+        if column not in self._hierarchies:
+            self._hierarchies[column] = self.policy.columns[column].build_hierarchy()
+        return self._hierarchies[column]
 
     @classmethod
     def from_plan(cls, plan: ReleasePlan, table: str) -> TableSpec:
@@ -227,9 +244,7 @@ def _generalize_fixed(batch: pa.RecordBatch, spec: TableSpec) -> pa.RecordBatch:
             )
         if level == 0:
             continue
-        hierarchy = _col_attr(col, "hierarchy")
-        if hierarchy is None:
-            raise PolicyError(f"tables.{spec.name}.columns.{name}.hierarchy", "missing")
+        hierarchy = spec.hierarchy(name)
         idx = batch.schema.get_field_index(name)
         generalized = hierarchy.generalize(batch.column(idx), level)
         batch = batch.set_column(idx, name, generalized)
@@ -348,10 +363,16 @@ def protect_batch(
             if text_scrubber is None:
                 raise PolicyError(
                     f"tables.{spec.name}.columns.{name}",
-                    "a text column needs the PHI scrubber, and none was given; set "
-                    "transform: drop to leave the column out",
+                    "a text column needs the PHI scrubber, and none was given; leave the "
+                    "column out of the policy (and the query) to release no text",
                 )
-            arr = text_scrubber(arr, shift_days=shift, key=key.domain_key(TEXT_DOMAIN), column=name)
+            lang_col = _options(col).get("lang_column")
+            langs = None
+            if isinstance(lang_col, str) and lang_col in batch.schema.names:
+                langs = batch.column(batch.schema.get_field_index(lang_col))
+            arr = text_scrubber(
+                arr, shift_days=shift, key=key.domain_key(TEXT_DOMAIN), column=name, langs=langs
+            )
         names.append(name)
         arrays.append(arr)
     if not arrays:

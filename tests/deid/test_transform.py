@@ -1,0 +1,268 @@
+"""The per-batch transform: ids dropped/pseudonymized, dates shifted per patient,
+linked records of suppressed persons dropped, text handed to the scrubber."""
+
+from __future__ import annotations
+
+import datetime as dt
+import pickle
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from deid.errors import DataError, PolicyError
+from deid.keys import KeyRef, KeyStore, MasterKey, ReleaseKey
+from deid.plan import compile_plan
+from deid.policy import parse_policy
+from deid.pseudonym import pseudonymize
+from deid.transform import PersonSet, TableSpec, TableTransformer, transform_batch
+
+DATE = {"type": "date", "levels": ["day", "month", "quarter", "year"]}
+VISIT_POLICY = {
+    "columns": {
+        "visit_id": {"role": "identifier", "transform": "pseudonymize", "domain": "visit"},
+        "person_id": {"role": "identifier", "transform": "pseudonymize", "domain": "person"},
+        "provider": {"role": "identifier", "transform": "drop"},
+        "visit_date": {
+            "role": "quasi",
+            "date_shift": True,
+            "hierarchy": DATE,
+            "options": {"level": 1},
+        },
+        "discharge": {"role": "insensitive", "date_shift": True},
+        "code": {"role": "quasi", "hierarchy": {"type": "icd10"}, "options": {"level": 1}},
+        "value": {"role": "insensitive"},
+    }
+}
+NOTE_POLICY = {
+    "columns": {
+        "person_id": {"role": "identifier", "transform": "pseudonymize", "domain": "person"},
+        "note_date": {"role": "insensitive", "date_shift": True},
+        "text": {"role": "text", "options": {"lang_column": "lang"}},
+        "lang": {"role": "insensitive"},
+    }
+}
+
+
+def spec(policy: dict[str, Any], name: str = "visit", max_days: int | None = 30) -> TableSpec:
+    return TableSpec(
+        name=name,
+        policy=parse_policy(policy, Path(".")),
+        link_column="person_id",
+        date_shift_max_days=max_days,
+    )
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> KeyStore:
+    return KeyStore(tmp_path_factory.mktemp("keys"), MasterKey.from_text("cd" * 32))
+
+
+@pytest.fixture(scope="module")
+def key(store: KeyStore) -> ReleaseKey:
+    return store.release_key(store.create_release_key(release_id="r1", recipient_org_id="acme"))
+
+
+def visits() -> pa.RecordBatch:
+    return pa.record_batch(
+        {
+            "visit_id": [1, 2, 3, 4],
+            "person_id": [10, 10, 11, 12],
+            "provider": ["Dr. Kim", "Dr. Lee", "Dr. Park", "Dr. Choi"],
+            "visit_date": pa.array(
+                [
+                    dt.date(2024, 1, 30),
+                    dt.date(2024, 2, 15),
+                    dt.date(2024, 6, 1),
+                    dt.date(2023, 12, 31),
+                ],
+                pa.date32(),
+            ),
+            "discharge": pa.array(
+                [dt.date(2024, 2, 3), dt.date(2024, 2, 20), dt.date(2024, 6, 1), None], pa.date32()
+            ),
+            "code": ["E11.9", "I10", "J45.0", "E11.65"],
+            "value": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+
+
+def test_linked_table_transform(key: ReleaseKey) -> None:
+    out = transform_batch(visits(), table_policy=spec(VISIT_POLICY), anonymization=None, keys=key)
+    assert out.schema.names == ["visit_id", "person_id", "visit_date", "discharge", "code", "value"]
+    assert "provider" not in out.schema.names
+    persons = out.column("person_id").to_pylist()
+    assert persons == pseudonymize(pa.array([10, 10, 11, 12]), key.domain_key("person")).to_pylist()
+    assert persons[0] == persons[1] != persons[2]
+    visit_ids = out.column("visit_id").to_pylist()
+    assert visit_ids == pseudonymize(pa.array([1, 2, 3, 4]), key.domain_key("visit")).to_pylist()
+    assert not set(visit_ids) & set(persons)  # domains separate
+    assert out.column("code").to_pylist() == ["E11", "I10", "J45", "E11"]
+    months = out.column("visit_date").to_pylist()
+    assert all(len(m) == 7 and m[4] == "-" for m in months)
+    # The discharge date is shifted by the patient's offset: intervals preserved.
+    d = out.column("discharge").to_pylist()
+    src = visits().column("discharge").to_pylist()
+    assert d[3] is None
+    shift0 = (d[0] - src[0]).days
+    assert shift0 != 0
+    assert abs(shift0) <= 30
+    assert (d[1] - src[1]).days == shift0  # same person, same shift
+    assert out.column("value").to_pylist() == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_same_shift_across_tables_and_in_notes(key: ReleaseKey) -> None:
+    seen: dict[str, Any] = {}
+
+    def fake_scrubber(
+        texts: pa.Array,
+        *,
+        shift_days: pa.Array | None,
+        key: bytes,
+        column: str,
+        langs: pa.Array | None = None,
+    ) -> pa.Array:
+        seen.update(shift=shift_days, key=key, column=column, langs=langs)
+        return pa.array([f"[scrubbed {i}]" for i in range(len(texts))])
+
+    notes = pa.record_batch(
+        {
+            "person_id": [10, 11],
+            "note_date": pa.array([dt.date(2024, 2, 3), dt.date(2024, 6, 1)], pa.date32()),
+            "text": ["홍길동 환자 2024-02-03 내원", "Mr. Kim seen"],
+            "lang": ["ko", "en"],
+        }
+    )
+    out = transform_batch(
+        notes,
+        table_policy=spec(NOTE_POLICY, "note"),
+        anonymization=None,
+        keys=key,
+        text_scrubber=fake_scrubber,
+    )
+    visit_out = transform_batch(
+        visits(), table_policy=spec(VISIT_POLICY), anonymization=None, keys=key
+    )
+    # Person 10's note date and visit discharge are the same day: same shifted day.
+    assert out.column("note_date")[0].as_py() == visit_out.column("discharge")[0].as_py()
+    shifts = seen["shift"].to_pylist()
+    assert shifts[0] == (out.column("note_date")[0].as_py() - dt.date(2024, 2, 3)).days
+    assert seen["column"] == "text"
+    assert seen["langs"].to_pylist() == ["ko", "en"]
+    assert seen["key"] != key.domain_key("person")
+    assert out.column("text").to_pylist() == ["[scrubbed 0]", "[scrubbed 1]"]
+    assert out.column("person_id").to_pylist() == visit_out.column("person_id").to_pylist()[1:3]
+
+
+def test_text_without_scrubber_fails_loudly(key: ReleaseKey) -> None:
+    notes = pa.record_batch(
+        {
+            "person_id": [1],
+            "note_date": pa.array([dt.date(2024, 1, 1)]),
+            "text": ["x"],
+            "lang": ["en"],
+        }
+    )
+    with pytest.raises(PolicyError, match="scrubber"):
+        transform_batch(notes, table_policy=spec(NOTE_POLICY, "note"), anonymization=None, keys=key)
+
+
+def test_keep_persons_drops_records_of_suppressed_persons(key: ReleaseKey) -> None:
+    keep = PersonSet(pa.array([10, 12]))
+    out = transform_batch(
+        visits(), table_policy=spec(VISIT_POLICY), anonymization=None, keys=key, keep_persons=keep
+    )
+    assert out.num_rows == 3
+    expected = pseudonymize(pa.array([10, 10, 12]), key.domain_key("person")).to_pylist()
+    assert out.column("person_id").to_pylist() == expected
+    empty = transform_batch(
+        visits(),
+        table_policy=spec(VISIT_POLICY),
+        anonymization=None,
+        keys=key,
+        keep_persons=PersonSet(pa.array([], pa.int64())),
+    )
+    assert empty.num_rows == 0
+
+
+def test_person_set_membership() -> None:
+    ints = PersonSet(pa.array([5, 1, 3, None, 3]))
+    assert len(ints) == 3
+    assert ints.contains(pa.array([1, 2, 3, None, 99])).to_pylist() == [
+        True,
+        False,
+        True,
+        False,
+        False,
+    ]
+    strs = PersonSet(pa.chunked_array([["a", "b"], ["c"]]))
+    assert strs.contains(pa.array(["c", "z", None])).to_pylist() == [True, False, False]
+    with pytest.raises(DataError):
+        ints.contains(pa.array(["1"]))
+
+
+def test_recipients_get_unlinkable_pseudonyms(store: KeyStore, key: ReleaseKey) -> None:
+    other = store.release_key(store.create_release_key(release_id="r1", recipient_org_id="globex"))
+    a = transform_batch(visits(), table_policy=spec(VISIT_POLICY), anonymization=None, keys=key)
+    b = transform_batch(visits(), table_policy=spec(VISIT_POLICY), anonymization=None, keys=other)
+    assert not set(a.column("person_id").to_pylist()) & set(b.column("person_id").to_pylist())
+
+
+def test_unknown_column_is_refused(key: ReleaseKey) -> None:
+    batch = visits().append_column("rrn", pa.array(["900101-1234567"] * 4))
+    with pytest.raises(DataError, match="rrn"):
+        transform_batch(batch, table_policy=spec(VISIT_POLICY), anonymization=None, keys=key)
+
+
+def test_date_shift_without_release_setting_is_refused(key: ReleaseKey) -> None:
+    with pytest.raises(PolicyError, match="max_days"):
+        transform_batch(
+            visits(), table_policy=spec(VISIT_POLICY, max_days=None), anonymization=None, keys=key
+        )
+
+
+def test_table_transformer_pickles_without_key_material(
+    store: KeyStore, key: ReleaseKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEID_MASTER_KEY", "cd" * 32)
+    plan = compile_plan(
+        {
+            "release": {
+                "anchor": "visit",
+                "link_column": "person_id",
+                "date_shift": {"max_days": 30},
+            },
+            "tables": {"visit": {"policy": VISIT_POLICY}, "note": {"policy": NOTE_POLICY}},
+        },
+        release_id="r1",
+        recipient_org_id="acme",
+        key_id=key.key_id,
+        source="test",
+        base_dir=".",
+        validate=False,
+    )
+    fn = TableTransformer(
+        plan_json=plan.to_json(),
+        table="note",
+        anonymization_json=None,
+        key_ref=KeyRef(keystore_root=str(store.root), key_id=key.key_id),
+        keep_persons=PersonSet(pa.array([10])),
+    )
+    blob = pickle.dumps(fn)
+    assert key.domain_key("person") not in blob
+    assert key._material not in blob
+    restored = pickle.loads(blob)  # noqa: S301 - our own bytes
+    notes = pa.record_batch(
+        {
+            "person_id": [10, 11],
+            "note_date": pa.array([dt.date(2024, 1, 1)] * 2),
+            "lang": ["en", "en"],
+        }
+    )
+    out = list(restored(iter([notes])))
+    assert out[0].num_rows == 1
+    assert (
+        out[0].column("person_id").to_pylist()
+        == pseudonymize(pa.array([10]), key.domain_key("person")).to_pylist()
+    )

@@ -1032,18 +1032,13 @@ def _parse_policy(policy_yaml: str) -> dict[str, Any]:
     if parse_policy is not None:
         try:
             policy = parse_policy(data, Path(settings.BASE_DIR))
-        except Exception as exc:  # the engine's PolicyError and friends
+            digest["engine_sha256"] = policy.digest()
+        except Exception as exc:  # the engine's PolicyError names the dotted field
             raise GovernanceError(
                 code="policy_invalid", message=f"The policy is not valid: {exc}"
             ) from exc
-        columns = getattr(policy, "columns", None)
-        if isinstance(columns, Mapping):
-            digest["columns"] = {
-                str(name): str(
-                    getattr(getattr(col, "role", None), "value", getattr(col, "role", ""))
-                )
-                for name, col in columns.items()
-            }
+        digest["columns"] = {str(n): str(c.role) for n, c in policy.columns.items()}
+        digest["privacy"] = policy.privacy.to_dict()
     else:
         cols = data.get("columns")
         if isinstance(cols, Mapping):
@@ -1051,9 +1046,8 @@ def _parse_policy(policy_yaml: str) -> dict[str, Any]:
                 str(n): str(c.get("role", "")) if isinstance(c, Mapping) else ""
                 for n, c in cols.items()
             }
-    for key in ("k", "privacy", "privacy_model", "models", "suppression_limit", "target"):
-        if key in data and isinstance(data[key], (int, float, str, dict, list)):
-            digest[key] = data[key]
+        if isinstance(data.get("privacy"), Mapping):
+            digest["privacy"] = dict(data["privacy"])
     return digest
 
 

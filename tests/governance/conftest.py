@@ -16,6 +16,8 @@ def _media_and_releases(settings: Any, tmp_path: Any) -> None:
     settings.DEID_RELEASES_DIR = tmp_path / "releases"
     settings.DEID_KEYS_DIR = tmp_path / "keys"
     (tmp_path / "releases").mkdir()
+    # Argon2 is the production hasher (tested once); tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

@@ -24,13 +24,14 @@ PASSWORD = "correct horse battery staple 42"
 PDF = b"%PDF-1.4\n% test document\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 POLICY_YAML = """\
 name: test policy
-k: 5
 columns:
-  person_id: {role: identifier, action: pseudonymize}
-  age: {role: quasi}
-  sex: {role: quasi}
-  region: {role: quasi}
+  person_id: {role: identifier, transform: pseudonymize, domain: person}
+  age: {role: quasi, hierarchy: {type: interval, widths: [5, 10, 20]}}
+  sex: {role: quasi, hierarchy: {type: flat}}
   icd10: {role: sensitive}
+privacy:
+  k: 5
+  suppression_limit: 0.1
 """
 
 _seq = itertools.count(1)

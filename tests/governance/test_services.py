@@ -1,0 +1,679 @@
+"""Every transition of the request and release state machines, and every refusal."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from governance import selectors, services
+from governance.errors import GovernanceError
+from governance.models import (
+    DataUseLimitation,
+    Decision,
+    Document,
+    ReleaseState,
+    RenewalState,
+    RequestState,
+    Verdict,
+)
+from tests.governance.factories import MANIFEST, PDF, POLICY_YAML, REPORT, World
+
+pytestmark = pytest.mark.django_db
+
+
+def actions_for(obj: Any) -> list[str]:
+    return list(
+        AuditEvent.objects.filter(
+            object_type=f"{obj._meta.app_label}.{obj._meta.model_name}", object_id=str(obj.pk)
+        )
+        .order_by("pk")
+        .values_list("action", flat=True)
+    )
+
+
+def refused(code: str):  # type: ignore[no-untyped-def]
+    class _Ctx:
+        def __enter__(self) -> None:
+            return None
+
+        def __exit__(self, et: Any, exc: Any, tb: Any) -> bool:
+            assert et is GovernanceError, f"expected GovernanceError({code}), got {et}: {exc}"
+            assert exc.code == code, f"expected code {code}, got {exc.code}: {exc.message}"
+            return True
+
+    return _Ctx()
+
+
+# --- request path ---------------------------------------------------------------------------
+
+
+def test_happy_path_is_audited_step_by_step(world: World, enqueued: list[int]) -> None:
+    request = world.draft()
+    assert request.state == RequestState.DRAFT
+    world.with_documents(request)
+    request = services.request_submit(request=request, acting_user=world.researcher)
+    assert request.state == RequestState.SUBMITTED and request.due_on is not None
+    request = services.request_start_legal_review(request=request, acting_user=world.legal)
+    assert request.state == RequestState.LEGAL_REVIEW
+    world.verified(request)
+    request = services.request_approve_legal(
+        request=request, acting_user=world.legal, reason="All in order."
+    )
+    assert request.state == RequestState.LEGALLY_APPROVED
+    policy = services.policy_set(
+        request=request, acting_user=world.steward, policy_yaml=POLICY_YAML
+    )
+    request.refresh_from_db()
+    assert request.state == RequestState.STEWARD_REVIEW
+    assert policy.sha256 and policy.digest["columns"]["person_id"] == "identifier"
+    request = services.request_approve_steward(
+        request=request, acting_user=world.steward, reason="Policy is adequate."
+    )
+    assert request.state == RequestState.APPROVED
+    release = services.release_create(request=request, acting_user=world.steward)
+    assert release.state == ReleaseState.DRAFT and release.policy_id == policy.pk
+    release = services.release_build_start(release=release, acting_user=world.steward)
+    assert release.state == ReleaseState.BUILDING
+    assert enqueued == [release.pk] and release.build_job_id == f"job-{release.pk}-1"
+    services.release_build_progress(release=release, phase="count", rows_done=50, rows_total=100)
+    release.refresh_from_db()
+    assert release.build_progress["phase"] == "count" and release.build_progress["rows_done"] == 50
+    release = services.release_build_succeeded(
+        release=release, manifest=MANIFEST, report=REPORT, files_dir=""
+    )
+    assert release.state == ReleaseState.BUILT and len(release.manifest_sha256) == 64
+    release = services.release_approve(
+        release=release, acting_user=world.steward, reason="k=5 reached, low risk."
+    )
+    assert release.state == ReleaseState.APPROVED
+    release = services.release_publish(release=release, acting_user=world.steward)
+    assert release.state == ReleaseState.PUBLISHED
+    assert selectors.release_is_downloadable(release)
+
+    assert actions_for(request) == [
+        "request.created",
+        "request.updated",
+        "request.updated",
+        "request.submitted",
+        "request.review_started",
+        "request.legal_approved",
+        "request.steward_approved",
+        "request.updated",
+    ]
+    assert actions_for(release) == [
+        "release.build_started",
+        "release.built",
+        "release.approved",
+        "release.published",
+    ]
+    verdicts = list(
+        selectors.decisions_for(request=request).values_list("stage", "verdict", "decided_by")
+    )
+    assert verdicts == [
+        ("legal", "approve", world.legal.pk),
+        ("steward", "approve", world.steward.pk),
+        ("release", "approve", world.steward.pk),
+    ]
+
+
+def test_changes_requested_and_resubmitted(world: World) -> None:
+    request = world.submitted()
+    request = services.request_request_changes(
+        request=request, acting_user=world.legal, reason="Narrow the cohort."
+    )
+    assert request.state == RequestState.CHANGES_REQUESTED
+    with refused("invalid_state"):
+        services.request_approve_legal(request=request, acting_user=world.legal, reason="ok")
+    request = services.request_resubmit(request=request, acting_user=world.researcher)
+    assert request.state == RequestState.RESUBMITTED
+    request = services.request_start_legal_review(request=request, acting_user=world.legal)
+    assert request.state == RequestState.LEGAL_REVIEW
+    assert "request.changes_requested" in actions_for(request)
+    assert "request.resubmitted" in actions_for(request)
+
+
+@pytest.mark.parametrize("stage", ["submitted", "legal_review", "changes_requested"])
+def test_legal_reject_at_each_step(world: World, stage: str) -> None:
+    request = world.submitted()
+    if stage == "legal_review":
+        services.request_start_legal_review(request=request, acting_user=world.legal)
+    if stage == "changes_requested":
+        services.request_request_changes(request=request, acting_user=world.legal, reason="x")
+    request = services.request_reject(request=request, acting_user=world.legal, reason="No IRB.")
+    assert request.state == RequestState.REJECTED
+    d = Decision.objects.get(request=request, verdict=Verdict.REJECT)
+    assert d.reason == "No IRB." and d.stage == "legal"
+
+
+def test_steward_reject(world: World) -> None:
+    request = world.legally_approved()
+    with refused("permission_denied"):  # a legal reviewer cannot reject in steward review
+        services.request_reject(request=request, acting_user=world.legal2, reason="x")
+    request = services.request_reject(
+        request=request, acting_user=world.steward, reason="Cohort too small for k=5."
+    )
+    assert request.state == RequestState.REJECTED
+
+
+def test_rejected_request_is_final(world: World) -> None:
+    request = world.submitted()
+    services.request_reject(request=request, acting_user=world.legal, reason="No.")
+    with refused("invalid_state"):
+        services.request_reject(request=request, acting_user=world.legal, reason="again")
+    with refused("invalid_state"):
+        services.request_resubmit(request=request, acting_user=world.researcher)
+
+
+@pytest.mark.parametrize("reason", ["", "   ", None])
+def test_reason_is_required(world: World, reason: Any) -> None:
+    request = world.verified(world.submitted())
+    for fn in (
+        services.request_approve_legal,
+        services.request_reject,
+        services.request_request_changes,
+    ):
+        with refused("reason_required"):
+            fn(request=request, acting_user=world.legal, reason=reason)
+    request.refresh_from_db()
+    assert request.state == RequestState.SUBMITTED
+
+
+def test_submit_needs_documents(world: World) -> None:
+    request = world.draft()
+    with refused("validation"):
+        services.request_submit(request=request, acting_user=world.researcher)
+
+
+def test_only_the_recipients_requester_submits(world: World) -> None:
+    request = world.with_documents(world.draft())
+    with refused("permission_denied"):
+        services.request_submit(request=request, acting_user=world.other)
+    with refused("permission_denied"):
+        services.request_submit(request=request, acting_user=world.legal)
+
+
+def test_request_create_validation(world: World) -> None:
+    with refused("permission_denied"):
+        world.draft(acting_user=world.legal)
+    with refused("validation"):
+        world.draft(datasets=[])
+    with refused("validation"):
+        world.draft(purpose_code="DS", purpose_diseases=[])
+    with refused("validation"):
+        world.draft(requested_duration_months=0)
+    other = World().dataset
+    with refused("validation"):
+        world.draft(requested_variables=list(other.variables.all()))
+
+
+# --- two-person rule, own organization, role separation -----------------------------------
+
+
+def test_two_person_rule_same_person_cannot_approve_twice(world: World) -> None:
+    request = world.verified(world.submitted(), by=world.both)
+    services.request_approve_legal(request=request, acting_user=world.both, reason="ok")
+    with refused("role_separation"):
+        services.policy_set(request=request, acting_user=world.both, policy_yaml=POLICY_YAML)
+    services.policy_set(request=request, acting_user=world.steward, policy_yaml=POLICY_YAML)
+    with refused("two_person_rule"):
+        services.request_approve_steward(request=request, acting_user=world.both, reason="ok")
+    request = services.request_approve_steward(
+        request=request, acting_user=world.steward, reason="ok"
+    )
+    release = services.release_create(request=request, acting_user=world.steward)
+    services.release_build_start(release=release, acting_user=world.steward)
+    release = services.release_build_succeeded(
+        release=release, manifest=MANIFEST, report=REPORT, files_dir=""
+    )
+    with refused("two_person_rule"):
+        services.release_approve(release=release, acting_user=world.both, reason="ok")
+    release.refresh_from_db()
+    assert release.state == ReleaseState.BUILT
+
+
+def test_nobody_decides_on_their_own_organizations_request(world: World) -> None:
+    # A legal reviewer who is also a member of the recipient company.
+    services.membership_add(
+        user=world.legal2, organization=world.company, role="requester", acting_user=world.admin
+    )
+    request = world.submitted()
+    with refused("own_organization"):
+        services.request_start_legal_review(request=request, acting_user=world.legal2)
+    with refused("own_organization"):
+        services.request_approve_legal(request=request, acting_user=world.legal2, reason="ok")
+    with refused("own_organization"):
+        services.irb_verify(irb=request.irb_approvals.get(), acting_user=world.legal2)
+
+
+def test_policy_setter_is_not_the_recipient(world: World) -> None:
+    services.membership_add(
+        user=world.steward2, organization=world.company, role="requester", acting_user=world.admin
+    )
+    request = world.legally_approved()
+    with refused("role_separation"):
+        services.policy_set(request=request, acting_user=world.steward2, policy_yaml=POLICY_YAML)
+
+
+def test_wrong_roles_are_refused(world: World) -> None:
+    request = world.verified(world.submitted())
+    with refused("permission_denied"):  # a steward cannot approve legally (nor verify DUAs)
+        services.request_approve_legal(request=request, acting_user=world.steward, reason="x")
+    with refused("permission_denied"):
+        services.dua_verify(dua=request.duas.get(), acting_user=world.steward)
+    with refused("permission_denied"):
+        services.request_approve_legal(request=request, acting_user=world.auditor, reason="x")
+    services.request_approve_legal(request=request, acting_user=world.legal, reason="ok")
+    with refused("permission_denied"):  # a legal reviewer cannot set policies
+        services.policy_set(request=request, acting_user=world.legal2, policy_yaml=POLICY_YAML)
+    with refused("permission_denied"):
+        services.policy_set(request=request, acting_user=world.auditor, policy_yaml=POLICY_YAML)
+
+
+# --- documents, IRB, DUA --------------------------------------------------------------------
+
+
+def test_documents_are_stored_under_generated_names_with_sha256(world: World) -> None:
+    request = world.with_documents(world.draft())
+    doc = request.irb_approvals.get().document
+    assert doc.original_name == "irb approval.pdf"
+    assert "etc" not in doc.file.name and "irb" not in doc.file.name
+    assert doc.file.name.startswith("documents/") and doc.file.name.endswith(".pdf")
+    import hashlib
+
+    assert doc.sha256 == hashlib.sha256(PDF).hexdigest() and doc.size == len(PDF)
+    assert Path(doc.file.path).read_bytes() == PDF
+    assert request.duas.get().signed_sha256 == request.duas.get().document.sha256
+
+
+@pytest.mark.parametrize(
+    ("data", "ctype"),
+    [(PDF, "application/x-msdownload"), (b"", "application/pdf"), (b"MZ\x90", "application/pdf")],
+)
+def test_bad_documents_are_refused(world: World, data: bytes, ctype: str) -> None:
+    with refused("document_invalid"):
+        services.document_create(
+            kind=Document.Kind.IRB,
+            file=data,
+            original_name="x.pdf",
+            content_type=ctype,
+            acting_user=world.researcher,
+        )
+
+
+def test_document_too_large(world: World, settings: Any) -> None:
+    settings.DEID_MAX_DOCUMENT_BYTES = 10
+    with pytest.raises(GovernanceError) as e:
+        services.document_create(
+            kind="irb",
+            file=PDF,
+            original_name="x.pdf",
+            content_type="application/pdf",
+            acting_user=world.researcher,
+        )
+    assert e.value.status == 413
+
+
+def test_document_view_is_audited_and_scoped(world: World) -> None:
+    request = world.with_documents(world.draft())
+    doc = request.irb_approvals.get().document
+    services.document_view(document=doc, acting_user=world.legal)
+    assert actions_for(doc)[-1] == "document.viewed"
+    with refused("permission_denied"):
+        services.document_view(document=doc, acting_user=world.other)
+
+
+def test_legal_approval_needs_verified_documents(world: World) -> None:
+    request = world.submitted()
+    with refused("irb_invalid"):
+        services.request_approve_legal(request=request, acting_user=world.legal, reason="ok")
+    services.irb_verify(irb=request.irb_approvals.get(), acting_user=world.legal)
+    with refused("dua_invalid"):
+        services.request_approve_legal(request=request, acting_user=world.legal, reason="ok")
+    services.dua_verify(dua=request.duas.get(), acting_user=world.legal)
+    with refused("invalid_state"):
+        services.dua_verify(dua=request.duas.get(), acting_user=world.legal)
+
+
+def test_dua_must_cover_the_purpose(world: World) -> None:
+    request = world.with_documents(world.draft(), purposes=("POA",))
+    services.request_submit(request=request, acting_user=world.researcher)
+    world.verified(request)
+    with refused("dua_invalid"):
+        services.request_approve_legal(request=request, acting_user=world.legal, reason="ok")
+
+
+def test_verify_expired_irb_refused(world: World) -> None:
+    request = world.submitted()
+    irb = request.irb_approvals.get()
+    irb.expires_on = timezone.localdate() - timedelta(days=1)
+    irb.approved_on = irb.expires_on - timedelta(days=100)
+    irb.save()
+    with refused("irb_invalid"):
+        services.irb_verify(irb=irb, acting_user=world.legal)
+
+
+# --- DUO --------------------------------------------------------------------------------------
+
+
+def test_duo_incompatible_needs_override_reason(world: World) -> None:
+    DataUseLimitation.objects.create(dataset=world.dataset, code="NCU")
+    request = world.verified(world.submitted(commercial=True))
+    result = selectors.request_duo_result(request=request)
+    assert not result.compatible and "commercial" in result.summary()
+    with refused("duo_incompatible"):
+        services.request_approve_legal(request=request, acting_user=world.legal, reason="ok")
+    services.request_approve_legal(
+        request=request,
+        acting_user=world.legal,
+        reason="ok",
+        override_reason="Provider waived NCU in writing (letter 2026-11).",
+    )
+    d = Decision.objects.get(request=request, stage="legal")
+    assert d.override_reason.startswith("Provider waived")
+    assert "request.duo_overridden" in actions_for(request)
+
+
+# --- releases ---------------------------------------------------------------------------------
+
+
+def test_release_needs_approved_request_and_policy(world: World) -> None:
+    request = world.legally_approved()
+    with refused("invalid_state"):
+        services.release_create(request=request, acting_user=world.steward)
+    with refused("policy_missing"):
+        services.request_approve_steward(request=request, acting_user=world.steward, reason="x")
+
+
+def test_build_failure_and_rebuild(world: World, enqueued: list[int]) -> None:
+    request = world.approved()
+    release = services.release_create(request=request, acting_user=world.steward)
+    with refused("permission_denied"):
+        services.release_build_start(release=release, acting_user=world.legal)
+    release = services.release_build_start(release=release, acting_user=world.steward)
+    with refused("invalid_state"):
+        services.release_build_start(release=release, acting_user=world.steward)
+    release = services.release_build_failed(release=release, error="k=5 not reachable")
+    assert release.state == ReleaseState.FAILED and "k=5" in release.build_error
+    with refused("invalid_state"):
+        services.release_build_progress(release=release, phase="x", rows_done=1, rows_total=2)
+    release = services.release_build_start(release=release, acting_user=world.steward)
+    assert release.state == ReleaseState.BUILDING and len(enqueued) == 2
+    plan = {"release_id": release.pk, "columns": ["a"]}
+    release = services.release_plan_record(release=release, plan=plan, key_id="rk_" + "0" * 32)
+    assert release.plan_sha256 == services.canonical_sha256(plan)
+    assert release.key_id == "rk_" + "0" * 32
+
+
+def test_refuse_then_new_policy_then_rebuild(world: World) -> None:
+    release = world.built()
+    with refused("reason_required"):
+        services.release_refuse(release=release, acting_user=world.steward, reason="")
+    release = services.release_refuse(
+        release=release, acting_user=world.steward, reason="Suppression too high."
+    )
+    assert release.state == ReleaseState.REFUSED
+    with refused("invalid_state"):
+        services.release_publish(release=release, acting_user=world.steward)
+    new = services.policy_set(
+        release=release, acting_user=world.steward2, policy_yaml=POLICY_YAML + "# k 10\n"
+    )
+    release.refresh_from_db()
+    assert release.policy_id == new.pk
+    release = services.release_build_start(release=release, acting_user=world.steward)
+    assert release.state == ReleaseState.BUILDING
+
+
+def test_publish_requires_valid_irb_and_dua(world: World) -> None:
+    release = world.built()
+    services.release_approve(release=release, acting_user=world.steward, reason="ok")
+    irb = release.request.irb_approvals.get()
+    irb.approved_on = timezone.localdate() - timedelta(days=400)
+    irb.expires_on = timezone.localdate() - timedelta(days=1)
+    irb.save()
+    with refused("irb_invalid"):
+        services.release_publish(release=release, acting_user=world.steward)
+    irb.expires_on = timezone.localdate() + timedelta(days=10)
+    irb.save()
+    dua = release.request.duas.get()
+    dua.effective_on = timezone.localdate() + timedelta(days=1)
+    dua.save()
+    with refused("dua_invalid"):
+        services.release_publish(release=release, acting_user=world.steward)
+    dua.effective_on = timezone.localdate()
+    dua.save()
+    release = services.release_publish(release=release, acting_user=world.steward)
+    # Access ends with the IRB approval (the earliest of IRB, DUA, duration, one year).
+    assert timezone.localdate(release.expires_at) == irb.expires_on + timedelta(days=1)
+
+
+def test_access_is_capped_at_one_year(world: World) -> None:
+    release = world.published(requested_duration_months=36)
+    assert release.expires_at - release.published_at <= timedelta(days=366)
+
+
+def test_download_checks_at_download_time(world: World) -> None:
+    release = world.published()
+    today = timezone.localdate()
+    assert selectors.release_download_refusal(release) is None
+    assert not selectors.release_is_downloadable(release, today + timedelta(days=3650))
+    dua = release.request.duas.get()
+    dua.expires_on = today - timedelta(days=1)
+    dua.effective_on = today - timedelta(days=10)
+    dua.save()
+    assert selectors.release_download_refusal(release) == "dua_invalid"
+    assert not selectors.release_is_downloadable(release, today)
+
+
+def test_revoke_stops_downloads_then_destroy_removes_files_and_key(
+    world: World, settings: Any
+) -> None:
+    release = world.published()
+    files = Path(settings.DEID_RELEASES_DIR) / f"release-{release.pk}"
+    files.mkdir()
+    (files / "person.parquet").write_bytes(b"data")
+    release.files_dir = str(files)
+    release.key_id = "rk_" + "1" * 32
+    release.save()
+    keys = Path(settings.DEID_KEYS_DIR)
+    from deid.keys import KeyStore, generate_master_key_file
+
+    master = generate_master_key_file(keys / "master.key")
+    settings.DEID_MASTER_KEY_FILE = keys / "master.key"
+    store = KeyStore(keys, master)
+    key_id = store.create_release_key(release_id=str(release.pk), recipient_org_id="x")
+    release.key_id = key_id
+    release.save()
+    with refused("invalid_state"):
+        services.release_destroy(release=release, acting_user=world.steward)
+    with refused("permission_denied"):
+        services.release_revoke(release=release, acting_user=world.researcher, reason="x")
+    release = services.release_revoke(
+        release=release, acting_user=world.legal, reason="Re-identification attempt reported."
+    )
+    assert selectors.release_download_refusal(release) == "revoked"
+    assert not selectors.release_is_downloadable(release)
+    with refused("permission_denied"):
+        services.release_destroy(release=release, acting_user=world.legal)
+    release = services.release_destroy(release=release, acting_user=world.steward)
+    assert release.state == ReleaseState.DESTROYED and not files.exists()
+    assert not store.exists(key_id)
+    # Records outlive the release.
+    assert release.manifest == MANIFEST and release.decisions.count() == 2
+    assert actions_for(release)[-2:] == ["key.destroyed", "release.destroyed"]
+
+
+def test_destroy_refuses_paths_outside_releases_dir(world: World, tmp_path: Path) -> None:
+    release = world.published()
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    release.files_dir = str(outside)
+    release.save()
+    services.release_revoke(release=release, acting_user=world.steward, reason="x")
+    with refused("unsafe_path"):
+        services.release_destroy(release=release, acting_user=world.steward)
+    assert outside.exists()
+
+
+def test_expire_and_attest_destruction(world: World) -> None:
+    release = world.published()
+    with refused("not_due"):
+        services.release_expire(release=release)
+    with refused("invalid_state"):
+        services.destruction_attest(
+            release=release,
+            acting_user=world.researcher,
+            destroyed_on=timezone.localdate(),
+            copies_description="x",
+        )
+    later = release.expires_at + timedelta(seconds=1)
+    release = services.release_expire(release=release, now=later)
+    assert release.state == ReleaseState.EXPIRED
+    assert actions_for(release)[-1] == "release.expired"
+    with refused("permission_denied"):
+        services.destruction_attest(
+            release=release,
+            acting_user=world.other,
+            destroyed_on=timezone.localdate(),
+            copies_description="x",
+        )
+    att = services.destruction_attest(
+        release=release,
+        acting_user=world.researcher,
+        destroyed_on=timezone.localdate(),
+        copies_description="Deleted from analysis server srv-1 and its backups.",
+        file=PDF,
+        original_name="attestation.pdf",
+        content_type="application/pdf",
+    )
+    assert att.organization == world.company and att.document is not None
+
+
+def test_renewal_flow(world: World) -> None:
+    release = world.published()
+    until = release.expires_at + timedelta(days=200)
+    with refused("permission_denied"):
+        services.renewal_request(
+            release=release,
+            acting_user=world.other,
+            progress_summary="x",
+            requested_until=until,
+            file=PDF,
+            original_name="p.pdf",
+            content_type="application/pdf",
+        )
+    renewal = services.renewal_request(
+        release=release,
+        acting_user=world.researcher,
+        progress_summary="Two papers submitted; follow-up analysis needs 6 more months.",
+        requested_until=until,
+        file=PDF,
+        original_name="progress.pdf",
+        content_type="application/pdf",
+    )
+    with refused("invalid_state"):
+        services.renewal_request(
+            release=release,
+            acting_user=world.researcher,
+            progress_summary="again",
+            requested_until=until,
+            file=PDF,
+            original_name="p.pdf",
+            content_type="application/pdf",
+        )
+    with refused("permission_denied"):
+        services.renewal_approve(renewal=renewal, acting_user=world.steward, reason="ok")
+    renewal = services.renewal_approve(
+        renewal=renewal, acting_user=world.legal, reason="Progress report acceptable."
+    )
+    assert renewal.state == RenewalState.APPROVED
+    release.refresh_from_db()
+    assert release.expires_at > until - timedelta(days=200)
+    # A second renewal can be rejected.
+    r2 = services.renewal_request(
+        release=release,
+        acting_user=world.researcher,
+        progress_summary="more",
+        requested_until=release.expires_at + timedelta(days=10),
+        file=PDF,
+        original_name="p.pdf",
+        content_type="application/pdf",
+    )
+    r2 = services.renewal_reject(renewal=r2, acting_user=world.legal, reason="No progress.")
+    assert r2.state == RenewalState.REJECTED
+
+
+def test_policy_validation(world: World) -> None:
+    request = world.legally_approved()
+    for bad in ("", "- just\n- a list\n", "a: [unclosed"):
+        with refused("policy_invalid"):
+            services.policy_set(request=request, acting_user=world.steward, policy_yaml=bad)
+
+
+def test_user_create_sets_staff_and_groups(db: None, settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+    w = World()
+    assert w.legal.is_staff and not w.researcher.is_staff
+    assert set(w.legal.groups.values_list("name", flat=True)) == {"legal_reviewer"}
+    assert w.legal.password.startswith("argon2")
+    with refused("validation"):
+        services.user_create(
+            username="x", email="x@x", password="p", organization=w.company, roles=["king"]
+        )
+
+
+def test_audit_details_never_hold_secrets(world: World) -> None:
+    world.published()
+    from tests.governance.factories import PASSWORD
+
+    for details in AuditEvent.objects.values_list("details_json", flat=True):
+        assert PASSWORD not in str(details)
+
+
+# --- concurrency (PostgreSQL only: SQLite ignores select_for_update) --------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_decisions_exactly_one_wins(enqueued: list[int]) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL; SQLite ignores select_for_update")
+    w = World()
+    request = w.verified(w.submitted())
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def decide(fn: Any, user: Any) -> None:
+        from django.db import connection as conn
+
+        try:
+            barrier.wait()
+            fn(request=request, acting_user=user, reason="decided")
+            outcomes.append("ok")
+        except GovernanceError as exc:
+            outcomes.append(exc.code)
+        finally:
+            conn.close()
+
+    threads = [
+        threading.Thread(target=decide, args=(services.request_approve_legal, w.legal)),
+        threading.Thread(target=decide, args=(services.request_reject, w.legal2)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["invalid_state", "ok"], outcomes
+    assert Decision.objects.filter(request=request).count() == 1
+
+
+def test_settings_use_argon2_first() -> None:
+    from config import settings as project_settings
+
+    assert project_settings.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")

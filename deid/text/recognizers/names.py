@@ -100,14 +100,15 @@ _KO_AFTER = re.compile(
     r"동생|손자|손녀|조카|친구|이웃|보호자|배우자|자녀|본인|시어머니|시아버지|장모|장인|고모|이모|삼촌|외삼촌)|"
     r"\s?/\s?\d{1,3}\s?[MF남여]|\s?/\s?[MF남여]\s?/|,\s?\d{1,3}\s?세|\s?\d{2,3}\s?세)"
 )
-# Labels before a name.
+# Labels before a name. Unambiguous labels may omit the colon; generic ones need it.
 _KO_LABEL = re.compile(
-    r"(?:환자\s?명|환자\s?성명|성\s?명|이\s?름|환자|보호자|주치의|담당의|담당\s?의사|담당|작성자?|판독의?|의뢰의|"
-    r"서명|상담자|상담사|사회복지사|예금주|대상자?|수신|발신|참조|간호사|전공의|교수|보고자|확인자|"
-    r"Pt|Patient|Name|Caregiver|Guardian|signed|Signed|Read by|Dictated by|Attending|Resident|R\d|cc|CC|"
-    r"유전상담|검사자|의사|원장|처|남편|아내|아들|딸|며느리|사위|어머니|아버지|동생|배우자)"
-    r"\s{0,3}[:：]?\s{0,3}(?:\(?[^\s()]{0,6}\)?\s{1,2})?$"
+    r"(?:(?:환자\s?명|환자\s?성명|성\s?명|보호자|주치의|담당의|담당\s?의사|작성자|판독의|의뢰의|상담자|예금주|"
+    r"보고자|확인자|검사자|유전상담|R\d|signed|Signed|Read by|Dictated by)\s{0,3}[:：]?"
+    r"|(?:환자|이\s?름|담당|작성|판독|서명|대상|대상자|수신|발신|참조|Pt|Patient|Name|Caregiver|Guardian|"
+    r"Attending|Resident|cc|CC)\s{0,3}[:：])"
+    r"\s{0,3}(?:(?:사회복지사|간호사|전공의|전문의|교수|상담사|원장|주치의|담당의|의사|R\d|Dr\.?)\s{1,2})?$"
 )
+_NOT_FINAL = frozenset("병함증과실료법술약제사적부동리읍면로길")
 
 
 def _is_ko_name(word: str, strong: bool) -> bool:
@@ -127,7 +128,7 @@ def _is_ko_name(word: str, strong: bool) -> bool:
         if strong:
             return True
         # Without context: a two-syllable given name of name syllables only.
-        if len(given) == 2 and all(c in given_set for c in given):
+        if len(given) == 2 and all(c in given_set for c in given) and given[-1] not in _NOT_FINAL:
             return True
     return False
 
@@ -143,6 +144,9 @@ def find_korean_names(text: str) -> list[tuple[int, int, float]]:
         for suf in _KO_SUFFIXES:
             if run.endswith(suf) and len(run) - len(suf) >= 2:
                 candidates.append((run[: -len(suf)], suf))
+        stop = lexicons.ko_name_stopwords()
+        if any(w in stop for w, _ in candidates):
+            continue
         for word, suf in candidates:
             if len(word) > 5:
                 continue
@@ -153,6 +157,8 @@ def find_korean_names(text: str) -> list[tuple[int, int, float]]:
                 and suf not in ("에게", "에게서", "께서", "으로", "한테", "이랑")
             )
             strong = label or bool(honor) or _KO_AFTER.match(after) is not None
+            if not strong and after[:1] in (":", "："):
+                continue  # "상담일:" is a field label, not a name
             if _is_ko_name(word, strong):
                 out.append((start, start + len(word), 0.9 if strong else 0.6))
                 break
@@ -222,7 +228,8 @@ def _ok_sequence(words: list[str], text_after: str, *, ner: bool = False) -> boo
     for w in words:
         if not _looks_name_word(w, ner=ner):
             return False
-        if w.lower().rstrip("'’s") in lexicons.eponyms() and _EPONYM_AFTER.match(text_after):
+        base = re.sub(r"(?:['’]s?)$", "", w.lower())
+        if (base in lexicons.eponyms() or w.lower() in lexicons.eponyms()) and _EPONYM_AFTER.match(text_after):
             return False
     return True
 
@@ -282,6 +289,8 @@ def _ner_person_ok(span_text: str, after: str) -> bool:
     words = span_text.replace(",", " ").split()
     if not words or len(words) > 4:
         return False
+    if len(words) == 1 and words[0].lower() not in lexicons.roman_surnames():
+        return False  # a lone capitalized word from NER is too often a lab, drug or heading
     return _ok_sequence(words, after, ner=True)
 
 

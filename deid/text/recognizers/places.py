@@ -198,15 +198,20 @@ def _en_org_span(m: re.Match[str], text: str) -> bool:
 # An organization named after a label: 직장: 한국전력공사 강원본부, 검사기관: 마크로젠, Employer: Acme.
 LABELED_ORG = re.compile(
     r"(?:직장|근무처|근무지|소속|회사|검사\s?기관|의뢰\s?기관|수탁\s?기관|기관명|Employer|Employed at|Works at|"
-    r"Performing lab|Testing lab|Laboratory|Lab)\s?[:：]\s{0,3}"
+    r"Performing lab|Testing lab)\s?[:：]\s{0,3}"
     r"((?:[가-힣A-Za-z0-9&().-]+)(?:[ \t][가-힣A-Za-z0-9&().-]+){0,3}?)"
     r"(?=\s{2,}|\s?$|\s?[,;/|]|\s(?:퇴직|근무|재직|소속|의뢰|에서|\()|[ \t]*\n)",
     re.M,
+)
+# A report header naming its lab or hospital: "GENETIC TEST REPORT (Macrogen)", "PET-CT 판독 (강릉의료원)".
+HEADER_ORG = re.compile(
+    r"(?:REPORT|Report|NOTE|SUMMARY|판독|결과\s?보고서|보고서)\s?\(([A-Z가-힣][A-Za-z가-힣&.' -]{1,60})\)"
 )
 _ACRONYM_RE = re.compile(r"\b(?:" + "|".join(sorted(lexicons.org_acronyms(), key=len, reverse=True)) + r")\b")
 
 ORG_RULES = [
     Rule("ORGANIZATION", LABELED_ORG, 0.8, group=1),
+    Rule("ORGANIZATION", HEADER_ORG, 0.7, group=1),
     Rule("ORGANIZATION", _ACRONYM_RE, 0.7),
     Rule("ORGANIZATION", KO_ORG, 0.8, group=0, validator=_ko_org_ok),
     Rule("ORGANIZATION", EN_ORG, 0.75, group=1, validator=_en_org_span),

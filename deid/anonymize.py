@@ -1,0 +1,364 @@
+"""Anonymization API over Arrow: count, search, generalize, report.
+
+The two-pass flow, the same locally and in Spark:
+
+1. ``count_batch`` per batch -> ``FrequencyTable``; ``merge`` them (or build
+   one with ``FrequencyTable.from_arrow`` from a Spark group-by);
+2. ``search(freq, policy)`` -> ``Anonymization`` (levels, suppressed classes,
+   report; JSON-serialisable, shipped to executors);
+3. ``generalize_batch(batch, policy, anonymization)`` per batch: pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from deid.errors import DataError, PrivacyTargetNotMet
+from deid.frequency import FrequencyTable
+from deid.hierarchy import FlatHierarchy, Hierarchy
+from deid.metrics import evaluate_metrics
+from deid.policy import Policy
+from deid.report import PrivacyReport, class_size_histogram
+from deid.risk import population_risk, prosecutor_risk
+from deid.search import NodeEval, Problem, SearchStats, evaluate_node, optimal_node, prepare
+
+__all__ = [
+    "Anonymization",
+    "FrequencyTable",
+    "PrivacyReport",
+    "anonymize_table",
+    "count_batch",
+    "count_table",
+    "generalize_batch",
+    "measure_risk",
+    "search",
+]
+
+IntArray = npt.NDArray[np.int64]
+
+
+def _count_keys(policy: Policy) -> list[str]:
+    sens = policy.protected_sensitive
+    return [*policy.quasi_identifiers, *([sens] if sens else [])]
+
+
+def count_batch(batch: pa.RecordBatch | pa.Table, policy: Policy) -> FrequencyTable:
+    """Distinct level-0 QI (+ protected sensitive) combinations of a batch with counts."""
+    hier = policy.hierarchies()
+    cols: list[pa.Array] = []
+    names = _count_keys(policy)
+    for name in names:
+        if name not in batch.schema.names:
+            raise DataError(f"column {name!r} of the policy is not in the data", field=name)
+        col = batch.column(name)
+        if isinstance(col, pa.ChunkedArray):
+            col = col.combine_chunks()
+        if name in hier:
+            try:
+                col = hier[name].leaf(col)
+            except DataError as exc:
+                raise DataError(exc.message, field=name) from None
+        cols.append(col)
+    return FrequencyTable.count(pa.table(cols, names=names), names)
+
+
+def count_table(batches: Iterable[pa.RecordBatch | pa.Table], policy: Policy) -> FrequencyTable:
+    """``count_batch`` over many batches, merged."""
+    tables = [count_batch(b, policy) for b in batches]
+    if not tables:
+        raise DataError("no input batches")
+    return tables[0].merge(tables[1:]) if len(tables) > 1 else tables[0]
+
+
+@dataclass(frozen=True)
+class Anonymization:
+    """The chosen transformation: levels per QI and the classes to suppress."""
+
+    quasi_identifiers: tuple[str, ...]
+    levels: dict[str, int]
+    suppressed_classes: tuple[tuple[str | None, ...], ...]
+    report: PrivacyReport
+    policy_digest: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "quasi_identifiers": list(self.quasi_identifiers),
+            "levels": dict(self.levels),
+            "suppressed_classes": [list(c) for c in self.suppressed_classes],
+            "report": self.report.to_dict(),
+            "policy_digest": self.policy_digest,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Anonymization:
+        try:
+            return cls(
+                quasi_identifiers=tuple(data["quasi_identifiers"]),
+                levels={str(k): int(v) for k, v in data["levels"].items()},
+                suppressed_classes=tuple(tuple(c) for c in data["suppressed_classes"]),
+                report=PrivacyReport.from_dict(data["report"]),
+                policy_digest=str(data["policy_digest"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataError(f"not a serialized Anonymization: {exc}") from None
+
+
+def _labels(p: Problem, ev: NodeEval, mask: npt.NDArray[np.bool_]) -> list[tuple[str | None, ...]]:
+    cols = []
+    for j, lv in enumerate(ev.levels):
+        labels = p.mats[j].labels[lv]
+        cols.append([labels[c] for c in ev.codes[j][mask].tolist()])
+    return list(zip(*cols, strict=True)) if cols else ([()] if mask.any() else [])
+
+
+def _report(
+    p: Problem,
+    ev: NodeEval,
+    policy: Policy,
+    stats: SearchStats | None,
+    population: pa.Table | None = None,
+) -> PrivacyReport:
+    good = ~ev.bad
+    kept = ev.sizes[good]
+    n_out = int(kept.sum())
+    data: dict[str, Any] = {
+        "levels": {q: int(lv) for q, lv in zip(p.qi, ev.levels, strict=True)},
+        "records_in": p.n_records,
+        "records_out": n_out,
+        "suppressed": ev.suppressed,
+        "suppressed_share": ev.suppressed / p.n_records if p.n_records else 0.0,
+        "max_suppressed": p.max_outliers,
+        "k": int(kept.min()) if len(kept) else 0,
+        "classes": int(good.sum()),
+        "suppressed_classes": int(ev.bad.sum()),
+        "class_size_histogram": class_size_histogram(kept),
+        "info_loss": evaluate_metrics(ev.levels, p.costs, ev.sizes, ev.codes, ev.bad, p.n_records),
+        "privacy": policy.privacy.to_dict(),
+        "policy_digest": policy.digest(),
+    }
+    for name, vals in ev.model_values.items():
+        if not len(vals[good]):
+            continue
+        if name.endswith("l-diversity") or name.startswith("recursive"):
+            data["l"] = float(vals[good].min())
+        elif name == "t-closeness":
+            data["t"] = float(vals[good].max())
+    risk: dict[str, Any] = {"prosecutor": prosecutor_risk(kept, policy.privacy.risk_threshold)}
+    if population is not None:
+        risk.update(_population_risk(p, ev, policy, population))
+    data["risk"] = risk
+    if stats is not None:
+        data["search"] = {
+            "lattice_size": stats.lattice_size,
+            "checked": stats.checked,
+            "seconds": round(stats.seconds, 6),
+            "monotone": stats.monotone,
+        }
+    return PrivacyReport(data)
+
+
+def _population_risk(
+    p: Problem, ev: NodeEval, policy: Policy, population: pa.Table
+) -> dict[str, Any]:
+    names = list(p.qi)
+    gen = []
+    for j, name in enumerate(names):
+        if name not in population.column_names:
+            raise DataError(f"population table has no column {name!r}", field=name)
+        gen.append(p.hierarchies[j].generalize(population[name], ev.levels[j]))
+    pop = (
+        pa.table(gen, names=names).group_by(names, use_threads=False).aggregate([([], "count_all")])
+    )
+    lookup = {tuple(r[n] for n in names): int(r["count_all"]) for r in pop.to_pylist()}
+    good = ~ev.bad
+    labels = _labels(p, ev, good)
+    sizes = ev.sizes[good]
+    pop_sizes = np.array([lookup.get(lab, 0) for lab in labels], dtype=np.int64)
+    return population_risk(sizes, pop_sizes, policy.privacy.risk_threshold)
+
+
+def search(
+    freq: FrequencyTable, policy: Policy, *, population: pa.Table | None = None
+) -> Anonymization:
+    """The optimal transformation for the policy; raises PrivacyTargetNotMet when none exists."""
+    p = prepare(freq, policy)
+    best, stats, infeasible = optimal_node(p, max_nodes=policy.privacy.max_lattice_nodes)
+    if best is None:
+        candidates = sorted(infeasible, key=lambda e: (e.suppressed, sum(e.levels)))[:5]
+        needed = candidates[0].suppressed if candidates else None
+        report = {
+            "privacy": policy.privacy.to_dict(),
+            "records_in": p.n_records,
+            "max_suppressed": p.max_outliers,
+            "lattice_size": stats.lattice_size,
+            "checked": stats.checked,
+            "best_nodes": [
+                {
+                    "levels": {q: int(lv) for q, lv in zip(p.qi, e.levels, strict=True)},
+                    "suppressed": e.suppressed,
+                    "suppression_needed": e.suppressed / p.n_records if p.n_records else 0.0,
+                    "failing_classes": int(e.bad.sum()),
+                }
+                for e in candidates
+            ],
+        }
+        raise PrivacyTargetNotMet(
+            f"no generalization meets the privacy target: the best node found still needs "
+            f"{needed} of {p.n_records} records suppressed, the limit allows {p.max_outliers}",
+            report,
+        )
+    rep = _report(p, best, policy, stats, population)
+    return Anonymization(
+        quasi_identifiers=p.qi,
+        levels={q: int(lv) for q, lv in zip(p.qi, best.levels, strict=True)},
+        suppressed_classes=tuple(_labels(p, best, best.bad)),
+        report=rep,
+        policy_digest=policy.digest(),
+    )
+
+
+def _suppressed_mask(
+    gen: Sequence[pa.Array], classes: Sequence[Sequence[str | None]]
+) -> npt.NDArray[np.bool_]:
+    n = len(gen[0]) if gen else 0
+    if not classes:
+        return np.zeros(n, dtype=bool)
+    if not gen:
+        return np.ones(n, dtype=bool)
+    key = np.zeros(n, dtype=np.int64)
+    valid = np.ones(n, dtype=bool)
+    class_key = np.zeros(len(classes), dtype=np.int64)
+    for j, col in enumerate(gen):
+        ids: dict[str | None, int] = {}
+        for c in classes:
+            ids.setdefault(c[j], len(ids))
+        radix = len(ids) + 1
+        enc = pc.dictionary_encode(col)
+        dict_ids = np.array(
+            [ids.get(v, -1) for v in enc.dictionary.to_pylist()] + [ids.get(None, -1)],
+            dtype=np.int64,
+        )
+        idx = np.asarray(
+            pc.fill_null(enc.indices, len(enc.dictionary)).to_numpy(zero_copy_only=False),
+            dtype=np.int64,
+        )
+        row_ids = dict_ids[idx]
+        valid &= row_ids >= 0
+        key = key * radix + np.maximum(row_ids, 0)
+        class_key = class_key * radix + np.array([ids[c[j]] for c in classes], dtype=np.int64)
+        if key.max(initial=0) > (1 << 62) // max(radix, 1):
+            # re-densify (rare: very many suppressed label combinations)
+            allk, inv = np.unique(np.concatenate([key, class_key]), return_inverse=True)
+            key, class_key = inv[:n].astype(np.int64), inv[n:].astype(np.int64)
+    return valid & np.isin(key, class_key)
+
+
+def generalize_batch(
+    batch: pa.RecordBatch, policy: Policy, anonymization: Anonymization
+) -> pa.RecordBatch:
+    """QIs generalized to the chosen levels, suppressed records dropped, the rest untouched.
+
+    Pure: same inputs, same output; column order and record order are kept.
+    """
+    hier = policy.hierarchies()
+    if tuple(anonymization.quasi_identifiers) != tuple(policy.quasi_identifiers):
+        raise DataError(
+            f"anonymization is for QIs {list(anonymization.quasi_identifiers)}, "
+            f"the policy has {list(policy.quasi_identifiers)}"
+        )
+    arrays = list(batch.columns)
+    names = batch.schema.names
+    gen: list[pa.Array] = []
+    for q in anonymization.quasi_identifiers:
+        if q not in names:
+            raise DataError(f"column {q!r} of the policy is not in the data", field=q)
+        i = names.index(q)
+        try:
+            g = hier[q].generalize(arrays[i], anonymization.levels[q])
+        except DataError as exc:
+            raise DataError(exc.message, field=q) from None
+        arrays[i] = g
+        gen.append(g)
+    fields = [pa.field(n, pa.string()) if n in hier else batch.schema.field(n) for n in names]
+    out = pa.RecordBatch.from_arrays(
+        arrays, schema=pa.schema(fields, metadata=batch.schema.metadata)
+    )
+    mask = _suppressed_mask(gen, anonymization.suppressed_classes)
+    if mask.any():
+        out = out.filter(pa.array(~mask))
+    return out
+
+
+def anonymize_table(
+    table: pa.Table, policy: Policy, *, population: pa.Table | None = None
+) -> tuple[pa.Table, PrivacyReport]:
+    """Count, search and generalize a whole table: (output table, report)."""
+    freq = count_batch(table, policy)
+    anon = search(freq, policy, population=population)
+    batches = [generalize_batch(b, policy, anon) for b in table.to_batches()]
+    if batches:
+        out = pa.Table.from_batches(batches)
+    else:
+        out = table.cast(
+            pa.schema(
+                [
+                    pa.field(n, pa.string()) if n in anon.levels else table.schema.field(n)
+                    for n in table.column_names
+                ]
+            )
+        )
+    return out, anon.report
+
+
+def measure_risk(
+    table: pa.Table, policy: Policy, *, population: pa.Table | None = None
+) -> PrivacyReport:
+    """The privacy report of a table as it is (no generalization, no suppression)."""
+    flat = {q: FlatHierarchy() for q in policy.quasi_identifiers}
+    # the table's QI values are taken as they are: identity "hierarchies"
+    names = _count_keys(policy)
+    cols = []
+    for name in names:
+        if name not in table.column_names:
+            raise DataError(f"column {name!r} of the policy is not in the data", field=name)
+        cols.append(table[name])
+    freq = FrequencyTable.count(pa.table(cols, names=names), names)
+    p = prepare_flat(freq, policy, flat)
+    ev = evaluate_node(p, tuple(0 for _ in p.qi), with_value=False)
+    failing_records, failing_classes = ev.suppressed, int(ev.bad.sum())
+    ev.bad = np.zeros(len(ev.sizes), dtype=bool)
+    ev.suppressed = 0
+    data = _report(p, ev, policy, None, population).to_dict()
+    data["max_suppressed"] = 0
+    data["failing_records"] = failing_records
+    data["failing_classes"] = failing_classes
+    data["target_met"] = failing_records == 0
+    data["info_loss"] = {}
+    return PrivacyReport(data)
+
+
+def prepare_flat(freq: FrequencyTable, policy: Policy, flat: Mapping[str, Hierarchy]) -> Problem:
+    """A Problem whose QIs use identity hierarchies (values taken as they are)."""
+    shim = _PolicyWithHierarchies(policy, flat)
+    return prepare(freq, shim)  # type: ignore[arg-type]
+
+
+class _PolicyWithHierarchies:
+    """A policy view whose hierarchies are replaced (for measuring released data)."""
+
+    def __init__(self, policy: Policy, hier: Mapping[str, Hierarchy]) -> None:
+        self._policy = policy
+        self._hier = dict(hier)
+
+    def hierarchies(self) -> dict[str, Hierarchy]:
+        return dict(self._hier)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._policy, name)

@@ -1,0 +1,492 @@
+"""Globally optimal full-domain generalization with record suppression.
+
+The lattice has one node per combination of hierarchy levels. A node is
+*feasible* when the records in classes that fail the privacy models (smaller
+than k, not l-diverse, not t-close) are at most ``floor(limit * records)``;
+those classes are suppressed. The answer is the feasible node with the lowest
+value of the metric (ties: fewer levels, then lexicographic).
+
+Nodes are evaluated on the frequency table of distinct combinations: the
+codes of a row at the node's levels are packed into one int64 key together
+with the row's count, and one sort gives classes and sizes (no rescans of
+records, no multi-column group-by).
+
+Pruning, exact:
+- every metric's generalization-only value is a monotone lower bound (LB)
+  computed for all nodes from marginals; only nodes with LB below the best
+  value found can matter;
+- when feasibility is monotone (k-anonymity and distinct l-diversity with
+  suppression; every model without suppression), a feasible node makes its
+  whole up-set feasible and an infeasible one its whole down-set infeasible.
+  The search first descends greedily from the top to a good feasible node,
+  then resolves the remaining candidates top-down (the highest unresolved
+  candidate first, so one infeasible answer settles a large down-set).
+- when it is not monotone, every candidate with LB below the best is
+  evaluated, in LB order.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from deid.errors import DataError, PolicyError
+from deid.frequency import COUNT, FrequencyTable
+from deid.hierarchy import Hierarchy, Materialized
+from deid.metrics import (
+    AttributeCosts,
+    attribute_costs,
+    discernibility_star,
+    evaluate_metrics,
+    lower_bound_grid,
+)
+from deid.policy import Policy
+from deid.privacy import ClassModel, Pairs, SensitiveDomain, build_models, predicate_is_monotone
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass
+class Problem:
+    """Everything the search needs, derived once from the frequency table."""
+
+    qi: tuple[str, ...]
+    hierarchies: tuple[Hierarchy, ...]
+    mats: tuple[Materialized, ...]
+    heights: tuple[int, ...]
+    rowcodes: tuple[tuple[IntArray, ...], ...]  # [qi][level] -> code per distinct row
+    counts: IntArray
+    n_records: int
+    sensitive: str | None
+    sens_codes: IntArray | None
+    sdomain: SensitiveDomain | None
+    costs: tuple[AttributeCosts, ...]
+    models: tuple[ClassModel, ...]
+    max_outliers: int
+    metric: str
+    offsets: tuple[int, ...]
+    bits: tuple[int, ...]
+    sbits: int
+    cbits: int
+
+    @property
+    def packable(self) -> bool:
+        return sum(self.bits) + self.sbits + self.cbits <= 62
+
+
+@dataclass
+class NodeEval:
+    """Classes of one node: sizes, generalized codes per QI, failing mask, model values."""
+
+    levels: tuple[int, ...]
+    sizes: IntArray
+    codes: tuple[IntArray, ...]
+    bad: BoolArray
+    pairs: Pairs | None
+    model_values: dict[str, FloatArray]
+    suppressed: int
+    feasible: bool
+    value: float = math.nan
+
+
+@dataclass
+class SearchStats:
+    lattice_size: int = 0
+    checked: int = 0
+    seconds: float = 0.0
+    monotone: bool = True
+    best_nodes: list[dict[str, object]] = field(default_factory=list)
+
+
+def _bitlen(n: int) -> int:
+    return max(1, int(n - 1).bit_length()) if n > 1 else 1
+
+
+def _sensitive_domain(
+    policy: Policy, column: str, values: list[str | None], counts: FloatArray
+) -> SensitiveDomain:
+    total = counts.sum()
+    q = counts / total if total else counts
+
+    # order for ordered distance: numeric when every value is a number, else lexicographic
+    def sort_key(v: str | None) -> tuple[int, float, str]:
+        if v is None:
+            return (2, 0.0, "")
+        try:
+            return (0, float(v), v)
+        except ValueError:
+            return (1, 0.0, v)
+
+    order = np.array(sorted(range(len(values)), key=lambda i: sort_key(values[i])), dtype=np.int64)
+    spec = policy.columns[column]
+    tcl = policy.privacy.t_closeness
+    if tcl is None or tcl.distance != "hierarchical":
+        return SensitiveDomain(tuple(values), q, order)
+    h = spec.build_hierarchy()
+    mat = h.materialize(values)
+    leaf_of = {v: i for i, v in enumerate(mat.leaves)}
+    idx = np.array([leaf_of[v] for v in values], dtype=np.int64)
+    # inner nodes per level >= 1: children are nodes of the level below (leaves = value ids)
+    levels: list[int] = []
+    children: list[tuple[int, ...]] = []
+    prev_ids: dict[int, int] = {}  # code at previous level -> node id
+    for i, leaf in enumerate(idx.tolist()):
+        prev_ids.setdefault(int(mat.codes[0][leaf]), i)
+    # nodes at level 0 are the values themselves (ids 0..n-1), one per distinct leaf
+    node_count = len(values)
+    prev_code_of_value = mat.codes[0][idx]
+    for level in range(1, mat.height):
+        codes_l = mat.codes[level][idx]
+        ids: dict[int, int] = {}
+        groups: dict[int, set[int]] = {}
+        for pc_, c in zip(prev_code_of_value.tolist(), codes_l.tolist(), strict=True):
+            groups.setdefault(int(c), set()).add(prev_ids[int(pc_)])
+        for c in sorted(groups):
+            levels.append(level)
+            children.append(tuple(sorted(groups[c])))
+            ids[c] = node_count
+            node_count += 1
+        prev_ids = ids
+        prev_code_of_value = codes_l
+    return SensitiveDomain(tuple(values), q, order, tuple(levels), tuple(children), mat.height - 1)
+
+
+def prepare(freq: FrequencyTable, policy: Policy) -> Problem:
+    """Materialize hierarchies over the table's values and precompute costs."""
+    qi = policy.quasi_identifiers
+    hier = policy.hierarchies()
+    sensitive = policy.protected_sensitive
+    table = freq.table
+    for name in [*qi, *([sensitive] if sensitive else [])]:
+        if name not in table.column_names:
+            raise DataError(f"column {name!r} of the policy is not in the data", field=name)
+    counts = np.asarray(table[COUNT].to_numpy(), dtype=np.int64)
+    n = int(counts.sum())
+    mats: list[Materialized] = []
+    rowcodes: list[tuple[IntArray, ...]] = []
+    costs: list[AttributeCosts] = []
+    heights: list[int] = []
+    bits: list[int] = []
+    for name in qi:
+        h = hier[name]
+        col = h.leaf(table[name].combine_chunks())
+        enc = pc.dictionary_encode(col)
+        distinct = enc.dictionary.to_pylist()
+        if enc.null_count:
+            distinct = [*distinct, None]
+        try:
+            mat = h.materialize(distinct)
+            leaf_idx = mat.index(col, name)
+        except DataError as exc:
+            raise DataError(exc.message, field=name) from None
+        mats.append(mat)
+        heights.append(mat.height)
+        rowcodes.append(tuple(mat.codes[level][leaf_idx] for level in range(mat.height)))
+        costs.append(attribute_costs(mat, leaf_idx, counts))
+        bits.append(_bitlen(len(mat.leaves)))
+    sens_codes: IntArray | None = None
+    sdomain: SensitiveDomain | None = None
+    sbits = 0
+    if sensitive is not None:
+        col = table[sensitive].combine_chunks()
+        if not pa.types.is_string(col.type):
+            col = col.cast(pa.string())
+        enc = pc.dictionary_encode(col)
+        values: list[str | None] = enc.dictionary.to_pylist()
+        codes = np.asarray(
+            pc.fill_null(enc.indices, len(values)).to_numpy(zero_copy_only=False), dtype=np.int64
+        )
+        if enc.null_count:
+            values.append(None)
+        sens_codes = codes
+        svals = np.bincount(codes, weights=counts, minlength=len(values))
+        sdomain = _sensitive_domain(policy, sensitive, values, svals)
+        sbits = _bitlen(len(values))
+    offsets = []
+    acc = sbits
+    for b in reversed(bits):
+        offsets.append(acc)
+        acc += b
+    offsets.reverse()
+    cbits = _bitlen(int(counts.max()) + 1) if len(counts) else 1
+    models = build_models(policy.privacy, sdomain)
+    max_outliers = int(math.floor(policy.privacy.suppression_limit * n + 1e-9))
+    return Problem(
+        qi=qi,
+        hierarchies=tuple(hier[q] for q in qi),
+        mats=tuple(mats),
+        heights=tuple(heights),
+        rowcodes=tuple(rowcodes),
+        counts=counts,
+        n_records=n,
+        sensitive=sensitive,
+        sens_codes=sens_codes,
+        sdomain=sdomain,
+        costs=tuple(costs),
+        models=tuple(models),
+        max_outliers=max_outliers,
+        metric=policy.privacy.metric,
+        offsets=tuple(offsets),
+        bits=tuple(bits),
+        sbits=sbits,
+        cbits=cbits,
+    )
+
+
+def _classes_packed(
+    p: Problem, levels: Sequence[int]
+) -> tuple[IntArray, tuple[IntArray, ...], Pairs | None]:
+    key = np.zeros(len(p.counts), dtype=np.int64)
+    for j, lv in enumerate(levels):
+        key |= p.rowcodes[j][lv] << p.offsets[j]
+    if p.sens_codes is not None:
+        key |= p.sens_codes
+    s = np.sort((key << p.cbits) | p.counts)
+    k_sorted = s >> p.cbits
+    cnt = s & ((1 << p.cbits) - 1)
+    ckey = k_sorted >> p.sbits
+    n = len(s)
+    if n == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, tuple(empty for _ in levels), None
+    cflag = np.empty(n, dtype=bool)
+    cflag[0] = True
+    np.not_equal(ckey[1:], ckey[:-1], out=cflag[1:])
+    cstarts = np.flatnonzero(cflag)
+    sizes = np.add.reduceat(cnt, cstarts)
+    class_keys = ckey[cstarts]
+    codes = tuple(
+        (class_keys >> (p.offsets[j] - p.sbits)) & ((1 << p.bits[j]) - 1)
+        for j in range(len(levels))
+    )
+    pairs: Pairs | None = None
+    if p.sens_codes is not None:
+        pflag = np.empty(n, dtype=bool)
+        pflag[0] = True
+        np.not_equal(k_sorted[1:], k_sorted[:-1], out=pflag[1:])
+        pstarts = np.flatnonzero(pflag)
+        cls_of_row = np.cumsum(cflag) - 1
+        assert p.sdomain is not None
+        pairs = Pairs(
+            cls=cls_of_row[pstarts],
+            value=k_sorted[pstarts] & ((1 << p.sbits) - 1),
+            count=np.add.reduceat(cnt, pstarts),
+            n_classes=len(sizes),
+            n_values=len(p.sdomain.labels),
+        )
+    return sizes, codes, pairs
+
+
+def _classes_general(
+    p: Problem, levels: Sequence[int]
+) -> tuple[IntArray, tuple[IntArray, ...], Pairs | None]:
+    key = np.zeros(len(p.counts), dtype=np.int64)
+    used = 0
+    for j, lv in enumerate(levels):
+        b = p.bits[j]
+        if used + b > 62:
+            _, key = np.unique(key, return_inverse=True)
+            key = key.astype(np.int64)
+            used = _bitlen(int(key.max()) + 1) if len(key) else 1
+        key = (key << b) | p.rowcodes[j][lv]
+        used += b
+    _, rep, inv = np.unique(key, return_index=True, return_inverse=True)
+    inv = inv.astype(np.int64).ravel()
+    sizes = np.bincount(inv, weights=p.counts).astype(np.int64)
+    codes = tuple(p.rowcodes[j][lv][rep] for j, lv in enumerate(levels))
+    pairs: Pairs | None = None
+    if p.sens_codes is not None:
+        assert p.sdomain is not None
+        nv = len(p.sdomain.labels)
+        pk = inv * nv + p.sens_codes
+        upk, pinv = np.unique(pk, return_inverse=True)
+        pairs = Pairs(
+            cls=upk // nv,
+            value=upk % nv,
+            count=np.bincount(pinv.ravel(), weights=p.counts).astype(np.int64),
+            n_classes=len(sizes),
+            n_values=nv,
+        )
+    return sizes, codes, pairs
+
+
+def evaluate_node(p: Problem, levels: Sequence[int], *, with_value: bool = True) -> NodeEval:
+    """Classes of ``levels``, their failures under the models, and (if feasible) the metric."""
+    lv = tuple(int(x) for x in levels)
+    if p.packable:
+        sizes, codes, pairs = _classes_packed(p, lv)
+    else:
+        sizes, codes, pairs = _classes_general(p, lv)
+    bad = np.zeros(len(sizes), dtype=bool)
+    values: dict[str, FloatArray] = {}
+    for model in p.models:
+        holds, val = model.evaluate(sizes, pairs)
+        bad |= ~holds
+        values[model.name] = val
+    suppressed = int(sizes[bad].sum())
+    ev = NodeEval(lv, sizes, codes, bad, pairs, values, suppressed, suppressed <= p.max_outliers)
+    if ev.feasible and with_value:
+        ev.value = evaluate_metrics(lv, p.costs, sizes, codes, bad, p.n_records, only=p.metric)[
+            p.metric
+        ]
+    return ev
+
+
+class _Lattice:
+    def __init__(self, p: Problem) -> None:
+        self.p = p
+        self.shape = p.heights
+        self.size = int(np.prod(self.shape)) if self.shape else 1
+        self.status = np.zeros(self.shape, dtype=np.int8)  # 1 feasible, -1 infeasible
+        self.value = np.full(self.shape, np.nan)
+        self.lb = lower_bound_grid(p.metric, p.costs, p.n_records)
+        self.levelsum = np.zeros(self.shape, dtype=np.float64)
+        for j, h in enumerate(self.shape):
+            s = [1] * len(self.shape)
+            s[j] = h
+            self.levelsum = self.levelsum + np.arange(h, dtype=np.float64).reshape(s)
+
+    def up(self, node: tuple[int, ...]) -> tuple[slice, ...]:
+        return tuple(slice(x, None) for x in node)
+
+    def down(self, node: tuple[int, ...]) -> tuple[slice, ...]:
+        return tuple(slice(0, x + 1) for x in node)
+
+
+def _tol(best: float) -> float:
+    return 1e-12 * max(1.0, abs(best))
+
+
+def _better(a: NodeEval, b: NodeEval | None) -> bool:
+    if b is None:
+        return True
+    if a.value < b.value - _tol(b.value):
+        return True
+    if a.value > b.value + _tol(b.value):
+        return False
+    return (sum(a.levels), a.levels) < (sum(b.levels), b.levels)
+
+
+def optimal_node(
+    p: Problem, *, max_nodes: int
+) -> tuple[NodeEval | None, SearchStats, list[NodeEval]]:
+    """The optimal feasible node (or None), search statistics, and the evaluated infeasible nodes."""
+    t0 = time.perf_counter()
+    lat = _Lattice(p)
+    stats = SearchStats(lattice_size=lat.size)
+    if lat.size > max_nodes:
+        raise PolicyError(
+            "privacy.max_lattice_nodes",
+            f"the lattice has {lat.size} nodes (heights {list(p.heights)}), more than {max_nodes}; "
+            "use fewer quasi-identifiers or shallower hierarchies, or raise the limit",
+        )
+    monotone = predicate_is_monotone(list(p.models), p.max_outliers > 0)
+    stats.monotone = monotone
+    value_from_lb = p.max_outliers == 0 and p.metric != "discernibility"
+    best: NodeEval | None = None
+    infeasible: list[NodeEval] = []
+
+    def check(node: tuple[int, ...]) -> NodeEval:
+        stats.checked += 1
+        ev = evaluate_node(p, node)
+        if p.metric == "discernibility":
+            sl = lat.up(node)
+            lat.lb[sl] = np.maximum(lat.lb[sl], discernibility_star(ev.sizes))
+        if ev.feasible:
+            lat.value[node] = ev.value
+            if monotone:
+                sl = lat.up(node)
+                lat.status[sl] = np.where(lat.status[sl] == 0, 1, lat.status[sl])
+            lat.status[node] = 1
+        else:
+            if monotone:
+                lat.status[lat.down(node)] = -1
+            lat.status[node] = -1
+            infeasible.append(ev)
+            if len(infeasible) > 64:
+                infeasible.sort(key=lambda e: e.suppressed)
+                del infeasible[16:]
+        return ev
+
+    def consider(ev: NodeEval) -> None:
+        nonlocal best
+        if ev.feasible and _better(ev, best):
+            best = ev
+
+    top = tuple(h - 1 for h in p.heights)
+    if monotone:
+        ev_top = check(top)
+        if not ev_top.feasible:
+            stats.seconds = time.perf_counter() - t0
+            return None, stats, infeasible
+        consider(ev_top)
+        cur = top
+        while True:
+            cands = []
+            for j in range(len(cur)):
+                if cur[j] > 0:
+                    nxt = cur[:j] + (cur[j] - 1,) + cur[j + 1 :]
+                    if lat.status[nxt] != -1:
+                        cands.append((float(lat.lb[nxt]), nxt))
+            moved = False
+            for _, nxt in sorted(cands):
+                if lat.status[nxt] == 1 and not math.isnan(lat.value[nxt]):
+                    cur, moved = nxt, True
+                    break
+                ev = check(nxt)
+                if ev.feasible:
+                    consider(ev)
+                    cur, moved = nxt, True
+                    break
+            if not moved:
+                break
+        while True:
+            assert best is not None
+            limit = best.value - _tol(best.value)
+            window = lat.lb < limit
+            pending = window & (lat.status == 1) & np.isnan(lat.value)
+            if pending.any():
+                for flat in np.flatnonzero(pending):
+                    node = tuple(int(x) for x in np.unravel_index(flat, lat.shape))
+                    if value_from_lb:
+                        ev = NodeEval(
+                            node, np.zeros(0, np.int64), (), np.zeros(0, bool), None, {}, 0, True
+                        )
+                        ev.value = float(lat.lb[node])
+                        lat.value[node] = ev.value
+                    else:
+                        ev = check(node)
+                    consider(ev)
+                continue
+            unresolved = window & (lat.status == 0)
+            if not unresolved.any():
+                break
+            score = np.where(
+                unresolved, lat.levelsum + lat.lb / (1.0 + np.abs(lat.lb).max()), -np.inf
+            )
+            node = tuple(int(x) for x in np.unravel_index(int(np.argmax(score)), lat.shape))
+            consider(check(node))
+    else:
+        order = np.argsort(lat.lb, axis=None, kind="stable")
+        for flat in order:
+            node = tuple(int(x) for x in np.unravel_index(int(flat), lat.shape))
+            if best is not None and lat.lb[node] >= best.value - _tol(best.value):
+                if p.metric != "discernibility":
+                    break
+                continue
+            consider(check(node))
+    if best is not None and not best.sizes.size and best.levels:
+        best = evaluate_node(p, best.levels)
+    elif best is not None and value_from_lb:
+        best = evaluate_node(p, best.levels)
+    stats.seconds = time.perf_counter() - t0
+    return best, stats, infeasible

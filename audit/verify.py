@@ -38,7 +38,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
-from audit.canonical import GENESIS_HASH, event_hash
+from audit.canonical import GENESIS_HASH, row_event_hash
 from audit.checkpoints import Checkpoint, signature_problem, stored_checkpoints
 from audit.models import AuditChainHead, AuditEvent
 
@@ -60,7 +60,6 @@ COLUMNS = (
     "prev_hash",
     "hash",
 )
-_HASH_FIELDS = COLUMNS[:-1]
 SEQ, PREV, HASH = 0, 12, 13
 # How far ahead of a damaged event to look for its moved neighbours.
 LOOKAHEAD = 1000
@@ -108,10 +107,9 @@ class VerificationReport:
 
 def row_hash(row: Row, *, seq: int | None = None) -> str:
     """The hash an event row should carry (optionally as if it had sequence ``seq``)."""
-    fields = dict(zip(_HASH_FIELDS, row, strict=False))
-    if seq is not None:
-        fields["seq"] = seq
-    return event_hash(**fields)
+    if seq is None:
+        return row_event_hash(*row[:HASH])
+    return row_event_hash(seq, *row[1:HASH])
 
 
 def _diagnose(
@@ -244,7 +242,7 @@ def verify_chain(
             if (
                 seq != expected_seq
                 or row[PREV] != expected_prev
-                or event_hash(**dict(zip(_HASH_FIELDS, row, strict=False))) != row[HASH]
+                or row_event_hash(*row[:HASH]) != row[HASH]
             ):
                 problems.append(
                     _diagnose(

@@ -195,7 +195,7 @@ class SqlSource:
         sql = _strip(query)
         if columns is not None:
             prep = self._engine.dialect.identifier_preparer
-            sql = f"SELECT {', '.join(prep.quote(c) for c in columns)} FROM ({sql}) AS q"  # noqa: S608
+            sql = f"SELECT {', '.join(prep.quote_identifier(c) for c in columns)} FROM ({sql}) AS q"  # noqa: S608
         known = {c.name: arrow_type(c.type) for c in tbl.columns}
         pk = list(tbl.primary_key.columns)
         pk_name = pk[0].name if len(pk) == 1 else None
@@ -229,7 +229,15 @@ class SqlSource:
             else:
                 cur = dbapi.cursor()
             try:
-                cur.execute(sql)
+                try:
+                    cur.execute(sql)
+                except dialect.loaded_dbapi.Error as exc:
+                    first = (
+                        str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                    )
+                    raise DataError(
+                        f"the database refused the query: {first}", field="query"
+                    ) from None
                 keys = [d[0] for d in cur.description]
 
                 def chunks() -> Iterator[Sequence[Sequence[Any]]]:

@@ -1,8 +1,8 @@
 """Per-patient date shifting.
 
 Each patient gets one offset in days, derived from the release key and the patient's
-pseudonym: ``HMAC-SHA256(domain_key("deid:date-shift"), pseudonym)`` read as an
-unsigned integer and mapped into ``[-max_days, max_days]`` (0 excluded unless
+pseudonym: the first 60 bits of ``HMAC-SHA256(domain_key("deid:date-shift"),
+pseudonym)`` read as an unsigned integer and mapped into ``[-max_days, max_days]`` (0 excluded unless
 ``allow_zero``). The offset is the same in every table and in the notes of a release
 (it depends only on the release key and the patient), so intervals inside a patient
 are preserved, while different recipients see different, unlinkable offsets.
@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from deid.errors import DataError, PolicyError
 from deid.keys import DATE_SHIFT_DOMAIN, ReleaseKey
-from deid.pseudonym import _as_text_array, _check_key, _digests_native, _digests_stdlib
+from deid.pseudonym import _as_text_array, _check_key, pseudonym_chars
 
 __all__ = ["DEFAULT_MAX_SHIFT_DAYS", "date_shift_days", "shift_dates"]
 
@@ -48,14 +48,12 @@ def date_shift_days(
     raw_key = _shift_key(key)
     _check_key(raw_key)
     text = _as_text_array(person_pseudonyms, "person pseudonym")
-    try:
-        key_text: str | None = raw_key.decode("utf-8")
-    except UnicodeDecodeError:
-        key_text = None
-    digests = (
-        _digests_native(text, key_text) if key_text is not None else _digests_stdlib(text, raw_key)
-    )
-    h = np.ascontiguousarray(digests[:, :8]).view(">u8").astype(np.uint64).reshape(-1)
+    chars = pseudonym_chars(text, raw_key)[:, :12].astype(np.uint64)
+    # base32 characters back to their 5-bit values; 12 of them make a 60-bit integer.
+    values = np.where(chars >= 97, chars - np.uint64(97), chars - np.uint64(50 - 26))
+    h = np.zeros(len(text), dtype=np.uint64)
+    for j in range(12):
+        h = (h << np.uint64(5)) | values[:, j]
     if allow_zero:
         days = (h % np.uint64(2 * max_days + 1)).astype(np.int64) - max_days
     else:

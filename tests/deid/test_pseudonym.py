@@ -110,3 +110,31 @@ def test_utf8_text_keys_use_the_native_path_and_equal_hmac(
     key = key_text.encode("utf-8")
     out = pseudonymize(pa.array(values, pa.string()), key).to_pylist()
     assert out == [None if v is None else reference(v, key) for v in values]
+
+
+@pytest.mark.parametrize("backend", ["native", "polars", "stdlib"])
+def test_every_backend_computes_the_same_function(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deid import _hmac_native
+    from deid import pseudonym as mod
+
+    values = ["", "a", "P000000001", "x" * 55, "y" * 56, "z" * 64, "w" * 130, "홍길동", None]
+    long_key = b"k" * 100  # longer than a SHA-256 block: HMAC hashes it first
+    if backend == "native":
+        if not _hmac_native.available():
+            pytest.skip("no C compiler here: the native backend is not built")
+    else:
+        monkeypatch.setattr(_hmac_native, "available", lambda: False)
+    if backend == "stdlib":
+        monkeypatch.setattr(
+            mod, "_digests_native", lambda *a: (_ for _ in ()).throw(AssertionError("polars used"))
+        )
+        keys = [bytes(range(200, 240)), b"\xff" * 100]
+    else:
+        keys = [KEY, long_key, b"0123456789abcdef"]
+    for key in keys:
+        got = pseudonymize(pa.array(values, pa.string()), key).to_pylist()
+        assert got == [None if v is None else reference(v, key) for v in values]
+    large = pseudonymize(pa.array(values, pa.large_string()), keys[0]).to_pylist()
+    assert large == [None if v is None else reference(v, keys[0]) for v in values]

@@ -386,6 +386,16 @@ def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, (*_TRANSIENT, SAOperationalError))
 
 
+def _describe_failure(exc: BaseException) -> str:
+    """The failure as the steward reads it (never key material: errors carry only key ids)."""
+    from deid.errors import PrivacyTargetNotMet
+
+    text = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, PrivacyTargetNotMet):
+        text += "\nprivacy report: " + json.dumps(exc.report, ensure_ascii=False, default=str)
+    return text
+
+
 def run_job(
     *,
     release_id: int,
@@ -445,7 +455,7 @@ def run_job(
                     time.sleep(delay)
                     close_old_connections()
                     continue
-                error = f"{type(exc).__name__}: {exc}"
+                error = _describe_failure(exc)
                 if attempt > 1:
                     error += f" (after {attempt} attempts)"
                 _record_failure(release_id=release_id, job_id=job_id, error=error)

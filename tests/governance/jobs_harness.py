@@ -164,3 +164,79 @@ def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
+
+
+# A release spec over the synthetic CDW without free text (the PHI scrubber is slow and
+# is tested elsewhere): person is the anchor (k=5), visits and labs are linked.
+RELEASE_SPEC = """\
+release:
+  anchor: person
+  link_column: person_id
+  person_domain: person
+  date_shift: {max_days: 30, allow_zero: false}
+tables:
+  person:
+    query: >-
+      SELECT p.person_id, p.registration_no, p.patient_name, p.gender_source_value,
+             p.year_of_birth, l.sido || ' ' || l.sigungu AS region
+      FROM person p JOIN location l ON l.location_id = p.location_id
+      ORDER BY p.person_id
+    policy:
+      columns:
+        person_id: {role: identifier, transform: pseudonymize, domain: person}
+        registration_no: {role: identifier, transform: pseudonymize, domain: registration}
+        patient_name: {role: identifier, transform: drop}
+        gender_source_value: {role: quasi, hierarchy: {type: flat}}
+        year_of_birth: {role: quasi, hierarchy: {type: interval, widths: [5, 10, 20]}}
+        region: {role: quasi, hierarchy: {type: kr_region, from: sigungu}}
+      privacy: {k: 5, suppression_limit: 0.05, metric: loss}
+  visit_occurrence:
+    policy:
+      columns:
+        visit_occurrence_id: {role: identifier, transform: pseudonymize, domain: visit}
+        person_id: {role: identifier, transform: pseudonymize, domain: person}
+        visit_source_value: {role: insensitive}
+        visit_start_date:
+          role: quasi
+          date_shift: true
+          hierarchy: {type: date, levels: [day, month, quarter, year]}
+          options: {level: 1}
+  measurement:
+    policy:
+      columns:
+        measurement_id: {role: identifier, transform: pseudonymize, domain: measurement}
+        person_id: {role: identifier, transform: pseudonymize, domain: person}
+        measurement_name: {role: insensitive}
+        value_as_number: {role: insensitive}
+"""
+
+SETUP_RELEASE = """
+import hashlib, os
+from django.conf import settings
+from deid.keys import generate_master_key_file
+from fixtures.synthetic_cdw import generate
+from governance import services
+from governance.models import DeidPolicy
+from tests.governance.factories import World
+from tests.governance.jobs_harness import RELEASE_SPEC
+
+generate_master_key_file(settings.DEID_MASTER_KEY_FILE, overwrite=True)
+generate(settings.DEID_CDW_URL, patients=PATIENTS, seed=7)
+world = World()
+request = world.approved()
+release = services.release_create(request=request, acting_user=world.steward)
+# The steward's release spec (stored as the services store a policy).
+policy = DeidPolicy.objects.create(
+    request=request, policy_yaml=RELEASE_SPEC, digest={},
+    sha256=hashlib.sha256(RELEASE_SPEC.encode()).hexdigest(), set_by=world.steward,
+)
+release.policy = policy
+release.save(update_fields=["policy"])
+result = {"release": release.pk, "steward": world.steward.username}
+"""
+
+
+def setup_release(dep: Deployment, *, patients: int) -> dict[str, Any]:
+    """Generate the CDW and a release ready to build; return its id and the steward's name."""
+    result: dict[str, Any] = dep.python(SETUP_RELEASE.replace("PATIENTS", str(int(patients))))
+    return result

@@ -40,13 +40,23 @@ def _presidio_lang(lang: str) -> str:
     return "ko" if lang == "ko" else "en"
 
 
+def _keep_edge(text: str, s: int, e: int, etype: str, *, leading: bool) -> bool:
+    """Balanced brackets and a date's leading apostrophe ('23.4.18) belong to the span."""
+    seg = text[s:e]
+    if leading:
+        c = text[s]
+        return (c == "(" and ")" in seg) or (c == "[" and "]" in seg) or (etype == "DATE" and c in "'’")
+    c = text[e - 1]
+    return (c == ")" and "(" in seg) or (c == "]" and "[" in seg)
+
+
 def merge_entities(text: str, raw: Sequence[tuple[str, int, int, float]]) -> list[Entity]:
     """Trim spans, then merge overlapping ones (union; type of the best-scoring part)."""
     spans: list[tuple[int, int, str, float]] = []
     for etype, s, e, score in raw:
-        while s < e and text[s] in _EDGE and not (etype == "DATE" and text[s] == "("):
+        while s < e and text[s] in _EDGE and not _keep_edge(text, s, e, etype, leading=True):
             s += 1
-        while e > s and text[e - 1] in _EDGE and not (etype == "ADDRESS" and text[e - 1] == ")"):
+        while e > s and text[e - 1] in _EDGE and not _keep_edge(text, s, e, etype, leading=False):
             e -= 1
         if etype == "ORGANIZATION":
             s, e = trim_en_org(text, s, e)

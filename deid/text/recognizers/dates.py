@@ -57,10 +57,12 @@ DATE_PATTERNS: tuple[tuple[str, re.Pattern[str], float], ...] = (
     (
         "ymd2",
         re.compile(
-            r"(?<![\d./:-])(?P<y>\d{2})(?P<s>[-/.])" + _M + r"(?P=s)" + _D + r"(?![\d/:]|[.-]\d)"
+            r"(?<![\d./:-])['’]?(?P<y>\d{2})(?P<s>[-/.])" + _M + r"(?P=s)" + _D + r"(?![\d/:]|[.-]\d)"
         ),
         0.8,
     ),
+    # 3/9/21 (US, two-digit year last; slashes only).
+    ("mdy2", re.compile(r"(?<![\d./:-])" + _M + r"(?P<s>/)" + _D + r"/(?P<y>\d{2})(?![\d/]|\.\d)"), 0.8),
     # 2021년 3월 5일, 21년 3월 5일
     (
         "ko_ymd",
@@ -120,7 +122,8 @@ def parse_date(kind: str, m: re.Match[str]) -> _dt.date | None:
             month = _MONTHS[gd["mon"][:3].lower()]
         else:
             month = int(gd["m"])
-        day = int(gd["d"]) if gd.get("d") else 1
+        # Month-only dates shift from mid-month, so +-2 weeks keeps the month.
+        day = int(gd["d"]) if gd.get("d") else 15
         return _dt.date(year, month, day)
     except (ValueError, KeyError):
         return None
@@ -148,9 +151,15 @@ def _render_month_name(orig: str, month: int) -> str:
     return full if orig in _MONTH_NAMES else full[:3]
 
 
+# For re-parsing a found date: patterns whose detection needs a lookahead outside the span.
+_PARSE_ONLY: tuple[tuple[str, re.Pattern[str], float], ...] = (
+    ("md", re.compile(_M + r"/" + _D), 0.0),
+)
+
+
 def shift_date_text(text: str, days: int) -> str | None:
     """``text`` (one date as found) shifted by ``days``, in the same format; None if unparseable."""
-    for kind, rx, _ in DATE_PATTERNS:
+    for kind, rx, _ in DATE_PATTERNS + _PARSE_ONLY:
         m = rx.fullmatch(text.strip())
         if m is None:
             continue

@@ -108,7 +108,7 @@ _KO_LABEL = re.compile(
     r"Attending|Resident|cc|CC)\s{0,3}[:：])"
     r"\s{0,3}(?:(?:사회복지사|간호사|전공의|전문의|교수|상담사|원장|주치의|담당의|의사|R\d|Dr\.?)\s{1,2})?$"
 )
-_NOT_FINAL = frozenset("병함증과실료법술약제사적부동리읍면로길")
+_NOT_FINAL = frozenset("병함증과실료법술약제사적부동리읍면로길의")
 
 
 def _is_ko_name(word: str, strong: bool) -> bool:
@@ -219,6 +219,10 @@ def _looks_name_word(word: str, *, ner: bool = False) -> bool:
         return False
     if ner and _DRUG_SUFFIX.search(lw) and lw not in lexicons.roman_surnames():
         return False
+    if word.isupper() and lw not in lexicons.roman_surnames():
+        # All-caps: a name (KIM YEONWON), not a code or abbreviation (ID, DT, CBC).
+        if len(word) < 3 or not re.search(r"[AEIOUY]", word):
+            return False
     return _NAME_WORD.match(word) is not None
 
 

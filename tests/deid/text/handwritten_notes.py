@@ -1,0 +1,123 @@
+"""Hand-written notes in templates unlike dev.jsonl, to check that the recognizers generalize.
+
+Markup: ``⟦TYPE|value⟧`` is a gold PHI span. ``KEEP`` lists strings that must
+survive scrubbing verbatim (eponyms, drugs, lab values, codes, variants).
+"""
+
+from __future__ import annotations
+
+import re
+
+NOTES: list[tuple[str, str]] = [
+    (
+        "ko",
+        "<응급실 초진기록>\n내원일시 ⟦DATE|2023. 7. 14.⟧ 02:10, 119 통해 내원\n"
+        "성명 ⟦PERSON|오세훈⟧(남, 71세)  병록번호 ⟦MRN|A2038817⟧\n"
+        "주호소: 갑작스런 우측 편마비. 기왕력: 파킨슨병, 고혈압(I10), 당뇨(E11.9)\n"
+        "보호자인 딸 ⟦PERSON|오지현⟧씨가 함께 내원함 (연락처 ⟦PHONE|010.4417.2290⟧).\n"
+        "집 주소는 ⟦ADDRESS|춘천시 효자동 123-4⟧ 이며 독거.\n"
+        "⟦ORGANIZATION|춘천성심병원⟧에서 전원됨. 아스피린 100mg, 와파린 복용 중. INR 2.8, PLT 150-450.\n"
+        "담당 간호사 ⟦PERSON|문채원⟧, 당직의 ⟦PERSON|배성민⟧",
+    ),
+    (
+        "ko",
+        "[외래 경과기록] 작성일 ⟦DATE|2022년 11월 3일⟧\n"
+        "⟦PERSON|남궁민수⟧ 님은 ⟦AGE|93⟧세 여자로 베체트병, 크론병 추적 중이며 Mesalazine 유지.\n"
+        "주민번호 ⟦KR_RRN|520830-2345670⟧, 환자번호 ⟦MRN|12-345678⟧.\n"
+        "다음 방문 ⟦DATE|12월 1일⟧ 예정. 문의 ⟦PHONE|033)250-1234⟧ 또는 ⟦EMAIL|clinic.kw@daum.net⟧\n"
+        "CA 19-9 35 U/mL, CYFRA 21-1 2.1, HbA1c 7.2%, eGFR 45 mL/min/1.73m2 로 안정적.",
+    ),
+    (
+        "en",
+        "ED Triage - ⟦ORGANIZATION|Asan Medical Center⟧\n"
+        "Pt is a ⟦AGE|95⟧ yo woman brought by her son ⟦PERSON|Michael Reyes⟧ (cell ⟦PHONE|(617) 555-0199⟧).\n"
+        "Hx: Parkinson's disease, Hodgkin lymphoma in remission, Crohn disease. Takes Tylenol, Lipitor 20 mg.\n"
+        "Seen by ⟦PERSON|Dr. Sarah Whitfield⟧ on ⟦DATE|5-Mar-2021⟧; f/u ⟦DATE|3/9/21⟧.\n"
+        "Home: ⟦ADDRESS|77 Elm Street, Springfield, IL 62704⟧. Chart #: ⟦MRN|0012345⟧\n"
+        "Labs: Na 140, K 4.1, BP 120/80, Hgb 11.2. ICD-10 K50.9, G20.",
+    ),
+    (
+        "en",
+        "MOLECULAR PATHOLOGY REPORT\nName: ⟦PERSON|Hwang Bo-ram⟧   DOB: ⟦DATE|1961-02-17⟧   "
+        "Accession: ⟦MRN|MP22-004417⟧\n"
+        "Findings: EGFR exon 19 deletion (p.E746_A750del), KRAS G12C not detected, "
+        "NM_000546.6:c.215C>G (p.Pro72Arg) benign, rs113488022 absent, chr7:55259515.\n"
+        "Classified per ACMG/AMP 2015 with ClinVar and gnomAD review.\n"
+        "Signed out by ⟦PERSON|Jin-woo Seo⟧, MD on ⟦DATE|Nov 2, 2022⟧ at ⟦ORGANIZATION|Wonju Severance Christian Hospital⟧.",
+    ),
+    (
+        "mixed",
+        "#Progress note ⟦DATE|'23.4.18⟧\nS) ⟦PERSON|곽도윤⟧ 환자 abd pain 호소, NRS 6/10.\n"
+        "O) V/S stable, BT 37.8. Hodgkin lymphoma s/p ABVD 6 cycles. Graves disease on methimazole.\n"
+        "A) r/o SBP. P) paracentesis 예정, 보호자(처) ⟦PERSON|윤미란⟧ ⟦PHONE|010 3345 7781⟧ 동의함.\n"
+        "영상 공유: ⟦URL|https://pacs.example-hospital.kr/view?id=88123⟧ (PACS ⟦IP_ADDRESS|172.16.4.20⟧)\n"
+        "Dr. ⟦PERSON|Lim⟧ informed. 다음 외래 ⟦DATE|5/2⟧ 예정, ⟦ORGANIZATION|서울아산병원⟧ 협진.",
+    ),
+    (
+        "mixed",
+        "<사회사업 상담>\n내담자: ⟦PERSON|백순자⟧ (⟦AGE|91⟧세)  등록번호 ⟦MRN|00987123⟧\n"
+        "주거: ⟦ADDRESS|서울 강남구 테헤란로 152 (역삼동)⟧, 기초생활수급.\n"
+        "아들 ⟦PERSON|백영호⟧(58세) 직장: ⟦ORGANIZATION|현대자동차 울산공장⟧\n"
+        "후원 계좌 신한 ⟦ACCOUNT|110-234-567890⟧, 건강보험증번호 ⟦HEALTH_INSURANCE|5-1234567890⟧\n"
+        "여권 ⟦PASSPORT|M123A4567⟧, 운전면허 ⟦DRIVER_LICENSE|강원 21-123456-78⟧ 확인.",
+    ),
+    (
+        "en",
+        "Referral letter\nDear Colleague,\nI am referring Mrs. ⟦PERSON|Eleanor Whitaker⟧, aged ⟦AGE|92⟧, "
+        "with Down syndrome and Hashimoto thyroiditis (E06.3), on levothyroxine 75 mcg.\n"
+        "She lives at ⟦ADDRESS|4821 Oak Ridge Drive Apt 3B, Columbus, OH 43215⟧. "
+        "Insurance member ID ⟦HEALTH_INSURANCE|1EG4-TE5-MK73⟧. Card on file ⟦ACCOUNT|4111 1111 1111 1111⟧.\n"
+        "Please contact me at ⟦EMAIL|r.okafor@ohiohealth.org⟧ or ⟦PHONE|+1 614-555-0142⟧.\n"
+        "Sincerely,\n⟦PERSON|Raymond Okafor⟧, MD",
+    ),
+    (
+        "ko",
+        "수술기록지\n수술일: ⟦DATE|2020-08-09⟧  집도의: ⟦PERSON|장우혁⟧ 교수  마취: 전신마취\n"
+        "환자 ⟦PERSON|권나래⟧(F/45)는 유방암(C50.9) 진단 하에 BRCA2 c.7480C>T 변이 확인되어 수술 시행.\n"
+        "수술 후 Cefazolin 1 g IV q8h, 진통제 투여. 출혈량 200 mL.\n"
+        "조직은 ⟦ORGANIZATION|녹십자의료재단⟧에 의뢰, 검체번호 ⟦MRN|GC20-118842⟧.",
+    ),
+]
+
+KEEP = [
+    "파킨슨병", "베체트병", "크론병", "I10", "E11.9", "아스피린", "와파린", "INR 2.8", "PLT 150-450",
+    "CA 19-9", "CYFRA 21-1", "HbA1c 7.2%", "Mesalazine", "Parkinson's disease", "Hodgkin lymphoma",
+    "Crohn disease", "Tylenol", "Lipitor", "BP 120/80", "K50.9", "G20", "EGFR exon 19", "KRAS G12C",
+    "NM_000546.6:c.215C>G", "rs113488022", "chr7:55259515", "ACMG/AMP 2015", "ClinVar", "gnomAD",
+    "NRS 6/10", "Graves disease", "methimazole", "Down syndrome", "Hashimoto thyroiditis", "E06.3",
+    "levothyroxine", "BRCA2 c.7480C>T", "C50.9", "Cefazolin",
+]  # fmt: skip
+
+_MARK = re.compile(r"⟦([A-Z_]+)\|(.*?)⟧", re.S)
+
+
+def parse(marked: str) -> tuple[str, list[dict[str, object]]]:
+    """Plain text and gold spans from a marked-up note."""
+    out: list[str] = []
+    spans: list[dict[str, object]] = []
+    pos = 0
+    length = 0
+    for m in _MARK.finditer(marked):
+        plain = marked[pos : m.start()]
+        out.append(plain)
+        length += len(plain)
+        etype, value = m.group(1), m.group(2)
+        # "Dr. X" and "X, MD": the title stays outside the span.
+        if etype == "PERSON" and value.startswith("Dr. "):
+            out.append("Dr. ")
+            length += 4
+            value = value[4:]
+        spans.append({"start": length, "end": length + len(value), "type": etype})
+        out.append(value)
+        length += len(value)
+        pos = m.end()
+    out.append(marked[pos:])
+    return "".join(out), spans
+
+
+def gold_notes() -> list[dict[str, object]]:
+    rows = []
+    for i, (lang, marked) in enumerate(NOTES):
+        text, spans = parse(marked)
+        rows.append({"id": f"hw-{i:02d}", "lang": lang, "text": text, "spans": spans})
+    return rows

@@ -1,0 +1,243 @@
+"""Recognizer logic: validation, context, formats, and what must NOT be flagged."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from deid.text import Scrubber
+from deid.text.recognizers import luhn_ok, rrn_checksum_ok, rrn_date_ok, shift_date_text
+from deid.text.recognizers.names import find_korean_names
+
+
+def _found(scrubber: Scrubber, text: str, lang: str | None = None) -> dict[str, str]:
+    return {text[e.start : e.end]: e.type for e in scrubber.analyze(text, lang)}
+
+
+def _mk_rrn(prefix12: str) -> str:
+    for d in range(10):
+        if rrn_checksum_ok(prefix12 + str(d)):
+            return prefix12 + str(d)
+    raise AssertionError
+
+
+def test_rrn_checksum_and_date() -> None:
+    good = _mk_rrn("790412123456")
+    assert rrn_date_ok(good) and rrn_checksum_ok(good)
+    bad = good[:-1] + str((int(good[-1]) + 1) % 10)
+    assert not rrn_checksum_ok(bad)
+    assert not rrn_date_ok("7913321234567")  # month 13
+    assert not rrn_date_ok("7902301234567")  # 30 February
+
+
+def test_rrn_detection_with_and_without_hyphen(scrubber: Scrubber) -> None:
+    good = _mk_rrn("520830234567")
+    bad = good[:-1] + str((int(good[-1]) + 1) % 10)
+    text = f"주민번호 {good[:6]}-{good[6:]} 확인. 보관번호 {bad} 와 {good} 기재."
+    found = _found(scrubber, text)
+    assert found[f"{good[:6]}-{good[6:]}"] == "KR_RRN"
+    assert found[good] == "KR_RRN"
+    # An unhyphenated 13-digit number failing the checksum, without a label, is no RRN
+    # (it is still treated as an identifier of some kind).
+    assert found.get(bad) != "KR_RRN"
+
+
+def test_rrn_impossible_date_not_rrn(scrubber: Scrubber) -> None:
+    text = "참고 수치 991399-1234567 (시험 번호)"
+    assert "KR_RRN" not in {e.type for e in scrubber.analyze(text)}
+
+
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "010-1234-5678", "01012345678", "010 1234 5678", "010.1234.5678", "+82 10-1234-5678",
+        "+82-10-1234-5678", "033-258-1234", "(033) 742-1234", "02-123-4567", "033)250-1234",
+        "+82 33-386-9959", "(415) 555-0132", "+1 206-320-8394", "312-773-8735",
+    ],
+)  # fmt: skip
+def test_phone_formats(scrubber: Scrubber, phone: str) -> None:
+    text = f"연락처 {phone} 로 연락 바람"
+    ents = scrubber.analyze(text)
+    assert any(text[e.start : e.end] == phone and e.type == "PHONE" for e in ents), ents
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("등록번호: 00123456 입원", "00123456"),
+        ("MRN 12345678 admitted", "12345678"),
+        ("Pt ID AB-1234567 seen", "AB-1234567"),
+        ("검체번호 NGS21-00421 접수", "NGS21-00421"),
+        ("Chart #: 0012345", "0012345"),
+        ("환자번호 12-345678", "12-345678"),
+    ],
+)
+def test_mrn_with_labels(scrubber: Scrubber, text: str, value: str) -> None:
+    assert value in _found(scrubber, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "age"),
+    [("환자는 92세 여자", "92"), ("a 95-year-old man", "95"), ("Age/Sex: 96/F", "96"),
+     ("(F/101) 입원", "101"), ("Pt: Lee (104 M)", "104"), ("aged 91, lives alone", "91")],
+)  # fmt: skip
+def test_ages_over_89_digits_only(scrubber: Scrubber, text: str, age: str) -> None:
+    found = _found(scrubber, text)
+    assert found.get(age) == "AGE"
+
+
+@pytest.mark.parametrize("text", ["환자는 89세 여자", "a 45-year-old man", "Age/Sex: 37/M", "(F/26)"])
+def test_ages_under_90_are_not_phi(scrubber: Scrubber, text: str) -> None:
+    assert "AGE" not in {e.type for e in scrubber.analyze(text)}
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        "2021-03-05", "2021.03.05", "2021/3/5", "03/05/2021", "March 5, 2021", "Mar. 5th 2021",
+        "5 March 2021", "2021년 3월 5일", "21/3/5", "3월 5일", "2021. 3. 5", "'23.4.18", "3/9/21",
+    ],
+)  # fmt: skip
+def test_date_formats(scrubber: Scrubber, date: str) -> None:
+    text = f"검사일 {date} 시행"
+    assert _found(scrubber, text).get(date) == "DATE"
+
+
+@pytest.mark.parametrize("text", ["2015년 진단", "since 2015", "ACMG/AMP 2015", "NRS 6/10", "BP 120/80"])
+def test_year_alone_and_scores_are_not_dates(scrubber: Scrubber, text: str) -> None:
+    assert "DATE" not in {e.type for e in scrubber.analyze(text)}
+
+
+@pytest.mark.parametrize(
+    ("date", "days", "expected"),
+    [
+        ("2021-03-05", 30, "2021-04-04"),
+        ("2021.3.5", -5, "2021.2.28"),
+        ("03/05/2021", 1, "03/06/2021"),
+        ("2021년 3월 5일", 27, "2021년 4월 1일"),
+        ("3월 5일", 1, "3월 6일"),
+        ("March 5, 2021", 30, "April 4, 2021"),
+        ("Mar 5, 2021", 30, "Apr 4, 2021"),
+        ("21/3/5", 365, "22/3/5"),
+        ("2021. 7. 14.", 1, "2021. 7. 15."),
+    ],
+)
+def test_shift_keeps_format(date: str, days: int, expected: str) -> None:
+    assert shift_date_text(date, days) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dates(dt.date(1930, 1, 1), dt.date(2060, 12, 31)), st.integers(-3650, 3650))
+def test_shift_round_trip(d: dt.date, days: int) -> None:
+    for fmt in ("%Y-%m-%d", "%Y.%m.%d", "%m/%d/%Y"):
+        s = d.strftime(fmt)
+        shifted = shift_date_text(s, days)
+        assert shifted is not None
+        assert shift_date_text(shifted, -days) == s
+        assert shifted == (d + dt.timedelta(days=days)).strftime(fmt)
+
+
+def test_luhn() -> None:
+    assert luhn_ok("4111 1111 1111 1111")
+    assert not luhn_ok("4111 1111 1111 1112")
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("환자명: 임수호   등록번호", "임수호"),
+        ("담당의 지예빈에게 보고함", "지예빈"),
+        ("김윤은 교수 외래 예약", "김윤은"),
+        ("보호자 김서아 (며느리)", "김서아"),
+        ("남궁민수 님 내원", "남궁민수"),
+        ("작성: 신하우 전공의", "신하우"),
+    ],
+)
+def test_korean_names(text: str, name: str) -> None:
+    names = [text[s:e] for s, e, _ in find_korean_names(text)]
+    assert name in names
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "고혈압, 당뇨 기저질환 있으며 심부전 악화",
+        "간호사 상담사 주치의 전공의 보호자에게 설명함",
+        "조영제 투여 후 정상 소견, 이상지질혈증 치료 중",
+        "파킨슨병, 베체트병, 호지킨림프종, 하시모토 갑상선염",
+        "신경과 정형외과 가정의학과 협진",
+        "경과 관찰 위해 추가 검사 예정. 안내함. 전환함. 제시함.",
+    ],
+)
+def test_korean_medical_words_are_not_names(text: str) -> None:
+    assert find_korean_names(text) == []
+
+
+@pytest.mark.parametrize(
+    "keep",
+    [
+        "Parkinson's disease", "Crohn disease", "Hodgkin lymphoma", "Graves' disease",
+        "Babinski sign negative", "Bisoprolol 2.5 mg qd", "PLT 241K (150-450)", "CYFRA 21-1 4.4 ng/mL",
+        "E11.9", "EGFR L858R", "NM_005228.5:c.2573T>G", "rs121434568", "ACMG/AMP 2015", "ClinVar",
+        "gnomAD", "NRS 6/10", "주소(C.C.): 흉통", "파킨슨병", "베체트병", "Alzheimer's dementia",
+        "Methimazole 10 mg qd", "Urine culture negative",
+    ],
+)  # fmt: skip
+def test_not_phi_survives(scrubber: Scrubber, keep: str) -> None:
+    text = f"Assessment: {keep}. 경과 관찰."
+    assert keep in scrubber.scrub(text).text
+
+
+def test_english_names(scrubber: Scrubber) -> None:
+    text = (
+        "Patient: Kim Ye-rin (62 F). Caregiver: Trevor Torres (spouse). Follow-up with Dr. Oh, "
+        "Pulmonology. Dictated by Shin Do-sol, MD. Read by Siwon Park, MD."
+    )
+    found = _found(scrubber, text, "en")
+    for name in ("Kim Ye-rin", "Trevor Torres", "Oh", "Shin Do-sol", "Siwon Park"):
+        assert found.get(name) == "PERSON", (name, found)
+    assert "Pulmonology" not in found
+
+
+def test_addresses_and_orgs(scrubber: Scrubber) -> None:
+    text = (
+        "주소지: (24551) 강원특별자치도 속초시 중앙로 4, 101동 1203호\n거주지 원주시 단구동\n"
+        "US address: 165 Joseph Path, West Ambertown, NY 78815.\n"
+        "연세대학교 원주세브란스기독병원 신경과, Hallym University Chuncheon Sacred Heart Hospital, 온누리내과의원에서"
+    )
+    found = _found(scrubber, text)
+    assert found.get("(24551) 강원특별자치도 속초시 중앙로 4, 101동 1203호") == "ADDRESS"
+    assert found.get("원주시 단구동") == "ADDRESS"
+    assert found.get("165 Joseph Path, West Ambertown, NY 78815") == "ADDRESS"
+    assert found.get("연세대학교 원주세브란스기독병원") == "ORGANIZATION"
+    assert found.get("Hallym University Chuncheon Sacred Heart Hospital") == "ORGANIZATION"
+    assert found.get("온누리내과의원") == "ORGANIZATION"
+
+
+def test_generic_hospital_words_are_not_orgs(scrubber: Scrubber) -> None:
+    text = "본원 외래 경유하여 입원함. 타병원 전원 고려. 대학병원 진료 권유. Hospital course: stable."
+    assert "ORGANIZATION" not in {e.type for e in scrubber.analyze(text)}
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "etype"),
+    [
+        ("e-mail hong.gd@naver.com 로", "hong.gd@naver.com", "EMAIL"),
+        ("blog https://blog.naver.com/abc123 참고", "https://blog.naver.com/abc123", "URL"),
+        ("via www.instagram.com/yusol_936.", "www.instagram.com/yusol_936", "URL"),
+        ("from workstation 192.168.185.36.", "192.168.185.36", "IP_ADDRESS"),
+        ("Passport no. M24638259.", "M24638259", "PASSPORT"),
+        ("여권 M699B4391 확인", "M699B4391", "PASSPORT"),
+        ("운전면허증 11-16-624615-48 제시", "11-16-624615-48", "DRIVER_LICENSE"),
+        ("driver license 강원 24-041540-64.", "강원 24-041540-64", "DRIVER_LICENSE"),
+        ("환불 계좌 358611-37-151340 (정서린)", "358611-37-151340", "ACCOUNT"),
+        ("credit card 5368 7030 6444 5012 (authorized)", "5368 7030 6444 5012", "ACCOUNT"),
+        ("건강보험증번호 41784445192 확인", "41784445192", "HEALTH_INSURANCE"),
+        ("insurance member ID 3KF8-T93-KP77.", "3KF8-T93-KP77", "HEALTH_INSURANCE"),
+    ],
+)
+def test_identifier_types(scrubber: Scrubber, text: str, value: str, etype: str) -> None:
+    assert _found(scrubber, text).get(value) == etype

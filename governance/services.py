@@ -1029,7 +1029,29 @@ def _parse_policy(policy_yaml: str) -> dict[str, Any]:
         from deid.policy import parse_policy
     except ImportError:  # the engine's policy module is not installed: structural check only
         parse_policy = None
-    if parse_policy is not None:
+    if parse_policy is not None and "tables" in data:
+        # A multi-table release spec: every table's policy is parsed, the anchor needs k.
+        from deid.plan import compile_plan
+
+        try:
+            plan = compile_plan(
+                data,
+                release_id="validation",
+                recipient_org_id="validation",
+                key_id="validation",
+                source="validation",
+                base_dir=Path(settings.BASE_DIR),
+            )
+        except Exception as exc:  # the engine's PolicyError names the dotted field
+            raise GovernanceError(
+                code="policy_invalid", message=f"The policy is not valid: {exc}"
+            ) from exc
+        anchor = plan.anchor_table.policy()
+        digest["engine_sha256"] = anchor.digest()
+        digest["tables"] = [t.name for t in plan.tables]
+        digest["columns"] = {str(n): str(c.role) for n, c in anchor.columns.items()}
+        digest["privacy"] = anchor.privacy.to_dict()
+    elif parse_policy is not None:
         try:
             policy = parse_policy(data, Path(settings.BASE_DIR))
             digest["engine_sha256"] = policy.digest()

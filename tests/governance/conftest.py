@@ -38,3 +38,22 @@ def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 @pytest.fixture
 def world(db: None, enqueued: list[int]) -> World:
     return World()
+
+
+@pytest.fixture
+def login(client: Any) -> Any:
+    """Log a user into the admin, with a verified TOTP device when their role needs one."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    from governance.roles import totp_device_create
+
+    def _login(user: Any, *, verified: bool = True) -> Any:
+        client.force_login(user)
+        if verified:
+            device = totp_device_create(user=user)
+            session = client.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
+        return client
+
+    return _login

@@ -187,19 +187,30 @@ MANIFEST: dict[str, Any] = {
     "plan_sha256": "b" * 64,
 }
 REPORT: dict[str, Any] = {
-    "k_target": 5,
-    "k_reached": 5,
+    # The engine's privacy report shape (deid.report.PrivacyReport.to_dict()).
+    "privacy": {"k": 5, "suppression_limit": 0.1, "metric": "loss"},
+    "k": 5,
     "records_in": 100,
     "records_out": 95,
     "suppressed": 5,
-    "suppression_rate": 0.05,
+    "suppressed_share": 0.05,
+    "classes": 10,
     "class_sizes": {"5": 4, "6": 3, "8": 2, "12": 1},
-    "levels": {"age": 2, "sex": 0, "region": 1},
+    "levels": {"age": 2, "sex": 0},
     "risk": {
-        "prosecutor_max": 0.2,
-        "prosecutor_avg": 0.11,
-        "journalist_max": 0.2,
-        "marketer": 0.09,
+        "prosecutor": {
+            "highest": 0.2,
+            "average": 0.11,
+            "records_above_threshold": 0.0,
+            "threshold": 0.2,
+        },
+        "journalist": {
+            "highest": 0.2,
+            "average": 0.1,
+            "records_above_threshold": 0.0,
+            "threshold": 0.2,
+        },
+        "marketer": {"average": 0.09},
     },
-    "info_loss": {"discernibility": 1234, "avg_class_size": 7.1, "precision": 0.42},
+    "info_loss": {"loss": 0.31, "discernibility": 1234.0},
 }

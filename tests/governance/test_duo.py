@@ -40,7 +40,8 @@ def test_disease_specific_by_icd10_prefix() -> None:
     lim = Limitation("DS", disease_codes=("E11", "C50"))
     assert one(Purpose(code="DS", diseases=("E11.9", "C509")), lim).compatible
     bad = one(Purpose(code="DS", diseases=("E11", "I10")), lim)
-    assert not bad.compatible and "I10" in bad.problems[0].explanation
+    assert not bad.compatible
+    assert "I10" in bad.problems[0].explanation
     assert not one(Purpose(code="HMB"), lim).compatible
 
 
@@ -64,7 +65,7 @@ def test_disease_specific_by_icd10_prefix() -> None:
 )
 def test_modifiers_explain(lim: Limitation, purpose_kw: dict, ok: bool, word: str) -> None:
     result = one(Purpose(code="HMB", **purpose_kw), Limitation("HMB"), lim)
-    finding = [f for f in result.findings if f.code == lim.code][0]
+    finding = next(f for f in result.findings if f.code == lim.code)
     assert (finding.outcome == "ok") is ok
     assert word in finding.explanation
     assert result.compatible is ok
@@ -72,7 +73,8 @@ def test_modifiers_explain(lim: Limitation, purpose_kw: dict, ok: bool, word: st
 
 def test_manual_codes_need_a_person() -> None:
     result = one(Purpose(code="HMB"), Limitation("HMB"), Limitation("COL"))
-    assert not result.compatible and result.problems[0].outcome == "manual"
+    assert not result.compatible
+    assert result.problems[0].outcome == "manual"
 
 
 def test_dataset_without_permission_code_is_manual() -> None:

@@ -59,7 +59,8 @@ def test_happy_path_is_audited_step_by_step(world: World, enqueued: list[int]) -
     assert request.state == RequestState.DRAFT
     world.with_documents(request)
     request = services.request_submit(request=request, acting_user=world.researcher)
-    assert request.state == RequestState.SUBMITTED and request.due_on is not None
+    assert request.state == RequestState.SUBMITTED
+    assert request.due_on is not None
     request = services.request_start_legal_review(request=request, acting_user=world.legal)
     assert request.state == RequestState.LEGAL_REVIEW
     world.verified(request)
@@ -72,23 +73,28 @@ def test_happy_path_is_audited_step_by_step(world: World, enqueued: list[int]) -
     )
     request.refresh_from_db()
     assert request.state == RequestState.STEWARD_REVIEW
-    assert policy.sha256 and policy.digest["columns"]["person_id"] == "identifier"
+    assert policy.sha256
+    assert policy.digest["columns"]["person_id"] == "identifier"
     request = services.request_approve_steward(
         request=request, acting_user=world.steward, reason="Policy is adequate."
     )
     assert request.state == RequestState.APPROVED
     release = services.release_create(request=request, acting_user=world.steward)
-    assert release.state == ReleaseState.DRAFT and release.policy_id == policy.pk
+    assert release.state == ReleaseState.DRAFT
+    assert release.policy_id == policy.pk
     release = services.release_build_start(release=release, acting_user=world.steward)
     assert release.state == ReleaseState.BUILDING
-    assert enqueued == [release.pk] and release.build_job_id == f"job-{release.pk}-1"
+    assert enqueued == [release.pk]
+    assert release.build_job_id == f"job-{release.pk}-1"
     services.release_build_progress(release=release, phase="count", rows_done=50, rows_total=100)
     release.refresh_from_db()
-    assert release.build_progress["phase"] == "count" and release.build_progress["rows_done"] == 50
+    assert release.build_progress["phase"] == "count"
+    assert release.build_progress["rows_done"] == 50
     release = services.release_build_succeeded(
         release=release, manifest=MANIFEST, report=REPORT, files_dir=""
     )
-    assert release.state == ReleaseState.BUILT and len(release.manifest_sha256) == 64
+    assert release.state == ReleaseState.BUILT
+    assert len(release.manifest_sha256) == 64
     release = services.release_approve(
         release=release, acting_user=world.steward, reason="k=5 reached, low risk."
     )
@@ -149,7 +155,8 @@ def test_legal_reject_at_each_step(world: World, stage: str) -> None:
     request = services.request_reject(request=request, acting_user=world.legal, reason="No IRB.")
     assert request.state == RequestState.REJECTED
     d = Decision.objects.get(request=request, verdict=Verdict.REJECT)
-    assert d.reason == "No IRB." and d.stage == "legal"
+    assert d.reason == "No IRB."
+    assert d.stage == "legal"
 
 
 def test_steward_reject(world: World) -> None:
@@ -283,11 +290,14 @@ def test_documents_are_stored_under_generated_names_with_sha256(world: World) ->
     request = world.with_documents(world.draft())
     doc = request.irb_approvals.get().document
     assert doc.original_name == "irb approval.pdf"
-    assert "etc" not in doc.file.name and "irb" not in doc.file.name
-    assert doc.file.name.startswith("documents/") and doc.file.name.endswith(".pdf")
+    assert "etc" not in doc.file.name
+    assert "irb" not in doc.file.name
+    assert doc.file.name.startswith("documents/")
+    assert doc.file.name.endswith(".pdf")
     import hashlib
 
-    assert doc.sha256 == hashlib.sha256(PDF).hexdigest() and doc.size == len(PDF)
+    assert doc.sha256 == hashlib.sha256(PDF).hexdigest()
+    assert doc.size == len(PDF)
     assert Path(doc.file.path).read_bytes() == PDF
     assert request.duas.get().signed_sha256 == request.duas.get().document.sha256
 
@@ -366,7 +376,8 @@ def test_duo_incompatible_needs_override_reason(world: World) -> None:
     DataUseLimitation.objects.create(dataset=world.dataset, code="NCU")
     request = world.verified(world.submitted(commercial=True))
     result = selectors.request_duo_result(request=request)
-    assert not result.compatible and "commercial" in result.summary()
+    assert not result.compatible
+    assert "commercial" in result.summary()
     with refused("duo_incompatible"):
         services.request_approve_legal(request=request, acting_user=world.legal, reason="ok")
     services.request_approve_legal(
@@ -400,11 +411,13 @@ def test_build_failure_and_rebuild(world: World, enqueued: list[int]) -> None:
     with refused("invalid_state"):
         services.release_build_start(release=release, acting_user=world.steward)
     release = services.release_build_failed(release=release, error="k=5 not reachable")
-    assert release.state == ReleaseState.FAILED and "k=5" in release.build_error
+    assert release.state == ReleaseState.FAILED
+    assert "k=5" in release.build_error
     with refused("invalid_state"):
         services.release_build_progress(release=release, phase="x", rows_done=1, rows_total=2)
     release = services.release_build_start(release=release, acting_user=world.steward)
-    assert release.state == ReleaseState.BUILDING and len(enqueued) == 2
+    assert release.state == ReleaseState.BUILDING
+    assert len(enqueued) == 2
     plan = {"release_id": release.pk, "columns": ["a"]}
     release = services.release_plan_record(release=release, plan=plan, key_id="rk_" + "0" * 32)
     assert release.plan_sha256 == services.canonical_sha256(plan)
@@ -502,10 +515,12 @@ def test_revoke_stops_downloads_then_destroy_removes_files_and_key(
     with refused("permission_denied"):
         services.release_destroy(release=release, acting_user=world.legal)
     release = services.release_destroy(release=release, acting_user=world.steward)
-    assert release.state == ReleaseState.DESTROYED and not files.exists()
+    assert release.state == ReleaseState.DESTROYED
+    assert not files.exists()
     assert not store.exists(key_id)
     # Records outlive the release.
-    assert release.manifest == MANIFEST and release.decisions.count() == 2
+    assert release.manifest == MANIFEST
+    assert release.decisions.count() == 2
     assert actions_for(release)[-2:] == ["key.destroyed", "release.destroyed"]
 
 
@@ -552,7 +567,8 @@ def test_expire_and_attest_destruction(world: World) -> None:
         original_name="attestation.pdf",
         content_type="application/pdf",
     )
-    assert att.organization == world.company and att.document is not None
+    assert att.organization == world.company
+    assert att.document is not None
 
 
 def test_renewal_flow(world: World) -> None:
@@ -619,7 +635,8 @@ def test_policy_validation(world: World) -> None:
 def test_user_create_sets_staff_and_groups(db: None, settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
     w = World()
-    assert w.legal.is_staff and not w.researcher.is_staff
+    assert w.legal.is_staff
+    assert not w.researcher.is_staff
     assert set(w.legal.groups.values_list("name", flat=True)) == {"legal_reviewer"}
     assert w.legal.password.startswith("argon2")
     with refused("validation"):

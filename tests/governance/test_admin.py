@@ -1,0 +1,202 @@
+"""The admin as a thin face on the services: pages, buttons with reasons, refusals shown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.urls import reverse
+
+from audit.models import AuditEvent
+from governance import services
+from governance.admin import report_context
+from governance.models import Decision, ReleaseState, RequestState
+from tests.governance.factories import POLICY_YAML, REPORT, World
+
+pytestmark = pytest.mark.django_db
+
+
+def review_url(request: Any) -> str:
+    return reverse("admin:governance_request_review", args=[request.pk])
+
+
+def release_url(release: Any) -> str:
+    return reverse("admin:governance_release_review", args=[release.pk])
+
+
+def test_deciders_need_a_second_factor(world: World, login: Any) -> None:
+    client = login(world.legal, verified=False)
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 302
+    assert "login" in response["Location"]
+    client = login(world.legal)
+    assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_auditor_enters_without_otp_but_reads_only(world: World, login: Any) -> None:
+    request = world.submitted()
+    client = login(world.auditor, verified=False)
+    assert client.get(reverse("admin:index")).status_code == 200
+    page = client.get(review_url(request))
+    assert page.status_code == 200
+    assert b'id="approve"' not in page.content
+    # Posting anyway is refused by the service, and shown on the page.
+    response = client.post(review_url(request), {"action": "reject", "reason": "x"}, follow=True)
+    assert b"permission_denied" in response.content
+    request.refresh_from_db()
+    assert request.state == RequestState.SUBMITTED
+
+
+def test_requester_cannot_enter_admin(world: World, login: Any) -> None:
+    client = login(world.researcher, verified=False)
+    assert client.get(reverse("admin:index")).status_code == 302
+
+
+def test_index_counters_and_queue(world: World, login: Any) -> None:
+    older = world.submitted(title="older")
+    newer = world.submitted(title="newer")
+    client = login(world.legal)
+    index = client.get(reverse("admin:index")).content.decode()
+    assert 'data-kind="request"><strong>2</strong>' in index
+    queue = client.get(reverse("admin:governance_queue")).content.decode()
+    assert queue.index(f"#{older.pk} older") < queue.index(f"#{newer.pk} newer")
+    filtered = client.get(reverse("admin:governance_queue") + "?state=legal_review")
+    assert b"Nothing waits for you" in filtered.content
+    # A steward's queue does not show requests still in legal review.
+    steward_queue = login(world.steward).get(reverse("admin:governance_queue"))
+    assert f"#{older.pk} older" not in steward_queue.content.decode()
+
+
+def test_request_page_shows_everything_and_approves_with_reason(world: World, login: Any) -> None:
+    request = world.submitted()
+    client = login(world.legal)
+    page = client.get(review_url(request)).content.decode()
+    for text in (
+        "Diabetes outcomes",
+        "Data-use check",
+        "IRB-2026-001",
+        "Verify DUA",
+        "Decision history",
+        'id="reject"',
+    ):
+        assert text in page
+    client.post(
+        review_url(request), {"action": "verify_irb", "irb_id": request.irb_approvals.get().pk}
+    )
+    client.post(review_url(request), {"action": "verify_dua", "dua_id": request.duas.get().pk})
+    # Reject without a reason: refused, state unchanged, message on the page.
+    response = client.post(review_url(request), {"action": "reject", "reason": " "}, follow=True)
+    assert b"reason_required" in response.content
+    request.refresh_from_db()
+    assert request.state == RequestState.SUBMITTED
+    response = client.post(
+        review_url(request),
+        {"action": "approve_legal", "reason": "Documents in order."},
+        follow=True,
+    )
+    assert b"Request approved (legal)" in response.content
+    request.refresh_from_db()
+    assert request.state == RequestState.LEGALLY_APPROVED
+    assert Decision.objects.get(request=request).reason == "Documents in order."
+
+
+def test_document_link_is_audited(world: World, login: Any) -> None:
+    request = world.submitted()
+    doc = request.irb_approvals.get().document
+    client = login(world.legal)
+    response = client.get(reverse("admin:governance_document_view", args=[doc.pk]))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content).startswith(b"%PDF")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert AuditEvent.objects.filter(action="document.viewed", object_id=str(doc.pk)).exists()
+
+
+def test_steward_sets_policy_and_approves_on_the_page(world: World, login: Any) -> None:
+    request = world.legally_approved()
+    client = login(world.steward)
+    client.post(review_url(request), {"action": "set_policy", "policy_yaml": POLICY_YAML})
+    client.post(review_url(request), {"action": "approve_steward", "reason": "Fine."})
+    request.refresh_from_db()
+    assert request.state == RequestState.APPROVED
+    client.post(review_url(request), {"action": "create_release"})
+    assert request.releases.count() == 1
+    # The legal approver cannot set the policy (role separation), shown on the page.
+    other = world.legally_approved()
+    response = login(world.legal).post(
+        review_url(other), {"action": "set_policy", "policy_yaml": POLICY_YAML}, follow=True
+    )
+    assert b"permission_denied" in response.content
+
+
+def test_release_page_renders_report_and_chart(world: World, login: Any) -> None:
+    release = world.built()
+    client = login(world.steward)
+    page = client.get(release_url(release)).content.decode()
+    assert 'id="class-size-chart"' in page
+    assert page.count('<rect class="bar') == 4
+    for text in (
+        "k reached",
+        "records released",
+        "prosecutor",
+        "Generalization per column",
+        "Information loss",
+        "privacy:",
+    ):
+        assert text in page
+    response = client.post(release_url(release), {"action": "approve", "reason": ""}, follow=True)
+    assert b"reason_required" in response.content
+    client.post(release_url(release), {"action": "approve", "reason": "k=5, risk 0.2."})
+    client.post(release_url(release), {"action": "publish"})
+    release.refresh_from_db()
+    assert release.state == ReleaseState.PUBLISHED
+    client.post(release_url(release), {"action": "revoke", "reason": "Breach reported."})
+    release.refresh_from_db()
+    assert release.state == ReleaseState.REVOKED
+
+
+def test_list_pages_and_no_bulk_delete(world: World, login: Any) -> None:
+    world.published()
+    client = login(world.steward)
+    for model in (
+        "dataaccessrequest",
+        "release",
+        "decision",
+        "document",
+        "irbapproval",
+        "datauseagreement",
+        "deidpolicy",
+        "dataset",
+        "organization",
+    ):
+        response = client.get(reverse(f"admin:governance_{model}_changelist"))
+        assert response.status_code == 200, model
+        assert b"delete_selected" not in response.content
+    # Change pages redirect to the review pages.
+    req = world.submitted()
+    response = client.get(reverse("admin:governance_dataaccessrequest_change", args=[req.pk]))
+    assert response.status_code == 302
+    assert response["Location"] == review_url(req)
+
+
+def test_report_context_shapes() -> None:
+    ctx = report_context(REPORT)
+    assert ctx["k"] == 5
+    assert ctx["suppressed_pct"] == 5.0
+    assert [b["label"] for b in ctx["chart"]["bars"]] == ["5", "6", "8", "12"]
+    assert report_context({"k": 2, "privacy": {"k": 5}, "class_sizes": {"2": 1, "21-50": 3}})[
+        "chart"
+    ]["bars"][0]["below_k"]
+    assert report_context(None) == {"present": False}
+
+
+def test_membership_admin_uses_service(world: World, login: Any) -> None:
+    client = login(world.admin)
+    response = client.post(
+        reverse("admin:governance_membership_add"),
+        {"user": world.other.pk, "organization": world.platform.pk, "role": "auditor"},
+    )
+    assert response.status_code == 302
+    world.other.refresh_from_db()
+    assert world.other.is_staff
+    assert "auditor" in set(world.other.groups.values_list("name", flat=True))
+    assert services.user_create  # the demo helper stays importable

@@ -18,7 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
-from sqlalchemy import Engine, MetaData, Table, create_engine, func, select, text
+from sqlalchemy import Engine, MetaData, Table, create_engine, func, select
 
 from deid.errors import DataError
 from deid.sources.base import DEFAULT_BATCH_SIZE, check_batch_size, conform_array
@@ -140,13 +140,14 @@ class SqlSource:
 
     def count(self, table: str, query: str | None = None) -> int:
         """Number of rows of ``table``, or of ``query``'s result."""
-        stmt: Any
         if query is None:
             stmt = select(func.count()).select_from(self._table(table))
+            sql = str(stmt.compile(dialect=self._engine.dialect))
         else:
-            stmt = text(f"SELECT count(*) FROM ({_strip(query)}) AS q")  # noqa: S608 (caller's SQL)
-        with self._engine.connect() as conn:
-            return int(conn.execute(stmt).scalar_one())
+            self._table(table)
+            sql = f"SELECT count(*) FROM ({_strip(query)}) AS q"  # noqa: S608 (caller's SQL)
+        with self._cursor(sql, 1) as (_, chunks):
+            return int(next(chunks)[0][0])
 
     def batches(
         self,

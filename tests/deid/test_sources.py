@@ -116,6 +116,14 @@ def test_query_keeps_the_table_types_and_infers_the_rest(sqlite_source: SqlSourc
     q = "SELECT person_id, year_of_birth * 2 AS twice, NULL AS nada FROM person;"
     batches = list(sqlite_source.batches("person", query=q, columns=["twice", "nada"]))
     assert batches[0].schema == pa.schema([("twice", pa.int64()), ("nada", pa.string())])
+    # literals with ':' and '%' are not parameters
+    q = "SELECT person_id, '10:30 50%' AS memo FROM person WHERE rrn LIKE '%-%' ORDER BY 1"
+    assert sqlite_source.count("person", query=q) == PATIENTS
+    first = next(sqlite_source.batches("person", query=q, batch_size=1))
+    assert first.to_pylist() == [{"person_id": 1, "memo": "10:30 50%"}]
+    with pytest.raises(DataError, match="refused the query") as err:
+        sqlite_source.count("person", query="SELECT nope FROM person")
+    assert err.value.field == "query"
 
 
 def test_empty_results_yield_one_empty_batch_with_the_schema(sqlite_source: SqlSource) -> None:

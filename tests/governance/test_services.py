@@ -694,3 +694,24 @@ def test_settings_use_argon2_first() -> None:
     from config import settings as project_settings
 
     assert project_settings.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+
+
+def test_governance_expire_command(world: World) -> None:
+    from io import StringIO
+
+    from django.core import mail
+    from django.core.management import call_command
+
+    release = world.published()
+    out = StringIO()
+    call_command("governance_expire", stdout=out)
+    assert "0 release(s) expired" in out.getvalue()
+    later = (release.expires_at + timedelta(minutes=1)).isoformat()
+    call_command("governance_expire", "--dry-run", "--now", later, stdout=out)
+    release.refresh_from_db()
+    assert release.state == ReleaseState.PUBLISHED and "would expire" in out.getvalue()
+    call_command("governance_expire", "--now", later, stdout=out)
+    release.refresh_from_db()
+    assert release.state == ReleaseState.EXPIRED
+    assert len(mail.outbox) == 1 and "destroy your copies" in mail.outbox[0].body
+    assert AuditEvent.objects.filter(action="system.job").exists()

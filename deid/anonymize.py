@@ -331,7 +331,7 @@ def measure_risk(
         cols.append(table[name])
     freq = FrequencyTable.count(pa.table(cols, names=names), names)
     p = prepare_flat(freq, policy, flat)
-    ev = evaluate_node(p, tuple(0 for _ in p.qi), with_value=False)
+    ev = evaluate_node(p, tuple(0 for _ in p.qi), with_value=False, decode=True)
     failing_records, failing_classes = ev.suppressed, int(ev.bad.sum())
     ev.bad = np.zeros(len(ev.sizes), dtype=bool)
     ev.suppressed = 0

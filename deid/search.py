@@ -77,10 +77,12 @@ class Problem:
     bits: tuple[int, ...]
     sbits: int
     cbits: int
+    shifted: tuple[tuple[IntArray, ...], ...] = ()  # rowcodes << (offset + cbits), packed path
+    base_key: IntArray | None = None  # (sens code << cbits) | count, packed path
 
     @property
     def packable(self) -> bool:
-        return sum(self.bits) + self.sbits + self.cbits <= 62
+        return self.base_key is not None
 
 
 @dataclass
@@ -219,6 +221,16 @@ def prepare(freq: FrequencyTable, policy: Policy) -> Problem:
     offsets.reverse()
     cbits = _bitlen(int(counts.max()) + 1) if len(counts) else 1
     models = build_models(policy.privacy, sdomain)
+    shifted: tuple[tuple[IntArray, ...], ...] = ()
+    base_key: IntArray | None = None
+    if sum(bits) + sbits + cbits <= 62:
+        shifted = tuple(
+            tuple(np.ascontiguousarray(c << (offsets[j] + cbits)) for c in rowcodes[j])
+            for j in range(len(qi))
+        )
+        base_key = counts.copy()
+        if sens_codes is not None:
+            base_key |= sens_codes << cbits
     max_outliers = int(math.floor(policy.privacy.suppression_limit * n + 1e-9))
     return Problem(
         qi=qi,
@@ -239,37 +251,34 @@ def prepare(freq: FrequencyTable, policy: Policy) -> Problem:
         bits=tuple(bits),
         sbits=sbits,
         cbits=cbits,
+        shifted=shifted,
+        base_key=base_key,
     )
 
 
-def _classes_packed(
-    p: Problem, levels: Sequence[int]
-) -> tuple[IntArray, tuple[IntArray, ...], Pairs | None]:
-    key = np.zeros(len(p.counts), dtype=np.int64)
+def _classes_packed(p: Problem, levels: Sequence[int]) -> tuple[IntArray, IntArray, Pairs | None]:
+    assert p.base_key is not None
+    key = p.base_key.copy()
     for j, lv in enumerate(levels):
-        key |= p.rowcodes[j][lv] << p.offsets[j]
-    if p.sens_codes is not None:
-        key |= p.sens_codes
-    s = np.sort((key << p.cbits) | p.counts)
-    k_sorted = s >> p.cbits
-    cnt = s & ((1 << p.cbits) - 1)
-    ckey = k_sorted >> p.sbits
+        key += p.shifted[j][lv]
+    key.sort()
+    s = key
+    cmask = (1 << p.cbits) - 1
     n = len(s)
     if n == 0:
         empty = np.zeros(0, dtype=np.int64)
-        return empty, tuple(empty for _ in levels), None
+        return empty, empty, None
+    cnt = s & cmask
+    ckey = s >> (p.cbits + p.sbits)
     cflag = np.empty(n, dtype=bool)
     cflag[0] = True
     np.not_equal(ckey[1:], ckey[:-1], out=cflag[1:])
     cstarts = np.flatnonzero(cflag)
     sizes = np.add.reduceat(cnt, cstarts)
     class_keys = ckey[cstarts]
-    codes = tuple(
-        (class_keys >> (p.offsets[j] - p.sbits)) & ((1 << p.bits[j]) - 1)
-        for j in range(len(levels))
-    )
     pairs: Pairs | None = None
     if p.sens_codes is not None:
+        k_sorted = s >> p.cbits
         pflag = np.empty(n, dtype=bool)
         pflag[0] = True
         np.not_equal(k_sorted[1:], k_sorted[:-1], out=pflag[1:])
@@ -283,7 +292,13 @@ def _classes_packed(
             n_classes=len(sizes),
             n_values=len(p.sdomain.labels),
         )
-    return sizes, codes, pairs
+    return sizes, class_keys, pairs
+
+
+def _decode(p: Problem, class_keys: IntArray) -> tuple[IntArray, ...]:
+    return tuple(
+        (class_keys >> (p.offsets[j] - p.sbits)) & ((1 << p.bits[j]) - 1) for j in range(len(p.qi))
+    )
 
 
 def _classes_general(
@@ -319,11 +334,15 @@ def _classes_general(
     return sizes, codes, pairs
 
 
-def evaluate_node(p: Problem, levels: Sequence[int], *, with_value: bool = True) -> NodeEval:
+def evaluate_node(
+    p: Problem, levels: Sequence[int], *, with_value: bool = True, decode: bool = False
+) -> NodeEval:
     """Classes of ``levels``, their failures under the models, and (if feasible) the metric."""
     lv = tuple(int(x) for x in levels)
+    codes: tuple[IntArray, ...] = ()
+    class_keys: IntArray | None = None
     if p.packable:
-        sizes, codes, pairs = _classes_packed(p, lv)
+        sizes, class_keys, pairs = _classes_packed(p, lv)
     else:
         sizes, codes, pairs = _classes_general(p, lv)
     bad = np.zeros(len(sizes), dtype=bool)
@@ -333,7 +352,10 @@ def evaluate_node(p: Problem, levels: Sequence[int], *, with_value: bool = True)
         bad |= ~holds
         values[model.name] = val
     suppressed = int(sizes[bad].sum())
-    ev = NodeEval(lv, sizes, codes, bad, pairs, values, suppressed, suppressed <= p.max_outliers)
+    feasible = suppressed <= p.max_outliers
+    if class_keys is not None and (feasible or decode):
+        codes = _decode(p, class_keys)
+    ev = NodeEval(lv, sizes, codes, bad, pairs, values, suppressed, feasible)
     if ev.feasible and with_value:
         ev.value = evaluate_metrics(lv, p.costs, sizes, codes, bad, p.n_records, only=p.metric)[
             p.metric
@@ -397,7 +419,9 @@ def optimal_node(
 
     def check(node: tuple[int, ...]) -> NodeEval:
         stats.checked += 1
-        ev = evaluate_node(p, node)
+        ev = evaluate_node(p, node, with_value=not value_from_lb)
+        if ev.feasible and value_from_lb:
+            ev.value = float(lat.lb[node])
         if p.metric == "discernibility":
             sl = lat.up(node)
             lat.lb[sl] = np.maximum(lat.lb[sl], discernibility_star(ev.sizes))
@@ -470,9 +494,12 @@ def optimal_node(
             unresolved = window & (lat.status == 0)
             if not unresolved.any():
                 break
-            score = np.where(
-                unresolved, lat.levelsum + lat.lb / (1.0 + np.abs(lat.lb).max()), -np.inf
-            )
+            # the candidate whose down-set holds the most unresolved candidates: if it is
+            # infeasible, one check settles them all
+            below = unresolved.astype(np.int64)
+            for ax in range(below.ndim):
+                np.cumsum(below, axis=ax, out=below)
+            score = np.where(unresolved, below + lat.levelsum / (1.0 + lat.levelsum.max()), -np.inf)
             node = tuple(int(x) for x in np.unravel_index(int(np.argmax(score)), lat.shape))
             consider(check(node))
     else:

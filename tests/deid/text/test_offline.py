@@ -1,0 +1,50 @@
+"""Nothing fetches at run time: tldextract uses its bundled snapshot, spaCy never downloads."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+import tldextract
+
+from deid.text import Scrubber
+from deid.text.engine import ensure_offline, offline_tld_extractor
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
+    attempts: list[object] = []
+
+    def refuse(self: socket.socket, address: object, *args: object) -> None:
+        attempts.append(address)
+        raise OSError("network disabled in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: refuse(None, a))  # type: ignore[arg-type]
+    yield attempts
+
+
+def test_tldextract_offline_extractor_uses_snapshot(no_network: list[object]) -> None:
+    ext = offline_tld_extractor()
+    assert ext("someone.example.co.kr").suffix == "co.kr"
+    assert ext("https://blog.naver.com/x").registered_domain == "naver.com"
+    assert no_network == []
+
+
+def test_presidio_email_validation_offline(no_network: list[object]) -> None:
+    from presidio_analyzer.predefined_recognizers import EmailRecognizer
+
+    ensure_offline()
+    assert tldextract.extract("kim@hallym.or.kr").suffix == "or.kr"
+    rec = EmailRecognizer()
+    assert rec.validate_result("kim@hallym.or.kr")
+    assert no_network == []
+
+
+def test_scrubber_runs_without_network(no_network: list[object]) -> None:
+    s = Scrubber(key=b"k" * 32)
+    res = s.scrub("Contact kim@hallym.or.kr, https://pf.kakao.com/_abc, 10.1.2.3, Dr. Lee", lang="en")
+    assert "kim@hallym.or.kr" not in res.text and "pf.kakao.com" not in res.text
+    assert no_network == []

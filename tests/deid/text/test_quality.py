@@ -1,0 +1,55 @@
+"""Quality goals, measured with the project scorer on dev.jsonl and on hand-written notes.
+
+The thresholds asserted are the ones the scrubber reaches (see the report in
+the commit history / README); they are at or above the goals of the issue:
+recall >= 0.98 overall and >= 0.95 per type, 1.0 for KR_RRN, PHONE, EMAIL and
+MRN, character precision >= 0.85.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from deid.text import Scrubber, score
+from deid.text.evaluate import read_jsonl
+
+from .handwritten_notes import KEEP, gold_notes
+
+NO_LEAK = ("KR_RRN", "PHONE", "EMAIL", "MRN")
+
+
+def _predict(scrubber: Scrubber, gold: list[dict[str, object]]) -> list[dict[str, object]]:
+    res = scrubber.scrub_many([str(g["text"]) for g in gold], langs=[g.get("lang") for g in gold])  # type: ignore[misc]
+    return [
+        {"id": g["id"], "text": r.text, "entities": [e.to_dict() for e in r.entities]}
+        for g, r in zip(gold, res, strict=True)
+    ]
+
+
+@pytest.mark.slow
+def test_dev_set_goals(scrubber: Scrubber, shared_dir: Path) -> None:
+    gold = read_jsonl(shared_dir / "data" / "phi_notes" / "dev.jsonl")
+    sc = score(gold, _predict(scrubber, gold))
+    assert sc.recall >= 0.995, sc.to_dict()
+    for etype, ts in sc.per_type.items():
+        assert ts.recall >= (1.0 if etype in NO_LEAK else 0.97), (etype, ts)
+    assert sc.precision >= 0.97, sc.precision
+    assert sc.leaks == []
+
+
+def test_handwritten_notes_generalize(scrubber: Scrubber) -> None:
+    gold = gold_notes()
+    pred = _predict(scrubber, gold)
+    sc = score(gold, pred)
+    assert sc.recall >= 0.98, sc.missed
+    for etype in NO_LEAK:
+        if etype in sc.per_type:
+            assert sc.per_type[etype].recall == 1.0, etype
+    assert sc.precision >= 0.9
+    assert sc.leaks == []
+    for g, p in zip(gold, pred, strict=True):
+        for keep in KEEP:
+            if keep in str(g["text"]):
+                assert keep in str(p["text"]), keep

@@ -11,15 +11,16 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 import spacy
 import tldextract
 import tldextract.tldextract as _tldx
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
-from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
+from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
 from spacy.language import Language
+from spacy.tokens import Doc
 
 from deid.text.recognizers import build_recognizers
 
@@ -70,26 +71,36 @@ def build_nlp_engine(languages: tuple[str, ...] = ("ko", "en")) -> SpacyNlpEngin
     engine = SpacyNlpEngine(models=models, ner_model_configuration=NerModelConfiguration())
     # Set the loaded pipelines directly: SpacyNlpEngine.load() would try spacy.cli.download
     # for a name that is not an installed package.
-    engine.nlp = nlp
+    engine.nlp = nlp  # type: ignore[assignment]
     return engine
 
 
+@dataclass(frozen=True)
+class Engines:
+    """The analyzer and the spaCy pipelines it runs on."""
+
+    analyzer: AnalyzerEngine
+    nlp_engine: SpacyNlpEngine
+    pipelines: dict[str, Language]
+
+    def artifacts(self, doc: Doc, language: str) -> NlpArtifacts:
+        """Presidio NLP artifacts of a doc made by ``pipelines[language].pipe``."""
+        artifacts: NlpArtifacts = self.nlp_engine._doc_to_nlp_artifact(doc, language)
+        return artifacts
+
+
 @cache
-def get_analyzer(languages: tuple[str, ...] = ("ko", "en")) -> AnalyzerEngine:
-    """The process-wide analyzer (built on first use, then shared)."""
+def get_engines(languages: tuple[str, ...] = ("en", "ko")) -> Engines:
+    """The process-wide engines (built on first use, then shared)."""
     with _lock:
         ensure_offline()
         registry = RecognizerRegistry(supported_languages=list(languages))
         for lang in languages:
             for rec in build_recognizers(lang, use_ner=(lang == "en")):
                 registry.add_recognizer(rec)
-        return AnalyzerEngine(
-            registry=registry,
-            nlp_engine=build_nlp_engine(languages),
-            supported_languages=list(languages),
+        nlp_engine = build_nlp_engine(languages)
+        analyzer = AnalyzerEngine(
+            registry=registry, nlp_engine=nlp_engine, supported_languages=list(languages)
         )
-
-
-def nlp_for(analyzer: AnalyzerEngine, language: str) -> Any:
-    """The spaCy pipeline of ``language`` inside ``analyzer``."""
-    return analyzer.nlp_engine.nlp[language]
+        pipelines = {lang: load_english() if lang == "en" else load_korean() for lang in languages}
+        return Engines(analyzer, nlp_engine, pipelines)

@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 
 from deid.errors import DataError, DeidError
-from deid.text.engine import get_analyzer, nlp_for
+from deid.text.engine import get_engines
 from deid.text.recognizers.dates import shift_date_text
 from deid.text.recognizers.places import trim_en_org
 from deid.text.surrogates import Surrogates
@@ -45,7 +45,11 @@ def _keep_edge(text: str, s: int, e: int, etype: str, *, leading: bool) -> bool:
     seg = text[s:e]
     if leading:
         c = text[s]
-        return (c == "(" and ")" in seg) or (c == "[" and "]" in seg) or (etype == "DATE" and c in "'’")
+        return (
+            (c == "(" and ")" in seg)
+            or (c == "[" and "]" in seg)
+            or (etype == "DATE" and c in "'’")
+        )
     c = text[e - 1]
     return (c == ")" and "(" in seg) or (c == "]" and "[" in seg)
 
@@ -108,7 +112,8 @@ class Scrubber:
         self.languages = langs
         self.surrogates = Surrogates(key if key is not None else os.urandom(32), surrogate)
         self.min_score = min_score
-        self._analyzer = get_analyzer(tuple(sorted(langs)))
+        self._engines = get_engines(tuple(sorted(langs)))
+        self._analyzer = self._engines.analyzer
 
     def __repr__(self) -> str:
         return f"Scrubber(languages={self.languages!r}, surrogate={self.surrogates.mode!r}, key=<redacted>)"
@@ -147,13 +152,12 @@ class Scrubber:
             raise DataError(f"langs has {len(langs)} values for {len(texts)} texts", field="langs")
         plangs = [self._resolve_lang(t, langs[i] if langs else None) for i, t in enumerate(texts)]
         out: list[list[Entity]] = [[] for _ in texts]
-        engine = self._analyzer.nlp_engine
         for plang in sorted(set(plangs)):
             idx = [i for i, p in enumerate(plangs) if p == plang]
-            nlp = nlp_for(self._analyzer, plang)
+            nlp = self._engines.pipelines[plang]
             docs = nlp.pipe((texts[i] for i in idx), batch_size=batch_size)
             for i, doc in zip(idx, docs, strict=True):
-                artifacts = engine._doc_to_nlp_artifact(doc, plang)
+                artifacts = self._engines.artifacts(doc, plang)
                 out[i] = self._analyze_with(texts[i], plang, artifacts)
         return out
 

@@ -47,7 +47,7 @@ def context_found(text: str, start: int, words: Sequence[str], window: int) -> b
     return any(w in before for w in words)
 
 
-class RuleRecognizer(EntityRecognizer):  # type: ignore[misc]
+class RuleRecognizer(EntityRecognizer):
     """A Presidio recognizer running a list of :class:`Rule` objects."""
 
     def __init__(self, name: str, rules: Sequence[Rule], language: str) -> None:

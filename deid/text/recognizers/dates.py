@@ -57,12 +57,20 @@ DATE_PATTERNS: tuple[tuple[str, re.Pattern[str], float], ...] = (
     (
         "ymd2",
         re.compile(
-            r"(?<![\d./:-])['’]?(?P<y>\d{2})(?P<s>[-/.])" + _M + r"(?P=s)" + _D + r"(?![\d/:]|[.-]\d)"
+            r"(?<![\d./:-])['’]?(?P<y>\d{2})(?P<s>[-/.])"
+            + _M
+            + r"(?P=s)"
+            + _D
+            + r"(?![\d/:]|[.-]\d)"
         ),
         0.8,
     ),
     # 3/9/21 (US, two-digit year last; slashes only).
-    ("mdy2", re.compile(r"(?<![\d./:-])" + _M + r"(?P<s>/)" + _D + r"/(?P<y>\d{2})(?![\d/]|\.\d)"), 0.8),
+    (
+        "mdy2",
+        re.compile(r"(?<![\d./:-])" + _M + r"(?P<s>/)" + _D + r"/(?P<y>\d{2})(?![\d/]|\.\d)"),
+        0.8,
+    ),
     # 2021년 3월 5일, 21년 3월 5일
     (
         "ko_ymd",
@@ -118,10 +126,7 @@ def parse_date(kind: str, m: re.Match[str]) -> _dt.date | None:
     gd = m.groupdict()
     try:
         year = _year_full(gd["y"]) if gd.get("y") else _REF_YEAR
-        if gd.get("mon"):
-            month = _MONTHS[gd["mon"][:3].lower()]
-        else:
-            month = int(gd["m"])
+        month = _MONTHS[gd["mon"][:3].lower()] if gd.get("mon") else int(gd["m"])
         # Month-only dates shift from mid-month, so +-2 weeks keeps the month.
         day = int(gd["d"]) if gd.get("d") else 15
         return _dt.date(year, month, day)

@@ -34,10 +34,7 @@ def rrn_checksum_ok(digits: str) -> bool:
     """
     weights = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
     total = sum(int(d) * w for d, w in zip(digits[:12], weights, strict=True))
-    if digits[6] in "5678":
-        check = (13 - total % 11) % 10
-    else:
-        check = (11 - total % 11) % 10
+    check = (13 - total % 11) % 10 if digits[6] in "5678" else (11 - total % 11) % 10
     return check == int(digits[12])
 
 
@@ -106,12 +103,13 @@ _MRN_LABELS = (
     r"Specimen\s?(?:ID|No\.?|Number|#)?|Sample\s?(?:ID|No\.?)|Accession\s?(?:No\.?|Number|#)?|"
     r"Case\s?(?:No\.?|#)|Unit\s?No\.?|(?<![A-Za-z])ID"
 )
-_ID_TOKEN = r"([A-Za-z]{0,5}\d{0,4}[-_]?[A-Za-z0-9]*\d[A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)"
+# An identifier token (a regex, not a secret).
+_ID_TOKEN = r"([A-Za-z]{0,5}\d{0,4}[-_]?[A-Za-z0-9]*\d[A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)"  # noqa: S105
 
 
 def _has_digits(n: int) -> Validator:
     def check(m: re.Match[str], text: str) -> bool:
-        return sum(c.isdigit() for c in m.group(1)) >= n
+        return sum(c.isdigit() for c in str(m.group(1))) >= n
 
     return check
 
@@ -223,7 +221,7 @@ def luhn_ok(number: str) -> bool:
 
 
 def _account_digits(m: re.Match[str], text: str) -> bool:
-    n = sum(c.isdigit() for c in m.group(1))
+    n = sum(c.isdigit() for c in str(m.group(1)))
     return 9 <= n <= 20
 
 

@@ -88,7 +88,7 @@ _KO_SUFFIXES = tuple(
             "실장",
             "부장",
             "씨께",
-        },  # fmt: skip
+        },
         key=len,
         reverse=True,
     )
@@ -219,10 +219,13 @@ def _looks_name_word(word: str, *, ner: bool = False) -> bool:
         return False
     if ner and _DRUG_SUFFIX.search(lw) and lw not in lexicons.roman_surnames():
         return False
-    if word.isupper() and lw not in lexicons.roman_surnames():
-        # All-caps: a name (KIM YEONWON), not a code or abbreviation (ID, DT, CBC).
-        if len(word) < 3 or not re.search(r"[AEIOUY]", word):
-            return False
+    # All-caps: a name (KIM YEONWON), not a code or abbreviation (ID, DT, CBC).
+    if (
+        word.isupper()
+        and lw not in lexicons.roman_surnames()
+        and (len(word) < 3 or not re.search(r"[AEIOUY]", word))
+    ):
+        return False
     return _NAME_WORD.match(word) is not None
 
 
@@ -233,7 +236,9 @@ def _ok_sequence(words: list[str], text_after: str, *, ner: bool = False) -> boo
         if not _looks_name_word(w, ner=ner):
             return False
         base = re.sub(r"(?:['’]s?)$", "", w.lower())
-        if (base in lexicons.eponyms() or w.lower() in lexicons.eponyms()) and _EPONYM_AFTER.match(text_after):
+        if (base in lexicons.eponyms() or w.lower() in lexicons.eponyms()) and _EPONYM_AFTER.match(
+            text_after
+        ):
             return False
     return True
 
@@ -298,7 +303,7 @@ def _ner_person_ok(span_text: str, after: str) -> bool:
     return _ok_sequence(words, after, ner=True)
 
 
-class PersonRecognizer(EntityRecognizer):  # type: ignore[misc]
+class PersonRecognizer(EntityRecognizer):
     """PERSON from Korean rules, English rules and (filtered) spaCy NER."""
 
     def __init__(self, language: str, use_ner: bool) -> None:

@@ -207,7 +207,9 @@ LABELED_ORG = re.compile(
 HEADER_ORG = re.compile(
     r"(?:REPORT|Report|NOTE|SUMMARY|판독|결과\s?보고서|보고서)\s?\(([A-Z가-힣][A-Za-z가-힣&.' -]{1,60})\)"
 )
-_ACRONYM_RE = re.compile(r"\b(?:" + "|".join(sorted(lexicons.org_acronyms(), key=len, reverse=True)) + r")\b")
+_ACRONYM_RE = re.compile(
+    r"\b(?:" + "|".join(sorted(lexicons.org_acronyms(), key=len, reverse=True)) + r")\b"
+)
 
 ORG_RULES = [
     Rule("ORGANIZATION", LABELED_ORG, 0.8, group=1),

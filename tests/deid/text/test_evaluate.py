@@ -15,7 +15,10 @@ GOLD = [
     {
         "id": "n1",
         "text": "환자 김민준 010-1234-5678 내원",
-        "spans": [{"start": 3, "end": 6, "type": "PERSON"}, {"start": 7, "end": 20, "type": "PHONE"}],
+        "spans": [
+            {"start": 3, "end": 6, "type": "PERSON"},
+            {"start": 7, "end": 20, "type": "PHONE"},
+        ],
     },
     {"id": "n2", "text": "MRN 1234567890", "spans": [{"start": 4, "end": 14, "type": "MRN"}]},
 ]
@@ -27,7 +30,9 @@ def test_perfect_prediction() -> None:
         {"id": "n2", "entities": GOLD[1]["spans"], "text": "MRN [M]"},
     ]
     sc = score(GOLD, pred)
-    assert sc.recall == 1.0 and sc.precision == 1.0 and sc.f2 == pytest.approx(1.0)
+    assert sc.recall == 1.0
+    assert sc.precision == 1.0
+    assert sc.f2 == pytest.approx(1.0)
     assert sc.leaks == []
 
 
@@ -44,7 +49,10 @@ def test_char_precision_counts_union_of_predictions() -> None:
     pred = [
         {
             "id": "n2",
-            "entities": [{"start": 0, "end": 14, "type": "MRN"}, {"start": 4, "end": 14, "type": "MRN"}],
+            "entities": [
+                {"start": 0, "end": 14, "type": "MRN"},
+                {"start": 4, "end": 14, "type": "MRN"},
+            ],
         }
     ]
     sc = score(GOLD[1:], pred)
@@ -70,19 +78,23 @@ def test_bad_lines_name_the_line(tmp_path: Path) -> None:
 
 def test_cli_scrub_then_eval(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     gold = tmp_path / "gold.jsonl"
-    gold.write_text("".join(json.dumps(g, ensure_ascii=False) + "\n" for g in GOLD), encoding="utf-8")
+    gold.write_text(
+        "".join(json.dumps(g, ensure_ascii=False) + "\n" for g in GOLD), encoding="utf-8"
+    )
     key = tmp_path / "release.key"
     key.write_bytes(b"0123456789abcdef0123456789abcdef")
     out = tmp_path / "out.jsonl"
     assert main(["scrub", "--input", str(gold), "--output", str(out), "--key-file", str(key)]) == 0
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [r["id"] for r in rows] == ["n1", "n2"]
-    assert "김민준" not in rows[0]["text"] and "010-1234-5678" not in rows[0]["text"]
+    assert "김민준" not in rows[0]["text"]
+    assert "010-1234-5678" not in rows[0]["text"]
     assert {"start", "end", "type", "score"} <= set(rows[0]["entities"][0])
     capsys.readouterr()
     assert main(["eval-phi", str(gold), str(out)]) == 0
     report = capsys.readouterr().out
-    assert "overall recall   1.0000" in report and "leaks            0" in report
+    assert "overall recall   1.0000" in report
+    assert "leaks            0" in report
     assert main(["eval-phi", str(gold), str(out), "--min-recall", "1.01"]) == 1
 
 
@@ -91,7 +103,18 @@ def test_cli_short_key_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[
     key.write_bytes(b"s3kr1t")
     src = tmp_path / "in.jsonl"
     src.write_text('{"id": "1", "text": "x"}\n', encoding="utf-8")
-    code = main(["scrub", "--input", str(src), "--output", str(tmp_path / "o.jsonl"), "--key-file", str(key)])
+    code = main(
+        [
+            "scrub",
+            "--input",
+            str(src),
+            "--output",
+            str(tmp_path / "o.jsonl"),
+            "--key-file",
+            str(key),
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err
-    assert "at least 16 bytes" in err and "s3kr1t" not in err
+    assert "at least 16 bytes" in err
+    assert "s3kr1t" not in err

@@ -26,7 +26,8 @@ def _mk_rrn(prefix12: str) -> str:
 
 def test_rrn_checksum_and_date() -> None:
     good = _mk_rrn("790412123456")
-    assert rrn_date_ok(good) and rrn_checksum_ok(good)
+    assert rrn_date_ok(good)
+    assert rrn_checksum_ok(good)
     bad = good[:-1] + str((int(good[-1]) + 1) % 10)
     assert not rrn_checksum_ok(bad)
     assert not rrn_date_ok("7913321234567")  # month 13
@@ -89,7 +90,9 @@ def test_ages_over_89_digits_only(scrubber: Scrubber, text: str, age: str) -> No
     assert found.get(age) == "AGE"
 
 
-@pytest.mark.parametrize("text", ["환자는 89세 여자", "a 45-year-old man", "Age/Sex: 37/M", "(F/26)"])
+@pytest.mark.parametrize(
+    "text", ["환자는 89세 여자", "a 45-year-old man", "Age/Sex: 37/M", "(F/26)"]
+)
 def test_ages_under_90_are_not_phi(scrubber: Scrubber, text: str) -> None:
     assert "AGE" not in {e.type for e in scrubber.analyze(text)}
 
@@ -106,7 +109,9 @@ def test_date_formats(scrubber: Scrubber, date: str) -> None:
     assert _found(scrubber, text).get(date) == "DATE"
 
 
-@pytest.mark.parametrize("text", ["2015년 진단", "since 2015", "ACMG/AMP 2015", "NRS 6/10", "BP 120/80"])
+@pytest.mark.parametrize(
+    "text", ["2015년 진단", "since 2015", "ACMG/AMP 2015", "NRS 6/10", "BP 120/80"]
+)
 def test_year_alone_and_scores_are_not_dates(scrubber: Scrubber, text: str) -> None:
     assert "DATE" not in {e.type for e in scrubber.analyze(text)}
 
@@ -218,7 +223,9 @@ def test_addresses_and_orgs(scrubber: Scrubber) -> None:
 
 
 def test_generic_hospital_words_are_not_orgs(scrubber: Scrubber) -> None:
-    text = "본원 외래 경유하여 입원함. 타병원 전원 고려. 대학병원 진료 권유. Hospital course: stable."
+    text = (
+        "본원 외래 경유하여 입원함. 타병원 전원 고려. 대학병원 진료 권유. Hospital course: stable."
+    )
     assert "ORGANIZATION" not in {e.type for e in scrubber.analyze(text)}
 
 

@@ -27,7 +27,15 @@ TAG = re.compile(r"\[([A-Z_]+)_([0-9a-f]{6})\]")
 def test_offsets_index_the_original_text(scrubber: Scrubber) -> None:
     res = scrubber.scrub(NOTE)
     spans = {NOTE[e.start : e.end] for e in res.entities}
-    for value in ("임수호", "11739935", "2023.09.24", "황현솔", "김서아", "010-8628-3597", "540721-1063832"):
+    for value in (
+        "임수호",
+        "11739935",
+        "2023.09.24",
+        "황현솔",
+        "김서아",
+        "010-8628-3597",
+        "540721-1063832",
+    ):
         assert value in spans
         assert value not in res.text
     assert "May 2, 2024" in spans
@@ -40,7 +48,8 @@ def test_tags_are_typed_and_stable_within_a_key(scrubber: Scrubber) -> None:
     a = scrubber.scrub("보호자 김서아 (며느리) 내원").text
     b = scrubber.scrub("담당: 김서아\n연락 바람").text
     ta, tb = TAG.findall(a), TAG.findall(b)
-    assert ("PERSON", ta[0][1]) in ta and ta[0] in tb
+    assert ("PERSON", ta[0][1]) in ta
+    assert ta[0] in tb
 
 
 def test_tags_unlinkable_across_keys(scrubber: Scrubber, scrubber_b: Scrubber) -> None:
@@ -70,7 +79,8 @@ def test_key_never_in_repr() -> None:
 
 
 def test_scrubber_repr_hides_key(scrubber: Scrubber) -> None:
-    assert "redacted" in repr(scrubber) and KEY_A.decode() not in repr(scrubber)
+    assert "redacted" in repr(scrubber)
+    assert KEY_A.decode() not in repr(scrubber)
 
 
 def test_date_shift_keeps_format_and_intervals(scrubber: Scrubber) -> None:
@@ -79,7 +89,8 @@ def test_date_shift_keeps_format_and_intervals(scrubber: Scrubber) -> None:
     assert "2023-09-25" in res.text
     assert "April 22, 2024" in res.text
     # Other PHI still tagged.
-    assert "임수호" not in res.text and "[PERSON_" in res.text
+    assert "임수호" not in res.text
+    assert "[PERSON_" in res.text
 
 
 def test_unparseable_date_gets_a_tag(scrubber: Scrubber) -> None:
@@ -90,20 +101,24 @@ def test_unparseable_date_gets_a_tag(scrubber: Scrubber) -> None:
 
     vague = "지난 봄 무렵"
     rendered = scrubber.render(vague, [Entity(0, len(vague), "DATE", 1.0)], date_shift_days=5)
-    assert TAG.fullmatch(rendered) and rendered.startswith("[DATE_")
+    assert TAG.fullmatch(rendered)
+    assert rendered.startswith("[DATE_")
     text2 = "내원 2021.03.05 확인"
     res2 = scrubber.scrub(text2)
-    assert "[DATE_" in res2.text and "2021.03.05" not in res2.text
+    assert "[DATE_" in res2.text
+    assert "2021.03.05" not in res2.text
 
 
 def test_fake_surrogates() -> None:
     s = Scrubber(key=KEY_A, surrogate="fake")
     res = s.scrub("보호자 김서아 (며느리) 010-8628-3597, 주민등록번호: 540721-1063832")
-    assert "김서아" not in res.text and "010-8628-3597" not in res.text
+    assert "김서아" not in res.text
+    assert "010-8628-3597" not in res.text
     fake_rrn = re.search(r"\d{6}-\d{7}", res.text)
     assert fake_rrn is not None
     digits = fake_rrn.group(0).replace("-", "")
-    assert rrn_date_ok(digits) and not rrn_checksum_ok(digits)
+    assert rrn_date_ok(digits)
+    assert not rrn_checksum_ok(digits)
     assert re.search(r"[가-힣]{3} \(며느리\)", res.text)
     with pytest.raises(DeidError):
         Scrubber(surrogate="nonsense")
@@ -112,7 +127,9 @@ def test_fake_surrogates() -> None:
 def test_detect_lang() -> None:
     assert detect_lang("환자는 흉통으로 내원함") == "ko"
     assert detect_lang("Patient admitted for chest pain") == "en"
-    assert detect_lang("Pt: 조시솔 (M/40) C.C.: abdominal pain, atrial fibrillation 의심") == "mixed"
+    assert (
+        detect_lang("Pt: 조시솔 (M/40) C.C.: abdominal pain, atrial fibrillation 의심") == "mixed"
+    )
 
 
 def test_bad_lang_is_a_data_error(scrubber: Scrubber) -> None:
@@ -131,8 +148,10 @@ def test_scrub_array_nulls_langs_and_shifts(scrubber: Scrubber) -> None:
     assert out.type == pa.string()
     rows = out.to_pylist()
     assert rows[1] is None
-    assert "2021.03.08" in rows[0] and "임수호" not in rows[0]
-    assert "[DATE_" in rows[2] and "Kim" not in rows[2]
+    assert "2021.03.08" in rows[0]
+    assert "임수호" not in rows[0]
+    assert "[DATE_" in rows[2]
+    assert "Kim" not in rows[2]
 
 
 def test_scrub_array_rejects_non_strings(scrubber: Scrubber) -> None:

@@ -87,6 +87,10 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for the writer lock instead of failing at once (worker + web server).
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+    _sqlite_name = str(DATABASES["default"].get("NAME", ""))
+    if _sqlite_name and _sqlite_name != ":memory:" and not _sqlite_name.startswith("file:"):
+        # The embedded default keeps its state in var/: make the folder on first use.
+        Path(_sqlite_name).parent.mkdir(parents=True, exist_ok=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 PASSWORD_HASHERS = [
@@ -164,8 +168,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "APPEND_COMPONENTS": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
-    "SECURITY": [{"bearerAuth": []}],
+    "ENUM_NAME_OVERRIDES": {
+        "RequestStateEnum": "governance.models.core.RequestState",
+        "ReleaseStateEnum": "governance.models.core.ReleaseState",
+    },
 }
 
 # --- Background jobs (django-q2, ORM broker: no broker needed by default) ---

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
@@ -67,3 +68,51 @@ def authenticate_token(raw: str) -> tuple[Any, ApiToken]:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return person, token
+
+
+class SignedLinkAuthentication(BearerTokenAuthentication):
+    """``?sig=<signed link>``: the person (and token) a link was issued to, while both are valid.
+
+    Used only by the file download view; the view checks that the link names
+    the release and file requested.
+    """
+
+    def authenticate(self, request: Request) -> tuple[Any, ApiToken | None] | None:
+        value = request.query_params.get("sig")
+        if not value:
+            return None
+        from django.contrib.auth import get_user_model
+
+        from governance.api.downloads import unsign_link
+
+        link = unsign_link(value)
+        person = get_user_model().objects.filter(pk=link.person_id, is_active=True).first()
+        if person is None:
+            raise TokenInvalid("The link is no longer valid.", code="link_invalid")
+        token = None
+        if link.token_id is not None:
+            token = ApiToken.objects.select_related("organization").filter(pk=link.token_id).first()
+            if token is None or not token.is_active():
+                raise TokenInvalid("The link's token was revoked or expired.", code="link_invalid")
+        request._signed_link = link  # type: ignore[attr-defined]
+        return person, token
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "governance.api.auth.BearerTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A personal API token: `Authorization: Bearer gdt_...`",
+        }
+
+
+class SignedLinkScheme(OpenApiAuthenticationExtension):
+    target_class = "governance.api.auth.SignedLinkAuthentication"
+    name = "signedLink"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "apiKey", "in": "query", "name": "sig"}

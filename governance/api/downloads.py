@@ -122,11 +122,13 @@ def stream_file(
     is asked again; when it returns a reason (revoked, expired...), the stream
     stops there: the client sees a short body and must ask again, and then gets
     the error. ``on_close`` runs exactly once, however the stream ends
-    (finished, stopped, client gone), with the bytes actually sent.
+    (finished, stopped, client gone), with the bytes handed to the server; a
+    finished download is recorded just before its last chunk goes out.
     """
     result = StreamResult()
     remaining = byte_range.length
     chunks = 0
+    recorded = False
     try:
         fh.seek(byte_range.start)
         while remaining > 0:
@@ -142,11 +144,20 @@ def stream_file(
             remaining -= len(data)
             chunks += 1
             result.bytes_sent += len(data)
+            if remaining == 0:
+                # Record before handing over the last chunk, so the record exists by the
+                # time the client has the whole file.
+                result.completed = True
+                recorded = True
+                on_close(result)
             yield data
-        result.completed = True
     finally:
         fh.close()
-        on_close(result)
+        if not recorded:
+            if result.completed is False and not result.stopped_reason:
+                # The client went away: the last chunk counted may not have been delivered.
+                result.stopped_reason = "client_closed"
+            on_close(result)
 
 
 def streaming_response(

@@ -82,7 +82,7 @@ def token_create(
             "token_id": token.display_id,
             "person_id": person.pk,
             "organization_id": organization.pk,
-            "name": token.name,
+            # Not the name: it is free text, and people paste secrets into free text.
             "expires_at": expires_at.isoformat(),
         },
     )

@@ -21,7 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from governance.api import downloads
-from governance.api.auth import BearerTokenAuthentication
+from governance.api.auth import BearerTokenAuthentication, SignedLinkAuthentication
 from governance.api.exceptions import (
     ApiError,
     Conflict,
@@ -388,30 +388,6 @@ class SignedLinkView(ApiView):
             {"url": request.build_absolute_uri(f"{url}?sig={value}"), "expires_at": expires_at},
             status=status.HTTP_201_CREATED,
         )
-
-
-class SignedLinkAuthentication(BearerTokenAuthentication):
-    """``?sig=<signed link>``: the person (and token) the link was issued to, if still valid."""
-
-    def authenticate(self, request: Request) -> tuple[Any, ApiToken | None] | None:
-        value = request.query_params.get("sig")
-        if not value:
-            return None
-        from django.contrib.auth import get_user_model
-
-        from governance.api.exceptions import TokenInvalid
-
-        link = downloads.unsign_link(value)
-        person = get_user_model().objects.filter(pk=link.person_id, is_active=True).first()
-        if person is None:
-            raise TokenInvalid("The link is no longer valid.", code="link_invalid")
-        token = None
-        if link.token_id is not None:
-            token = ApiToken.objects.select_related("organization").filter(pk=link.token_id).first()
-            if token is None or not token.is_active():
-                raise TokenInvalid("The link's token was revoked or expired.", code="link_invalid")
-        request._signed_link = link  # type: ignore[attr-defined]
-        return person, token
 
 
 class ReleaseFileView(ApiView):

@@ -77,6 +77,15 @@ class SqlSource:
     def __repr__(self) -> str:
         return f"SqlSource({self.url!r})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Worker processes get a fresh engine for the same database (never a live connection).
+        url = self._engine.url.render_as_string(hide_password=False)
+        return (type(self), (url,), {"_db_schema": self._db_schema})
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._db_schema = state["_db_schema"]
+        self._metadata = MetaData(schema=self._db_schema)
+
     @property
     def url(self) -> str:
         """The database URL with any password masked."""

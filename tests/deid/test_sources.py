@@ -135,6 +135,15 @@ def test_empty_results_yield_one_empty_batch_with_the_schema(sqlite_source: SqlS
     assert sqlite_source.count("person", query=q) == 0
 
 
+def test_sql_source_pickles_to_a_fresh_engine(sqlite_source: SqlSource) -> None:
+    import pickle
+
+    clone = pickle.loads(pickle.dumps(sqlite_source))  # noqa: S301 (our own bytes)
+    assert clone.url == sqlite_source.url
+    assert clone.engine is not sqlite_source.engine
+    assert clone.count("person") == PATIENTS
+
+
 def test_unknown_table_and_bad_batch_size(sqlite_source: SqlSource) -> None:
     with pytest.raises(DataError, match="expected one of") as err:
         sqlite_source.schema("patients")

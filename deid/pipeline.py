@@ -46,6 +46,7 @@ __all__ = [
 ]
 
 DEFAULT_BATCH_SIZE = 65_536
+TEXT_BATCH_SIZE = 256
 ProgressFn = Callable[[str, int, "int | None"], None]
 
 
@@ -59,6 +60,9 @@ def _batches(
         columns = list(spec.policy.columns)
     else:
         columns = None  # the query chooses; unknown columns fail in the transform
+    if spec.policy.text_columns:
+        # Notes are slow to scrub: smaller batches keep progress (and cancellation) moving.
+        batch_size = min(batch_size, TEXT_BATCH_SIZE)
     yield from source.batches(tp.table, columns=columns, query=tp.query, batch_size=batch_size)
 
 
@@ -277,11 +281,17 @@ def _privacy_report(
     keep: PersonSet | None,
 ) -> dict[str, Any]:
     """The privacy report of the manifest (deterministic: a rebuild gives the same)."""
-    anon = anonymization.to_dict()
     anchor = table_stats[plan.anchor]
+    report = anonymization.report.to_dict()
+    search = report.get("search")
+    if isinstance(search, dict):
+        search.pop("seconds", None)  # timing varies: keep the manifest reproducible
     return {
         "anchor": plan.anchor,
-        "anonymization": anon,
+        "report": report,
+        "levels": dict(anonymization.levels),
+        "suppressed_classes": len(anonymization.suppressed_classes),
+        "policy_digest": anonymization.policy_digest,
         "records_in": anchor["rows_in"],
         "records_released": anchor["rows_out"],
         "records_suppressed": anchor["rows_in"] - anchor["rows_out"],

@@ -314,13 +314,20 @@ def compile_plan(
             )
         query = tspec.get("query")
         table = tspec.get("table", name)
+        columns = tspec.get("columns")
+        policy_spec = tspec.get("policy")
+        if columns is None and isinstance(policy_spec, Mapping):
+            # Keep the policy's column order (the canonical policy JSON sorts its keys).
+            raw_cols = policy_spec.get("columns")
+            if isinstance(raw_cols, Mapping):
+                columns = [str(c) for c in raw_cols]
         tp = TablePlan.from_dict(
             {
                 "name": name,
                 "table": table,
                 "query": query,
-                "columns": tspec.get("columns"),
-                "policy": tspec.get("policy"),
+                "columns": columns,
+                "policy": policy_spec,
                 "base_dir": base_str,
             },
             where="tables",

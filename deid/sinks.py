@@ -43,6 +43,7 @@ MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "deid.release-manifest/1"
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _CHUNK = 1 << 20
+ROW_GROUP_SIZE = 131_072
 
 
 def file_sha256(path: Path) -> str:
@@ -124,6 +125,9 @@ class TableWriter:
         self.rows = 0
         self._pq: pq.ParquetWriter | None = None
         self._csv: pacsv.CSVWriter | None = None
+        self._pending: list[pa.RecordBatch] = []
+        self._pending_rows = 0
+        self.row_group_size = ROW_GROUP_SIZE
         self.closed = False
 
     def _open(self, schema: pa.Schema) -> None:
@@ -149,9 +153,28 @@ class TableWriter:
                 ) from None
         if batch.num_rows == 0:
             return
-        self._pq.write_batch(batch)
         self._csv.write_batch(batch)
         self.rows += batch.num_rows
+        # Parquet row groups of a fixed size, whatever the batch size: a rebuild with
+        # another batch size gives byte-identical files.
+        self._pending.append(batch)
+        self._pending_rows += batch.num_rows
+        if self._pending_rows >= self.row_group_size:
+            self._flush(final=False)
+
+    def _flush(self, *, final: bool) -> None:
+        assert self._pq is not None
+        if not self._pending_rows:
+            return
+        table = pa.Table.from_batches(self._pending, schema=self.schema)
+        start = 0
+        while table.num_rows - start >= self.row_group_size or (final and start < table.num_rows):
+            size = min(self.row_group_size, table.num_rows - start)
+            self._pq.write_table(table.slice(start, size), row_group_size=size)
+            start += size
+        rest = table.slice(start)
+        self._pending = rest.to_batches() if rest.num_rows else []
+        self._pending_rows = rest.num_rows
 
     def close(self, empty_schema: pa.Schema | None = None) -> None:
         if self.closed:
@@ -160,6 +183,7 @@ class TableWriter:
             self._open(empty_schema if empty_schema is not None else pa.schema([]))
         assert self._pq is not None
         assert self._csv is not None
+        self._flush(final=True)
         self._pq.close()
         self._csv.close()
         self.closed = True

@@ -1,0 +1,282 @@
+"""The local release build end to end on the synthetic CDW: count -> search -> transform
+-> sink, with the privacy properties checked on the published files."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from deid.errors import PrivacyTargetNotMet
+from deid.keys import KeyStore, MasterKey
+from deid.pipeline import build_release
+from deid.plan import ReleasePlan, compile_plan, load_release_spec
+from deid.pseudonym import pseudonymize
+from deid.sinks import MANIFEST_NAME, verify_release
+from deid.sources.sql import SqlSource
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_SPEC = ROOT / "fixtures" / "policies" / "demo_release.yaml"
+QIS = ("gender_source_value", "year_of_birth", "region")
+
+
+class FakeScrubber:
+    """Stands in for the PHI scrubber: records what it gets, returns a fixed text."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def __call__(
+        self,
+        texts: pa.Array,
+        *,
+        shift_days: pa.Array | None,
+        key: bytes,
+        column: str,
+        langs: pa.Array | None = None,
+    ) -> pa.Array:
+        self.calls.append({"n": len(texts), "shift": shift_days, "column": column, "langs": langs})
+        return pa.array(["[scrubbed]"] * len(texts), pa.string())
+
+
+@pytest.fixture(scope="module")
+def cdw(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from fixtures.synthetic_cdw import generate
+
+    path = tmp_path_factory.mktemp("cdw") / "cdw.sqlite3"
+    generate(f"sqlite:///{path}", patients=600, seed=7)
+    return path
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> KeyStore:
+    return KeyStore(tmp_path_factory.mktemp("keys"), MasterKey.from_text("5a" * 32))
+
+
+def make_plan(
+    store: KeyStore,
+    *,
+    release_id: str = "rel-1",
+    recipient: str = "acme",
+    spec: dict[str, Any] | None = None,
+) -> ReleasePlan:
+    key_id = store.create_release_key(release_id=release_id, recipient_org_id=recipient)
+    return compile_plan(
+        spec or load_release_spec(DEMO_SPEC),
+        release_id=release_id,
+        recipient_org_id=recipient,
+        key_id=key_id,
+        source="sqlite:///cdw.sqlite3",
+        created_at="2026-01-01T00:00:00+00:00",
+    )
+
+
+@pytest.fixture(scope="module")
+def built(cdw: Path, store: KeyStore, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    plan = make_plan(store)
+    out = tmp_path_factory.mktemp("releases")
+    phases: list[tuple[str, int, int | None]] = []
+    scrubber = FakeScrubber()
+    manifest = build_release(
+        plan,
+        source=SqlSource(f"sqlite:///{cdw}"),
+        keystore=store,
+        releases_dir=out,
+        progress=lambda phase, done, total: phases.append((phase, done, total)),
+        text_scrubber=scrubber,
+        batch_size=500,
+    )
+    return {"plan": plan, "manifest": manifest, "phases": phases, "scrubber": scrubber, "out": out}
+
+
+def table(built: dict[str, Any], name: str) -> pa.Table:
+    return pq.read_table(built["manifest"].release_dir / f"{name}.parquet")
+
+
+def test_release_is_published_and_verifies(built: dict[str, Any]) -> None:
+    manifest = built["manifest"]
+    assert manifest.release_dir == built["out"] / "rel-1"
+    again = verify_release(manifest.release_dir)
+    assert again.sha256 == manifest.sha256
+    data = json.loads((manifest.release_dir / MANIFEST_NAME).read_text())
+    assert data["plan_digest"] == built["plan"].digest()
+    assert data["key_id"] == built["plan"].key_id
+    assert {f["name"] for f in data["files"]} == {
+        f"{t}.{ext}"
+        for t in ("person", "visit_occurrence", "condition_occurrence", "measurement", "note")
+        for ext in ("parquet", "csv")
+    }
+    for f in data["files"]:
+        if f["name"].endswith(".parquet"):
+            assert pq.read_metadata(manifest.release_dir / f["name"]).num_rows == f["rows"]
+    assert not [p for p in built["out"].iterdir() if p.name.startswith(".staging")]
+
+
+def test_anchor_is_k_anonymous_and_report_matches(built: dict[str, Any]) -> None:
+    person = table(built, "person")
+    sizes = Counter(zip(*(person.column(q).to_pylist() for q in QIS), strict=True))
+    assert min(sizes.values()) >= 5
+    report = built["manifest"].privacy_report
+    assert report["records_in"] == 600
+    assert report["records_released"] == person.num_rows
+    assert report["records_suppressed"] <= 0.05 * 600
+    assert report["report"]["k"] >= 5
+    assert person.column_names == ["person_id", *QIS]
+
+
+def test_no_direct_identifier_leaves(built: dict[str, Any], cdw: Path) -> None:
+    con = sqlite3.connect(cdw)
+    rrns, regs, phones, names = zip(
+        *con.execute("SELECT rrn, registration_no, phone, patient_name FROM person"), strict=True
+    )
+    con.close()
+    released = "".join(
+        (built["manifest"].release_dir / f"{t}.csv").read_text()
+        for t in ("person", "visit_occurrence", "condition_occurrence", "measurement", "note")
+    )
+    for values in (rrns, regs, phones, names):
+        assert not [v for v in values[:200] if v in released]
+
+
+def test_linked_tables_hold_only_released_persons_under_one_pseudonym(
+    built: dict[str, Any], cdw: Path, store: KeyStore
+) -> None:
+    released = set(table(built, "person").column("person_id").to_pylist())
+    key = store.release_key(built["plan"].key_id)
+    con = sqlite3.connect(cdw)
+    all_ids = [r[0] for r in con.execute("SELECT person_id FROM person ORDER BY person_id")]
+    con.close()
+    pseud = dict(
+        zip(
+            pseudonymize(pa.array(all_ids), key.domain_key("person")).to_pylist(),
+            all_ids,
+            strict=True,
+        )
+    )
+    assert released <= set(pseud)
+    suppressed = set(pseud) - released
+    assert len(suppressed) == built["manifest"].privacy_report["records_suppressed"]
+    for name in ("visit_occurrence", "condition_occurrence", "measurement", "note"):
+        persons = set(table(built, name).column("person_id").to_pylist())
+        assert persons <= released, name
+        assert not persons & suppressed
+    stats = built["manifest"].privacy_report["tables"]
+    assert all(stats[t]["rows_out"] == table(built, t).num_rows for t in stats)
+    # Visit pseudonyms join across tables (domain "visit").
+    visits = set(table(built, "visit_occurrence").column("visit_occurrence_id").to_pylist())
+    assert (
+        set(table(built, "condition_occurrence").column("visit_occurrence_id").to_pylist())
+        <= visits
+    )
+
+
+def test_dates_generalized_and_notes_get_patient_shifts(built: dict[str, Any]) -> None:
+    months = table(built, "visit_occurrence").column("visit_start_date").to_pylist()
+    assert all(len(m) == 7 for m in months)
+    assert all(
+        len(c) == 3
+        for c in table(built, "condition_occurrence").column("condition_source_value").to_pylist()
+    )
+    calls = built["scrubber"].calls
+    assert calls
+    assert sum(c["n"] for c in calls) == table(built, "note").num_rows
+    for c in calls:
+        shifts = c["shift"].to_pylist()
+        assert all(s != 0 and abs(s) <= 30 for s in shifts)
+        assert c["langs"] is not None
+
+
+def test_progress_reports_every_phase(built: dict[str, Any]) -> None:
+    phases = [p for p, _, _ in built["phases"]]
+    for phase in ("count", "search", "transform:person", "transform:note", "publish"):
+        assert phase in phases
+    count_done = [d for p, d, t in built["phases"] if p == "count"]
+    assert count_done[-1] == 600
+
+
+def test_rebuild_gives_identical_files_and_recipients_differ(
+    built: dict[str, Any], cdw: Path, store: KeyStore, tmp_path: Path
+) -> None:
+    plan = built["plan"]
+    again = build_release(
+        plan,
+        source=SqlSource(f"sqlite:///{cdw}"),
+        keystore=store,
+        releases_dir=tmp_path / "again",
+        text_scrubber=FakeScrubber(),
+        batch_size=250,
+    )
+    for f in built["manifest"].files:
+        assert (again.release_dir / f.name).read_bytes() == (
+            built["manifest"].release_dir / f.name
+        ).read_bytes(), f.name
+    assert again.sha256 == built["manifest"].sha256
+    other = make_plan(store, release_id="rel-1", recipient="globex")
+    m2 = build_release(
+        other,
+        source=SqlSource(f"sqlite:///{cdw}"),
+        keystore=store,
+        releases_dir=tmp_path / "other",
+        text_scrubber=FakeScrubber(),
+    )
+    a = set(table(built, "person").column("person_id").to_pylist())
+    b = set(pq.read_table(m2.release_dir / "person.parquet").column("person_id").to_pylist())
+    assert not a & b
+
+
+def test_unmet_privacy_target_writes_nothing(cdw: Path, store: KeyStore, tmp_path: Path) -> None:
+    spec = load_release_spec(DEMO_SPEC)
+    spec["tables"]["person"]["policy"]["privacy"] = {"k": 1000, "suppression_limit": 0.0}
+    plan = make_plan(store, release_id="rel-k", spec=spec)
+    with pytest.raises(PrivacyTargetNotMet) as info:
+        build_release(
+            plan,
+            source=SqlSource(f"sqlite:///{cdw}"),
+            keystore=store,
+            releases_dir=tmp_path,
+            text_scrubber=FakeScrubber(),
+        )
+    assert info.value.report["best_nodes"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_crash_mid_build_publishes_nothing(cdw: Path, store: KeyStore, tmp_path: Path) -> None:
+    plan = make_plan(store, release_id="rel-crash")
+
+    def progress(phase: str, done: int, total: int | None) -> None:
+        if phase == "transform:measurement" and done > 0:
+            raise KeyboardInterrupt("worker killed")
+
+    with pytest.raises(KeyboardInterrupt):
+        build_release(
+            plan,
+            source=SqlSource(f"sqlite:///{cdw}"),
+            keystore=store,
+            releases_dir=tmp_path,
+            progress=progress,
+            text_scrubber=FakeScrubber(),
+            batch_size=1000,
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_destroyed_key_cannot_build(cdw: Path, store: KeyStore, tmp_path: Path) -> None:
+    from deid.errors import KeyMaterialError
+
+    plan = make_plan(store, release_id="rel-gone")
+    store.destroy(plan.key_id)
+    with pytest.raises(KeyMaterialError):
+        build_release(
+            plan,
+            source=SqlSource(f"sqlite:///{cdw}"),
+            keystore=store,
+            releases_dir=tmp_path,
+            text_scrubber=FakeScrubber(),
+        )
+    assert not (tmp_path / "rel-gone").exists()

@@ -709,9 +709,11 @@ def test_governance_expire_command(world: World) -> None:
     later = (release.expires_at + timedelta(minutes=1)).isoformat()
     call_command("governance_expire", "--dry-run", "--now", later, stdout=out)
     release.refresh_from_db()
-    assert release.state == ReleaseState.PUBLISHED and "would expire" in out.getvalue()
+    assert release.state == ReleaseState.PUBLISHED
+    assert "would expire" in out.getvalue()
     call_command("governance_expire", "--now", later, stdout=out)
     release.refresh_from_db()
     assert release.state == ReleaseState.EXPIRED
-    assert len(mail.outbox) == 1 and "destroy your copies" in mail.outbox[0].body
+    assert len(mail.outbox) == 1
+    assert "destroy your copies" in mail.outbox[0].body
     assert AuditEvent.objects.filter(action="system.job").exists()

@@ -1,0 +1,106 @@
+"""Browser tests: the legal reviewer and the data steward at work in the admin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from governance.models import Decision, ReleaseState, RequestState
+from governance.roles import totp_device_create
+from tests.governance.factories import PASSWORD, World
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def log_in(page: Any, live_server: Any, user: Any) -> None:
+    """The real login form: username, password and the current TOTP code."""
+    from django_otp.oath import totp
+
+    device = totp_device_create(user=user)
+    code = f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    # After the password, the form lists the person's devices: choose one, enter the code.
+    page.select_option("#id_otp_device", index=1)
+    page.fill("#id_password", PASSWORD)
+    page.fill("#id_otp_token", code)
+    page.click("input[type=submit]:not([name=otp_challenge])")
+    page.wait_for_selector("#gov-waiting")
+
+
+def test_legal_reviewer_approves_with_a_reason(
+    live_server: Any, page: Any, shot: Any, enqueued: list[int]
+) -> None:
+    world = World()
+    request = world.submitted()
+    log_in(page, live_server, world.legal)
+    assert page.locator('.gov-counter[data-kind="request"] strong').inner_text() == "1"
+    page.click("text=Open my review queue")
+    page.click(f"text=#{request.pk} {request.title}")
+    page.wait_for_selector("#duo-result")
+    assert "Compatible" in page.inner_text("#duo-result")
+    page.click("button[name=verify-irb]")
+    page.click("button[name=verify-dua]")
+    assert "Verified" in page.inner_text("#irb")
+    page.fill("#reason", "IRB and DUA verified; purpose within consent (DS: E11).")
+    shot(page, "legal-before-approve")
+    page.click("#approve")
+    page.wait_for_selector(".messagelist .success")
+    assert "approved (legal)" in page.inner_text(".messagelist")
+    assert "IRB and DUA verified" in page.inner_text("#decisions")
+    shot(page, "legal-approved")
+    request.refresh_from_db()
+    assert request.state == RequestState.LEGALLY_APPROVED
+    assert Decision.objects.get(request=request).decided_by == world.legal
+
+
+def test_reject_without_a_reason_is_refused_on_the_page(
+    live_server: Any, page: Any, shot: Any, enqueued: list[int]
+) -> None:
+    world = World()
+    request = world.submitted()
+    log_in(page, live_server, world.legal)
+    page.goto(f"{live_server.url}/admin/governance/dataaccessrequest/{request.pk}/review/")
+    page.click("#reject")
+    page.wait_for_selector(".messagelist .error")
+    assert "A reason is required to reject" in page.inner_text(".messagelist")
+    shot(page, "reject-without-reason-refused")
+    request.refresh_from_db()
+    assert request.state == RequestState.SUBMITTED
+    assert not Decision.objects.filter(request=request).exists()
+
+
+def test_steward_reads_the_report_sees_the_chart_and_approves(
+    live_server: Any, page: Any, shot: Any, enqueued: list[int]
+) -> None:
+    world = World()
+    release = world.built()
+    log_in(page, live_server, world.steward)
+    page.click("text=Open my review queue")
+    page.click(f"text=Release: Release #{release.pk}")
+    page.wait_for_selector("#class-size-chart")
+    bars = page.locator("#class-size-chart rect.bar")
+    assert bars.count() == 4
+    box = page.locator("#class-size-chart").bounding_box()
+    assert box is not None
+    assert box["width"] > 300
+    assert box["height"] > 100
+    assert page.inner_text("#fig-k .value") == "5"
+    report = page.inner_text("#privacy-report")
+    for text in ("records released", "suppressed", "prosecutor", "age", "loss"):
+        assert text in report
+    assert "privacy:" in page.inner_text("#policy")
+    shot(page, "steward-release-report")
+    page.fill("#reason", "k=5 reached, 5% suppressed, prosecutor risk at most 0.2.")
+    page.click("#approve")
+    page.wait_for_selector(".messagelist .success")
+    assert "Release approved" in page.inner_text(".messagelist")
+    page.click("#publish")
+    page.wait_for_selector("#release-state")
+    assert "Published" in page.inner_text("#release-state")
+    shot(page, "steward-published")
+    release.refresh_from_db()
+    assert release.state == ReleaseState.PUBLISHED

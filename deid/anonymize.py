@@ -251,12 +251,12 @@ def _suppressed_mask(
         )
         row_ids = dict_ids[idx]
         valid &= row_ids >= 0
+        if max(int(key.max(initial=0)), int(class_key.max(initial=0))) >= (1 << 62) // radix:
+            # re-densify before the next digit would overflow (very many label combinations)
+            _, inv = np.unique(np.concatenate([key, class_key]), return_inverse=True)
+            key, class_key = inv[:n].astype(np.int64), inv[n:].astype(np.int64)
         key = key * radix + np.maximum(row_ids, 0)
         class_key = class_key * radix + np.array([ids[c[j]] for c in classes], dtype=np.int64)
-        if key.max(initial=0) > (1 << 62) // max(radix, 1):
-            # re-densify (rare: very many suppressed label combinations)
-            allk, inv = np.unique(np.concatenate([key, class_key]), return_inverse=True)
-            key, class_key = inv[:n].astype(np.int64), inv[n:].astype(np.int64)
     return valid & np.isin(key, class_key)
 
 

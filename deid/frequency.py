@@ -53,7 +53,7 @@ class FrequencyTable:
 
     @property
     def distinct(self) -> int:
-        return self.table.num_rows
+        return int(self.table.num_rows)
 
     @classmethod
     def from_arrow(cls, counts: pa.Table) -> FrequencyTable:

@@ -21,6 +21,7 @@ import calendar
 import csv
 import datetime as dt
 import hashlib
+import itertools
 import math
 import re
 from abc import ABC, abstractmethod
@@ -83,7 +84,7 @@ class Materialized:
                 field=column,
             )
         out = np.asarray(pc.fill_null(idx, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
-        pos = np.asarray(positions + [-1], dtype=np.int64)
+        pos = np.asarray([*positions, -1], dtype=np.int64)
         mapped = pos[out]
         if (mapped < 0).any():
             null_leaf = self.leaves.index(None) if None in self.leaves else -1
@@ -138,10 +139,7 @@ class Hierarchy(ABC):
             return pa.repeat(pa.scalar(TOP, pa.string()), n)
         encoded = pc.dictionary_encode(values)
         dictionary = self.leaf(encoded.dictionary)
-        if level == 0:
-            labels = dictionary
-        else:
-            labels = pa.array(self._label(dictionary, level), pa.string())
+        labels = dictionary if level == 0 else pa.array(self._label(dictionary, level), pa.string())
         return labels.take(encoded.indices)
 
     def materialize(self, observed: Sequence[str | None]) -> Materialized:
@@ -435,7 +433,7 @@ class IntervalBuilder(HierarchyBuilder):
             raise PolicyError(
                 f"{field}.widths", f"expected a non-empty list of positive numbers, got {widths!r}"
             )
-        for a, b in zip(widths, widths[1:], strict=False):
+        for a, b in itertools.pairwise(widths):
             ratio = b / a
             if ratio <= 1 or abs(ratio - round(ratio)) > 1e-9:
                 raise PolicyError(
@@ -882,7 +880,7 @@ class OrderedBuilder(HierarchyBuilder):
             or not all(isinstance(s, int) and s > 1 for s in sizes)
         ):
             raise PolicyError(f"{field}.sizes", f"expected group sizes > 1, got {sizes!r}")
-        for a, b in zip(sizes, sizes[1:], strict=False):
+        for a, b in itertools.pairwise(sizes):
             if b % a or b <= a:
                 raise PolicyError(
                     f"{field}.sizes",

@@ -210,7 +210,7 @@ def prepare(freq: FrequencyTable, policy: Policy) -> Problem:
         if enc.null_count:
             values.append(None)
         sens_codes = codes
-        svals = np.bincount(codes, weights=counts, minlength=len(values))
+        svals = np.bincount(codes, weights=counts, minlength=len(values)).astype(np.float64)
         sdomain = _sensitive_domain(policy, sensitive, values, svals)
         sbits = _bitlen(len(values))
     offsets = []
@@ -231,7 +231,7 @@ def prepare(freq: FrequencyTable, policy: Policy) -> Problem:
         base_key = counts.copy()
         if sens_codes is not None:
             base_key |= sens_codes << cbits
-    max_outliers = int(math.floor(policy.privacy.suppression_limit * n + 1e-9))
+    max_outliers = math.floor(policy.privacy.suppression_limit * n + 1e-9)
     return Problem(
         qi=qi,
         hierarchies=tuple(hier[q] for q in qi),
@@ -458,7 +458,7 @@ def optimal_node(
             cands = []
             for j in range(len(cur)):
                 if cur[j] > 0:
-                    nxt = cur[:j] + (cur[j] - 1,) + cur[j + 1 :]
+                    nxt = (*cur[:j], cur[j] - 1, *cur[j + 1 :])
                     if lat.status[nxt] != -1:
                         cands.append((float(lat.lb[nxt]), nxt))
             moved = False
@@ -511,9 +511,9 @@ def optimal_node(
                     break
                 continue
             consider(check(node))
-    if best is not None and not best.sizes.size and best.levels:
-        best = evaluate_node(p, best.levels)
-    elif best is not None and value_from_lb:
+    if (best is not None and not best.sizes.size and best.levels) or (
+        best is not None and value_from_lb
+    ):
         best = evaluate_node(p, best.levels)
     stats.seconds = time.perf_counter() - t0
     return best, stats, infeasible

@@ -46,7 +46,8 @@ privacy:
     assert policy.columns["visit_date"].date_shift is True
     assert policy.privacy.k == 5
     assert policy.privacy.suppression_limit == pytest.approx(0.05)
-    assert policy.privacy.l_diversity is not None and policy.privacy.l_diversity.l == 2
+    assert policy.privacy.l_diversity is not None
+    assert policy.privacy.l_diversity.l == 2
     assert policy.columns["age"].build_hierarchy().height == 3
     d = policy.to_dict()
     assert d["columns"]["age"]["hierarchy"]["type"] == "csv"

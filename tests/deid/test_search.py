@@ -207,7 +207,8 @@ def test_target_not_met_raises_with_best_nodes() -> None:
     with pytest.raises(PrivacyTargetNotMet) as info:
         search(count_batch(table, policy), policy)
     rep = info.value.report
-    assert rep["best_nodes"] and rep["best_nodes"][0]["suppressed"] == 20
+    assert rep["best_nodes"]
+    assert rep["best_nodes"][0]["suppressed"] == 20
     assert rep["max_suppressed"] == 0
 
 

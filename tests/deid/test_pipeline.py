@@ -280,3 +280,30 @@ def test_destroyed_key_cannot_build(cdw: Path, store: KeyStore, tmp_path: Path) 
             text_scrubber=FakeScrubber(),
         )
     assert not (tmp_path / "rel-gone").exists()
+
+
+@pytest.mark.slow
+def test_notes_are_scrubbed_by_the_phi_scrubber(store: KeyStore, tmp_path: Path) -> None:
+    """Wired to the real scrubber (deid.text): patients' identifiers leave no note."""
+    from fixtures.synthetic_cdw import generate
+
+    db = tmp_path / "small.sqlite3"
+    generate(f"sqlite:///{db}", patients=40, seed=3)
+    spec = load_release_spec(DEMO_SPEC)
+    spec["tables"] = {k: v for k, v in spec["tables"].items() if k in ("person", "note")}
+    spec["tables"]["person"]["policy"]["privacy"] = {"k": 2, "suppression_limit": 0.5}
+    plan = make_plan(store, release_id="rel-notes", spec=spec)
+    manifest = build_release(
+        plan, source=SqlSource(f"sqlite:///{db}"), keystore=store, releases_dir=tmp_path / "out"
+    )
+    notes = pq.read_table(manifest.release_dir / "note.parquet").column("note_text").to_pylist()
+    assert notes
+    con = sqlite3.connect(db)
+    rrns, regs, names = zip(
+        *con.execute("SELECT rrn, registration_no, patient_name FROM person"), strict=True
+    )
+    con.close()
+    text = "\n".join(notes)
+    for values in (rrns, regs, names):
+        assert not [v for v in values if v in text]
+    assert "[PERSON_" in text or "[MRN_" in text

@@ -8,6 +8,7 @@ than memory holds only one batch at a time. Implementations: ``SqlSource``
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -123,6 +124,14 @@ def conform_array(
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
         pass
     items = values.to_pylist() if isinstance(values, pa.Array) else list(values)
+    if pa.types.is_string(target) and any(isinstance(v, uuid.UUID) for v in items):
+        return conform_array(
+            [str(v) if isinstance(v, uuid.UUID) else v for v in items],
+            target,
+            field=field,
+            record_of=record_of,
+            first_row=first_row,
+        )
     for i, value in enumerate(items):
         if value is None:
             continue

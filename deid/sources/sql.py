@@ -1,8 +1,8 @@
 """``SqlSource``: stream tables or queries at any SQLAlchemy URL as Arrow batches.
 
 Rows are read through a streaming cursor (a named server-side cursor on
-PostgreSQL, ``yield_per`` elsewhere), ``batch_size`` rows at a time, so memory is bounded by the batch
-size and not by the table. Column types come from the database (reflected)
+PostgreSQL, ``yield_per`` elsewhere), ``batch_size`` rows at a time, so memory
+is bounded by the batch size and not by the table. Column types come from the database (reflected)
 and map to Arrow: integers to int64, floats and numerics to float64, dates to
 date32, timestamps to timestamp[us] (UTC when the column has a time zone),
 text to string, so every batch of a table has the same schema, empty or not.

@@ -77,7 +77,7 @@ class SignedLinkAuthentication(BearerTokenAuthentication):
     the release and file requested.
     """
 
-    def authenticate(self, request: Request) -> tuple[Any, ApiToken | None] | None:
+    def authenticate(self, request: Request) -> tuple[Any, ApiToken | None] | None:  # type: ignore[override]
         value = request.query_params.get("sig")
         if not value:
             return None
@@ -98,7 +98,7 @@ class SignedLinkAuthentication(BearerTokenAuthentication):
         return person, token
 
 
-class BearerTokenScheme(OpenApiAuthenticationExtension):
+class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     target_class = "governance.api.auth.BearerTokenAuthentication"
     name = "bearerAuth"
 
@@ -110,7 +110,7 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
         }
 
 
-class SignedLinkScheme(OpenApiAuthenticationExtension):
+class SignedLinkScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     target_class = "governance.api.auth.SignedLinkAuthentication"
     name = "signedLink"
 

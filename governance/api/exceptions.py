@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 class ApiError(drf.APIException):
     """An application error: HTTP status, stable code, human message."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
     default_code = "bad_request"
     default_detail = "The request is not valid."
 
@@ -102,6 +102,10 @@ class Throttled(ApiError):
     default_code = "throttled"
     default_detail = "Too many requests."
 
+    def __init__(self, message: str | None = None, *, wait: float | None = None) -> None:
+        super().__init__(message)
+        self.wait = wait
+
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"code": code, "message": message, **extra}
@@ -135,9 +139,8 @@ def _translate(exc: Exception) -> Exception:
     if isinstance(exc, DjangoPermissionDenied | drf.PermissionDenied):
         return Forbidden(str(getattr(exc, "detail", "")) or None)
     if isinstance(exc, drf.Throttled):
-        err = Throttled(f"Too many requests; retry in {exc.wait or 1:.0f} s.")
-        err.wait = exc.wait  # type: ignore[attr-defined]
-        return err
+        wait: float | None = getattr(exc, "wait", None)
+        return Throttled(f"Too many requests; retry in {wait or 1:.0f} s.", wait=wait)
     if isinstance(exc, RequestDataTooBig):
         return PayloadTooLarge()
     if isinstance(exc, drf.UnsupportedMediaType):
@@ -182,8 +185,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         if response is None:  # pragma: no cover - DRF handles every APIException
             response = Response(status=exc.status_code)
         response.data = error_body(exc.code, exc.message)
-        if isinstance(exc, Throttled) and getattr(exc, "wait", None):
-            response["Retry-After"] = str(max(1, int(exc.wait)))  # type: ignore[attr-defined]
+        if isinstance(exc, Throttled) and exc.wait:
+            response["Retry-After"] = str(max(1, int(exc.wait)))
         if isinstance(exc, RangeNotSatisfiable):
             response["Content-Range"] = f"bytes */{exc.size}"
         if exc.status_code == status.HTTP_401_UNAUTHORIZED:

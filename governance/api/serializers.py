@@ -24,16 +24,18 @@ from governance.models.tokens import ApiToken
 # --- Errors (for the schema) ---------------------------------------------------------------
 
 
-class ErrorSerializer(serializers.Serializer):
+class ErrorSerializer(serializers.Serializer[Any]):
     code = serializers.CharField(help_text="Stable machine-readable error code")
     message = serializers.CharField(help_text="Human-readable explanation")
-    fields = serializers.DictField(required=False, help_text="Per-field errors (code 'invalid')")
+    fields = serializers.DictField(  # type: ignore[assignment]
+        required=False, help_text="Per-field errors (code 'invalid')"
+    )
 
 
 # --- Tokens ---------------------------------------------------------------------------------
 
 
-class ApiTokenSerializer(serializers.ModelSerializer):
+class ApiTokenSerializer(serializers.ModelSerializer[Any]):
     token_id = serializers.CharField(source="display_id", read_only=True)
     organization = serializers.CharField(source="organization.name", read_only=True)
     active = serializers.SerializerMethodField()
@@ -57,7 +59,7 @@ class ApiTokenSerializer(serializers.ModelSerializer):
         return obj.is_active()
 
 
-class ApiTokenCreateSerializer(serializers.Serializer):
+class ApiTokenCreateSerializer(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=100)
     expires_at = serializers.DateTimeField(required=False)
     organization = serializers.IntegerField(
@@ -69,23 +71,23 @@ class ApiTokenCreatedSerializer(ApiTokenSerializer):
     token = serializers.CharField(read_only=True, help_text="The token, shown this once only")
 
     class Meta(ApiTokenSerializer.Meta):
-        fields = (*ApiTokenSerializer.Meta.fields, "token")
-        read_only_fields = fields
+        fields = (*ApiTokenSerializer.Meta.fields, "token")  # type: ignore[assignment]
+        read_only_fields = fields  # type: ignore[assignment]
 
 
 # --- Requests ---------------------------------------------------------------------------------
 
 
-class DecisionSerializer(serializers.ModelSerializer):
+class DecisionSerializer(serializers.ModelSerializer[Any]):
     class Meta:
         model = Decision
         fields = ("stage", "verdict", "reason", "role", "decided_at")
         read_only_fields = fields
 
 
-class DataAccessRequestSerializer(serializers.ModelSerializer):
+class DataAccessRequestSerializer(serializers.ModelSerializer[Any]):
     recipient = serializers.CharField(source="recipient.name", read_only=True)
-    datasets = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+    datasets: Any = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
     decisions = DecisionSerializer(many=True, read_only=True)
     irb_approvals = serializers.SerializerMethodField()
     duas = serializers.SerializerMethodField()
@@ -165,7 +167,7 @@ class PdfUploadField(serializers.FileField):
         return file
 
 
-class DataAccessRequestCreateSerializer(serializers.Serializer):
+class DataAccessRequestCreateSerializer(serializers.Serializer[Any]):
     """A new data access request with its IRB approval and signed DUA (multipart form)."""
 
     title = serializers.CharField(max_length=300)
@@ -222,7 +224,7 @@ class DataAccessRequestCreateSerializer(serializers.Serializer):
 # --- Releases ---------------------------------------------------------------------------------
 
 
-class ReleaseListSerializer(serializers.ModelSerializer):
+class ReleaseListSerializer(serializers.ModelSerializer[Any]):
     request = serializers.IntegerField(source="request_id", read_only=True)
     title = serializers.CharField(source="request.title", read_only=True)
     url = serializers.SerializerMethodField()
@@ -245,7 +247,7 @@ class ReleaseListSerializer(serializers.ModelSerializer):
         return reverse("api:release-detail", kwargs={"pk": obj.pk})
 
 
-class ManifestFileSerializer(serializers.Serializer):
+class ManifestFileSerializer(serializers.Serializer[Any]):
     name = serializers.CharField()
     size = serializers.IntegerField()
     rows = serializers.IntegerField(allow_null=True)
@@ -274,7 +276,7 @@ def _report_summary(report: Any) -> dict[str, Any]:
     return {k: report[k] for k in keys if k in report}
 
 
-class ReleaseManifestSerializer(serializers.ModelSerializer):
+class ReleaseManifestSerializer(serializers.ModelSerializer[Any]):
     """A release's manifest as the recipient sees it."""
 
     request = serializers.IntegerField(source="request_id", read_only=True)
@@ -352,10 +354,10 @@ class ReleaseManifestSerializer(serializers.ModelSerializer):
         return {"number": irb.number, "institution": irb.institution, "expires_on": irb.expires_on}
 
 
-class SignedLinkCreateSerializer(serializers.Serializer):
+class SignedLinkCreateSerializer(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=500, help_text="A file name from the manifest")
 
 
-class SignedLinkSerializer(serializers.Serializer):
+class SignedLinkSerializer(serializers.Serializer[Any]):
     url = serializers.CharField()
     expires_at = serializers.DateTimeField()

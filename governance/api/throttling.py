@@ -14,8 +14,9 @@ from governance.models.tokens import ApiToken
 class _PerTokenThrottle(SimpleRateThrottle):
     def get_rate(self) -> str | None:
         # Read the rates at request time (not at import) so settings overrides apply.
-        rates = api_settings.DEFAULT_THROTTLE_RATES or {}
-        return rates.get(self.scope)
+        rates: dict[str, Any] = api_settings.DEFAULT_THROTTLE_RATES or {}
+        rate = rates.get(str(self.scope))
+        return None if rate is None else str(rate)
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         if isinstance(request.auth, ApiToken):

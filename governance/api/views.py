@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -75,11 +76,11 @@ class Pagination(PageNumberPagination):
     max_page_size = 200
 
 
-class ApiView(GenericAPIView):
+class ApiView(GenericAPIView[Any]):
     """Common ground: who may call, how often, how lists page."""
 
-    permission_classes = (IsAuthenticatedPerson & HasOrganization,)
-    throttle_classes = (TokenRateThrottle,)
+    permission_classes: Sequence[Any] = (IsAuthenticatedPerson & HasOrganization,)
+    throttle_classes: Sequence[Any] = (TokenRateThrottle,)
     pagination_class = Pagination
 
     def org_ids(self) -> list[int]:
@@ -122,7 +123,9 @@ class TokenListCreateView(ApiView):
     parser_classes = (JSONParser,)
 
     def get_queryset(self) -> Any:
-        return ApiToken.objects.filter(person=self.request.user).select_related("organization")
+        return ApiToken.objects.filter(person_id=self.request.user.pk).select_related(
+            "organization"
+        )
 
     @extend_schema(responses={200: ApiTokenSerializer(many=True), **_errors(401, 429)})
     def get(self, request: Request) -> Response:
@@ -173,7 +176,9 @@ class TokenDetailView(ApiView):
     serializer_class = ApiTokenSerializer
 
     def get_object(self) -> ApiToken:
-        token = ApiToken.objects.filter(person=self.request.user, pk=self.kwargs["pk"]).first()
+        token = ApiToken.objects.filter(
+            person_id=self.request.user.pk, pk=self.kwargs["pk"]
+        ).first()
         if token is None:
             raise NotFound()
         return token
@@ -203,7 +208,7 @@ class RequestListCreateView(ApiView):
     def get_queryset(self) -> Any:
         return requests_visible_to_orgs(self.org_ids())
 
-    def get_permissions(self) -> list[Any]:
+    def get_permissions(self) -> Sequence[Any]:
         if self.request.method == "POST":
             return [p() for p in (IsAuthenticatedPerson, HasOrganization, CanFileRequests)]
         return super().get_permissions()
@@ -276,7 +281,7 @@ class RequestSubmitView(ApiView):
     serializer_class = DataAccessRequestSerializer
     parser_classes = (JSONParser,)
 
-    def get_permissions(self) -> list[Any]:
+    def get_permissions(self) -> Sequence[Any]:
         return [p() for p in (IsAuthenticatedPerson, HasOrganization, CanFileRequests)]
 
     @extend_schema(
@@ -371,7 +376,10 @@ class SignedLinkView(ApiView):
         token_id = request.auth.pk if isinstance(request.auth, ApiToken) else None
         value = downloads.sign_link(
             downloads.SignedLink(
-                person_id=request.user.pk, token_id=token_id, release_id=release.pk, name=name
+                person_id=int(request.user.pk or 0),
+                token_id=token_id,
+                release_id=release.pk,
+                name=name,
             )
         )
         url = reverse("api:release-file", kwargs={"pk": release.pk, "name": name})

@@ -39,10 +39,10 @@ class Command(BaseCommand):
         )
         wanted = options.get("organization")
         if wanted:
-            org = (
-                Organization.objects.filter(pk=int(wanted) if wanted.isdigit() else None).first()
-                or Organization.objects.filter(name=wanted).first()
+            by_id = (
+                Organization.objects.filter(pk=int(wanted)).first() if wanted.isdigit() else None
             )
+            org = by_id or Organization.objects.filter(name=wanted).first()
             if org is None or org.pk not in org_ids:
                 raise CommandError(f"{user} is not a member of an organization {wanted!r}.")
         elif len(org_ids) == 1:

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django_otp.admin import OTPAdminSite
 
 
-class GovernanceAdminSite(OTPAdminSite):
+class GovernanceAdminSite(OTPAdminSite):  # type: ignore[misc]  # django-otp is untyped
     site_header = "Gangwon clinical data governance"
     site_title = "Data governance"
     index_title = "Reviews and releases"
@@ -38,4 +38,5 @@ class GovernanceAdminSite(OTPAdminSite):
 
         context = dict(extra_context or {})
         context["queue_counts"] = review_queue_counts(user=request.user)
-        return super().index(request, extra_context=context)
+        response: HttpResponse = super().index(request, extra_context=context)
+        return response

@@ -1027,9 +1027,11 @@ def _parse_policy(policy_yaml: str) -> dict[str, Any]:
     digest: dict[str, Any] = {"keys": sorted(str(k) for k in data)}
     try:
         from deid.policy import parse_policy
+
+        have_engine = True
     except ImportError:  # the engine's policy module is not installed: structural check only
-        parse_policy = None
-    if parse_policy is not None and "tables" in data:
+        have_engine = False
+    if have_engine and "tables" in data:
         # A multi-table release spec: every table's policy is parsed, the anchor needs k.
         from deid.plan import compile_plan
 
@@ -1051,7 +1053,7 @@ def _parse_policy(policy_yaml: str) -> dict[str, Any]:
         digest["tables"] = [t.name for t in plan.tables]
         digest["columns"] = {str(n): str(c.role) for n, c in anchor.columns.items()}
         digest["privacy"] = anchor.privacy.to_dict()
-    elif parse_policy is not None:
+    elif have_engine:
         try:
             policy = parse_policy(data, Path(settings.BASE_DIR))
             digest["engine_sha256"] = policy.digest()

@@ -116,6 +116,13 @@ def conform_array(
     from ``first_row``) and the field. The offending value itself is not shown:
     it may be PHI.
     """
+    if (
+        pa.types.is_string(target)
+        and not isinstance(values, pa.Array)
+        and any(isinstance(v, uuid.UUID) for v in values)
+    ):
+        # Arrow would take a UUID for its 16 bytes: write it as text.
+        values = [str(v) if isinstance(v, uuid.UUID) else v for v in values]
     try:
         arr = values if isinstance(values, pa.Array) else pa.array(values)
         if arr.type != target:
@@ -124,14 +131,6 @@ def conform_array(
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
         pass
     items = values.to_pylist() if isinstance(values, pa.Array) else list(values)
-    if pa.types.is_string(target) and any(isinstance(v, uuid.UUID) for v in items):
-        return conform_array(
-            [str(v) if isinstance(v, uuid.UUID) else v for v in items],
-            target,
-            field=field,
-            record_of=record_of,
-            first_row=first_row,
-        )
     for i, value in enumerate(items):
         if value is None:
             continue

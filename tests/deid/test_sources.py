@@ -364,3 +364,27 @@ def test_rebatch_keeps_rows_and_order_and_fills_batches(sizes: list[int], batch_
     assert [v for b in out for v in b.column(0).to_pylist()] == list(range(start))
     assert all(b.num_rows == batch_size for b in out[:-1])
     assert all(0 < b.num_rows <= batch_size for b in out)
+
+
+# -- conform_array -----------------------------------------------------------------------
+
+
+def test_conform_array_converts_losslessly_or_names_the_row() -> None:
+    import decimal
+    import uuid
+
+    from deid.sources.base import conform_array
+
+    u = uuid.UUID(int=5)
+    assert conform_array([u, None], pa.string(), field="t.u").to_pylist() == [str(u), None]
+    got = conform_array([decimal.Decimal("1.25"), 2, None], pa.float64(), field="t.x")
+    assert got.to_pylist() == [1.25, 2.0, None]
+    assert conform_array(["2020-02-29"], pa.date32(), field="t.d").to_pylist() == [
+        dt.date(2020, 2, 29)
+    ]
+    with pytest.raises(DataError, match="int64") as err:
+        conform_array([1, 2, 3.5], pa.int64(), field="t.i", first_row=100)
+    assert (err.value.record, err.value.field) == ("row 102", "t.i")
+    with pytest.raises(DataError, match="got str after int") as err:
+        conform_array([1, "2"], pa.int64(), field="t.i", record_of=["a", "b"])
+    assert err.value.record == "b"

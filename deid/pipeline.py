@@ -166,11 +166,11 @@ class PresidioTextScrubber:
 
 def default_text_scrubber() -> TextScrubber | None:
     """The PHI scrubber of ``deid.text`` (Presidio + spaCy) if it imports, else None."""
-    try:
-        import deid.text  # noqa: F401
-    except ImportError:  # pragma: no cover
+    import importlib.util
+
+    if importlib.util.find_spec("deid.text") is None:  # pragma: no cover
         return None
-    return PresidioTextScrubber()
+    return PresidioTextScrubber()  # loads Presidio and spaCy on its first call
 
 
 def _needs_scrubber(specs: Mapping[str, TableSpec]) -> bool:

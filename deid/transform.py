@@ -46,6 +46,7 @@ __all__ = [
     "TableTransformer",
     "TextScrubber",
     "column_classes",
+    "kept_persons",
     "transform_batch",
 ]
 
@@ -229,6 +230,24 @@ def _generalize_anchor(
         else:
             arrays.append(base.column(batch.schema.get_field_index(name)))
     return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+
+
+def kept_persons(
+    batch: pa.RecordBatch, *, table_policy: TableSpec, anonymization: Anonymization
+) -> pa.Array:
+    """Link values (raw person ids) of the anchor records that survive suppression.
+
+    The union over all anchor batches is the :class:`PersonSet` for linked tables
+    (executors: collect these per partition, then ``PersonSet.union``).
+    """
+    spec = table_policy
+    link = spec.link_column
+    if link is None or link not in batch.schema.names:
+        raise DataError(f"table {spec.name!r}: the link column is missing", field=link)
+    _check_columns(batch, spec)
+    out = _generalize_anchor(batch, spec, anonymization)
+    column: pa.Array = out.column(out.schema.get_field_index(link))
+    return column
 
 
 def _generalize_fixed(batch: pa.RecordBatch, spec: TableSpec) -> pa.RecordBatch:
@@ -434,6 +453,10 @@ class TableTransformer:
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         spec, anonymization = _spec_for(self.plan_json, self.table, self.anonymization_json)
         scrubber = self.scrubber_factory() if self.scrubber_factory is not None else None
+        if scrubber is None and spec.policy.text_columns:
+            from deid.pipeline import default_text_scrubber
+
+            scrubber = default_text_scrubber()
         for batch in batches:
             yield transform_batch(
                 batch,

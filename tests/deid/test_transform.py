@@ -266,3 +266,50 @@ def test_table_transformer_pickles_without_key_material(
         out[0].column("person_id").to_pylist()
         == pseudonymize(pa.array([10]), key.domain_key("person")).to_pylist()
     )
+
+
+ANCHOR_POLICY = {
+    "columns": {
+        "person_id": {"role": "identifier", "transform": "pseudonymize", "domain": "person"},
+        "name": {"role": "identifier", "transform": "drop"},
+        "sex": {"role": "quasi", "hierarchy": {"type": "flat"}},
+        "age": {"role": "quasi", "hierarchy": {"type": "interval", "widths": [10, 20, 40]}},
+    },
+    "privacy": {"k": 3, "suppression_limit": 0.2},
+}
+
+
+def test_anchor_transform_suppresses_generalizes_and_reports_kept_persons(key: ReleaseKey) -> None:
+    from collections import Counter
+
+    from deid.anonymize import count_batch, search
+    from deid.transform import kept_persons
+
+    n = 40
+    batch = pa.record_batch(
+        {
+            "person_id": list(range(n)),
+            "name": [f"name{i}" for i in range(n)],
+            "sex": ["M" if i % 2 else "F" for i in range(n)],
+            "age": [20 + (i % 10) if i < n - 1 else 95 for i in range(n)],
+        }
+    )
+    anchor = TableSpec(
+        name="person",
+        policy=parse_policy(ANCHOR_POLICY, Path(".")),
+        link_column="person_id",
+        is_anchor=True,
+    )
+    anonymization = search(count_batch(batch, anchor.policy), anchor.policy)
+    out = transform_batch(batch, table_policy=anchor, anonymization=anonymization, keys=key)
+    assert out.schema.names == ["person_id", "sex", "age"]
+    sizes = Counter(zip(out.column("sex").to_pylist(), out.column("age").to_pylist(), strict=True))
+    assert min(sizes.values()) >= 3
+    kept = kept_persons(batch, table_policy=anchor, anonymization=anonymization).to_pylist()
+    assert len(kept) == out.num_rows
+    assert (
+        out.column("person_id").to_pylist()
+        == pseudonymize(pa.array(kept), key.domain_key("person")).to_pylist()
+    )
+    with pytest.raises(PolicyError):
+        transform_batch(batch, table_policy=anchor, anonymization=None, keys=key)

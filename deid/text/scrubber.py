@@ -154,11 +154,19 @@ class Scrubber:
         out: list[list[Entity]] = [[] for _ in texts]
         for plang in sorted(set(plangs)):
             idx = [i for i, p in enumerate(plangs) if p == plang]
-            nlp = self._engines.pipelines[plang]
-            docs = nlp.pipe((texts[i] for i in idx), batch_size=batch_size)
-            for i, doc in zip(idx, docs, strict=True):
-                artifacts = self._engines.artifacts(doc, plang)
-                out[i] = self._analyze_with(texts[i], plang, artifacts)
+            if plang == "en":
+                # English NER only where a name could be (see engine.ner_windows).
+                ents = self._engines.ner_entities([texts[i] for i in idx], batch_size)
+                for i, note_ents in zip(idx, ents, strict=True):
+                    artifacts = self._engines.artifacts(None, note_ents, plang)
+                    out[i] = self._analyze_with(texts[i], plang, artifacts)
+            else:
+                # Korean: spaCy's rule-based tokenizer; names come from our recognizers.
+                nlp = self._engines.pipelines[plang]
+                docs = nlp.pipe((texts[i] for i in idx), batch_size=batch_size)
+                for i, doc in zip(idx, docs, strict=True):
+                    artifacts = self._engines.artifacts(doc, [], plang)
+                    out[i] = self._analyze_with(texts[i], plang, artifacts)
         return out
 
     # ------------------------------------------------------------------ replacement

@@ -53,6 +53,12 @@ class ColumnSpec:
     options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     base_dir: Path = field(default=Path("."), compare=False, repr=False)
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # picklable (Spark ships the policy to executors): mapping proxies become dicts
+        hierarchy = dict(self.hierarchy) if self.hierarchy is not None else None
+        args = (self.name, self.role, self.transform, self.domain, self.date_shift)
+        return (_rebuild_column, (*args, hierarchy, dict(self.options), self.base_dir))
+
     @property
     def pseudonym_domain(self) -> str:
         return self.domain or self.name
@@ -64,7 +70,7 @@ class ColumnSpec:
             dict(self.hierarchy), field=f"columns.{self.name}.hierarchy", base_dir=self.base_dir
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, built: Hierarchy | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {"role": self.role}
         if self.transform is not None:
             out["transform"] = self.transform
@@ -73,7 +79,7 @@ class ColumnSpec:
         if self.date_shift:
             out["date_shift"] = True
         if self.hierarchy is not None:
-            out["hierarchy"] = self.build_hierarchy().spec()
+            out["hierarchy"] = (built or self.build_hierarchy()).spec()
         if self.options:
             out["options"] = dict(self.options)
         return out
@@ -133,6 +139,11 @@ class Policy:
     privacy: PrivacySpec
     base_dir: Path = field(default=Path("."), compare=False, repr=False)
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # built hierarchies travel with the policy, so executors need no hierarchy files
+        cached = self.__dict__.get("_hierarchies")
+        return (_rebuild_policy, (dict(self.columns), self.privacy, self.base_dir, cached))
+
     def _with_role(self, role: str) -> tuple[str, ...]:
         return tuple(n for n, c in self.columns.items() if c.role == role)
 
@@ -175,10 +186,12 @@ class Policy:
         return dict(cached)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "columns": {n: c.to_dict() for n, c in self.columns.items()},
-            "privacy": self.privacy.to_dict(),
-        }
+        cached: dict[str, Hierarchy] = self.__dict__.get("_hierarchies") or {}
+        columns = {}
+        for n, c in self.columns.items():
+            d = c.to_dict(cached.get(n))
+            columns[n] = d
+        return {"columns": columns, "privacy": self.privacy.to_dict()}
 
     def canonical_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -189,6 +202,40 @@ class Policy:
             cached = hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
             object.__setattr__(self, "_digest", cached)
         return cached
+
+
+def _rebuild_column(
+    name: str,
+    role: str,
+    transform: str | None,
+    domain: str | None,
+    date_shift: bool,
+    hierarchy: dict[str, Any] | None,
+    options: dict[str, Any],
+    base_dir: Path,
+) -> ColumnSpec:
+    return ColumnSpec(
+        name=name,
+        role=role,
+        transform=transform,
+        domain=domain,
+        date_shift=date_shift,
+        hierarchy=MappingProxyType(hierarchy) if hierarchy is not None else None,
+        options=MappingProxyType(options),
+        base_dir=base_dir,
+    )
+
+
+def _rebuild_policy(
+    columns: dict[str, ColumnSpec],
+    privacy: PrivacySpec,
+    base_dir: Path,
+    hierarchies: dict[str, Hierarchy] | None,
+) -> Policy:
+    policy = Policy(columns=MappingProxyType(columns), privacy=privacy, base_dir=base_dir)
+    if hierarchies is not None:
+        object.__setattr__(policy, "_hierarchies", hierarchies)
+    return policy
 
 
 def load_policy(path: str | Path) -> Policy:

@@ -77,6 +77,8 @@ class Problem:
     bits: tuple[int, ...]
     sbits: int
     cbits: int
+    cards: tuple[tuple[int, ...], ...] = ()  # [qi][level] -> number of codes
+    fcounts: FloatArray | None = None  # counts as float64 (bincount weights)
     shifted: tuple[tuple[IntArray, ...], ...] = ()  # rowcodes << (offset + cbits), packed path
     base_key: IntArray | None = None  # (sens code << cbits) | count, packed path
 
@@ -251,6 +253,8 @@ def prepare(freq: FrequencyTable, policy: Policy) -> Problem:
         bits=tuple(bits),
         sbits=sbits,
         cbits=cbits,
+        cards=tuple(tuple(len(lab) for lab in m.labels) for m in mats),
+        fcounts=counts.astype(np.float64),
         shifted=shifted,
         base_key=base_key,
     )
@@ -341,10 +345,31 @@ def evaluate_node(
     lv = tuple(int(x) for x in levels)
     codes: tuple[IntArray, ...] = ()
     class_keys: IntArray | None = None
-    if p.packable:
+    strides: list[int] = []
+    space = 1
+    for j in reversed(range(len(lv))):
+        strides.append(space)
+        space *= p.cards[j][lv[j]]
+    strides.reverse()
+    if p.sens_codes is None and space <= max(len(p.counts), 1 << 12):
+        # few possible classes: a dense index and one bincount, no sort
+        dense = np.zeros(len(p.counts), dtype=np.int64)
+        for j, level in enumerate(lv):
+            if strides[j] == 1:
+                dense += p.rowcodes[j][level]
+            elif p.cards[j][level] > 1:
+                dense += p.rowcodes[j][level] * strides[j]
+        bins = np.bincount(dense, weights=p.fcounts, minlength=space)
+        idx = np.flatnonzero(bins)
+        sizes = bins[idx].astype(np.int64)
+        pairs = None
+        dense_idx: IntArray | None = idx
+    elif p.packable:
         sizes, class_keys, pairs = _classes_packed(p, lv)
+        dense_idx = None
     else:
         sizes, codes, pairs = _classes_general(p, lv)
+        dense_idx = None
     bad = np.zeros(len(sizes), dtype=bool)
     values: dict[str, FloatArray] = {}
     for model in p.models:
@@ -355,6 +380,8 @@ def evaluate_node(
     feasible = suppressed <= p.max_outliers
     if class_keys is not None and (feasible or decode):
         codes = _decode(p, class_keys)
+    elif dense_idx is not None and (feasible or decode):
+        codes = tuple((dense_idx // strides[j]) % p.cards[j][lv[j]] for j in range(len(lv)))
     ev = NodeEval(lv, sizes, codes, bad, pairs, values, suppressed, feasible)
     if ev.feasible and with_value:
         ev.value = evaluate_metrics(lv, p.costs, sizes, codes, bad, p.n_records, only=p.metric)[
@@ -372,10 +399,14 @@ class _Lattice:
         self.value = np.full(self.shape, np.nan)
         self.lb = lower_bound_grid(p.metric, p.costs, p.n_records)
         self.levelsum = np.zeros(self.shape, dtype=np.float64)
+        self.downsize = np.zeros(self.shape, dtype=np.float64)  # log of the down-set size
         for j, h in enumerate(self.shape):
             s = [1] * len(self.shape)
             s[j] = h
             self.levelsum = self.levelsum + np.arange(h, dtype=np.float64).reshape(s)
+            self.downsize = self.downsize + np.log(np.arange(1, h + 1, dtype=np.float64)).reshape(s)
+        # ties: more levels first
+        self.downsize += self.levelsum * 1e-6
 
     def up(self, node: tuple[int, ...]) -> tuple[slice, ...]:
         return tuple(slice(x, None) for x in node)
@@ -494,12 +525,9 @@ def optimal_node(
             unresolved = window & (lat.status == 0)
             if not unresolved.any():
                 break
-            # the candidate whose down-set holds the most unresolved candidates: if it is
-            # infeasible, one check settles them all
-            below = unresolved.astype(np.int64)
-            for ax in range(below.ndim):
-                np.cumsum(below, axis=ax, out=below)
-            score = np.where(unresolved, below + lat.levelsum / (1.0 + lat.levelsum.max()), -np.inf)
+            # the candidate with the largest down-set: if it is infeasible, one check
+            # settles every candidate below it
+            score = np.where(unresolved, lat.downsize, -np.inf)
             node = tuple(int(x) for x in np.unravel_index(int(np.argmax(score)), lat.shape))
             consider(check(node))
     else:

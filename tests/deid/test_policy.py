@@ -182,3 +182,18 @@ def test_bad_yaml_and_non_tree_hierarchy(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match="not a tree") as info:
         load_policy(_write(tmp_path, "columns:\n  a: {role: quasi, hierarchy: bad.csv}\n"))
     assert info.value.field == "columns.a.hierarchy"
+
+
+def test_policy_pickles_with_its_built_hierarchies(tmp_path: Path) -> None:
+    import pickle
+
+    (tmp_path / "h.csv").write_text("1;a;*\n2;a;*\n", encoding="utf-8")
+    policy = load_policy(
+        _write(tmp_path, "columns:\n  x: {role: quasi, hierarchy: h.csv}\nprivacy: {k: 2}\n")
+    )
+    policy.hierarchies()
+    (tmp_path / "h.csv").unlink()  # executors need no hierarchy files
+    again = pickle.loads(pickle.dumps(policy))  # noqa: S301 - our own object
+    assert again == policy
+    assert again.digest() == policy.digest()
+    assert again.hierarchies()["x"].height == 3

@@ -133,11 +133,23 @@ def check(response: requests.Response) -> None:
     raise ClientError(f"HTTP {response.status_code} {code}: {message}", status=2)
 
 
-def results(page: Any) -> list[dict[str, Any]]:
-    """Every item of a list response (follows ``next`` links of paginated lists)."""
-    if isinstance(page, dict) and "results" in page:
-        return list(page["results"])
-    return list(page)
+def list_all(api: Api, path: str) -> list[dict[str, Any]]:
+    """Every item of a paginated list endpoint (follows the ``next`` links)."""
+    items: list[dict[str, Any]] = []
+    page: Any = api.get_json(path)
+    while True:
+        if not (isinstance(page, dict) and "results" in page):
+            return items + list(page)
+        items += page["results"]
+        nxt = page.get("next")
+        if not nxt:
+            return items
+        if not str(nxt).startswith(api.url + "/"):
+            # Follow only links on the same server (the token is sent with them).
+            nxt = "/" + str(nxt).split("/", 3)[-1]
+            page = api.get_json(nxt)
+        else:
+            page = api.get_json(str(nxt)[len(api.url) :])
 
 
 # --- Download ----------------------------------------------------------------------------
@@ -279,13 +291,13 @@ def _print_table(rows: list[dict[str, Any]], columns: Sequence[str]) -> None:
 
 
 def cmd_requests(args: argparse.Namespace) -> int:
-    rows = results(Api.from_config().get_json("/api/v1/requests/"))
+    rows = list_all(Api.from_config(), "/api/v1/requests/")
     _print_table(rows, ["id", "title", "state", "submitted_at"])
     return 0
 
 
 def cmd_releases(args: argparse.Namespace) -> int:
-    rows = results(Api.from_config().get_json("/api/v1/releases/"))
+    rows = list_all(Api.from_config(), "/api/v1/releases/")
     _print_table(rows, ["id", "name", "state", "published_at", "expires_at"])
     return 0
 

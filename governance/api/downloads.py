@@ -23,6 +23,9 @@ CHUNK_SIZE = 256 * 1024
 # Re-check that the download is still allowed every this many chunks (8 MiB):
 # a revocation or expiry stops a running download within one such window.
 CHECK_EVERY_CHUNKS = 32
+# The full download rule (IRB and DUA valid today) is re-checked at most this often
+# during one download; revocation and expiry are checked at every CHECK_EVERY_CHUNKS.
+FULL_CHECK_SECONDS = 10.0
 
 _RANGE_RE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
 

@@ -151,6 +151,26 @@ def release_denial(release: Release, *, now: datetime | None = None) -> Denial |
     return None
 
 
+def quick_denial(release_id: int) -> Denial | None:
+    """Revocation and expiry from the release row alone (one small query).
+
+    Between download chunks; the full rule (IRB and DUA valid today) is re-checked
+    less often, see ``refreshed_denial``.
+    """
+    row = Release.objects.filter(pk=release_id).values("state", "revoked_at", "expires_at").first()
+    if row is None or row["state"] in (ReleaseState.REVOKED, ReleaseState.DESTROYED):
+        return _REFUSALS["revoked"]
+    if row["revoked_at"] is not None:
+        return _REFUSALS["revoked"]
+    if row["state"] == ReleaseState.EXPIRED or (
+        row["expires_at"] is not None and row["expires_at"] <= timezone.now()
+    ):
+        return _REFUSALS["expired"]
+    if row["state"] != ReleaseState.PUBLISHED:
+        return _REFUSALS["not_published"]
+    return None
+
+
 def refreshed_denial(release_id: int) -> Denial | None:
     """Re-read the release from the database and check it again (between download chunks)."""
     release = Release.objects.select_related("request").filter(pk=release_id).first()

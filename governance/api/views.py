@@ -36,6 +36,7 @@ from governance.api.selectors_api import (
     api_organizations,
     manifest_files,
     published_releases_for_orgs,
+    quick_denial,
     refreshed_denial,
     release_denial,
     release_files_dir,
@@ -458,8 +459,16 @@ class ReleaseFileView(ApiView):
         started = time.monotonic()
         release_id = release.pk
 
+        last_full = [time.monotonic()]
+
         def still_allowed() -> str | None:
-            denial = refreshed_denial(release_id)
+            # Revocation/expiry: the release row, every few MiB. IRB/DUA validity (which
+            # changes by date or by a reviewer): the full rule, every FULL_CHECK_SECONDS.
+            if time.monotonic() - last_full[0] >= downloads.FULL_CHECK_SECONDS:
+                last_full[0] = time.monotonic()
+                denial = refreshed_denial(release_id)
+            else:
+                denial = quick_denial(release_id)
             return denial.code if denial else None
 
         def on_close(result: downloads.StreamResult) -> None:

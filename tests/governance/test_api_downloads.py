@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -163,7 +164,7 @@ def test_file_changed_on_disk_is_refused(world):
 # --- Revocation mid-download -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("how", ["revoke", "expire"])
+@pytest.mark.parametrize("how", ["revoke", "expire", "dua"])
 def test_revocation_mid_download_stops_at_the_next_check(world, monkeypatch, tmp_path, how):
     a, _ = world
     from tests.governance.api_support import write_release_files
@@ -180,8 +181,15 @@ def test_revocation_mid_download_stops_at_the_next_check(world, monkeypatch, tmp
         Release.objects.filter(pk=a.release.pk).update(
             state=ReleaseState.REVOKED, revoked_at=now, revoke_reason="DUA breach"
         )
-    else:
+    elif how == "expire":
         Release.objects.filter(pk=a.release.pk).update(expires_at=now)
+    else:
+        # The DUA ends (e.g. terminated by the legal reviewer): caught by the full re-check.
+        monkeypatch.setattr(downloads, "FULL_CHECK_SECONDS", 0.0)
+        today = timezone.localdate()
+        a.request.duas.update(
+            effective_on=today - timedelta(days=30), expires_on=today - timedelta(days=1)
+        )
     got += b"".join(stream)
     # Stopped within one check window (4 chunks) of the revocation, far short of the file.
     assert 10 * 4096 <= len(got) <= 12 * 4096
@@ -189,7 +197,8 @@ def test_revocation_mid_download_stops_at_the_next_check(world, monkeypatch, tmp
     [event] = _events()
     assert event["completed"] is False
     assert event["bytes_sent"] == len(got)
-    assert event["stopped"] == ("release_revoked" if how == "revoke" else "release_expired")
+    expected = {"revoke": "release_revoked", "expire": "release_expired", "dua": "dua_invalid"}
+    assert event["stopped"] == expected[how]
     # The next request is refused.
     again = a.client().get(_url(a, "big.bin"), HTTP_RANGE=f"bytes={len(got)}-")
     assert again.status_code == 410

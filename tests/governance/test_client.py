@@ -181,3 +181,18 @@ def test_unsafe_manifest_names_are_refused_before_writing(world, monkeypatch, ca
 def test_not_logged_in(world, capsys):
     assert client.main(["releases"]) == 1
     assert "Not logged in" in capsys.readouterr().err
+
+
+def test_listings_follow_pagination(world):
+    import requests
+
+    a, _, url = world
+    from governance.api.token_services import token_create
+    from tests.governance.api_support import _system_actor
+
+    for i in range(2):
+        token_create(person=a.user, organization=a.org, name=f"extra-{i}", actor=_system_actor())
+    api = client.Api(url, a.token, requests.Session())
+    tokens = client.list_all(api, "/api/v1/tokens/?page_size=1")
+    assert len(tokens) == 3
+    assert len({t["id"] for t in tokens}) == 3

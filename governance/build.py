@@ -21,6 +21,7 @@ release_build --sync``): the same code a worker runs, in this process.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from pathlib import Path
@@ -191,7 +192,8 @@ def _clear_unpublished_output(release: Release) -> None:
 
 
 def _batch_size() -> int:
-    return int(getattr(settings, "DEID_BUILD_BATCH_ROWS", 65_536))
+    default = os.environ.get("DEID_BUILD_BATCH_ROWS", "65536")
+    return int(getattr(settings, "DEID_BUILD_BATCH_ROWS", default))
 
 
 def run_executor(plan: ReleasePlan, *, engine: str, progress: ProgressFn | None = None) -> Manifest:

@@ -140,7 +140,7 @@ def _on_post_spawn(sender: Any, proc_name: str = "", **kwargs: Any) -> None:
 
 
 def connect_worker_signals() -> None:
-    """Connect the django-q worker signals (idempotent; called at import and by ``qcluster``)."""
+    """Connect the django-q worker signals (idempotent; at import and in ``GovernanceConfig.ready``)."""
     from django_q.signals import post_spawn, pre_execute
 
     pre_execute.connect(_on_pre_execute, dispatch_uid="deid-jobs-pre-execute", weak=False)
@@ -270,13 +270,12 @@ def reap_lost_builds(*, stale_after: float | None = None) -> list[int]:
             f"build lost: {why} (during {lease.phase}); nothing was published. "
             "Start the build again: the rebuild writes the same files."
         )
-        try:
-            _record_failure(release_id=release.pk, job_id=lease.job_id, error=error)
-        finally:
-            _lease_path(release.pk).unlink(missing_ok=True)
-            from governance import build
+        from governance import build
 
-            build.discard_staging(release_id=release.pk)
+        # Staging first: once the release reads 'failed', nothing of the build remains.
+        build.discard_staging(release_id=release.pk)
+        _record_failure(release_id=release.pk, job_id=lease.job_id, error=error)
+        _lease_path(release.pk).unlink(missing_ok=True)
         reaped.append(release.pk)
     return reaped
 

@@ -50,3 +50,113 @@ def test_a_qcluster_worker_process_runs_a_job_from_the_orm_broker(tmp_path, back
         assert worker.poll() is None, dep.worker_log()
         assert done is not None, f"no worker picked up the job:\n{dep.worker_log()}"
         assert done == [True, "pong:hello", 0]
+
+
+def _release_row(dep, release_id):
+    """The release's state, error and output as the database holds them (no Django here)."""
+    if dep.database_url.startswith("sqlite"):
+        import sqlite3
+
+        conn = sqlite3.connect(dep.database_url.removeprefix("sqlite:///"), timeout=30)
+    else:
+        import psycopg
+
+        conn = psycopg.connect(dep.database_url.replace("postgres://", "postgresql://"))
+    try:
+        cur = conn.cursor()
+        sql = "SELECT state, build_error, files_dir, manifest_sha256, plan_sha256 FROM governance_release WHERE id = "
+        cur.execute(sql + str(int(release_id)))
+        return cur.fetchone()
+    finally:
+        conn.close()
+
+
+def _published(dep, release_id):
+    root = dep.releases_dir
+    return {
+        "release_dir": (root / str(release_id)).exists(),
+        "staging": sorted(p.name for p in root.glob(f".staging-{release_id}-*")),
+    }
+
+
+@pytest.mark.slow
+def test_killing_the_worker_mid_build_fails_the_release_and_a_rebuild_gives_the_same_files(
+    tmp_path,
+):
+    import json
+    import os
+    import signal
+
+    from tests.governance.jobs_harness import setup_release, wait_for
+
+    with deployment(tmp_path, "sqlite") as dep:
+        dep.env["DEID_BUILD_BATCH_ROWS"] = "100"  # many batches: the kill lands mid-build
+        info = setup_release(dep, patients=3000)
+        rid, steward = info["release"], info["steward"]
+        dep.start_worker()
+        dep.manage("release_build", str(rid), "--user", steward, "--no-wait")
+        lease_path = dep.releases_dir / ".jobs" / f"release-{rid}.lease.json"
+
+        def transforming():
+            try:
+                lease = json.loads(lease_path.read_text())
+            except (OSError, ValueError):
+                return None
+            return lease if lease["phase"].startswith("transform:") else None
+
+        lease = wait_for(
+            transforming, timeout=120, what=f"the worker to transform\n{dep.worker_log()}"
+        )
+        # Freeze it mid-build (it may hold the SQLite lock: only look at files), then kill it.
+        os.kill(lease["pid"], signal.SIGSTOP)
+        assert _published(dep, rid)["staging"], "the build is writing to its staging folder"
+        assert not _published(dep, rid)["release_dir"]
+        os.kill(lease["pid"], signal.SIGKILL)
+
+        # The cluster replaces the dead worker; the new one fails the orphaned build.
+        failed = wait_for(
+            lambda: (row := _release_row(dep, rid))[0] != "building" and row,
+            timeout=60,
+            what="the lost build to be marked failed",
+        )
+        state, error, files_dir, manifest_sha, plan_sha_after = failed
+        assert state == "failed", dep.worker_log()
+        assert f"worker process {lease['pid']}" in error
+        assert "nothing was published" in error
+        assert files_dir == ""
+        assert manifest_sha == ""
+        assert _published(dep, rid) == {"release_dir": False, "staging": []}
+        assert plan_sha_after, "the plan was recorded before the transform pass"
+        plan_sha = plan_sha_after
+
+        # Rebuild through the queue: the same plan and key, so the same files.
+        out = dep.manage("release_build", str(rid), "--user", steward, "--quiet", timeout=300)
+        assert "built" in out.stdout, out.stdout + out.stderr + dep.worker_log()
+        state, error, files_dir, manifest_sha, plan_sha_rebuilt = _release_row(dep, rid)
+        assert state == "built"
+        assert plan_sha_rebuilt == plan_sha
+        reference = dep.python(
+            f"""
+            from pathlib import Path
+            from deid.pipeline import build_release
+            from deid.plan import ReleasePlan
+            from deid.sinks import verify_release
+            from deid.sources.base import open_source
+            from django.conf import settings
+            from governance.build import _batch_size, keystore
+            from governance.models import Release
+            release = Release.objects.get(pk={rid})
+            built = verify_release(release.files_dir)
+            ref = build_release(
+                ReleasePlan.from_dict(release.plan), source=open_source(settings.DEID_CDW_URL),
+                keystore=keystore(), releases_dir=Path(settings.VAR_DIR) / "reference",
+                batch_size=_batch_size(),  # Parquet row groups follow the batches
+            )
+            files = lambda m: sorted((f.name, f.rows, f.sha256) for f in m.files)
+            result = [files(built), files(ref), built.sha256 == ref.sha256]
+            """
+        )
+        built_files, reference_files, same_manifest = reference
+        assert built_files == reference_files
+        assert same_manifest
+        assert {f[0] for f in built_files} >= {"person.parquet", "measurement.csv"}

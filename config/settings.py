@@ -113,6 +113,9 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Second factor (TOTP) for legal reviewers, data stewards and administrators in the admin
+# (enforced by governance.admin_site.GovernanceAdminSite); the issuer names authenticator entries.
+OTP_TOTP_ISSUER = "Gangwon data governance"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "Asia/Seoul"

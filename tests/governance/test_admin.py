@@ -200,3 +200,18 @@ def test_membership_admin_uses_service(world: World, login: Any) -> None:
     assert world.other.is_staff
     assert "auditor" in set(world.other.groups.values_list("name", flat=True))
     assert services.user_create  # the demo helper stays importable
+
+
+def test_failed_logins_are_rate_limited(world: World, client: Any, settings: Any) -> None:
+    settings.AXES_FAILURE_LIMIT = 3
+    from axes.utils import reset
+
+    reset()
+    url = reverse("admin:login")
+    for _ in range(3):
+        client.post(url, {"username": world.legal.username, "password": "wrong password"})
+    from tests.governance.factories import PASSWORD
+
+    locked = client.post(url, {"username": world.legal.username, "password": PASSWORD})
+    assert locked.status_code == 429
+    reset()

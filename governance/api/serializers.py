@@ -323,7 +323,7 @@ class ReleaseManifestSerializer(serializers.ModelSerializer[Any]):
     def get_schema(self, obj: Release) -> Any:
         """Each table's columns with their de-identification class, as in the manifest."""
         manifest = obj.manifest or {}
-        return manifest.get("schema") or manifest.get("columns") or {}
+        return manifest.get("tables") or manifest.get("schema") or {}
 
     @extend_schema_field(serializers.DictField())
     def get_privacy_report(self, obj: Release) -> dict[str, Any]:

@@ -158,11 +158,16 @@ class TokenListCreateView(ApiView):
             raise ApiError(
                 "You belong to several organizations: give 'organization'.", code="invalid"
             )
+        expires_at = data.validated_data.get("expires_at")
+        if isinstance(request.auth, ApiToken):
+            # A token may mint tokens, but none that outlives it.
+            parent_expiry = request.auth.expires_at
+            expires_at = min(expires_at or parent_expiry, parent_expiry)
         token, raw = token_create(
             person=request.user,
             organization=Organization.objects.get(pk=org_id),
             name=data.validated_data["name"],
-            expires_at=data.validated_data.get("expires_at"),
+            expires_at=expires_at,
             actor=_actor(request),
         )
         body = ApiTokenCreatedSerializer(token).data

@@ -141,10 +141,33 @@ def test_tokens_are_stored_hashed_and_shown_once(world):
     assert raw not in created.details_json
 
 
+def test_a_token_cannot_mint_a_longer_lived_token(world):
+    a, _ = world
+    parent = ApiToken.objects.get(pk=a.token_id)
+    far = (parent.expires_at + timedelta(days=30)).isoformat()
+    response = a.client().post(
+        "/api/v1/tokens/", {"name": "child", "expires_at": far}, content_type="application/json"
+    )
+    assert response.status_code == 201
+    child = ApiToken.objects.get(pk=response.json()["id"])
+    assert child.expires_at <= parent.expires_at
+
+
+def test_a_person_logged_in_by_session_creates_a_token(world):
+    a, _ = world
+    browser = Client()
+    browser.force_login(a.user)
+    response = browser.post("/api/v1/tokens/", {"name": "laptop"}, content_type="application/json")
+    assert response.status_code == 201
+    assert ApiToken.objects.get(pk=response.json()["id"]).organization == a.org
+
+
 def test_token_lifetime_is_bounded(world):
     a, _ = world
+    browser = Client()
+    browser.force_login(a.user)
     far = (timezone.now() + timedelta(days=4000)).isoformat()
-    response = a.client().post(
+    response = browser.post(
         "/api/v1/tokens/", {"name": "forever", "expires_at": far}, content_type="application/json"
     )
     assert response.status_code == 400

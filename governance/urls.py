@@ -1,9 +1,9 @@
 """Governance URLs: the REST API under /api/v1/, its OpenAPI schema and docs."""
 
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-urlpatterns: list = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("api/v1/", include("governance.api.urls", namespace="api")),
     # Browser login for the browsable API (e.g. to create a first token), rate-limited by axes.
     path("api/auth/", include("rest_framework.urls", namespace="rest_framework")),

@@ -7,8 +7,9 @@ or ``DEID_NATIVE=0``, :func:`load` returns None and :mod:`deid.pseudonym` uses
 polars-hash instead; the output is identical (standard HMAC-SHA256, checked in tests).
 
 Per value: HMAC with the inner/outer SHA-256 states precomputed once per key (two
-compressions for an id shorter than 56 bytes), truncation to 128 bits and base32
-(RFC 4648, lowercase, unpadded) in the same loop. The call releases the GIL.
+compressions for an id shorter than 56 bytes, two ids interleaved to hide the
+latency of the SHA-NI instructions), truncation to 128 bits and base32 (RFC 4648,
+lowercase, unpadded) in the same loop. The call releases the GIL.
 """
 
 from __future__ import annotations
@@ -106,8 +107,55 @@ static void compress_ni(uint32_t state[8], const uint8_t *data) {
   _mm_storeu_si128((__m128i*)&state[4], STATE1);
 }
 
+
+__attribute__((target("sha,sse4.1,ssse3")))
+static void compress_ni_x2(uint32_t sa[8], const uint8_t *da, uint32_t sb[8], const uint8_t *db) {
+  const __m128i MASK = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+  __m128i A0, A1, B0, B1, T, MA, MB, ABEFa, CDGHa, ABEFb, CDGHb, WA[4], WB[4];
+  T = _mm_loadu_si128((const __m128i*)&sa[0]); A1 = _mm_loadu_si128((const __m128i*)&sa[4]);
+  T = _mm_shuffle_epi32(T, 0xB1); A1 = _mm_shuffle_epi32(A1, 0x1B);
+  A0 = _mm_alignr_epi8(T, A1, 8); A1 = _mm_blend_epi16(A1, T, 0xF0);
+  T = _mm_loadu_si128((const __m128i*)&sb[0]); B1 = _mm_loadu_si128((const __m128i*)&sb[4]);
+  T = _mm_shuffle_epi32(T, 0xB1); B1 = _mm_shuffle_epi32(B1, 0x1B);
+  B0 = _mm_alignr_epi8(T, B1, 8); B1 = _mm_blend_epi16(B1, T, 0xF0);
+  ABEFa = A0; CDGHa = A1; ABEFb = B0; CDGHb = B1;
+  for (int i = 0; i < 4; i++) {
+    WA[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i*)(da + 16*i)), MASK);
+    WB[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i*)(db + 16*i)), MASK);
+  }
+  _Pragma("GCC unroll 16")
+  for (int g = 0; g < 16; g++) {
+    __m128i ca, cb;
+    if (g < 4) { ca = WA[g]; cb = WB[g]; }
+    else {
+      __m128i ta = _mm_sha256msg1_epu32(WA[g & 3], WA[(g + 1) & 3]);
+      __m128i tb = _mm_sha256msg1_epu32(WB[g & 3], WB[(g + 1) & 3]);
+      ta = _mm_add_epi32(ta, _mm_alignr_epi8(WA[(g + 3) & 3], WA[(g + 2) & 3], 4));
+      tb = _mm_add_epi32(tb, _mm_alignr_epi8(WB[(g + 3) & 3], WB[(g + 2) & 3], 4));
+      ca = _mm_sha256msg2_epu32(ta, WA[(g + 3) & 3]);
+      cb = _mm_sha256msg2_epu32(tb, WB[(g + 3) & 3]);
+      WA[g & 3] = ca; WB[g & 3] = cb;
+    }
+    __m128i k = _mm_loadu_si128((const __m128i*)&K256[4*g]);
+    MA = _mm_add_epi32(ca, k); MB = _mm_add_epi32(cb, k);
+    A1 = _mm_sha256rnds2_epu32(A1, A0, MA); B1 = _mm_sha256rnds2_epu32(B1, B0, MB);
+    MA = _mm_shuffle_epi32(MA, 0x0E); MB = _mm_shuffle_epi32(MB, 0x0E);
+    A0 = _mm_sha256rnds2_epu32(A0, A1, MA); B0 = _mm_sha256rnds2_epu32(B0, B1, MB);
+  }
+  A0 = _mm_add_epi32(A0, ABEFa); A1 = _mm_add_epi32(A1, CDGHa);
+  B0 = _mm_add_epi32(B0, ABEFb); B1 = _mm_add_epi32(B1, CDGHb);
+  T = _mm_shuffle_epi32(A0, 0x1B); A1 = _mm_shuffle_epi32(A1, 0xB1);
+  A0 = _mm_blend_epi16(T, A1, 0xF0); A1 = _mm_alignr_epi8(A1, T, 8);
+  _mm_storeu_si128((__m128i*)&sa[0], A0); _mm_storeu_si128((__m128i*)&sa[4], A1);
+  T = _mm_shuffle_epi32(B0, 0x1B); B1 = _mm_shuffle_epi32(B1, 0xB1);
+  B0 = _mm_blend_epi16(T, B1, 0xF0); B1 = _mm_alignr_epi8(B1, T, 8);
+  _mm_storeu_si128((__m128i*)&sb[0], B0); _mm_storeu_si128((__m128i*)&sb[4], B1);
+}
 #else
 static void compress_ni(uint32_t state[8], const uint8_t *data) { compress_c(state, data); }
+static void compress_ni_x2(uint32_t sa[8], const uint8_t *da, uint32_t sb[8], const uint8_t *db) {
+  compress_c(sa, da); compress_c(sb, db);
+}
 #endif
 
 typedef void (*compress_fn)(uint32_t*, const uint8_t*);
@@ -122,6 +170,32 @@ int deid_has_shani(void) {
 }
 
 static const char ALPH[] = "abcdefghijklmnopqrstuvwxyz234567";
+
+static void store_be(uint8_t *o, const uint32_t s[8]) {
+  for (int j = 0; j < 8; j++) { o[4*j]=s[j]>>24; o[4*j+1]=s[j]>>16; o[4*j+2]=s[j]>>8; o[4*j+3]=s[j]; }
+}
+
+static void emit_b32(const uint32_t t[8], uint8_t *o) {
+  uint8_t h[17];
+  for (int j = 0; j < 4; j++) { h[4*j]=t[j]>>24; h[4*j+1]=t[j]>>16; h[4*j+2]=t[j]>>8; h[4*j+3]=t[j]; }
+  h[16] = 0;
+  int bit = 0;
+  for (int j = 0; j < 26; j++) { int byte = bit >> 3, sh = bit & 7; unsigned v = ((unsigned)h[byte] << 8) | h[byte+1]; o[j] = ALPH[(v >> (11 - sh)) & 31]; bit += 5; }
+}
+
+static void one_value(compress_fn F, const uint32_t is[8], const uint32_t os[8], const uint8_t *m, size_t L, uint8_t ob_template[64], uint8_t *o) {
+  uint8_t blk[128]; uint8_t ob[64]; memcpy(ob, ob_template, 64);
+  uint32_t s[8]; memcpy(s, is, 32);
+  size_t full = L / 64, rem = L % 64;
+  for (size_t b = 0; b < full; b++) F(s, m + 64*b);
+  memset(blk, 0, 128); memcpy(blk, m + 64*full, rem); blk[rem] = 0x80;
+  size_t nb = (rem < 56) ? 1 : 2; uint64_t bits = (uint64_t)(64 + L) * 8;
+  for (int j = 0; j < 8; j++) blk[64*nb - 1 - j] = (uint8_t)(bits >> (8*j));
+  for (size_t b = 0; b < nb; b++) F(s, blk + 64*b);
+  store_be(ob, s);
+  uint32_t t[8]; memcpy(t, os, 32); F(t, ob);
+  emit_b32(t, o);
+}
 
 /* HMAC-SHA256(key, data[off[i]:off[i+1]]) truncated to 16 bytes, base32 lowercase (26 chars) */
 void deid_hmac_b32(const uint8_t *key, size_t keylen, const uint8_t *data, const int64_t *off,
@@ -144,25 +218,28 @@ void deid_hmac_b32(const uint8_t *key, size_t keylen, const uint8_t *data, const
   memcpy(is, IV, 32); F(is, pad);
   for (int j = 0; j < 64; j++) pad[j] = k[j] ^ 0x5c;
   memcpy(os, IV, 32); F(os, pad);
-  uint8_t blk[128];
-  uint8_t ob[64]; memset(ob, 0, 64); ob[32] = 0x80; ob[62] = 0x03; ob[63] = 0x00; /* (64+32)*8 = 768 = 0x300 */
-  for (size_t i = 0; i < n; i++) {
-    const uint8_t *m = data + off[i]; size_t L = (size_t)(off[i+1] - off[i]);
-    uint32_t s[8]; memcpy(s, is, 32);
-    size_t full = L / 64, rem = L % 64;
-    for (size_t b = 0; b < full; b++) F(s, m + 64*b);
-    memset(blk, 0, 128); memcpy(blk, m + 64*full, rem); blk[rem] = 0x80;
-    size_t nb = (rem < 56) ? 1 : 2; uint64_t bits = (uint64_t)(64 + L) * 8;
-    for (int j = 0; j < 8; j++) blk[64*nb - 1 - j] = (uint8_t)(bits >> (8*j));
-    for (size_t b = 0; b < nb; b++) F(s, blk + 64*b);
-    for (int j = 0; j < 8; j++) { ob[4*j]=s[j]>>24; ob[4*j+1]=s[j]>>16; ob[4*j+2]=s[j]>>8; ob[4*j+3]=s[j]; }
-    uint32_t t[8]; memcpy(t, os, 32); F(t, ob);
-    uint8_t h[17];
-    for (int j = 0; j < 4; j++) { h[4*j]=t[j]>>24; h[4*j+1]=t[j]>>16; h[4*j+2]=t[j]>>8; h[4*j+3]=t[j]; }
-    h[16] = 0;
-    uint8_t *o = out + 26*i; int bit = 0;
-    for (int j = 0; j < 26; j++) { int byte = bit >> 3, sh = bit & 7; unsigned v = ((unsigned)h[byte] << 8) | h[byte+1]; o[j] = ALPH[(v >> (11 - sh)) & 31]; bit += 5; }
+  uint8_t ob[64]; memset(ob, 0, 64); ob[32] = 0x80; ob[62] = 0x03; /* (64+32)*8 = 768 bits */
+  size_t i = 0;
+  if (use_ni) {
+    uint8_t ba[64], bb[64], oa[64], obb[64];
+    memcpy(oa, ob, 64); memcpy(obb, ob, 64);
+    while (i + 1 < n) {
+      size_t La = (size_t)(off[i+1] - off[i]), Lb = (size_t)(off[i+2] - off[i+1]);
+      if (La > 55 || Lb > 55) { one_value(F, is, os, data + off[i], La, ob, out + 26*i); i++; continue; }
+      memset(ba, 0, 64); memcpy(ba, data + off[i], La); ba[La] = 0x80;
+      memset(bb, 0, 64); memcpy(bb, data + off[i+1], Lb); bb[Lb] = 0x80;
+      uint64_t bits_a = (uint64_t)(64 + La) * 8, bits_b = (uint64_t)(64 + Lb) * 8;
+      for (int j = 0; j < 8; j++) { ba[63 - j] = (uint8_t)(bits_a >> (8*j)); bb[63 - j] = (uint8_t)(bits_b >> (8*j)); }
+      uint32_t sa[8], sb[8]; memcpy(sa, is, 32); memcpy(sb, is, 32);
+      compress_ni_x2(sa, ba, sb, bb);
+      store_be(oa, sa); store_be(obb, sb);
+      memcpy(sa, os, 32); memcpy(sb, os, 32);
+      compress_ni_x2(sa, oa, sb, obb);
+      emit_b32(sa, out + 26*i); emit_b32(sb, out + 26*(i+1));
+      i += 2;
+    }
   }
+  for (; i < n; i++) one_value(F, is, os, data + off[i], (size_t)(off[i+1] - off[i]), ob, out + 26*i);
 }
 """
 

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from deid.errors import DataError, PrivacyTargetNotMet
-from deid.frequency import FrequencyTable
+from deid.frequency import FrequencyTable, key_strings
 from deid.hierarchy import FlatHierarchy, Hierarchy
 from deid.metrics import evaluate_metrics
 from deid.policy import Policy
@@ -49,24 +49,78 @@ def _count_keys(policy: Policy) -> list[str]:
     return [*policy.quasi_identifiers, *([sens] if sens else [])]
 
 
+def _encode_level0(col: pa.Array, h: Hierarchy | None, name: str) -> tuple[pa.Array, pa.Array]:
+    """(int32 codes with nulls, string dictionary) of a column's level-0 values.
+
+    The raw column is dictionary-encoded first, so normalization (``leaf``) runs on
+    distinct values only.
+    """
+    enc = pc.dictionary_encode(col)
+    try:
+        labels = h.leaf(enc.dictionary) if h is not None else _strings(enc.dictionary)
+    except DataError as exc:
+        raise DataError(exc.message, field=name) from None
+    lab = pc.dictionary_encode(labels)
+    codes = lab.indices.take(enc.indices)
+    return codes, lab.dictionary
+
+
+def _strings(arr: pa.Array) -> pa.Array:
+    out = key_strings(arr)
+    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
+
+
+def _take_codes(dictionary: pa.Array, codes: npt.NDArray[np.int64]) -> pa.Array:
+    """Dictionary values by code; the code ``len(dictionary)`` stands for null."""
+    null = codes == len(dictionary)
+    idx = pa.array(np.where(null, 0, codes), mask=null if null.any() else None)
+    return dictionary.take(idx)
+
+
 def count_batch(batch: pa.RecordBatch | pa.Table, policy: Policy) -> FrequencyTable:
-    """Distinct level-0 QI (+ protected sensitive) combinations of a batch with counts."""
+    """Distinct level-0 QI (+ protected sensitive) combinations of a batch with counts.
+
+    Each column becomes integer codes; the codes of a row are packed into one
+    int64 key and counted with a single-column hash group-by.
+    """
     hier = policy.hierarchies()
-    cols: list[pa.Array] = []
     names = _count_keys(policy)
+    codes: list[npt.NDArray[np.int64]] = []
+    dicts: list[pa.Array] = []
+    space = 1
     for name in names:
         if name not in batch.schema.names:
             raise DataError(f"column {name!r} of the policy is not in the data", field=name)
         col = batch.column(name)
         if isinstance(col, pa.ChunkedArray):
             col = col.combine_chunks()
-        if name in hier:
-            try:
-                col = hier[name].leaf(col)
-            except DataError as exc:
-                raise DataError(exc.message, field=name) from None
-        cols.append(col)
-    return FrequencyTable.count(pa.table(cols, names=names), names)
+        idx, dictionary = _encode_level0(col, hier.get(name), name)
+        null_code = len(dictionary)
+        codes.append(
+            np.asarray(pc.fill_null(idx, null_code).to_numpy(zero_copy_only=False), dtype=np.int64)
+        )
+        dicts.append(dictionary)
+        space *= null_code + 1
+    if not names or space >= 1 << 62:
+        cols0 = [_take_codes(dicts[j], codes[j]) for j in range(len(names))]
+        return FrequencyTable.count(pa.table(cols0, names=names) if names else batch, names)
+    key = np.zeros(batch.num_rows, dtype=np.int64)
+    strides = []
+    for j in range(len(names)):
+        radix = len(dicts[j]) + 1
+        key = key * radix + codes[j]
+        strides.append(radix)
+    # sort-based: high-cardinality hash group-bys are slower than one int64 sort
+    keys, counts_np = np.unique(key, return_counts=True)
+    cols: list[pa.Array] = []
+    for j in reversed(range(len(names))):
+        radix = strides[j]
+        part = keys % radix
+        keys = keys // radix
+        cols.append(_take_codes(dicts[j], part))
+    cols.reverse()
+    counts = pa.array(counts_np.astype(np.int64))
+    return FrequencyTable(pa.table([*cols, counts], names=[*names, "count"]))
 
 
 def count_table(batches: Iterable[pa.RecordBatch | pa.Table], policy: Policy) -> FrequencyTable:

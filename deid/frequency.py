@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -19,7 +21,7 @@ from deid.errors import DataError
 COUNT = "count"
 
 
-def _key_strings(col: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+def key_strings(col: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     if pa.types.is_string(col.type):
         return col
     if pa.types.is_dictionary(col.type) or pa.types.is_large_string(col.type):
@@ -27,8 +29,6 @@ def _key_strings(col: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     if pa.types.is_floating(col.type):
         arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
         np_ = arr.to_numpy(zero_copy_only=False)
-        import numpy as np
-
         valid = ~np.isnan(np_)
         if np.all(np.floor(np_[valid]) == np_[valid]):
             return arr.cast(pa.int64()).cast(pa.string())
@@ -69,7 +69,7 @@ class FrequencyTable:
         if cnt.null_count or (len(cnt) and pc.min(cnt).as_py() < 0):
             raise DataError("counts must be non-negative and not null", field=COUNT)
         keys = [n for n in counts.column_names if n != COUNT]
-        cols = [_key_strings(counts[n]) for n in keys]
+        cols = [key_strings(counts[n]) for n in keys]
         table = pa.table([*cols, cnt.cast(pa.int64())], names=[*keys, COUNT])
         return cls(_regroup(table, keys))
 
@@ -79,7 +79,7 @@ class FrequencyTable:
         missing = [k for k in keys if k not in batch.schema.names]
         if missing:
             raise DataError(f"column {missing[0]!r} is missing from the input", field=missing[0])
-        table = pa.table([_key_strings(batch.column(k)) for k in keys], names=list(keys))
+        table = pa.table([key_strings(batch.column(k)) for k in keys], names=list(keys))
         if not keys:
             return cls(pa.table({COUNT: pa.array([table.num_rows], pa.int64())}))
         out = table.group_by(list(keys), use_threads=False).aggregate([([], "count_all")])
@@ -93,6 +93,8 @@ class FrequencyTable:
     def merge(self, others: Iterable[FrequencyTable] | FrequencyTable) -> FrequencyTable:
         """This table plus ``others`` (one table or many), counts summed."""
         more = [others] if isinstance(others, FrequencyTable) else list(others)
+        if not more:
+            return self
         keys = list(self.keys)
         for o in more:
             if list(o.keys) != keys:
@@ -108,8 +110,39 @@ def _regroup(table: pa.Table, keys: list[str]) -> pa.Table:
     if not keys:
         total = pc.sum(table[COUNT]).as_py() or 0
         return pa.table({COUNT: pa.array([total], pa.int64())})
-    out = table.group_by(keys, use_threads=False).aggregate([(COUNT, "sum")])
-    out = out.rename_columns([*keys, COUNT]).select([*keys, COUNT])
-    return out.cast(
-        pa.schema([*(pa.field(k, pa.string()) for k in keys), pa.field(COUNT, pa.int64())])
+    schema = pa.schema([*(pa.field(k, pa.string()) for k in keys), pa.field(COUNT, pa.int64())])
+    # pack each row's dictionary codes into one int64 and sum counts per key (sort-based)
+    codes: list[npt.NDArray[np.int64]] = []
+    dicts: list[pa.Array] = []
+    space = 1
+    for k in keys:
+        enc = pc.dictionary_encode(table[k].combine_chunks())
+        null = len(enc.dictionary)
+        codes.append(
+            np.asarray(
+                pc.fill_null(enc.indices, null).to_numpy(zero_copy_only=False), dtype=np.int64
+            )
+        )
+        dicts.append(enc.dictionary)
+        space *= null + 1
+    if space >= 1 << 62:
+        out = table.group_by(keys, use_threads=False).aggregate([(COUNT, "sum")])
+        return out.rename_columns([*keys, COUNT]).select([*keys, COUNT]).cast(schema)
+    key = np.zeros(table.num_rows, dtype=np.int64)
+    for j in range(len(keys)):
+        key = key * (len(dicts[j]) + 1) + codes[j]
+    uniq, inv = np.unique(key, return_inverse=True)
+    counts = np.bincount(
+        inv.ravel(), weights=table[COUNT].to_numpy().astype(np.float64), minlength=len(uniq)
     )
+    cols: list[pa.Array] = []
+    rest = uniq
+    for j in reversed(range(len(keys))):
+        radix = len(dicts[j]) + 1
+        part = rest % radix
+        rest = rest // radix
+        null = part == radix - 1
+        idx = pa.array(np.where(null, 0, part), mask=null if null.any() else None)
+        cols.append(dicts[j].take(idx))
+    cols.reverse()
+    return pa.table([*cols, pa.array(counts.astype(np.int64))], schema=schema)

@@ -53,3 +53,9 @@ def roman_surnames() -> frozenset[str]:
 def org_acronyms() -> tuple[str, ...]:
     """Acronyms of hospitals and labs (KNUH, GNAH...), case-sensitive."""
     return _words("phi_org_acronyms.txt")
+
+
+@cache
+def org_generic_words() -> frozenset[str]:
+    """Lower-case words that do not make an English organization name distinctive."""
+    return frozenset(w.lower() for w in _words("phi_org_generic_words.txt"))

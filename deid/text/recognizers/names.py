@@ -98,8 +98,20 @@ _KO_AFTER = re.compile(
     r"\s{0,2}(?:님|씨|환자|보호자|교수|원장|선생|전공의|간호사|상담사|사회복지사|과장|주치의|전문의|레지던트|인턴|"
     r"약사|팀장|실장|부장|\((?:남|여|M|F|\d|처|남편|아내|부인|아들|딸|며느리|사위|어머니|아버지|모|부|형|누나|언니|오빠|"
     r"동생|손자|손녀|조카|친구|이웃|보호자|배우자|자녀|본인|시어머니|시아버지|장모|장인|고모|이모|삼촌|외삼촌)|"
-    r"\s?/\s?\d{1,3}\s?[MF남여]|\s?/\s?[MF남여]\s?/|,\s?\d{1,3}\s?세|\s?\d{2,3}\s?세)"
+    r"\s?/\s?\d{1,3}\s?[MF남여]|\s?/\s?[MF남여]\s?/|,\s?\d{1,3}\s?세|\s?\d{2,3}\s?세|"
+    r"\s?\((?:전화|내선|pager|Pager|tel|Tel|TEL|☎|PHS|phs))"
 )
+# A role or department right before a name: "작성 간호사 X", "내분비내과 X (전화 ...)".
+_KO_ROLE_BEFORE = re.compile(
+    r"(?:간호사|교수|전공의|전문의|주치의|담당의|당직의|집도의|마취의|진료의|의뢰의|판독의|수련의|의사|원장|선생님|"
+    r"인턴|레지던트|사회복지사|상담사|약사|"
+    r"[가-힣]{1,6}과|R\d|PA)\s{1,2}$"
+)
+_HONOR_SUFFIX = re.compile(
+    r"^(?:님|씨|군|양|환자|보호자|교수|원장|선생|전공의|간호사|상담사|과장|주치의|전문의|레지던트|인턴|약사|팀장|실장|부장)"
+)
+# Without any context only the most common family names (about 80% of Koreans) count.
+_COMMON_SURNAMES = frozenset("김이박최정강조윤장임한오서신권황안송류홍")
 # Labels before a name. Unambiguous labels may omit the colon; generic ones need it.
 _KO_LABEL = re.compile(
     r"(?:(?:환자\s?명|환자\s?성명|성\s?명|보호자|주치의|담당의|담당\s?의사|작성자|판독의|의뢰의|상담자|예금주|"
@@ -108,7 +120,9 @@ _KO_LABEL = re.compile(
     r"Attending|Resident|cc|CC)\s{0,3}[:：])"
     r"\s{0,3}(?:(?:사회복지사|간호사|전공의|전문의|교수|상담사|원장|주치의|담당의|의사|R\d|Dr\.?)\s{1,2})?$"
 )
-_NOT_FINAL = frozenset("병함증과실료법술약제사적부동리읍면로길의")
+_NOT_FINAL = frozenset("병함증과실료법술약제사적부동리읍면로길의상엽")
+# Predicate and position endings that never close a name, whatever the context.
+_NEVER_FINAL = frozenset("함됨음듯중후측쪽")
 
 
 def _is_ko_name(word: str, strong: bool) -> bool:
@@ -116,7 +130,7 @@ def _is_ko_name(word: str, strong: bool) -> bool:
     if word in lexicons.ko_name_stopwords():
         return False
     n = len(word)
-    if n < 2 or n > 5:
+    if n < 2 or n > 5 or word[-1] in _NEVER_FINAL:
         return False
     given_set = lexicons.ko_given_syllables()
     for sur in lexicons.ko_surnames():
@@ -151,12 +165,19 @@ def find_korean_names(text: str) -> list[tuple[int, int, float]]:
             if len(word) > 5:
                 continue
             after = text[start + len(word) + len(suf) : start + len(word) + len(suf) + 16]
-            honor = suf in ("님", "씨") or (
-                suf
-                and len(suf) >= 2
-                and suf not in ("에게", "에게서", "께서", "으로", "한테", "이랑")
+            honor = _HONOR_SUFFIX.match(suf) is not None
+            in_parens = text[start - 1 : start] == "(" and after[:1] == ")"
+            strong = (
+                label
+                or honor
+                or in_parens
+                or _KO_ROLE_BEFORE.search(before) is not None
+                or _KO_AFTER.match(after) is not None
             )
-            strong = label or bool(honor) or _KO_AFTER.match(after) is not None
+            if not strong and word[0] not in _COMMON_SURNAMES:
+                continue
+            if len(word) == 2 and not (label or honor or in_parens):
+                continue  # one-syllable given names only with a label or honorific
             if not strong and after[:1] in (":", "："):
                 continue  # "상담일:" is a field label, not a name
             if _is_ko_name(word, strong):
@@ -182,7 +203,7 @@ _LABEL_RE = re.compile(
     r"Reviewed by|Signed by|signed|Signed|Sincerely|Discussed with|seeing|Attending|Resident|Fellow|Physician|"
     r"Referred by|Referring physician|Contact|Counselor|Surgeon|Radiologist|Pathologist|Author|Examined by|"
     r"Performed by|Prepared by|Approved by|Verified by|Informant|Next of kin|NOK|Emergency contact|Spouse|"
-    r"Son|Daughter|Wife|Husband|Mother|Father|cc|CC|Attn|Dear|with|by|to)\b\s*[:,-]?\s*|"
+    r"Son|Daughter|Wife|Husband|Mother|Father|cc|CC|Attn|Dear)\b\s*[:,-]?\s*|"
     r"(?:환자명?|성명|보호자|담당의?|주치의|작성자?|판독의?|의뢰의|상담자|대상|예금주|서명|교수|전공의)\s?[:：]?\s{0,3})"
     rf"({_CAPSEQ}|[A-Z]{{2,}}(?:[\s-][A-Z]{{2,}}){{1,2}})"
 )
@@ -252,7 +273,7 @@ def find_english_names(text: str) -> list[tuple[int, int, float]]:
     out: list[tuple[int, int, float]] = []
     roman = lexicons.roman_surnames()
 
-    def add(start: int, end: int, score: float) -> None:
+    def add(start: int, end: int, score: float, min_words: int = 1) -> None:
         words = text[start:end].split()
         # Drop trailing words that are not name-like (e.g. "Kim Pulmonology").
         while words and not _looks_name_word(words[-1]):
@@ -263,7 +284,7 @@ def find_english_names(text: str) -> list[tuple[int, int, float]]:
             start += len(words[0])
             start += len(text[start:]) - len(text[start:].lstrip())
             words.pop(0)
-        if words and _ok_sequence(words, text[end : end + 20]):
+        if len(words) >= min_words and _ok_sequence(words, text[end : end + 20]):
             out.append((start, end, score))
 
     for m in _TITLE_RE.finditer(text):
@@ -273,9 +294,9 @@ def find_english_names(text: str) -> list[tuple[int, int, float]]:
         if first.lower() in roman or _looks_name_word(first):
             add(s, e, 0.9)
     for m in _LABEL_RE.finditer(text):
-        add(m.start(1), m.end(1), 0.8)
+        add(m.start(1), m.end(1), 0.8, min_words=2)
     for m in _REL_AFTER_RE.finditer(text):
-        add(m.start(1), m.end(1), 0.8)
+        add(m.start(1), m.end(1), 0.8, min_words=2)
     # Romanized Korean names: "Kim Ye-rin", "Ye-rin Kim", "KIM YEONWON", "Changsook Lee".
     for m in _ROMAN_RE.finditer(text):
         a, b = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))

@@ -137,52 +137,15 @@ _EN_ORG_SUFFIX = (
     r"Cancer\s+Center|Health\s+Care|Healthcare|Clinic|Clinics|Genomics|Diagnomics|Biosciences|Laboratories|Laboratory|Labs|Lab|Institute|Foundation|Infirmary|"
     r"Medical\s+Foundation|Diagnostics|Pharmacy|University|College|Corporation|Corp\.?|Inc\.?|Co\.,?\s?Ltd\.?|Ltd\.?)"
 )
-_EN_ORG_STOP = frozenset(
-    [
-        "the",
-        "a",
-        "an",
-        "at",
-        "to",
-        "from",
-        "in",
-        "of",
-        "and",
-        "with",
-        "by",
-        "for",
-        "our",
-        "your",
-        "his",
-        "her",
-        "their",
-        "this",
-        "that",
-        "outside",
-        "local",
-        "another",
-        "patient",
-        "admitted",
-        "discharged",
-        "follow-up",
-        "followup",
-        "seen",
-        "transferred",
-        "referred",
-        "visit",
-        "visited",
-        "hospital",
-        "clinic",
-        "emergency",
-        "general",
-        "private",
-        "community",
-        "tertiary",
-        "university",
-    ]
-)
+_EN_ORG_STOP = lexicons.org_generic_words()
+# A capitalized word; a trailing period only for short abbreviations (St., Mt.), never a sentence end.
+_ORG_WORD = r"(?:[A-Z][A-Za-z'&-]*|[A-Z][a-z]{0,2}\.)"
 EN_ORG = re.compile(
-    r"\b((?:\d{1,4}\s+)?(?:[A-Z][A-Za-z'&.-]*|[A-Z]{2,}|of|and|&)(?:\s+(?:[A-Z][A-Za-z'&.-]*|of|and|&)){0,6}\s+"
+    r"\b((?:\d{1,4}\s+)?(?:"
+    + _ORG_WORD
+    + r"|of|and|&)(?:\s+(?:"
+    + _ORG_WORD
+    + r"|of|and|&)){0,6}\s+"
     + _EN_ORG_SUFFIX
     + r"(?:\s+of\s+[A-Z][A-Za-z'-]*(?:\s+[A-Z][A-Za-z'-]*){0,3})?)\b"
 )
@@ -191,7 +154,9 @@ EN_ORG = re.compile(
 def _en_org_span(m: re.Match[str], text: str) -> bool:
     words = m.group(1).split()
     # Needs a distinctive word before the suffix.
-    distinct = [w for w in words[:-1] if w.lower() not in _EN_ORG_STOP and w[0].isupper()]
+    distinct = [
+        w for w in words[:-1] if (w.lower() not in _EN_ORG_STOP and w[0].isupper()) or w.isdigit()
+    ]
     return bool(distinct)
 
 

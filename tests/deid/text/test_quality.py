@@ -15,7 +15,7 @@ import pytest
 from deid.text import Scrubber, score
 from deid.text.evaluate import read_jsonl
 
-from .handwritten_notes import KEEP, gold_notes
+from .handwritten_notes import CLEAN_NOTES, KEEP, gold_notes
 
 NO_LEAK = ("KR_RRN", "PHONE", "EMAIL", "MRN")
 
@@ -53,3 +53,10 @@ def test_handwritten_notes_generalize(scrubber: Scrubber) -> None:
         for keep in KEEP:
             if keep in str(g["text"]):
                 assert keep in str(p["text"]), keep
+
+
+@pytest.mark.parametrize("index", range(len(CLEAN_NOTES)))
+def test_clinical_text_without_phi_is_untouched(scrubber: Scrubber, index: int) -> None:
+    text = CLEAN_NOTES[index]
+    found = [(e.type, text[e.start : e.end]) for e in scrubber.analyze(text)]
+    assert found == []

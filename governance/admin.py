@@ -443,6 +443,11 @@ def report_context(report: dict[str, Any] | None) -> dict[str, Any]:
     """The privacy report, shaped for a person: figures, tables, and an SVG histogram."""
     if not report:
         return {"present": False}
+    # The build's report wraps the engine's anonymization report under "report" and adds
+    # release-wide figures (records released, per-table rows); flatten both shapes.
+    inner = report.get("report")
+    if isinstance(inner, dict):
+        report = {**inner, **{k: v for k, v in report.items() if k != "report"}}
     target = report.get("privacy") or {}
     hist_raw = (
         report.get("class_sizes")
@@ -499,6 +504,11 @@ def report_context(report: dict[str, Any] | None) -> dict[str, Any]:
         else:
             risk_rows.append({"name": name, "highest": value})
     share = report.get("suppressed_share", report.get("suppression_rate"))
+    tables = [
+        {"name": name, **stats}
+        for name, stats in sorted((report.get("tables") or {}).items())
+        if isinstance(stats, dict)
+    ]
     return {
         "present": True,
         "k": report.get("k", report.get("k_reached")),
@@ -508,8 +518,10 @@ def report_context(report: dict[str, Any] | None) -> dict[str, Any]:
         "suppression_limit": target.get("suppression_limit"),
         "metric": target.get("metric"),
         "records_in": report.get("records_in"),
-        "records_out": report.get("records_out"),
-        "suppressed": report.get("suppressed"),
+        "records_out": report.get("records_released", report.get("records_out")),
+        "suppressed": report.get("records_suppressed", report.get("suppressed")),
+        "persons": report.get("persons_released"),
+        "tables": tables,
         "suppressed_pct": round(100 * float(share), 2) if share is not None else None,
         "classes": report.get("classes"),
         "levels": sorted((report.get("levels") or {}).items()),

@@ -1339,7 +1339,7 @@ def release_build_succeeded(
             details={
                 "manifest_sha256": manifest_sha,
                 "files": len(files) if isinstance(files, list) else None,
-                "k": report.get("k_reached", report.get("k")),
+                "k": report.get("k", (report.get("report") or {}).get("k")),
             },
             system="release_build",
         )

@@ -195,7 +195,7 @@ REPORT: dict[str, Any] = {
     "suppressed": 5,
     "suppressed_share": 0.05,
     "classes": 10,
-    "class_sizes": {"5": 4, "6": 3, "8": 2, "12": 1},
+    "class_size_histogram": {"5": 4, "6": 3, "8": 2, "12": 1},
     "levels": {"age": 2, "sex": 0},
     "risk": {
         "prosecutor": {

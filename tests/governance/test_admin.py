@@ -187,6 +187,21 @@ def test_report_context_shapes() -> None:
         "chart"
     ]["bars"][0]["below_k"]
     assert report_context(None) == {"present": False}
+    # The build's shape: the engine's report nested under "report", release-wide figures on top.
+    nested = report_context(
+        {
+            "report": REPORT,
+            "records_in": 1000,
+            "records_released": 990,
+            "records_suppressed": 10,
+            "tables": {"person": {"rows_in": 1000, "rows_out": 990, "rows_dropped": 10}},
+        }
+    )
+    assert nested["k"] == 5
+    assert nested["records_out"] == 990
+    assert nested["suppressed"] == 10
+    assert nested["tables"][0]["name"] == "person"
+    assert len(nested["chart"]["bars"]) == 4
 
 
 def test_membership_admin_uses_service(world: World, login: Any) -> None:

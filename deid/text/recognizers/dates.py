@@ -84,7 +84,9 @@ DATE_PATTERNS: tuple[tuple[str, re.Pattern[str], float], ...] = (
     # March 5, 2021 / Mar. 5th 2021
     (
         "mon_d_y",
-        re.compile(r"\b" + _MON + r"\.?\s+" + _D + r"(?:st|nd|rd|th)?,?\s+" + _Y4 + r"(?!\d)"),
+        re.compile(
+            r"\b" + _MON + r"\.?(?:\s+|-)" + _D + r"(?:st|nd|rd|th)?(?:,?\s+|-)" + _Y4 + r"(?!\d)"
+        ),
         0.95,
     ),
     # 5 March 2021

@@ -99,7 +99,7 @@ PHONE_RULES = [
 _MRN_LABELS = (
     r"등록\s?번호|환자\s?번호|차트\s?번호|병록\s?번호|진료\s?번호|의무기록\s?번호|검체\s?번호|"
     r"접수\s?번호|병리\s?번호|환자\s?ID|MRN|MR\s?No\.?|MR#|Pt\.?\s?ID|Patient\s?(?:ID|No\.?|Number)|"
-    r"Hospital\s?(?:No\.?|Number|ID)|Chart\s?(?:No\.?|Number|#)|Record\s?(?:No\.?|Number|#)|"
+    r"Hosp(?:ital|\.)?\s?(?:No\.?|Number|ID|#)|Chart\s?(?:No\.?|Number|#)|Record\s?(?:No\.?|Number|#)|"
     r"Specimen\s?(?:ID|No\.?|Number|#)?|Sample\s?(?:ID|No\.?)|Accession\s?(?:No\.?|Number|#)?|"
     r"Case\s?(?:No\.?|#)|Unit\s?No\.?|(?<![A-Za-z])ID"
 )

@@ -205,7 +205,7 @@ _LABEL_RE = re.compile(
     r"Performed by|Prepared by|Approved by|Verified by|Informant|Next of kin|NOK|Emergency contact|Spouse|"
     r"Son|Daughter|Wife|Husband|Mother|Father|cc|CC|Attn|Dear)\b\s*[:,-]?\s*|"
     r"(?:환자명?|성명|보호자|담당의?|주치의|작성자?|판독의?|의뢰의|상담자|대상|예금주|서명|교수|전공의)\s?[:：]?\s{0,3})"
-    rf"({_CAPSEQ}|[A-Z]{{2,}}(?:[\s-][A-Z]{{2,}}){{1,2}})"
+    rf"({_CAP},\s?{_CAP}(?:\s{_CAP})?(?![a-z])|{_CAPSEQ}|[A-Z]{{2,}}(?:[\s-][A-Z]{{2,}}){{1,2}})"
 )
 _REL_AFTER_RE = re.compile(
     rf"({_CAPSEQ}|[A-Z]{{2,}}(?:\s[A-Z]{{2,}}){{1,2}})\s*(?:\((?:spouse|wife|husband|son|daughter|mother|father|sister|"
@@ -274,7 +274,7 @@ def find_english_names(text: str) -> list[tuple[int, int, float]]:
     roman = lexicons.roman_surnames()
 
     def add(start: int, end: int, score: float, min_words: int = 1) -> None:
-        words = text[start:end].split()
+        words = text[start:end].replace(",", " ").split()
         # Drop trailing words that are not name-like (e.g. "Kim Pulmonology").
         while words and not _looks_name_word(words[-1]):
             end -= len(words[-1])

@@ -141,11 +141,11 @@ _EN_ORG_STOP = lexicons.org_generic_words()
 # A capitalized word; a trailing period only for short abbreviations (St., Mt.), never a sentence end.
 _ORG_WORD = r"(?:[A-Z][A-Za-z'&-]*|[A-Z][a-z]{0,2}\.)"
 EN_ORG = re.compile(
-    r"\b((?:\d{1,4}\s+)?(?:"
+    r"\b((?:\d{1,4}\s+)?"
     + _ORG_WORD
-    + r"|of|and|&)(?:\s+(?:"
+    + r"(?:\s+(?:"
     + _ORG_WORD
-    + r"|of|and|&)){0,6}\s+"
+    + r"|of|&)){0,6}\s+"
     + _EN_ORG_SUFFIX
     + r"(?:\s+of\s+[A-Z][A-Za-z'-]*(?:\s+[A-Z][A-Za-z'-]*){0,3})?)\b"
 )

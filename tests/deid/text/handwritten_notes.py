@@ -72,6 +72,30 @@ NOTES: list[tuple[str, str]] = [
     ),
     (
         "ko",
+        "[전원 의뢰서]\n수신: ⟦ORGANIZATION|서울대학교병원⟧ 혈액종양내과 귀중\n"
+        "환자: ⟦PERSON|진하늘⟧(남/45)  생년월일 ⟦DATE|1979-06-02⟧  HP ⟦PHONE|010 9988 1122⟧(본인)\n"
+        "상기 환자 ⟦DATE|2024.01.15⟧(월) 발열로 내원, 호지킨림프종 재발 의심되어 전원 의뢰드립니다.\n"
+        "거주지: ⟦ADDRESS|강원 춘천시 퇴계로 123번길 45⟧. 직장: ⟦ORGANIZATION|삼성전자⟧ 재직 중.\n"
+        "의뢰의: ⟦ORGANIZATION|강원대병원⟧ 혈액내과 ⟦PERSON|추경호⟧ 드림 ☎ ⟦PHONE|033-258-2000⟧",
+    ),
+    (
+        "en",
+        "OUTSIDE RECORDS REVIEW\nPatient: ⟦PERSON|Smith, John⟧   MRN#⟦MRN|44120987⟧   DOB ⟦DATE|03-05-1950⟧\n"
+        "Previously treated at ⟦ORGANIZATION|Mayo Clinic⟧ and ⟦ORGANIZATION|St. Mary's Hospital⟧ for Wilson disease.\n"
+        "Wife ⟦PERSON|Linda Smith⟧ is the health care proxy; reachable at ⟦PHONE|(507) 284-2511⟧ or "
+        "⟦EMAIL|LINDA.SMITH@GMAIL.COM⟧.\nNow ⟦AGE|91⟧ y/o with Alzheimer disease, MMSE 18/30.\n"
+        "Photos shared at ⟦URL|bit.ly/3xYzAbc⟧. Next visit ⟦DATE|Mar-05-2025⟧.",
+    ),
+    (
+        "mixed",
+        "[퇴원요약] ⟦ORGANIZATION|원주세브란스기독병원⟧ 내분비내과\n"
+        "⟦PERSON|이수민⟧님 (F/⟦AGE|97⟧) Hosp No. ⟦MRN|123-45-678⟧\n"
+        "Adm ⟦DATE|21.03.05⟧ ~ Disch ⟦DATE|21.03.19⟧, DKA로 입원하여 insulin infusion 후 호전.\n"
+        "주소: ⟦ADDRESS|경기 성남시 분당구 정자동 178-1⟧\n"
+        "f/u: ⟦DATE|2021년 4월 2일⟧ ⟦PERSON|마동석⟧ 교수님 외래, 문의 T. ⟦PHONE|(033)741-0114⟧",
+    ),
+    (
+        "ko",
         "수술기록지\n수술일: ⟦DATE|2020-08-09⟧  집도의: ⟦PERSON|장우혁⟧ 교수  마취: 전신마취\n"
         "환자 ⟦PERSON|권나래⟧(F/45)는 유방암(C50.9) 진단 하에 BRCA2 c.7480C>T 변이 확인되어 수술 시행.\n"
         "수술 후 Cefazolin 1 g IV q8h, 진통제 투여. 출혈량 200 mL.\n"

@@ -60,6 +60,8 @@ class ClassModel(ABC):
     """A privacy model checked class by class."""
 
     name: ClassVar[str]
+    #: a class that holds has at least this many distinct sensitive values
+    implied_distinct: float = 0.0
     #: the node predicate "all classes hold" is monotone under generalization
     monotone: ClassVar[bool] = True
     #: with suppression, "records in failing classes <= limit" is monotone too
@@ -111,6 +113,7 @@ class EntropyL(ClassModel):
 
     def __init__(self, l: float) -> None:  # noqa: E741
         self.l = l
+        self.implied_distinct = l  # entropy >= log(l) needs >= l distinct values
 
     def evaluate(self, sizes: IntArray, pairs: Pairs | None) -> tuple[BoolArray, FloatArray]:
         assert pairs is not None
@@ -126,6 +129,7 @@ class RecursiveCL(ClassModel):
     def __init__(self, c: float, l: int) -> None:  # noqa: E741
         self.c = c
         self.l = l
+        self.implied_distinct = float(l)  # r_l must exist
 
     def evaluate(self, sizes: IntArray, pairs: Pairs | None) -> tuple[BoolArray, FloatArray]:
         assert pairs is not None
@@ -220,6 +224,21 @@ def build_models(spec: PrivacySpec, domain: SensitiveDomain | None) -> list[Clas
         assert domain is not None
         models.append(TCloseness(tspec.t, tspec.distance, domain))
     return models
+
+
+def monotone_part(models: list[ClassModel]) -> list[ClassModel]:
+    """Models whose failing records only shrink under generalization, implied by ``models``.
+
+    A node where these alone fail on more records than the limit is infeasible, and so is
+    its whole down-set, even when the full predicate is not monotone.
+    """
+    part = [m for m in models if m.monotone_with_suppression]
+    implied = max(
+        (m.implied_distinct for m in models if not m.monotone_with_suppression), default=0.0
+    )
+    if implied > 1:
+        part.append(DistinctL(implied))
+    return part
 
 
 def predicate_is_monotone(models: list[ClassModel], suppression_allowed: bool) -> bool:

@@ -53,6 +53,9 @@ class PrivacyReport:
     def __getitem__(self, key: str) -> Any:
         return self.data[key]
 
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
     @property
     def k(self) -> int:
         return int(self.data["k"])

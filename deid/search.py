@@ -48,7 +48,14 @@ from deid.metrics import (
     lower_bound_grid,
 )
 from deid.policy import Policy
-from deid.privacy import ClassModel, Pairs, SensitiveDomain, build_models, predicate_is_monotone
+from deid.privacy import (
+    ClassModel,
+    Pairs,
+    SensitiveDomain,
+    build_models,
+    monotone_part,
+    predicate_is_monotone,
+)
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -77,6 +84,7 @@ class Problem:
     bits: tuple[int, ...]
     sbits: int
     cbits: int
+    extra_monotone: tuple[ClassModel, ...] = ()  # implied monotone models (pruning only)
     cards: tuple[tuple[int, ...], ...] = ()  # [qi][level] -> number of codes
     fcounts: FloatArray | None = None  # counts as float64 (bincount weights)
     shifted: tuple[tuple[IntArray, ...], ...] = ()  # rowcodes << (offset + cbits), packed path
@@ -100,6 +108,8 @@ class NodeEval:
     suppressed: int
     feasible: bool
     value: float = math.nan
+    #: records failing the monotone part of the models (k, distinct l)
+    mono_suppressed: int = 0
 
 
 @dataclass
@@ -253,6 +263,7 @@ def prepare(freq: FrequencyTable, policy: Policy) -> Problem:
         bits=tuple(bits),
         sbits=sbits,
         cbits=cbits,
+        extra_monotone=tuple(m for m in monotone_part(models) if m not in models),
         cards=tuple(tuple(len(lab) for lab in m.labels) for m in mats),
         fcounts=counts.astype(np.float64),
         shifted=shifted,
@@ -371,11 +382,16 @@ def evaluate_node(
         sizes, codes, pairs = _classes_general(p, lv)
         dense_idx = None
     bad = np.zeros(len(sizes), dtype=bool)
+    mono_bad = np.zeros(len(sizes), dtype=bool)
     values: dict[str, FloatArray] = {}
     for model in p.models:
         holds, val = model.evaluate(sizes, pairs)
         bad |= ~holds
+        if model.monotone_with_suppression:
+            mono_bad |= ~holds
         values[model.name] = val
+    for model in p.extra_monotone:
+        mono_bad |= ~model.evaluate(sizes, pairs)[0]
     suppressed = int(sizes[bad].sum())
     feasible = suppressed <= p.max_outliers
     if class_keys is not None and (feasible or decode):
@@ -383,6 +399,7 @@ def evaluate_node(
     elif dense_idx is not None and (feasible or decode):
         codes = tuple((dense_idx // strides[j]) % p.cards[j][lv[j]] for j in range(len(lv)))
     ev = NodeEval(lv, sizes, codes, bad, pairs, values, suppressed, feasible)
+    ev.mono_suppressed = int(sizes[mono_bad].sum())
     if ev.feasible and with_value:
         ev.value = evaluate_metrics(lv, p.costs, sizes, codes, bad, p.n_records, only=p.metric)[
             p.metric
@@ -463,7 +480,7 @@ def optimal_node(
                 lat.status[sl] = np.where(lat.status[sl] == 0, 1, lat.status[sl])
             lat.status[node] = 1
         else:
-            if monotone:
+            if monotone or ev.mono_suppressed > p.max_outliers:
                 lat.status[lat.down(node)] = -1
             lat.status[node] = -1
             infeasible.append(ev)
@@ -531,13 +548,15 @@ def optimal_node(
             node = tuple(int(x) for x in np.unravel_index(int(np.argmax(score)), lat.shape))
             consider(check(node))
     else:
-        order = np.argsort(lat.lb, axis=None, kind="stable")
-        for flat in order:
-            node = tuple(int(x) for x in np.unravel_index(int(flat), lat.shape))
-            if best is not None and lat.lb[node] >= best.value - _tol(best.value):
-                if p.metric != "discernibility":
-                    break
-                continue
+        # every candidate below the best value is evaluated; the monotone part of the
+        # models (k, distinct l) still settles whole down-sets when it fails
+        while True:
+            window = lat.lb < (best.value - _tol(best.value) if best is not None else np.inf)
+            unresolved = window & (lat.status == 0)
+            if not unresolved.any():
+                break
+            score = np.where(unresolved, lat.downsize, -np.inf)
+            node = tuple(int(x) for x in np.unravel_index(int(np.argmax(score)), lat.shape))
             consider(check(node))
     if (best is not None and not best.sizes.size and best.levels) or (
         best is not None and value_from_lb

@@ -119,11 +119,14 @@ class Scrubber:
         return f"Scrubber(languages={self.languages!r}, surrogate={self.surrogates.mode!r}, key=<redacted>)"
 
     # ------------------------------------------------------------------ detection
-    def _resolve_lang(self, text: str, lang: str | None) -> str:
-        if lang is None or lang == "":
+    def _resolve_lang(self, text: str, lang: str | None, record: int | None = None) -> str:
+        if lang is None or not lang.strip():
             lang = detect_lang(text)
+        else:
+            # "KO", "ko-KR", "en_US" -> the language part.
+            lang = re.split(r"[-_]", lang.strip().lower(), maxsplit=1)[0]
         if lang not in LANGS:
-            raise DataError(f"expected lang in {LANGS}, got {lang!r}", field="lang")
+            raise DataError(f"expected lang in {LANGS} or empty, got {lang!r}", record=record, field="lang")
         plang = _presidio_lang(lang)
         if plang not in self.languages:
             plang = self.languages[0]
@@ -150,7 +153,7 @@ class Scrubber:
         """Entities of many notes; spaCy runs batched (``nlp.pipe``) per language."""
         if langs is not None and len(langs) != len(texts):
             raise DataError(f"langs has {len(langs)} values for {len(texts)} texts", field="langs")
-        plangs = [self._resolve_lang(t, langs[i] if langs else None) for i, t in enumerate(texts)]
+        plangs = [self._resolve_lang(t, langs[i] if langs else None, i) for i, t in enumerate(texts)]
         out: list[list[Entity]] = [[] for _ in texts]
         for plang in sorted(set(plangs)):
             idx = [i for i, p in enumerate(plangs) if p == plang]
@@ -283,6 +286,7 @@ def scrub_array(
     langs: pa.Array | None = None,
     date_shift_days: pa.Array | None = None,
     batch_size: int = 64,
+    n_process: int = 1,
 ) -> pa.Array:
     """Scrub a text column (nulls stay null); dates shift by each row's own shift.
 
@@ -312,6 +316,7 @@ def scrub_array(
         langs=[lang_list[i] for i in idx],
         date_shift_days=[shift_list[i] for i in idx],
         batch_size=batch_size,
+        n_process=n_process,
     )
     out: list[str | None] = [None] * n
     for i, res in zip(idx, results, strict=True):

@@ -135,6 +135,10 @@ def test_detect_lang() -> None:
 def test_bad_lang_is_a_data_error(scrubber: Scrubber) -> None:
     with pytest.raises(DataError, match="lang"):
         scrubber.scrub("text", lang="fr")
+    with pytest.raises(DataError, match="record 1"):
+        scrubber.scrub_many(["a", "b"], langs=["ko", "de"])
+    # Locale-style codes are accepted.
+    assert scrubber.scrub("환자명: 임수호", lang="ko-KR").text != "환자명: 임수호"
 
 
 def test_scrub_array_nulls_langs_and_shifts(scrubber: Scrubber) -> None:

@@ -169,11 +169,15 @@ def safe_name(name: str) -> PurePosixPath:
 
 
 def sha256_file(path: Path) -> str:
+    return str(_sha256_of(path).hexdigest())
+
+
+def _sha256_of(path: Path) -> Any:
     h = hashlib.sha256()
     with path.open("rb") as fh:
         while chunk := fh.read(CHUNK):
             h.update(chunk)
-    return h.hexdigest()
+    return h
 
 
 def download_file(
@@ -188,6 +192,8 @@ def download_file(
     part = final.with_name(final.name + ".part")
     url = f"/api/v1/releases/{release_id}/files/{name}"
     etag = f'"sha256-{expected}"'
+    hasher: Any = None
+    hashed = 0
     for _attempt in range(MAX_ATTEMPTS):
         have = part.stat().st_size if part.exists() else 0
         if have > size:
@@ -209,6 +215,9 @@ def download_file(
                     f"SHA-256 {expected}"
                 )
             mode = "ab" if have else "wb"
+            # Hash while writing (the part already on disk is read once, on resume).
+            hasher = _sha256_of(part) if have else hashlib.sha256()
+            hashed = have
             with (
                 part.open(mode) as out,
                 tqdm(
@@ -225,6 +234,8 @@ def download_file(
                 try:
                     for chunk in response.iter_content(CHUNK):
                         out.write(chunk)
+                        hasher.update(chunk)
+                        hashed += len(chunk)
                         bar.update(len(chunk))
                 except requests.RequestException:
                     continue  # connection lost: resume from what we have
@@ -234,7 +245,8 @@ def download_file(
         response = api.get_stream(url, {"Range": f"bytes={have}-"})
         response.close()
         raise ClientError(f"{name}: download incomplete ({have} of {size} bytes)")
-    got = sha256_file(part)
+    # The running hash covers the file only if the last attempt wrote it to the end.
+    got = hasher.hexdigest() if hasher is not None and hashed == size else sha256_file(part)
     if got != expected:
         part.unlink()
         raise IntegrityError(

@@ -1,0 +1,434 @@
+"""The main job: one data access request from submission to download (``manage.py demo``).
+
+Every step goes through the same service functions that the admin UI, the
+REST API and the background worker call; this module only orders them and
+prints what happened. It is for the embedded default (SQLite, local engine,
+synthetic CDW) and never runs against a production database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from governance import services
+from governance.errors import GovernanceError
+from governance.models import (
+    Dataset,
+    DataUseLimitation,
+    Organization,
+    OrganizationKind,
+    Release,
+    ReleaseState,
+    Role,
+    Variable,
+)
+
+Say = Callable[[str], None]
+
+DEMO_PATIENTS = 10_000
+DEMO_SEED = 42
+POLICY_FILE = Path(settings.BASE_DIR) / "fixtures" / "policies" / "demo_release.yaml"
+
+# username -> (organization, kind, roles)
+DEMO_PEOPLE: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "researcher": ("Haneul Bio Inc.", OrganizationKind.COMPANY, (Role.REQUESTER,)),
+    "other": ("Seorak Pharma Co.", OrganizationKind.COMPANY, (Role.REQUESTER,)),
+    "legal": ("Gangwon Law Partners", OrganizationKind.LEGAL_FIRM, (Role.LEGAL_REVIEWER,)),
+    "steward": ("Gangwon Precision Medicine Platform", OrganizationKind.PLATFORM, (Role.DATA_STEWARD,)),
+    "auditor": ("Gangwon Precision Medicine Platform", OrganizationKind.PLATFORM, (Role.AUDITOR,)),
+    "admin": ("Gangwon Precision Medicine Platform", OrganizationKind.PLATFORM, (Role.ADMINISTRATOR,)),
+}
+PROVIDER = "Gangwon hospitals CDW consortium"
+
+# A minimal, valid PDF: the demo's stand-in for a scanned, signed document.
+_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+@dataclass
+class DemoResult:
+    release: Release
+    records_in: int
+    download_dir: Path
+    downloaded: list[Path]
+    audit_events: int
+    passwords: dict[str, str] = field(default_factory=dict)
+
+
+def _pdf(title: str) -> bytes:
+    return _PDF + f"% {title}\n".encode()
+
+
+def ensure_keys(say: Say) -> None:
+    """The demo's master key: a generated, git-ignored file with 0600 permissions."""
+    from deid.keys import generate_master_key_file
+
+    path = Path(settings.DEID_MASTER_KEY_FILE)
+    if path.exists():
+        say(f"master key: {path} (exists)")
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    generate_master_key_file(path)
+    say(f"master key: generated {path} (0600; demo only, never commit it)")
+
+
+def ensure_cdw(say: Say, *, patients: int, seed: int) -> int:
+    """Generate the synthetic CDW unless it is there; return the number of patients."""
+    from sqlalchemy import create_engine, func, select
+
+    from deid.sources.cdw_schema import Person
+
+    url = settings.DEID_CDW_URL
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            count = int(conn.execute(select(func.count()).select_from(Person)).scalar_one())
+        if count:
+            say(f"synthetic CDW: {url} ({count:,} patients, exists)")
+            return count
+    except Exception:  # noqa: S110 - no CDW yet: generate it below
+        pass
+    finally:
+        engine.dispose()
+    from fixtures.synthetic_cdw import generate
+
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    summary = generate(url, patients=patients, seed=seed)
+    say(f"synthetic CDW: generated {url} with seed {seed}: {summary}")
+    return patients
+
+
+def _credentials_file() -> Path:
+    return Path(settings.VAR_DIR) / "demo-credentials.txt"
+
+
+def ensure_people(say: Say) -> tuple[dict[str, Any], dict[str, str]]:
+    """Demo organizations and users; passwords generated once and kept in var/."""
+    User = get_user_model()
+    cred_file = _credentials_file()
+    passwords: dict[str, str] = {}
+    if cred_file.exists():
+        for line in cred_file.read_text(encoding="utf-8").splitlines():
+            name, _, pw = line.partition(" ")
+            if name and pw:
+                passwords[name] = pw
+    users: dict[str, Any] = {}
+    for username, (org_name, kind, roles) in DEMO_PEOPLE.items():
+        org, _ = Organization.objects.get_or_create(
+            name=org_name, defaults={"kind": kind, "for_profit": kind == OrganizationKind.COMPANY}
+        )
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            password = passwords.get(username) or secrets.token_urlsafe(12)
+            user = services.user_create(
+                username=username,
+                email=f"{username}@demo.invalid",
+                password=password,
+                organization=org,
+                roles=[str(r) for r in roles],
+            )
+            if username == "admin":
+                user.is_superuser = True
+                user.save(update_fields=["is_superuser"])
+            passwords[username] = password
+        users[username] = user
+    Organization.objects.get_or_create(
+        name=PROVIDER, defaults={"kind": OrganizationKind.PROVIDER, "for_profit": False}
+    )
+    cred_file.parent.mkdir(parents=True, exist_ok=True)
+    cred_file.write_text(
+        "".join(f"{n} {passwords[n]}\n" for n in DEMO_PEOPLE if n in passwords), encoding="utf-8"
+    )
+    cred_file.chmod(0o600)
+    say(f"demo users: {', '.join(DEMO_PEOPLE)} (passwords in {cred_file})")
+    return users, passwords
+
+
+def ensure_dataset(say: Say) -> Dataset:
+    """The CDW dataset with its variable dictionary and the consent's data-use limitations."""
+    from deid.plan import load_release_spec
+
+    provider = Organization.objects.get(name=PROVIDER)
+    dataset, created = Dataset.objects.get_or_create(
+        name="Gangwon CDW (synthetic)",
+        defaults={
+            "provider": provider,
+            "source": "cdw",
+            "description": "OMOP-CDM-style extract of ten Gangwon hospitals (synthetic demo data).",
+        },
+    )
+    if created:
+        spec = load_release_spec(POLICY_FILE)
+        for table_name, table in spec["tables"].items():
+            for name, column in table["policy"]["columns"].items():
+                Variable.objects.create(
+                    dataset=dataset, table=table_name, name=name, deid_class=column["role"]
+                )
+        DataUseLimitation.objects.create(dataset=dataset, code="HMB")
+        DataUseLimitation.objects.create(dataset=dataset, code="IRB")
+        say(f"dataset: {dataset} with {dataset.variables.count()} variables, DUO HMB + IRB")
+    return dataset
+
+
+@contextlib.contextmanager
+def api_server() -> Iterator[str]:
+    """Serve this project's WSGI app on a free loopback port for the recipient's client."""
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+    from django.core.wsgi import get_wsgi_application
+
+    class _Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            return
+
+    httpd = ThreadedWSGIServer(("127.0.0.1", 0), _Quiet, allow_reuse_address=True)
+    httpd.set_app(get_wsgi_application())
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _progress_printer(say: Say) -> Callable[[str, int, int | None], None]:
+    """A tqdm bar per build phase on a terminal; one line per finished phase otherwise."""
+    import sys
+
+    from tqdm import tqdm
+
+    interactive = sys.stderr.isatty()
+    bars: dict[str, Any] = {}
+    done: dict[str, int] = {}
+
+    def finish(phase: str) -> None:
+        if phase in bars:
+            bars.pop(phase).close()
+        elif phase in done and not interactive:
+            say(f"    {phase}: {done.pop(phase):,} rows")
+
+    def progress(phase: str, rows_done: int, rows_total: int | None) -> None:
+        for other in [p for p in (*bars, *done) if p != phase]:
+            finish(other)
+        if not interactive:
+            done[phase] = rows_done
+            return
+        bar = bars.get(phase)
+        if bar is None:
+            bar = bars[phase] = tqdm(total=rows_total, desc=f"    {phase}", unit=" rows")
+        if rows_total is not None and bar.total != rows_total:
+            bar.total = rows_total
+        bar.update(rows_done - bar.n)
+
+    def close() -> None:
+        for phase in [*bars, *done]:
+            finish(phase)
+
+    progress.close = close  # type: ignore[attr-defined]
+    return progress
+
+
+def run(
+    say: Say,
+    *,
+    patients: int = DEMO_PATIENTS,
+    seed: int = DEMO_SEED,
+    api_url: str | None = None,
+) -> DemoResult:
+    """Walk one request through its life. ``api_url``: a running server (else one is started)."""
+    from audit.models import AuditEvent
+    from audit.services import Actor
+    from governance import jobs
+    from governance.api.token_services import token_create
+    from governance.client import Api, download_release
+
+    say("0. Set-up")
+    ensure_keys(say)
+    records_in = ensure_cdw(say, patients=patients, seed=seed)
+    users, passwords = ensure_people(say)
+    dataset = ensure_dataset(say)
+    researcher, legal, steward = users["researcher"], users["legal"], users["steward"]
+    today = timezone.localdate()
+
+    say("1. The researcher submits a data access request with an IRB approval and a signed DUA")
+    request = services.request_create(
+        acting_user=researcher,
+        title="Type 2 diabetes progression in Gangwon adults",
+        purpose="Train a model that predicts HbA1c trajectories of type 2 diabetes patients "
+        "from diagnoses, visits and laboratory results, to support drug development.",
+        purpose_code="HMB",
+        datasets=[dataset],
+        requested_variables=list(dataset.variables.all()),
+        cohort_criteria={"condition_icd10_prefix": ["E11"], "age_min": 18},
+        requested_duration_months=12,
+    )
+    irb = services.irb_approval_add(
+        request=request,
+        acting_user=researcher,
+        number=f"KWNUH-IRB-{today.year}-{request.pk:04d}",
+        institution="Kangwon National University Hospital IRB",
+        approved_on=today - timedelta(days=30),
+        expires_on=today + timedelta(days=365),
+        file=_pdf("IRB approval"),
+        original_name="irb_approval.pdf",
+        content_type="application/pdf",
+    )
+    dua = services.dua_add(
+        request=request,
+        acting_user=researcher,
+        effective_on=today - timedelta(days=1),
+        expires_on=today + timedelta(days=365),
+        permitted_purposes=["HMB"],
+        file=_pdf("Signed data-use agreement"),
+        original_name="dua_signed.pdf",
+        content_type="application/pdf",
+    )
+    request = services.request_submit(request=request, acting_user=researcher)
+    say(
+        f"   request #{request.pk} {request.state}; IRB {irb.number} and DUA stored "
+        f"(sha256 {dua.signed_sha256[:12]}...)"
+    )
+
+    say("2. The legal reviewer verifies the documents and approves, with a reason")
+    request = services.request_start_legal_review(request=request, acting_user=legal)
+    services.irb_verify(irb=irb, acting_user=legal)
+    services.dua_verify(dua=dua, acting_user=legal)
+    request = services.request_approve_legal(
+        request=request,
+        acting_user=legal,
+        reason="IRB approval and DUA verified; purpose HMB is compatible with the consent.",
+    )
+    say(f"   request #{request.pk} {request.state} by {legal.username}")
+    try:
+        services.request_approve_steward(
+            request=request, acting_user=legal, reason="the same person trying both approvals"
+        )
+    except GovernanceError as exc:
+        say(f"   refused, as it must be: {legal.username} deciding as steward -> {exc}")
+
+    say("3. The data steward sets the de-identification policy and approves")
+    services.policy_set(
+        request=request,
+        acting_user=steward,
+        policy_yaml=POLICY_FILE.read_text(encoding="utf-8"),
+    )
+    request = services.request_approve_steward(
+        request=request,
+        acting_user=steward,
+        reason="Policy: ids pseudonymized per recipient, k=5 on age/sex/region, notes scrubbed.",
+    )
+    release = services.release_create(request=request, acting_user=steward)
+    say(f"   request #{request.pk} {request.state}; release #{release.pk} created")
+
+    say("4. The release is built (the worker's code, run in-process here, with progress)")
+    progress = _progress_printer(say)
+    with jobs.enqueue_options(sync=True):
+        release = services.release_build_start(release=release, acting_user=steward)
+    outcome = jobs.run_job(
+        release_id=release.pk, job_id=release.build_job_id, engine="local", progress=progress
+    )
+    progress.close()  # type: ignore[attr-defined]
+    release.refresh_from_db()
+    if release.state != ReleaseState.BUILT:
+        raise GovernanceError(
+            code="build_failed",
+            message=f"The build of release #{release.pk} ended {outcome.get('status')}: "
+            f"{release.build_error or outcome}",
+        )
+    say(f"   release #{release.pk} built: {release.files_dir}")
+
+    say("5. The steward reads the privacy report and approves publication")
+    release = services.release_approve(
+        release=release,
+        acting_user=steward,
+        reason="k=5 reached, suppression under the limit, notes scrubbed.",
+    )
+    release = services.release_publish(release=release, acting_user=steward)
+    say(f"   release #{release.pk} {release.state} until {release.expires_at:%Y-%m-%d}")
+
+    say("6. The company downloads the release through the REST API and verifies every file")
+    membership_org = Organization.objects.get(name=DEMO_PEOPLE["researcher"][0])
+    token_row, token = token_create(
+        person=researcher,
+        organization=membership_org,
+        name="demo download",
+        actor=Actor.for_user(researcher, role=Role.REQUESTER),
+    )
+    download_dir = Path(settings.VAR_DIR) / "downloads" / f"release-{release.pk}"
+    import requests
+
+    with contextlib.ExitStack() as stack:
+        url = api_url or stack.enter_context(api_server())
+        api = Api(url, token, requests.Session())
+        downloaded = download_release(api, release.pk, download_dir, quiet=True)
+    say(f"   {len(downloaded)} files in {download_dir}, each SHA-256 equal to the manifest")
+
+    say("7. The audit log holds every step; its chain is verified")
+    from django.core.management import call_command
+
+    call_command("audit_checkpoint")
+    call_command("audit_verify")
+    audit_events = AuditEvent.objects.count()
+    return DemoResult(
+        release=release,
+        records_in=records_in,
+        download_dir=download_dir,
+        downloaded=downloaded,
+        audit_events=audit_events,
+        passwords=passwords,
+    )
+
+
+def summary(result: DemoResult) -> list[str]:
+    """The short summary printed at the end of the demo."""
+    release = result.release
+    report = release.privacy_report or {}
+    manifest = release.manifest or {}
+    anchor = report.get("report") or {}
+    pseudonymized = sorted(
+        {
+            f"{t}.{c['name']}"
+            for t, table in (manifest.get("tables") or {}).items()
+            for c in table.get("columns", [])
+            if c.get("class") == "pseudonymized"
+        }
+    )
+    lines = [
+        f"records in (patients):     {anchor.get('records_in', result.records_in):,}",
+        f"records released:          {anchor.get('records_out', 0):,}",
+        f"records suppressed:        {anchor.get('suppressed', 0):,}"
+        f" (limit {anchor.get('max_suppressed', '?')})",
+        f"minimum class size (k):    {anchor.get('k', '?')} in {anchor.get('classes', '?')} classes",
+        f"generalization levels:     {anchor.get('levels', '?')}",
+        f"prosecutor risk (max):     {anchor.get('risk', {}).get('prosecutor', {}).get('highest', '?')}",
+        f"pseudonymized columns:     {', '.join(pseudonymized) or '?'}",
+        "files (SHA-256):",
+    ]
+    lines += [
+        f"  {f['name']:<36} {f.get('rows', '?'):>9} rows  {f['sha256'][:16]}..."
+        for f in manifest.get("files", [])
+    ]
+    lines += [
+        f"audit events:              {result.audit_events} (chain verified)",
+        f"release files:             {release.files_dir}",
+        f"downloaded to:             {result.download_dir}",
+    ]
+    return lines
+
+
+def today() -> date:
+    return timezone.localdate()

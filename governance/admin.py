@@ -439,6 +439,13 @@ class DataAccessRequestAdmin(ReadOnlyAdmin):
         _run(request, fn, success)
 
 
+def _num(value: Any) -> Any:
+    """Floats to four significant digits for people; everything else unchanged."""
+    if isinstance(value, float):
+        return float(f"{value:.4g}")
+    return value
+
+
 def report_context(report: dict[str, Any] | None) -> dict[str, Any]:
     """The privacy report, shaped for a person: figures, tables, and an SVG histogram."""
     if not report:
@@ -496,13 +503,13 @@ def report_context(report: dict[str, Any] | None) -> dict[str, Any]:
                 {
                     "name": name,
                     **{
-                        k: value.get(k)
+                        k: _num(value.get(k))
                         for k in ("highest", "average", "records_above_threshold", "threshold")
                     },
                 }
             )
         else:
-            risk_rows.append({"name": name, "highest": value})
+            risk_rows.append({"name": name, "highest": _num(value)})
     share = report.get("suppressed_share", report.get("suppression_rate"))
     tables = [
         {"name": name, **stats}
@@ -526,7 +533,7 @@ def report_context(report: dict[str, Any] | None) -> dict[str, Any]:
         "classes": report.get("classes"),
         "levels": sorted((report.get("levels") or {}).items()),
         "risk": risk_rows,
-        "info_loss": sorted((report.get("info_loss") or {}).items()),
+        "info_loss": sorted((k, _num(v)) for k, v in (report.get("info_loss") or {}).items()),
         "chart": {
             "width": width,
             "height": height,

@@ -230,3 +230,19 @@ def test_failed_logins_are_rate_limited(world: World, client: Any, settings: Any
     locked = client.post(url, {"username": world.legal.username, "password": PASSWORD})
     assert locked.status_code == 429
     reset()
+
+
+def test_governance_totp_command_gives_a_working_code(world: World, client: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    out = StringIO()
+    call_command("governance_totp", world.steward.username, "--enroll", stdout=out)
+    lines = out.getvalue().strip().splitlines()
+    assert "otpauth://" in lines[1]
+    code = lines[-1]
+    assert len(code) == 6 and code.isdigit()
+    device = TOTPDevice.objects.get(user=world.steward)
+    assert device.verify_token(code)

@@ -11,6 +11,7 @@ nothing is published.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,7 +63,7 @@ def _batches(
         columns = None  # the query chooses; unknown columns fail in the transform
     if spec.policy.text_columns:
         # Notes are slow to scrub: smaller batches keep progress (and cancellation) moving.
-        batch_size = min(batch_size, TEXT_BATCH_SIZE)
+        batch_size = min(batch_size, TEXT_BATCH_SIZE * scrub_processes())
     yield from source.batches(tp.table, columns=columns, query=tp.query, batch_size=batch_size)
 
 
@@ -129,12 +130,15 @@ class PresidioTextScrubber:
     built on first use in each process; notes' dates shift by each row's patient shift.
     """
 
-    def __init__(self, **scrubber_options: Any) -> None:
+    def __init__(self, *, processes: int | None = None, **scrubber_options: Any) -> None:
+        if processes is None:
+            processes = scrub_processes()
+        self.processes = processes
         self._options = scrubber_options
         self._by_key: dict[bytes, Any] = {}
 
     def __repr__(self) -> str:
-        return f"PresidioTextScrubber(keys={len(self._by_key)})"
+        return f"PresidioTextScrubber(keys={len(self._by_key)}, processes={self.processes})"
 
     def __call__(
         self,
@@ -158,10 +162,53 @@ class PresidioTextScrubber:
             values = texts
         else:
             values = texts.cast(pa.string())
+        if self.processes > 1:
+            return _scrub_parallel(scrubber, values, langs, shift_days, self.processes)
         result: pa.Array = scrub_array(
             values, scrubber=scrubber, langs=langs, date_shift_days=shift_days
         )
         return result
+
+
+def scrub_processes() -> int:
+    """Worker processes for note scrubbing: ``DEID_SCRUB_PROCESSES`` (default 1).
+
+    More than one forks workers per batch (``Scrubber.scrub_many(n_process=...)``);
+    keep 1 inside executors that must not fork (e.g. Spark Python workers).
+    """
+    raw = os.environ.get("DEID_SCRUB_PROCESSES", "1")
+    try:
+        value = int(raw)
+    except ValueError:
+        raise PolicyError(
+            "DEID_SCRUB_PROCESSES", f"expected a positive integer, got {raw!r}"
+        ) from None
+    if value < 1:
+        raise PolicyError("DEID_SCRUB_PROCESSES", f"expected a positive integer, got {raw!r}")
+    return value
+
+
+def _scrub_parallel(
+    scrubber: Any,
+    values: pa.Array,
+    langs: pa.Array | None,
+    shift_days: pa.Array | None,
+    processes: int,
+) -> pa.Array:
+    texts = values.to_pylist()
+    idx = [i for i, t in enumerate(texts) if t is not None]
+    lang_list = langs.to_pylist() if langs is not None else [None] * len(texts)
+    shifts = shift_days.to_pylist() if shift_days is not None else [None] * len(texts)
+    results = scrubber.scrub_many(
+        [texts[i] for i in idx],
+        langs=[lang_list[i] for i in idx],
+        date_shift_days=[shifts[i] for i in idx],
+        n_process=processes,
+    )
+    out: list[str | None] = [None] * len(texts)
+    for i, res in zip(idx, results, strict=True):
+        out[i] = res.text
+    return pa.array(out, type=values.type)
 
 
 def default_text_scrubber() -> TextScrubber | None:

@@ -126,7 +126,9 @@ class Scrubber:
             # "KO", "ko-KR", "en_US" -> the language part.
             lang = re.split(r"[-_]", lang.strip().lower(), maxsplit=1)[0]
         if lang not in LANGS:
-            raise DataError(f"expected lang in {LANGS} or empty, got {lang!r}", record=record, field="lang")
+            raise DataError(
+                f"expected lang in {LANGS} or empty, got {lang!r}", record=record, field="lang"
+            )
         plang = _presidio_lang(lang)
         if plang not in self.languages:
             plang = self.languages[0]
@@ -153,7 +155,9 @@ class Scrubber:
         """Entities of many notes; spaCy runs batched (``nlp.pipe``) per language."""
         if langs is not None and len(langs) != len(texts):
             raise DataError(f"langs has {len(langs)} values for {len(texts)} texts", field="langs")
-        plangs = [self._resolve_lang(t, langs[i] if langs else None, i) for i, t in enumerate(texts)]
+        plangs = [
+            self._resolve_lang(t, langs[i] if langs else None, i) for i, t in enumerate(texts)
+        ]
         out: list[list[Entity]] = [[] for _ in texts]
         for plang in sorted(set(plangs)):
             idx = [i for i, p in enumerate(plangs) if p == plang]

@@ -9,8 +9,9 @@ import re
 from deid.text.recognizers.base import Rule, Validator
 
 # Boundaries: not glued to other digits/letters/hyphens (so parts of longer ids never match).
-_NB = r"(?<![\w-])"
-_NA = r"(?![\w-]|\.\d)"
+# ASCII-only boundaries: Korean particles glue onto numbers ("010-1234-5678로").
+_NB = r"(?<![A-Za-z0-9_-])"
+_NA = r"(?![A-Za-z0-9_-]|\.\d)"
 
 
 # ---------------------------------------------------------------- resident registration
@@ -78,7 +79,7 @@ PHONE_RULES = [
     Rule(
         "PHONE",
         re.compile(
-            r"(?:(?<![\w-])\+82[-.\s]?(?:\(0\))?\s?(?:2|[3-6][1-5]|70)|\(0(?:2|[3-6][1-5]|70)\)|(?<![\w-])0(?:2|[3-6][1-5]|70|50\d))"
+            r"(?:(?<![A-Za-z0-9_-])\+82[-.\s]?(?:\(0\))?\s?(?:2|[3-6][1-5]|70)|\(0(?:2|[3-6][1-5]|70)\)|(?<![A-Za-z0-9_-])0(?:2|[3-6][1-5]|70|50\d))"
             r"[-.\s)]{0,2}\d{3,4}[-.\s]\d{4}" + _NA
         ),
         0.9,
@@ -89,7 +90,8 @@ PHONE_RULES = [
     Rule(
         "PHONE",
         re.compile(
-            r"(?:(?<![\w-])\+1[-.\s]?)?(?:\(\d{3}\)\s?|(?<![\w(-])\d{3}[-.])\d{3}[-.]\d{4}" + _NA
+            r"(?:(?<![A-Za-z0-9_-])\+1[-.\s]?)?(?:\(\d{3}\)\s?|(?<![A-Za-z0-9_(-])\d{3}[-.])\d{3}[-.]\d{4}"
+            + _NA
         ),
         0.85,
     ),
@@ -127,7 +129,12 @@ MRN_RULES = [
     # Specimen/record ids shaped like AB-1234567, NGS21-00421, GS18-79001.
     Rule("MRN", re.compile(_NB + r"([A-Z]{1,5}\d{0,3}-\d{4,10})" + _NA), 0.7, group=1),
     # A bare run of 7-12 digits in a note is an identifier of some kind.
-    Rule("MRN", re.compile(r"(?<![\w.,:/-])(\d{7,12})(?![\w/-]|[.,]\d)"), 0.5, group=1),
+    Rule(
+        "MRN",
+        re.compile(r"(?<![A-Za-z0-9_.,:/-])(\d{7,12})(?![A-Za-z0-9_/-]|[.,]\d)"),
+        0.5,
+        group=1,
+    ),
 ]
 
 # ---------------------------------------------------------------- insurance, passport, licence, accounts
@@ -190,7 +197,9 @@ _REGIONS = "서울|부산|경기|강원|충북|충남|전북|전남|경북|경�
 DRIVER_LICENSE_RULES = [
     Rule(
         "DRIVER_LICENSE",
-        re.compile(r"(?<![\w-])((?:(?:" + _REGIONS + r")\s?\d{2}|\d{2}-\d{2})-\d{6}-\d{2})" + _NA),
+        re.compile(
+            r"(?<![A-Za-z0-9_-])((?:(?:" + _REGIONS + r")\s?\d{2}|\d{2}-\d{2})-\d{6}-\d{2})" + _NA
+        ),
         0.95,
         group=1,
     ),
@@ -265,38 +274,44 @@ ACCOUNT_RULES = [
 
 # ---------------------------------------------------------------- network
 _TLD = r"(?:[a-z]{2,24})"
+# URL characters: printable ASCII without quotes and brackets (a Korean particle ends the URL).
+_URL_CHARS = r"[A-Za-z0-9\-._~:/?#@!$&*+,;=%]"
+_URL_END = r"[A-Za-z0-9\-_~/#=%&+]"
 NETWORK_RULES = [
     Rule(
         "EMAIL",
         re.compile(
-            r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\." + _TLD + r"(?![\w-])", re.I
+            r"(?<![A-Za-z0-9_.+-])[A-Za-z0-9_.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\."
+            + _TLD
+            + r"(?![A-Za-z0-9_-])",
+            re.I,
         ),
         0.97,
     ),
     Rule(
         "URL",
-        re.compile(r"(?i)(?:https?://|ftp://|www\.)[^\s<>\"'()\[\]{}]+[^\s<>\"'()\[\]{}.,;:!?]"),
+        re.compile(r"(?i)(?:https?://|ftp://|www\.)" + _URL_CHARS + r"*" + _URL_END),
         0.95,
     ),
     # Bare domains with a path: blog.naver.com/someone, pf.kakao.com/_x.
     Rule(
         "URL",
         re.compile(
-            r"(?i)(?<![\w@./-])(?:[a-z0-9-]+\.)+(?:com|net|org|kr|io|me|co|ly|gl|tv|info|page|site)"
-            r"/[^\s<>\"'()\[\]{}]*[^\s<>\"'()\[\]{}.,;:!?]"
+            r"(?i)(?<![A-Za-z0-9_@./-])(?:[a-z0-9-]+\.)+(?:com|net|org|kr|io|me|co|ly|gl|tv|info|page|site)"
+            r"/" + _URL_CHARS + r"*" + _URL_END
         ),
         0.85,
     ),
     Rule(
         "IP_ADDRESS",
         re.compile(
-            r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w]|\.\d)"
+            r"(?<![A-Za-z0-9_.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![A-Za-z0-9_]|\.\d)"
         ),
         0.9,
     ),
     Rule(
         "IP_ADDRESS",
-        re.compile(r"(?i)(?<![\w:])(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}(?![\w:])"),
+        re.compile(r"(?i)(?<![A-Za-z0-9_:])(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}(?![A-Za-z0-9_:])"),
         0.9,
     ),
 ]

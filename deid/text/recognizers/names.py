@@ -214,7 +214,9 @@ _REL_AFTER_RE = re.compile(
     r"어머니|아버지|모|부|형|누나|언니|오빠|동생|손자|손녀|조카|친구|보호자|남|여|\d{1,3}세)|,\s?(?:MD|M\.D\.|RN|PhD|DO|NP|PA|MSW|CGC)\b|"
     r",\s?(?:a|an)\s\d{1,3}-year)"
 )
-_ROMAN_RE = re.compile(rf"\b({_CAP})\s+({_CAP})\b|\b([A-Z]{{2,}})\s+([A-Z]{{2,}})\b")
+_ROMAN_RE = re.compile(
+    rf"\b({_CAP})\s+({_CAP})(?![A-Za-z])|\b([A-Z]{{2,}})\s+([A-Z]{{2,}})(?![A-Za-z])"
+)
 _EPONYM_AFTER = re.compile(
     r"(?i)^(?:'s|’s|'|\s(?:disease|syndrome|sign|score|scale|test|criteria|classification|lymphoma|dementia|"
     r"palsy|reflex|maneuver|manoeuvre|position|catheter|tube|stain|grade|method|curve|phenomenon|ulcer|"

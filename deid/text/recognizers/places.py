@@ -41,7 +41,7 @@ KO_ADDRESS_PROVINCE_ONLY = re.compile(
 US_ADDRESS = re.compile(
     r"\b\d{1,6}\s+(?:[NSEW]\.?\s+)?[A-Z][A-Za-z.'-]*(?:\s+[A-Z][A-Za-z.'-]*){0,4}"
     r"(?:,?\s+(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Fl\.?|Floor|#)\s*[\dA-Z-]+)?,?\s+"
-    r"[A-Z][A-Za-z.'-]*(?:\s+[A-Z][A-Za-z.'-]*){0,3},\s+[A-Z]{2}\s+\d{5}(?:-\d{4})?\b"
+    r"[A-Z][A-Za-z.'-]*(?:\s+[A-Z][A-Za-z.'-]*){0,3},\s+[A-Z]{2}\s+\d{5}(?:-\d{4})?(?!\d)"
 )
 ADDRESS_RULES = [
     Rule("ADDRESS", KO_ADDRESS, 0.85),
@@ -147,7 +147,7 @@ EN_ORG = re.compile(
     + _ORG_WORD
     + r"|of|&)){0,6}\s+"
     + _EN_ORG_SUFFIX
-    + r"(?:\s+of\s+[A-Z][A-Za-z'-]*(?:\s+[A-Z][A-Za-z'-]*){0,3})?)\b"
+    + r"(?:\s+of\s+[A-Z][A-Za-z'-]*(?:\s+[A-Z][A-Za-z'-]*){0,3})?)(?![A-Za-z])"
 )
 
 
@@ -173,7 +173,9 @@ HEADER_ORG = re.compile(
     r"(?:REPORT|Report|NOTE|SUMMARY|판독|결과\s?보고서|보고서)\s?\(([A-Z가-힣][A-Za-z가-힣&.' -]{1,60})\)"
 )
 _ACRONYM_RE = re.compile(
-    r"\b(?:" + "|".join(sorted(lexicons.org_acronyms(), key=len, reverse=True)) + r")\b"
+    r"(?<![A-Za-z0-9])(?:"
+    + "|".join(sorted(lexicons.org_acronyms(), key=len, reverse=True))
+    + r")(?![A-Za-z0-9])"
 )
 
 ORG_RULES = [

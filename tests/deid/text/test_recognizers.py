@@ -248,3 +248,29 @@ def test_generic_hospital_words_are_not_orgs(scrubber: Scrubber) -> None:
 )
 def test_identifier_types(scrubber: Scrubber, text: str, value: str, etype: str) -> None:
     assert _found(scrubber, text).get(value) == etype
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "etype"),
+    [
+        ("연락처010-1234-5678로 연락", "010-1234-5678", "PHONE"),
+        ("메일 kim.ys@naver.com으로 보냄", "kim.ys@naver.com", "EMAIL"),
+        ("PACS 10.0.0.1에서 전송", "10.0.0.1", "IP_ADDRESS"),
+        ("등록번호12345678입니다", "12345678", "MRN"),
+        ("링크 https://blog.naver.com/abc123에서 확인", "https://blog.naver.com/abc123", "URL"),
+        ("Kim Ye-rin님 내원", "Kim Ye-rin", "PERSON"),
+        ("Asan Medical Center에서 전원", "Asan Medical Center", "ORGANIZATION"),
+        ("KNUH에서 전원", "KNUH", "ORGANIZATION"),
+        ("2021-03-05에 입원", "2021-03-05", "DATE"),
+    ],
+)
+def test_korean_particles_glued_to_phi(
+    scrubber: Scrubber, text: str, value: str, etype: str
+) -> None:
+    assert _found(scrubber, text).get(value) == etype
+
+
+def test_rrn_glued_to_hangul(scrubber: Scrubber) -> None:
+    good = _mk_rrn("850315123456")
+    text = f"주민번호{good[:6]}-{good[6:]}이며"
+    assert _found(scrubber, text).get(f"{good[:6]}-{good[6:]}") == "KR_RRN"

@@ -69,35 +69,35 @@ def rebatch(
 ) -> Iterator[pa.RecordBatch]:
     """Re-cut a stream of batches into batches of exactly ``batch_size`` rows (last may be short).
 
-    Empty input yields nothing; every output batch has ``schema``.
+    Full-size pieces of an input batch are zero-copy slices; only batches
+    assembled from several pieces are copied. Empty input yields nothing.
     """
     check_batch_size(batch_size)
     pending: list[pa.RecordBatch] = []
     rows = 0
     for batch in batches:
-        if batch.num_rows == 0:
-            continue
-        pending.append(batch)
-        rows += batch.num_rows
-        while rows >= batch_size:
-            table = pa.Table.from_batches(pending, schema=schema)
-            head = table.slice(0, batch_size).combine_chunks()
-            yield _one_batch(head, schema)
-            rest = table.slice(batch_size)
-            pending = rest.to_batches() if rest.num_rows else []
-            rows = rest.num_rows
+        offset = 0
+        while offset < batch.num_rows:
+            take = min(batch_size - rows, batch.num_rows - offset)
+            piece = batch.slice(offset, take)
+            offset += take
+            if rows == 0 and take == batch_size:
+                yield piece if piece.schema == schema else piece.cast(schema)
+                continue
+            pending.append(piece)
+            rows += take
+            if rows == batch_size:
+                yield _concat(pending, schema)
+                pending, rows = [], 0
     if rows:
-        table = pa.Table.from_batches(pending, schema=schema).combine_chunks()
-        yield _one_batch(table, schema)
+        yield _concat(pending, schema)
 
 
-def _one_batch(table: pa.Table, schema: pa.Schema) -> pa.RecordBatch:
-    parts = table.to_batches()
-    if len(parts) == 1:
-        return parts[0]
-    return pa.RecordBatch.from_arrays(
-        [pa.concat_arrays(table.column(i).chunks) for i in range(table.num_columns)], schema=schema
-    )
+def _concat(pieces: list[pa.RecordBatch], schema: pa.Schema) -> pa.RecordBatch:
+    if len(pieces) == 1:
+        return pieces[0]
+    out = pa.concat_batches(pieces)
+    return out if out.schema == schema else out.cast(schema)
 
 
 def conform_array(

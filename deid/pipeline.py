@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from deid.errors import PolicyError
+from deid.errors import DeidError, PolicyError
 from deid.keys import KeyStore, ReleaseKey
 from deid.plan import ReleasePlan, TablePlan
 from deid.sinks import Manifest, StagingSink
@@ -239,6 +239,11 @@ def build_release(
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> Manifest:
     """Build and publish a release from its plan; return the published manifest."""
+    if (Path(releases_dir) / plan.release_id).exists():
+        raise DeidError(
+            f"release {plan.release_id!r} is already published in {releases_dir}; a release "
+            "is immutable (remove it first to rebuild)"
+        )
     key: ReleaseKey = keystore.release_key(plan.key_id)
     specs = {t.name: TableSpec.from_plan(plan, t.name) for t in plan.tables}
     if text_scrubber is None and _needs_scrubber(specs):

@@ -307,3 +307,105 @@ def test_notes_are_scrubbed_by_the_phi_scrubber(store: KeyStore, tmp_path: Path)
     for values in (rrns, regs, names):
         assert not [v for v in values if v in text]
     assert "[PERSON_" in text or "[MRN_" in text
+
+
+def test_cli_keys_plan_build(
+    cdw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import yaml
+
+    from deid.cli import main
+
+    monkeypatch.delenv("DEID_MASTER_KEY", raising=False)
+    monkeypatch.delenv("DEID_MASTER_KEY_FILE", raising=False)
+    keys = tmp_path / "keys"
+    assert main(["keys", "init-master", "--keys-dir", str(keys)]) == 0
+    assert (keys / "master.key").stat().st_mode & 0o777 == 0o600
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "keys",
+                "create",
+                "--keys-dir",
+                str(keys),
+                "--release-id",
+                "cli-1",
+                "--recipient",
+                "acme",
+            ]
+        )
+        == 0
+    )
+    key_id = capsys.readouterr().out.strip()
+    assert key_id.startswith("rk_")
+    spec = load_release_spec(DEMO_SPEC)
+    spec["tables"] = {
+        k: v for k, v in spec["tables"].items() if k in ("person", "visit_occurrence")
+    }
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(yaml.safe_dump(spec, allow_unicode=True))
+    url = f"sqlite:///{cdw}"
+    plan_path = tmp_path / "plan.json"
+    assert (
+        main(
+            [
+                "plan",
+                "--spec",
+                str(spec_path),
+                "--release-id",
+                "cli-1",
+                "--recipient",
+                "acme",
+                "--key-id",
+                key_id,
+                "--source",
+                url,
+                "-o",
+                str(plan_path),
+            ]
+        )
+        == 0
+    )
+    digest = capsys.readouterr().out.strip()
+    assert ReleasePlan.from_json(plan_path.read_text()).digest() == digest
+    out = tmp_path / "releases"
+    assert (
+        main(
+            [
+                "build",
+                "--plan",
+                str(plan_path),
+                "--source",
+                url,
+                "--out",
+                str(out),
+                "--keys-dir",
+                str(keys),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["plan_digest"] == digest
+    verify_release(out / "cli-1")
+    # A second build of the same release is refused (releases are immutable): exit code 2.
+    assert (
+        main(
+            [
+                "build",
+                "--plan",
+                str(plan_path),
+                "--source",
+                url,
+                "--out",
+                str(out),
+                "--keys-dir",
+                str(keys),
+                "--quiet",
+            ]
+        )
+        == 2
+    )
+    assert "already published" in capsys.readouterr().err

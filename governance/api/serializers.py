@@ -252,6 +252,8 @@ class ManifestFileSerializer(serializers.Serializer[Any]):
     size = serializers.IntegerField()
     rows = serializers.IntegerField(allow_null=True)
     sha256 = serializers.CharField()
+    table = serializers.CharField(allow_null=True, required=False)
+    format = serializers.CharField(allow_null=True, required=False)
     url = serializers.CharField()
 
 
@@ -314,6 +316,8 @@ class ReleaseManifestSerializer(serializers.ModelSerializer[Any]):
                 "size": f.get("size"),
                 "rows": f.get("rows"),
                 "sha256": f.get("sha256"),
+                "table": f.get("table"),
+                "format": f.get("format"),
                 "url": reverse("api:release-file", kwargs={"pk": obj.pk, "name": f["name"]}),
             }
             for f in manifest_files(obj)
@@ -321,7 +325,7 @@ class ReleaseManifestSerializer(serializers.ModelSerializer[Any]):
 
     @extend_schema_field(serializers.JSONField())
     def get_schema(self, obj: Release) -> Any:
-        """Each table's columns with their de-identification class, as in the manifest."""
+        """Each table's rows and columns (name, type, de-identification class), from the manifest."""
         manifest = obj.manifest or {}
         return manifest.get("tables") or manifest.get("schema") or {}
 

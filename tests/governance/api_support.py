@@ -86,7 +86,15 @@ def write_release_files(release: Release, files: dict[str, bytes], releases_dir:
     manifest = {
         "release_id": release.pk,
         "files": entries,
-        "schema": {"person": {"person_pseudonym": "identifier", "age_band": "quasi"}},
+        "tables": {
+            "person": {
+                "rows": 500,
+                "columns": [
+                    {"name": "person_pseudonym", "type": "string", "class": "pseudonymized"},
+                    {"name": "age_band", "type": "string", "class": "quasi"},
+                ],
+            }
+        },
         "privacy_report": {"k": 5, "suppressed": 3, "classes": 12, "risk": {"highest": 0.2}},
     }
     (folder / "manifest.json").write_bytes(repr(manifest).encode())

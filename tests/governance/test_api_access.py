@@ -259,7 +259,9 @@ def test_manifest_lists_files_schema_report_and_terms(world):
         assert entry["sha256"] == manifest[name]["sha256"]
         assert entry["size"] == manifest[name]["size"]
         assert entry["rows"] == manifest[name]["rows"]
-    assert body["schema"]["person"]["age_band"] == "quasi"
+    classes = {c["name"]: c["class"] for c in body["schema"]["person"]["columns"]}
+    assert classes == {"person_pseudonym": "pseudonymized", "age_band": "quasi"}
+    assert body["schema"]["person"]["rows"] == 500
     assert body["privacy_report"]["k"] == 5
     assert body["dua"]["prohibits_reidentification"] is True
     assert body["expires_at"]

@@ -44,6 +44,7 @@ __all__ = [
     "count_anchor",
     "default_text_scrubber",
     "plan_anonymization",
+    "privacy_report",
 ]
 
 DEFAULT_BATCH_SIZE = 65_536
@@ -324,6 +325,16 @@ def _finish_anchor(
     shift = patient_shifts(batch, spec=spec, key=key)
     batch = _shift_columns(batch, spec, shift)
     return protect_batch(batch, spec=spec, key=key, text_scrubber=scrubber, shift=shift)
+
+
+def privacy_report(
+    plan: ReleasePlan,
+    anonymization: Anonymization,
+    table_stats: dict[str, dict[str, int]],
+    keep: PersonSet | None,
+) -> dict[str, Any]:
+    """The manifest's privacy report; ``table_stats``: table -> {rows_in, rows_out}."""
+    return _privacy_report(plan, anonymization, table_stats, keep)
 
 
 def _privacy_report(

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PersonSet",
+    "check_columns",
     "TableSpec",
     "TableTransformer",
     "TextScrubber",
@@ -199,6 +200,11 @@ def _check_columns(batch: pa.RecordBatch, spec: TableSpec) -> None:
             "column of a release needs one (identifier, quasi, sensitive, insensitive or text)",
             field=unknown[0],
         )
+
+
+def check_columns(batch: pa.RecordBatch, spec: TableSpec) -> None:
+    """Every column of ``batch`` must have a role in the table's policy (else DataError)."""
+    _check_columns(batch, spec)
 
 
 def _generalize_anchor(

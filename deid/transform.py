@@ -42,10 +42,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PersonSet",
-    "check_columns",
     "TableSpec",
     "TableTransformer",
     "TextScrubber",
+    "check_columns",
     "column_classes",
     "kept_persons",
     "transform_batch",

@@ -14,11 +14,12 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
-from sqlalchemy import Engine, MetaData, Table, create_engine, func, select
+from sqlalchemy import Engine, MetaData, Table, create_engine, func, make_url, select
 
 from deid.errors import DataError
 from deid.sources.base import DEFAULT_BATCH_SIZE, check_batch_size, conform_array
@@ -68,6 +69,17 @@ class SqlSource:
     """A ``Source`` over a SQLAlchemy URL (or Engine): tables and SQL queries."""
 
     def __init__(self, url: str | Engine, *, db_schema: str | None = None) -> None:
+        if isinstance(url, str):
+            parsed = make_url(url)
+            database = parsed.database or ""
+            if (
+                parsed.get_backend_name() == "sqlite"
+                and database not in ("", ":memory:")
+                and not database.startswith("file:")
+                and not Path(database).is_file()
+            ):
+                # SQLite would create an empty database file: say what is missing instead.
+                raise DataError(f"no SQLite database file at {database}", field="url")
         self._engine = create_engine(url) if isinstance(url, str) else url
         self._owns_engine = isinstance(url, str)
         self._db_schema = db_schema

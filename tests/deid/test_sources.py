@@ -144,6 +144,13 @@ def test_sql_source_pickles_to_a_fresh_engine(sqlite_source: SqlSource) -> None:
     assert clone.count("person") == PATIENTS
 
 
+def test_missing_sqlite_file_is_an_error_not_a_new_database(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.sqlite3"
+    with pytest.raises(DataError, match="no SQLite database file"):
+        SqlSource(f"sqlite:///{missing}")
+    assert not missing.exists()
+
+
 def test_unknown_table_and_bad_batch_size(sqlite_source: SqlSource) -> None:
     with pytest.raises(DataError, match="expected one of") as err:
         sqlite_source.schema("patients")

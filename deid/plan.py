@@ -376,11 +376,13 @@ def validate_plan(plan: ReleasePlan) -> None:
     """Parse every table's policy; the anchor must carry a privacy model (k)."""
     for t in plan.tables:
         policy = t.policy()
-        if plan.link_column not in policy.columns and t.name != plan.anchor:
+        if plan.link_column not in policy.columns and (
+            t.name != plan.anchor or len(plan.tables) > 1
+        ):
             raise PolicyError(
                 f"tables.{t.name}.policy.columns",
-                f"the link column {plan.link_column!r} must be listed (to link records to "
-                f"the anchor table {plan.anchor!r})",
+                f"the link column {plan.link_column!r} must be listed (it links the records "
+                f"of every table to the anchor table {plan.anchor!r})",
             )
     anchor_policy = plan.anchor_table.policy_dict
     if not isinstance(anchor_policy.get("privacy"), Mapping):

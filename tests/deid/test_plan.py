@@ -167,3 +167,17 @@ def test_demo_spec_compiles_and_validates() -> None:
         t.name for t in plan.tables
     }
     assert ReleasePlan.from_json(plan.to_json()).digest() == plan.digest()
+
+
+def test_validation_names_a_missing_link_column() -> None:
+    pytest.importorskip("deid.policy")
+    spec = load_release_spec(DEMO_SPEC)
+    del spec["tables"]["measurement"]["policy"]["columns"]["person_id"]
+    with pytest.raises(PolicyError) as info:
+        compile_plan(spec, release_id="r", recipient_org_id="o", key_id="k", source="s")
+    assert info.value.field == "tables.measurement.policy.columns"
+    spec = load_release_spec(DEMO_SPEC)
+    spec["tables"]["person"]["policy"].pop("privacy")
+    with pytest.raises(PolicyError) as info:
+        compile_plan(spec, release_id="r", recipient_org_id="o", key_id="k", source="s")
+    assert info.value.field == "tables.person.policy.privacy"

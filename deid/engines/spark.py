@@ -403,6 +403,13 @@ def _output_schema(
     return from_arrow_schema(out.schema, prefer_timestamp_ntz=False)
 
 
+def _writer(df: DataFrame, target: Path) -> Callable[[], None]:
+    def write() -> None:
+        df.write.parquet(str(target))
+
+    return write
+
+
 def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -516,9 +523,7 @@ def build_release_spark(
             )
             out = df.mapInArrow(fn, _output_schema(frames[tp.name], fn))
             target = out_dir / tp.name
-            phases.run(
-                f"transform:{tp.name}", rows_in, lambda o=out, t=target: o.write.parquet(str(t))
-            )
+            phases.run(f"transform:{tp.name}", rows_in, _writer(out, target))
             table_stats[tp.name] = {"rows_in": rows_in, "rows_out": 0}
         if kept_df is not None:
             kept_df.unpersist()

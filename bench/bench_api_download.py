@@ -69,8 +69,6 @@ def main(argv: list[str] | None = None) -> int:
     django.setup()
     import requests
     from django.core.management import call_command
-    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
-    from django.core.wsgi import get_wsgi_application
 
     from governance import client
     from tests.governance.api_support import make_world, write_release_files
@@ -85,20 +83,17 @@ def main(argv: list[str] | None = None) -> int:
     del data
     folder = Path(a.release.files_dir)
 
-    class QuietHandler(WSGIRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
     class QuietStatic(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args: Any) -> None:
             pass
 
-    api = ThreadedWSGIServer(("127.0.0.1", 0), QuietHandler)
-    api.set_app(get_wsgi_application())
+    from governance.api.local_server import local_api_server
+
+    server_cm = local_api_server()
+    api_url = server_cm.__enter__()
     static = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(QuietStatic, directory=str(folder))
     )
-    api_url, _ = _serve(api)
     static_url, _ = _serve(static)
     session = requests.Session()
     auth = {"Authorization": f"Bearer {a.token}"}
@@ -135,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"  {name:32s} {n / 1e6:9.1f} MB in {seconds:6.2f} s  {rate:8.1f} MB/s  x{rate / base_rate:.2f}"
         )
-    api.shutdown()
+    server_cm.__exit__(None, None, None)
     static.shutdown()
     return 0
 

@@ -196,3 +196,15 @@ def test_listings_follow_pagination(world):
     tokens = client.list_all(api, "/api/v1/tokens/?page_size=1")
     assert len(tokens) == 3
     assert len({t["id"] for t in tokens}) == 3
+
+
+def test_local_api_server_serves_the_client(world, tmp_path):
+    import requests
+
+    from governance.api.local_server import local_api_server
+
+    a, _, _url = world
+    with local_api_server() as base:
+        api = client.Api(base, a.token, requests.Session())
+        paths = client.download_release(api, a.release.pk, tmp_path / "local", quiet=True)
+    assert {p.name for p in paths} == {"person.csv", "part-0.csv", "big.bin"}

@@ -192,16 +192,21 @@ def prepare(freq: FrequencyTable, policy: Policy) -> Problem:
     bits: list[int] = []
     for name in qi:
         h = hier[name]
-        col = h.leaf(table[name].combine_chunks())
-        enc = pc.dictionary_encode(col)
-        distinct = enc.dictionary.to_pylist()
-        if enc.null_count:
-            distinct = [*distinct, None]
+        # normalize and index distinct values only, then map rows by dictionary index
+        enc = pc.dictionary_encode(table[name].combine_chunks())
         try:
+            dict_leaf = h.leaf(enc.dictionary)
+            distinct = pc.unique(dict_leaf).to_pylist()
+            if enc.null_count or dict_leaf.null_count:
+                distinct = [*distinct, None]
             mat = h.materialize(distinct)
-            leaf_idx = mat.index(col, name)
+            dict_idx = mat.index(dict_leaf, name)
         except DataError as exc:
             raise DataError(exc.message, field=name) from None
+        null_leaf = mat.leaves.index(None) if None in mat.leaves else -1
+        lookup = np.append(dict_idx, null_leaf)
+        ind = pc.fill_null(enc.indices, len(dict_idx)).to_numpy(zero_copy_only=False)
+        leaf_idx = lookup[np.asarray(ind, dtype=np.int64)]
         mats.append(mat)
         heights.append(mat.height)
         rowcodes.append(tuple(mat.codes[level][leaf_idx] for level in range(mat.height)))

@@ -126,6 +126,14 @@ MRN_RULES = [
         group=1,
         validator=_has_digits(4),
     ),
+    # Any Korean "...번호" (number) label: 외래번호, 접수번호, 수진자번호...
+    Rule(
+        "MRN",
+        re.compile(r"[가-힣]{1,6}\s?번호\s?[:#]?\s{0,3}" + _ID_TOKEN + _NA),
+        0.85,
+        group=1,
+        validator=_has_digits(4),
+    ),
     # Specimen/record ids shaped like AB-1234567, NGS21-00421, GS18-79001.
     Rule("MRN", re.compile(_NB + r"([A-Z]{1,5}\d{0,3}-\d{4,10})" + _NA), 0.7, group=1),
     # A bare run of 7-12 digits in a note is an identifier of some kind.
@@ -334,7 +342,9 @@ AGE_RULES = [
     ),
     Rule(
         "AGE",
-        re.compile(r"(?i)(?<![\d.])" + _A + r"[\s-]?(?:years?|yrs?|y)[\s-]?(?:old|o\b|/o)"),
+        re.compile(
+            r"(?i)(?<![\d.])" + _A + r"[\s-]?(?:years?|yrs?|y)[\s-]?(?:old|o(?![A-Za-z])|/o)"
+        ),
         0.9,
         group="age",
         validator=_age_over_89,

@@ -196,7 +196,7 @@ _GIVEN_RE = re.compile(rf"(?i:{_SYL})(?:-?(?i:{_SYL}))?")
 _CAP = r"[A-Z][a-zA-Z'’]*(?:-[A-Za-z][a-zA-Z'’]*)*"
 _CAPSEQ = rf"{_CAP}(?:\s{_CAP}){{1,2}}"
 _TITLE_RE = re.compile(
-    rf"\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Sister)\.?\s+({_CAP}(?:\s{_CAP}){{0,2}})"
+    rf"\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Sister)\.?\s+((?:[A-Z]\.\s?){{0,2}}{_CAP}(?:\s{_CAP}){{0,2}})"
 )
 _LABEL_RE = re.compile(
     r"(?:\b(?:Patient|Pt|Name|Patient name|Caregiver|Guardian|Interpreter|Dictated by|Read by|Reported by|"
@@ -223,7 +223,16 @@ _EPONYM_AFTER = re.compile(
     r"sarcoma|tumou?r|node|law|formula|equation|procedure|operation|fracture|disorder|thyroiditis|"
     r"encephalopathy|type|cell|cells|body|bodies|esophagus|ring|triad|index|murmur))"
 )
-_NAME_WORD = re.compile(r"^[A-Z][a-z'’]+(?:-[A-Za-z][a-z'’]*)?$|^[A-Z]{2,}(?:-[A-Z]+)?$")
+# Smith, Ye-rin, O'Brien, McDonald, KIM, and initials (J.).
+_NAME_WORD = re.compile(
+    r"^[A-Z][a-z]*(?:['’][A-Z]?[a-z]+)?(?:[A-Z][a-z]+)?(?:-[A-Za-z][a-z'’]*)?$|^[A-Z]{2,}(?:-[A-Z]+)?$|^[A-Z]\.$"
+)
+# A first name after a relation word: "daughter Emily", "his wife, Maria".
+_REL_BEFORE_RE = re.compile(
+    r"\b(?:daughter|son|wife|husband|mother|father|sister|brother|niece|nephew|grandson|granddaughter|"
+    r"friend|partner|fiancée?|boyfriend|girlfriend|neighbou?r|caregiver|guardian|named|called)\b,?\s+"
+    rf"({_CAP}(?:\s{_CAP})?)(?![A-Za-z])"
+)
 # Drug and disease word endings: only applied to spaCy NER spans (the rules have their own context).
 _DRUG_SUFFIX = re.compile(
     r"(?i)(?:olol|pril|sartan|statin|mab|nib|azole|cillin|mycin|floxacin|prazole|tidine|dipine|gliptin|"
@@ -245,6 +254,7 @@ def _looks_name_word(word: str, *, ner: bool = False) -> bool:
     # All-caps: a name (KIM YEONWON), not a code or abbreviation (ID, DT, CBC).
     if (
         word.isupper()
+        and not re.fullmatch(r"[A-Z]\.", word)
         and lw not in lexicons.roman_surnames()
         and (len(word) < 3 or not re.search(r"[AEIOUY]", word))
     ):
@@ -297,6 +307,8 @@ def find_english_names(text: str) -> list[tuple[int, int, float]]:
             add(s, e, 0.9)
     for m in _LABEL_RE.finditer(text):
         add(m.start(1), m.end(1), 0.8, min_words=2)
+    for m in _REL_BEFORE_RE.finditer(text):
+        add(m.start(1), m.end(1), 0.75)
     for m in _REL_AFTER_RE.finditer(text):
         add(m.start(1), m.end(1), 0.8, min_words=2)
     # Romanized Korean names: "Kim Ye-rin", "Ye-rin Kim", "KIM YEONWON", "Changsook Lee".

@@ -43,7 +43,17 @@ US_ADDRESS = re.compile(
     r"(?:,?\s+(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Fl\.?|Floor|#)\s*[\dA-Z-]+)?,?\s+"
     r"[A-Z][A-Za-z.'-]*(?:\s+[A-Z][A-Za-z.'-]*){0,3},\s+[A-Z]{2}\s+\d{5}(?:-\d{4})?(?!\d)"
 )
+# Romanized Korean addresses: "12 Gangnam-daero, Seocho-gu, Seoul 06611", "Jungang-ro 12, Chuncheon-si".
+_RO_ROAD = r"[A-Z][a-z]+(?:-[a-z0-9]+)*-(?:daero|ro|gil)(?:\s?\d{1,4}(?:beon)?-?gil)?"
+_RO_UNIT = r"[A-Z][a-z]+(?:-[a-z]+)?-(?:gu|si|gun|dong|eup|myeon|ri|do)"
+RO_ADDRESS = re.compile(
+    r"(?:\b\d{1,5}(?:-\d{1,4})?,?\s+" + _RO_ROAD + r"|\b" + _RO_ROAD + r"\s+\d{1,5}(?:-\d{1,4})?)"
+    r"(?:,?\s+" + _RO_UNIT + r")*(?:,?\s+(?:Seoul|Busan|Incheon|Daegu|Daejeon|Gwangju|Ulsan|Sejong|"
+    r"Gangwon(?:-do)?|Gyeonggi(?:-do)?|[A-Z][a-z]+-(?:si|do)))?(?:,?\s+(?:Korea|South Korea|Republic of Korea))?"
+    r"(?:,?\s+\d{5})?(?!\d)"
+)
 ADDRESS_RULES = [
+    Rule("ADDRESS", RO_ADDRESS, 0.8),
     Rule("ADDRESS", KO_ADDRESS, 0.85),
     Rule("ADDRESS", KO_ADDRESS_PROVINCE_ONLY, 0.85),
     Rule("ADDRESS", US_ADDRESS, 0.85),

@@ -95,6 +95,22 @@ NOTES: list[tuple[str, str]] = [
         "f/u: ⟦DATE|2021년 4월 2일⟧ ⟦PERSON|마동석⟧ 교수님 외래, 문의 T. ⟦PHONE|(033)741-0114⟧",
     ),
     (
+        "en",
+        "Telephone encounter\nSpoke with the patient's daughter ⟦PERSON|Emily⟧ on the phone; "
+        "Mr. ⟦PERSON|O'Brien⟧ was seen with his wife, ⟦PERSON|Maria Gonzalez-Lopez⟧, at bedside.\n"
+        "Referred by Dr. ⟦PERSON|J. Smith⟧ from ⟦ORGANIZATION|Boston Children's Hospital⟧.\n"
+        "Pt lives at ⟦ADDRESS|12 Gangnam-daero, Seocho-gu, Seoul 06611⟧. Now ⟦AGE|94⟧yo.\n"
+        "Accession No: ⟦MRN|S23-004512⟧, Block A1. Labs: PLT 150,000/uL, WBC 12,500, "
+        "BRCA1 c.5266dupC (p.Gln1756Profs*74), TP53 R175H, MSI-H, TMB 12 mut/Mb.",
+    ),
+    (
+        "ko",
+        "외래 메모: 오늘 ⟦PERSON|김민수⟧ 내원하여 혈압 측정함. 어제 ⟦PERSON|박서준⟧과 면담함.\n"
+        "환자 정OO (가명) 및 보호자 이OO 면담. 외래번호 ⟦MRN|2023-0012345⟧, 환자 ID: ⟦MRN|P-00012345⟧\n"
+        "검사일 ⟦DATE|2023년 3월⟧경 시행한 CT상 병변 없음. 2019년부터 당뇨. 최근 3개월간 체중 5kg 감소.\n"
+        "거주지: ⟦ADDRESS|강원 춘천시 석사동 현대아파트 101동 202호⟧. Tel: ⟦PHONE|033-123-4567⟧ / Fax: ⟦PHONE|033-123-4568⟧",
+    ),
+    (
         "ko",
         "수술기록지\n수술일: ⟦DATE|2020-08-09⟧  집도의: ⟦PERSON|장우혁⟧ 교수  마취: 전신마취\n"
         "환자 ⟦PERSON|권나래⟧(F/45)는 유방암(C50.9) 진단 하에 BRCA2 c.7480C>T 변이 확인되어 수술 시행.\n"
@@ -121,7 +137,8 @@ KEEP = [
     "Crohn disease", "Tylenol", "Lipitor", "BP 120/80", "K50.9", "G20", "EGFR exon 19", "KRAS G12C",
     "NM_000546.6:c.215C>G", "rs113488022", "chr7:55259515", "ACMG/AMP 2015", "ClinVar", "gnomAD",
     "NRS 6/10", "Graves disease", "methimazole", "Down syndrome", "Hashimoto thyroiditis", "E06.3",
-    "levothyroxine", "BRCA2 c.7480C>T", "C50.9", "Cefazolin",
+    "levothyroxine", "BRCA2 c.7480C>T", "C50.9", "Cefazolin", "PLT 150,000/uL", "WBC 12,500",
+    "BRCA1 c.5266dupC (p.Gln1756Profs*74)", "TP53 R175H", "MSI-H", "TMB 12 mut/Mb", "2019년부터",
 ]  # fmt: skip
 
 _MARK = re.compile(r"⟦([A-Z_]+)\|(.*?)⟧", re.S)

@@ -343,10 +343,21 @@ class ReleaseDetailView(ApiView):
     )
     def get(self, request: Request, pk: int) -> Response:
         """The manifest: files (size, rows, SHA-256), schema, privacy report, DUA terms, expiry."""
+        from audit.actions import AuditAction
+        from audit.services import record_event
+
         release = _visible_release(request, pk)
         denial = release_denial(release)
         if denial is not None:
             _deny(release, denial, request)
+        with transaction.atomic():
+            record_event(
+                action=AuditAction.RELEASE_MANIFEST_VIEWED,
+                actor=_actor(request),
+                object_type="governance.release",
+                object_id=release.pk,
+                details={"manifest_sha256": release.manifest_sha256},
+            )
         return Response(ReleaseManifestSerializer(release).data)
 
 

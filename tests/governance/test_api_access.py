@@ -265,6 +265,9 @@ def test_manifest_lists_files_schema_report_and_terms(world):
     assert body["privacy_report"]["k"] == 5
     assert body["dua"]["prohibits_reidentification"] is True
     assert body["expires_at"]
+    viewed = AuditEvent.objects.filter(action="release.manifest_viewed").get()
+    assert viewed.object_id == str(a.release.pk)
+    assert viewed.actor_user_id == a.user.pk
 
 
 @pytest.mark.parametrize(
@@ -369,3 +372,26 @@ def test_downloads_have_their_own_budget(world, settings):
         codes.append(response.status_code)
     assert codes == [200, 200, 429]
     assert a.client().get("/api/v1/releases/").status_code == 200
+
+
+# --- Schema and docs ---------------------------------------------------------------------------
+
+
+def test_schema_and_docs_are_served_locally(world):
+    schema = Client().get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    for path in [
+        "/api/v1/releases/",
+        "/api/v1/releases/{id}/",
+        "/api/v1/releases/{id}/files/{name}",
+        "/api/v1/requests/",
+        "/api/v1/tokens/",
+    ]:
+        assert path in paths
+    assert "bearerAuth" in schema.json()["components"]["securitySchemes"]
+    docs = Client().get("/api/docs/")
+    assert docs.status_code == 200
+    html = docs.content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+    assert "cdn" not in html.lower()

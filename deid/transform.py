@@ -3,12 +3,14 @@
 ``transform_batch`` applies, in this order:
 
 1. keep only records of persons kept in the anchor table (``keep_persons``);
-2. generalize quasi-identifiers and drop suppressed records: the anchor table
-   through the engine's ``generalize_batch`` at the node the search chose;
-   linked tables at the fixed hierarchy level their policy names;
+2. anchor table: generalize quasi-identifiers to the node the search chose and drop
+   suppressed records (the engine's ``generalize_batch``);
 3. shift dates per patient (offset from the release key and the person pseudonym);
-4. scrub free-text columns (the injected scrubber, with each row's shift);
-5. drop identifiers marked ``drop``; pseudonymize those marked ``pseudonymize``
+4. linked tables: generalize quasi-identifiers to the fixed hierarchy level their
+   policy names (``options: {level: N}``), after the shift, so a month reflects the
+   shifted date;
+5. scrub free-text columns (the injected scrubber, with each row's shift);
+6. drop identifiers marked ``drop``; pseudonymize those marked ``pseudonymize``
    with the key of their domain.
 
 The function closes over no key material: it takes a :class:`~deid.keys.ReleaseKey`

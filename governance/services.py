@@ -1543,6 +1543,19 @@ def release_expire(
                 message=f"{release} is valid until {release.expires_at}; nothing to expire.",
             )
         _set_release_state(release, ReleaseState.EXPIRED, expired_at=now)
+        lapsed = {
+            "IRB approval expired or invalid": AuditAction.IRB_EXPIRED,
+            "data-use agreement expired or invalid": AuditAction.DUA_EXPIRED,
+        }.get(why)
+        if lapsed is not None:
+            _audit(
+                lapsed,
+                acting_user=acting_user,
+                role=role,
+                subject=release.request,
+                details={"release_id": release.pk},
+                system=None if acting_user else "governance_expire",
+            )
         _audit(
             AuditAction.RELEASE_EXPIRED,
             acting_user=acting_user,

@@ -717,3 +717,14 @@ def test_governance_expire_command(world: World) -> None:
     assert len(mail.outbox) == 1
     assert "destroy your copies" in mail.outbox[0].body
     assert AuditEvent.objects.filter(action="system.job").exists()
+
+
+def test_expire_when_the_dua_lapses(world: World) -> None:
+    release = world.published()
+    dua = release.request.duas.get()
+    dua.effective_on = timezone.localdate() - timedelta(days=20)
+    dua.expires_on = timezone.localdate() - timedelta(days=1)
+    dua.save()
+    release = services.release_expire(release=release)
+    assert release.state == ReleaseState.EXPIRED
+    assert "dua.expired" in actions_for(release.request)

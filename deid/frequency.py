@@ -83,7 +83,7 @@ class FrequencyTable:
         if not keys:
             return cls(pa.table({COUNT: pa.array([table.num_rows], pa.int64())}))
         out = table.group_by(list(keys), use_threads=False).aggregate([([], "count_all")])
-        out = out.rename_columns([*keys, COUNT]).select([*keys, COUNT])
+        out = out.select([*keys, "count_all"]).rename_columns([*keys, COUNT])
         return cls(
             out.cast(
                 pa.schema([*(pa.field(k, pa.string()) for k in keys), pa.field(COUNT, pa.int64())])
@@ -127,7 +127,7 @@ def _regroup(table: pa.Table, keys: list[str]) -> pa.Table:
         space *= null + 1
     if space >= 1 << 62:
         out = table.group_by(keys, use_threads=False).aggregate([(COUNT, "sum")])
-        return out.rename_columns([*keys, COUNT]).select([*keys, COUNT]).cast(schema)
+        return out.select([*keys, f"{COUNT}_sum"]).rename_columns([*keys, COUNT]).cast(schema)
     key = np.zeros(table.num_rows, dtype=np.int64)
     for j in range(len(keys)):
         key = key * (len(dicts[j]) + 1) + codes[j]

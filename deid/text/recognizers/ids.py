@@ -116,6 +116,16 @@ def _has_digits(n: int) -> Validator:
     return check
 
 
+_PRODUCT_CONTEXT = re.compile(
+    r"(?i)(?:\blot|\bbatch|제조번호|로트)\s?(?:no\.?|number|#|번호)?\s?[:#]?\s*$"
+)
+
+
+def _not_product_code(m: re.Match[str], text: str) -> bool:
+    """Vaccine and drug lot/batch numbers identify a product, not a person."""
+    return _PRODUCT_CONTEXT.search(text[max(0, m.start() - 20) : m.start()]) is None
+
+
 MRN_RULES = [
     Rule(
         "MRN",
@@ -135,13 +145,20 @@ MRN_RULES = [
         validator=_has_digits(4),
     ),
     # Specimen/record ids shaped like AB-1234567, NGS21-00421, GS18-79001.
-    Rule("MRN", re.compile(_NB + r"([A-Z]{1,5}\d{0,3}-\d{4,10})" + _NA), 0.7, group=1),
+    Rule(
+        "MRN",
+        re.compile(_NB + r"([A-Z]{1,5}\d{0,3}-\d{4,10})" + _NA),
+        0.7,
+        group=1,
+        validator=_not_product_code,
+    ),
     # A bare run of 7-12 digits in a note is an identifier of some kind.
     Rule(
         "MRN",
         re.compile(r"(?<![A-Za-z0-9_.,:/-])(\d{7,12})(?![A-Za-z0-9_/-]|[.,]\d)"),
         0.5,
         group=1,
+        validator=_not_product_code,
     ),
 ]
 

@@ -1,7 +1,7 @@
 """Quality goals, measured with the project scorer on dev.jsonl and on hand-written notes.
 
-The thresholds asserted are the ones the scrubber reaches (see the report in
-the commit history / README); they are at or above the goals of the issue:
+The thresholds asserted are the ones the scrubber reaches; they are at or
+above the goals of the issue:
 recall >= 0.98 overall and >= 0.95 per type, 1.0 for KR_RRN, PHONE, EMAIL and
 MRN, character precision >= 0.85.
 """
@@ -32,10 +32,11 @@ def _predict(scrubber: Scrubber, gold: list[dict[str, object]]) -> list[dict[str
 def test_dev_set_goals(scrubber: Scrubber, shared_dir: Path) -> None:
     gold = read_jsonl(shared_dir / "data" / "phi_notes" / "dev.jsonl")
     sc = score(gold, _predict(scrubber, gold))
-    assert sc.recall >= 0.995, sc.to_dict()
+    # Reached: every gold span caught (3578/3578), character precision 1.000.
+    assert sc.recall == 1.0, sc.missed[:10]
     for etype, ts in sc.per_type.items():
-        assert ts.recall >= (1.0 if etype in NO_LEAK else 0.97), (etype, ts)
-    assert sc.precision >= 0.97, sc.precision
+        assert ts.recall == 1.0, (etype, ts)
+    assert sc.precision >= 0.995, sc.precision
     assert sc.leaks == []
 
 

@@ -80,6 +80,11 @@ def test_mrn_with_labels(scrubber: Scrubber, text: str, value: str) -> None:
     assert value in _found(scrubber, text)
 
 
+def test_vaccine_lot_numbers_are_not_ids(scrubber: Scrubber) -> None:
+    text = "인플루엔자 백신 접종 시행(Lot No. A21-5422), batch 4471234 사용"
+    assert scrubber.analyze(text) == []
+
+
 @pytest.mark.parametrize(
     ("text", "age"),
     [("환자는 92세 여자", "92"), ("a 95-year-old man", "95"), ("Age/Sex: 96/F", "96"),

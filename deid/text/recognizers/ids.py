@@ -54,8 +54,17 @@ def _rrn_valid(m: re.Match[str], text: str) -> bool:
     return "-" in m.group(0) or any(w in before for w in _RRN_CONTEXT)
 
 
+# Masked numbers still disclose the birth date and sex: 850315-1******.
+_RRN_MASKED_RE = re.compile(_NB + r"(\d{6})\s?[-–]\s?([0-9])[*xX●○]{6}(?![*xX●○])")
+
+
+def _rrn_masked_valid(m: re.Match[str], text: str) -> bool:
+    return rrn_date_ok(m.group(1) + m.group(2) + "000000")
+
+
 RRN_RULES = [
     Rule("KR_RRN", _RRN_RE, 0.9, validator=_rrn_valid, context=_RRN_CONTEXT),
+    Rule("KR_RRN", _RRN_MASKED_RE, 0.97, validator=_rrn_masked_valid),
 ]
 
 # ---------------------------------------------------------------- phones

@@ -46,6 +46,11 @@ def test_rrn_detection_with_and_without_hyphen(scrubber: Scrubber) -> None:
     assert found.get(bad) != "KR_RRN"
 
 
+def test_masked_rrn_still_discloses_birth_date(scrubber: Scrubber) -> None:
+    text = "주민번호 850315-1****** 확인"
+    assert _found(scrubber, text).get("850315-1******") == "KR_RRN"
+
+
 def test_rrn_impossible_date_not_rrn(scrubber: Scrubber) -> None:
     text = "참고 수치 991399-1234567 (시험 번호)"
     assert "KR_RRN" not in {e.type for e in scrubber.analyze(text)}

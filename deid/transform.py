@@ -326,15 +326,35 @@ def patient_shifts(batch: pa.RecordBatch, *, spec: TableSpec, key: ReleaseKey) -
             f"table {spec.name!r}: date shifting needs the link column {link!r} in the batch",
             field=link,
         )
+    # One HMAC per distinct patient of the batch, not per row.
+    encoded = _dictionary(batch.column(link))
     person_pseudonyms = pseudonymize(
-        batch.column(link), key.domain_key(spec.person_domain), field=link
+        encoded.dictionary, key.domain_key(spec.person_domain), field=link
     )
-    return date_shift_days(
+    shifts = date_shift_days(
         person_pseudonyms,
         key,
         max_days=spec.date_shift_max_days,
         allow_zero=spec.date_shift_allow_zero,
     )
+    return shifts.take(encoded.indices)
+
+
+def _dictionary(values: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks else pa.array([], values.type)
+    if pa.types.is_dictionary(values.type):
+        return values
+    encoded: pa.DictionaryArray = pc.dictionary_encode(values)
+    return encoded
+
+
+def _pseudonymize_column(arr: pa.Array, key: bytes, *, name: str, dedupe: bool) -> pa.Array:
+    """Pseudonyms of a column; ``dedupe`` hashes each distinct value once (patient ids)."""
+    if not dedupe:
+        return pseudonymize(arr, key, field=name)
+    encoded = _dictionary(arr)
+    return pseudonymize(encoded.dictionary, key, field=name).take(encoded.indices)
 
 
 def _shift_columns(
@@ -383,7 +403,9 @@ def protect_batch(
                 raise PolicyError(
                     f"columns.{name}.transform", f"expected drop or pseudonymize, got {action!r}"
                 )
-            arr = pseudonymize(arr, key.domain_key(_domain(name, col)), field=name)
+            arr = _pseudonymize_column(
+                arr, key.domain_key(_domain(name, col)), name=name, dedupe=name == spec.link_column
+            )
         elif role == "text":
             if _col_attr(col, "transform") == "drop":
                 continue

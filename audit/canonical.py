@@ -106,13 +106,13 @@ def canonical_details(details: Mapping[str, Any] | None) -> str:
     _check_secrets(details, "")
     try:
         text = canonical_json(dict(details))
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise ValueError("audit details must be valid Unicode (no lone surrogates)") from None
     except (TypeError, ValueError) as exc:
         raise ValueError(f"audit details must be JSON-serializable: {exc}") from None
-    if len(text.encode("utf-8")) > _MAX_DETAILS_BYTES:
-        raise ValueError(
-            f"audit details are {len(text.encode('utf-8'))} bytes; the limit is "
-            f"{_MAX_DETAILS_BYTES}"
-        )
+    if size > _MAX_DETAILS_BYTES:
+        raise ValueError(f"audit details are {size} bytes; the limit is {_MAX_DETAILS_BYTES}")
     return text
 
 

@@ -15,11 +15,12 @@ records, so the event commits or rolls back with the decision::
         )
 
 Concurrency: the append first increments the chain head row
-(``UPDATE ... SET seq = seq + 1``), which takes the row lock on PostgreSQL
-(later appenders wait until this transaction ends, then see its new head) and
-the database write lock on SQLite (taken before any read, so SQLite never
-has to upgrade a read lock). Then it reads the head's previous hash, inserts
-the event and stores the new hash. Hence no fork, no gap. The lock is held
+(``UPDATE ... SET seq = seq + 1 ... RETURNING seq, hash``), which takes the
+row lock on PostgreSQL (later appenders wait until this transaction ends,
+then see its new head) and the database write lock on SQLite (taken before
+any read, so SQLite never has to upgrade a read lock). It then inserts the
+event, linked to the previous hash, and stores the new hash in the head.
+Hence no fork, no gap. The lock is held
 until the caller's transaction ends: keep audited transactions short.
 """
 
@@ -30,8 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, transaction
-from django.db.models import F
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
 from audit.actions import AuditAction
@@ -125,6 +125,10 @@ def _check_text(name: str, value: str, limit: int) -> str:
         raise ValueError(f"audit {name} is {len(value)} characters; the limit is {limit}")
     if "\x00" in value:
         raise ValueError(f"audit {name} contains a NUL byte")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"audit {name} is not valid Unicode (lone surrogate)") from None
     return value
 
 
@@ -170,18 +174,34 @@ def record_event(
     }
 
     with transaction.atomic(using=using):
-        heads = AuditChainHead.objects.using(using)
         # Write first: takes the head's row lock (PostgreSQL) / the write lock (SQLite).
-        if heads.filter(pk=AuditChainHead.SINGLETON_ID).update(seq=F("seq") + 1) == 0:
+        advanced = _advance_head(using)
+        if advanced is None:
             _create_head(using)
-            heads.filter(pk=AuditChainHead.SINGLETON_ID).update(seq=F("seq") + 1)
-        head = heads.get(pk=AuditChainHead.SINGLETON_ID)
+            advanced = _advance_head(using)
+            if advanced is None:  # pragma: no cover - the row was just created
+                raise AuditChainError("the audit chain head row could not be created")
+        seq, prev_hash = advanced
         now = timezone.now()  # taken under the lock, so time follows seq
-        new_hash = event_hash(seq=head.seq, time=now, prev_hash=head.hash, **fields)
-        event = AuditEvent(seq=head.seq, time=now, prev_hash=head.hash, hash=new_hash, **fields)
+        new_hash = event_hash(seq=seq, time=now, prev_hash=prev_hash, **fields)
+        event = AuditEvent(seq=seq, time=now, prev_hash=prev_hash, hash=new_hash, **fields)
         event.save(using=using)
-        heads.filter(pk=AuditChainHead.SINGLETON_ID).update(hash=new_hash)
+        AuditChainHead.objects.using(using).filter(pk=AuditChainHead.SINGLETON_ID).update(
+            hash=new_hash
+        )
     return event
+
+
+def _advance_head(using: str) -> tuple[int, str] | None:
+    """Increment the head's seq under its lock; return (new seq, previous hash), or None."""
+    table = connections[using].ops.quote_name(AuditChainHead._meta.db_table)
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET seq = seq + 1 WHERE id = %s RETURNING seq, hash",  # noqa: S608
+            [AuditChainHead.SINGLETON_ID],
+        )
+        row = cursor.fetchone()
+    return (int(row[0]), str(row[1])) if row is not None else None
 
 
 def _create_head(using: str) -> None:

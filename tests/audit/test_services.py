@@ -127,7 +127,10 @@ def test_ids_are_not_secrets(details: dict[str, object]) -> None:
     assert event.details == details
 
 
-@pytest.mark.parametrize("details", [{"when": object()}, {"x": float("nan")}, ["not", "a", "map"]])
+@pytest.mark.parametrize(
+    "details",
+    [{"when": object()}, {"x": float("nan")}, ["not", "a", "map"], {"s": "\ud800"}, {"n": "a\x00"}],
+)
 def test_details_must_be_a_json_object(details: object) -> None:
     with pytest.raises(ValueError, match="audit details"):
         record_event(
@@ -136,6 +139,17 @@ def test_details_must_be_a_json_object(details: object) -> None:
             object_type="governance.policy",
             object_id=1,
             details=details,  # type: ignore[arg-type]
+        )
+
+
+@pytest.mark.parametrize("object_id", ["\ud800", "a\x00b", "x" * 101])
+def test_bad_object_ids_are_refused(object_id: str) -> None:
+    with pytest.raises(ValueError, match="object_id"):
+        record_event(
+            action=AuditAction.POLICY_CHANGED,
+            actor=Actor.system("test"),
+            object_type="governance.policy",
+            object_id=object_id,
         )
 
 

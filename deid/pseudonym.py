@@ -90,7 +90,7 @@ def _as_text_array(values: pa.Array | pa.ChunkedArray, field: str | None) -> pa.
         ) from None
 
 
-def _digests_native(values: pa.Array, key_text: str) -> NDArray[np.uint8]:
+def _digests_polars(values: pa.Array, key_text: str) -> NDArray[np.uint8]:
     """First 16 bytes of HMAC-SHA256 per value, shape (n, 16), via polars-hash."""
     n = len(values)
     series = pl.Series("v", values) if n else pl.Series("v", [], dtype=pl.String)
@@ -181,7 +181,7 @@ def pseudonym_chars(text: pa.Array, key: bytes) -> NDArray[np.uint8]:
     except UnicodeDecodeError:
         key_text = None
     if key_text is not None:
-        digests = _digests_native(text, key_text)
+        digests = _digests_polars(text, key_text)
     else:
         digests = _digests_stdlib(text, bytes(key))
     return _base32(digests)

@@ -24,6 +24,7 @@ import resource
 import statistics
 import sys
 import time
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,9 @@ def _timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
 
 
 def adult_policy(limit: float) -> Policy:
-    cols: dict[str, Any] = {c: {"role": "quasi", "hierarchy": f"adult_hierarchy_{c}.csv"} for c in COLUMNS}
+    cols: dict[str, Any] = {
+        c: {"role": "quasi", "hierarchy": f"adult_hierarchy_{c}.csv"} for c in COLUMNS
+    }
     return parse_policy(
         {"columns": cols, "privacy": {"k": 5, "suppression_limit": limit, "metric": "loss"}}, ADULT
     )
@@ -79,7 +82,9 @@ def bench_adult(repeat: int, skip_anjana: bool) -> None:
         parse_options=pcsv.ParseOptions(delimiter=";"),
         convert_options=pcsv.ConvertOptions(column_types={c: pa.string() for c in COLUMNS}),
     )
-    print(f"== Adult: {table.num_rows} records, 9 QIs, k=5, metric loss (median of {repeat}, after warm-up)")
+    print(
+        f"== Adult: {table.num_rows} records, 9 QIs, k=5, metric loss (median of {repeat}, after warm-up)"
+    )
     print(
         f"{'supp':>5} {'loss':>7} {'checked':>8} {'search s':>9} {'cpu s':>7} {'ARX s':>6} "
         f"{'vs ARX':>7} {'+count+transform s':>19} {'anjana s':>9} {'anjana/ours':>11}"
@@ -94,7 +99,9 @@ def bench_adult(repeat: int, skip_anjana: bool) -> None:
             return pa.Table.from_batches([generalize_batch(b, p, a) for b in table.to_batches()])
 
         f_wall, _, out = _timed(full, repeat)
-        assert min(out.group_by(COLUMNS).aggregate([([], "count_all")])["count_all"].to_pylist()) >= 5
+        assert (
+            min(out.group_by(COLUMNS).aggregate([([], "count_all")])["count_all"].to_pylist()) >= 5
+        )
         an_wall = float("nan")
         if not skip_anjana:
             an_wall = _anjana(table, limit, max(1, min(repeat, 2)))
@@ -115,7 +122,8 @@ def _anjana(table: pa.Table, limit: float, repeat: int) -> float:
         return float("nan")
     df = table.to_pandas()
     hierarchies = {
-        c: dict(pd.read_csv(ADULT / f"adult_hierarchy_{c}.csv", sep=";", header=None, dtype=str)) for c in COLUMNS
+        c: dict(pd.read_csv(ADULT / f"adult_hierarchy_{c}.csv", sep=";", header=None, dtype=str))
+        for c in COLUMNS
     }
 
     def run() -> Any:
@@ -152,7 +160,10 @@ SYNTH_POLICY = {
         "age": {"role": "quasi", "hierarchy": {"type": "interval", "widths": [5, 10, 20]}},
         "sex": {"role": "quasi", "hierarchy": {"type": "flat"}},
         "zip": {"role": "quasi", "hierarchy": {"type": "prefix", "keep": [4, 3, 2]}},
-        "admitted": {"role": "quasi", "hierarchy": {"type": "date", "levels": ["day", "month", "quarter", "year"]}},
+        "admitted": {
+            "role": "quasi",
+            "hierarchy": {"type": "date", "levels": ["day", "month", "quarter", "year"]},
+        },
         "dx": {"role": "sensitive"},
     },
     "privacy": {"k": 5, "suppression_limit": 0.02, "metric": "loss"},
@@ -160,12 +171,16 @@ SYNTH_POLICY = {
 
 
 def bench_synthetic(rows: int, batch: int) -> None:
-    print(f"== Synthetic: {rows:,} rows, 4 QIs (age, sex, zip, date) + 1 sensitive, k=5, 2% suppression")
+    print(
+        f"== Synthetic: {rows:,} rows, 4 QIs (age, sex, zip, date) + 1 sensitive, k=5, 2% suppression"
+    )
     table = synthetic(rows)
     pool = pa.default_memory_pool()
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     policy = parse_policy(SYNTH_POLICY, Path("."))
     batches = table.to_batches(max_chunksize=batch)
+    arrow0 = pool.bytes_allocated()
+    tracemalloc.start()
 
     c0, w0 = time.process_time(), time.perf_counter()
     freq = count_batch(batches[0], policy).merge([count_batch(b, policy) for b in batches[1:]])
@@ -180,12 +195,14 @@ def bench_synthetic(rows: int, batch: int) -> None:
     for b in batches:
         out_rows += generalize_batch(b, policy, anon).num_rows
     gen_cpu, gen_wall = time.process_time() - c0, time.perf_counter() - w0
+    _, traced_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
 
     # baseline in the same run: a plain multi-column group-by of the raw QIs (pyarrow)
     c0 = time.process_time()
-    table.select(["age", "sex", "zip", "admitted"]).group_by(["age", "sex", "zip", "admitted"], use_threads=False).aggregate(
-        [([], "count_all")]
-    )
+    table.select(["age", "sex", "zip", "admitted"]).group_by(
+        ["age", "sex", "zip", "admitted"], use_threads=False
+    ).aggregate([([], "count_all")])
     base_cpu = time.process_time() - c0
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     rep = anon.report
@@ -194,13 +211,23 @@ def bench_synthetic(rows: int, batch: int) -> None:
         f"   suppressed {rep['suppressed']:,} ({100 * rep['suppressed_share']:.2f}%), k reached {rep['k']}, "
         f"loss {rep['info_loss']['loss']:.4f}, {rep['search']['checked']} of {rep['search']['lattice_size']} nodes"
     )
-    print(f"   count pass      : {rows / count_cpu / 1e6:6.2f} M rows/s per core ({count_wall:.2f} s wall)")
-    print(f"   search          : {search_wall:6.2f} s wall, {search_cpu:.2f} s CPU (on the frequency table)")
+    print(
+        f"   count pass      : {rows / count_cpu / 1e6:6.2f} M rows/s per core ({count_wall:.2f} s wall)"
+    )
+    print(
+        f"   search          : {search_wall:6.2f} s wall, {search_cpu:.2f} s CPU (on the frequency table)"
+    )
     print(
         f"   generalize+suppress: {rows / gen_cpu / 1e6:6.2f} M rows/s per core ({gen_wall:.2f} s wall, "
         f"{out_rows:,} rows out)  goal >= 2 M"
     )
-    print(f"   baseline: pyarrow 4-column group-by of the raw rows {rows / base_cpu / 1e6:6.2f} M rows/s per core")
+    print(
+        f"   baseline: pyarrow 4-column group-by of the raw rows {rows / base_cpu / 1e6:6.2f} M rows/s per core"
+    )
+    print(
+        f"   peak memory of the passes: numpy/Python {traced_peak / 2**20:.0f} MiB (tracemalloc), "
+        f"Arrow pool peak {pool.max_memory() / 2**20:.0f} MiB of which {arrow0 / 2**20:.0f} MiB is the input"
+    )
     print(
         f"   peak memory: process RSS {rss1 / 1024:.0f} MiB (input table {table.nbytes / 2**20:.0f} MiB, "
         f"RSS before the passes {rss0 / 1024:.0f} MiB), Arrow pool peak {pool.max_memory() / 2**20:.0f} MiB"
@@ -218,7 +245,9 @@ def main() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     pa.set_cpu_count(1)
     pa.set_io_thread_count(1)
-    print(f"python {sys.version.split()[0]}, pyarrow {pa.__version__}, numpy {np.__version__}, cores {os.cpu_count()}")
+    print(
+        f"python {sys.version.split()[0]}, pyarrow {pa.__version__}, numpy {np.__version__}, cores {os.cpu_count()}"
+    )
     if args.only in (None, "adult"):
         bench_adult(args.repeat, args.skip_anjana)
     if args.only in (None, "synthetic"):

@@ -279,31 +279,29 @@ def search(
 
 
 def _suppressed_mask(
-    gen: Sequence[pa.Array], classes: Sequence[Sequence[str | None]]
+    encoded: Sequence[tuple[pa.Array, pa.Array]], classes: Sequence[Sequence[str | None]], n: int
 ) -> npt.NDArray[np.bool_]:
-    n = len(gen[0]) if gen else 0
+    """Rows whose generalized class is one of ``classes``; ``encoded`` = (indices, labels) per QI."""
     if not classes:
         return np.zeros(n, dtype=bool)
-    if not gen:
+    if not encoded:
         return np.ones(n, dtype=bool)
     key = np.zeros(n, dtype=np.int64)
     valid = np.ones(n, dtype=bool)
     class_key = np.zeros(len(classes), dtype=np.int64)
-    for j, col in enumerate(gen):
+    for j, (indices, labels) in enumerate(encoded):
         ids: dict[str | None, int] = {}
         for c in classes:
             ids.setdefault(c[j], len(ids))
         radix = len(ids) + 1
-        enc = pc.dictionary_encode(col)
-        dict_ids = np.array(
-            [ids.get(v, -1) for v in enc.dictionary.to_pylist()] + [ids.get(None, -1)],
-            dtype=np.int64,
+        # label id per label position, then per row (the last slot stands for null)
+        label_ids = np.array(
+            [ids.get(v, -1) for v in labels.to_pylist()] + [ids.get(None, -1)], dtype=np.int64
         )
         idx = np.asarray(
-            pc.fill_null(enc.indices, len(enc.dictionary)).to_numpy(zero_copy_only=False),
-            dtype=np.int64,
+            pc.fill_null(indices, len(labels)).to_numpy(zero_copy_only=False), dtype=np.int64
         )
-        row_ids = dict_ids[idx]
+        row_ids = label_ids[idx]
         valid &= row_ids >= 0
         if max(int(key.max(initial=0)), int(class_key.max(initial=0))) >= (1 << 62) // radix:
             # re-densify before the next digit would overflow (very many label combinations)
@@ -329,22 +327,22 @@ def generalize_batch(
         )
     arrays = list(batch.columns)
     names = batch.schema.names
-    gen: list[pa.Array] = []
+    encoded: list[tuple[pa.Array, pa.Array]] = []
     for q in anonymization.quasi_identifiers:
         if q not in names:
             raise DataError(f"column {q!r} of the policy is not in the data", field=q)
         i = names.index(q)
         try:
-            g = hier[q].generalize(arrays[i], anonymization.levels[q])
+            enc = hier[q].generalize_encoded(arrays[i], anonymization.levels[q])
         except DataError as exc:
             raise DataError(exc.message, field=q) from None
-        arrays[i] = g
-        gen.append(g)
+        arrays[i] = enc[1].take(enc[0])
+        encoded.append(enc)
     fields = [pa.field(n, pa.string()) if n in hier else batch.schema.field(n) for n in names]
     out = pa.RecordBatch.from_arrays(
         arrays, schema=pa.schema(fields, metadata=batch.schema.metadata)
     )
-    mask = _suppressed_mask(gen, anonymization.suppressed_classes)
+    mask = _suppressed_mask(encoded, anonymization.suppressed_classes, batch.num_rows)
     if mask.any():
         out = out.filter(pa.array(~mask))
     return out

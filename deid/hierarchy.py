@@ -130,17 +130,26 @@ class Hierarchy(ABC):
 
     def generalize(self, values: pa.Array | pa.ChunkedArray, level: int) -> pa.Array:
         """Vectorized generalization to ``level``; string output, nulls stay null below the top."""
+        indices, labels = self.generalize_encoded(values, level)
+        return labels.take(indices)
+
+    def generalize_encoded(
+        self, values: pa.Array | pa.ChunkedArray, level: int
+    ) -> tuple[pa.Array, pa.Array]:
+        """(integer indices with nulls, string labels): ``labels.take(indices)`` is the output.
+
+        One hash pass over the rows; labels are computed for distinct values only.
+        """
         if isinstance(values, pa.ChunkedArray):
             values = values.combine_chunks()
         if not 0 <= level < self.height:
             raise ValueError(f"level {level} out of range 0..{self.height - 1}")
-        n = len(values)
         if level == self.height - 1:
-            return pa.repeat(pa.scalar(TOP, pa.string()), n)
+            return pa.array(np.zeros(len(values), dtype=np.int32)), pa.array([TOP], pa.string())
         encoded = pc.dictionary_encode(values)
         dictionary = self.leaf(encoded.dictionary)
         labels = dictionary if level == 0 else pa.array(self._label(dictionary, level), pa.string())
-        return labels.take(encoded.indices)
+        return encoded.indices, labels
 
     def materialize(self, observed: Sequence[str | None]) -> Materialized:
         """Integer codes over the observed distinct level-0 values."""
@@ -283,20 +292,23 @@ class TableHierarchy(Hierarchy):
                 out.append(self._rows[self._leaf_pos[v]][level])
         return out
 
-    def generalize(self, values: pa.Array | pa.ChunkedArray, level: int) -> pa.Array:
+    def generalize_encoded(
+        self, values: pa.Array | pa.ChunkedArray, level: int
+    ) -> tuple[pa.Array, pa.Array]:
         if isinstance(values, pa.ChunkedArray):
             values = values.combine_chunks()
         if not 0 <= level < self.height:
             raise ValueError(f"level {level} out of range 0..{self.height - 1}")
-        strings = self.leaf(values)
+        encoded = pc.dictionary_encode(values)
+        strings = self.leaf(encoded.dictionary)
         idx = pc.index_in(strings, value_set=self._columns[0])
         missing = pc.and_(pc.is_null(idx), pc.is_valid(strings))
         if pc.any(missing).as_py():
             pos = int(pc.index(missing, True).as_py())
-            raise DataError(f"value {strings[pos].as_py()!r} is not in the hierarchy", record=pos)
+            raise DataError(f"value {strings[pos].as_py()!r} is not in the hierarchy")
         if level == self.height - 1:
-            return pa.repeat(pa.scalar(TOP, pa.string()), len(values))
-        return self._columns[level].take(idx)
+            return pa.array(np.zeros(len(values), dtype=np.int32)), pa.array([TOP], pa.string())
+        return idx.take(encoded.indices), self._columns[level]
 
     def materialize(self, observed: Sequence[str | None]) -> Materialized:
         leaves = self.domain()
@@ -520,12 +532,14 @@ class DateHierarchy(Hierarchy):
         unit = self.levels[level]
         return [None if v is None else _date_label(v, unit) for v in distinct.to_pylist()]
 
-    def generalize(self, values: pa.Array | pa.ChunkedArray, level: int) -> pa.Array:
+    def generalize_encoded(
+        self, values: pa.Array | pa.ChunkedArray, level: int
+    ) -> tuple[pa.Array, pa.Array]:
         if isinstance(values, pa.ChunkedArray):
             values = values.combine_chunks()
         if pa.types.is_timestamp(values.type):
             values = values.cast(pa.date32())
-        return super().generalize(values, level)
+        return super().generalize_encoded(values, level)
 
 
 class DateBuilder(HierarchyBuilder):

@@ -9,7 +9,8 @@ value of the metric (ties: fewer levels, then lexicographic).
 Nodes are evaluated on the frequency table of distinct combinations: the
 codes of a row at the node's levels are packed into one int64 key together
 with the row's count, and one sort gives classes and sizes (no rescans of
-records, no multi-column group-by).
+records, no multi-column group-by). Coarse nodes, whose possible classes are
+fewer than the rows, use a dense index and one ``bincount`` instead.
 
 Pruning, exact:
 - every metric's generalization-only value is a monotone lower bound (LB)
@@ -19,10 +20,14 @@ Pruning, exact:
   suppression; every model without suppression), a feasible node makes its
   whole up-set feasible and an infeasible one its whole down-set infeasible.
   The search first descends greedily from the top to a good feasible node,
-  then resolves the remaining candidates top-down (the highest unresolved
-  candidate first, so one infeasible answer settles a large down-set).
-- when it is not monotone, every candidate with LB below the best is
-  evaluated, in LB order.
+  then resolves the remaining candidates top-down (the unresolved candidate
+  with the largest down-set first, so one infeasible answer settles many).
+- when it is not monotone (entropy / recursive l-diversity or t-closeness
+  with suppression), every candidate with LB below the best is evaluated;
+  the monotone part of the models (k, and the distinct l that entropy and
+  recursive l imply) still settles whole down-sets when it fails.
+- for discernibility, whose LB from marginals is weak, each evaluated node's
+  sum of squared class sizes bounds its whole up-set.
 """
 
 from __future__ import annotations

@@ -139,6 +139,9 @@ class Policy:
     privacy: PrivacySpec
     base_dir: Path = field(default=Path("."), compare=False, repr=False)
 
+    def __hash__(self) -> int:
+        return hash(self.digest())
+
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         # built hierarchies travel with the policy, so executors need no hierarchy files
         cached = self.__dict__.get("_hierarchies")

@@ -195,5 +195,6 @@ def test_policy_pickles_with_its_built_hierarchies(tmp_path: Path) -> None:
     (tmp_path / "h.csv").unlink()  # executors need no hierarchy files
     again = pickle.loads(pickle.dumps(policy))  # noqa: S301 - our own object
     assert again == policy
+    assert hash(again) == hash(policy)
     assert again.digest() == policy.digest()
     assert again.hierarchies()["x"].height == 3

@@ -202,7 +202,7 @@ def get_engines(languages: tuple[str, ...] = ("en", "ko")) -> Engines:
         ensure_offline()
         registry = RecognizerRegistry(supported_languages=list(languages))
         for lang in languages:
-            for rec in build_recognizers(lang, use_ner=(lang == "en")):
+            for rec in build_recognizers(lang, use_ner="en" in languages):
                 registry.add_recognizer(rec)
         nlp_engine = build_nlp_engine(languages)
         analyzer = AnalyzerEngine(

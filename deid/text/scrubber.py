@@ -159,20 +159,23 @@ class Scrubber:
             self._resolve_lang(t, langs[i] if langs else None, i) for i, t in enumerate(texts)
         ]
         out: list[list[Entity]] = [[] for _ in texts]
+        # English NER only where a Latin-script name could be (engine.ner_windows), in every
+        # note: Korean notes name foreign interpreters, donors and clinicians too.
+        ents: list[list[Any]] = [[] for _ in texts]
+        if "en" in self._engines.pipelines:
+            ents = self._engines.ner_entities(list(texts), batch_size)
         for plang in sorted(set(plangs)):
             idx = [i for i, p in enumerate(plangs) if p == plang]
             if plang == "en":
-                # English NER only where a name could be (see engine.ner_windows).
-                ents = self._engines.ner_entities([texts[i] for i in idx], batch_size)
-                for i, note_ents in zip(idx, ents, strict=True):
-                    artifacts = self._engines.artifacts(None, note_ents, plang)
+                for i in idx:
+                    artifacts = self._engines.artifacts(None, ents[i], plang)
                     out[i] = self._analyze_with(texts[i], plang, artifacts)
             else:
                 # Korean: spaCy's rule-based tokenizer; names come from our recognizers.
                 nlp = self._engines.pipelines[plang]
                 docs = nlp.pipe((texts[i] for i in idx), batch_size=batch_size)
                 for i, doc in zip(idx, docs, strict=True):
-                    artifacts = self._engines.artifacts(doc, [], plang)
+                    artifacts = self._engines.artifacts(doc, ents[i], plang)
                     out[i] = self._analyze_with(texts[i], plang, artifacts)
         return out
 

@@ -204,7 +204,8 @@ _LABEL_RE = re.compile(
     r"Referred by|Referring physician|Contact|Counselor|Surgeon|Radiologist|Pathologist|Author|Examined by|"
     r"Performed by|Prepared by|Approved by|Verified by|Informant|Next of kin|NOK|Emergency contact|Spouse|"
     r"Son|Daughter|Wife|Husband|Mother|Father|cc|CC|Attn|Dear)\b\s*[:,-]?\s*|"
-    r"(?:환자명?|성명|보호자|담당의?|주치의|작성자?|판독의?|의뢰의|상담자|대상|예금주|서명|교수|전공의)\s?[:：]?\s{0,3})"
+    r"(?:환자명?|성명|보호자|담당의?|주치의|작성자?|판독의?|의뢰의|상담자|대상|예금주|서명|교수|전공의|"
+    r"통역사|통역|간병인|후원자|기증자|면담자|간호사)\s?[:：]?\s{0,3})"
     rf"({_CAP},\s?{_CAP}(?:\s{_CAP})?(?![a-z])|{_CAPSEQ}|[A-Z]{{2,}}(?:[\s-][A-Z]{{2,}}){{1,2}})"
 )
 _REL_AFTER_RE = re.compile(
@@ -363,6 +364,10 @@ class PersonRecognizer(EntityRecognizer):
                 if ent.label_ != "PERSON":
                     continue
                 s, e = ent.start_char, ent.end_char
-                if _ner_person_ok(text[s:e], text[e : e + 20]):
+                # On mixed text NER may run a name into the Korean that follows it.
+                hangul = _HANGUL_RUN.search(text, s, e)
+                if hangul is not None:
+                    e = len(text[: hangul.start()].rstrip())
+                if e > s and _ner_person_ok(text[s:e], text[e : e + 20]):
                     spans.append((s, e, 0.7))
         return spans

@@ -284,3 +284,14 @@ def test_rrn_glued_to_hangul(scrubber: Scrubber) -> None:
     good = _mk_rrn("850315123456")
     text = f"주민번호{good[:6]}-{good[6:]}이며"
     assert _found(scrubber, text).get(f"{good[:6]}-{good[6:]}") == "KR_RRN"
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("통역사 John Smith 동석하여 설명함.", "John Smith"),
+        ("오늘 Robert Brown 동석하여 설명함.", "Robert Brown"),
+    ],
+)
+def test_latin_names_in_korean_notes(scrubber: Scrubber, text: str, name: str) -> None:
+    assert _found(scrubber, text, "ko").get(name) == "PERSON"

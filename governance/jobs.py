@@ -34,6 +34,7 @@ import json
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -201,9 +202,13 @@ class Lease:
     heartbeat_at: float
     phase: str = "starting"
 
+    def beat(self) -> None:
+        self.heartbeat_at = time.time()
+        self.write()
+
     def write(self) -> None:
         path = _lease_path(self.release_id)
-        tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_text(json.dumps(self.__dict__))
         tmp.replace(path)
 
@@ -218,8 +223,11 @@ class Lease:
     def lost(self, *, stale_after: float, now: float | None = None) -> str | None:
         """Why this lease's worker is gone, or None if it may still be working."""
         now = time.time() if now is None else now
-        if self.host == socket.gethostname() and not _pid_alive(self.pid, self.pid_start):
+        if self.host == socket.gethostname():
+            if _pid_alive(self.pid, self.pid_start):
+                return None
             return f"worker process {self.pid} on {self.host} is gone"
+        # Another host: its heartbeat thread rewrites the lease every few seconds.
         if now - self.heartbeat_at > stale_after:
             return f"no heartbeat from worker {self.pid} on {self.host} for {now - self.heartbeat_at:.0f} s"
         return None
@@ -334,8 +342,7 @@ class ProgressReporter:
         self._phase = phase
         self._last_write = now
         self.lease.phase = phase
-        self.lease.heartbeat_at = time.time()
-        self.lease.write()
+        self.lease.beat()
         try:
             _record_progress(
                 release_id=self.release_id, phase=phase, rows_done=rows_done, rows_total=rows_total
@@ -385,6 +392,15 @@ def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, (*_TRANSIENT, SAOperationalError))
 
 
+def _heartbeat(lease: Lease, stop: threading.Event, every: float = 10.0) -> None:
+    """Keep the lease fresh while a long step (a search, a Spark stage) reports nothing."""
+    while not stop.wait(every):
+        try:
+            lease.beat()
+        except OSError:
+            logger.warning("could not refresh the lease of release %s", lease.release_id)
+
+
 def _describe_failure(exc: BaseException) -> str:
     """The failure as the steward reads it (never key material: errors carry only key ids)."""
     from deid.errors import PrivacyTargetNotMet
@@ -416,6 +432,11 @@ def run_job(
     max_retries = _setting_int("DEID_BUILD_RETRIES", 2) if retries is None else retries
     lease = _new_lease(release_id, job_id)
     reporter = ProgressReporter(release_id=release_id, lease=lease, forward=progress)
+    stop = threading.Event()
+    heartbeat = threading.Thread(
+        target=_heartbeat, args=(lease, stop), name=f"lease-{release_id}", daemon=True
+    )
+    heartbeat.start()
     attempt = 0
     try:
         while True:
@@ -466,6 +487,8 @@ def run_job(
                     "error": error,
                 }
     finally:
+        stop.set()
+        heartbeat.join()
         _drop_lease(lease)
         _cancel_path(release_id).unlink(missing_ok=True)
 
@@ -488,8 +511,8 @@ def run_release_build(release_id: int, engine: str = "local") -> dict[str, Any]:
         )
         if waiting or time.monotonic() > deadline:
             break
-        if release.state != ReleaseState.BUILDING:
-            break
+        if release.state == ReleaseState.BUILDING and release.build_job_id:
+            break  # building for another job: this delivery is stale
         time.sleep(0.5)
     if not waiting:
         logger.info("release %s is not waiting for job %s: skipped", release_id, job_id)

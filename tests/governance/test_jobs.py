@@ -160,3 +160,106 @@ def test_killing_the_worker_mid_build_fails_the_release_and_a_rebuild_gives_the_
         assert built_files == reference_files
         assert same_manifest
         assert {f[0] for f in built_files} >= {"person.parquet", "measurement.csv"}
+
+
+# --- the job runner in-process: cancel, retries, stale deliveries --------------------
+
+
+@pytest.fixture
+def building(db, settings, tmp_path):
+    from governance import jobs, services
+    from tests.governance.factories import World
+
+    settings.DEID_RELEASES_DIR = tmp_path / "releases"
+    world = World()
+    release = services.release_create(request=world.approved(), acting_user=world.steward)
+    with jobs.enqueue_options(sync=True):
+        release = services.release_build_start(release=release, acting_user=world.steward)
+    return release
+
+
+def _fake_success(release_id):
+    from governance import services
+    from governance.models import Release
+    from tests.governance.factories import MANIFEST, REPORT
+
+    return services.release_build_succeeded(
+        release=Release.objects.get(pk=release_id), manifest=MANIFEST, report=REPORT, files_dir=""
+    )
+
+
+def test_a_cancel_flag_stops_the_build_between_batches(building, monkeypatch):
+    from governance import build, jobs
+
+    seen = []
+
+    def execute(*, release_id, engine, progress):
+        for i in range(50):
+            if i == 3:
+                assert jobs.cancel_release_build(release_id)
+            progress("transform:person", i * 100, 5000)
+            seen.append(i)
+        raise AssertionError("the cancel flag was not honoured")
+
+    monkeypatch.setattr(build, "execute_build", execute)
+    outcome = jobs.run_job(release_id=building.pk, job_id=building.build_job_id, engine="local")
+    building.refresh_from_db()
+    assert outcome["status"] == "cancelled"
+    assert seen == [0, 1, 2]
+    assert building.state == "failed"
+    assert "cancelled" in building.build_error
+    assert not list(jobs.jobs_dir().iterdir()), "lease and cancel flag are cleaned up"
+
+
+def test_transient_errors_are_retried_and_privacy_failures_are_not(building, monkeypatch):
+    from django.db import OperationalError
+
+    from deid.errors import PrivacyTargetNotMet
+    from governance import build, jobs
+
+    monkeypatch.setattr(jobs.time, "sleep", lambda s: None)
+    calls = []
+
+    def flaky(*, release_id, engine, progress):
+        calls.append(engine)
+        if len(calls) == 1:
+            raise OperationalError("database is locked")
+        return _fake_success(release_id)
+
+    monkeypatch.setattr(build, "execute_build", flaky)
+    outcome = jobs.run_job(release_id=building.pk, job_id=building.build_job_id, engine="local")
+    building.refresh_from_db()
+    assert outcome["attempts"] == 2
+    assert building.state == "built"
+
+    # A privacy target that cannot be met fails at once, with its report.
+    from governance import services
+
+    with jobs.enqueue_options(sync=True):
+        building.state = "failed"
+        building.save(update_fields=["state"])
+        release = services.release_build_start(release=building, acting_user=building.created_by)
+    calls.clear()
+
+    def unmet(*, release_id, engine, progress):
+        calls.append(engine)
+        raise PrivacyTargetNotMet("k=5 needs 40% suppression", {"best_nodes": [{"suppressed": 40}]})
+
+    monkeypatch.setattr(build, "execute_build", unmet)
+    outcome = jobs.run_job(release_id=release.pk, job_id=release.build_job_id, engine="local")
+    release.refresh_from_db()
+    assert calls == ["local"]
+    assert release.state == "failed"
+    assert "PrivacyTargetNotMet" in release.build_error
+    assert '"suppressed": 40' in release.build_error
+
+
+def test_a_stale_delivery_of_an_old_job_is_skipped(building, monkeypatch):
+    from governance import build, jobs
+
+    monkeypatch.setattr(build, "execute_build", lambda **kw: pytest.fail("must not build"))
+    monkeypatch.setattr(jobs, "_current_task_id", "an-older-job")
+    outcome = jobs.run_release_build(building.pk)
+    assert outcome["status"] == "skipped"
+    building.refresh_from_db()
+    assert building.state == "building"

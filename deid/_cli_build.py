@@ -83,6 +83,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
     source = open_source(args.source)
     store = KeyStore(_keys_dir(args), _master(args))
     progress = _Progress(not args.quiet)
+    from deid.errors import PrivacyTargetNotMet
+
     try:
         manifest = build_release(
             plan,
@@ -92,6 +94,11 @@ def _cmd_build(args: argparse.Namespace) -> int:
             progress=progress,
             batch_size=args.batch_size,
         )
+    except PrivacyTargetNotMet as exc:
+        progress.close()
+        # The steward needs the evidence: the best nodes found and what they would cost.
+        print(json.dumps(exc.report, indent=2, ensure_ascii=False), file=sys.stderr)
+        raise
     finally:
         progress.close()
     report = manifest.privacy_report

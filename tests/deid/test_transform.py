@@ -313,3 +313,17 @@ def test_anchor_transform_suppresses_generalizes_and_reports_kept_persons(key: R
     )
     with pytest.raises(PolicyError):
         transform_batch(batch, table_policy=anchor, anonymization=None, keys=key)
+
+
+def test_empty_batches_keep_the_output_schema(key: ReleaseKey) -> None:
+    empty = visits().slice(0, 0)
+    out = transform_batch(
+        empty,
+        table_policy=spec(VISIT_POLICY),
+        anonymization=None,
+        keys=key,
+        keep_persons=PersonSet(pa.array([10])),
+    )
+    full = transform_batch(visits(), table_policy=spec(VISIT_POLICY), anonymization=None, keys=key)
+    assert out.num_rows == 0
+    assert out.schema.equals(full.schema), (out.schema, full.schema)

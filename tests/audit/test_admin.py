@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.test import Client
 
 from audit.actions import AuditAction
@@ -16,7 +17,14 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def admin_client_logged_in(client: Client) -> Client:
-    user = get_user_model().objects.create_superuser("auditor1", "a@example.org", "x" * 16)
+    """Staff with only the view permission (as an auditor has); not a superuser, whom the
+    governance admin site would also ask for a second factor."""
+    user = get_user_model().objects.create_user("auditor1", "a@example.org", "x" * 16)
+    user.is_staff = True
+    user.save()
+    user.user_permissions.add(
+        Permission.objects.get(content_type__app_label="audit", codename="view_auditevent")
+    )
     client.force_login(user)
     return client
 

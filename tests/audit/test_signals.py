@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.admin.models import CHANGE, DELETION, LogEntry
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth import authenticate, get_user_model, login, logout
+from django.contrib.auth.models import AnonymousUser, Group
 from django.contrib.contenttypes.models import ContentType
-from django.test import Client
+from django.contrib.sessions.middleware import SessionMiddleware
+from django.http import HttpRequest, HttpResponse
+from django.test import RequestFactory
 
 from audit.actions import AuditAction
 from audit.models import AuditEvent
@@ -29,35 +31,49 @@ def _last(action: AuditAction) -> AuditEvent:
     return event
 
 
-def test_login_is_audited(staff, client: Client) -> None:
-    response = client.post(
-        "/admin/login/?next=/admin/",
-        {"username": "legal1", "password": PASSWORD},
-        REMOTE_ADDR="10.9.8.7",
-    )
-    assert response.status_code == 302
+def _request(ip: str) -> HttpRequest:
+    """A request with a session, as the login view would have (independent of the admin site)."""
+    request = RequestFactory().post("/login/", REMOTE_ADDR=ip)
+    SessionMiddleware(lambda r: HttpResponse()).process_request(request)
+    request.session.save()
+    request.user = AnonymousUser()
+    return request
+
+
+def test_login_is_audited(staff) -> None:
+    request = _request("10.9.8.7")
+    user = authenticate(request, username="legal1", password=PASSWORD)
+    assert user is not None
+    login(request, user)
     event = _last(AuditAction.AUTH_LOGIN)
     assert event.actor_user_id == staff.pk
     assert event.actor_username == "legal1"
     assert event.actor_ip == "10.9.8.7"
     assert event.object_id == str(staff.pk)
     assert event.actor_session  # a hash of the session key ...
-    assert event.actor_session != client.session.session_key  # ... never the key
+    assert request.session.session_key not in event.details_json
+    assert event.actor_session != request.session.session_key  # ... never the key
+    logout(request)
+    assert _last(AuditAction.AUTH_LOGOUT).actor_user_id == staff.pk
 
 
-def test_failed_login_is_audited_without_the_password(staff, client: Client) -> None:
+def test_failed_login_is_audited_without_the_password(staff) -> None:
     before = AuditEvent.objects.filter(action=AuditAction.AUTH_LOGIN_FAILED).count()
-    client.post(
-        "/admin/login/?next=/admin/",
-        {"username": "legal1", "password": "wrong password guess"},
-        REMOTE_ADDR="10.9.8.6",
-    )
+    request = _request("10.9.8.6")
+    assert authenticate(request, username="legal1", password="wrong password guess") is None
     assert AuditEvent.objects.filter(action=AuditAction.AUTH_LOGIN_FAILED).count() == before + 1
     event = _last(AuditAction.AUTH_LOGIN_FAILED)
     assert event.details == {"username": "legal1", "known_user": True}
     assert event.actor_ip == "10.9.8.6"
     assert "wrong password guess" not in event.details_json
     assert verify_chain().ok
+
+
+def test_failed_login_of_an_unknown_account(staff) -> None:
+    authenticate(_request("10.9.8.5"), username="nobody", password="whatever it is")
+    event = _last(AuditAction.AUTH_LOGIN_FAILED)
+    assert event.object_id == "unknown"
+    assert event.details == {"username": "nobody", "known_user": False}
 
 
 def test_admin_change_to_an_audited_app_is_logged(staff) -> None:

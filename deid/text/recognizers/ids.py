@@ -135,6 +135,23 @@ def _not_product_code(m: re.Match[str], text: str) -> bool:
     return _PRODUCT_CONTEXT.search(text[max(0, m.start() - 20) : m.start()]) is None
 
 
+# A quantity, not an identifier: viral loads, doses, money ("HBV DNA 23000000 IU/mL", "12000000원").
+_UNIT_AFTER = re.compile(
+    r"\s?(?:IU|iu|copies|cp|/|mg|mcg|g\b|mL|ml|U/|U\b|cells|개|원|won|KRW|₩|%|x\s?10|×|회|명|건)"
+)
+_QUANTITY_BEFORE = re.compile(
+    r"(?i)(?:DNA|RNA|viral load|copies|용량|금액|비용|치료비|진료비|₩|\$)\s?[:=]?\s*$"
+)
+
+
+def _bare_number_is_id(m: re.Match[str], text: str) -> bool:
+    if not _not_product_code(m, text):
+        return False
+    if _UNIT_AFTER.match(text, m.end(1)):
+        return False
+    return _QUANTITY_BEFORE.search(text[max(0, m.start(1) - 16) : m.start(1)]) is None
+
+
 MRN_RULES = [
     Rule(
         "MRN",
@@ -167,7 +184,7 @@ MRN_RULES = [
         re.compile(r"(?<![A-Za-z0-9_.,:/-])(\d{7,12})(?![A-Za-z0-9_/-]|[.,]\d)"),
         0.5,
         group=1,
-        validator=_not_product_code,
+        validator=_bare_number_is_id,
     ),
 ]
 
@@ -353,8 +370,14 @@ NETWORK_RULES = [
 # ---------------------------------------------------------------- ages over 89
 
 
+_TEMPERATURE_BEFORE = re.compile(r"(?i)(?:\bBT|\btemp(?:erature)?|\bT|체온|fever|열)\s?[:=]?\s*$")
+
+
 def _age_over_89(m: re.Match[str], text: str) -> bool:
-    return 90 <= int(m.group("age")) <= 130
+    if not 90 <= int(m.group("age")) <= 130:
+        return False
+    # "BT 101 F" is a temperature in Fahrenheit, not a 101-year-old woman.
+    return _TEMPERATURE_BEFORE.search(text[max(0, m.start("age") - 14) : m.start("age")]) is None
 
 
 _A = r"(?P<age>\d{2,3})"

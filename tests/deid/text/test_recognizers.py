@@ -85,6 +85,19 @@ def test_mrn_with_labels(scrubber: Scrubber, text: str, value: str) -> None:
     assert value in _found(scrubber, text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "HBV DNA 23000000 IU/mL 로 증가",
+        "치료비 12000000원 본인부담",
+        "BT 101 F, HR 98",
+        "고위험그룹 분류",
+    ],
+)
+def test_quantities_and_temperatures_are_not_phi(scrubber: Scrubber, text: str) -> None:
+    assert scrubber.analyze(text) == []
+
+
 def test_vaccine_lot_numbers_are_not_ids(scrubber: Scrubber) -> None:
     text = "인플루엔자 백신 접종 시행(Lot No. A21-5422), batch 4471234 사용"
     assert scrubber.analyze(text) == []

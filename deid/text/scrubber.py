@@ -36,7 +36,8 @@ def detect_lang(text: str) -> str:
 
 
 def _presidio_lang(lang: str) -> str:
-    # Korean-only notes skip English NER; English and mixed notes get it.
+    # Korean notes run through the Korean pipeline, English and mixed ones through the
+    # English one; English NER runs on candidate windows of every note either way.
     return "ko" if lang == "ko" else "en"
 
 

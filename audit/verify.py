@@ -31,18 +31,25 @@ like damage.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
-from audit.canonical import GENESIS_HASH, row_event_hash
+from audit.canonical import GENESIS_HASH, parse_time, row_event_hash
 from audit.checkpoints import Checkpoint, signature_problem, stored_checkpoints
 from audit.models import AuditChainHead, AuditEvent
 
-__all__ = ["Damage", "DamageKind", "VerificationReport", "row_hash", "verify_chain"]
+__all__ = [
+    "Damage",
+    "DamageKind",
+    "VerificationReport",
+    "row_hash",
+    "verify_chain",
+    "verify_export",
+]
 
 COLUMNS = (
     "seq",
@@ -129,6 +136,10 @@ def _diagnose(
             expected_seq,
             f"{missing} event(s) missing: seq {expected_seq}..{seq - 1} are absent",
         )
+    if seq < expected_seq:  # only in files: the database returns rows sorted by seq
+        return Damage(
+            DamageKind.REORDERED, seq, f"event {seq} appears after event {expected_seq - 1}"
+        )
     content_ok = row_hash(row) == row[HASH]
     link_ok = row[PREV] == expected_prev
     if link_ok and not content_ok:
@@ -202,6 +213,44 @@ def _fetch_after(using: str) -> Callable[[int, int], list[Row]]:
     return fetch
 
 
+def _walk(
+    rows: Iterable[Row],
+    fetch_after: Callable[[int, int], list[Row]],
+    *,
+    wanted: set[int],
+    progress: Callable[[int], None] | None = None,
+    start: tuple[int, str] | None = None,
+) -> tuple[list[Damage], int, Row | None, dict[int, str]]:
+    """Check rows in order; stop at the first damage. ``start`` = (first seq, its prev_hash)
+    for a partial export; default (1, genesis)."""
+    problems: list[Damage] = []
+    expected_seq, expected_prev = start if start is not None else (1, GENESIS_HASH)
+    prev: Row | None = None
+    prev_prev: Row | None = None
+    seen_hashes: dict[int, str] = {}
+    count = 0
+    for row in rows:
+        seq = row[SEQ]
+        if (
+            seq != expected_seq
+            or row[PREV] != expected_prev
+            or row_event_hash(*row[:HASH]) != row[HASH]
+        ):
+            problems.append(
+                _diagnose(row, expected_seq, expected_prev, prev, prev_prev, fetch_after)
+            )
+            break
+        if seq in wanted:
+            seen_hashes[seq] = row[HASH]
+        count += 1
+        if progress is not None and count % 100_000 == 0:
+            progress(count)
+        prev_prev, prev = prev, row
+        expected_seq = seq + 1
+        expected_prev = row[HASH]
+    return problems, count, prev, seen_hashes
+
+
 def verify_chain(
     *,
     using: str = DEFAULT_DB_ALIAS,
@@ -229,36 +278,13 @@ def verify_chain(
         if include_stored_checkpoints:
             all_checkpoints = stored_checkpoints(using) + all_checkpoints
         wanted = {cp.seq for cp in all_checkpoints}
-        seen_hashes: dict[int, str] = {}
-
-        problems: list[Damage] = []
-        expected_seq = 1
-        expected_prev = GENESIS_HASH
-        prev: Row | None = None
-        prev_prev: Row | None = None
-        count = 0
-        for row in _stream(using, chunk_size):
-            seq = row[SEQ]
-            if (
-                seq != expected_seq
-                or row[PREV] != expected_prev
-                or row_event_hash(*row[:HASH]) != row[HASH]
-            ):
-                problems.append(
-                    _diagnose(
-                        row, expected_seq, expected_prev, prev, prev_prev, _fetch_after(using)
-                    )
-                )
-                break
-            if seq in wanted:
-                seen_hashes[seq] = row[HASH]
-            count += 1
-            if progress is not None and count % 100_000 == 0:
-                progress(count)
-            prev_prev, prev = prev, row
-            expected_seq = seq + 1
-            expected_prev = row[HASH]
-
+        walk = _walk(
+            _stream(using, chunk_size),
+            _fetch_after(using),
+            wanted=wanted,
+            progress=progress,
+        )
+        problems, count, prev, seen_hashes = walk
         chain_broken = bool(problems)
         last_seq = int(prev[SEQ]) if prev is not None else 0
         last_hash = str(prev[HASH]) if prev is not None else GENESIS_HASH
@@ -357,3 +383,49 @@ def _check_checkpoints(
         else:
             good_seqs.append(cp.seq)
     return problems
+
+
+def verify_export(
+    records: Sequence[Mapping[str, Any]],
+    *,
+    checkpoints: Sequence[Checkpoint] = (),
+    trusted_keys: Sequence[Ed25519PublicKey] = (),
+) -> VerificationReport:
+    """Verify a JSON Lines export (parsed records) without the database.
+
+    An export that starts at seq 1 is checked from the genesis hash; a partial
+    one from its first event's ``prev_hash`` (so anchor it with a checkpoint
+    inside the range). Only checkpoints inside the exported range are checked.
+    """
+    rows: list[Row] = []
+    for index, record in enumerate(records):
+        try:
+            rows.append(tuple(parse_time(record[c]) if c == "time" else record[c] for c in COLUMNS))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"export record {index + 1}: {exc!r} (expected {COLUMNS})") from None
+    by_position = {row[SEQ]: i for i, row in enumerate(rows)}
+
+    def fetch_after(seq: int, limit: int) -> list[Row]:
+        position = by_position.get(seq)
+        return rows[position + 1 : position + 1 + limit] if position is not None else []
+
+    start = (int(rows[0][SEQ]), str(rows[0][PREV])) if rows and rows[0][SEQ] != 1 else None
+    wanted = {cp.seq for cp in checkpoints}
+    problems, count, prev, seen_hashes = _walk(rows, fetch_after, wanted=wanted, start=start)
+    chain_broken = bool(problems)
+    last_seq = int(prev[SEQ]) if prev is not None else 0
+    first_seq = int(rows[0][SEQ]) if rows else 0
+    final_seq = int(rows[-1][SEQ]) if rows else 0
+    in_range = [cp for cp in checkpoints if first_seq <= cp.seq <= final_seq]
+    problems.extend(
+        _check_checkpoints(in_range, trusted_keys, seen_hashes, last_seq, chain_broken=chain_broken)
+    )
+    problems.sort(key=lambda d: (d.seq, d.kind != DamageKind.FORGED_CHECKPOINT))
+    return VerificationReport(
+        events=count,
+        last_seq=last_seq,
+        last_hash=str(prev[HASH]) if prev is not None else GENESIS_HASH,
+        head_seq=None,
+        checkpoints_checked=len(in_range),
+        problems=tuple(problems),
+    )

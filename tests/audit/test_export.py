@@ -14,10 +14,10 @@ from django.utils import timezone
 
 from audit.actions import AuditAction
 from audit.canonical import event_hash
-from audit.export import csv_safe
+from audit.export import csv_safe, export_events
 from audit.models import AuditEvent
 from audit.services import Actor, record_event
-from tests.audit.conftest import _Sink, append_events
+from tests.audit.conftest import _Sink, append_events, run_verify
 
 pytestmark = pytest.mark.django_db
 
@@ -90,3 +90,37 @@ def test_export_time_window(tmp_path: Path) -> None:
         call_command(
             "audit_export", "--since", "2026-02-01", "--until", "2026-01-01", stdout=_Sink()
         )
+
+
+def test_auditor_verifies_an_export_against_a_checkpoint(signing_key, tmp_path: Path) -> None:
+    _key, public = signing_key()
+    append_events(4)
+    checkpoint = tmp_path / "cp.json"
+    call_command("audit_checkpoint", "--out", str(checkpoint), stdout=_Sink(), stderr=_Sink())
+    export = tmp_path / "audit.jsonl"
+    call_command("audit_export", "--out", str(export), stderr=_Sink())
+    args = ["--export", str(export), "--from-checkpoint", str(checkpoint)]
+    assert run_verify(*args, "--public-key", str(public)) == (0, "intact")
+
+    lines = export.read_text(encoding="utf-8").splitlines()
+    target = json.loads(lines[1])
+    target["object_id"] = "tampered"
+    lines[1] = json.dumps(target)
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, message = run_verify(*args, "--public-key", str(public))
+    assert code == 1
+    assert f"first bad seq {target['seq']}: edited" in message
+
+
+def test_partial_export_is_verified_from_its_first_event(tmp_path: Path) -> None:
+    events = append_events(4)
+    export = tmp_path / "part.jsonl"
+    with export.open("w", encoding="utf-8") as handle:
+        export_events(handle, fmt="jsonl", since=events[1].time, until=events[3].time)
+    lines = export.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["seq"] for line in lines] == [events[1].seq, events[2].seq]
+    assert run_verify("--export", str(export)) == (0, "intact")
+    export.write_text(lines[1] + "\n" + lines[0] + "\n", encoding="utf-8")  # reordered
+    code, message = run_verify("--export", str(export))
+    assert code == 1
+    assert f"first bad seq {events[1].seq}: reordered" in message

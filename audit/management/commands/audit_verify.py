@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from audit.checkpoints import (
     load_public_key,
     unique_keys,
 )
-from audit.verify import verify_chain
+from audit.verify import verify_chain, verify_export
 
 EXIT_DAMAGED = 1
 EXIT_USAGE = 2
@@ -49,6 +50,12 @@ class Command(BaseCommand):
             action="store_true",
             help="check only the checkpoints given with --from-checkpoint",
         )
+        parser.add_argument(
+            "--export",
+            metavar="FILE",
+            help="verify a JSON Lines export (audit_export --format jsonl) instead of the "
+            "database, against the --from-checkpoint files inside its range",
+        )
         parser.add_argument("--database", default="default")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -66,16 +73,27 @@ class Command(BaseCommand):
             if options["verbosity"] >= 2:
                 self.stderr.write(f"  {n} events verified")
 
-        report = verify_chain(
-            using=options["database"],
-            checkpoints=checkpoints,
-            trusted_keys=unique_keys(keys),
-            include_stored_checkpoints=not options["no_stored_checkpoints"],
-            progress=progress,
-        )
+        if options["export"]:
+            try:
+                with Path(options["export"]).open(encoding="utf-8") as handle:
+                    records = [json.loads(line) for line in handle if line.strip()]
+                report = verify_export(
+                    records, checkpoints=checkpoints, trusted_keys=unique_keys(keys)
+                )
+            except (OSError, ValueError) as exc:
+                raise CommandError(f"{options['export']}: {exc}", returncode=EXIT_USAGE) from None
+        else:
+            report = verify_chain(
+                using=options["database"],
+                checkpoints=checkpoints,
+                trusted_keys=unique_keys(keys),
+                include_stored_checkpoints=not options["no_stored_checkpoints"],
+                progress=progress,
+            )
         if report.ok:
+            first_seq = report.last_seq - report.events + 1 if report.events else 0
             self.stdout.write(
-                f"audit chain intact: {report.events} events (seq 1..{report.last_seq}), "
+                f"audit chain intact: {report.events} events (seq {first_seq}..{report.last_seq}), "
                 f"head {report.last_hash}; {report.checkpoints_checked} signed checkpoint(s) "
                 "verified"
             )

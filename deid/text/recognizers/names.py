@@ -110,6 +110,15 @@ _KO_ROLE_BEFORE = re.compile(
 _HONOR_SUFFIX = re.compile(
     r"^(?:님|씨|군|양|환자|보호자|교수|원장|선생|전공의|간호사|상담사|과장|주치의|전문의|레지던트|인턴|약사|팀장|실장|부장)"
 )
+# Without a label or honorific a name needs a person's particle ("에게", "과") or a
+# person's predicate next ("김민수 내원하여", "박서준과 면담함").
+_PERSON_PARTICLES = frozenset(
+    ["에게", "에게서", "께", "께서", "한테", "와", "과", "랑", "이랑", "하고"]
+)
+_PERSON_PREDICATE = re.compile(
+    r"\s{0,2}(?:[이가은는와과도]\s)?\s?(?:내원|면담|방문|호소|설명|동의|통화|보고|진료|입원|퇴원|사망|수술|거부|요청|"
+    r"전화|연락|상담|진술|동반|문의|서명|언급|주장|답변|대답|말함|말하|응답|확인함|귀가|도착|출석|참석)"
+)
 # Without any context only the most common family names (about 80% of Koreans) count.
 _COMMON_SURNAMES = frozenset("김이박최정강조윤장임한오서신권황안송류홍")
 # Labels before a name. Unambiguous labels may omit the colon; generic ones need it.
@@ -118,7 +127,8 @@ _KO_LABEL = re.compile(
     r"보고자|확인자|검사자|유전상담|R\d|signed|Signed|Read by|Dictated by)\s{0,3}[:：]?"
     r"|(?:환자|이\s?름|담당|작성|판독|서명|대상|대상자|수신|발신|참조|Pt|Patient|Name|Caregiver|Guardian|"
     r"Attending|Resident|cc|CC)\s{0,3}[:：])"
-    r"\s{0,3}(?:(?:사회복지사|간호사|전공의|전문의|교수|상담사|원장|주치의|담당의|의사|R\d|Dr\.?)\s{1,2})?$"
+    r"\s{0,3}(?:\([^()\n]{1,8}\)\s{0,2})?"
+    r"(?:(?:사회복지사|간호사|전공의|전문의|교수|상담사|원장|주치의|담당의|의사|R\d|Dr\.?)\s{1,2})?$"
 )
 _NOT_FINAL = frozenset("병함증과실료법술약제사적부동리읍면로길의상엽")
 # Predicate and position endings that never close a name, whatever the context.
@@ -174,8 +184,11 @@ def find_korean_names(text: str) -> list[tuple[int, int, float]]:
                 or _KO_ROLE_BEFORE.search(before) is not None
                 or _KO_AFTER.match(after) is not None
             )
-            if not strong and word[0] not in _COMMON_SURNAMES:
-                continue
+            if not strong and (
+                word[0] not in _COMMON_SURNAMES
+                or (suf not in _PERSON_PARTICLES and _PERSON_PREDICATE.match(after) is None)
+            ):
+                continue  # without context: a common surname acting as a person does
             if len(word) == 2 and not (label or honor or in_parens):
                 continue  # one-syllable given names only with a label or honorific
             if not strong and after[:1] in (":", "："):

@@ -117,7 +117,12 @@ _PERSON_PARTICLES = frozenset(
 )
 _PERSON_PREDICATE = re.compile(
     r"\s{0,2}(?:[이가은는와과도]\s)?\s?(?:내원|면담|방문|호소|설명|동의|통화|보고|진료|입원|퇴원|사망|수술|거부|요청|"
-    r"전화|연락|상담|진술|동반|문의|서명|언급|주장|답변|대답|말함|말하|응답|확인함|귀가|도착|출석|참석)"
+    r"전화|연락|상담|진술|동반|문의|서명|언급|주장|답변|대답|말함|말하|응답|확인함|귀가|도착|출석|참석|"
+    r"(?:\+82|0\d{1,2})[-). ]?\d{3,4})"
+)
+# Words that name a person's role without a colon ("환자 김민준 010-...").
+_KO_SOFT_LABEL = re.compile(
+    r"(?:환자|담당|대상자?|내담자|수진자|수급자|피보험자|신청인|본인|고객)\s{1,2}$"
 )
 # Without any context only the most common family names (about 80% of Koreans) count.
 _COMMON_SURNAMES = frozenset("김이박최정강조윤장임한오서신권황안송류홍")
@@ -186,7 +191,11 @@ def find_korean_names(text: str) -> list[tuple[int, int, float]]:
             )
             if not strong and (
                 word[0] not in _COMMON_SURNAMES
-                or (suf not in _PERSON_PARTICLES and _PERSON_PREDICATE.match(after) is None)
+                or (
+                    suf not in _PERSON_PARTICLES
+                    and _PERSON_PREDICATE.match(after) is None
+                    and _KO_SOFT_LABEL.search(before) is None
+                )
             ):
                 continue  # without context: a common surname acting as a person does
             if len(word) == 2 and not (label or honor or in_parens):

@@ -69,6 +69,7 @@ def test_concurrent_appends_leave_a_valid_gap_free_chain() -> None:
     )
     assert seqs == list(range(start + 1, start + expected + 1))  # no gap, no duplicate
     assert sorted(committed) == seqs
-    report = verify_chain()
+    # Checkpoints stored by other modules' tests are signed with keys this test does not hold.
+    report = verify_chain(include_stored_checkpoints=False)
     assert report.ok, report.problems
     assert report.last_seq == start + expected

@@ -30,6 +30,9 @@ def add_parsers(subparsers: Any) -> None:
         "--patients", type=int, default=10_000, help="number of patients (default 10000)"
     )
     p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    p.add_argument(
+        "--parquet", metavar="DIR", help="also export every table to DIR/<table>.parquet"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=_run)
 
@@ -64,4 +67,7 @@ def _run(args: argparse.Namespace) -> int:
         f"  {summary.total_rows:,} rows in {summary.seconds:.1f} s "
         f"({summary.patients_per_second:,.0f} patients/s)"
     )
+    if args.parquet:
+        files = synthetic_cdw.export_parquet(args.url, args.parquet)
+        print(f"Parquet copy: {len(files)} tables in {args.parquet}")
     return 0

@@ -260,7 +260,8 @@ _REL_BEFORE_RE = re.compile(
 _DRUG_SUFFIX = re.compile(
     r"(?i)(?:olol|pril|sartan|statin|mab|nib|azole|cillin|mycin|floxacin|prazole|tidine|dipine|gliptin|"
     r"gliflozin|parin|xaban|triptan|afil|lukast|semide|thiazide|azepam|oxetine|platin|taxel|olone|asone|"
-    r"ovir|cycline|profen|codone|morphine|zepine|apine|tropium|terol|glutide|itis|omas?|emia|osis|pathy)$"
+    r"ovir|cycline|profen|codone|morphine|zepine|apine|tropium|terol|glutide|itis|omas?|emia|osis|pathy|"
+    r"ectomy|otomy|ostomy|plasty|scopy|graphy|ation|ition|ment|ness|ance|ence|ity|ure|ology|iatry|uria|algia)$"
 )
 
 

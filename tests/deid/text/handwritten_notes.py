@@ -121,6 +121,11 @@ NOTES: list[tuple[str, str]] = [
 
 # Clinical text without any PHI: nothing in it may be flagged (precision on unseen vocabulary).
 CLEAN_NOTES: list[str] = [
+    "HOSPITAL COURSE: Admitted to the Intensive Care Unit from the Emergency Department. Foley Catheter placed. "
+    "Gram Stain showed Gram Positive Cocci. Acute Kidney Injury resolved. Case Management and Social Work arranged "
+    "Nursing Home placement. Visiting Nurse Service to follow. Medical Records requested from Outside Hospital. "
+    "Karnofsky Performance Status 80. Right Upper Quadrant pain. Valsalva Maneuver. Hartmann Procedure. "
+    "Ivor Lewis Esophagectomy. Morse Fall Scale 45. Wells Score 2. Child Pugh B.",
     "환자는 최근 2주간 식욕 저하와 전신 쇠약감으로 내원함. 이전에 시행한 내시경상 위궤양 소견 있었으며 정기적으로 "
     "외래 추적 관찰 중이었음. 한편 보호자는 장기간 투약에 대한 부담을 호소함. 안정적인 활력징후 유지 중이며 오심 구토 없음. "
     "신속한 처치 위해 응급실 경유하여 입원함. 임상적으로 폐렴 의심되어 항생제 시작함. 강한 통증 호소하여 진통제 투여 후 호전됨. "

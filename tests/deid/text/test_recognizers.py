@@ -219,6 +219,13 @@ def test_not_phi_survives(scrubber: Scrubber, keep: str) -> None:
     assert keep in scrubber.scrub(text).text
 
 
+def test_western_names_in_free_text(scrubber: Scrubber) -> None:
+    text = "Discussed with Anne Marie Curie and Grant Bryant; Mary Moore agrees."
+    found = _found(scrubber, text, "en")
+    for name in ("Anne Marie Curie", "Grant Bryant", "Mary Moore"):
+        assert found.get(name) == "PERSON", found
+
+
 def test_english_names(scrubber: Scrubber) -> None:
     text = (
         "Patient: Kim Ye-rin (62 F). Caregiver: Trevor Torres (spouse). Follow-up with Dr. Oh, "

@@ -44,6 +44,15 @@ class AppendOnlyQuerySet(models.QuerySet[Any]):
     def delete(self) -> NoReturn:
         raise AppendOnlyError(f"{self.model.__name__} rows are append-only: delete() refused")
 
+    def bulk_update(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError(f"{self.model.__name__} rows are append-only: bulk_update() refused")
+
+    def bulk_create(self, *args: Any, **kwargs: Any) -> NoReturn:
+        # Events must be chained one by one under the head lock: audit.services.record_event.
+        raise AppendOnlyError(
+            f"{self.model.__name__}: bulk_create() refused; append with record_event()"
+        )
+
 
 class _AppendOnlyModel(models.Model):
     class Meta:

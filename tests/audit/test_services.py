@@ -164,6 +164,8 @@ def test_orm_refuses_to_change_or_delete_events() -> None:
         AuditEvent.objects.filter(pk=event.pk).update(action="x")
     with pytest.raises(AppendOnlyError):
         AuditEvent.objects.filter(pk=event.pk).delete()
+    with pytest.raises(AppendOnlyError, match="record_event"):
+        AuditEvent.objects.bulk_create([AuditEvent(seq=10**9)])
 
 
 def test_actor_from_request_hashes_the_session_and_takes_the_token_prefix() -> None:

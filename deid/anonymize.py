@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from deid.errors import DataError, PrivacyTargetNotMet
-from deid.frequency import FrequencyTable, key_strings
+from deid.frequency import FrequencyTable, dict_column, key_strings
 from deid.hierarchy import FlatHierarchy, Hierarchy
 from deid.metrics import evaluate_metrics
 from deid.policy import Policy
@@ -117,7 +117,7 @@ def count_batch(batch: pa.RecordBatch | pa.Table, policy: Policy) -> FrequencyTa
         radix = strides[j]
         part = keys % radix
         keys = keys // radix
-        cols.append(_take_codes(dicts[j], part))
+        cols.append(dict_column(dicts[j], part))
     cols.reverse()
     counts = pa.array(counts_np.astype(np.int64))
     return FrequencyTable(pa.table([*cols, counts], names=[*names, "count"]))

@@ -39,21 +39,33 @@ def key_strings(col: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
 
 @dataclass(frozen=True)
 class FrequencyTable:
-    """Distinct combinations of ``keys`` (string columns) and an int64 ``count``."""
+    """Distinct combinations of the key columns (level-0 values) and an int64 ``count``.
 
-    table: pa.Table
+    ``encoded`` holds the key columns dictionary-encoded (so merges hash only the
+    dictionaries); ``table`` / ``to_arrow()`` give them as plain strings.
+    """
+
+    encoded: pa.Table
+
+    @property
+    def table(self) -> pa.Table:
+        cols = [
+            self.encoded[n].cast(pa.string()) if n != COUNT else self.encoded[n]
+            for n in self.encoded.column_names
+        ]
+        return pa.table(cols, names=self.encoded.column_names)
 
     @property
     def keys(self) -> tuple[str, ...]:
-        return tuple(n for n in self.table.column_names if n != COUNT)
+        return tuple(n for n in self.encoded.column_names if n != COUNT)
 
     @property
     def total(self) -> int:
-        return int(pc.sum(self.table[COUNT]).as_py() or 0)
+        return int(pc.sum(self.encoded[COUNT]).as_py() or 0)
 
     @property
     def distinct(self) -> int:
-        return int(self.table.num_rows)
+        return int(self.encoded.num_rows)
 
     @classmethod
     def from_arrow(cls, counts: pa.Table) -> FrequencyTable:
@@ -83,12 +95,9 @@ class FrequencyTable:
         if not keys:
             return cls(pa.table({COUNT: pa.array([table.num_rows], pa.int64())}))
         out = table.group_by(list(keys), use_threads=False).aggregate([([], "count_all")])
-        out = out.select([*keys, "count_all"]).rename_columns([*keys, COUNT])
-        return cls(
-            out.cast(
-                pa.schema([*(pa.field(k, pa.string()) for k in keys), pa.field(COUNT, pa.int64())])
-            )
-        )
+        cols = [pc.dictionary_encode(out[k].combine_chunks()) for k in keys]
+        counts = out["count_all"].combine_chunks().cast(pa.int64())
+        return cls(pa.table([*cols, counts], names=[*keys, COUNT]))
 
     def merge(self, others: Iterable[FrequencyTable] | FrequencyTable) -> FrequencyTable:
         """This table plus ``others`` (one table or many), counts summed."""
@@ -99,50 +108,70 @@ class FrequencyTable:
         for o in more:
             if list(o.keys) != keys:
                 raise DataError(f"cannot merge frequency tables over {list(o.keys)} and {keys}")
-        table = pa.concat_tables([self.table, *(o.table for o in more)])
+        table = pa.concat_tables([self.encoded, *(o.encoded for o in more)])
         return FrequencyTable(_regroup(table, keys))
 
     def to_arrow(self) -> pa.Table:
+        """Key columns as strings and ``count`` (what ``from_arrow`` takes back)."""
         return self.table
+
+
+def dict_column(dictionary: pa.Array, codes: npt.NDArray[np.int64]) -> pa.Array:
+    """A dictionary<int32, string> column; the code ``len(dictionary)`` stands for null."""
+    null = codes == len(dictionary)
+    idx = pa.array(np.where(null, 0, codes).astype(np.int32), mask=null if null.any() else None)
+    return pa.DictionaryArray.from_arrays(idx, dictionary)
+
+
+def _codes(col: pa.ChunkedArray | pa.Array) -> tuple[npt.NDArray[np.int64], pa.Array]:
+    """(codes with null = len(dictionary), dictionary) without hashing dictionary-typed rows."""
+    if isinstance(col, pa.ChunkedArray):
+        if pa.types.is_dictionary(col.type):
+            col = col.unify_dictionaries()
+        col = col.combine_chunks()
+    if not pa.types.is_dictionary(col.type):
+        col = pc.dictionary_encode(col)
+    null = len(col.dictionary)
+    codes = np.asarray(
+        pc.fill_null(col.indices, null).to_numpy(zero_copy_only=False), dtype=np.int64
+    )
+    return codes, col.dictionary
 
 
 def _regroup(table: pa.Table, keys: list[str]) -> pa.Table:
     if not keys:
         total = pc.sum(table[COUNT]).as_py() or 0
         return pa.table({COUNT: pa.array([total], pa.int64())})
-    schema = pa.schema([*(pa.field(k, pa.string()) for k in keys), pa.field(COUNT, pa.int64())])
     # pack each row's dictionary codes into one int64 and sum counts per key (sort-based)
     codes: list[npt.NDArray[np.int64]] = []
     dicts: list[pa.Array] = []
     space = 1
     for k in keys:
-        enc = pc.dictionary_encode(table[k].combine_chunks())
-        null = len(enc.dictionary)
-        codes.append(
-            np.asarray(
-                pc.fill_null(enc.indices, null).to_numpy(zero_copy_only=False), dtype=np.int64
-            )
-        )
-        dicts.append(enc.dictionary)
-        space *= null + 1
+        c, d = _codes(table[k])
+        codes.append(c)
+        dicts.append(d)
+        space *= len(d) + 1
+    weights = table[COUNT].to_numpy().astype(np.float64)
     if space >= 1 << 62:
-        out = table.group_by(keys, use_threads=False).aggregate([(COUNT, "sum")])
-        return out.select([*keys, f"{COUNT}_sum"]).rename_columns([*keys, COUNT]).cast(schema)
+        # too wide to pack: a dense rank per column pair keeps keys small
+        key = np.zeros(table.num_rows, dtype=np.int64)
+        for j in range(len(keys)):
+            _, key = np.unique(key * (len(dicts[j]) + 1) + codes[j], return_inverse=True)
+            key = key.astype(np.int64).ravel()
+        uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
+        counts = np.bincount(inv.ravel(), weights=weights, minlength=len(uniq))
+        cols = [dict_column(dicts[j], codes[j][first]) for j in range(len(keys))]
+        return pa.table([*cols, pa.array(counts.astype(np.int64))], names=[*keys, COUNT])
     key = np.zeros(table.num_rows, dtype=np.int64)
     for j in range(len(keys)):
         key = key * (len(dicts[j]) + 1) + codes[j]
     uniq, inv = np.unique(key, return_inverse=True)
-    counts = np.bincount(
-        inv.ravel(), weights=table[COUNT].to_numpy().astype(np.float64), minlength=len(uniq)
-    )
-    cols: list[pa.Array] = []
+    counts = np.bincount(inv.ravel(), weights=weights, minlength=len(uniq))
+    out: list[pa.Array] = []
     rest = uniq
     for j in reversed(range(len(keys))):
         radix = len(dicts[j]) + 1
-        part = rest % radix
+        out.append(dict_column(dicts[j], rest % radix))
         rest = rest // radix
-        null = part == radix - 1
-        idx = pa.array(np.where(null, 0, part), mask=null if null.any() else None)
-        cols.append(dicts[j].take(idx))
-    cols.reverse()
-    return pa.table([*cols, pa.array(counts.astype(np.int64))], schema=schema)
+    out.reverse()
+    return pa.table([*out, pa.array(counts.astype(np.int64))], names=[*keys, COUNT])

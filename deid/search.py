@@ -184,7 +184,7 @@ def prepare(freq: FrequencyTable, policy: Policy) -> Problem:
     qi = policy.quasi_identifiers
     hier = policy.hierarchies()
     sensitive = policy.protected_sensitive
-    table = freq.table
+    table = freq.encoded
     for name in [*qi, *([sensitive] if sensitive else [])]:
         if name not in table.column_names:
             raise DataError(f"column {name!r} of the policy is not in the data", field=name)

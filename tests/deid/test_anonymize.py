@@ -205,3 +205,16 @@ def test_wide_keys_fall_back_to_general_paths() -> None:
     oracle = brute_force(table, policy)
     assert oracle is not None
     assert anon.report["info_loss"]["loss"] == pytest.approx(oracle[0])
+
+
+def test_merge_of_very_wide_keys() -> None:
+    rng = np.random.default_rng(4)
+    n = 2000
+    cols = {f"c{j}": [f"v{x}" for x in rng.permutation(n)] for j in range(6)}  # 2001**6 > 2**62
+    counts = pa.table({**cols, "count": pa.array(np.ones(n, dtype=np.int64))})
+    freq = FrequencyTable.from_arrow(pa.concat_tables([counts, counts]))
+    assert freq.distinct == n
+    assert freq.total == 2 * n
+    assert set(freq.to_arrow()["count"].to_pylist()) == {2}
+    back = {tuple(r[c] for c in cols) for r in freq.to_arrow().to_pylist()}
+    assert back == set(zip(*cols.values(), strict=True))

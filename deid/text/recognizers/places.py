@@ -52,7 +52,24 @@ RO_ADDRESS = re.compile(
     r"Gangwon(?:-do)?|Gyeonggi(?:-do)?|[A-Z][a-z]+-(?:si|do)))?(?:,?\s+(?:Korea|South Korea|Republic of Korea))?"
     r"(?:,?\s+\d{5})?(?!\d)"
 )
+# Without city or province: a road address with a unit ("중앙로 12, 101동 1203호") or an
+# apartment unit ("현대아파트 101동 202호"), or a road address after an address label.
+_UNIT_DETAIL = (
+    r"(?:,?\s?(?:[가-힣A-Za-z0-9]{1,12}(?:아파트|빌라|맨션|오피스텔|타운|빌딩)\s?)?\d{1,4}\s?동\s?\d{1,5}\s?호"
+    r"|,?\s?(?:지하\s?)?\d{1,3}\s?층)"
+)
+KO_ROAD_UNIT = re.compile(rf"{_POSTAL}(?:{_ROAD})\s?{_NUM}{_UNIT_DETAIL}{_DETAIL}")
+KO_APT_UNIT = re.compile(
+    r"(?<![가-힣])[가-힣A-Za-z0-9]{1,12}(?:아파트|빌라|맨션|오피스텔)\s?\d{1,4}\s?동\s?\d{1,5}\s?호"
+)
+KO_LABELED_ROAD = re.compile(
+    rf"(?:주소지|거주지|자택|현주소|실거주지|주\s?소|Address|address)\s?[:：]?\s{{0,3}}"
+    rf"({_POSTAL}(?:{_ROAD})\s?{_NUM}{_DETAIL})"
+)
 ADDRESS_RULES = [
+    Rule("ADDRESS", KO_ROAD_UNIT, 0.8),
+    Rule("ADDRESS", KO_APT_UNIT, 0.8),
+    Rule("ADDRESS", KO_LABELED_ROAD, 0.8, group=1),
     Rule("ADDRESS", RO_ADDRESS, 0.8),
     Rule("ADDRESS", KO_ADDRESS, 0.85),
     Rule("ADDRESS", KO_ADDRESS_PROVINCE_ONLY, 0.85),

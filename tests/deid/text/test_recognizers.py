@@ -252,6 +252,25 @@ def test_addresses_and_orgs(scrubber: Scrubber) -> None:
     assert found.get("온누리내과의원") == "ORGANIZATION"
 
 
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("주소: 중앙로 12, 101동 1203호", "중앙로 12, 101동 1203호"),
+        ("거주지 퇴계로 123번길 45", "퇴계로 123번길 45"),
+        ("현대아파트 101동 202호 거주", "현대아파트 101동 202호"),
+    ],
+)
+def test_partial_korean_addresses(scrubber: Scrubber, text: str, value: str) -> None:
+    assert _found(scrubber, text, "ko").get(value) == "ADDRESS"
+
+
+@pytest.mark.parametrize(
+    "text", ["주소(C.C.): 흉통", "주소: 흉통 및 호흡곤란", "혈관조영술 12회 시행 2층 병동"]
+)
+def test_chief_complaint_is_not_an_address(scrubber: Scrubber, text: str) -> None:
+    assert scrubber.analyze(text, "ko") == []
+
+
 def test_generic_hospital_words_are_not_orgs(scrubber: Scrubber) -> None:
     text = (
         "본원 외래 경유하여 입원함. 타병원 전원 고려. 대학병원 진료 권유. Hospital course: stable."

@@ -75,7 +75,7 @@ class Problem:
     hierarchies: tuple[Hierarchy, ...]
     mats: tuple[Materialized, ...]
     heights: tuple[int, ...]
-    rowcodes: tuple[tuple[IntArray, ...], ...]  # [qi][level] -> code per distinct row
+    rowcodes: tuple[tuple[IntArray, ...], ...]  # [qi][level] -> code per row (general path)
     counts: IntArray
     n_records: int
     sensitive: str | None
@@ -191,7 +191,7 @@ def prepare(freq: FrequencyTable, policy: Policy) -> Problem:
     counts = np.asarray(table[COUNT].to_numpy(), dtype=np.int64)
     n = int(counts.sum())
     mats: list[Materialized] = []
-    rowcodes: list[tuple[IntArray, ...]] = []
+    leaf_idxs: list[IntArray] = []
     costs: list[AttributeCosts] = []
     heights: list[int] = []
     bits: list[int] = []
@@ -214,7 +214,7 @@ def prepare(freq: FrequencyTable, policy: Policy) -> Problem:
         leaf_idx = lookup[np.asarray(ind, dtype=np.int64)]
         mats.append(mat)
         heights.append(mat.height)
-        rowcodes.append(tuple(mat.codes[level][leaf_idx] for level in range(mat.height)))
+        leaf_idxs.append(leaf_idx)
         costs.append(attribute_costs(mat, leaf_idx, counts))
         bits.append(_bitlen(len(mat.leaves)))
     sens_codes: IntArray | None = None
@@ -244,22 +244,33 @@ def prepare(freq: FrequencyTable, policy: Policy) -> Problem:
     cbits = _bitlen(int(counts.max()) + 1) if len(counts) else 1
     models = build_models(policy.privacy, sdomain)
     shifted: tuple[tuple[IntArray, ...], ...] = ()
+    rowcodes: tuple[tuple[IntArray, ...], ...] = ()
     base_key: IntArray | None = None
     if sum(bits) + sbits + cbits <= 62:
+        # packed path: only the shifted codes are kept (codes are one shift away)
         shifted = tuple(
-            tuple(np.ascontiguousarray(c << (offsets[j] + cbits)) for c in rowcodes[j])
+            tuple(
+                np.ascontiguousarray(mats[j].codes[level][leaf_idxs[j]] << (offsets[j] + cbits))
+                for level in range(mats[j].height)
+            )
             for j in range(len(qi))
         )
         base_key = counts.copy()
         if sens_codes is not None:
             base_key |= sens_codes << cbits
+    else:
+        rowcodes = tuple(
+            tuple(mats[j].codes[level][leaf_idxs[j]] for level in range(mats[j].height))
+            for j in range(len(qi))
+        )
+    del leaf_idxs
     max_outliers = math.floor(policy.privacy.suppression_limit * n + 1e-9)
     return Problem(
         qi=qi,
         hierarchies=tuple(hier[q] for q in qi),
         mats=tuple(mats),
         heights=tuple(heights),
-        rowcodes=tuple(rowcodes),
+        rowcodes=rowcodes,
         counts=counts,
         n_records=n,
         sensitive=sensitive,
@@ -320,6 +331,13 @@ def _classes_packed(p: Problem, levels: Sequence[int]) -> tuple[IntArray, IntArr
     return sizes, class_keys, pairs
 
 
+def _rowcodes(p: Problem, j: int, level: int) -> IntArray:
+    """Codes of QI ``j`` at ``level`` per distinct row."""
+    if p.rowcodes:
+        return p.rowcodes[j][level]
+    return p.shifted[j][level] >> (p.offsets[j] + p.cbits)
+
+
 def _decode(p: Problem, class_keys: IntArray) -> tuple[IntArray, ...]:
     return tuple(
         (class_keys >> (p.offsets[j] - p.sbits)) & ((1 << p.bits[j]) - 1) for j in range(len(p.qi))
@@ -376,10 +394,8 @@ def evaluate_node(
         # few possible classes: a dense index and one bincount, no sort
         dense = np.zeros(len(p.counts), dtype=np.int64)
         for j, level in enumerate(lv):
-            if strides[j] == 1:
-                dense += p.rowcodes[j][level]
-            elif p.cards[j][level] > 1:
-                dense += p.rowcodes[j][level] * strides[j]
+            if p.cards[j][level] > 1:
+                dense += _rowcodes(p, j, level) * strides[j]
         bins = np.bincount(dense, weights=p.fcounts, minlength=space)
         idx = np.flatnonzero(bins)
         sizes = bins[idx].astype(np.int64)

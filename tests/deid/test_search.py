@@ -93,7 +93,7 @@ def loss_of(table: pa.Table, policy: Policy, levels: dict[str, int], bad_keys: s
 
 
 def brute_force(table: pa.Table, policy: Policy) -> tuple[float, dict[str, int]] | None:
-    """(optimal loss, a node reaching it) over every node, or None when nothing is feasible."""
+    """(optimal value, a node reaching it) over every node, or None when nothing is feasible."""
     hier = policy.hierarchies()
     qi = policy.quasi_identifiers
     n = table.num_rows
@@ -127,7 +127,21 @@ def brute_force(table: pa.Table, policy: Policy) -> tuple[float, dict[str, int]]
         suppressed = sum(len(groups[key]) for key in bad)
         if suppressed > max_out:
             continue
-        value = loss_of(table, policy, levels, bad)
+        metric = policy.privacy.metric
+        if metric == "loss":
+            value = loss_of(table, policy, levels, bad)
+        elif metric == "height":
+            value = float(sum(combo))
+        elif metric == "precision":
+            value = sum(
+                ((n - suppressed) * (levels[q] / (hier[q].height - 1)) + suppressed) / n for q in qi
+            ) / len(qi)
+        elif metric == "discernibility":
+            value = float(
+                sum(len(v) ** 2 if key not in bad else n * len(v) for key, v in groups.items())
+            )
+        else:
+            raise NotImplementedError(metric)
         if best is None or value < best[0] - 1e-12:
             best = (value, levels)
     return best

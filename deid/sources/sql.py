@@ -85,6 +85,7 @@ class SqlSource:
         self._db_schema = db_schema
         self._metadata = MetaData(schema=db_schema)
         self._tables: dict[str, Table] = {}
+        self._by_name: dict[str, pa.DataType] | None = None
 
     def __repr__(self) -> str:
         return f"SqlSource({self.url!r})"
@@ -136,6 +137,18 @@ class SqlSource:
             self._tables[name] = table
         return table
 
+    def _types_by_name(self) -> dict[str, pa.DataType]:
+        """Column name -> Arrow type over every table, for names with one type everywhere."""
+        if self._by_name is None:
+            seen: dict[str, set[pa.DataType | None]] = {}
+            for name in self.tables():
+                for c in self._table(name).columns:
+                    seen.setdefault(c.name, set()).add(arrow_type(c.type))
+            self._by_name = {
+                k: next(iter(v)) for k, v in seen.items() if len(v) == 1 and None not in v
+            }
+        return self._by_name
+
     def schema(self, table: str) -> pa.Schema:
         """Arrow schema of ``table`` from its column types (unknown types as string)."""
         return pa.schema(
@@ -165,7 +178,6 @@ class SqlSource:
             stmt = select(func.count()).select_from(self._table(table))
             sql = str(stmt.compile(dialect=self._engine.dialect))
         else:
-            self._table(table)
             sql = f"SELECT count(*) FROM ({_strip(query)}) AS q"  # noqa: S608 (caller's SQL)
         with self._cursor(sql, 1) as (_, chunks):
             return int(next(chunks)[0][0])
@@ -180,15 +192,17 @@ class SqlSource:
     ) -> Iterator[pa.RecordBatch]:
         """Stream ``table`` (ordered by primary key) or ``query`` in batches.
 
-        With ``query``, columns named like ``table``'s columns get their types;
-        other columns get the type inferred from the first batch (all-null: string).
+        With ``query``, columns named like ``table``'s columns get their types
+        (``table`` may also be a name of the caller's choosing), others the type
+        of the same-named column in other tables (when all agree), the rest the
+        type inferred from the first batch (all-null: string).
         An empty result yields one empty batch with the schema.
         """
         check_batch_size(batch_size)
-        tbl = self._table(table)
         if query is None:
+            tbl = self._table(table)
             return self._scan(tbl, self._columns(tbl, columns), batch_size)
-        return self._query(tbl, query, columns, batch_size)
+        return self._query(table, query, columns, batch_size)
 
     def _scan(
         self, tbl: Table, cols: list[sa.Column[Any]], batch_size: int
@@ -212,16 +226,22 @@ class SqlSource:
         yield from self._stream(sql, tbl.name, schema, pk_name, batch_size)
 
     def _query(
-        self, tbl: Table, query: str, columns: Sequence[str] | None, batch_size: int
+        self, table: str, query: str, columns: Sequence[str] | None, batch_size: int
     ) -> Iterator[pa.RecordBatch]:
         sql = _strip(query)
         if columns is not None:
             prep = self._engine.dialect.identifier_preparer
             sql = f"SELECT {', '.join(prep.quote_identifier(c) for c in columns)} FROM ({sql}) AS q"  # noqa: S608
-        known = {c.name: arrow_type(c.type) for c in tbl.columns}
-        pk = list(tbl.primary_key.columns)
-        pk_name = pk[0].name if len(pk) == 1 else None
-        yield from self._stream(sql, tbl.name, known, pk_name, batch_size)
+        # Types by column name: the table's own, else a same-named column's elsewhere in
+        # the database (if all agree), else inferred from the first batch.
+        known: dict[str, pa.DataType | None] = dict(self._types_by_name())
+        pk_name = None
+        if sa.inspect(self._engine).has_table(table, schema=self._db_schema):
+            tbl = self._table(table)
+            known.update({c.name: arrow_type(c.type) for c in tbl.columns})
+            pk = list(tbl.primary_key.columns)
+            pk_name = pk[0].name if len(pk) == 1 else None
+        yield from self._stream(sql, table, known, pk_name, batch_size)
 
     @contextmanager
     def _cursor(

@@ -116,6 +116,14 @@ def test_query_keeps_the_table_types_and_infers_the_rest(sqlite_source: SqlSourc
     q = "SELECT person_id, year_of_birth * 2 AS twice, NULL AS nada FROM person;"
     batches = list(sqlite_source.batches("person", query=q, columns=["twice", "nada"]))
     assert batches[0].schema == pa.schema([("twice", pa.int64()), ("nada", pa.string())])
+    # a query may name a logical table that is not in the database
+    flat = pa.Table.from_batches(
+        list(sqlite_source.batches("person_flat", query=PERSON_FLAT_QUERY))
+    )
+    assert flat.num_rows == PATIENTS == sqlite_source.count("person_flat", query=PERSON_FLAT_QUERY)
+    assert flat.schema.field("birth_date").type == pa.date32()  # from person.birth_date
+    assert flat.schema.field("sigungu").type == pa.string()
+    assert flat.schema.field("year_of_birth").type == pa.int64()
     # literals with ':' and '%' are not parameters
     q = "SELECT person_id, '10:30 50%' AS memo FROM person WHERE rrn LIKE '%-%' ORDER BY 1"
     assert sqlite_source.count("person", query=q) == PATIENTS

@@ -36,7 +36,11 @@ def problems(draw: st.DrawFn) -> tuple[pa.Table, dict[str, Any]]:
     privacy: dict[str, Any] = {
         "k": draw(st.integers(1, 5)),
         "suppression_limit": draw(st.sampled_from([0.0, 0.05, 0.1, 0.3])),
-        "metric": draw(st.sampled_from(["loss", "loss", "precision", "height", "discernibility"])),
+        "metric": draw(
+            st.sampled_from(
+                ["loss", "loss", "precision", "height", "discernibility", "non_uniform_entropy"]
+            )
+        ),
     }
     model = draw(st.sampled_from(["k", "distinct", "entropy", "recursive", "t-equal", "t-ordered"]))
     if model in ("distinct", "entropy"):

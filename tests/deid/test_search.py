@@ -140,6 +140,17 @@ def brute_force(table: pa.Table, policy: Policy) -> tuple[float, dict[str, int]]
             value = float(
                 sum(len(v) ** 2 if key not in bad else n * len(v) for key, v in groups.items())
             )
+        elif metric == "non_uniform_entropy":
+            value = 0.0
+            for q in qi:
+                orig = hier[q].generalize(table[q], 0).to_pylist()
+                gen = hier[q].generalize(table[q], levels[q]).to_pylist()
+                f_orig, f_gen = Counter(orig), Counter(gen)
+                value += sum(
+                    -math.log2(f_orig[o] / f_gen[g]) for o, g in zip(orig, gen, strict=True)
+                )
+                in_supp = Counter(g for key, g in zip(keys, gen, strict=True) if key in bad)
+                value += sum(-c * math.log2(c / suppressed) for c in in_supp.values())
         else:
             raise NotImplementedError(metric)
         if best is None or value < best[0] - 1e-12:

@@ -99,13 +99,14 @@ _KO_AFTER = re.compile(
     r"약사|팀장|실장|부장|\((?:남|여|M|F|\d|처|남편|아내|부인|아들|딸|며느리|사위|어머니|아버지|모|부|형|누나|언니|오빠|"
     r"동생|손자|손녀|조카|친구|이웃|보호자|배우자|자녀|본인|시어머니|시아버지|장모|장인|고모|이모|삼촌|외삼촌)|"
     r"\s?/\s?\d{1,3}\s?[MF남여]|\s?/\s?[MF남여]\s?/|,\s?\d{1,3}\s?세|\s?\d{2,3}\s?세|"
+    r"\s{1,2}[MF남여]\s?/\s?\d{1,3}(?!\d)|"
     r"\s?\((?:전화|내선|pager|Pager|tel|Tel|TEL|☎|PHS|phs))"
 )
 # A role or department right before a name: "작성 간호사 X", "내분비내과 X (전화 ...)".
 _KO_ROLE_BEFORE = re.compile(
     r"(?:간호사|교수|전공의|전문의|주치의|담당의|당직의|집도의|마취의|진료의|의뢰의|판독의|수련의|의사|원장|선생님|"
     r"인턴|레지던트|사회복지사|상담사|약사|"
-    r"[가-힣]{1,6}과|R\d|PA)\s{1,2}$"
+    r"[가-힣]{1,6}과|R\d|PA|Dr\.?|Prof\.?|RN)\s{0,2}$"
 )
 _HONOR_SUFFIX = re.compile(
     r"^(?:님|씨|군|양|환자|보호자|교수|원장|선생|전공의|간호사|상담사|과장|주치의|전문의|레지던트|인턴|약사|팀장|실장|부장)"
@@ -120,6 +121,8 @@ _PERSON_PREDICATE = re.compile(
     r"전화|연락|상담|진술|동반|문의|서명|언급|주장|답변|대답|말함|말하|응답|확인함|귀가|도착|출석|참석|"
     r"(?:\+82|0\d{1,2})[-). ]?\d{3,4})"
 )
+_SIGNATURE_BEFORE = re.compile(r"(?:^|\s)[-–—/]\s?$|(?:작성|작성자|서명|signed|by)\s?[:：]?\s?$")
+_LINE_END = re.compile(r"\s*(?:$|\n|\r)")
 # Words that name a person's role without a colon ("환자 김민준 010-...").
 _KO_SOFT_LABEL = re.compile(
     r"(?:환자|담당|대상자?|내담자|수진자|수급자|피보험자|신청인|본인|고객)\s{1,2}$"
@@ -135,9 +138,9 @@ _KO_LABEL = re.compile(
     r"\s{0,3}(?:\([^()\n]{1,8}\)\s{0,2})?"
     r"(?:(?:사회복지사|간호사|전공의|전문의|교수|상담사|원장|주치의|담당의|의사|R\d|Dr\.?)\s{1,2})?$"
 )
-_NOT_FINAL = frozenset("병함증과실료법술약제사적부동리읍면로길의상엽")
+_NOT_FINAL = frozenset("병함증과실료법술약제사적부동리읍면로길의상엽중후")
 # Predicate and position endings that never close a name, whatever the context.
-_NEVER_FINAL = frozenset("함됨음듯중후측쪽")
+_NEVER_FINAL = frozenset("함됨음듯측쪽")
 
 
 def _is_ko_name(word: str, strong: bool) -> bool:
@@ -182,10 +185,15 @@ def find_korean_names(text: str) -> list[tuple[int, int, float]]:
             after = text[start + len(word) + len(suf) : start + len(word) + len(suf) + 16]
             honor = _HONOR_SUFFIX.match(suf) is not None
             in_parens = text[start - 1 : start] == "(" and after[:1] == ")"
+            # A signature: "... 재진. - 최나연", "문의 033-... / 박다은" at the end of a line.
+            signature = (
+                _SIGNATURE_BEFORE.search(before) is not None and _LINE_END.match(after) is not None
+            )
             strong = (
                 label
                 or honor
                 or in_parens
+                or signature
                 or _KO_ROLE_BEFORE.search(before) is not None
                 or _KO_AFTER.match(after) is not None
             )

@@ -61,3 +61,35 @@ def test_clinical_text_without_phi_is_untouched(scrubber: Scrubber, index: int) 
     text = CLEAN_NOTES[index]
     found = [(e.type, text[e.start : e.end]) for e in scrubber.analyze(text)]
     assert found == []
+
+
+@pytest.mark.slow
+def test_synthetic_cdw_notes_leak_no_identifier(scrubber: Scrubber, tmp_path: Path) -> None:
+    """Notes of another generator (fixtures.synthetic_cdw): no name, number or phone survives."""
+    import sqlite3
+
+    from fixtures.synthetic_cdw import generate
+
+    db = tmp_path / "cdw.sqlite3"
+    generate(f"sqlite:///{db}", patients=60, seed=11)
+    con = sqlite3.connect(db)
+    notes = con.execute("SELECT note_text, lang FROM note").fetchall()
+    secrets: set[str] = set()
+    for table, column in (
+        ("person", "patient_name"),
+        ("person", "rrn"),
+        ("person", "registration_no"),
+        ("provider", "provider_name"),
+    ):
+        secrets.update(v for (v,) in con.execute(f"SELECT {column} FROM {table}") if v)  # noqa: S608
+    con.close()
+    results = scrubber.scrub_many([n for n, _ in notes], langs=[lang for _, lang in notes])
+    leaked = sorted(
+        {
+            v
+            for (orig, _), r in zip(notes, results, strict=True)
+            for v in secrets
+            if v in orig and v in r.text
+        }
+    )
+    assert leaked == []

@@ -55,6 +55,7 @@ from deid.metrics import (
 from deid.policy import Policy
 from deid.privacy import (
     ClassModel,
+    KAnonymity,
     Pairs,
     SensitiveDomain,
     build_models,
@@ -450,6 +451,32 @@ class _Lattice:
             self.downsize = self.downsize + np.log(np.arange(1, h + 1, dtype=np.float64)).reshape(s)
         # ties: more levels first
         self.downsize += self.levelsum * 1e-6
+        self._prune_by_marginals()
+
+    def _prune_by_marginals(self) -> None:
+        """Nodes infeasible from one attribute alone, without evaluating them.
+
+        A class lies inside its projection on any attribute: records in projected
+        classes smaller than k are in classes smaller than k. When they exceed the
+        suppression limit at level l of attribute j, every node with level <= l there
+        is infeasible (generalization only merges projected classes).
+        """
+        p = self.p
+        k = max((m.k for m in p.models if isinstance(m, KAnonymity)), default=1)
+        if k <= 1:
+            return
+        for j, h in enumerate(self.shape):
+            last_bad = -1
+            for level in range(h):
+                marg = np.bincount(
+                    _rowcodes(p, j, level), weights=p.fcounts, minlength=p.cards[j][level]
+                )
+                if marg[(marg > 0) & (marg < k)].sum() > p.max_outliers:
+                    last_bad = level
+            if last_bad >= 0:
+                sl = [slice(None)] * len(self.shape)
+                sl[j] = slice(0, last_bad + 1)
+                self.status[tuple(sl)] = -1
 
     def up(self, node: tuple[int, ...]) -> tuple[slice, ...]:
         return tuple(slice(x, None) for x in node)

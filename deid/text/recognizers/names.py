@@ -121,6 +121,7 @@ _PERSON_PREDICATE = re.compile(
     r"전화|연락|상담|진술|동반|문의|서명|언급|주장|답변|대답|말함|말하|응답|확인함|귀가|도착|출석|참석|"
     r"(?:\+82|0\d{1,2})[-). ]?\d{3,4})"
 )
+_LIST_SEP = re.compile(r"\s*(?:[,·/、&]|및|와|과)\s*")
 _SIGNATURE_BEFORE = re.compile(r"(?:^|\s)[-–—/]\s?$|(?:작성|작성자|서명|signed|by)\s?[:：]?\s?$")
 _LINE_END = re.compile(r"\s*(?:$|\n|\r)")
 # Words that name a person's role without a colon ("환자 김민준 010-...").
@@ -132,7 +133,7 @@ _COMMON_SURNAMES = frozenset("김이박최정강조윤장임한오서신권황�
 # Labels before a name. Unambiguous labels may omit the colon; generic ones need it.
 _KO_LABEL = re.compile(
     r"(?:(?:환자\s?명|환자\s?성명|성\s?명|보호자|주치의|담당의|담당\s?의사|작성자|판독의|의뢰의|상담자|예금주|"
-    r"보고자|확인자|검사자|유전상담|R\d|signed|Signed|Read by|Dictated by)\s{0,3}[:：]?"
+    r"보고자|확인자|검사자|유전상담|참석자|동석자|배석자|면담자|통역사|간병인|R\d|signed|Signed|Read by|Dictated by)\s{0,3}[:：]?"
     r"|(?:환자|이\s?름|담당|작성|판독|서명|대상|대상자|수신|발신|참조|Pt|Patient|Name|Caregiver|Guardian|"
     r"Attending|Resident|cc|CC)\s{0,3}[:：])"
     r"\s{0,3}(?:\([^()\n]{1,8}\)\s{0,2})?"
@@ -172,6 +173,12 @@ def find_korean_names(text: str) -> list[tuple[int, int, float]]:
         run, start = m.group(0), m.start()
         before = text[max(0, start - 24) : start]
         label = _KO_LABEL.search(before) is not None
+        # The next item of a list of names ("참석: 김민수, 이영희, 박철수"): name-shaped words only.
+        listed = (
+            bool(out)
+            and out[-1][2] >= 0.8
+            and _LIST_SEP.fullmatch(text[out[-1][1] : start]) is not None
+        )
         candidates: list[tuple[str, str]] = [(run, "")]
         for suf in _KO_SUFFIXES:
             if run.endswith(suf) and len(run) - len(suf) >= 2:
@@ -197,6 +204,9 @@ def find_korean_names(text: str) -> list[tuple[int, int, float]]:
                 or _KO_ROLE_BEFORE.search(before) is not None
                 or _KO_AFTER.match(after) is not None
             )
+            if not strong and listed and _is_ko_name(word, False):
+                out.append((start, start + len(word), 0.8))
+                break
             if not strong and (
                 word[0] not in _COMMON_SURNAMES
                 or (
@@ -235,7 +245,7 @@ _LABEL_RE = re.compile(
     r"Performed by|Prepared by|Approved by|Verified by|Informant|Next of kin|NOK|Emergency contact|Spouse|"
     r"Son|Daughter|Wife|Husband|Mother|Father|cc|CC|Attn|Dear)\b\s*[:,-]?\s*|"
     r"(?:환자명?|성명|보호자|담당의?|주치의|작성자?|판독의?|의뢰의|상담자|대상|예금주|서명|교수|전공의|"
-    r"통역사|통역|간병인|후원자|기증자|면담자|간호사)\s?[:：]?\s{0,3})"
+    r"통역사|통역|간병인|후원자|기증자|면담자|간호사|참석자?|동석자?|배석자?)\s?[:：]?\s{0,3})"
     rf"({_CAP},\s?{_CAP}(?:\s{_CAP})?(?![a-z])|{_CAPSEQ}|[A-Z]{{2,}}(?:[\s-][A-Z]{{2,}}){{1,2}})"
 )
 _REL_AFTER_RE = re.compile(

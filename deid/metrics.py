@@ -59,8 +59,8 @@ def attribute_costs(mat: Materialized, leaf_idx: IntArray, counts: IntArray) -> 
         cost = mat.loss_cost(level)
         loss_cost.append(cost)
         codes = mat.codes[level]
-        row_codes = codes[leaf_idx]
-        loss_gen[level] = float((cost[row_codes] * counts).sum() / n) if n else 0.0
+        # per leaf, weighted by its frequency: O(leaves), not O(rows)
+        loss_gen[level] = float((cost[codes] * leaf_freq).sum() / n) if n else 0.0
         gen_freq = np.bincount(codes, weights=leaf_freq, minlength=len(mat.labels[level]))
         present = leaf_freq > 0
         a = leaf_freq[present]

@@ -248,7 +248,7 @@ def prepare(freq: FrequencyTable, policy: Policy) -> Problem:
     rowcodes: tuple[tuple[IntArray, ...], ...] = ()
     base_key: IntArray | None = None
     if sum(bits) + sbits + cbits <= 62:
-        # packed path: only the shifted codes are kept (codes are one shift away)
+        # packed path: large tables keep only the shifted codes (codes are one shift away)
         shifted = tuple(
             tuple(
                 np.ascontiguousarray(mats[j].codes[level][leaf_idxs[j]] << (offsets[j] + cbits))
@@ -259,7 +259,8 @@ def prepare(freq: FrequencyTable, policy: Policy) -> Problem:
         base_key = counts.copy()
         if sens_codes is not None:
             base_key |= sens_codes << cbits
-    else:
+    if base_key is None or len(counts) * sum(heights) * 8 <= 1 << 28:
+        # the general path needs them; small tables keep them for the dense path too
         rowcodes = tuple(
             tuple(mats[j].codes[level][leaf_idxs[j]] for level in range(mats[j].height))
             for j in range(len(qi))

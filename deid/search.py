@@ -32,6 +32,7 @@ Pruning, exact:
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Sequence
@@ -477,6 +478,33 @@ class _Lattice:
             if last_bad >= 0:
                 sl = [slice(None)] * len(self.shape)
                 sl[j] = slice(0, last_bad + 1)
+                self.status[tuple(sl)] = -1
+        # the same on projections onto pairs of attributes (the bad region is a down-set
+        # in both levels: scan each row of the pair's level grid from the top down)
+        # worth it when the pair tests are few next to the lattice (each costs about one check)
+        pair_tests = sum(a * b for a, b in itertools.combinations(self.shape, 2))
+        if pair_tests * 4 > self.size:
+            return
+        for i, j in itertools.combinations(range(len(self.shape)), 2):
+            for li in range(self.shape[i]):
+                ci = _rowcodes(p, i, li) * p.cards[j][0]
+                top_bad = -1
+                for lj in reversed(range(self.shape[j])):
+                    sl = [slice(None)] * len(self.shape)
+                    sl[i] = slice(li, li + 1)
+                    sl[j] = slice(lj, lj + 1)
+                    if (self.status[tuple(sl)] == -1).all():
+                        top_bad = lj
+                        break
+                    marg = np.bincount(ci + _rowcodes(p, j, lj), weights=p.fcounts)
+                    if marg[(marg > 0) & (marg < k)].sum() > p.max_outliers:
+                        top_bad = lj
+                        break
+                if top_bad < 0:
+                    break
+                sl = [slice(None)] * len(self.shape)
+                sl[i] = slice(0, li + 1)
+                sl[j] = slice(0, top_bad + 1)
                 self.status[tuple(sl)] = -1
 
     def up(self, node: tuple[int, ...]) -> tuple[slice, ...]:

@@ -22,6 +22,13 @@ LANGS = ("ko", "en", "mixed")
 _HANGUL = re.compile(r"[가-힣]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
 _EDGE = " \t\r\n.,;:!?()[]{}<>\"'|/·-"
+# Full-width ASCII (０１０－１２３４) and the ideographic space, mapped one character to one
+# character so offsets into the normalized text are offsets into the original.
+_FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {
+    0x3000: 0x20,
+    0x2010: 0x2D,
+    0x2011: 0x2D,
+}
 
 
 def detect_lang(text: str) -> str:
@@ -156,6 +163,7 @@ class Scrubber:
         """Entities of many notes; spaCy runs batched (``nlp.pipe``) per language."""
         if langs is not None and len(langs) != len(texts):
             raise DataError(f"langs has {len(langs)} values for {len(texts)} texts", field="langs")
+        texts = [t.translate(_FULLWIDTH) for t in texts]
         plangs = [
             self._resolve_lang(t, langs[i] if langs else None, i) for i, t in enumerate(texts)
         ]

@@ -178,3 +178,13 @@ def test_scrub_many_processes_match_serial(scrubber: Scrubber) -> None:
     parallel = scrubber.scrub_many(texts, batch_size=16, n_process=2)
     assert [r.text for r in parallel] == [r.text for r in serial]
     assert [r.entities for r in parallel] == [r.entities for r in serial]
+
+
+def test_full_width_digits_and_punctuation(scrubber: Scrubber) -> None:
+    text = "연락처 ０１０－１２３４－５６７８, 등록번호：１２３４５６７８"
+    res = scrubber.scrub(text)
+    assert [text[e.start : e.end] for e in res.entities] == [
+        "０１０－１２３４－５６７８",
+        "１２３４５６７８",
+    ]
+    assert "５６７８" not in res.text

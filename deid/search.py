@@ -26,6 +26,9 @@ Pruning, exact:
   with suppression), every candidate with LB below the best is evaluated;
   the monotone part of the models (k, and the distinct l that entropy and
   recursive l imply) still settles whole down-sets when it fails.
+- before any evaluation, projections on one attribute (and on pairs, when
+  that is cheap next to the lattice) whose classes smaller than k already
+  hold more records than the limit settle whole down-sets as infeasible.
 - for discernibility, whose LB from marginals is weak, each evaluated node's
   sum of squared class sizes bounds its whole up-set.
 """

@@ -114,3 +114,23 @@ def test_bad_policy_is_reported_with_its_field(
     policy.write_text("columns:\n  a: {role: quasi}\n", encoding="utf-8")
     assert main(["risk", "--input", str(src), "--policy", str(policy)]) == 2
     assert "columns.a.hierarchy" in capsys.readouterr().err
+
+
+def test_parquet_in_and_out(tmp_path: Path, adult_dir: Path) -> None:
+    src = tmp_path / "in.parquet"
+    t = pcsv.read_csv(
+        adult_dir / "adult.csv",
+        parse_options=pcsv.ParseOptions(delimiter=";"),
+        convert_options=pcsv.ConvertOptions(column_types={c: pa.string() for c in COLUMNS}),
+    )
+    pq.write_table(t.slice(0, 5000), src)
+    policy = _policy_file(tmp_path, adult_dir, 3, 0.02)
+    out = tmp_path / "out.parquet"
+    assert (
+        main(["anonymize", "--input", str(src), "--policy", str(policy), "--output", str(out)]) == 0
+    )
+    released = pq.read_table(out)
+    assert released.schema.names == COLUMNS
+    sizes = released.group_by(COLUMNS).aggregate([([], "count_all")])["count_all"].to_pylist()
+    assert min(sizes) >= 3
+    assert released.num_rows >= 5000 - int(0.02 * 5000)

@@ -87,6 +87,9 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for the writer lock instead of failing at once (worker + web server).
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+    # Take the write lock when a transaction begins: an audited transaction that reads
+    # before it writes must wait for the lock, not fail with "database is locked".
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
     _sqlite_name = str(DATABASES["default"].get("NAME", ""))
     if _sqlite_name and _sqlite_name != ":memory:" and not _sqlite_name.startswith("file:"):
         # The embedded default keeps its state in var/: make the folder on first use.

@@ -9,7 +9,6 @@ table, so its cost depends on distinct combinations, not on rows.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -37,31 +36,49 @@ def key_strings(col: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     return col.cast(pa.string())
 
 
-@dataclass(frozen=True)
 class FrequencyTable:
     """Distinct combinations of the key columns (level-0 values) and an int64 ``count``.
 
     ``encoded`` holds the key columns dictionary-encoded (so merges hash only the
-    dictionaries); ``table`` / ``to_arrow()`` give them as plain strings.
+    dictionaries); ``table`` / ``to_arrow()`` give them as plain strings. ``merge``
+    only collects parts; they are combined once, on first use, so merging batch
+    after batch costs one regroup in total, not one per batch.
     """
 
-    encoded: pa.Table
+    __slots__ = ("_parts",)
+
+    def __init__(self, encoded: pa.Table, *more: pa.Table) -> None:
+        self._parts: tuple[pa.Table, ...] = (encoded, *more)
+
+    def __getstate__(self) -> tuple[pa.Table, ...]:
+        return (self.encoded,)
+
+    def __setstate__(self, state: tuple[pa.Table, ...]) -> None:
+        self._parts = state
+
+    def __repr__(self) -> str:
+        return f"FrequencyTable(keys={list(self.keys)}, parts={len(self._parts)})"
+
+    @property
+    def encoded(self) -> pa.Table:
+        if len(self._parts) > 1:
+            merged = pa.concat_tables(self._parts)
+            self._parts = (_regroup(merged, list(self.keys)),)
+        return self._parts[0]
 
     @property
     def table(self) -> pa.Table:
-        cols = [
-            self.encoded[n].cast(pa.string()) if n != COUNT else self.encoded[n]
-            for n in self.encoded.column_names
-        ]
-        return pa.table(cols, names=self.encoded.column_names)
+        enc = self.encoded
+        cols = [enc[n].cast(pa.string()) if n != COUNT else enc[n] for n in enc.column_names]
+        return pa.table(cols, names=enc.column_names)
 
     @property
     def keys(self) -> tuple[str, ...]:
-        return tuple(n for n in self.encoded.column_names if n != COUNT)
+        return tuple(n for n in self._parts[0].column_names if n != COUNT)
 
     @property
     def total(self) -> int:
-        return int(pc.sum(self.encoded[COUNT]).as_py() or 0)
+        return int(sum(pc.sum(t[COUNT]).as_py() or 0 for t in self._parts))
 
     @property
     def distinct(self) -> int:
@@ -108,8 +125,8 @@ class FrequencyTable:
         for o in more:
             if list(o.keys) != keys:
                 raise DataError(f"cannot merge frequency tables over {list(o.keys)} and {keys}")
-        table = pa.concat_tables([self.encoded, *(o.encoded for o in more)])
-        return FrequencyTable(_regroup(table, keys))
+        parts = [*self._parts, *(t for o in more for t in o._parts)]
+        return FrequencyTable(*parts)
 
     def to_arrow(self) -> pa.Table:
         """Key columns as strings and ``count`` (what ``from_arrow`` takes back)."""

@@ -218,3 +218,23 @@ def test_merge_of_very_wide_keys() -> None:
     assert set(freq.to_arrow()["count"].to_pylist()) == {2}
     back = {tuple(r[c] for c in cols) for r in freq.to_arrow().to_pylist()}
     assert back == set(zip(*cols.values(), strict=True))
+
+
+def test_merge_batch_after_batch_combines_once_and_pickles() -> None:
+    import pickle
+
+    policy = _policy()
+    t = _table()
+    freq = None
+    for b in t.to_batches(max_chunksize=40):
+        part = count_batch(b, policy)
+        freq = part if freq is None else freq.merge(part)
+    assert freq is not None
+    assert freq.total == t.num_rows  # before combining
+    whole = count_batch(t, policy)
+    assert sorted(freq.to_arrow().to_pylist(), key=str) == sorted(
+        whole.to_arrow().to_pylist(), key=str
+    )
+    again = pickle.loads(pickle.dumps(freq))  # noqa: S301 - our own object
+    assert again.distinct == whole.distinct
+    assert again.total == t.num_rows

@@ -126,7 +126,12 @@ class FrequencyTable:
             if list(o.keys) != keys:
                 raise DataError(f"cannot merge frequency tables over {list(o.keys)} and {keys}")
         parts = [*self._parts, *(t for o in more for t in o._parts)]
-        return FrequencyTable(*parts)
+        merged = FrequencyTable(*parts)
+        # combine when the pending parts outgrow the combined table: amortized linear
+        # time, and memory bounded by a few times the distinct combinations
+        if sum(t.num_rows for t in parts[1:]) > 4 * parts[0].num_rows + 1_000_000:
+            merged.encoded  # noqa: B018 - combines in place
+        return merged
 
     def to_arrow(self) -> pa.Table:
         """Key columns as strings and ``count`` (what ``from_arrow`` takes back)."""

@@ -156,7 +156,10 @@ def _sensitive_domain(
     if tcl is None or tcl.distance != "hierarchical":
         return SensitiveDomain(tuple(values), q, order)
     h = spec.build_hierarchy()
-    mat = h.materialize(values)
+    try:
+        mat = h.materialize(values)
+    except DataError as exc:
+        raise DataError(exc.message, field=column) from None
     leaf_of = {v: i for i, v in enumerate(mat.leaves)}
     idx = np.array([leaf_of[v] for v in values], dtype=np.int64)
     # inner nodes per level >= 1: children are nodes of the level below (leaves = value ids)

@@ -4,6 +4,33 @@
 mapping. Every validation error is a :class:`~deid.errors.PolicyError` naming
 the dotted field (``columns.age.hierarchy``). ``Policy.digest()`` is the
 SHA-256 of the canonical JSON (``to_dict()``), hierarchy file contents included.
+
+Shape (hierarchy paths are relative to the policy file)::
+
+    columns:
+      patient_id: {role: identifier, transform: pseudonymize, domain: person}  # or drop
+      age:        {role: quasi, hierarchy: adult_hierarchy_age.csv}           # ARX CSV
+      birth:      {role: quasi, hierarchy: {type: date, levels: [month, quarter, year]}}
+      weight:     {role: quasi, hierarchy: {type: interval, widths: [5, 10, 20]}}
+      zip:        {role: quasi, hierarchy: {type: prefix, keep: [4, 3, 2]}}
+      dx:         {role: quasi, hierarchy: {type: icd10, levels: [category, block, chapter]}}
+      region:     {role: quasi, hierarchy: {type: kr_region}}   # 읍면동 -> 시군구 -> 시도
+      grade:      {role: quasi, hierarchy: {type: ordered, order: [I, II, III, IV], sizes: [2]}}
+      sex:        {role: quasi, hierarchy: {type: flat}}        # value or *
+      occupation: {role: sensitive, hierarchy: occ.csv}         # for hierarchical t
+      visit_date: {role: insensitive, date_shift: true}
+      note:       {role: text}
+    privacy:
+      k: 5
+      suppression_limit: 0.05      # fraction of records
+      metric: loss                 # precision | height | discernibility | non_uniform_entropy
+      l_diversity: {column: occupation, l: 2, variant: distinct}  # entropy | recursive (+ c)
+      t_closeness: {column: occupation, t: 0.2, distance: equal}  # ordered | hierarchical
+      risk_threshold: 0.2          # prosecutor risk share above this is reported
+      max_lattice_nodes: 2000000
+
+Every built-in generator appends the top level ``*``; ``{type: table, rows: [...]}``
+writes an ARX-style hierarchy inline.
 """
 
 from __future__ import annotations

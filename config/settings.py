@@ -102,7 +102,10 @@ PASSWORD_HASHERS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -139,7 +142,9 @@ DEID_RELEASES_DIR = Path(env.str("DEID_RELEASES_DIR", default=str(VAR_DIR / "rel
 DEID_KEYS_DIR = Path(env.str("DEID_KEYS_DIR", default=str(VAR_DIR / "keys")))
 # The master secret: DEID_MASTER_KEY (hex or base64) or DEID_MASTER_KEY_FILE.
 # Development falls back to a generated file in var/keys/ (created by `manage.py demo`).
-DEID_MASTER_KEY_FILE = Path(env.str("DEID_MASTER_KEY_FILE", default=str(DEID_KEYS_DIR / "master.key")))
+DEID_MASTER_KEY_FILE = Path(
+    env.str("DEID_MASTER_KEY_FILE", default=str(DEID_KEYS_DIR / "master.key"))
+)
 # Ed25519 signing key for audit checkpoints, kept outside the database.
 AUDIT_SIGNING_KEY_FILE = Path(
     env.str("AUDIT_SIGNING_KEY_FILE", default=str(DEID_KEYS_DIR / "audit_signing.key"))

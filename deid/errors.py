@@ -21,7 +21,9 @@ class PolicyError(DeidError):
 class DataError(DeidError):
     """Input data is bad. Names the record (row number or id) and the field."""
 
-    def __init__(self, message: str, *, record: object | None = None, field: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, record: object | None = None, field: str | None = None
+    ) -> None:
         self.record = record
         self.field = field
         self.message = message

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -45,9 +44,17 @@ DEMO_PEOPLE: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "researcher": ("Haneul Bio Inc.", OrganizationKind.COMPANY, (Role.REQUESTER,)),
     "other": ("Seorak Pharma Co.", OrganizationKind.COMPANY, (Role.REQUESTER,)),
     "legal": ("Gangwon Law Partners", OrganizationKind.LEGAL_FIRM, (Role.LEGAL_REVIEWER,)),
-    "steward": ("Gangwon Precision Medicine Platform", OrganizationKind.PLATFORM, (Role.DATA_STEWARD,)),
+    "steward": (
+        "Gangwon Precision Medicine Platform",
+        OrganizationKind.PLATFORM,
+        (Role.DATA_STEWARD,),
+    ),
     "auditor": ("Gangwon Precision Medicine Platform", OrganizationKind.PLATFORM, (Role.AUDITOR,)),
-    "admin": ("Gangwon Precision Medicine Platform", OrganizationKind.PLATFORM, (Role.ADMINISTRATOR,)),
+    "admin": (
+        "Gangwon Precision Medicine Platform",
+        OrganizationKind.PLATFORM,
+        (Role.ADMINISTRATOR,),
+    ),
 }
 PROVIDER = "Gangwon hospitals CDW consortium"
 
@@ -184,27 +191,6 @@ def ensure_dataset(say: Say) -> Dataset:
     return dataset
 
 
-@contextlib.contextmanager
-def api_server() -> Iterator[str]:
-    """Serve this project's WSGI app on a free loopback port for the recipient's client."""
-    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
-    from django.core.wsgi import get_wsgi_application
-
-    class _Quiet(WSGIRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            return
-
-    httpd = ThreadedWSGIServer(("127.0.0.1", 0), _Quiet, allow_reuse_address=True)
-    httpd.set_app(get_wsgi_application())
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-
-
 def _progress_printer(say: Say) -> Callable[[str, int, int | None], None]:
     """A tqdm bar per build phase on a terminal; one line per finished phase otherwise."""
     import sys
@@ -253,6 +239,7 @@ def run(
     from audit.models import AuditEvent
     from audit.services import Actor
     from governance import jobs
+    from governance.api.local_server import local_api_server
     from governance.api.token_services import token_create
     from governance.client import Api, download_release
 
@@ -362,7 +349,7 @@ def run(
 
     say("6. The company downloads the release through the REST API and verifies every file")
     membership_org = Organization.objects.get(name=DEMO_PEOPLE["researcher"][0])
-    token_row, token = token_create(
+    _, token = token_create(
         person=researcher,
         organization=membership_org,
         name="demo download",
@@ -372,7 +359,7 @@ def run(
     import requests
 
     with contextlib.ExitStack() as stack:
-        url = api_url or stack.enter_context(api_server())
+        url = api_url or stack.enter_context(local_api_server())
         api = Api(url, token, requests.Session())
         downloaded = download_release(api, release.pk, download_dir, quiet=True)
     say(f"   {len(downloaded)} files in {download_dir}, each SHA-256 equal to the manifest")

@@ -243,7 +243,8 @@ def test_governance_totp_command_gives_a_working_code(world: World, client: Any)
     lines = out.getvalue().strip().splitlines()
     assert "otpauth://" in lines[1]
     code = lines[-1]
-    assert len(code) == 6 and code.isdigit()
+    assert len(code) == 6
+    assert code.isdigit()
     device = TOTPDevice.objects.get(user=world.steward)
     assert device.verify_token(code)
 
@@ -256,5 +257,6 @@ def test_release_page_shows_build_progress(world: World, login: Any) -> None:
         release=release, phase="transform", rows_done=400, rows_total=1000
     )
     page = login(world.steward).get(release_url(release)).content.decode()
-    assert "Build in progress" in page and "400 of 1000 rows" in page
+    assert "Build in progress" in page
+    assert "400 of 1000 rows" in page
     assert 'http-equiv="refresh"' in page

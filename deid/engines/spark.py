@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -138,6 +139,8 @@ def spark_session(
     )
     for key, value in (conf or {}).items():
         builder = builder.config(key, value)
+    # py4j logs every closed per-thread connection at INFO.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     session: Any = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     result: SparkSession = session
@@ -367,8 +370,10 @@ class _Phase:
             raise
         if failure:
             raise failure[0]
-        _notify(self.progress, phase, total or 1, total or 1)
-        return result[0]
+        value = result[0]
+        done = total if total is not None else (value if isinstance(value, int) else 1)
+        _notify(self.progress, phase, done, done)
+        return value
 
 
 def _completed_fraction(sc: Any, group: str) -> float:

@@ -68,7 +68,7 @@ def world(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("spark")
     url = f"sqlite:///{root / 'cdw.sqlite3'}"
-    generate(url, patients=1500, seed=11)
+    generate(url, patients=800, seed=11)
     master_file = root / "keys" / "master.key"
     master = generate_master_key_file(master_file)
     store = KeyStore(root / "keys", master)

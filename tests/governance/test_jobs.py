@@ -91,7 +91,7 @@ def test_killing_the_worker_mid_build_fails_the_release_and_a_rebuild_gives_the_
 
     with deployment(tmp_path, "sqlite") as dep:
         dep.env["DEID_BUILD_BATCH_ROWS"] = "100"  # many batches: the kill lands mid-build
-        info = setup_release(dep, patients=3000)
+        info = setup_release(dep, patients=1500)
         rid, steward = info["release"], info["steward"]
         dep.start_worker()
         dep.manage("release_build", str(rid), "--user", steward, "--no-wait")

@@ -213,16 +213,23 @@ def run_executor(plan: ReleasePlan, *, engine: str, progress: ProgressFn | None 
             batch_size=_batch_size(),
         )
     if engine == "spark":
-        from deid.engines.spark import build_release_spark
+        from deid.engines.spark import build_release_spark, spark_session
 
+        # A PostgreSQL CDW is read through JDBC when the driver JAR is configured;
+        # otherwise the executor streams each table once into Parquet first.
+        jdbc_jar = os.environ.get("DEID_SPARK_JDBC_JAR", "")
+        jdbc = bool(jdbc_jar) and source_url.startswith("postgres")
+        master = os.environ.get("DEID_SPARK_MASTER", "local[2]")
+        spark = spark_session(master, jars=[jdbc_jar] if jdbc else None)
         return build_release_spark(
             plan,
             source=source_url,
             key_ref=key_ref(plan.key_id),
             releases_dir=releases_dir(),
             progress=progress,
-            master=str(getattr(settings, "DEID_SPARK_MASTER", "local[2]")),
             batch_size=_batch_size(),
+            spark=spark,
+            jdbc=jdbc,
         )
     raise ValueError(f"engine: expected 'local' or 'spark', got {engine!r}")
 

@@ -103,12 +103,15 @@ def spark_session(
     *,
     app_name: str = "deid-release-build",
     shuffle_partitions: int | None = None,
+    jars: list[str] | None = None,
     conf: dict[str, str] | None = None,
 ) -> SparkSession:
     """Return a SparkSession for release builds (created once per process, then reused).
 
     ``master`` is ``local[N]`` for tests and single-machine runs, or a cluster URL.
-    ``conf`` adds or overrides Spark settings (e.g. executor memory on a cluster).
+    ``jars``: extra JARs on the class path (e.g. the PostgreSQL JDBC driver; only
+    honoured when this call creates the session). ``conf`` adds or overrides Spark
+    settings (e.g. executor memory on a cluster).
     """
     _prepare_environment()
     from pyspark.sql import SparkSession
@@ -137,6 +140,8 @@ def spark_session(
             ),
         )
     )
+    if jars:
+        builder = builder.config("spark.jars", ",".join(jars))
     for key, value in (conf or {}).items():
         builder = builder.config(key, value)
     # py4j logs every closed per-thread connection at INFO.

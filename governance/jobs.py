@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, close_old_connections, connection
 
 logger = logging.getLogger(__name__)
 
@@ -411,6 +411,16 @@ def _describe_failure(exc: BaseException) -> str:
     return text
 
 
+def _reset_connections() -> None:
+    """Drop broken or stale database connections before (re)trying a build.
+
+    Only outside a transaction: inside one (a caller's ``atomic`` block, or a test's)
+    Django would close the connection under the caller's feet.
+    """
+    if not connection.in_atomic_block:
+        close_old_connections()
+
+
 def run_job(
     *,
     release_id: int,
@@ -473,7 +483,7 @@ def run_job(
                         delay,
                     )
                     time.sleep(delay)
-                    close_old_connections()
+                    _reset_connections()
                     continue
                 error = _describe_failure(exc)
                 if attempt > 1:
@@ -497,7 +507,7 @@ def run_release_build(release_id: int, engine: str = "local") -> dict[str, Any]:
     """The django-q task: build a release if it is still waiting for this job."""
     from governance.models import Release, ReleaseState
 
-    close_old_connections()
+    _reset_connections()
     reap_lost_builds()
     job_id = _current_task_id
     # The enqueueing transaction may not have committed yet (Redis broker): wait briefly.

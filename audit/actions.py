@@ -83,6 +83,7 @@ class AuditAction(models.TextChoices):
     RELEASE_BUILD_STARTED = "release.build_started", "Release build started"
     RELEASE_BUILT = "release.built", "Release built"
     RELEASE_BUILD_FAILED = "release.build_failed", "Release build failed"
+    RELEASE_BUILD_CANCELLED = "release.build_cancelled", "Release build cancelled"
     RELEASE_APPROVED = "release.approved", "Release approved"
     RELEASE_REFUSED = "release.refused", "Release refused"
     RELEASE_PUBLISHED = "release.published", "Release published"

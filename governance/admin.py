@@ -586,6 +586,14 @@ class ReleaseAdmin(ReadOnlyAdmin):
                     lambda: services.release_build_start(release=obj, acting_user=user),
                     "Build started.",
                 ),
+                "rebuild": (
+                    lambda: services.release_build_start(release=obj, acting_user=user),
+                    "Rebuild started: it writes the same files from the same policy and key.",
+                ),
+                "cancel_build": (
+                    lambda: services.release_build_cancel(release=obj, acting_user=user),
+                    "Cancel requested: the build stops at its next batch; nothing is published.",
+                ),
                 "approve": (
                     lambda: services.release_approve(release=obj, acting_user=user, reason=reason),
                     "Release approved.",
@@ -628,7 +636,10 @@ class ReleaseAdmin(ReadOnlyAdmin):
             "can_approve": user_can(user, "approve_release", obj)
             and obj.state == ReleaseState.BUILT,
             "can_build": user_can(user, "set_policy", obj)
-            and obj.state in (ReleaseState.DRAFT, ReleaseState.FAILED, ReleaseState.REFUSED),
+            and obj.state in (ReleaseState.DRAFT, ReleaseState.REFUSED),
+            "can_rebuild": user_can(user, "set_policy", obj) and obj.state == ReleaseState.FAILED,
+            "can_cancel": user_can(user, "cancel_build", obj)
+            and obj.state == ReleaseState.BUILDING,
             "can_publish": user_can(user, "publish_release", obj)
             and obj.state == ReleaseState.APPROVED,
             "can_revoke": user_can(user, "revoke_release", obj)

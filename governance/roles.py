@@ -24,6 +24,7 @@ from governance.models import (
 )
 
 __all__ = [
+    "AUDIT_GROUP_PERMISSIONS",
     "GROUP_PERMISSIONS",
     "OTP_REQUIRED_ROLES",
     "STAFF_ROLES",
@@ -94,6 +95,13 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
 }
 
 
+# Model permissions in the audit app: auditors read the audit log and its checkpoints in the
+# admin (read-only there for everyone: the admin refuses add, change and delete).
+AUDIT_GROUP_PERMISSIONS: dict[str, list[str]] = {
+    Role.AUDITOR: ["view_auditevent", "view_auditcheckpoint"],
+}
+
+
 def ensure_role_groups() -> dict[str, Group]:
     """Create (or refresh) one Django group per role with its model permissions."""
     groups: dict[str, Group] = {}
@@ -101,6 +109,8 @@ def ensure_role_groups() -> dict[str, Group]:
         group, _ = Group.objects.get_or_create(name=str(role))
         perms = Permission.objects.filter(
             content_type__app_label="governance", codename__in=codenames
+        ) | Permission.objects.filter(
+            content_type__app_label="audit", codename__in=AUDIT_GROUP_PERMISSIONS.get(role, [])
         )
         group.permissions.set(perms)
         groups[str(role)] = group
@@ -216,6 +226,7 @@ RULES.add_rule(
     "revoke_release",
     (is_data_steward | is_legal_reviewer | is_administrator) & ~is_recipient_member,
 )
+RULES.add_rule("cancel_build", (is_data_steward | is_administrator) & ~is_recipient_member)
 RULES.add_rule("destroy_release", (is_data_steward | is_administrator) & ~is_recipient_member)
 RULES.add_rule("edit_request", is_recipient_requester)
 RULES.add_rule("attest_destruction", is_recipient_requester)

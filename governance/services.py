@@ -14,12 +14,14 @@ Release: draft → building → built | failed; built → approved | refused; ap
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -75,6 +77,7 @@ __all__ = [
     "membership_add",
     "policy_set",
     "release_approve",
+    "release_build_cancel",
     "release_build_failed",
     "release_build_progress",
     "release_build_start",
@@ -370,6 +373,34 @@ def membership_add(
 
 # --- documents ------------------------------------------------------------------------------
 
+# Files stored by ``document_create`` inside the outermost ``_documents_removed_on_error`` block:
+# the row that names a file commits with the block's transaction, so a block that fails (the
+# transaction rolls back) deletes the files it stored instead of leaving orphans in MEDIA_ROOT.
+_stored_documents: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "governance_stored_documents", default=None
+)
+
+
+@contextlib.contextmanager
+def _documents_removed_on_error() -> Iterator[None]:
+    """Wrap a service's ``transaction.atomic()`` block (outside it): when the block raises, the
+    documents it stored are deleted from storage. Nested blocks defer to the outermost one."""
+    if _stored_documents.get() is not None:
+        yield
+        return
+    stored: list[str] = []
+    token = _stored_documents.set(stored)
+    try:
+        yield
+    except BaseException:
+        storage = Document._meta.get_field("file").storage
+        for name in stored:
+            with contextlib.suppress(OSError):
+                storage.delete(name)
+        raise
+    finally:
+        _stored_documents.reset(token)
+
 
 def document_create(
     *,
@@ -406,8 +437,9 @@ def document_create(
             code="document_invalid", message="The document claims to be a PDF but is not one."
         )
     display_name = os.path.basename((original_name or "").replace("\\", "/"))[:255] or "document"
-    storage_name = f"documents/{uuid.uuid4().hex}{DOCUMENT_TYPES[content_type]}"
-    with transaction.atomic():
+    # The field's ``upload_to`` adds the "documents/" folder: pass the bare file name.
+    storage_name = f"{uuid.uuid4().hex}{DOCUMENT_TYPES[content_type]}"
+    with _documents_removed_on_error(), transaction.atomic():
         doc = Document(
             kind=kind,
             request=request,
@@ -418,6 +450,9 @@ def document_create(
             uploaded_by=acting_user,
         )
         doc.file.save(storage_name, ContentFile(data), save=False)
+        stored = _stored_documents.get()
+        if stored is not None and doc.file.name:
+            stored.append(doc.file.name)
         # A name collision in storage would change the name; never trust it silently.
         doc.save()
         _audit(
@@ -589,7 +624,7 @@ def irb_approval_add(
             code="validation",
             message=f"IRB expiry {expires_on} must be after its approval date {approved_on}.",
         )
-    with transaction.atomic():
+    with _documents_removed_on_error(), transaction.atomic():
         request = _lock(DataAccessRequest, request.pk)
         _require_state(request, EDITABLE_REQUEST_STATES, action="attach an IRB approval")
         doc = document_create(
@@ -648,7 +683,7 @@ def dua_add(
             message=f"permitted_purposes must be DUO purpose codes {duo.PURPOSE_CODES}; got "
             f"{list(permitted_purposes)}.",
         )
-    with transaction.atomic():
+    with _documents_removed_on_error(), transaction.atomic():
         request = _lock(DataAccessRequest, request.pk)
         _require_state(request, EDITABLE_REQUEST_STATES, action="attach a data-use agreement")
         doc = document_create(
@@ -1256,6 +1291,41 @@ def release_build_start(*, release: Release, acting_user: Any) -> Release:
     return release
 
 
+def release_build_cancel(*, release: Release, acting_user: Any) -> Release:
+    """Ask the running (or queued) build of a release to stop (``jobs.cancel_release_build``).
+
+    The build checks the flag between batches, discards its staging area and records the
+    release as failed ("build cancelled"); nothing is published. Returns the release, still
+    'building' until the worker stops (a queued build stops when a worker picks it up).
+    """
+    role = _require_role(
+        acting_user, Role.DATA_STEWARD, Role.ADMINISTRATOR, action="cancel a release build"
+    )
+    _require_not_recipient(acting_user, release.request, action="cancel this build")
+    from governance.jobs import cancel_release_build
+
+    with transaction.atomic():
+        release = _lock(Release, release.pk)
+        _require_state(release, [ReleaseState.BUILDING], action="cancel the build")
+        _audit(
+            AuditAction.RELEASE_BUILD_CANCELLED,
+            acting_user=acting_user,
+            role=role,
+            subject=release,
+            details={
+                "job_id": release.build_job_id,
+                "phase": (release.build_progress or {}).get("phase"),
+                "rows_done": (release.build_progress or {}).get("rows_done"),
+            },
+        )
+        # Last: a flag that cannot be written rolls the audit event back with it.
+        if not cancel_release_build(release.pk):
+            raise GovernanceError(
+                code="invalid_state", message=f"Cannot cancel: {release} is not building."
+            )
+    return release
+
+
 def _locked_building(release: Release, *, action: str) -> Release:
     locked = _lock(Release, release.pk)
     _require_state(locked, [ReleaseState.BUILDING], action=action)
@@ -1652,7 +1722,7 @@ def destruction_attest(
         raise GovernanceError(
             code="validation", message=f"destroyed_on {destroyed_on} is in the future."
         )
-    with transaction.atomic():
+    with _documents_removed_on_error(), transaction.atomic():
         release = _lock(Release, release.pk)
         _require_state(
             release,
@@ -1704,7 +1774,7 @@ def renewal_request(
     role = _require_requester(acting_user, release.request, action="request a renewal")
     if not progress_summary.strip():
         raise GovernanceError(code="validation", message="A renewal needs a progress summary.")
-    with transaction.atomic():
+    with _documents_removed_on_error(), transaction.atomic():
         release = _lock(Release, release.pk)
         _require_state(release, [ReleaseState.PUBLISHED], action="renew")
         if release.expires_at and requested_until <= release.expires_at:

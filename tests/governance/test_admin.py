@@ -260,3 +260,138 @@ def test_release_page_shows_build_progress(world: World, login: Any) -> None:
     assert "Build in progress" in page
     assert "400 of 1000 rows" in page
     assert 'http-equiv="refresh"' in page
+
+
+# --- build controls on the release page (follow-up) -------------------------------------------
+
+
+def _csrf_client(user: Any) -> Any:
+    """A client that enforces CSRF like a browser-facing server, logged in with a second factor."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    from governance.roles import totp_device_create
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    device = totp_device_create(user=user, name="csrf")
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+def _csrf_post(client: Any, url: str, data: dict[str, str]) -> Any:
+    import re
+
+    page = client.get(url).content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert token, "the page has no CSRF token in its forms"
+    return client.post(url, {**data, "csrfmiddlewaretoken": token.group(1)}, follow=True)
+
+
+def _building(world: World) -> Any:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from governance.models import Release
+
+    request = world.approved()
+    release = services.release_create(request=request, acting_user=world.steward)
+    release = services.release_build_start(release=release, acting_user=world.steward)
+    Release.objects.filter(pk=release.pk).update(
+        build_started_at=timezone.now() - timedelta(seconds=60)
+    )
+    services.release_build_progress(
+        release=release, phase="transform", rows_done=400, rows_total=1000
+    )
+    release.refresh_from_db()
+    return release
+
+
+def test_steward_cancels_a_running_build_from_the_page(world: World) -> None:
+    from governance import jobs
+
+    release = _building(world)
+    client = _csrf_client(world.steward)
+    page = client.get(release_url(release)).content.decode()
+    assert "Phase <strong>transform</strong>" in page
+    assert "400 of 1000 rows" in page
+    assert "about 90 s left" in page  # 60 s for 400 rows: 600 more take 90 s
+    assert 'id="cancel-build"' in page
+    # Without the CSRF token the POST is refused and nothing happens.
+    assert client.post(release_url(release), {"action": "cancel_build"}).status_code == 403
+    assert not AuditEvent.objects.filter(action="release.build_cancelled").exists()
+    response = _csrf_post(client, release_url(release), {"action": "cancel_build"})
+    assert b"Cancel requested" in response.content
+    event = AuditEvent.objects.get(action="release.build_cancelled")
+    assert event.object_id == str(release.pk)
+    assert event.actor_username == world.steward.username
+    assert jobs._cancel_requested(release.pk, release.build_job_id)
+
+
+def test_others_see_no_cancel_button_and_are_refused(world: World, login: Any) -> None:
+    release = _building(world)
+    for who in (world.legal, world.auditor):
+        client = login(who)
+        page = client.get(release_url(release)).content.decode()
+        assert "Build in progress" in page
+        assert 'id="cancel-build"' not in page
+        response = client.post(release_url(release), {"action": "cancel_build"}, follow=True)
+        assert b"permission_denied" in response.content
+    assert not AuditEvent.objects.filter(action="release.build_cancelled").exists()
+
+
+def test_steward_rebuilds_a_failed_release_from_the_page(world: World, enqueued: list[int]) -> None:
+    release = _building(world)
+    services.release_build_failed(release=release, error="build cancelled: by a steward")
+    client = _csrf_client(world.steward)
+    page = client.get(release_url(release)).content.decode()
+    assert "Build failed" in page
+    assert 'id="rebuild"' in page
+    assert 'id="cancel-build"' not in page
+    assert 'id="build"' not in page  # "Rebuild" replaces "Build the release" here
+    response = _csrf_post(client, release_url(release), {"action": "rebuild"})
+    assert b"Rebuild started" in response.content
+    release.refresh_from_db()
+    assert release.state == ReleaseState.BUILDING
+    assert enqueued == [release.pk, release.pk]
+    assert (
+        AuditEvent.objects.filter(action="release.build_started", object_id=str(release.pk)).count()
+        == 2
+    )
+    # Rebuilding is the steward's: a legal reviewer sees no button and is refused.
+    services.release_build_failed(release=release, error="again")
+    legal = _csrf_client(world.legal)
+    assert 'id="rebuild"' not in legal.get(release_url(release)).content.decode()
+    response = legal.post(release_url(release), {"action": "rebuild"}, follow=True)
+    assert response.status_code == 403  # no CSRF token: refused before the service
+    release.refresh_from_db()
+    assert release.state == ReleaseState.FAILED
+
+
+# --- the auditor reads the audit log (follow-up) -----------------------------------------------
+
+
+def test_auditor_opens_the_audit_log(world: World, login: Any) -> None:
+    release = world.built()
+    client = login(world.auditor, verified=False)
+    listing = client.get(reverse("admin:audit_auditevent_changelist"))
+    assert listing.status_code == 200
+    assert b"release.built" in listing.content
+    event = AuditEvent.objects.filter(object_id=str(release.pk)).first()
+    assert event is not None
+    detail = client.get(reverse("admin:audit_auditevent_change", args=[event.pk]))
+    assert detail.status_code == 200
+    assert client.get(reverse("admin:audit_auditcheckpoint_changelist")).status_code == 200
+    # Read only: no add page, no delete.
+    assert client.get(reverse("admin:audit_auditevent_add")).status_code == 403
+    assert client.get(reverse("admin:audit_auditevent_delete", args=[event.pk])).status_code == 403
+    index = client.get(reverse("admin:index")).content.decode()
+    assert reverse("admin:audit_auditevent_changelist") in index
+
+
+def test_a_legal_reviewer_does_not_get_the_audit_log(world: World, login: Any) -> None:
+    client = login(world.legal)
+    assert client.get(reverse("admin:audit_auditevent_changelist")).status_code == 403

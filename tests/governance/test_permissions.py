@@ -129,3 +129,47 @@ def test_two_factor_roles(world: World, rf: Any) -> None:
         assert site.has_permission(req) is (not needs)
         user.is_verified = lambda: True
         assert site.has_permission(req) is True
+
+
+@pytest.mark.parametrize(
+    ("who", "perm", "allowed"),
+    [
+        ("auditor", "audit.view_auditevent", True),
+        ("auditor", "audit.view_auditcheckpoint", True),
+        ("auditor", "audit.change_auditevent", False),
+        ("auditor", "audit.delete_auditevent", False),
+        ("legal", "audit.view_auditevent", False),
+        ("steward", "audit.view_auditevent", False),
+        ("researcher", "audit.view_auditevent", False),
+    ],
+)
+def test_audit_log_permissions(world: World, who: str, perm: str, allowed: bool) -> None:
+    user = getattr(world, who)
+    user = type(user).objects.get(pk=user.pk)  # fresh permission cache
+    assert user.has_perm(perm) is allowed
+
+
+def test_ensure_role_groups_grants_the_audit_log_to_auditors_only(db: None) -> None:
+    groups = ensure_role_groups()
+    auditor = set(
+        groups[Role.AUDITOR].permissions.values_list("content_type__app_label", "codename")
+    )
+    assert {("audit", "view_auditevent"), ("audit", "view_auditcheckpoint")} <= auditor
+    for role, group in groups.items():
+        if role != Role.AUDITOR:
+            assert not group.permissions.filter(content_type__app_label="audit").exists(), role
+
+
+@pytest.mark.parametrize(
+    ("who", "allowed"),
+    [
+        ("steward", True),
+        ("admin", True),
+        ("legal", False),
+        ("auditor", False),
+        ("researcher", False),
+    ],
+)
+def test_cancel_build_rule(world: World, who: str, allowed: bool) -> None:
+    request = world.submitted()
+    assert user_can(getattr(world, who), "cancel_build", request) is allowed

@@ -728,3 +728,134 @@ def test_expire_when_the_dua_lapses(world: World) -> None:
     release = services.release_expire(release=release)
     assert release.state == ReleaseState.EXPIRED
     assert "dua.expired" in actions_for(release.request)
+
+
+# --- build cancellation (follow-up) -----------------------------------------------------------
+
+
+def test_cancel_build_is_audited_and_the_worker_stops(world: World, enqueued: list[int]) -> None:
+    from governance import jobs
+
+    request = world.approved()
+    release = services.release_create(request=request, acting_user=world.steward)
+    with refused("invalid_state"):  # nothing is building yet
+        services.release_build_cancel(release=release, acting_user=world.steward)
+    assert "release.build_cancelled" not in actions_for(release)
+    release = services.release_build_start(release=release, acting_user=world.steward)
+    for who in (world.legal, world.auditor, world.researcher):
+        with refused("permission_denied"):
+            services.release_build_cancel(release=release, acting_user=who)
+    assert not jobs._cancel_requested(release.pk, release.build_job_id)
+
+    services.release_build_cancel(release=release, acting_user=world.steward)
+    event = AuditEvent.objects.get(action="release.build_cancelled", object_id=str(release.pk))
+    assert event.actor_username == world.steward.username
+    assert event.actor_role == "data_steward"
+    assert event.details["job_id"] == release.build_job_id
+    assert jobs._cancel_requested(release.pk, release.build_job_id)
+
+    # The worker picking the job up honours the flag: failed, nothing built, flag cleared.
+    outcome = jobs.run_job(release_id=release.pk, job_id=release.build_job_id, engine="local")
+    assert outcome["status"] == "cancelled"
+    release.refresh_from_db()
+    assert release.state == ReleaseState.FAILED
+    assert "cancelled" in release.build_error
+    assert release.manifest is None
+    assert not jobs._cancel_requested(release.pk, release.build_job_id)
+    with refused("invalid_state"):
+        services.release_build_cancel(release=release, acting_user=world.steward)
+    # A failed (cancelled) release can be rebuilt.
+    release = services.release_build_start(release=release, acting_user=world.steward)
+    assert release.state == ReleaseState.BUILDING
+    assert not jobs._cancel_requested(release.pk, release.build_job_id)
+
+
+def test_cancel_build_refused_for_a_member_of_the_recipient(
+    world: World, enqueued: list[int]
+) -> None:
+    from governance.models import Membership, Role
+
+    request = world.approved()
+    release = services.release_create(request=request, acting_user=world.steward)
+    release = services.release_build_start(release=release, acting_user=world.steward)
+    Membership.objects.create(user=world.steward2, organization=world.company, role=Role.REQUESTER)
+    with refused("own_organization"):
+        services.release_build_cancel(release=release, acting_user=world.steward2)
+    release = services.release_build_cancel(release=release, acting_user=world.admin)
+    assert release.state == ReleaseState.BUILDING  # until the worker stops
+
+
+# --- document storage: names and rollback (follow-up) ------------------------------------------
+
+
+def _stored_files(settings: Any) -> list[Path]:
+    root = Path(settings.MEDIA_ROOT)
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def test_document_is_stored_once_under_documents(world: World, settings: Any) -> None:
+    import re
+
+    request = world.with_documents(world.draft())
+    doc = request.irb_approvals.get().document
+    assert re.fullmatch(r"documents/[0-9a-f]{32}\.pdf", doc.file.name), doc.file.name
+    path = Path(settings.MEDIA_ROOT) / doc.file.name
+    assert path.read_bytes() == PDF
+    assert not (Path(settings.MEDIA_ROOT) / "documents" / "documents").exists()
+    assert len(_stored_files(settings)) == 2  # the IRB approval and the DUA, nothing else
+
+
+def test_a_rolled_back_document_leaves_no_file(
+    world: World, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from governance.models import IrbApproval
+
+    request = world.draft()
+
+    def boom(**kwargs: Any) -> None:
+        raise RuntimeError("database went away after the file was stored")
+
+    # The enclosing service fails after document_create stored the file.
+    monkeypatch.setattr(IrbApproval.objects, "create", boom)
+    with pytest.raises(RuntimeError):
+        services.irb_approval_add(
+            request=request,
+            acting_user=world.researcher,
+            number="IRB-1",
+            institution="KNUH",
+            approved_on=timezone.localdate() - timedelta(days=3),
+            expires_on=timezone.localdate() + timedelta(days=300),
+            file=PDF,
+            original_name="irb.pdf",
+            content_type="application/pdf",
+        )
+    assert not Document.objects.exists()
+    assert _stored_files(settings) == []
+    monkeypatch.undo()
+
+    # document_create's own transaction fails (its audit event): the file goes too.
+    def audit_fails(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("audit chain unavailable")
+
+    monkeypatch.setattr(services, "_audit", audit_fails)
+    with pytest.raises(RuntimeError):
+        services.document_create(
+            kind=Document.Kind.IRB,
+            file=PDF,
+            original_name="x.pdf",
+            content_type="application/pdf",
+            acting_user=world.researcher,
+        )
+    assert not Document.objects.exists()
+    assert _stored_files(settings) == []
+    monkeypatch.undo()
+
+    # A successful upload keeps its file.
+    doc = services.document_create(
+        kind=Document.Kind.IRB,
+        file=PDF,
+        original_name="x.pdf",
+        content_type="application/pdf",
+        acting_user=world.researcher,
+    )
+    assert _stored_files(settings) == [Path(settings.MEDIA_ROOT) / doc.file.name]

@@ -45,5 +45,12 @@ class Command(BaseCommand):
         for username, password in result.passwords.items():
             self.stdout.write(f"    {username:<11} {password}")
         self.stdout.write("  (demo database only; also in var/demo-credentials.txt)")
+        self.stdout.write(
+            "  legal, steward and admin also need a TOTP code: "
+            "manage.py governance_totp USERNAME --enroll prints one"
+        )
+        self.stdout.write(
+            "  researcher and other use the API: manage.py issue_token researcher, then deid-client"
+        )
         self.stdout.write("  API: http://127.0.0.1:8000/api/v1/  schema: /api/schema/")
         self.stdout.write("  manage.py audit_verify · manage.py audit_export --format csv")

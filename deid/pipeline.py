@@ -1,8 +1,9 @@
 """The local executor: count pass -> search -> transform pass -> sink -> publish.
 
 Streams batches from a :class:`~deid.sources.base.Source`, so memory is bounded by
-the batch size (plus the frequency table of distinct quasi-identifier combinations
-and the set of kept person ids). If the privacy target cannot be met, the search
+the batch size, plus the frequency table of distinct quasi-identifier combinations
+and, for linked tables, the anchor's persons as :class:`~deid.transform.AnchorPersons`
+(a bitmap over the person-id range and the suppressed persons: not per row). If the privacy target cannot be met, the search
 raises ``PrivacyTargetNotMet`` before anything is written. Any exception (including
 one raised by the ``progress`` callback to cancel) removes the staging folder:
 nothing is published.
@@ -13,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -25,7 +26,7 @@ from deid.keys import KeyStore, ReleaseKey
 from deid.plan import ReleasePlan, TablePlan
 from deid.sinks import Manifest, StagingSink
 from deid.transform import (
-    PersonSet,
+    AnchorPersons,
     TableSpec,
     TextScrubber,
     _check_columns,
@@ -166,10 +167,12 @@ class PresidioTextScrubber:
             values = texts
         else:
             values = texts.cast(pa.string())
-        if self.processes > 1:
-            return _scrub_parallel(scrubber, values, langs, shift_days, self.processes)
         result: pa.Array = scrub_array(
-            values, scrubber=scrubber, langs=langs, date_shift_days=shift_days
+            values,
+            scrubber=scrubber,
+            langs=langs,
+            date_shift_days=shift_days,
+            n_process=self.processes,
         )
         return result
 
@@ -190,29 +193,6 @@ def scrub_processes() -> int:
     if value < 1:
         raise PolicyError("DEID_SCRUB_PROCESSES", f"expected a positive integer, got {raw!r}")
     return value
-
-
-def _scrub_parallel(
-    scrubber: Any,
-    values: pa.Array,
-    langs: pa.Array | None,
-    shift_days: pa.Array | None,
-    processes: int,
-) -> pa.Array:
-    texts = values.to_pylist()
-    idx = [i for i, t in enumerate(texts) if t is not None]
-    lang_list = langs.to_pylist() if langs is not None else [None] * len(texts)
-    shifts = shift_days.to_pylist() if shift_days is not None else [None] * len(texts)
-    results = scrubber.scrub_many(
-        [texts[i] for i in idx],
-        langs=[lang_list[i] for i in idx],
-        date_shift_days=[shifts[i] for i in idx],
-        n_process=processes,
-    )
-    out: list[str | None] = [None] * len(texts)
-    for i, res in zip(idx, results, strict=True):
-        out[i] = res.text
-    return pa.array(out, type=values.type)
 
 
 def default_text_scrubber() -> TextScrubber | None:
@@ -260,17 +240,21 @@ def build_release(
     link = plan.link_column
     table_stats: dict[str, dict[str, int]] = {}
     with StagingSink(releases_dir, plan.release_id) as sink:
-        # Transform pass over the anchor table; collect the persons it keeps.
-        kept: list[pa.Array] = []
+        # Transform pass over the anchor table; note its persons and the suppressed ones.
+        persons = AnchorPersons()
+        has_link = False
         writer = sink.table(anchor_tp.name, columns=column_classes(anchor_spec, anonymization))
         rows_in = rows_out = 0
         phase = f"transform:{anchor_tp.name}"
         _notify(progress, phase, 0, anchor_rows_in)
 
-        def anchor_step(batch: pa.RecordBatch) -> tuple[int, pa.RecordBatch, pa.Array | None]:
+        def anchor_step(batch: pa.RecordBatch) -> tuple[int, pa.RecordBatch, Any]:
             _check_columns(batch, anchor_spec)
             generalized = _generalize_anchor(batch, anchor_spec, anonymization)
-            ids = generalized.column(link) if link in generalized.schema.names else None
+            ids = None
+            if link in generalized.schema.names:
+                column = batch.column(link)
+                ids = (column.type, *AnchorPersons.batch_ids(column, generalized.column(link)))
             out = _finish_anchor(generalized, anchor_spec, key, text_scrubber)
             return batch.num_rows, out, ids
 
@@ -278,13 +262,14 @@ def build_release(
         batches = _batches(source, anchor_tp, anchor_spec, batch_size)
         for n_in, out, ids in _ordered_map(anchor_step, batches, threads):
             if ids is not None:
-                kept.append(ids)
+                persons.add_distinct(*ids)
+                has_link = True
             writer.write(out)
             rows_in += n_in
             rows_out += out.num_rows
             _notify(progress, phase, rows_in, anchor_rows_in)
         table_stats[anchor_tp.name] = {"rows_in": rows_in, "rows_out": rows_out}
-        keep = PersonSet.union(kept) if kept else None
+        keep = persons if has_link else None
         if keep is None and len(plan.tables) > 1:
             raise PolicyError(
                 f"tables.{anchor_tp.name}.policy.columns.{link}",
@@ -390,7 +375,7 @@ def privacy_report(
     plan: ReleasePlan,
     anonymization: Anonymization,
     table_stats: dict[str, dict[str, int]],
-    keep: PersonSet | None,
+    keep: Sized | None,
 ) -> dict[str, Any]:
     """The manifest's privacy report; ``table_stats``: table -> {rows_in, rows_out}."""
     return _privacy_report(plan, anonymization, table_stats, keep)
@@ -400,7 +385,7 @@ def _privacy_report(
     plan: ReleasePlan,
     anonymization: Anonymization,
     table_stats: dict[str, dict[str, int]],
-    keep: PersonSet | None,
+    keep: Sized | None,
 ) -> dict[str, Any]:
     """The privacy report of the manifest (deterministic: a rebuild gives the same)."""
     anchor = table_stats[plan.anchor]

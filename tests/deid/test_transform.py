@@ -8,15 +8,24 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from deid.errors import DataError, PolicyError
 from deid.keys import KeyRef, KeyStore, MasterKey, ReleaseKey
 from deid.plan import compile_plan
 from deid.policy import parse_policy
 from deid.pseudonym import pseudonymize
-from deid.transform import PersonSet, TableSpec, TableTransformer, transform_batch
+from deid.transform import (
+    AnchorPersons,
+    PersonSet,
+    TableSpec,
+    TableTransformer,
+    transform_batch,
+)
 
 DATE = {"type": "date", "levels": ["day", "month", "quarter", "year"]}
 VISIT_POLICY = {
@@ -198,6 +207,70 @@ def test_person_set_membership() -> None:
     ]
     strs = PersonSet(pa.chunked_array([["a", "b"], ["c"]]))
     assert strs.contains(pa.array(["c", "z", None])).to_pylist() == [True, False, False]
+    with pytest.raises(DataError):
+        ints.contains(pa.array(["1"]))
+
+
+# An anchor batch: (person id or None, record kept after suppression?) per row. Ids mix a
+# dense range, negatives and sparse huge values (the sorted-array mode of the coverage).
+_IDS = st.one_of(
+    st.integers(-20, 60), st.integers(-(2**62), 2**62), st.sampled_from([2**40, 2**41])
+)
+_ROWS = st.lists(st.tuples(st.one_of(st.none(), _IDS), st.booleans()), max_size=30)
+
+
+@settings(max_examples=150, deadline=None)
+@given(batches=st.lists(_ROWS, min_size=1, max_size=6), extra=st.lists(_IDS, max_size=10))
+def test_anchor_persons_equal_the_kept_person_set(
+    batches: list[list[tuple[int | None, bool]]], extra: list[int]
+) -> None:
+    """Same membership and count as a PersonSet of the kept persons, in any batch order:
+    persons with a kept record in, persons with only suppressed records out, persons
+    absent from the anchor out, nulls out."""
+    persons = AnchorPersons()
+    kept_values: list[int | None] = []
+    for rows in batches:
+        ids = pa.array([i for i, _ in rows], pa.int64())
+        kept = pa.array([i for i, k in rows if k], pa.int64())
+        persons.add(ids, kept)
+        kept_values.extend(i for i, k in rows if k)
+    expected = PersonSet(pa.array(kept_values, pa.int64()))
+    query = pa.array([i for rows in batches for i, _ in rows] + extra + [None], pa.int64())
+    assert persons.contains(query).to_pylist() == expected.contains(query).to_pylist()
+    assert len(persons) == len(expected)
+    # the suppressed persons are only those without any kept record
+    kept_set = {i for i in kept_values if i is not None}
+    assert not kept_set & set(persons.suppressed.tolist())
+
+
+def test_anchor_persons_memory_does_not_grow_with_rows() -> None:
+    """2 M anchor rows of 400 k persons (5 rows each, random order): a bitmap of the
+    id range (50 kB) plus the suppressed persons, not 8 bytes per row."""
+    rng = np.random.default_rng(3)
+    persons = AnchorPersons()
+    suppressed_rows = 0
+    for _ in range(30):
+        ids = rng.integers(1_000_000, 1_400_000, 65_536)
+        keep = rng.random(len(ids)) > 0.01
+        suppressed_rows += int((~keep).sum())
+        persons.add(pa.array(ids), pa.array(ids[keep]))
+    assert persons.nbytes() < 50_001 + 8 * suppressed_rows
+    assert persons.nbytes() < 100_000
+    assert persons.contains(pa.array([999_999, 1_400_000])).to_pylist() == [False, False]
+
+
+def test_anchor_persons_string_ids_and_type_errors() -> None:
+    persons = AnchorPersons()
+    persons.add(pa.array(["a", "b", "c", None]), pa.array(["a", "c"]))
+    assert persons.contains(pa.array(["a", "b", "z", None])).to_pylist() == [
+        True,
+        False,
+        False,
+        False,
+    ]
+    assert len(persons) == 2
+    ints = AnchorPersons()
+    ints.add(pa.array([1, 2]), pa.array([1]))
     with pytest.raises(DataError):
         ints.contains(pa.array(["1"]))
 

@@ -27,6 +27,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
@@ -632,7 +633,9 @@ class _Icd10Tables:
     blocks: tuple[tuple[str, str], ...]  # (first, last)
 
 
+@lru_cache(maxsize=1)
 def _icd10_tables() -> _Icd10Tables:
+    """The packaged ICD-10 tables, read once per process (immutable)."""
     base = resources.files("deid.data")
     chapters = []
     with (base / "icd10_chapters.csv").open(encoding="utf-8") as f:
@@ -730,14 +733,16 @@ class Icd10Builder(HierarchyBuilder):
 # Korean administrative regions ------------------------------------------------------
 
 
-def _kr_region_rows() -> list[tuple[str, str, str]]:
+@lru_cache(maxsize=1)
+def _kr_region_rows() -> tuple[tuple[str, str, str], ...]:
+    """The packaged region table (시도, 시군구, 읍면동), read once per process."""
     base = resources.files("deid.data")
     rows = []
     with (base / "kr_admin_regions.csv").open(encoding="utf-8") as f:
         for row in csv.reader(f, delimiter=";"):
             if row and row[0] != "sido" and len(row) >= 3:
                 rows.append((row[0].strip(), row[1].strip(), row[2].strip()))
-    return rows
+    return tuple(rows)
 
 
 class KrRegionHierarchy(Hierarchy):

@@ -70,6 +70,7 @@ __all__ = [
     "destruction_attest",
     "document_create",
     "document_view",
+    "documents_removed_on_error",
     "dua_add",
     "dua_verify",
     "irb_approval_add",
@@ -250,14 +251,20 @@ def valid_irb(request: DataAccessRequest, day: date) -> IrbApproval | None:
     )
 
 
-def valid_dua(request: DataAccessRequest, day: date) -> DataUseAgreement | None:
-    """A signed, verified DUA effective on ``day`` that covers the request's purpose."""
+def valid_dua(
+    request: DataAccessRequest, day: date, *, recipient_id: int | None = None
+) -> DataUseAgreement | None:
+    """A signed, verified DUA effective on ``day`` that covers the request's purpose and names
+    the recipient organization as a party (``recipient_id``, default the request's recipient;
+    pass the release's recipient when checking a release)."""
+    party = recipient_id if recipient_id is not None else request.recipient_id
     candidates = DataUseAgreement.objects.filter(
         request=request,
         signed_at__isnull=False,
         verified_at__isnull=False,
         effective_on__lte=day,
         expires_on__gte=day,
+        parties__pk=party,
     ).order_by("-expires_on")
     for dua in candidates:
         if dua.covers(request.purpose_code):
@@ -373,7 +380,7 @@ def membership_add(
 
 # --- documents ------------------------------------------------------------------------------
 
-# Files stored by ``document_create`` inside the outermost ``_documents_removed_on_error`` block:
+# Files stored by ``document_create`` inside the outermost ``documents_removed_on_error`` block:
 # the row that names a file commits with the block's transaction, so a block that fails (the
 # transaction rolls back) deletes the files it stored instead of leaving orphans in MEDIA_ROOT.
 _stored_documents: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
@@ -382,9 +389,11 @@ _stored_documents: contextvars.ContextVar[list[str] | None] = contextvars.Contex
 
 
 @contextlib.contextmanager
-def _documents_removed_on_error() -> Iterator[None]:
-    """Wrap a service's ``transaction.atomic()`` block (outside it): when the block raises, the
-    documents it stored are deleted from storage. Nested blocks defer to the outermost one."""
+def documents_removed_on_error() -> Iterator[None]:
+    """Wrap a ``transaction.atomic()`` block (outside it) that may call ``document_create``: when
+    the block raises, the documents it stored are deleted from storage. Nested blocks defer to
+    the outermost one. A caller with its own enclosing transaction (e.g. the API's
+    ``file_request``) can wrap it too; ``manage.py governance_documents_sweep`` catches the rest."""
     if _stored_documents.get() is not None:
         yield
         return
@@ -439,7 +448,7 @@ def document_create(
     display_name = os.path.basename((original_name or "").replace("\\", "/"))[:255] or "document"
     # The field's ``upload_to`` adds the "documents/" folder: pass the bare file name.
     storage_name = f"{uuid.uuid4().hex}{DOCUMENT_TYPES[content_type]}"
-    with _documents_removed_on_error(), transaction.atomic():
+    with documents_removed_on_error(), transaction.atomic():
         doc = Document(
             kind=kind,
             request=request,
@@ -624,7 +633,7 @@ def irb_approval_add(
             code="validation",
             message=f"IRB expiry {expires_on} must be after its approval date {approved_on}.",
         )
-    with _documents_removed_on_error(), transaction.atomic():
+    with documents_removed_on_error(), transaction.atomic():
         request = _lock(DataAccessRequest, request.pk)
         _require_state(request, EDITABLE_REQUEST_STATES, action="attach an IRB approval")
         doc = document_create(
@@ -683,7 +692,7 @@ def dua_add(
             message=f"permitted_purposes must be DUO purpose codes {duo.PURPOSE_CODES}; got "
             f"{list(permitted_purposes)}.",
         )
-    with _documents_removed_on_error(), transaction.atomic():
+    with documents_removed_on_error(), transaction.atomic():
         request = _lock(DataAccessRequest, request.pk)
         _require_state(request, EDITABLE_REQUEST_STATES, action="attach a data-use agreement")
         doc = document_create(
@@ -1509,7 +1518,7 @@ def release_publish(*, release: Release, acting_user: Any) -> Release:
                 message=f"Cannot publish {release}: request #{request.pk} has no verified IRB "
                 f"approval valid on {today}.",
             )
-        dua = valid_dua(request, today)
+        dua = valid_dua(request, today, recipient_id=release.recipient_id)
         if dua is None:
             raise GovernanceError(
                 code="dua_invalid",
@@ -1586,7 +1595,7 @@ def release_expire_reason(release: Release, now: datetime) -> str | None:
         return "access period ended"
     if valid_irb(release.request, today) is None:
         return "IRB approval expired or invalid"
-    if valid_dua(release.request, today) is None:
+    if valid_dua(release.request, today, recipient_id=release.recipient_id) is None:
         return "data-use agreement expired or invalid"
     return None
 
@@ -1722,7 +1731,7 @@ def destruction_attest(
         raise GovernanceError(
             code="validation", message=f"destroyed_on {destroyed_on} is in the future."
         )
-    with _documents_removed_on_error(), transaction.atomic():
+    with documents_removed_on_error(), transaction.atomic():
         release = _lock(Release, release.pk)
         _require_state(
             release,
@@ -1774,7 +1783,7 @@ def renewal_request(
     role = _require_requester(acting_user, release.request, action="request a renewal")
     if not progress_summary.strip():
         raise GovernanceError(code="validation", message="A renewal needs a progress summary.")
-    with _documents_removed_on_error(), transaction.atomic():
+    with documents_removed_on_error(), transaction.atomic():
         release = _lock(Release, release.pk)
         _require_state(release, [ReleaseState.PUBLISHED], action="renew")
         if release.expires_at and requested_until <= release.expires_at:
@@ -1827,7 +1836,7 @@ def renewal_approve(*, renewal: Renewal, acting_user: Any, reason: str) -> Renew
         _require_state(release, [ReleaseState.PUBLISHED], action="renew")
         today = timezone.localdate()
         irb = valid_irb(release.request, today)
-        dua = valid_dua(release.request, today)
+        dua = valid_dua(release.request, today, recipient_id=release.recipient_id)
         if irb is None or dua is None:
             raise GovernanceError(
                 code="irb_invalid" if irb is None else "dua_invalid",

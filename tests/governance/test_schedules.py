@@ -17,6 +17,7 @@ pytestmark = pytest.mark.django_db
 
 EXPIRE = "deid:governance_expire"
 CHECKPOINT = "deid:audit_checkpoint"
+SWEEP = "deid:documents_sweep"
 
 
 def run(*args: str) -> str:
@@ -35,7 +36,9 @@ def test_running_twice_leaves_exactly_one_schedule_each() -> None:
     assert f"{CHECKPOINT}: unchanged" in second
     assert Schedule.objects.filter(name=EXPIRE).count() == 1
     assert Schedule.objects.filter(name=CHECKPOINT).count() == 1
-    assert Schedule.objects.count() == 2
+    assert Schedule.objects.filter(name=SWEEP).count() == 1
+    assert Schedule.objects.count() == 3
+    assert Schedule.objects.get(name=SWEEP).schedule_type == Schedule.DAILY
     assert dict(Schedule.objects.values_list("name", "next_run")) == next_runs  # kept
     expire = Schedule.objects.get(name=EXPIRE)
     checkpoint = Schedule.objects.get(name=CHECKPOINT)
@@ -64,7 +67,7 @@ def test_drift_and_duplicates_are_repaired(db: None) -> None:
     assert Schedule.objects.get(name=EXPIRE).schedule_type == Schedule.DAILY
     assert Schedule.objects.filter(name=CHECKPOINT).count() == 1
     assert Schedule.objects.filter(pk=other.pk).exists()
-    assert "removed 2 schedule(s)" in run("--remove")
+    assert "removed 3 schedule(s)" in run("--remove")
     assert list(Schedule.objects.values_list("pk", flat=True)) == [other.pk]
 
 

@@ -859,3 +859,76 @@ def test_a_rolled_back_document_leaves_no_file(
         acting_user=world.researcher,
     )
     assert _stored_files(settings) == [Path(settings.MEDIA_ROOT) / doc.file.name]
+
+
+def test_sweep_removes_files_of_a_callers_rolled_back_transaction(
+    world: World, settings: Any
+) -> None:
+    """A caller's enclosing transaction rolls back after the service returned (the API's
+    ``file_request`` does this when submission is refused): the sweep removes the file, and
+    only once it is older than the in-flight window; committed documents stay."""
+    import os
+    import time
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.db import transaction
+
+    kept = world.with_documents(world.draft())
+    kept_files = _stored_files(settings)
+    assert len(kept_files) == 2
+    request = world.draft()
+
+    def caller() -> None:
+        with transaction.atomic():
+            services.irb_approval_add(
+                request=request,
+                acting_user=world.researcher,
+                number="IRB-2",
+                institution="KNUH",
+                approved_on=timezone.localdate() - timedelta(days=3),
+                expires_on=timezone.localdate() + timedelta(days=300),
+                file=PDF,
+                original_name="irb.pdf",
+                content_type="application/pdf",
+            )
+            raise RuntimeError("the caller's next step failed")
+
+    with pytest.raises(RuntimeError):
+        caller()
+    assert Document.objects.count() == 2
+    orphans = [p for p in _stored_files(settings) if p not in kept_files]
+    assert len(orphans) == 1  # a wrapping caller (documents_removed_on_error) would avoid this
+
+    out = StringIO()
+    call_command("governance_documents_sweep", stdout=out)
+    assert "0 orphan" in out.getvalue()  # too fresh: its transaction might still be open
+    old = time.time() - 2 * 3600
+    for path in _stored_files(settings):
+        os.utime(path, (old, old))
+    call_command("governance_documents_sweep", "--dry-run", stdout=out)
+    assert orphans[0].exists()
+    call_command("governance_documents_sweep", stdout=out)
+    assert _stored_files(settings) == kept_files
+    assert kept.irb_approvals.get().document.file.read() == PDF
+    event = AuditEvent.objects.filter(action="system.job").order_by("-pk").first()
+    assert event is not None
+    assert event.details == {"job": "governance_documents_sweep", "removed": 1}
+
+
+def test_a_wrapping_caller_removes_files_at_once(world: World, settings: Any) -> None:
+    from django.db import transaction
+
+    request = world.draft()
+    seen: list[int] = []
+
+    def caller() -> None:
+        with services.documents_removed_on_error(), transaction.atomic():
+            world.with_documents(request)
+            seen.append(len(_stored_files(settings)))
+            raise RuntimeError("refused later in the caller")
+
+    with pytest.raises(RuntimeError):
+        caller()
+    assert seen == [2]
+    assert _stored_files(settings) == []

@@ -8,6 +8,8 @@ name                         every       runs
 ===========================  ==========  ================================================
 ``deid:governance_expire``   day         ``manage.py governance_expire`` (expire releases)
 ``deid:audit_checkpoint``    hour        ``manage.py audit_checkpoint`` (sign the head)
+``deid:documents_sweep``     day         ``manage.py governance_documents_sweep``
+                                         (files of rolled-back uploads)
 ===========================  ==========  ================================================
 
 Running the command again changes nothing but a drifted definition (function, arguments,
@@ -50,6 +52,7 @@ def schedule_specs() -> list[ScheduleSpec]:
     return [
         ScheduleSpec("deid:governance_expire", "governance_expire", Schedule.DAILY),
         ScheduleSpec("deid:audit_checkpoint", "audit_checkpoint", Schedule.HOURLY),
+        ScheduleSpec("deid:documents_sweep", "governance_documents_sweep", Schedule.DAILY),
     ]
 
 
@@ -96,7 +99,8 @@ def remove_schedules() -> int:
 
 class Command(BaseCommand):
     help = (
-        "Create or refresh the scheduled jobs (governance_expire daily, audit_checkpoint hourly)."
+        "Create or refresh the scheduled jobs (governance_expire daily, audit_checkpoint hourly,"
+        " governance_documents_sweep daily)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

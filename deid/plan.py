@@ -373,16 +373,49 @@ def compile_plan(
 
 
 def validate_plan(plan: ReleasePlan) -> None:
-    """Parse every table's policy; the anchor must carry a privacy model (k)."""
+    """Parse every table's policy; the anchor must carry a privacy model (k).
+
+    The link column is the raw person id: wherever it is listed it must be an
+    identifier, pseudonymized in the release's ``person_domain`` (so the tables
+    still join) or dropped (linked tables, or a release of the anchor alone).
+    """
+    link = plan.link_column
     for t in plan.tables:
         policy = t.policy()
-        if plan.link_column not in policy.columns and (
-            t.name != plan.anchor or len(plan.tables) > 1
-        ):
+        column = policy.columns.get(link)
+        if column is None:
+            if t.name != plan.anchor or len(plan.tables) > 1:
+                raise PolicyError(
+                    f"tables.{t.name}.policy.columns",
+                    f"the link column {link!r} must be listed (it links the records "
+                    f"of every table to the anchor table {plan.anchor!r})",
+                )
+            continue
+        fld = f"tables.{t.name}.policy.columns.{link}"
+        may_drop = t.name != plan.anchor or len(plan.tables) == 1
+        expected = (
+            f"role: identifier with transform: pseudonymize and domain: {plan.person_domain}"
+            + (" (or transform: drop)" if may_drop else "")
+        )
+        if column.role != "identifier":
             raise PolicyError(
-                f"tables.{t.name}.policy.columns",
-                f"the link column {plan.link_column!r} must be listed (it links the records "
-                f"of every table to the anchor table {plan.anchor!r})",
+                fld,
+                f"the link column is the raw person id and would be released as is: expected "
+                f"{expected}, got role: {column.role}",
+            )
+        if column.transform == "drop":
+            if not may_drop:
+                raise PolicyError(
+                    fld,
+                    f"the anchor table's link column links the other tables: expected "
+                    f"{expected}, got transform: drop",
+                )
+        elif column.pseudonym_domain != plan.person_domain:
+            raise PolicyError(
+                fld,
+                f"the link column must be pseudonymized in the release's person domain so the "
+                f"tables join: expected domain: {plan.person_domain}, got domain: "
+                f"{column.pseudonym_domain}",
             )
     anchor_policy = plan.anchor_table.policy_dict
     if not isinstance(anchor_policy.get("privacy"), Mapping):

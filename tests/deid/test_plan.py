@@ -136,7 +136,7 @@ def test_structure() -> None:
     ],
 )
 def test_bad_specs_name_the_field(mutate, field: str) -> None:  # type: ignore[no-untyped-def]
-    spec = json.loads(json.dumps(SPEC))
+    spec = _valid_spec()
     mutate(spec)
     with pytest.raises(PolicyError) as info:
         compile_plan(
@@ -181,3 +181,69 @@ def test_validation_names_a_missing_link_column() -> None:
     with pytest.raises(PolicyError) as info:
         compile_plan(spec, release_id="r", recipient_org_id="o", key_id="k", source="s")
     assert info.value.field == "tables.person.policy.privacy"
+
+
+LINK_FIELD = "tables.{}.policy.columns.person_id"
+
+
+def _valid_spec() -> dict:  # type: ignore[type-arg]
+    spec: dict = json.loads(json.dumps(SPEC))  # type: ignore[type-arg]
+    spec["tables"]["person"]["policy"]["columns"]["year_of_birth"]["hierarchy"] = {
+        "type": "interval",
+        "widths": [5],
+    }
+    compile_plan(spec, release_id="r", recipient_org_id="o", key_id="k", source="s")
+    return spec
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "message"),
+    [
+        ("person", {"role": "insensitive"}, "role: insensitive"),
+        ("visit_occurrence", {"role": "insensitive"}, "role: insensitive"),
+        ("visit_occurrence", {"role": "sensitive"}, "role: sensitive"),
+        ("visit_occurrence", {"role": "quasi", "hierarchy": {"type": "flat"}}, "role: quasi"),
+        ("person", {"role": "identifier", "transform": "drop"}, "transform: drop"),
+        (
+            "visit_occurrence",
+            {"role": "identifier", "transform": "pseudonymize", "domain": "visit"},
+            "domain: visit",
+        ),
+        # no domain: the column's own name is its domain, not the person domain
+        ("person", {"role": "identifier", "transform": "pseudonymize"}, "domain: person_id"),
+    ],
+)
+def test_link_column_must_be_pseudonymized_in_the_person_domain(
+    table: str, column: object, message: str
+) -> None:
+    pytest.importorskip("deid.policy")
+    spec = _valid_spec()
+    spec["tables"][table]["policy"]["columns"]["person_id"] = column
+    with pytest.raises(PolicyError) as info:
+        compile_plan(spec, release_id="r", recipient_org_id="o", key_id="k", source="s")
+    assert info.value.field == LINK_FIELD.format(table)
+    assert message in str(info.value)
+
+
+def test_link_column_may_be_dropped_in_linked_tables_and_alone() -> None:
+    pytest.importorskip("deid.policy")
+    spec = _valid_spec()
+    spec["tables"]["visit_occurrence"]["policy"]["columns"]["person_id"] = {
+        "role": "identifier",
+        "transform": "drop",
+    }
+    compile_plan(spec, release_id="r", recipient_org_id="o", key_id="k", source="s")
+    # a custom person domain is honoured
+    spec = _valid_spec()
+    spec["release"]["person_domain"] = "patient"
+    with pytest.raises(PolicyError) as info:
+        compile_plan(spec, release_id="r", recipient_org_id="o", key_id="k", source="s")
+    assert info.value.field == LINK_FIELD.format("person")
+    for t in ("person", "visit_occurrence"):
+        spec["tables"][t]["policy"]["columns"]["person_id"]["domain"] = "patient"
+    compile_plan(spec, release_id="r", recipient_org_id="o", key_id="k", source="s")
+    # the anchor alone may drop its id
+    spec = _valid_spec()
+    del spec["tables"]["visit_occurrence"]
+    spec["tables"]["person"]["policy"]["columns"]["person_id"] = {"role": "identifier"}
+    compile_plan(spec, release_id="r", recipient_org_id="o", key_id="k", source="s")

@@ -39,7 +39,11 @@ def rrn_checksum_ok(digits: str) -> bool:
     return check == int(digits[12])
 
 
-_RRN_RE = re.compile(_NB + r"(\d{6})\s?[-–]?\s?([0-9]\d{6})" + _NA)
+# Separators seen in notes: hyphen, en/em dash, minus sign, fullwidth hyphen, dot,
+# slash, underscore, or none, with any spacing. Checksum/date validation keeps precision.
+_DASHES = "-–—−－"
+_RRN_SEP = r"\s*[-–—−－./_]?\s*"
+_RRN_RE = re.compile(_NB + r"(\d{6})" + _RRN_SEP + r"([0-9]\d{6})" + _NA)
 _RRN_CONTEXT = ("주민", "rrn", "외국인등록", "등록번호", "resident", "registration", "생년")
 
 
@@ -51,11 +55,11 @@ def _rrn_valid(m: re.Match[str], text: str) -> bool:
         return True
     # No checksum (post-2020 numbers): hyphenated or labelled.
     before = text[max(0, m.start() - 25) : m.start()].lower()
-    return "-" in m.group(0) or any(w in before for w in _RRN_CONTEXT)
+    return any(d in m.group(0) for d in _DASHES) or any(w in before for w in _RRN_CONTEXT)
 
 
 # Masked numbers still disclose the birth date and sex: 850315-1******.
-_RRN_MASKED_RE = re.compile(_NB + r"(\d{6})\s?[-–]\s?([0-9])[*xX●○]{6}(?![*xX●○])")
+_RRN_MASKED_RE = re.compile(_NB + r"(\d{6})\s*[-–—−－./_]\s*([0-9])[*xX●○]{6}(?![*xX●○])")
 
 
 def _rrn_masked_valid(m: re.Match[str], text: str) -> bool:

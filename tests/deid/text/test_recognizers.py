@@ -46,6 +46,38 @@ def test_rrn_detection_with_and_without_hyphen(scrubber: Scrubber) -> None:
     assert found.get(bad) != "KR_RRN"
 
 
+@pytest.mark.parametrize("sep", [".", "/", "_", "—", "−", "－", "–", " . ", " / ", " - ", ""])
+@pytest.mark.parametrize("label", ["주민번호 ", "외국인등록번호 ", "ID ", ""])
+@pytest.mark.parametrize("prefix12", ["850312123456", "920101567890"])  # resident, foreigner
+def test_rrn_separator_variants(scrubber: Scrubber, sep: str, label: str, prefix12: str) -> None:
+    good = _mk_rrn(prefix12)
+    text = f"{label}{good[:6]}{sep}{good[6:]} 확인"
+    scrubbed = scrubber.scrub(text).text
+    # Neither half survives: the birth date and the serial are both gone.
+    assert good[:6] not in scrubbed, (text, scrubbed)
+    assert good[6:] not in scrubbed, (text, scrubbed)
+    if label != "ID ":  # "ID" makes it a generic record number; still removed
+        assert _found(scrubber, text).get(f"{good[:6]}{sep}{good[6:]}") == "KR_RRN", text
+
+
+@pytest.mark.parametrize("sep", ["-", ".", "/", "_", "—", " - "])
+def test_masked_rrn_separator_variants(scrubber: Scrubber, sep: str) -> None:
+    text = f"주민번호 850315{sep}1****** 확인"
+    assert _found(scrubber, text).get(f"850315{sep}1******") == "KR_RRN", text
+
+
+def test_rrn_without_checksum_needs_a_dash_or_label(scrubber: Scrubber) -> None:
+    good = _mk_rrn("850312123456")
+    bad = good[:-1] + str((int(good[-1]) + 1) % 10)  # post-2020 style: no checksum
+    assert _found(scrubber, f"주민번호 {bad[:6]}.{bad[6:]}").get(f"{bad[:6]}.{bad[6:]}") == (
+        "KR_RRN"
+    )
+    assert _found(scrubber, f"번호 {bad[:6]}—{bad[6:]}").get(f"{bad[:6]}—{bad[6:]}") == "KR_RRN"
+    assert _found(scrubber, f"값 {bad[:6]}.{bad[6:]} 측정").get(f"{bad[:6]}.{bad[6:]}") != (
+        "KR_RRN"
+    )
+
+
 def test_masked_rrn_still_discloses_birth_date(scrubber: Scrubber) -> None:
     text = "주민번호 850315-1****** 확인"
     assert _found(scrubber, text).get("850315-1******") == "KR_RRN"

@@ -104,3 +104,52 @@ def test_steward_reads_the_report_sees_the_chart_and_approves(
     shot(page, "steward-published")
     release.refresh_from_db()
     assert release.state == ReleaseState.PUBLISHED
+
+
+def test_steward_cancels_a_build_and_rebuilds(
+    live_server: Any, page: Any, shot: Any, enqueued: list[int]
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from audit.models import AuditEvent
+    from governance import jobs, services
+    from governance.models import Release
+
+    world = World()
+    request = world.approved()
+    release = services.release_create(request=request, acting_user=world.steward)
+    release = services.release_build_start(release=release, acting_user=world.steward)
+    Release.objects.filter(pk=release.pk).update(
+        build_started_at=timezone.now() - timedelta(seconds=30)
+    )
+    services.release_build_progress(
+        release=release, phase="transform", rows_done=250, rows_total=1000
+    )
+    release.refresh_from_db()
+    log_in(page, live_server, world.steward)
+    page.goto(f"{live_server.url}/admin/governance/release/{release.pk}/review/")
+    progress = page.inner_text("#progress")
+    assert "250 of 1000 rows" in progress
+    assert "about 90 s left" in progress
+    shot(page, "steward-build-progress")
+    page.click("#cancel-build")
+    page.wait_for_selector(".messagelist .success")
+    assert "Cancel requested" in page.inner_text(".messagelist")
+    assert AuditEvent.objects.filter(
+        action="release.build_cancelled", object_id=str(release.pk)
+    ).exists()
+    # The worker honours the flag at its next check; the page then offers a rebuild.
+    outcome = jobs.run_job(release_id=release.pk, job_id=release.build_job_id, engine="local")
+    assert outcome["status"] == "cancelled"
+    page.goto(f"{live_server.url}/admin/governance/release/{release.pk}/review/")
+    page.wait_for_selector("#build-failed")
+    assert "build cancelled" in page.inner_text("#build-failed")
+    shot(page, "steward-build-cancelled")
+    page.click("#rebuild")
+    page.wait_for_selector(".messagelist .success")
+    assert "Rebuild started" in page.inner_text(".messagelist")
+    release.refresh_from_db()
+    assert release.state == ReleaseState.BUILDING
+    assert enqueued == [release.pk, release.pk]

@@ -23,6 +23,11 @@ kind            evidence                                                    repo
 ``forged_checkpoint``  a checkpoint's signature or key is not valid         its seq
 ==============  ==========================================================  =============
 
+An export (``verify_export``) has no head row: an undamaged export is only
+``ok`` when a trusted checkpoint signs its last event; otherwise the report is
+``unanchored`` (``audit_verify --export`` exits 3), because a forged export
+links up as well as a real one and a truncated one leaves nothing missing.
+
 The chain head row and the checkpoints are read in the same snapshot as the
 events (REPEATABLE READ on PostgreSQL), so concurrent appends do not look
 like damage.
@@ -102,10 +107,15 @@ class VerificationReport:
     head_seq: int | None
     checkpoints_checked: int
     problems: tuple[Damage, ...] = field(default=())
+    # Exports only: why an undamaged export still proves nothing about the real log
+    # (no trusted checkpoint at its end). None when anchored (and always for the database,
+    # whose head row and checkpoints anchor the chain).
+    unanchored: str | None = None
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        """No damage and, for an export, anchored by a trusted checkpoint at its end."""
+        return not self.problems and self.unanchored is None
 
     @property
     def first(self) -> Damage | None:
@@ -394,8 +404,14 @@ def verify_export(
     """Verify a JSON Lines export (parsed records) without the database.
 
     An export that starts at seq 1 is checked from the genesis hash; a partial
-    one from its first event's ``prev_hash`` (so anchor it with a checkpoint
-    inside the range). Only checkpoints inside the exported range are checked.
+    one from its first event's ``prev_hash``. Only checkpoints inside the
+    exported range are checked. Recomputing the hashes shows the export is
+    self-consistent, not that it is the real log: a forged export is
+    self-consistent too, and a truncated one loses nothing that could be
+    missed. So an undamaged export is ``ok`` only when a trusted checkpoint
+    signs its last event; otherwise ``unanchored`` says what is and is not
+    vouched for (a checkpoint at seq s vouches for every event up to s, a
+    genesis start only for the first event's link).
     """
     rows: list[Row] = []
     for index, record in enumerate(records):
@@ -421,6 +437,14 @@ def verify_export(
         _check_checkpoints(in_range, trusted_keys, seen_hashes, last_seq, chain_broken=chain_broken)
     )
     problems.sort(key=lambda d: (d.seq, d.kind != DamageKind.FORGED_CHECKPOINT))
+    unanchored = None
+    if not problems:
+        anchors = [
+            cp.seq
+            for cp in in_range
+            if signature_problem(cp, trusted_keys) is None and seen_hashes.get(cp.seq) == cp.hash
+        ]
+        unanchored = _export_anchor_gap(first_seq, final_seq, max(anchors, default=None))
     return VerificationReport(
         events=count,
         last_seq=last_seq,
@@ -428,4 +452,31 @@ def verify_export(
         head_seq=None,
         checkpoints_checked=len(in_range),
         problems=tuple(problems),
+        unanchored=unanchored,
+    )
+
+
+def _export_anchor_gap(first_seq: int, final_seq: int, anchored_to: int | None) -> str | None:
+    """Why an undamaged export seq first_seq..final_seq is not vouched for, or None."""
+    if final_seq == 0:
+        return "the export holds no events: nothing is vouched for"
+    if anchored_to == final_seq:
+        return None
+    if anchored_to is not None:
+        return (
+            f"seq {first_seq}..{anchored_to} are anchored by a trusted checkpoint, but no "
+            f"checkpoint covers seq {anchored_to + 1}..{final_seq}: events there could be "
+            "forged, and a truncated tail would not be detected; verify against a checkpoint "
+            f"at seq {final_seq}"
+        )
+    if first_seq == 1:
+        return (
+            f"seq 1..{final_seq} start at the genesis hash, but no trusted checkpoint lies in "
+            "the range: a truncated export (or one rewritten after its first event) would "
+            f"not be detected; verify against a checkpoint at seq {final_seq}"
+        )
+    return (
+        f"no trusted checkpoint lies in seq {first_seq}..{final_seq}: the first event's "
+        "prev_hash is taken on trust, so a forged self-consistent export or a truncated one "
+        f"would pass; verify against a checkpoint at seq {final_seq}"
     )

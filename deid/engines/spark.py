@@ -452,7 +452,7 @@ def build_release_spark(
 
     from deid.anonymize import search
     from deid.frequency import COUNT, FrequencyTable
-    from deid.pipeline import privacy_report
+    from deid.pipeline import _not_one_row_per_person, _source_changed, privacy_report
     from deid.sinks import MANIFEST_FORMAT, MANIFEST_NAME, FileEntry, Manifest, file_sha256
     from deid.transform import TableSpec, TableTransformer, column_classes
 
@@ -481,7 +481,22 @@ def build_release_spark(
         link = plan.link_column
 
         # 1. Count pass: per-partition counts, merged by a Spark group-by.
-        anchor_rows = phases.run("count", None, anchor_df.count)
+        if link in anchor_df.columns:
+            # one row per person (k counts rows): rows with a link value vs distinct values
+            linked: list[int] = []
+
+            def anchor_stats() -> int:
+                row = anchor_df.agg(
+                    F.count(F.lit(1)), F.count(link), F.countDistinct(link)
+                ).collect()[0]
+                linked.extend((int(row[1]), int(row[2])))
+                return int(row[0])
+
+            anchor_rows = phases.run("count", None, anchor_stats)
+            if linked[0] != linked[1]:
+                raise _not_one_row_per_person(plan.anchor, link, linked[0], linked[1])
+        else:
+            anchor_rows = phases.run("count", None, anchor_df.count)
         keys = [*specs[plan.anchor].policy.quasi_identifiers]
         sens = specs[plan.anchor].policy.protected_sensitive
         if sens:
@@ -495,6 +510,10 @@ def build_release_spark(
         )
         counts = phases.run("count", anchor_rows, merged.toArrow)
         freq = FrequencyTable.from_arrow(counts)
+        if freq.total != anchor_rows:  # the source changed between the two reads
+            raise _source_changed(
+                plan.anchor, anchor_rows, freq.total, passes=("row count", "count pass")
+            )
 
         # 2. Search on the driver (the frequency table is small: distinct combinations).
         _notify(progress, "search", 0, None)
@@ -524,7 +543,9 @@ def build_release_spark(
             rows_in = anchor_rows if is_anchor else phases.run(f"read:{tp.name}", None, df.count)
             if not is_anchor and kept_df is not None:
                 # A semi-join keeps the records of kept persons; restore the column order.
-                df = df.join(kept_df, on=link, how="left_semi").select(*frames[tp.name].columns)
+                df = df.join(F.broadcast(kept_df), on=link, how="left_semi").select(
+                    *frames[tp.name].columns
+                )
             fn = TableTransformer(
                 plan_json=plan_json,
                 table=tp.name,

@@ -119,8 +119,82 @@ def test_partial_export_is_verified_from_its_first_event(tmp_path: Path) -> None
         export_events(handle, fmt="jsonl", since=events[1].time, until=events[3].time)
     lines = export.read_text(encoding="utf-8").splitlines()
     assert [json.loads(line)["seq"] for line in lines] == [events[1].seq, events[2].seq]
-    assert run_verify("--export", str(export)) == (0, "intact")
+    code, message = run_verify("--export", str(export))
+    assert code == 3  # links up, but nothing vouches for it
+    assert "unanchored" in message
     export.write_text(lines[1] + "\n" + lines[0] + "\n", encoding="utf-8")  # reordered
     code, message = run_verify("--export", str(export))
     assert code == 1
     assert f"first bad seq {events[1].seq}: reordered" in message
+
+
+def _write(path: Path, records: list[dict]) -> Path:  # type: ignore[type-arg]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def _forge_consistently(records: list[dict], index: int) -> list[dict]:  # type: ignore[type-arg]
+    """Edit record ``index`` and rehash it and every later record (a careful forger)."""
+    out = [dict(r) for r in records]
+    out[index]["object_id"] = "forged"
+    for i in range(index, len(out)):
+        if i > index:
+            out[i]["prev_hash"] = out[i - 1]["hash"]
+        fields = {k: out[i][k] for k in out[i] if k not in {"v", "details", "hash"}}
+        out[i]["hash"] = event_hash(**fields)
+    return out
+
+
+def test_partial_export_without_a_checkpoint_is_unanchored(tmp_path: Path) -> None:
+    """A forged self-consistent partial export, or a truncated one, must not report ok."""
+    events = append_events(5)
+    export = tmp_path / "part.jsonl"
+    with export.open("w", encoding="utf-8") as handle:
+        export_events(handle, fmt="jsonl", since=events[1].time)
+    records = [json.loads(line) for line in export.read_text(encoding="utf-8").splitlines()]
+    assert records[0]["seq"] == events[1].seq
+    for variant in (records, _forge_consistently(records, 1), records[:-2]):
+        code, message = run_verify("--export", str(_write(tmp_path / "v.jsonl", variant)))
+        assert code == 3, message
+        assert "unanchored" in message
+        assert "taken on trust" in message
+        assert f"seq {variant[0]['seq']}..{variant[-1]['seq']}" in message
+
+
+def test_full_export_needs_a_checkpoint_at_its_end(signing_key, tmp_path: Path) -> None:
+    _key, public = signing_key()
+    append_events(3)
+    checkpoint = tmp_path / "cp.json"
+    call_command("audit_checkpoint", "--out", str(checkpoint), stdout=_Sink(), stderr=_Sink())
+    cp_seq = json.loads(checkpoint.read_text())["seq"]
+    export = tmp_path / "audit.jsonl"
+    call_command("audit_export", "--out", str(export), stderr=_Sink())
+    records = [json.loads(line) for line in export.read_text(encoding="utf-8").splitlines()]
+    assert records[0]["seq"] == 1
+    assert records[-1]["seq"] == cp_seq
+    trust = ["--public-key", str(public)]
+    with_cp = ["--from-checkpoint", str(checkpoint), *trust]
+    assert run_verify("--export", str(export), *with_cp) == (0, "intact")
+
+    # From genesis but with no checkpoint: anchored at its start only, truncation undetectable.
+    code, message = run_verify("--export", str(export), *trust)
+    assert code == 3
+    assert "genesis" in message
+    assert "truncated" in message
+    truncated = _write(tmp_path / "short.jsonl", records[:-2])
+    code, message = run_verify("--export", str(truncated), *with_cp)
+    assert code == 3  # the checkpoint lies beyond the export: it cannot vouch for it
+    assert f"checkpoint at seq {records[-3]['seq']}" in message
+    # A tail after the checkpoint is not vouched for (it could be forged).
+    later = append_events(2)
+    export2 = tmp_path / "audit2.jsonl"
+    call_command("audit_export", "--out", str(export2), stderr=_Sink())
+    code, message = run_verify("--export", str(export2), *with_cp)
+    assert code == 3
+    assert f"seq 1..{cp_seq} are anchored" in message
+    assert f"seq {cp_seq + 1}..{later[-1].seq}" in message
+    # A consistent forgery before the checkpoint is damage, not merely unanchored.
+    forged = _write(tmp_path / "forged.jsonl", _forge_consistently(records, len(records) - 2))
+    code, message = run_verify("--export", str(forged), *with_cp)
+    assert code == 1
+    assert f"first bad seq {cp_seq}: rewritten" in message

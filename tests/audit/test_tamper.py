@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 
 from audit.canonical import event_hash
@@ -229,6 +230,69 @@ def test_rewritten_chain_is_caught_by_a_checkpoint(
         "rewritten", chain[-1].seq, "--no-stored-checkpoints", "--from-checkpoint",
         str(checkpoint_file),
     )  # fmt: skip
+
+
+def _rewrite_from(chain: list[AuditEvent], index: int) -> str:
+    """Edit event ``index`` and rehash every later event and the head consistently."""
+    start = chain[index].seq
+    sql("UPDATE audit_auditevent SET object_id = 'rewritten' WHERE seq = %s", [start])
+    prev = chain[index - 1].hash
+    for event in AuditEvent.objects.filter(seq__gte=start).order_by("seq"):
+        sql("UPDATE audit_auditevent SET prev_hash = %s WHERE seq = %s", [prev, event.seq])
+        _rehash(event.seq)
+        prev = AuditEvent.objects.get(seq=event.seq).hash
+    sql("UPDATE audit_auditchainhead SET hash = %s WHERE id = 1", [prev])
+    return prev
+
+
+def test_checkpoint_refuses_to_sign_over_a_contradicted_checkpoint(
+    chain: list[AuditEvent], signing_key, tmp_path: Path
+) -> None:
+    """A consistently rehashed chain (head row included) must not get a fresh signature."""
+    from audit.models import AuditCheckpoint
+
+    signing_key()
+    call_command("audit_checkpoint", "--out", str(tmp_path / "a.json"), stdout=_null(),
+                 stderr=_null())  # fmt: skip
+    new_head = _rewrite_from(chain, 4)
+    assert run_verify("--no-stored-checkpoints") == (0, "intact")  # self-consistent
+    stored = AuditCheckpoint.objects.count()
+    with pytest.raises(CommandError) as info:
+        call_command("audit_checkpoint", "--out", str(tmp_path / "b.json"), stdout=_null(),
+                     stderr=_null())  # fmt: skip
+    assert info.value.returncode != 0
+    message = str(info.value)
+    assert f"first bad seq {chain[-1].seq}: rewritten" in message
+    assert "refusing to sign" in message
+    assert AuditCheckpoint.objects.count() == stored
+    assert not AuditCheckpoint.objects.filter(hash=new_head).exists()
+    assert not (tmp_path / "b.json").exists()
+    # --no-verify is the explicit escape hatch and still signs only a head that exists.
+
+
+def test_checkpoint_checks_checkpoint_files_and_old_keys(
+    chain: list[AuditEvent], signing_key, tmp_path: Path
+) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from audit.checkpoints import public_key_pem, sign_checkpoint, write_checkpoint_file
+
+    _key, _public = signing_key()
+    # A checkpoint kept outside the database, signed by the key used before a rotation.
+    old = Ed25519PrivateKey.generate()
+    old_pub = tmp_path / "old.pem"
+    old_pub.write_bytes(public_key_pem(old.public_key()))
+    cp = sign_checkpoint(old, seq=chain[-1].seq, head_hash=chain[-1].hash, time=chain[-1].time)
+    cp_file = write_checkpoint_file(cp, tmp_path / "old-cp.json")
+    _rewrite_from(chain, 6)
+    out = tmp_path / "new.json"
+    args = ["--out", str(out), "--from-checkpoint", str(cp_file)]
+    with pytest.raises(CommandError, match="forged_checkpoint"):  # the old key is not trusted
+        call_command("audit_checkpoint", *args, stdout=_null(), stderr=_null())
+    with pytest.raises(CommandError, match=f"first bad seq {chain[-1].seq}: rewritten"):
+        call_command("audit_checkpoint", *args, "--public-key", str(old_pub), stdout=_null(),
+                     stderr=_null())  # fmt: skip
+    assert not out.exists()
 
 
 def test_only_the_first_damage_is_the_headline(chain: list[AuditEvent]) -> None:

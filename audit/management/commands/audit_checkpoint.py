@@ -12,10 +12,14 @@ from django.db import transaction
 
 from audit.canonical import parse_time
 from audit.checkpoints import (
+    CheckpointFormatError,
     SigningKeyError,
+    load_checkpoint_file,
+    load_public_key,
     load_signing_key,
     public_key_pem,
     sign_checkpoint,
+    unique_keys,
     write_checkpoint_file,
 )
 from audit.models import AuditChainHead, AuditCheckpoint, AuditEvent
@@ -29,9 +33,11 @@ def checkpoint_dir() -> Path:
 
 class Command(BaseCommand):
     help = (
-        "Verify the audit chain, sign its head (seq, hash, time) with the Ed25519 key at "
-        "AUDIT_SIGNING_KEY_FILE, store the checkpoint and write it as a JSON file that a "
-        "third party can keep."
+        "Verify the audit chain against the recorded head and every earlier checkpoint "
+        "(stored ones and --from-checkpoint files, trusting the public half of "
+        "AUDIT_SIGNING_KEY_FILE and any --public-key), then sign its head (seq, hash, time) "
+        "with that key, store the checkpoint and write it as a JSON file that a third party "
+        "can keep. Refuses (exit 1) when the chain is damaged or contradicts a checkpoint."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -45,6 +51,21 @@ class Command(BaseCommand):
             "--export-public-key",
             metavar="FILE",
             help="also write the public key (PEM) for auditors to pin",
+        )
+        parser.add_argument(
+            "--public-key",
+            action="append",
+            default=[],
+            metavar="FILE",
+            help="also trust checkpoints signed by this Ed25519 public key (PEM or base64; "
+            "repeatable), e.g. the key used before a rotation",
+        )
+        parser.add_argument(
+            "--from-checkpoint",
+            action="append",
+            default=[],
+            metavar="FILE",
+            help="also check the chain against this checkpoint JSON file (repeatable)",
         )
         parser.add_argument("--database", default="default")
 
@@ -74,12 +95,27 @@ class Command(BaseCommand):
                         f"the head (seq {seq}) is not in the chain; run audit_verify"
                     )
         else:
-            report = verify_chain(using=using, include_stored_checkpoints=False)
+            # Earlier checkpoints are the only defence against a chain rehashed consistently
+            # (head row included): never sign over one that contradicts them.
+            try:
+                files = [load_checkpoint_file(Path(p)) for p in options["from_checkpoint"]]
+                extra_keys = [load_public_key(Path(p)) for p in options["public_key"]]
+            except (CheckpointFormatError, SigningKeyError, OSError, ValueError) as exc:
+                raise CommandError(str(exc)) from None
+            report = verify_chain(
+                using=using,
+                checkpoints=files,
+                trusted_keys=unique_keys([key.public_key(), *extra_keys]),
+                include_stored_checkpoints=True,
+            )
             if not report.ok:
+                for damage in report.problems:
+                    self.stderr.write(f"DAMAGE {damage}")
                 first = report.first
+                assert first is not None
                 raise CommandError(
-                    f"refusing to sign a damaged chain: first bad seq {first.seq if first else '?'}"
-                    f": {first.kind.value if first else ''}; run audit_verify"
+                    f"refusing to sign a damaged chain: first bad seq {first.seq}: "
+                    f"{first.kind.value}: {first.detail}; run audit_verify"
                 )
             seq, head_hash = report.last_seq, report.last_hash
 

@@ -20,13 +20,16 @@ from audit.verify import verify_chain, verify_export
 
 EXIT_DAMAGED = 1
 EXIT_USAGE = 2
+EXIT_UNANCHORED = 3
 
 
 class Command(BaseCommand):
     help = (
         "Recompute the audit hash chain, check the recorded head and the signed "
         "checkpoints. Exit 0 when intact; otherwise exit 1 naming the first bad "
-        "sequence number and the kind of damage."
+        "sequence number and the kind of damage. An --export with no damage but no "
+        "trusted checkpoint at its last event exits 3 (unanchored): its hashes agree "
+        "with each other, which a forged or truncated export's do too."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -98,6 +101,13 @@ class Command(BaseCommand):
                 "verified"
             )
             return
+        if not report.problems and report.unanchored is not None:
+            first_seq = report.last_seq - report.events + 1 if report.events else 0
+            raise CommandError(
+                f"audit export unanchored: {report.events} events (seq {first_seq}.."
+                f"{report.last_seq}) link up; {report.unanchored}",
+                returncode=EXIT_UNANCHORED,
+            )
         for damage in report.problems:
             self.stderr.write(f"DAMAGE {damage}")
         first = report.first

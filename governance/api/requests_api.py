@@ -9,16 +9,24 @@ from django.db import transaction
 from governance.models import DataAccessRequest, Organization
 
 
-@transaction.atomic
 def file_request(
     *, person: Any, organization: Organization, data: dict[str, Any]
 ) -> DataAccessRequest:
     """Create the request, attach the IRB approval and DUA (documents), submit if asked.
 
     One transaction: a refused step (e.g. a DUO incompatibility at submission)
-    leaves nothing behind. Uploaded file names are passed as display names
-    only; the workflow stores documents under generated names.
+    leaves nothing behind, neither rows nor stored files. Uploaded file names are
+    passed as display names only; the workflow stores documents under generated names.
     """
+    from governance import services
+
+    with services.documents_removed_on_error(), transaction.atomic():
+        return _file_request(person=person, organization=organization, data=data)
+
+
+def _file_request(
+    *, person: Any, organization: Organization, data: dict[str, Any]
+) -> DataAccessRequest:
     from governance import services
 
     dar = services.request_create(

@@ -680,7 +680,9 @@ def test_concurrent_decisions_exactly_one_wins(enqueued: list[int]) -> None:
 
     threads = [
         threading.Thread(target=decide, args=(services.request_approve_legal, w.legal)),
-        threading.Thread(target=decide, args=(services.request_reject, w.legal2)),
+        # Both decisions need the legal-review state, so whichever thread loses the row
+        # lock must see the other's state change: the loser's code does not depend on order.
+        threading.Thread(target=decide, args=(services.request_request_changes, w.legal2)),
     ]
     for t in threads:
         t.start()

@@ -178,6 +178,56 @@ def test_linked_tables_hold_only_released_persons_under_one_pseudonym(
     )
 
 
+def test_linked_records_of_persons_absent_from_the_anchor_are_dropped(
+    cdw: Path, store: KeyStore, tmp_path: Path
+) -> None:
+    """Linked records keep only persons with a released anchor record: orphans (persons
+    not in the anchor table) go too, and the report counts the released persons."""
+    import shutil
+
+    path = tmp_path / "cdw.sqlite3"
+    shutil.copy(cdw, path)
+    con = sqlite3.connect(path)
+    cols = [r[1] for r in con.execute("PRAGMA table_info(visit_occurrence)")]
+    rows = con.execute("SELECT * FROM visit_occurrence LIMIT 3").fetchall()
+    for j, row in enumerate(rows):
+        values = dict(zip(cols, row, strict=True))
+        values["visit_occurrence_id"] = 90_000_000 + j
+        values["person_id"] = [99_999_999, -5, 0][j]
+        con.execute(
+            f"INSERT INTO visit_occurrence ({','.join(cols)}) "  # noqa: S608 - PRAGMA names
+            f"VALUES ({','.join('?' * len(cols))})",
+            [values[c] for c in cols],
+        )
+    con.commit()
+    plan = make_plan(store, release_id="rel-orphans")
+    manifest = build_release(
+        plan,
+        source=SqlSource(f"sqlite:///{path}"),
+        keystore=store,
+        releases_dir=tmp_path / "out",
+        text_scrubber=FakeScrubber(),
+        batch_size=128,
+    )
+    key = store.release_key(plan.key_id)
+    raw = [r[0] for r in con.execute("SELECT person_id FROM person")]
+    pseud = dict(
+        zip(pseudonymize(pa.array(raw), key.domain_key("person")).to_pylist(), raw, strict=True)
+    )
+    released = {
+        pseud[p]
+        for p in pq.read_table(manifest.release_dir / "person.parquet")
+        .column("person_id")
+        .to_pylist()
+    }
+    visits = [r[0] for r in con.execute("SELECT person_id FROM visit_occurrence")]
+    con.close()
+    out = pq.read_table(manifest.release_dir / "visit_occurrence.parquet")
+    assert out.num_rows == sum(p in released for p in visits)
+    assert len(visits) - out.num_rows > 3  # suppressed persons' visits and the orphans
+    assert manifest.privacy_report["persons_released"] == len(released)
+
+
 def test_dates_generalized_and_notes_get_patient_shifts(built: dict[str, Any]) -> None:
     months = table(built, "visit_occurrence").column("visit_start_date").to_pylist()
     assert all(len(m) == 7 for m in months)

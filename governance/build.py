@@ -235,9 +235,16 @@ def run_executor(plan: ReleasePlan, *, engine: str, progress: ProgressFn | None 
 
 
 def execute_build(
-    *, release_id: int, engine: str = "local", progress: ProgressFn | None = None
+    *,
+    release_id: int,
+    engine: str = "local",
+    progress: ProgressFn | None = None,
+    job_id: str | None = None,
 ) -> Release:
-    """Compile (or reuse) the plan, run the executor, record success; raise on failure."""
+    """Compile (or reuse) the plan, run the executor, record success; raise on failure.
+
+    ``job_id`` (the release's ``build_job_id`` when the job was queued) makes a late worker
+    of a superseded build fail with ``stale_build`` instead of recording its files."""
     from governance import services
     from governance.models import Release, ReleaseState
 
@@ -253,6 +260,7 @@ def execute_build(
         manifest=manifest.to_dict(),
         report=manifest.privacy_report,
         files_dir=str(manifest.release_dir),
+        job_id=job_id,
     )
 
 

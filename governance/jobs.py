@@ -36,6 +36,7 @@ import os
 import socket
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -345,7 +346,11 @@ class ProgressReporter:
         self.lease.beat()
         try:
             _record_progress(
-                release_id=self.release_id, phase=phase, rows_done=rows_done, rows_total=rows_total
+                release_id=self.release_id,
+                phase=phase,
+                rows_done=rows_done,
+                rows_total=rows_total,
+                job_id=self.lease.job_id,
             )
         except DatabaseError:
             # Progress is advisory: a locked SQLite file must not kill a build.
@@ -353,25 +358,36 @@ class ProgressReporter:
 
 
 def _record_progress(
-    *, release_id: int, phase: str, rows_done: int, rows_total: int | None
+    *, release_id: int, phase: str, rows_done: int, rows_total: int | None, job_id: str
 ) -> None:
     from governance import services
     from governance.models import Release
 
     release = Release.objects.get(pk=release_id)
     services.release_build_progress(
-        release=release, phase=phase, rows_done=rows_done, rows_total=rows_total
+        release=release, phase=phase, rows_done=rows_done, rows_total=rows_total, job_id=job_id
     )
 
 
-def _record_failure(*, release_id: int, job_id: str, error: str) -> None:
+def _record_failure(
+    *, release_id: int, job_id: str, error: str, failure: dict[str, Any] | None = None
+) -> None:
     from governance import services
+    from governance.errors import GovernanceError
     from governance.models import Release, ReleaseState
 
     release = Release.objects.get(pk=release_id)
     if release.state != ReleaseState.BUILDING or release.build_job_id != job_id:
         return
-    services.release_build_failed(release=release, error=error)
+    try:
+        services.release_build_failed(release=release, error=error, failure=failure, job_id=job_id)
+    except GovernanceError as exc:
+        if exc.code not in ("stale_build", "invalid_state"):
+            raise
+        # Moved on under the lock (cancelled, rebuilt): this job's outcome no longer counts.
+        logger.info(
+            "release %s no longer waits for job %s: failure not recorded", release_id, job_id
+        )
 
 
 # --- running a build ------------------------------------------------------------
@@ -402,13 +418,20 @@ def _heartbeat(lease: Lease, stop: threading.Event, every: float = 10.0) -> None
 
 
 def _describe_failure(exc: BaseException) -> str:
-    """The failure as the steward reads it (never key material: errors carry only key ids)."""
-    from deid.errors import PrivacyTargetNotMet
+    """The failure as the steward reads it: no source value (quoted values become '…'), never
+    key material (errors carry only key ids). See ``governance.errors.describe_failure``."""
+    from governance.errors import describe_failure
 
-    text = f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, PrivacyTargetNotMet):
-        text += "\nprivacy report: " + json.dumps(exc.report, ensure_ascii=False, default=str)
-    return text
+    return describe_failure(exc)
+
+
+def _log_failure(message: str, *args: Any, exc: BaseException, level: int) -> None:
+    """Log a build failure with its type, field, record number and stack frames, never its
+    message (an engine message may quote a source value)."""
+    from governance.errors import failure_details
+
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    logger.log(level, message + " %s\n%s", *args, failure_details(exc), frames)
 
 
 def _reset_connections() -> None:
@@ -436,6 +459,7 @@ def run_job(
     secret-free summary (the job's result in django-q).
     """
     from governance import build
+    from governance.errors import failure_details
 
     if engine not in ENGINES:
         raise ValueError(f"engine: expected one of {ENGINES}, got {engine!r}")
@@ -455,7 +479,7 @@ def run_job(
                 if _cancel_requested(release_id, job_id):
                     raise BuildCancelled("cancelled before the build started")
                 release = build.execute_build(
-                    release_id=release_id, engine=engine, progress=reporter
+                    release_id=release_id, engine=engine, progress=reporter, job_id=job_id
                 )
                 return {
                     "release": release_id,
@@ -474,22 +498,26 @@ def run_job(
                 build.discard_staging(release_id=release_id)
                 if _is_transient(exc) and attempt <= max_retries:
                     delay = backoff ** (attempt - 1)
-                    logger.warning(
-                        "build of release %s, attempt %s failed (%s: %s); retrying in %.0f s",
+                    _log_failure(
+                        "build of release %s, attempt %s failed; retrying in %.0f s:",
                         release_id,
                         attempt,
-                        type(exc).__name__,
-                        exc,
                         delay,
+                        exc=exc,
+                        level=logging.WARNING,
                     )
                     time.sleep(delay)
                     _reset_connections()
                     continue
                 error = _describe_failure(exc)
+                failure = failure_details(exc)
                 if attempt > 1:
                     error += f" (after {attempt} attempts)"
-                _record_failure(release_id=release_id, job_id=job_id, error=error)
-                logger.exception("build of release %s failed", release_id)
+                    failure["attempts"] = attempt
+                _record_failure(release_id=release_id, job_id=job_id, error=error, failure=failure)
+                _log_failure(
+                    "build of release %s failed:", release_id, exc=exc, level=logging.ERROR
+                )
                 return {
                     "release": release_id,
                     "status": "failed",

@@ -132,7 +132,7 @@ def release_download_refusal(
         return "expired"
     if valid_irb(release.request, today) is None:
         return "irb_invalid"
-    if valid_dua(release.request, today) is None:
+    if valid_dua(release.request, today, recipient_id=release.recipient_id) is None:
         return "dua_invalid"
     return None
 

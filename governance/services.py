@@ -35,7 +35,7 @@ from django.utils import timezone
 from audit.actions import AuditAction
 from audit.services import Actor, record_event
 from governance import duo
-from governance.errors import GovernanceError
+from governance.errors import GovernanceError, redact_values
 from governance.models import (
     DataAccessRequest,
     Dataset,
@@ -1335,9 +1335,17 @@ def release_build_cancel(*, release: Release, acting_user: Any) -> Release:
     return release
 
 
-def _locked_building(release: Release, *, action: str) -> Release:
+def _locked_building(release: Release, *, action: str, job_id: str | None = None) -> Release:
+    """The release, locked, still 'building' and (when ``job_id`` is given) still waiting for
+    that job: a late worker of an earlier (cancelled, reaped) build gets ``stale_build``."""
     locked = _lock(Release, release.pk)
     _require_state(locked, [ReleaseState.BUILDING], action=action)
+    if job_id is not None and job_id != locked.build_job_id:
+        raise GovernanceError(
+            code="stale_build",
+            message=f"Cannot {action}: {locked} is waiting for build job "
+            f"{locked.build_job_id or '(none)'}, not {job_id or '(none)'}.",
+        )
     return locked
 
 
@@ -1369,12 +1377,18 @@ def release_plan_record(
 
 
 def release_build_progress(
-    *, release: Release, phase: str, rows_done: int, rows_total: int | None
+    *,
+    release: Release,
+    phase: str,
+    rows_done: int,
+    rows_total: int | None,
+    job_id: str | None = None,
 ) -> None:
     """Record build progress (not audited: not a transition). Raises ``invalid_state`` when the
-    release is no longer building (revoked meanwhile), so the worker can stop."""
+    release is no longer building (revoked meanwhile), ``stale_build`` when it waits for
+    another job than ``job_id``, so the worker can stop."""
     with transaction.atomic():
-        locked = _locked_building(release, action="record build progress")
+        locked = _locked_building(release, action="record build progress", job_id=job_id)
         eta: float | None = None
         started = locked.build_started_at
         if started and rows_total and rows_done > 0:
@@ -1391,10 +1405,25 @@ def release_build_progress(
 
 
 def release_build_succeeded(
-    *, release: Release, manifest: dict[str, Any], report: dict[str, Any], files_dir: str
+    *,
+    release: Release,
+    manifest: dict[str, Any],
+    report: dict[str, Any],
+    files_dir: str,
+    job_id: str | None = None,
 ) -> Release:
+    """Record the finished build of job ``job_id`` (the release's ``build_job_id`` when the
+    build started). Refused (``stale_build``) when the release now waits for another job, or
+    when the manifest's ``plan_digest`` is not the release's recorded ``plan_sha256``."""
     with transaction.atomic():
-        locked = _locked_building(release, action="record a finished build")
+        locked = _locked_building(release, action="record a finished build", job_id=job_id)
+        digest = manifest.get("plan_digest")
+        if digest and locked.plan_sha256 and digest != locked.plan_sha256:
+            raise GovernanceError(
+                code="stale_build",
+                message=f"Cannot record a finished build: the manifest was built from plan "
+                f"{str(digest)[:12]}..., {locked} records plan {locked.plan_sha256[:12]}...",
+            )
         now = timezone.now()
         progress = dict(locked.build_progress or {})
         progress.update({"phase": "done", "eta": 0})
@@ -1426,20 +1455,32 @@ def release_build_succeeded(
     return release
 
 
-def release_build_failed(*, release: Release, error: str) -> Release:
+def release_build_failed(
+    *,
+    release: Release,
+    error: str,
+    failure: Mapping[str, Any] | None = None,
+    job_id: str | None = None,
+) -> Release:
+    """Record a failed build. ``error`` is what the steward reads (``build_error``): callers
+    describe engine errors with ``governance.errors.describe_failure`` (quoted values replaced
+    by '…'). The audit event, which can never be deleted, carries ``failure`` (the exception
+    type, field, record number: ``governance.errors.failure_details``) or else ``error`` with
+    every quoted substring redacted. ``job_id`` as in ``release_build_succeeded``."""
     with transaction.atomic():
-        locked = _locked_building(release, action="record a failed build")
+        locked = _locked_building(release, action="record a failed build", job_id=job_id)
         progress = dict(locked.build_progress or {})
         progress["phase"] = "failed"
         _set_release_state(
             locked, ReleaseState.FAILED, build_error=str(error)[:10000], build_progress=progress
         )
+        details = dict(failure) if failure is not None else {"error": redact_values(error)[:500]}
         _audit(
             AuditAction.RELEASE_BUILD_FAILED,
             acting_user=None,
             role=None,
             subject=locked,
-            details={"error": str(error)[:500]},
+            details=details,
             system="release_build",
         )
     release.refresh_from_db()

@@ -94,6 +94,13 @@ class SignedLinkAuthentication(BearerTokenAuthentication):
             token = ApiToken.objects.select_related("organization").filter(pk=link.token_id).first()
             if token is None or not token.is_active():
                 raise TokenInvalid("The link's token was revoked or expired.", code="link_invalid")
+            from governance.api.selectors_api import person_in_organization
+
+            # As for the Bearer token: a person who left the token's organization loses access.
+            if token.person_id != person.pk or not person_in_organization(
+                person=person, organization=token.organization
+            ):
+                raise TokenInvalid("The link is no longer valid.", code="link_invalid")
         request._signed_link = link  # type: ignore[attr-defined]
         return person, token
 

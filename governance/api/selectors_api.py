@@ -125,11 +125,8 @@ _REFUSALS = {
 
 
 def valid_dua(release: Release, today: date) -> Any | None:
-    """The DUA in effect today for this release, and only if it names the recipient."""
-    dua = services.valid_dua(release.request, today)
-    if dua is None or not dua.parties.filter(pk=release.recipient_id).exists():
-        return None
-    return dua
+    """The DUA in effect today for this release (it names the recipient: ``services.valid_dua``)."""
+    return services.valid_dua(release.request, today, recipient_id=release.recipient_id)
 
 
 def valid_irb(release: Release, today: date) -> Any | None:
@@ -139,15 +136,13 @@ def valid_irb(release: Release, today: date) -> Any | None:
 def release_denial(release: Release, *, now: datetime | None = None) -> Denial | None:
     """None when the release may be read now; else why not (409 wrong state, 410 gone).
 
-    The rule is the workflow's (``release_download_refusal``); the API adds only
-    that the DUA in effect must name the recipient organization as a party.
+    The rule is the workflow's (``release_download_refusal``), which includes that the DUA
+    in effect names the recipient organization as a party.
     """
     now = now or timezone.now()
     code = selectors.release_download_refusal(release, now=now)
     if code is not None:
         return _REFUSALS.get(code, Denial(410, code, "This release cannot be downloaded."))
-    if valid_dua(release, timezone.localdate(now)) is None:
-        return _REFUSALS["dua_invalid"]
     return None
 
 

@@ -280,3 +280,21 @@ def test_signed_link_expires(world, monkeypatch):
     real = time.time
     monkeypatch.setattr(time, "time", lambda: real() + downloads.SIGNED_LINK_MAX_SECONDS + 1)
     assert Client().get(link).status_code == 404
+
+
+def test_signed_link_dies_when_the_person_leaves_the_token_organization(world):
+    from governance.models import Membership
+
+    a, _ = world
+    link = _link(a)
+    assert Client().get(link).status_code == 200
+    memberships = Membership.objects.filter(user=a.user, organization=a.org)
+    kept = list(memberships.values("role"))
+    memberships.delete()
+    response = Client().get(link)
+    assert response.status_code == 401
+    assert response.json()["code"] == "link_invalid"
+    assert a.client().get(_url(a)).status_code == 401  # as the Bearer token itself
+    for row in kept:
+        Membership.objects.create(user=a.user, organization=a.org, **row)
+    assert Client().get(link).status_code == 200

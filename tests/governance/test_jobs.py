@@ -178,13 +178,17 @@ def building(db, settings, tmp_path):
     return release
 
 
-def _fake_success(release_id):
+def _fake_success(release_id, job_id=None):
     from governance import services
     from governance.models import Release
     from tests.governance.factories import MANIFEST, REPORT
 
     return services.release_build_succeeded(
-        release=Release.objects.get(pk=release_id), manifest=MANIFEST, report=REPORT, files_dir=""
+        release=Release.objects.get(pk=release_id),
+        manifest=MANIFEST,
+        report=REPORT,
+        files_dir="",
+        job_id=job_id,
     )
 
 
@@ -193,7 +197,7 @@ def test_a_cancel_flag_stops_the_build_between_batches(building, monkeypatch):
 
     seen = []
 
-    def execute(*, release_id, engine, progress):
+    def execute(*, release_id, engine, progress, job_id=None):
         for i in range(50):
             if i == 3:
                 assert jobs.cancel_release_build(release_id)
@@ -220,11 +224,11 @@ def test_transient_errors_are_retried_and_privacy_failures_are_not(building, mon
     monkeypatch.setattr(jobs.time, "sleep", lambda s: None)
     calls = []
 
-    def flaky(*, release_id, engine, progress):
+    def flaky(*, release_id, engine, progress, job_id=None):
         calls.append(engine)
         if len(calls) == 1:
             raise OperationalError("database is locked")
-        return _fake_success(release_id)
+        return _fake_success(release_id, job_id)
 
     monkeypatch.setattr(build, "execute_build", flaky)
     outcome = jobs.run_job(release_id=building.pk, job_id=building.build_job_id, engine="local")
@@ -241,7 +245,7 @@ def test_transient_errors_are_retried_and_privacy_failures_are_not(building, mon
         release = services.release_build_start(release=building, acting_user=building.created_by)
     calls.clear()
 
-    def unmet(*, release_id, engine, progress):
+    def unmet(*, release_id, engine, progress, job_id=None):
         calls.append(engine)
         raise PrivacyTargetNotMet("k=5 needs 40% suppression", {"best_nodes": [{"suppressed": 40}]})
 

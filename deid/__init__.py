@@ -5,7 +5,13 @@ Public API is re-exported here; modules starting with ``_`` are private.
 
 from typing import TYPE_CHECKING, Any
 
-from deid.errors import DataError, DeidError, PolicyError, PrivacyTargetNotMet
+from deid.errors import (
+    DataError,
+    DeidError,
+    PolicyError,
+    PrivacyTargetNotMet,
+    SourceChangedError,
+)
 
 if TYPE_CHECKING:
     from deid.anonymize import (
@@ -43,6 +49,7 @@ __all__ = [
     "ReleaseKey",
     "ReleasePlan",
     "Scrubber",
+    "SourceChangedError",
     "StagingSink",
     "anonymize_table",
     "build_release",

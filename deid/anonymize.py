@@ -4,15 +4,18 @@ The two-pass flow, the same locally and in Spark:
 
 1. ``count_batch`` per batch -> ``FrequencyTable``; ``merge`` them (or build
    one with ``FrequencyTable.from_arrow`` from a Spark group-by);
-2. ``search(freq, policy)`` -> ``Anonymization`` (levels, suppressed classes,
-   report; JSON-serialisable, shipped to executors);
-3. ``generalize_batch(batch, policy, anonymization)`` per batch: pure.
+2. ``search(freq, policy)`` -> ``Anonymization`` (levels, the approved classes,
+   suppressed classes, report; JSON-serialisable, shipped to executors);
+3. ``generalize_batch(batch, policy, anonymization)`` per batch: pure. Only records
+   whose generalized class the search approved are released (an allow-list), so a
+   record the count pass never saw cannot leave in a class smaller than k.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -38,6 +41,7 @@ __all__ = [
     "count_table",
     "generalize_batch",
     "measure_risk",
+    "released_class_sizes",
     "search",
 ]
 
@@ -131,24 +135,50 @@ def count_table(batches: Iterable[pa.RecordBatch | pa.Table], policy: Policy) ->
     return tables[0].merge(tables[1:]) if len(tables) > 1 else tables[0]
 
 
+Class = tuple[str | None, ...]
+
+
 @dataclass(frozen=True)
 class Anonymization:
-    """The chosen transformation: levels per QI and the classes to suppress."""
+    """The chosen transformation: levels per QI, the approved and the suppressed classes.
+
+    ``kept_classes`` is the allow-list: the generalized QI combinations the search
+    approved (each met the privacy model in the count pass). ``generalize_batch``
+    releases only records of these classes, so a record of any other class (one the
+    count pass did not see) is dropped, never released below k. ``search`` always
+    sets it; ``None`` (hand-built, e.g. to look at a generalization without
+    suppression) falls back to dropping ``suppressed_classes`` only, and the release
+    engine (``deid.transform``) refuses it. ``kept_sizes[i]`` is the number of
+    records of ``kept_classes[i]`` the count pass saw: the executor checks that it
+    released exactly these (else the source changed between the passes).
+    """
 
     quasi_identifiers: tuple[str, ...]
     levels: dict[str, int]
-    suppressed_classes: tuple[tuple[str | None, ...], ...]
+    suppressed_classes: tuple[Class, ...]
     report: PrivacyReport
     policy_digest: str
+    kept_classes: tuple[Class, ...] | None = None
+    kept_sizes: tuple[int, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        kept = self.kept_classes
         return {
             "quasi_identifiers": list(self.quasi_identifiers),
             "levels": dict(self.levels),
             "suppressed_classes": [list(c) for c in self.suppressed_classes],
+            "kept_classes": None if kept is None else [list(c) for c in kept],
+            "kept_sizes": None if self.kept_sizes is None else list(self.kept_sizes),
             "report": self.report.to_dict(),
             "policy_digest": self.policy_digest,
         }
+
+    @cached_property
+    def _kept_index(self) -> _ClassIndex | None:
+        """The allow-list encoded once (not per batch); None without an allow-list."""
+        if self.kept_classes is None:
+            return None
+        return _ClassIndex(len(self.quasi_identifiers), self.kept_classes)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Anonymization:
@@ -159,6 +189,17 @@ class Anonymization:
                 suppressed_classes=tuple(tuple(c) for c in data["suppressed_classes"]),
                 report=PrivacyReport.from_dict(data["report"]),
                 policy_digest=str(data["policy_digest"]),
+                # required: an executor must not fall back to the deny-list silently
+                kept_classes=(
+                    None
+                    if data["kept_classes"] is None
+                    else tuple(tuple(c) for c in data["kept_classes"])
+                ),
+                kept_sizes=(
+                    None
+                    if data["kept_sizes"] is None
+                    else tuple(int(n) for n in data["kept_sizes"])
+                ),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"not a serialized Anonymization: {exc}") from None
@@ -269,13 +310,120 @@ def search(
             report,
         )
     rep = _report(p, best, policy, stats, population)
+    kept = sorted(
+        zip(_labels(p, best, ~best.bad), best.sizes[~best.bad].tolist(), strict=True),
+        key=lambda pair: _class_order(pair[0]),
+    )
     return Anonymization(
         quasi_identifiers=p.qi,
         levels={q: int(lv) for q, lv in zip(p.qi, best.levels, strict=True)},
         suppressed_classes=tuple(_labels(p, best, best.bad)),
         report=rep,
         policy_digest=policy.digest(),
+        kept_classes=tuple(c for c, _ in kept),
+        kept_sizes=tuple(int(n) for _, n in kept),
     )
+
+
+def _class_order(c: Class) -> tuple[tuple[bool, str], ...]:
+    """A total order on classes (None last per position): canonical JSON."""
+    return tuple((v is None, v or "") for v in c)
+
+
+class _ClassIndex:
+    """A set of classes as sorted packed int64 keys over per-QI label ids (built once).
+
+    ``positions`` / ``mask`` match a batch's generalized (indices, labels) against it
+    with one vectorized lookup per QI; when the packed key space would overflow int64
+    (very many distinct labels), they fall back to slower exact matching.
+    """
+
+    def __init__(self, n_qi: int, classes: Sequence[Class]) -> None:
+        self.classes = classes
+        self.ids: list[dict[str | None, int]] = []
+        space = 1
+        for j in range(n_qi):
+            ids: dict[str | None, int] = {}
+            for c in classes:
+                ids.setdefault(c[j], len(ids))
+            self.ids.append(ids)
+            space *= len(ids) + 1
+        self.keys: npt.NDArray[np.int64] | None = None  # sorted
+        self.order: npt.NDArray[np.int64] | None = None  # keys[i] is classes[order[i]]
+        if space < 1 << 62:
+            key = np.zeros(len(classes), dtype=np.int64)
+            for j, ids in enumerate(self.ids):
+                radix = len(ids) + 1
+                key = key * radix + np.array([ids[c[j]] for c in classes], dtype=np.int64)
+            self.order = np.argsort(key, kind="stable").astype(np.int64)
+            self.keys = key[self.order]
+
+    def mask(self, encoded: Sequence[tuple[pa.Array, pa.Array]], n: int) -> npt.NDArray[np.bool_]:
+        """Rows whose generalized class is in the set."""
+        if self.keys is None:
+            return _suppressed_mask(encoded, self.classes, n)
+        hit: npt.NDArray[np.bool_] = self.positions(encoded, n) >= 0
+        return hit
+
+    def positions(
+        self, encoded: Sequence[tuple[pa.Array, pa.Array]], n: int
+    ) -> npt.NDArray[np.int64]:
+        """Per row, the index of its class in ``classes``, or -1 when not in the set."""
+        if not self.classes:
+            return np.full(n, -1, dtype=np.int64)
+        if not encoded:
+            return np.zeros(n, dtype=np.int64)  # the one class ()
+        if self.keys is None or self.order is None:  # rare: match label tuples row by row
+            lookup = {c: i for i, c in enumerate(self.classes)}
+            cols = [labels.take(indices).to_pylist() for indices, labels in encoded]
+            return np.array(
+                [lookup.get(tuple(c[r] for c in cols), -1) for r in range(n)], dtype=np.int64
+            )
+        key = np.zeros(n, dtype=np.int64)
+        valid = np.ones(n, dtype=bool)
+        for (indices, labels), ids in zip(encoded, self.ids, strict=True):
+            label_ids = np.array(
+                [ids.get(v, -1) for v in labels.to_pylist()] + [ids.get(None, -1)], dtype=np.int64
+            )
+            idx = np.asarray(
+                pc.fill_null(indices, len(labels)).to_numpy(zero_copy_only=False), dtype=np.int64
+            )
+            row_ids = label_ids[idx]
+            valid &= row_ids >= 0
+            key = key * (len(ids) + 1) + np.maximum(row_ids, 0)
+        pos = np.minimum(np.searchsorted(self.keys, key), len(self.keys) - 1)
+        hit = valid & (self.keys[pos] == key)
+        found: npt.NDArray[np.int64] = np.where(hit, self.order[pos], -1)
+        return found
+
+
+def released_class_sizes(
+    batch: pa.RecordBatch | pa.Table, anonymization: Anonymization
+) -> npt.NDArray[np.int64]:
+    """Records per approved class (``kept_classes`` order) in a batch ``generalize_batch`` returned.
+
+    Summed over the transform pass, this must equal ``kept_sizes`` (what the count pass
+    saw); an executor checks it to detect a source that changed between the passes.
+    A record of a class that is not approved raises ``DataError``.
+    """
+    index = anonymization._kept_index
+    if index is None:
+        raise DataError("the anonymization has no approved classes (kept_classes)")
+    encoded: list[tuple[pa.Array, pa.Array]] = []
+    for q in anonymization.quasi_identifiers:
+        if q not in batch.schema.names:
+            raise DataError(f"column {q!r} of the anonymization is not in the data", field=q)
+        col = batch.column(q)
+        if isinstance(col, pa.ChunkedArray):
+            col = col.combine_chunks()
+        enc = pc.dictionary_encode(col)
+        encoded.append((enc.indices, enc.dictionary))
+    pos = index.positions(encoded, batch.num_rows)
+    outside = int((pos < 0).sum())
+    if outside:
+        raise DataError(f"{outside} records are of classes the search did not approve")
+    sizes: npt.NDArray[np.int64] = np.bincount(pos, minlength=len(index.classes)).astype(np.int64)
+    return sizes
 
 
 def _suppressed_mask(
@@ -315,9 +463,12 @@ def _suppressed_mask(
 def generalize_batch(
     batch: pa.RecordBatch, policy: Policy, anonymization: Anonymization
 ) -> pa.RecordBatch:
-    """QIs generalized to the chosen levels, suppressed records dropped, the rest untouched.
+    """QIs generalized to the chosen levels, unapproved records dropped, the rest untouched.
 
-    Pure: same inputs, same output; column order and record order are kept.
+    A record is kept only if its generalized class is one the search approved
+    (``anonymization.kept_classes``); records of suppressed classes and of classes
+    the count pass never saw are dropped. Pure: same inputs, same output; column
+    order and record order are kept.
     """
     hier = policy.hierarchies()
     if tuple(anonymization.quasi_identifiers) != tuple(policy.quasi_identifiers):
@@ -342,6 +493,12 @@ def generalize_batch(
     out = pa.RecordBatch.from_arrays(
         arrays, schema=pa.schema(fields, metadata=batch.schema.metadata)
     )
+    index = anonymization._kept_index
+    if index is not None:
+        keep = index.mask(encoded, batch.num_rows)
+        if not keep.all():
+            out = out.filter(pa.array(keep))
+        return out
     mask = _suppressed_mask(encoded, anonymization.suppressed_classes, batch.num_rows)
     if mask.any():
         out = out.filter(pa.array(~mask))

@@ -49,3 +49,12 @@ class PrivacyTargetNotMet(DeidError):
 
 class KeyMaterialError(DeidError):
     """Key material is missing, destroyed or malformed (never includes the key)."""
+
+
+class SourceChangedError(DeidError):
+    """The source changed during a build (its passes read different data): nothing is published.
+
+    The count pass and the transform pass must see the same anchor records, or the
+    released classes are not the ones the search checked. Rebuild from a stable
+    snapshot of the source.
+    """

@@ -19,9 +19,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
-from deid.errors import DeidError, PolicyError
+from deid.errors import DataError, DeidError, PolicyError, SourceChangedError
 from deid.keys import KeyStore, ReleaseKey
 from deid.plan import ReleasePlan, TablePlan
 from deid.sinks import Manifest, StagingSink
@@ -91,24 +93,48 @@ def count_anchor(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: ProgressFn | None = None,
 ) -> tuple[FrequencyTable, int]:
-    """The count pass over the anchor table: the merged frequency table and rows read."""
+    """The count pass over the anchor table: the merged frequency table and rows read.
+
+    k counts records, so the anchor must hold one row per person: when it has the
+    link column, its distinct non-null values are counted exactly (with
+    :class:`AnchorPersons`: a bitmap over the id range, not per row) and a link
+    value on more than one row fails the build (``DataError``).
+    """
     from deid.anonymize import count_batch
 
     tp = plan.anchor_table
     spec = TableSpec.from_plan(plan, tp.name)
+    link = plan.link_column
     total = _total(source, tp)
     _notify(progress, "count", 0, total)
     freq: Any = None
-    rows = 0
+    rows = linked = 0
+    persons = AnchorPersons()
     for batch in _batches(source, tp, spec, batch_size):
         _check_columns(batch, spec)
         part = count_batch(batch, spec.policy)
         freq = part if freq is None else freq.merge(part)
         rows += batch.num_rows
+        if link in batch.schema.names:
+            column = batch.column(link)
+            persons.add(column, column)
+            linked += len(column) - column.null_count
         _notify(progress, "count", rows, total)
     if freq is None:  # pragma: no cover - sources yield at least one (empty) batch
         raise PolicyError(f"tables.{tp.name}", "the anchor table yielded no batch")
+    if linked and len(persons) != linked:
+        raise _not_one_row_per_person(tp.name, link, linked, len(persons))
     return freq, rows
+
+
+def _not_one_row_per_person(table: str, link: str, linked: int, persons: int) -> DataError:
+    return DataError(
+        f"the anchor table {table!r} has {linked} rows with a {link!r} value but only "
+        f"{persons} distinct persons; expected one row per person (k counts rows, so "
+        "several rows of one person would form a class alone): anchor the release on a "
+        "table with one row per person, or reduce the anchor to one row per person",
+        field=f"{table}.{link}",
+    )
 
 
 def plan_anonymization(
@@ -223,6 +249,8 @@ def build_release(
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> Manifest:
     """Build and publish a release from its plan; return the published manifest."""
+    from deid.anonymize import released_class_sizes
+
     if (Path(releases_dir) / plan.release_id).exists():
         raise DeidError(
             f"release {plan.release_id!r} is already published in {releases_dir}; a release "
@@ -248,26 +276,34 @@ def build_release(
         phase = f"transform:{anchor_tp.name}"
         _notify(progress, phase, 0, anchor_rows_in)
 
-        def anchor_step(batch: pa.RecordBatch) -> tuple[int, pa.RecordBatch, Any]:
+        def anchor_step(batch: pa.RecordBatch) -> tuple[int, pa.RecordBatch, Any, Any]:
             _check_columns(batch, anchor_spec)
             generalized = _generalize_anchor(batch, anchor_spec, anonymization)
             ids = None
             if link in generalized.schema.names:
                 column = batch.column(link)
                 ids = (column.type, *AnchorPersons.batch_ids(column, generalized.column(link)))
+            classes = released_class_sizes(generalized, anonymization)
             out = _finish_anchor(generalized, anchor_spec, key, text_scrubber)
-            return batch.num_rows, out, ids
+            return batch.num_rows, out, ids, classes
 
         threads = 1 if anchor_spec.policy.text_columns else build_threads()
         batches = _batches(source, anchor_tp, anchor_spec, batch_size)
-        for n_in, out, ids in _ordered_map(anchor_step, batches, threads):
+        released = np.zeros(len(anonymization.kept_classes or ()), dtype=np.int64)
+        for n_in, out, ids, classes in _ordered_map(anchor_step, batches, threads):
+            released += classes  # released records per approved class
             if ids is not None:
                 persons.add_distinct(*ids)
                 has_link = True
             writer.write(out)
             rows_in += n_in
             rows_out += out.num_rows
+            if rows_in > anchor_rows_in:
+                raise _source_changed(anchor_tp.name, anchor_rows_in, rows_in, "at least ")
             _notify(progress, phase, rows_in, anchor_rows_in)
+        if rows_in != anchor_rows_in:
+            raise _source_changed(anchor_tp.name, anchor_rows_in, rows_in)
+        _check_released_classes(anchor_tp.name, anonymization, released)
         table_stats[anchor_tp.name] = {"rows_in": rows_in, "rows_out": rows_out}
         keep = persons if has_link else None
         if keep is None and len(plan.tables) > 1:
@@ -315,6 +351,41 @@ def build_release(
         )
         _notify(progress, "publish", 1, 1)
     return manifest
+
+
+def _source_changed(
+    table: str,
+    counted: int,
+    read: int,
+    qualifier: str = "",
+    passes: tuple[str, str] = ("count pass", "transform pass"),
+) -> SourceChangedError:
+    return SourceChangedError(
+        f"the anchor table {table!r} changed during the build: the {passes[0]} read "
+        f"{counted} rows, the {passes[1]} {qualifier}{read}; expected the same rows "
+        "(nothing was published; rebuild from a stable snapshot of the source)"
+    )
+
+
+def _check_released_classes(
+    table: str, anonymization: Anonymization, released: npt.NDArray[np.int64]
+) -> None:
+    """The anchor's released records per class must be exactly what the search approved.
+
+    Same row count is not enough: records deleted from a class and as many added
+    elsewhere would shrink an approved class below k. ``released``: records per
+    approved class (``released_class_sizes`` summed); memory: 8 bytes per class.
+    """
+    expected = np.array(anonymization.kept_sizes or (), dtype=np.int64)
+    if len(released) != len(expected) or not np.array_equal(released, expected):
+        differ = int((released != expected).sum()) if len(released) == len(expected) else -1
+        raise SourceChangedError(
+            f"the anchor table {table!r} changed during the build: the transform pass "
+            f"released {int(released.sum())} records of the approved classes, the count "
+            f"pass counted {int(expected.sum())} ({differ} of {len(expected)} classes "
+            "differ); expected the same records (nothing was published; rebuild from a "
+            "stable snapshot of the source)"
+        )
 
 
 def build_threads() -> int:

@@ -459,6 +459,12 @@ def _generalize_anchor(
         raise PolicyError(
             f"tables.{spec.name}", "the anchor table needs the search's anonymization; got None"
         )
+    if anonymization.kept_classes is None:
+        # without the allow-list, a record the count pass never saw would go out unchecked
+        raise PolicyError(
+            f"tables.{spec.name}",
+            "the anonymization has no approved classes (kept_classes); expected one from search()",
+        )
     from deid.anonymize import generalize_batch
 
     quasi = [n for n, c in spec.policy.columns.items() if _col_attr(c, "role") == "quasi"]

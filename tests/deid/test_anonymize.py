@@ -238,3 +238,119 @@ def test_merge_batch_after_batch_combines_once_and_pickles() -> None:
     again = pickle.loads(pickle.dumps(freq))  # noqa: S301 - our own object
     assert again.distinct == whole.distinct
     assert again.total == t.num_rows
+
+
+def _two_class_policy() -> object:
+    return parse_policy(
+        {
+            "columns": {
+                "pid": {"role": "identifier", "transform": "pseudonymize", "domain": "person"},
+                "age": {"role": "quasi", "hierarchy": {"type": "interval", "widths": [10, 20]}},
+                "sex": {"role": "quasi", "hierarchy": {"type": "flat"}},
+            },
+            "privacy": {"k": 3, "suppression_limit": 0.0},
+        },
+        Path("."),
+    )
+
+
+def test_generalize_batch_drops_records_of_classes_not_approved() -> None:
+    """An allow-list: a record of a class the search never saw is dropped, even though
+    the search suppressed nothing (a deny-list would have released it as a class of 1)."""
+    policy = _two_class_policy()
+    counted = pa.table({"pid": [f"P{i}" for i in range(10)], "age": [30] * 5 + [40] * 5})
+    counted = counted.append_column("sex", pa.array(["M"] * 10))
+    anon = search(count_batch(counted, policy), policy)
+    assert anon.levels == {"age": 0, "sex": 0}
+    assert anon.suppressed_classes == ()
+    assert set(anon.kept_classes or ()) == {("30", "M"), ("40", "M")}
+    later = pa.record_batch(
+        {
+            "pid": ["P0", "NEW1", "NEW2", "P9", "NEW3"],
+            "age": [30, 87, 30, 40, None],
+            "sex": ["M", "F", "F", "M", "M"],
+        }
+    )
+    for a in (anon, Anonymization.from_dict(json.loads(json.dumps(anon.to_dict())))):
+        out = generalize_batch(later, policy, a)
+        assert out.column("pid").to_pylist() == ["P0", "P9"]
+        assert out.column("age").to_pylist() == ["30", "40"]
+    # nothing approved: nothing released
+    none = Anonymization(
+        anon.quasi_identifiers, anon.levels, (), anon.report, anon.policy_digest, ()
+    )
+    assert generalize_batch(later, policy, none).num_rows == 0
+
+
+def test_allow_list_releases_the_same_records_as_the_deny_list_on_the_counted_data() -> None:
+    from dataclasses import replace
+
+    policy = _policy()
+    t = _table(2000, seed=11)
+    anon = search(count_batch(t, policy), policy)
+    assert anon.suppressed_classes  # both lists matter here
+    deny = replace(anon, kept_classes=None)
+    for b in t.to_batches(max_chunksize=300):
+        assert generalize_batch(b, policy, anon).equals(generalize_batch(b, policy, deny))
+
+
+def test_serialized_anonymization_needs_its_approved_classes() -> None:
+    policy = _policy()
+    data = search(count_batch(_table(), policy), policy).to_dict()
+    assert data["kept_classes"]
+    del data["kept_classes"]
+    with pytest.raises(DataError):
+        Anonymization.from_dict(data)
+
+
+def test_released_class_sizes_add_up_to_the_counted_sizes() -> None:
+    from deid.anonymize import released_class_sizes
+
+    policy = _policy()
+    t = _table(2000, seed=11)
+    anon = search(count_batch(t, policy), policy)
+    assert anon.kept_classes is not None
+    assert anon.kept_sizes is not None
+    assert len(anon.kept_sizes) == len(anon.kept_classes) == anon.report["classes"]
+    assert sum(anon.kept_sizes) == t.num_rows - anon.report["suppressed"]
+    assert min(anon.kept_sizes) >= 3
+    outs = [generalize_batch(b, policy, anon) for b in t.to_batches(max_chunksize=300)]
+    total = sum(released_class_sizes(o, anon) for o in outs)
+    assert total.tolist() == list(anon.kept_sizes)
+    # a record of a class that is not approved is not a released record
+    stray = (
+        outs[0]
+        .slice(0, 1)
+        .set_column(outs[0].schema.get_field_index("sex"), "sex", pa.array(["X"]))
+    )
+    with pytest.raises(DataError, match="did not approve"):
+        released_class_sizes(stray, anon)
+
+
+def test_class_index_fallback_matches_the_packed_keys() -> None:
+    """Very many labels (packed keys would overflow int64): exact row-by-row matching."""
+    from deid.anonymize import _ClassIndex
+
+    policy = _policy()
+    t = _table(2000, seed=11)
+    anon = search(count_batch(t, policy), policy)
+    assert anon.kept_classes is not None
+    out = pa.Table.from_batches([generalize_batch(b, policy, anon) for b in t.to_batches()])
+    rows = pa.table(
+        {
+            "age": pa.array(["X", *out.column("age").to_pylist()[:50]]),
+            "sex": pa.array(["M", *out.column("sex").to_pylist()[:50]]),
+        }
+    )
+    encoded = []
+    for q in anon.quasi_identifiers:
+        enc = rows.column(q).combine_chunks().dictionary_encode()
+        encoded.append((enc.indices, enc.dictionary))
+    fast = _ClassIndex(2, anon.kept_classes)
+    slow = _ClassIndex(2, anon.kept_classes)
+    slow.keys = slow.order = None
+    got = slow.positions(encoded, rows.num_rows)
+    assert got.tolist() == fast.positions(encoded, rows.num_rows).tolist()
+    assert got[0] == -1
+    assert (got[1:] >= 0).all()
+    assert slow.mask(encoded, rows.num_rows).tolist() == (got >= 0).tolist()

@@ -185,3 +185,53 @@ def test_spark_tasks_get_a_key_reference_never_key_material(world):
         assert key.domain_key(domain) not in blob
     master = Path(world["key_ref"].master_key_file).read_bytes().strip()
     assert master not in blob
+
+
+def test_spark_refuses_an_anchor_with_several_rows_per_person(world, tmp_path):
+    """k counts rows: a person with 5 anchor rows would form a class of 5 alone."""
+    from deid.engines.spark import build_release_spark, spark_session
+    from deid.errors import DataError
+    from deid.keys import KeyRef
+    from deid.plan import compile_plan
+
+    src = tmp_path / "src"
+    src.mkdir()
+    ids = pa.array([*range(20), *[777] * 5], pa.int64())
+    ages = pa.array([30] * 20 + [91] * 5, pa.int64())
+    pq.write_table(pa.table({"person_id": ids, "age": ages}), src / "visit.parquet")
+    pid = {"role": "identifier", "transform": "pseudonymize", "domain": "person"}
+    age = {"role": "quasi", "hierarchy": {"type": "interval", "widths": [10, 20]}}
+    spec = {
+        "release": {"anchor": "visit", "link_column": "person_id"},
+        "tables": {
+            "visit": {
+                "policy": {
+                    "columns": {"person_id": pid, "age": age},
+                    "privacy": {"k": 5, "suppression_limit": 0.0},
+                }
+            }
+        },
+    }
+    key_id = world["store"].create_release_key(release_id="R-dup", recipient_org_id="ORG3")
+    plan = compile_plan(
+        spec,
+        release_id="R-dup",
+        recipient_org_id="ORG3",
+        key_id=key_id,
+        source=str(src),
+        created_at="2026-11-29T00:00:00+00:00",
+    )
+    ref = KeyRef(
+        keystore_root=world["key_ref"].keystore_root,
+        key_id=key_id,
+        master_key_file=world["key_ref"].master_key_file,
+    )
+    out = tmp_path / "out"
+    with pytest.raises(DataError, match="one row per person") as info:
+        build_release_spark(
+            plan, source=src, key_ref=ref, releases_dir=out, spark=spark_session("local[2]")
+        )
+    assert info.value.field == "visit.person_id"
+    assert "25 rows" in str(info.value)
+    assert "21 distinct persons" in str(info.value)
+    assert list(out.iterdir()) == []  # nothing published, no staging left

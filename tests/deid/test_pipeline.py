@@ -466,3 +466,133 @@ def test_cli_keys_plan_build(
         == 2
     )
     assert "already published" in capsys.readouterr().err
+
+
+# --- the source changes between the passes; one anchor row per person ----------------
+
+LIVE_SPEC: dict[str, Any] = {
+    "release": {"anchor": "person", "link_column": "person_id"},
+    "tables": {
+        "person": {
+            "policy": {
+                "columns": {
+                    "person_id": {
+                        "role": "identifier",
+                        "transform": "pseudonymize",
+                        "domain": "person",
+                    },
+                    "age": {"role": "quasi", "hierarchy": {"type": "interval", "widths": [10]}},
+                    "sex": {"role": "quasi", "hierarchy": {"type": "flat"}},
+                },
+                "privacy": {"k": 5, "suppression_limit": 0.0},
+            }
+        },
+        "visit": {
+            "policy": {
+                "columns": {
+                    "person_id": {
+                        "role": "identifier",
+                        "transform": "pseudonymize",
+                        "domain": "person",
+                    },
+                    "x": {"role": "insensitive"},
+                }
+            }
+        },
+    },
+}
+
+
+class LiveSource:
+    """A live CDW: the anchor's rows after the first read are ``later`` (default: same)."""
+
+    def __init__(
+        self, first: list[tuple[int, int, str]], later: list[tuple[int, int, str]] | None = None
+    ) -> None:
+        self.first, self.later = first, later if later is not None else first
+        self.reads = 0
+
+    def count(self, table: str, query: str | None = None) -> int:
+        return len(self.first) if table == "person" else 3
+
+    def batches(self, table: str, **_: Any) -> Any:
+        if table != "person":
+            ids = [self.later[0][0], self.later[-1][0], 12345]
+            yield pa.record_batch({"person_id": pa.array(ids, pa.int64()), "x": ["a", "b", "c"]})
+            return
+        rows = self.first if self.reads == 0 else self.later
+        self.reads += 1
+        for start in range(0, len(rows), 7):  # several batches
+            part = rows[start : start + 7]
+            yield pa.record_batch(
+                {
+                    "person_id": pa.array([r[0] for r in part], pa.int64()),
+                    "age": pa.array([r[1] for r in part], pa.int64()),
+                    "sex": [r[2] for r in part],
+                }
+            )
+
+
+def _people() -> list[tuple[int, int, str]]:
+    return [(i, 30 + i % 3, "M") for i in range(10)] + [(10 + i, 45, "F") for i in range(10)]
+
+
+def _live_build(store: KeyStore, tmp_path: Path, source: LiveSource, rid: str) -> Any:
+    return build_release(
+        make_plan(store, release_id=rid, spec=LIVE_SPEC),
+        source=source,
+        keystore=store,
+        releases_dir=tmp_path,
+        batch_size=7,
+    )
+
+
+def test_unchanged_live_source_builds(store: KeyStore, tmp_path: Path) -> None:
+    manifest = _live_build(store, tmp_path, LiveSource(_people()), "live-same")
+    out = pq.read_table(manifest.release_dir / "person.parquet")
+    assert out.num_rows == 20
+    assert manifest.privacy_report["report"]["k"] == 10
+
+
+def test_record_added_between_passes_fails_the_build(store: KeyStore, tmp_path: Path) -> None:
+    from deid.errors import SourceChangedError
+
+    added = LiveSource(_people(), [*_people(), (999, 87, "F")])
+    with pytest.raises(SourceChangedError, match=r"'person'.*20 rows"):
+        _live_build(store, tmp_path, added, "live-added")
+    assert list(tmp_path.iterdir()) == []  # nothing published, no staging left
+    removed = LiveSource(_people(), _people()[:-1])
+    with pytest.raises(SourceChangedError, match=r"20 rows.*19"):
+        _live_build(store, tmp_path, removed, "live-removed")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_records_replaced_between_passes_fail_the_build(store: KeyStore, tmp_path: Path) -> None:
+    """Same row count, different records: a new patient of a class the search never saw
+    (the allow-list would drop it), or records moved out of an approved class (which
+    would shrink it below k): the released classes are not the approved ones, so the
+    build fails and nothing is published."""
+    from deid.errors import SourceChangedError
+
+    swapped = _people()
+    swapped[3] = (999, 87, "F")
+    # six of the ten women leave, six men arrive: the class of women would hold 4 < k
+    shrunk = _people()[:14] + [(50 + i, 31, "M") for i in range(6)]
+    for rid, later in (("live-swapped", swapped), ("live-shrunk", shrunk)):
+        assert len(later) == len(_people())
+        with pytest.raises(SourceChangedError, match="classes differ"):
+            _live_build(store, tmp_path, LiveSource(_people(), later), rid)
+        assert list(tmp_path.iterdir()) == []
+
+
+def test_anchor_with_several_rows_per_person_is_refused(store: KeyStore, tmp_path: Path) -> None:
+    """k counts rows: one person with 5 anchor rows would form a class of 5 alone."""
+    from deid.errors import DataError
+
+    rows = [(i, 30, "M") for i in range(20)] + [(777, 91, "M")] * 5  # across batches
+    with pytest.raises(DataError, match="one row per person") as info:
+        _live_build(store, tmp_path, LiveSource(rows), "live-dup")
+    assert info.value.field == "person.person_id"
+    assert "25 rows" in str(info.value)
+    assert "21 distinct persons" in str(info.value)
+    assert list(tmp_path.iterdir()) == []

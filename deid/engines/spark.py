@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from deid.errors import DataError, DeidError, PolicyError
+from deid.errors import DataError, DeidError, PolicyError, SourceChangedError
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -596,6 +596,17 @@ def build_release_spark(
                 ],
             }
         shutil.rmtree(out_dir, ignore_errors=True)
+        # only approved classes are released (allow-list): their records must add up to
+        # what the count pass approved, else the source changed between the reads
+        released = table_stats[plan.anchor]["rows_out"]
+        approved = sum(anonymization.kept_sizes or ())
+        if released != approved:
+            raise SourceChangedError(
+                f"the anchor table {plan.anchor!r} changed during the build: the count pass "
+                f"approved {approved} records, the transform pass released {released}; "
+                "expected the same records (nothing was published; rebuild from a stable "
+                "snapshot of the source)"
+            )
         shutil.rmtree(staging / _LANDING, ignore_errors=True)
         keep: Any = _Persons(persons_released) if persons_released is not None else None
         report = privacy_report(plan, anonymization, table_stats, keep)

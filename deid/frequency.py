@@ -128,8 +128,9 @@ class FrequencyTable:
         parts = [*self._parts, *(t for o in more for t in o._parts)]
         merged = FrequencyTable(*parts)
         # combine when the pending parts outgrow the combined table: amortized linear
-        # time, and memory bounded by a few times the distinct combinations
-        if sum(t.num_rows for t in parts[1:]) > 4 * parts[0].num_rows + 1_000_000:
+        # time, and memory bounded by about twice the distinct combinations (+ 256 Ki
+        # rows), whatever the number of batches (the count pass's peak memory)
+        if sum(t.num_rows for t in parts[1:]) > parts[0].num_rows + 262_144:
             merged.encoded  # noqa: B018 - combines in place
         return merged
 

@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parents[1]
+ROW_GROUP = 131_072  # rows per Parquet row group (the scanner reads whole row groups ahead)
 
 SPEC = """\
 release:
@@ -67,7 +68,9 @@ ICD10 = [
 
 
 def generate(path: Path, rows: int, *, seed: int = 1, chunk: int = 1_000_000) -> None:
-    """Synthetic visits: ~5 per person, Gangwon regions, 12 visit months, 20 diagnoses."""
+    """Synthetic visits, one per person (the anchor: k counts records, so the build
+    refuses an anchor with several rows per person), in shuffled person order;
+    Gangwon regions, 12 visit months, 20 diagnoses."""
     rng = np.random.default_rng(seed)
     regions = pa.array([f"강원특별자치도 {s}" for s in SIGUNGU])
     codes = pa.array(ICD10)
@@ -78,7 +81,7 @@ def generate(path: Path, rows: int, *, seed: int = 1, chunk: int = 1_000_000) ->
     while done < rows:
         n = min(chunk, rows - done)
         visit_id = np.arange(done, done + n, dtype=np.int64) + 10_000_000
-        person_id = rng.integers(0, max(rows // 5, 1), n, dtype=np.int64) + 1_000_000
+        person_id = rng.permutation(n).astype(np.int64) + done + 1_000_000
         age = np.clip(rng.normal(55, 18, n), 18, 89).astype(np.int64)
         batch = pa.record_batch(
             {
@@ -94,7 +97,7 @@ def generate(path: Path, rows: int, *, seed: int = 1, chunk: int = 1_000_000) ->
         )
         if writer is None:
             writer = pq.ParquetWriter(str(tmp), batch.schema)
-        writer.write_batch(batch)
+        writer.write_batch(batch, row_group_size=ROW_GROUP)
         done += n
     assert writer is not None
     writer.close()
@@ -102,7 +105,7 @@ def generate(path: Path, rows: int, *, seed: int = 1, chunk: int = 1_000_000) ->
 
 
 def _dataset(data_dir: Path, rows: int) -> Path:
-    folder = data_dir / f"visits-{rows}"
+    folder = data_dir / f"visits-v3-{rows}"  # v3: one visit per person, 128 Ki-row groups
     path = folder / "visits.parquet"
     if not path.exists():
         folder.mkdir(parents=True, exist_ok=True)

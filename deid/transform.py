@@ -107,10 +107,10 @@ class PersonSet:
                 raise DataError(
                     f"link column has type {values.type}; expected integers like the anchor table"
                 )
-            filled = pc.fill_null(values, -(2**62)).to_numpy(zero_copy_only=False).astype(np.int64)
-            pos = np.searchsorted(self._ints, filled)
-            pos = np.minimum(pos, max(len(self._ints) - 1, 0))
-            hit = (self._ints[pos] == filled) if len(self._ints) else np.zeros(len(filled), bool)
+            ints, valid = _int_ids(values)
+            hit = _in_sorted(self._ints, ints)
+            if valid is not None:
+                hit &= valid  # a null is no person (not a sentinel id that could exist)
             return pa.array(hit, pa.bool_())
         assert self._values is not None
         return pc.fill_null(pc.is_in(values, value_set=self._values), False)

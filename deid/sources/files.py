@@ -145,7 +145,8 @@ class ParquetSource:
 
         def raw() -> Iterator[pa.RecordBatch]:
             try:
-                if files and getattr(dataset, "partitioning", None) is None:
+                partitioning = getattr(dataset, "partitioning", None)
+                if files and (partitioning is None or len(partitioning.schema) == 0):
                     scan: Iterator[pa.RecordBatch] = per_file()
                 else:  # hive partitions: the partition columns come from the paths
                     scan = iter(

@@ -40,7 +40,8 @@ def test_a_qcluster_worker_process_runs_a_job_from_the_orm_broker(tmp_path, back
             task = None
             while time.monotonic() < deadline:
                 task = Task.objects.filter(id={task_id[0]!r}).first()
-                if task is not None:
+                # The worker saves the result, then acknowledges (deletes) the queue row.
+                if task is not None and not OrmQ.objects.exists():
                     break
                 time.sleep(0.25)
             result = None if task is None else [task.success, task.result, OrmQ.objects.count()]

@@ -979,18 +979,24 @@ def request_reject(
     return request
 
 
+def _lock_unverified(model: type[M], pk: Any) -> M:
+    """Lock an IRB approval or DUA that is not yet verified, of a request under review."""
+    doc = _lock(model, pk)
+    if doc.verified_at is not None:  # type: ignore[attr-defined]
+        raise GovernanceError(code="invalid_state", message=f"{doc} is already verified.")
+    state = doc.request.state  # type: ignore[attr-defined]
+    if state in (RequestState.DRAFT, RequestState.REJECTED):
+        raise GovernanceError(
+            code="invalid_state", message=f"Cannot verify documents of a request that is {state}."
+        )
+    return doc
+
+
 def irb_verify(*, irb: IrbApproval, acting_user: Any) -> IrbApproval:
     """Legal confirms the IRB approval document is genuine and current."""
     role = _legal_reviewer(acting_user, irb.request, action="verify this IRB approval")
     with transaction.atomic():
-        irb = _lock(IrbApproval, irb.pk)
-        if irb.verified_at is not None:
-            raise GovernanceError(code="invalid_state", message=f"{irb} is already verified.")
-        if irb.request.state in (RequestState.DRAFT, RequestState.REJECTED):
-            raise GovernanceError(
-                code="invalid_state",
-                message=f"Cannot verify documents of a request that is {irb.request.state}.",
-            )
+        irb = _lock_unverified(IrbApproval, irb.pk)
         if irb.expires_on < timezone.localdate():
             raise GovernanceError(code="irb_invalid", message=f"{irb} expired on {irb.expires_on}.")
         irb.verified_by = acting_user
@@ -1010,14 +1016,7 @@ def dua_verify(*, dua: DataUseAgreement, acting_user: Any) -> DataUseAgreement:
     """Legal confirms the DUA is signed by the parties and its document matches its hash."""
     role = _legal_reviewer(acting_user, dua.request, action="verify this data-use agreement")
     with transaction.atomic():
-        dua = _lock(DataUseAgreement, dua.pk)
-        if dua.verified_at is not None:
-            raise GovernanceError(code="invalid_state", message=f"{dua} is already verified.")
-        if dua.request.state in (RequestState.DRAFT, RequestState.REJECTED):
-            raise GovernanceError(
-                code="invalid_state",
-                message=f"Cannot verify documents of a request that is {dua.request.state}.",
-            )
+        dua = _lock_unverified(DataUseAgreement, dua.pk)
         if dua.signed_at is None:
             raise GovernanceError(code="dua_invalid", message=f"{dua} is not signed.")
         if dua.expires_on < timezone.localdate():

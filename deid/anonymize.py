@@ -280,11 +280,26 @@ def _population_risk(
 
 
 def search(
-    freq: FrequencyTable, policy: Policy, *, population: pa.Table | None = None
+    freq: FrequencyTable,
+    policy: Policy,
+    *,
+    population: pa.Table | None = None,
+    levels: Mapping[str, int] | None = None,
+    problem: Problem | None = None,
 ) -> Anonymization:
-    """The optimal transformation for the policy; raises PrivacyTargetNotMet when none exists."""
-    p = prepare(freq, policy)
-    best, stats, infeasible = optimal_node(p, max_nodes=policy.privacy.max_lattice_nodes)
+    """The optimal transformation for the policy; raises PrivacyTargetNotMet when none exists.
+
+    ``levels`` fixes the node instead of searching it (the longitudinal search chooses
+    the demographic levels jointly with the events); it must meet the privacy model.
+    """
+    p = problem if problem is not None else prepare(freq, policy)
+    if levels is not None:
+        node = tuple(int(levels[q]) for q in p.qi)
+        ev = evaluate_node(p, node, decode=True)
+        stats = SearchStats(lattice_size=1, checked=1)
+        best, infeasible = (ev, []) if ev.feasible else (None, [ev])
+    else:
+        best, stats, infeasible = optimal_node(p, max_nodes=policy.privacy.max_lattice_nodes)
     if best is None:
         candidates = sorted(infeasible, key=lambda e: (e.suppressed, sum(e.levels)))[:5]
         needed = candidates[0].suppressed if candidates else None

@@ -473,12 +473,18 @@ class IntervalBuilder(HierarchyBuilder):
 
 _DATE_LEVELS = ("day", "week", "month", "quarter", "half", "year", "decade")
 _DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
+_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 def _date_label(value: str, unit: str) -> str:
     m = _DATE_RE.match(value)
     if not m:
-        raise DataError(f"value {value!r} is not an ISO date (YYYY-MM-DD)")
+        month = _MONTH_RE.match(value)  # a level-0 month (levels: [month, ...]) generalizes too
+        if not month or unit in ("day", "week"):
+            raise DataError(f"value {value!r} is not an ISO date (YYYY-MM-DD)")
+        m = _DATE_RE.match(f"{value}-01")
+        if not m:  # pragma: no cover - a YYYY-MM value always extends to a date
+            raise DataError(f"value {value!r} is not an ISO month (YYYY-MM)")
     y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
     if not (1 <= mo <= 12 and 1 <= d <= calendar.monthrange(y, mo)[1]):
         raise DataError(f"value {value!r} is not a valid date")

@@ -39,6 +39,7 @@ from deid.transform import (
 
 if TYPE_CHECKING:
     from deid.anonymize import Anonymization, FrequencyTable
+    from deid.longitudinal.release import ReleaseEvents
     from deid.sources.base import Source
 
 __all__ = [
@@ -92,8 +93,12 @@ def count_anchor(
     source: Source,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: ProgressFn | None = None,
+    collect: Callable[[pa.RecordBatch], None] | None = None,
 ) -> tuple[FrequencyTable, int]:
     """The count pass over the anchor table: the merged frequency table and rows read.
+
+    ``collect``, if given, sees every anchor batch too (the longitudinal model keeps
+    each person's demographics from the same read).
 
     k counts records, so the anchor must hold one row per person: when it has the
     link column, its distinct non-null values are counted exactly (with
@@ -114,6 +119,8 @@ def count_anchor(
         _check_columns(batch, spec)
         part = count_batch(batch, spec.policy)
         freq = part if freq is None else freq.merge(part)
+        if collect is not None:
+            collect(batch)
         rows += batch.num_rows
         if link in batch.schema.names:
             column = batch.column(link)
@@ -179,6 +186,8 @@ class PresidioTextScrubber:
         key: bytes,
         column: str,
         langs: pa.Array | None = None,
+        date_level: str | None = None,
+        remove_ages: bool = False,
     ) -> pa.Array:
         from deid.text import Scrubber, scrub_array
 
@@ -199,6 +208,8 @@ class PresidioTextScrubber:
             langs=langs,
             date_shift_days=shift_days,
             n_process=self.processes,
+            date_level=date_level,
+            remove_ages=remove_ages,
         )
         return result
 
@@ -260,9 +271,18 @@ def build_release(
     specs = {t.name: TableSpec.from_plan(plan, t.name) for t in plan.tables}
     if text_scrubber is None and _needs_scrubber(specs):
         text_scrubber = default_text_scrubber()
-    anonymization, anchor_rows_in = plan_anonymization(
-        plan, source=source, batch_size=batch_size, progress=progress
-    )
+    events_model = plan.events
+    release_events: ReleaseEvents | None = None
+    if events_model is not None:
+        from deid.longitudinal.release import plan_longitudinal
+
+        anonymization, anchor_rows_in, release_events = plan_longitudinal(
+            plan, events_model, source=source, key=key, batch_size=batch_size, progress=progress
+        )
+    else:
+        anonymization, anchor_rows_in = plan_anonymization(
+            plan, source=source, batch_size=batch_size, progress=progress
+        )
     anchor_tp = plan.anchor_table
     anchor_spec = specs[plan.anchor]
     link = plan.link_column
@@ -319,7 +339,7 @@ def build_release(
             total = _total(source, tp)
             phase = f"transform:{tp.name}"
             _notify(progress, phase, 0, total)
-            writer = sink.table(tp.name, columns=column_classes(spec))
+            writer = sink.table(tp.name, columns=column_classes(spec, events=release_events))
             rows_in = rows_out = 0
 
             def step(batch: pa.RecordBatch, spec: TableSpec = spec) -> tuple[int, pa.RecordBatch]:
@@ -330,6 +350,7 @@ def build_release(
                     keys=key,
                     text_scrubber=text_scrubber,
                     keep_persons=keep,
+                    events=release_events,
                 )
                 return batch.num_rows, out
 
@@ -342,6 +363,23 @@ def build_release(
             table_stats[tp.name] = {"rows_in": rows_in, "rows_out": rows_out}
         _notify(progress, "publish", 0, None)
         report = _privacy_report(plan, anonymization, table_stats, keep)
+        if release_events is not None:
+            from deid.longitudinal.release import check_written
+
+            for w in sink.writers():
+                w.close()
+            measured = check_written(sink.staging_dir, plan, release_events, sink.column_classes())
+            report["longitudinal"] = {**release_events.report, "risk_after": measured}
+        else:
+            report["longitudinal"] = None
+            report["warnings"] = (
+                [
+                    "no longitudinal threat model (release.events): the privacy figures cover "
+                    "the anchor table's demographics only, not the linked tables' events"
+                ]
+                if len(plan.tables) > 1
+                else []
+            )
         manifest = sink.publish(
             plan_digest=plan.digest(),
             key_id=plan.key_id,

@@ -38,6 +38,7 @@ import yaml
 from deid.errors import PolicyError
 
 if TYPE_CHECKING:
+    from deid.longitudinal.model import EventModel
     from deid.policy import Policy
 
 __all__ = [
@@ -151,6 +152,8 @@ class ReleasePlan:
     date_shift_max_days: int | None = None
     date_shift_allow_zero: bool = False
     extra_json: str = field(default="{}")
+    #: the longitudinal threat model (``release.events``) as canonical JSON, or None
+    events_json: str | None = None
 
     def __post_init__(self) -> None:
         names = [t.name for t in self.tables]
@@ -179,12 +182,21 @@ class ReleasePlan:
         return self.table(self.anchor)
 
     @property
+    def events(self) -> EventModel | None:
+        """The (k, k^m) threat model over the event tables, if the spec has one."""
+        if self.events_json is None:
+            return None
+        from deid.longitudinal.model import parse_event_model
+
+        return parse_event_model(json.loads(self.events_json))
+
+    @property
     def extra(self) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(self.extra_json)
         return data
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "format": PLAN_FORMAT,
             "release_id": self.release_id,
             "recipient_org_id": self.recipient_org_id,
@@ -207,6 +219,9 @@ class ReleasePlan:
             "tables": [t.to_dict() for t in self.tables],
             "extra": self.extra,
         }
+        if self.events_json is not None:  # absent key: plans without it keep their digest
+            out["release"]["events"] = json.loads(self.events_json)
+        return out
 
     def to_json(self) -> str:
         return canonical_json(self.to_dict())
@@ -239,6 +254,7 @@ class ReleasePlan:
             date_shift_allow_zero=False if shift is None else bool(shift.get("allow_zero", False)),
             tables=tuple(TablePlan.from_dict(t, where="tables") for t in tables),
             extra_json=canonical_json(extra),
+            events_json=_events_json(release.get("events")),
         )
 
     @classmethod
@@ -250,6 +266,14 @@ class ReleasePlan:
         if not isinstance(data, Mapping):
             raise PolicyError("plan", f"expected a JSON object, got {type(data).__name__}")
         return cls.from_dict(data)
+
+
+def _events_json(raw: Any) -> str | None:
+    if raw is None:
+        return None
+    from deid.longitudinal.model import parse_event_model
+
+    return canonical_json(parse_event_model(raw).to_dict())
 
 
 def _req_str(data: Mapping[str, Any], key: str, where: str) -> str:
@@ -366,6 +390,7 @@ def compile_plan(
         date_shift_allow_zero=allow_zero,
         tables=tuple(table_plans),
         extra_json=canonical_json(dict(extra or {})),
+        events_json=_events_json(release.get("events")),
     )
     if validate:
         validate_plan(plan)
@@ -417,6 +442,11 @@ def validate_plan(plan: ReleasePlan) -> None:
                 f"tables join: expected domain: {plan.person_domain}, got domain: "
                 f"{column.pseudonym_domain}",
             )
+    events = plan.events
+    if events is not None:
+        from deid.longitudinal.model import validate_event_model
+
+        validate_event_model(plan, events)
     anchor_policy = plan.anchor_table.policy_dict
     if not isinstance(anchor_policy.get("privacy"), Mapping):
         raise PolicyError(

@@ -250,6 +250,14 @@ class StagingSink:
             self._columns[name] = columns
         return self._tables[name]
 
+    def writers(self) -> list[TableWriter]:
+        """The open table writers (close them to read the staged files before publishing)."""
+        return list(self._tables.values())
+
+    def column_classes(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Each table's columns with their de-identification class (as the manifest will)."""
+        return {name: dict(self._columns.get(name, {})) for name in self._tables}
+
     def write_batch(self, table: str, batch: pa.RecordBatch) -> None:
         self.table(table).write(batch)
 

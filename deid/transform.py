@@ -39,6 +39,7 @@ from deid.pseudonym import pseudonymize
 if TYPE_CHECKING:
     from deid.anonymize import Anonymization
     from deid.hierarchy import Hierarchy
+    from deid.longitudinal.release import ReleaseEvents
     from deid.plan import ReleasePlan
     from deid.policy import Policy
 
@@ -64,6 +65,8 @@ class TextScrubber(Protocol):
     dates found in the text; ``key`` is the release's text-domain key for keyed
     surrogate tags; ``column`` names the column (for errors); ``langs`` is each row's
     language (``ko``/``en``/``mixed``) when the policy names a ``lang_column`` option.
+    A release with a longitudinal model also passes ``date_level`` (dates in text no
+    finer than the tables) and ``remove_ages=True`` (no exact age in text).
     """
 
     def __call__(
@@ -74,6 +77,8 @@ class TextScrubber(Protocol):
         key: bytes,
         column: str,
         langs: pa.Array | None = None,
+        date_level: str | None = None,
+        remove_ages: bool = False,
     ) -> pa.Array: ...
 
 
@@ -502,19 +507,26 @@ def kept_persons(
     return column
 
 
-def _generalize_fixed(batch: pa.RecordBatch, spec: TableSpec) -> pa.RecordBatch:
-    """Generalize quasi-identifiers of a linked table to their policy's fixed level."""
+def _generalize_fixed(
+    batch: pa.RecordBatch, spec: TableSpec, levels: Mapping[str, int] | None = None
+) -> pa.RecordBatch:
+    """Generalize quasi-identifiers of a linked table to their level.
+
+    ``levels``: the longitudinal search's levels for an event table's known columns;
+    otherwise the policy's fixed level.
+    """
     for name, col in spec.policy.columns.items():
         if _col_attr(col, "role") != "quasi" or name not in batch.schema.names:
             continue
-        level = _fixed_level(name, col)
+        searched = levels is not None and name in levels
+        level = levels[name] if levels is not None and searched else _fixed_level(name, col)
         if level is None:
             raise PolicyError(
                 f"tables.{spec.name}.columns.{name}.level",
                 "a quasi-identifier outside the anchor table needs a fixed generalization level",
             )
-        if level == 0:
-            continue
+        if level == 0 and not searched:
+            continue  # an event column's level 0 is its leaf (e.g. the month), as searched
         hierarchy = spec.hierarchy(name)
         idx = batch.schema.get_field_index(name)
         generalized = hierarchy.generalize(batch.column(idx), level)
@@ -534,8 +546,13 @@ def transform_batch(
     keys: ReleaseKey | KeyRef,
     text_scrubber: TextScrubber | None = None,
     keep_persons: PersonSet | AnchorPersons | None = None,
+    events: ReleaseEvents | None = None,
 ) -> pa.RecordBatch:
     """De-identify one batch of one table of a release (pure; see the module docstring).
+
+    ``events`` (a release with a longitudinal model): event tables take the searched
+    levels and lose their suppressed rows; tables that follow an event table lose the
+    rows of suppressed events; notes render dates at the release's date level.
 
     Anchor table: suppress + generalize (searched node), then shift dates. Linked
     tables: keep persons kept in the anchor, shift dates, then generalize to the fixed
@@ -549,13 +566,24 @@ def transform_batch(
         if link not in batch.schema.names:
             raise DataError(f"table {spec.name!r}: the link column is missing", field=link)
         batch = batch.filter(keep_persons.contains(batch.column(link)))
+    if events is not None and not spec.is_anchor:
+        keep_rows = events.drop_mask(batch, spec.name)
+        if keep_rows is not None:
+            batch = batch.filter(keep_rows)
     if spec.is_anchor:
         batch = _generalize_anchor(batch, spec, anonymization)
     shift = patient_shifts(batch, spec=spec, key=key)
     batch = _shift_columns(batch, spec, shift)
     if not spec.is_anchor:
-        batch = _generalize_fixed(batch, spec)
-    return protect_batch(batch, spec=spec, key=key, text_scrubber=text_scrubber, shift=shift)
+        batch = _generalize_fixed(batch, spec, events.levels_for(spec.name) if events else None)
+    return protect_batch(
+        batch,
+        spec=spec,
+        key=key,
+        text_scrubber=text_scrubber,
+        shift=shift,
+        date_level=events.date_level if events is not None else None,
+    )
 
 
 def patient_shifts(batch: pa.RecordBatch, *, spec: TableSpec, key: ReleaseKey) -> pa.Array | None:
@@ -630,8 +658,14 @@ def protect_batch(
     key: ReleaseKey,
     text_scrubber: TextScrubber | None = None,
     shift: pa.Array | None = None,
+    date_level: str | None = None,
 ) -> pa.RecordBatch:
-    """Scrub text columns, drop and pseudonymize identifiers; other columns pass."""
+    """Scrub text columns, drop and pseudonymize identifiers; other columns pass.
+
+    ``date_level`` (a release with a longitudinal model): dates in text are rendered
+    no finer than the tables (``month``, ``quarter``, ``year`` ...) and exact ages
+    are removed.
+    """
     columns = spec.policy.columns
     names: list[str] = []
     arrays: list[pa.Array] = []
@@ -663,8 +697,16 @@ def protect_batch(
             langs = None
             if isinstance(lang_col, str) and lang_col in batch.schema.names:
                 langs = batch.column(batch.schema.get_field_index(lang_col))
+            extra: dict[str, Any] = {}
+            if date_level is not None:
+                extra = {"date_level": date_level, "remove_ages": True}
             arr = text_scrubber(
-                arr, shift_days=shift, key=key.domain_key(TEXT_DOMAIN), column=name, langs=langs
+                arr,
+                shift_days=shift,
+                key=key.domain_key(TEXT_DOMAIN),
+                column=name,
+                langs=langs,
+                **extra,
             )
         names.append(name)
         arrays.append(arr)
@@ -674,7 +716,10 @@ def protect_batch(
 
 
 def column_classes(
-    spec: TableSpec, anonymization: Anonymization | None = None
+    spec: TableSpec,
+    anonymization: Anonymization | None = None,
+    *,
+    events: ReleaseEvents | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Each released column's de-identification class, for the manifest."""
     levels: Mapping[str, Any] = {}
@@ -683,6 +728,7 @@ def column_classes(
             levels = dict(anonymization.to_dict().get("levels", {}))
         except AttributeError:  # pragma: no cover - contract: Anonymization.to_dict()
             levels = {}
+    searched = events.levels_for(spec.name) if events is not None else None
     out: dict[str, dict[str, Any]] = {}
     for name, col in spec.policy.columns.items():
         role = _col_attr(col, "role")
@@ -696,8 +742,15 @@ def column_classes(
                 continue
             out[name] = {"class": "scrubbed_text"}
         elif role == "quasi":
-            level = levels.get(name) if spec.is_anchor else _fixed_level(name, col)
+            if spec.is_anchor:
+                level = levels.get(name)
+            elif searched is not None and name in searched:
+                level = searched[name]
+            else:
+                level = _fixed_level(name, col)
             entry: dict[str, Any] = {"class": "generalized", "level": level}
+            if searched is not None and name in searched:
+                entry["event_column"] = True
             if _wants_date_shift(col):
                 entry["date_shifted"] = True
             out[name] = entry

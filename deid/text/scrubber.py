@@ -13,7 +13,8 @@ import pyarrow as pa
 
 from deid.errors import DataError, DeidError
 from deid.text.engine import get_engines
-from deid.text.recognizers.dates import shift_date_text
+from deid.text.recognizers.ages import remove_exact_ages
+from deid.text.recognizers.dates import generalize_date_text, shift_date_text
 from deid.text.recognizers.places import trim_en_org
 from deid.text.surrogates import Surrogates
 from deid.text.types import Entity, ScrubResult
@@ -190,9 +191,20 @@ class Scrubber:
 
     # ------------------------------------------------------------------ replacement
     def render(
-        self, text: str, entities: Sequence[Entity], date_shift_days: int | None = None
+        self,
+        text: str,
+        entities: Sequence[Entity],
+        date_shift_days: int | None = None,
+        *,
+        date_level: str | None = None,
+        remove_ages: bool = False,
     ) -> str:
-        """``text`` with every entity replaced by its surrogate (or shifted date)."""
+        """``text`` with every entity replaced by its surrogate (or shifted date).
+
+        ``date_level`` writes dates at a release's date unit (``month`` -> ``2021-03``);
+        ``remove_ages`` replaces every exact age (``62세``, ``M/51``, ``51-year-old``)
+        by ``[AGE]``: quasi-identifiers in a note must not be finer than the tables.
+        """
         parts: list[str] = []
         pos = 0
         for ent in sorted(entities, key=lambda e: e.start):
@@ -201,14 +213,17 @@ class Scrubber:
             value = text[ent.start : ent.end]
             parts.append(text[pos : ent.start])
             replacement = None
-            if ent.type == "DATE" and date_shift_days is not None:
+            if ent.type == "DATE" and date_level is not None:
+                replacement = generalize_date_text(value, date_shift_days, date_level)
+            elif ent.type == "DATE" and date_shift_days is not None:
                 replacement = shift_date_text(value, date_shift_days)
             parts.append(
                 replacement if replacement is not None else self.surrogates.replace(ent.type, value)
             )
             pos = ent.end
         parts.append(text[pos:])
-        return "".join(parts)
+        out = "".join(parts)
+        return remove_exact_ages(out) if remove_ages else out
 
     def scrub(
         self, text: str, *, lang: str | None = None, date_shift_days: int | None = None
@@ -224,8 +239,13 @@ class Scrubber:
         date_shift_days: Sequence[int | None] | int | None = None,
         batch_size: int = 64,
         n_process: int = 1,
+        date_level: str | None = None,
+        remove_ages: bool = False,
     ) -> list[ScrubResult]:
-        """Scrub many notes; ``n_process`` > 1 forks worker processes sharing this scrubber."""
+        """Scrub many notes; ``n_process`` > 1 forks worker processes sharing this scrubber.
+
+        ``date_level`` and ``remove_ages``: see :meth:`render`.
+        """
         n = len(texts)
         if isinstance(date_shift_days, int) or date_shift_days is None:
             shifts: Sequence[int | None] = [date_shift_days] * n
@@ -236,11 +256,14 @@ class Scrubber:
                     f"date_shift_days has {len(shifts)} values for {n} texts",
                     field="date_shift_days",
                 )
+        level = (date_level, remove_ages)
         if n_process > 1 and n >= 2 * batch_size:
-            return self._scrub_parallel(texts, langs, shifts, batch_size, n_process)
+            return self._scrub_parallel(texts, langs, shifts, batch_size, n_process, level)
         ents = self.analyze_many(texts, langs=langs, batch_size=batch_size)
         return [
-            ScrubResult(self.render(t, e, s), tuple(e))
+            ScrubResult(
+                self.render(t, e, s, date_level=date_level, remove_ages=remove_ages), tuple(e)
+            )
             for t, e, s in zip(texts, ents, shifts, strict=True)
         ]
 
@@ -251,6 +274,7 @@ class Scrubber:
         shifts: Sequence[int | None],
         batch_size: int,
         n_process: int,
+        level: tuple[str | None, bool] = (None, False),
     ) -> list[ScrubResult]:
         global _WORKER_SCRUBBER
         _WORKER_SCRUBBER = self
@@ -263,6 +287,7 @@ class Scrubber:
                     list(langs[i : i + step]) if langs is not None else None,
                     list(shifts[i : i + step]),
                     batch_size,
+                    level,
                 )
             )
         try:
@@ -277,13 +302,22 @@ _WORKER_SCRUBBER: Scrubber | None = None
 
 
 def _worker_scrub(
-    chunk: tuple[list[str], list[str | None] | None, list[int | None], int],
+    chunk: tuple[
+        list[str], list[str | None] | None, list[int | None], int, tuple[str | None, bool]
+    ],
 ) -> list[ScrubResult]:
-    texts, langs, shifts, batch_size = chunk
+    texts, langs, shifts, batch_size, (date_level, remove_ages) = chunk
     scrubber = _WORKER_SCRUBBER
     if scrubber is None:  # pragma: no cover - only without fork
         raise DeidError("scrub worker started without a scrubber (fork start method required)")
-    return scrubber.scrub_many(texts, langs=langs, date_shift_days=shifts, batch_size=batch_size)
+    return scrubber.scrub_many(
+        texts,
+        langs=langs,
+        date_shift_days=shifts,
+        batch_size=batch_size,
+        date_level=date_level,
+        remove_ages=remove_ages,
+    )
 
 
 def _iter_str(arr: pa.Array | None, n: int, name: str) -> Iterator[str | None]:
@@ -303,6 +337,8 @@ def scrub_array(
     date_shift_days: pa.Array | None = None,
     batch_size: int = 64,
     n_process: int = 1,
+    date_level: str | None = None,
+    remove_ages: bool = False,
 ) -> pa.Array:
     """Scrub a text column (nulls stay null); dates shift by each row's own shift.
 
@@ -333,6 +369,8 @@ def scrub_array(
         date_shift_days=[shift_list[i] for i in idx],
         batch_size=batch_size,
         n_process=n_process,
+        date_level=date_level,
+        remove_ages=remove_ages,
     )
     out: list[str | None] = [None] * n
     for i, res in zip(idx, results, strict=True):

@@ -203,3 +203,42 @@ def shift_date_text(text: str, days: int) -> str | None:
         trail = text[len(text.rstrip()) :]
         return lead + "".join(out) + trail
     return None
+
+
+def generalize_date_text(text: str, days: int | None, level: str) -> str | None:
+    """``text`` (one date as found) shifted by ``days`` and written at ``level``.
+
+    ``level`` is a date unit of the release's tables (``day`` keeps the note's own
+    format; ``month`` -> ``2021-03``, ``quarter`` -> ``2021-Q1``, ``half``, ``year``,
+    ``decade``); None when the date cannot be rendered that way (no year in the
+    text, unparseable, or ``*``): the caller puts a tag there.
+    """
+    if level == "day":
+        return shift_date_text(text, days or 0)
+    if level in ("*", "") or (days is None and level not in ("year", "decade")):
+        return None
+    for kind, rx, _ in DATE_PATTERNS + _PARSE_ONLY:
+        m = rx.fullmatch(text.strip())
+        if m is None:
+            continue
+        if not m.groupdict().get("y"):
+            return None  # a year-less date cannot be placed in a month of the tables
+        d = parse_date(kind, m)
+        if d is None:
+            continue
+        new = d + _dt.timedelta(days=days or 0)
+        if level == "week":
+            iso = new.isocalendar()
+            return f"{iso.year:04d}-W{iso.week:02d}"
+        if level == "month":
+            return f"{new.year:04d}-{new.month:02d}"
+        if level == "quarter":
+            return f"{new.year:04d}-Q{(new.month - 1) // 3 + 1}"
+        if level == "half":
+            return f"{new.year:04d}-H{(new.month - 1) // 6 + 1}"
+        if level == "year":
+            return f"{new.year:04d}"
+        if level == "decade":
+            return f"{new.year - new.year % 10:04d}s"
+        return None
+    return None

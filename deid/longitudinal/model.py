@@ -121,7 +121,11 @@ def parse_event_model(raw: object, where: str = "release.events") -> EventModel:
     if isinstance(limit, bool) or not isinstance(limit, int | float) or not 0 <= limit <= 1:
         raise PolicyError(f"{where}.suppression_limit", f"expected a share in 0..1, got {limit!r}")
     min_kept = raw.get("min_kept_share", 0.0)
-    if isinstance(min_kept, bool) or not isinstance(min_kept, int | float) or not 0 <= min_kept <= 1:
+    if (
+        isinstance(min_kept, bool)
+        or not isinstance(min_kept, int | float)
+        or not 0 <= min_kept <= 1
+    ):
         raise PolicyError(f"{where}.min_kept_share", f"expected a share in 0..1, got {min_kept!r}")
     max_nodes = _int(raw.get("max_nodes", 200_000), f"{where}.max_nodes", 1, 10_000_000)
     tables_raw = raw.get("tables")

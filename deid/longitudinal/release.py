@@ -1,46 +1,61 @@
 """The longitudinal model in a release build: plan, decisions, report, output check.
 
-``plan_longitudinal`` runs the count pass over the anchor (collecting each
-person's demographics), the event pass over every event table (after the
-patients' date shift, as released), and the joint search. Its result,
-:class:`ReleaseEvents`, is what the transform pass needs for the linked tables:
-the chosen level of every known column, the suppressed event rows (raw ids,
-sorted: as many as were suppressed), and which rows follow an event.
+:class:`LongitudinalPlanner` holds the collectors of the count pass: each anchor
+person's demographics (:meth:`~deid.longitudinal.store.AnchorCollector.leaves`) and
+every event of every event table after the patients' date shift, as released
+(:meth:`~deid.longitudinal.store.EventCollector.leaves`). The local executor feeds
+them batch by batch (:func:`plan_longitudinal`); the Spark executor computes the
+same leaves on its workers and feeds what they return. :meth:`LongitudinalPlanner.decide`
+runs the joint search; its result, :class:`ReleaseEvents`, is what the transform pass
+needs for the linked tables: the chosen level of every known column, the suppressed
+event rows (raw ids, sorted), and which rows follow an event.
 
-``check_written`` re-reads the staged files and measures the risk independently
+:func:`check_written` re-reads the staged files and measures the risk independently
 (:mod:`deid.longitudinal.measure`); a combination below k fails the build.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from deid.errors import DataError, PolicyError, PrivacyTargetNotMet, SourceChangedError
 from deid.hierarchy import DateHierarchy, Hierarchy, Icd10Hierarchy
-from deid.longitudinal.measure import km_risk, km_risk_tables
+from deid.longitudinal.measure import km_risk_frames, km_risk_tables, read_released_table
 from deid.longitudinal.model import EventModel
-from deid.longitudinal.search import LongitudinalSearch
+from deid.longitudinal.search import AnchorState, LongitudinalSearch
 from deid.longitudinal.store import AnchorCollector, EventCollector, LongitudinalData
 
 if TYPE_CHECKING:
-    from deid.anonymize import Anonymization
+    from deid.anonymize import Anonymization, FrequencyTable
     from deid.keys import ReleaseKey
     from deid.plan import ReleasePlan
     from deid.sources.base import Source
+    from deid.transform import TableSpec
 
-__all__ = ["ReleaseEvents", "check_written", "level_label", "plan_longitudinal"]
+__all__ = [
+    "RISK_MS",
+    "LongitudinalPlanner",
+    "ReleaseEvents",
+    "check_written",
+    "event_leaves",
+    "level_label",
+    "plan_longitudinal",
+]
 
 IntArray = npt.NDArray[np.int64]
+ProgressFn = Callable[[str, int, "int | None"], None]
+#: the m of the risk figures in the report (before and after)
+RISK_MS = (1, 2, 3)
 _DATE_ORDER = ("day", "week", "month", "quarter", "half", "year", "decade", "*")
 
 
@@ -89,10 +104,24 @@ class ReleaseEvents:
         if not len(ids):
             return None
         values = batch.column(column)
-        ints = np.asarray(pc.fill_null(values, -(2**62)).to_numpy(zero_copy_only=False))
+        valid = np.asarray(values.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        ints = np.asarray(pc.fill_null(values, 0).to_numpy(zero_copy_only=False)).astype(np.int64)
         pos = np.minimum(np.searchsorted(ids, ints), len(ids) - 1)
-        hit = ids[pos] == ints
+        hit = (ids[pos] == ints) & valid
         return pa.array(~hit, pa.bool_())
+
+    def without_suppressed(self) -> ReleaseEvents:
+        """The same decisions with no row list (the Spark executor anti-joins the ids)."""
+        return replace(self, suppressed={t: np.zeros(0, np.int64) for t in self.suppressed})
+
+    def suppressed_table(self, table: str) -> pa.Table:
+        """The suppressed ids of an event table (or of the event a table follows)."""
+        if table in self.suppressed:
+            column, ids = self.id_columns[table], self.suppressed[table]
+        else:
+            event, column = self.follow[table]
+            ids = self.suppressed[event]
+        return pa.table({column: pa.array(ids, pa.int64())})
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -123,6 +152,159 @@ class ReleaseEvents:
         )
 
 
+def event_leaves(
+    batch: pa.RecordBatch, collector: EventCollector, spec: TableSpec, key: ReleaseKey
+) -> pa.RecordBatch:
+    """One batch of an event table as the attacker model sees it: shifted, level 0 (pure)."""
+    from deid.transform import _shift_columns, patient_shifts
+
+    shift = patient_shifts(batch, spec=spec, key=key)
+    return collector.leaves(_shift_columns(batch, spec, shift))
+
+
+class LongitudinalPlanner:
+    """Collects the count pass's persons and events, then decides (see the module)."""
+
+    def __init__(self, plan: ReleasePlan, events: EventModel) -> None:
+        from deid.transform import TableSpec, _fixed_level
+
+        self.plan, self.events = plan, events
+        self.anchor_spec = TableSpec.from_plan(plan, plan.anchor)
+        policy = self.anchor_spec.policy
+        hier = policy.hierarchies()
+        self.qi = policy.quasi_identifiers
+        self.anchor = AnchorCollector(
+            plan.anchor, plan.link_column, self.qi, [hier[q] for q in self.qi]
+        )
+        self.specs: dict[str, TableSpec] = {}
+        self.collectors: dict[str, EventCollector] = {}
+        for et in events.tables:
+            spec = TableSpec.from_plan(plan, et.name)
+            hs = tuple(spec.hierarchy(c) for c in et.known)
+            mins = tuple(_fixed_level(c, spec.policy.columns[c]) or 0 for c in et.known)
+            maxs = tuple(_max_level(et.name, c, spec, mins[i]) for i, c in enumerate(et.known))
+            self.specs[et.name] = spec
+            self.collectors[et.name] = EventCollector(
+                et.name, plan.link_column, et.id_column, et.known, hs, mins, maxs
+            )
+
+    def decide(
+        self, freq: FrequencyTable, progress: ProgressFn | None = None
+    ) -> tuple[Anonymization, ReleaseEvents]:
+        """The joint search over what was collected; raises ``PrivacyTargetNotMet``."""
+        from deid.anonymize import search
+        from deid.search import prepare
+
+        events = self.events
+        policy = self.anchor_spec.policy
+        problem = prepare(freq, policy)
+        rows_read = {name: c.rows for name, c in self.collectors.items()}
+        collected = [(name, *c.finish()) for name, c in self.collectors.items()]
+        data = LongitudinalData.build(
+            self.anchor.finish(problem.mats), self.qi, problem.mats, collected
+        )
+        k = events.k if events.k is not None else policy.privacy.k
+        searcher = LongitudinalSearch(
+            data,
+            problem,
+            k=k,
+            m=events.m,
+            suppression_limit=events.suppression_limit,
+            max_nodes=events.max_nodes,
+            min_kept_share=events.min_kept_share,
+        )
+        if not any(searcher.anchor_state(lv) for lv in searcher.anchor_lattice()):
+            search(freq, policy)  # no demographic node is feasible: its report says why
+        if progress is not None:
+            progress("search", 0, None)
+        result = searcher.run(
+            progress=(lambda done, total: progress("search", done, total)) if progress else None
+        )
+        best, astate = result.best, result.anchor
+        anonymization = search(
+            freq, policy, levels=dict(zip(self.qi, astate.levels, strict=True)), problem=problem
+        )
+        mask = best.suppressed_mask if best.suppressed_mask is not None else np.zeros(0, bool)
+        gone = ~astate.kept[data.person_of]
+        levels: dict[str, dict[str, int]] = {}
+        labels: dict[str, dict[str, Any]] = {}
+        date_rank = -1
+        for col, lv in zip(data.columns, best.event_levels, strict=True):
+            levels.setdefault(col.table, {})[col.name] = int(lv)
+            label = level_label(col.hierarchy, lv)
+            labels[f"{col.table}.{col.name}"] = {
+                "level": int(lv),
+                "label": label,
+                "min_level": col.min_level,
+                "max_level": col.height - 1 if col.max_level is None else col.max_level,
+                "height": col.height,
+            }
+            if isinstance(col.hierarchy, DateHierarchy):
+                date_rank = max(date_rank, _DATE_ORDER.index(label) if label in _DATE_ORDER else 7)
+        suppressed: dict[str, IntArray] = {}
+        tables: dict[str, Any] = {}
+        expected: dict[str, int] = {}
+        for t, name in enumerate(data.tables):
+            of_t = data.table_of == t
+            suppressed[name] = np.sort(data.event_id[of_t & mask])
+            n_in = int(rows_read[name])
+            n_gone = int((of_t & gone).sum())
+            n_supp = int((of_t & mask).sum())
+            expected[name] = int(of_t.sum()) - n_gone - n_supp
+            tables[name] = {
+                "events_in": n_in,
+                "events_of_absent_or_unlinked_patients": n_in - int(of_t.sum()),
+                "events_of_suppressed_patients": n_gone,
+                "events_suppressed": n_supp,
+                "cells_suppressed": n_supp * len(data.table_columns[t]),
+                "events_out": expected[name],
+                "kept_share": expected[name] / n_in if n_in else 1.0,
+            }
+        risk_before = _risk_in_memory(searcher, astate, tuple(c.min_level for c in data.columns), k)
+        report: dict[str, Any] = {
+            "model": events.to_dict(),
+            "k": k,
+            "m": events.m,
+            "metric": "loss",
+            "metric_definition": (
+                "mean ARX loss per released quasi-identifier cell (demographics and every "
+                "event's known columns); a suppressed cell costs 1"
+            ),
+            "loss": best.loss,
+            "lower_bound": best.lower_bound,
+            "anchor_levels": dict(zip(self.qi, astate.levels, strict=True)),
+            "levels": labels,
+            "tables": tables,
+            "events_in": int(sum(rows_read.values())),
+            "events_suppressed": best.suppressed_events,
+            "cells_suppressed": int(sum(t["cells_suppressed"] for t in tables.values())),
+            "max_suppressed_events": best.max_suppressed,
+            "suppressed_share": best.suppressed_events / max(int((~gone).sum()), 1),
+            "search": {**result.stats, "rounds": best.rounds},
+            "risk_before": risk_before,
+            "risk_before_definition": (
+                "every event at its finest allowed level, no event suppressed, "
+                "demographics as released"
+            ),
+        }
+        report["search"].pop("seconds", None)  # timing varies: keep the manifest reproducible
+        follow = {}
+        for dep, event in events.follow:
+            et = events.table(event)
+            if et is not None:
+                follow[dep] = (event, et.id_column)
+        release_events = ReleaseEvents(
+            levels=levels,
+            suppressed=suppressed,
+            follow=follow,
+            id_columns={et.name: et.id_column for et in events.tables},
+            expected_out=expected,
+            date_level=_DATE_ORDER[date_rank] if date_rank >= 0 else None,
+            report=report,
+        )
+        return anonymization, release_events
+
+
 def plan_longitudinal(
     plan: ReleasePlan,
     events: EventModel,
@@ -130,141 +312,30 @@ def plan_longitudinal(
     source: Source,
     key: ReleaseKey,
     batch_size: int,
-    progress: Any = None,
+    progress: ProgressFn | None = None,
 ) -> tuple[Anonymization, int, ReleaseEvents]:
-    """Count pass, event pass and joint search; raises ``PrivacyTargetNotMet``."""
-    from deid.anonymize import search
+    """Count pass, event pass and joint search (the local executor's); raises
+    ``PrivacyTargetNotMet``."""
     from deid.pipeline import _batches, _notify, _total, count_anchor
-    from deid.search import prepare
-    from deid.transform import TableSpec, _fixed_level, _shift_columns, patient_shifts
 
-    anchor_spec = TableSpec.from_plan(plan, plan.anchor)
-    policy = anchor_spec.policy
-    hier = policy.hierarchies()
-    qi = policy.quasi_identifiers
-    link = plan.link_column
-    collector = AnchorCollector(plan.anchor, link, qi, [hier[q] for q in qi])
+    planner = LongitudinalPlanner(plan, events)
     freq, rows_in = count_anchor(
-        plan, source=source, batch_size=batch_size, progress=progress, collect=collector.add
+        plan, source=source, batch_size=batch_size, progress=progress, collect=planner.anchor.add
     )
-    problem = prepare(freq, policy)
-    anchor = collector.finish(problem.mats)
-    collected = []
-    rows_read: dict[str, int] = {}
-    for et in events.tables:
-        tp = plan.table(et.name)
-        spec = TableSpec.from_plan(plan, et.name)
-        hs = tuple(spec.hierarchy(c) for c in et.known)
-        mins = tuple(_fixed_level(c, spec.policy.columns[c]) or 0 for c in et.known)
-        maxs = tuple(_max_level(et.name, c, spec, mins[i]) for i, c in enumerate(et.known))
-        ec = EventCollector(et.name, link, et.id_column, et.known, hs, mins, maxs)
-        phase = f"events:{et.name}"
+    for name, collector in planner.collectors.items():
+        tp = plan.table(name)
+        spec = planner.specs[name]
+        phase = f"events:{name}"
         total = _total(source, tp)
         _notify(progress, phase, 0, total)
         for batch in _batches(source, tp, spec, batch_size):
-            shift = patient_shifts(batch, spec=spec, key=key)
-            ec.add(_shift_columns(batch, spec, shift))
-            _notify(progress, phase, ec.rows, total)
-        rows_read[et.name] = ec.rows
-        collected.append((et.name, *ec.finish()))
-    data = LongitudinalData.build(anchor, qi, problem.mats, collected)
-    k = events.k if events.k is not None else policy.privacy.k
-    _notify(progress, "search", 0, None)
-    searcher = LongitudinalSearch(
-        data,
-        problem,
-        k=k,
-        m=events.m,
-        suppression_limit=events.suppression_limit,
-        max_nodes=events.max_nodes,
-        min_kept_share=events.min_kept_share,
-    )
-    result = searcher.run()
-    _notify(progress, "search", 1, 1)
-    best, astate = result.best, result.anchor
-    anonymization = search(
-        freq,
-        policy,
-        levels=dict(zip(qi, astate.levels, strict=True)),
-        problem=problem,
-    )
-    mask = best.suppressed_mask if best.suppressed_mask is not None else np.zeros(0, bool)
-    gone = ~astate.kept[data.person_of]
-    levels: dict[str, dict[str, int]] = {}
-    labels: dict[str, dict[str, Any]] = {}
-    date_rank = -1
-    for col, lv in zip(data.columns, best.event_levels, strict=True):
-        levels.setdefault(col.table, {})[col.name] = int(lv)
-        label = level_label(col.hierarchy, lv)
-        labels[f"{col.table}.{col.name}"] = {
-            "level": int(lv),
-            "label": label,
-            "min_level": col.min_level,
-            "height": col.height,
-        }
-        if isinstance(col.hierarchy, DateHierarchy):
-            date_rank = max(date_rank, _DATE_ORDER.index(label) if label in _DATE_ORDER else 7)
-    suppressed: dict[str, IntArray] = {}
-    tables: dict[str, Any] = {}
-    expected: dict[str, int] = {}
-    for t, name in enumerate(data.tables):
-        of_t = data.table_of == t
-        suppressed[name] = np.sort(data.event_id[of_t & mask])
-        n_in = int(rows_read[name])
-        n_gone = int((of_t & gone).sum())
-        n_supp = int((of_t & mask).sum())
-        n_absent = data.dropped_events[name]
-        expected[name] = int(of_t.sum()) - n_gone - n_supp
-        tables[name] = {
-            "events_in": n_in,
-            "events_of_absent_or_unlinked_patients": n_in - int(of_t.sum()),
-            "events_of_suppressed_patients": n_gone,
-            "events_suppressed": n_supp,
-            "events_out": expected[name],
-            "kept_share": expected[name] / n_in if n_in else 1.0,
-        }
-        del n_absent
-    before_levels = tuple(c.min_level for c in data.columns)
-    risk_before = _risk_in_memory(searcher, astate, before_levels, k)
-    report: dict[str, Any] = {
-        "model": events.to_dict(),
-        "k": k,
-        "m": events.m,
-        "metric": "loss",
-        "metric_definition": (
-            "mean ARX loss per released quasi-identifier cell (demographics and every "
-            "event's known columns); a suppressed cell costs 1"
-        ),
-        "loss": best.loss,
-        "anchor_levels": dict(zip(qi, astate.levels, strict=True)),
-        "levels": labels,
-        "tables": tables,
-        "events_in": int(sum(rows_read.values())),
-        "events_suppressed": best.suppressed_events,
-        "max_suppressed_events": best.max_suppressed,
-        "suppressed_share": best.suppressed_events / max(int((~gone).sum()), 1),
-        "search": {**result.stats, "iterations": best.iterations},
-        "risk_before": risk_before,
-    }
-    report["search"].pop("seconds", None)  # timing varies: keep the manifest reproducible
-    follow = {}
-    for dep, event in events.follow:
-        et = events.table(event)
-        if et is not None:
-            follow[dep] = (event, et.id_column)
-    release_events = ReleaseEvents(
-        levels=levels,
-        suppressed=suppressed,
-        follow=follow,
-        id_columns={et.name: et.id_column for et in events.tables},
-        expected_out=expected,
-        date_level=_DATE_ORDER[date_rank] if date_rank >= 0 else None,
-        report=report,
-    )
+            collector.add_leaves(event_leaves(batch, collector, spec, key))
+            _notify(progress, phase, collector.rows, total)
+    anonymization, release_events = planner.decide(freq, progress)
     return anonymization, rows_in, release_events
 
 
-def _max_level(table: str, column: str, spec: Any, min_level: int) -> int | None:
+def _max_level(table: str, column: str, spec: TableSpec, min_level: int) -> int | None:
     """``options.max_level`` of a known column: the most general level the search may use."""
     raw = (spec.policy.columns[column].options or {}).get("max_level")
     if raw is None:
@@ -279,18 +350,27 @@ def _max_level(table: str, column: str, spec: Any, min_level: int) -> int | None
 
 
 def _risk_in_memory(
-    searcher: LongitudinalSearch, astate: Any, levels: tuple[int, ...], k: int
+    searcher: LongitudinalSearch, astate: AnchorState, levels: tuple[int, ...], k: int
 ) -> dict[str, Any]:
     """Risk of the events at ``levels`` without event suppression (the 'before' figure)."""
     d = searcher.data
     item, _ = searcher.items(levels)
     kept = np.flatnonzero(astate.kept)
-    classes = {int(p): int(astate.klass[p]) for p in kept}
-    events: dict[int, list[int]] = {}
     live = astate.kept[d.person_of]
-    for p, it in zip(d.person_of[live].tolist(), item[live].tolist(), strict=True):
-        events.setdefault(p, []).append(it)
-    return km_risk(classes, events, k=k)
+    persons = pl.DataFrame({"person": kept, "cls": astate.klass[kept]})
+    events = pl.DataFrame({"person": d.person_of[live], "item": item[live]})
+    return km_risk_frames(persons, events, k=k, ms=RISK_MS)
+
+
+def attacker_columns(
+    classes: Mapping[str, Mapping[str, Any]],
+) -> list[str]:
+    """Released columns an attacker may know: all but pseudonyms and scrubbed text."""
+    return [
+        c
+        for c, info in classes.items()
+        if info.get("class") not in ("pseudonymized", "scrubbed_text")
+    ]
 
 
 def check_written(
@@ -301,29 +381,17 @@ def check_written(
 ) -> dict[str, Any]:
     """Measure the written files; raise ``PrivacyTargetNotMet`` if any m <= model's m fails.
 
-    The attacker knows every released column of the person table that is not a
-    pseudonym and, of each event table, every released column but the pseudonyms.
+    The attacker knows every released column of the person table and of each event
+    table but the pseudonyms (and scrubbed text). Reads only what was written.
     """
     report = release_events.report
     k, m = int(report["k"]), int(report["m"])
     link = plan.link_column
-
-    def read(table: str) -> pa.Table:
-        path = staging / f"{table}.parquet"
-        return pq.read_table(path)
-
-    def known(table: str) -> list[str]:
-        classes = released_columns.get(table, {})
-        return [c for c, info in classes.items() if info.get("class") not in ("pseudonymized",)]
-
-    person = read(plan.anchor)
-    quasi = [
-        c
-        for c, info in released_columns.get(plan.anchor, {}).items()
-        if info.get("class") == "generalized"
-    ]
-    event_tables = {t: (read(t), known(t)) for t in release_events.levels}
-    for t, (table, _) in event_tables.items():
+    person = read_released_table(staging, plan.anchor)
+    quasi = [c for c in attacker_columns(released_columns.get(plan.anchor, {})) if c != link]
+    event_tables = {}
+    for t in release_events.levels:
+        table = read_released_table(staging, t)
         expected = release_events.expected_out[t]
         if table.num_rows != expected:
             raise SourceChangedError(
@@ -331,10 +399,12 @@ def check_written(
                 f"{expected} rows, the transform pass wrote {table.num_rows} (nothing was "
                 "published; rebuild from a stable snapshot of the source)"
             )
-    measured = km_risk_tables(person, link, quasi, event_tables, k=k, ms=sorted({1, 2, 3, m}))
-    for mm in range(1, m + 1):
+        known = [c for c in attacker_columns(released_columns.get(t, {})) if c != link]
+        event_tables[t] = (table, known)
+    measured = km_risk_tables(person, link, quasi, event_tables, k=k, ms=sorted({*RISK_MS, m}))
+    for mm in range(m + 1):
         part = measured.get(f"m{mm}", {})
-        if not part.get("measured", False) or part.get("below_k", 0):
+        if not part.get("measured", mm == 0) or part.get("below_k", 0):
             raise PrivacyTargetNotMet(
                 f"the written release is not (k={k}, k^m)-anonymous for m={mm}: "
                 f"{part.get('below_k', 'unmeasured')} patients have a combination shared by "

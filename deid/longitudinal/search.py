@@ -5,34 +5,50 @@ column (full-domain, as the anchor search). At a node:
 
 1. persons of anchor classes that fail the anchor's privacy model are suppressed
    (the anchor search's rule, within its limit);
-2. every event gets its item: its table and its known columns at the node's levels;
-3. **local suppression** (after Apriori Anonymization, Terrovitis et al.): the
-   combinations of a patient's demographic class with 1..m of their events (a
-   multiset: two equal events are two events) whose support, the number of
-   patients of the class having them, is below k are broken by suppressing
-   events of the patients that have them, never whole patients: an event value
-   rare on its own goes from those patients; for a rarer pair (or triple) the
-   patient loses the event value that occurs in most of their rare combinations
-   (ties: fewer rows lost, then the smaller code), repeated until no
-   combination is rare. Which rows of an equal value go: the highest row ids.
+2. every event of a kept person gets its *item*: its table and its known columns
+   at the node's levels. A person's events are a multiset of items: two visits
+   with the same released values are two events, and knowing "two such visits"
+   is a combination of its own;
+3. **local suppression** (after Apriori Anonymization, Terrovitis et al., with
+   suppression instead of global recoding): every combination of a person's
+   demographic class with 1..m of their items whose *support* (the number of
+   persons of the class having it) is below k must go, by suppressing events of
+   the persons that have it, never whole persons. Supports only fall when events
+   go, so a combination rare at the start is rare to the end, and:
+
+   - an item rare on its own goes from every person of the class having it;
+   - for the rarer pairs (triples), each person covers their rare combinations
+     greedily (a weighted vertex cover): the occurrence in most of them per row it
+     costs goes first, repeated until none of theirs is left;
+   - the supports are recounted (suppression elsewhere may have made other
+     combinations rare) and the round repeats until no combination is rare.
+
+   Which rows of an equal item go: the highest row ids.
 4. the node is feasible when the suppressed events stay within the limit and every
    event table keeps at least ``min_kept_share`` of its rows (the steward's floor).
 
 The metric, ``loss``, is the mean ARX loss per released quasi-identifier cell over
 the demographics and every event's known columns: a generalized cell costs
 (leaves under its value - 1) / (leaves - 1), a suppressed cell 1 (a suppressed
-patient's demographics and events, a suppressed event's columns).
+person's demographics and events, a suppressed event's columns).
 
-The optimum is found by branch and bound: every node's loss has a lower bound
-from the value marginals alone (no suppression); nodes are evaluated in the
-order of their bound until the best loss found is no more than the next bound.
-Event values rare on their own must always go, and fewer of them go at a more
-general node (for the same demographic levels), so a node whose rare singles
-already exceed the limit prunes every node below it.
+**The search** (branch and bound, exact for the evaluation above): every node has a
+lower bound from the value marginals alone (no suppression); nodes are evaluated in
+the order of their bound until the best loss found is no more than the next bound.
+A node's first round also gives a sharper bound: events of rare items must go, and
+every person left with a rare pair loses at least one more event, so a node whose
+forced suppression exceeds the limit (or a table's floor), or whose bound with the
+forced suppression reaches the best loss, stops there. Forced suppression can only
+grow towards more specific event levels (supports only shrink), so a node infeasible
+by force prunes every node below it for the same demographic levels.
+
+Memory: a few integers per event and one row per combination instance of size 2..m
+(about 16 bytes each); ``max_instances`` bounds it with a clear error.
 """
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import math
 import time
@@ -43,37 +59,52 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from deid.errors import PrivacyTargetNotMet
+from deid.errors import PolicyError, PrivacyTargetNotMet
 from deid.longitudinal.store import LongitudinalData
 from deid.search import Problem, evaluate_node
 
-__all__ = ["EventNodeEval", "LongitudinalResult", "LongitudinalSearch", "pack_rows"]
+__all__ = [
+    "AnchorState",
+    "EventNodeEval",
+    "LongitudinalResult",
+    "LongitudinalSearch",
+    "dense_ids",
+]
 
 IntArray = npt.NDArray[np.int64]
+I32Array = npt.NDArray[np.int32]
 BoolArray = npt.NDArray[np.bool_]
-_MAX_ITERATIONS = 64
+FloatArray = npt.NDArray[np.float64]
+
+#: rounds of support recounting before the fallback (every event of a person still in a
+#: rare combination goes); each round removes at least one event, so this only bounds time
+MAX_ROUNDS = 256
+#: combination instances (size 2..m, all persons) one node may hold in memory
+MAX_INSTANCES = 400_000_000
+_FIT = 1 << 62
 
 
-def pack_rows(cols: Sequence[IntArray], cards: Sequence[int]) -> tuple[IntArray, IntArray]:
-    """(inverse, counts): a dense id per distinct row of ``cols`` and each id's count.
+def dense_ids(cols: Sequence[npt.NDArray[Any]], cards: Sequence[int]) -> tuple[IntArray, int]:
+    """A dense id per distinct row of ``cols`` (column j in 0..cards[j]-1) and the id count.
 
-    Packs the columns into one int64 when ``prod(cards)`` fits, else sorts rows.
+    Columns are packed into one int64 key while the product of the cardinalities fits,
+    and the key is re-indexed densely before it would overflow, so any number of columns
+    works. Ids follow the rows' lexicographic order.
     """
     n = len(cols[0]) if cols else 0
     if n == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    space = 1
-    for c in cards:
-        space *= max(int(c), 1)
-    if space < (1 << 62):
-        key = np.zeros(n, dtype=np.int64)
-        for col, card in zip(cols, cards, strict=True):
-            key = key * max(int(card), 1) + col
-        _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-        return inverse.astype(np.int64), counts.astype(np.int64)
-    stacked = np.stack(cols, axis=1)
-    _, inverse, counts = np.unique(stacked, axis=0, return_inverse=True, return_counts=True)
-    return inverse.reshape(-1).astype(np.int64), counts.astype(np.int64)
+        return np.zeros(0, np.int64), 0
+    key = np.zeros(n, dtype=np.int64)
+    card = 1
+    for col, c in zip(cols, cards, strict=True):
+        c = max(int(c), 1)
+        if card * c >= _FIT:
+            uniq, inv = np.unique(key, return_inverse=True)
+            key, card = inv.reshape(-1).astype(np.int64), len(uniq)
+        key = key * c + np.asarray(col, dtype=np.int64)
+        card *= c
+    uniq, inv = np.unique(key, return_inverse=True)
+    return inv.reshape(-1).astype(np.int64), len(uniq)
 
 
 @dataclass
@@ -81,10 +112,10 @@ class AnchorState:
     """One anchor node: each person's class (dense id) and who is suppressed."""
 
     levels: tuple[int, ...]
-    klass: IntArray  # per person
+    klass: IntArray  # per person (anchor row)
     n_classes: int
     kept: BoolArray  # per person
-    cells_loss: float  # sum over anchor QI cells (suppressed: 1 each)
+    cells_loss: float  # sum over the anchor's QI cells (a suppressed person's: 1 each)
     suppressed: int
     anchor_value: float
 
@@ -96,13 +127,17 @@ class EventNodeEval:
     anchor_levels: tuple[int, ...]
     event_levels: tuple[int, ...]
     feasible: bool
-    reason: str  # "ok", "singles" (rare values alone exceed the limit), "limit", "utility"
+    #: "ok"; "forced": the events that must go exceed the limit or a table's floor
+    #: (prunes every more specific node); "bound": cannot beat the best node found;
+    #: "limit" / "utility": the greedy suppression exceeded the limit / a table's floor
+    reason: str
     suppressed_events: int
     max_suppressed: int
     loss: float = math.nan
     lower_bound: float = math.nan
-    iterations: int = 0
-    suppressed_mask: BoolArray | None = None  # per event (kept persons' events only)
+    rounds: int = 0
+    forced_events: int = 0  # a lower bound on the events that must go (first round)
+    suppressed_mask: BoolArray | None = None  # per event, when asked for
     item: IntArray | None = None
 
     def summary(self, data: LongitudinalData) -> dict[str, Any]:
@@ -126,6 +161,42 @@ class LongitudinalResult:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class _Groups:
+    """The live events of one node: (person, item) groups and their first m occurrences."""
+
+    events: IntArray  # event indices of kept persons, sorted by (person, item, row id)
+    g_start: IntArray  # per group: first position in ``events``
+    g_person: IntArray
+    g_item: IntArray  # dense item id
+    g_count: IntArray  # rows of the group
+    g_table: IntArray
+    g_extra: FloatArray  # loss added by suppressing one row of the group
+    n_items: int
+    o_group: IntArray  # per occurrence (rank < min(count, m)), sorted by (person, item, rank)
+    o_rank: IntArray
+
+
+@dataclass
+class _Instances:
+    """Combinations of one size: the occurrences of each instance and its combination id."""
+
+    size: int
+    occ: npt.NDArray[np.int32]  # (n, size) occurrence indices
+    combo: IntArray  # dense combination id (class + multiset of items)
+    n_combos: int
+
+
+@dataclass
+class _Node:
+    """What every round of one node works on."""
+
+    g: _Groups
+    single: IntArray  # per group: its (class, item) id
+    n_single: int
+    instances: list[_Instances]
+
+
 class LongitudinalSearch:
     """Joint optimal levels for the anchor (``problem``) and the event columns."""
 
@@ -139,19 +210,24 @@ class LongitudinalSearch:
         suppression_limit: float,
         max_nodes: int = 200_000,
         min_kept_share: float = 0.0,
+        max_instances: int = MAX_INSTANCES,
     ) -> None:
+        if k < 1 or m < 1:
+            raise PolicyError("release.events", f"expected k >= 1 and m >= 1, got k={k}, m={m}")
         self.data, self.p = data, problem
-        self.min_kept_share = float(min_kept_share)
         self.k, self.m = int(k), int(m)
         self.limit = float(suppression_limit)
+        self.min_kept_share = float(min_kept_share)
         self.max_nodes = max_nodes
+        self.max_instances = max_instances
         d = data
-        self.n_cols_of_event = np.zeros(d.n_events, dtype=np.int64)
-        for t, cols in enumerate(d.table_columns):
-            self.n_cols_of_event[d.table_of == t] = len(cols)
+        self.n_cols_of_table = np.array([len(c) for c in d.table_columns], dtype=np.int64)
+        self.n_cols_of_event = (
+            self.n_cols_of_table[d.table_of] if d.n_events else np.zeros(0, np.int64)
+        )
         self.total_cells = d.n_persons * len(d.anchor_qi) + int(self.n_cols_of_event.sum())
-        # events sorted by person (then table, id): the order every node works in
-        self.order = np.lexsort((d.event_id, d.table_of, d.person_of))
+        # events sorted by person, then row id: every node sorts within persons from here
+        self.order = np.lexsort((d.event_id, d.person_of)).astype(np.int64)
         self._anchor_cache: dict[tuple[int, ...], AnchorState | None] = {}
 
     # ------------------------------------------------------------------ anchor
@@ -169,21 +245,23 @@ class LongitudinalSearch:
             ]
             cards = [p.cards[j][lv[j]] for j in range(len(lv))]
             if codes:
-                klass, _ = pack_rows(codes, cards)
-                ckeys, _ = pack_rows([*codes], cards)
+                klass, n_classes = dense_ids(codes, cards)
             else:
-                klass = np.zeros(d.n_persons, dtype=np.int64)
-            n_classes = int(klass.max()) + 1 if len(klass) else 0
-            # the anchor search's failing classes (codes of each class, packed the same way)
-            if len(ev.codes) and len(ev.sizes):
-                bad_keys = _pack(np.stack([c[ev.bad] for c in ev.codes], axis=1), cards)
-                person_keys = (
-                    _pack(np.stack(codes, axis=1), cards) if codes else np.zeros(0, np.int64)
-                )
-                bad_person = np.isin(person_keys, bad_keys)
-            else:
-                bad_person = np.zeros(d.n_persons, dtype=bool)
-                if len(ev.bad) and ev.bad.any():
+                klass, n_classes = np.zeros(d.n_persons, dtype=np.int64), int(d.n_persons > 0)
+            bad_person = np.zeros(d.n_persons, dtype=bool)
+            if ev.bad.any():
+                if codes and len(ev.codes):
+                    # the anchor search's failing classes, keyed like the persons' codes
+                    both, _ = dense_ids(
+                        [
+                            np.concatenate([c[ev.bad], pc])
+                            for c, pc in zip(ev.codes, codes, strict=True)
+                        ],
+                        cards,
+                    )
+                    n_bad = int(ev.bad.sum())
+                    bad_person = np.isin(both[n_bad:], both[:n_bad])
+                else:
                     bad_person[:] = True
             kept = ~bad_person
             cells = float(len(lv) * int(bad_person.sum()))
@@ -197,27 +275,31 @@ class LongitudinalSearch:
         return state
 
     # ------------------------------------------------------------------ events
-    def items(self, levels: Sequence[int]) -> tuple[IntArray, int]:
-        """Item code per event at ``levels`` and the size of the item space."""
+    def items(self, levels: Sequence[int], table: int | None = None) -> tuple[IntArray, int]:
+        """Item code per event at ``levels`` (tables in disjoint ranges) and the item space.
+
+        With ``table``, only that table's events get their item (others: 0).
+        """
         d = self.data
         item = np.zeros(d.n_events, dtype=np.int64)
         offset = 0
-        for cols in d.table_columns:
-            space = 1
-            for ci in cols:
-                space *= len(d.columns[ci].mat.labels[levels[ci]])
-            mask = d.table_of == (d.table_columns.index(cols))
+        for t, cols in enumerate(d.table_columns):
+            if table is not None and t != table:
+                continue
+            mask = d.table_of == t
             local = np.zeros(int(mask.sum()), dtype=np.int64)
+            space = 1
             for ci in cols:
                 col = d.columns[ci]
                 card = len(col.mat.labels[levels[ci]])
                 local = local * card + np.asarray(col.mat.codes[levels[ci]])[col.leaf[mask]]
+                space *= card
             item[mask] = local + offset
             offset += space
         return item, max(offset, 1)
 
-    def event_cost(self, levels: Sequence[int]) -> npt.NDArray[np.float64]:
-        """Generalization cost (sum over known columns) per event at ``levels``."""
+    def event_cost(self, levels: Sequence[int]) -> FloatArray:
+        """Generalization cost (sum over the known columns) per event at ``levels``."""
         d = self.data
         cost = np.zeros(d.n_events)
         for ci, col in enumerate(d.columns):
@@ -226,96 +308,327 @@ class LongitudinalSearch:
             cost[has] += per_leaf[col.leaf[has]]
         return cost
 
-    def evaluate(
-        self, anchor: AnchorState, levels: Sequence[int], *, keep_mask: bool = False
-    ) -> EventNodeEval:
-        d, k, m = self.data, self.k, self.m
-        lv = tuple(int(x) for x in levels)
-        item, space = self.items(lv)
+    def _groups(
+        self, anchor: AnchorState, levels: Sequence[int], table: int | None = None
+    ) -> _Groups:
+        d, m = self.data, self.m
+        item, _ = self.items(levels, table)
         order = self.order
-        kept_ev = anchor.kept[d.person_of[order]]
-        idx = order[kept_ev]  # events of kept persons, by person
-        n_kept_events = len(idx)
-        max_supp = int(math.floor(self.limit * n_kept_events + 1e-9))
-        persons = d.person_of[idx]
-        items = item[idx]
-        # group (person, item): events of one value of one person, in id order
-        gkey_order = np.lexsort((d.event_id[idx], items, persons))
-        idx = idx[gkey_order]
-        persons, items = persons[gkey_order], items[gkey_order]
-        new_group = np.ones(len(idx), dtype=bool)
-        if len(idx):
-            new_group[1:] = (persons[1:] != persons[:-1]) | (items[1:] != items[:-1])
-        starts = np.flatnonzero(new_group)
-        g_person = persons[starts]
-        g_item = items[starts]
-        g_count = np.diff(np.append(starts, len(idx))).astype(np.int64)
-        g_keep = g_count.copy()
-        suppressed = 0
-        iterations = 0
-        reason = "ok"
-        singles_only = True
-        while True:
-            iterations += 1
-            viol = _violations(g_person, g_item, g_keep, anchor.klass, anchor.n_classes, space, m, k)
-            if viol is None:
-                break
-            kind, g_idx, new_keep = viol
-            if kind > 1:
-                singles_only = False
-            lost = int((g_keep[g_idx] - new_keep).sum())
-            suppressed += lost
-            g_keep[g_idx] = new_keep
-            if suppressed > max_supp:
-                reason = "singles" if singles_only else "limit"
-                break
-            if iterations >= _MAX_ITERATIONS:
-                # give up on the greedy: the patients still in a rare combination lose
-                # every event, until none is left in one (terminates: events only go;
-                # counted against the limit)
-                while reason == "ok":
-                    rest = _violations(
-                        g_person, g_item, g_keep, anchor.klass, anchor.n_classes, space, m, k
-                    )
-                    if rest is None:
-                        break
-                    hit = np.isin(g_person, np.unique(g_person[rest[1]])) & (g_keep > 0)
-                    suppressed += int(g_keep[hit].sum())
-                    g_keep[hit] = 0
-                    if suppressed > max_supp:
-                        reason = "limit"
-                break
-        if reason == "ok" and self.min_kept_share > 0:
-            # the steward's utility floor: each event table keeps enough of its rows
-            g_table = d.table_of[idx[starts]] if len(starts) else np.zeros(0, np.int64)
-            for t in range(len(d.tables)):
-                of_t = g_table == t
-                total_t = int(g_count[of_t].sum())
-                if total_t and g_keep[of_t].sum() < self.min_kept_share * total_t - 1e-9:
-                    reason = "utility"
-                    break
-        feasible = reason == "ok"
-        ev = EventNodeEval(
-            anchor.levels, lv, feasible, reason, suppressed, max_supp, iterations=iterations
+        live = anchor.kept[d.person_of[order]]
+        if table is not None:
+            live &= d.table_of[order] == table
+        events = order[live]  # kept persons, by (person, row id)
+        # dense item ids (sorted like the codes), then a stable sort by (person, item)
+        ev_items = item[events]
+        uniq, dense = np.unique(ev_items, return_inverse=True)
+        dense = dense.reshape(-1).astype(np.int64)
+        n_items = len(uniq)
+        persons = d.person_of[events]
+        if len(events):
+            key = persons * max(n_items, 1) + dense
+            within = np.argsort(key, kind="stable")
+            events, persons, dense = events[within], persons[within], dense[within]
+        new_group = np.ones(len(events), dtype=bool)
+        if len(events):
+            new_group[1:] = (persons[1:] != persons[:-1]) | (dense[1:] != dense[:-1])
+        g_start = np.flatnonzero(new_group).astype(np.int64)
+        g_count = np.diff(np.append(g_start, len(events))).astype(np.int64)
+        g_table = d.table_of[events[g_start]] if len(g_start) else np.zeros(0, np.int64)
+        cost = self.event_cost(levels)
+        g_extra = (
+            self.n_cols_of_event[events[g_start]] - cost[events[g_start]]
+            if len(g_start)
+            else np.zeros(0)
         )
-        if not feasible:
-            return ev
-        # rank of each event inside its group (id order): ranks >= keep are suppressed
-        group_of = np.cumsum(new_group) - 1
-        rank = np.arange(len(idx)) - starts[group_of] if len(idx) else np.zeros(0, np.int64)
-        supp_sorted = rank >= g_keep[group_of]
-        mask = np.zeros(d.n_events, dtype=bool)
-        mask[idx[supp_sorted]] = True
+        cap = np.minimum(g_count, m)
+        o_group = np.repeat(np.arange(len(g_start), dtype=np.int64), cap)
+        o_start = np.cumsum(cap) - cap
+        o_rank = np.arange(len(o_group), dtype=np.int64) - np.repeat(o_start, cap)
+        return _Groups(
+            events=events,
+            g_start=g_start,
+            g_person=persons[g_start] if len(g_start) else np.zeros(0, np.int64),
+            g_item=dense[g_start] if len(g_start) else np.zeros(0, np.int64),
+            g_count=g_count,
+            g_table=g_table,
+            g_extra=np.asarray(g_extra, dtype=np.float64),
+            n_items=n_items,
+            o_group=o_group,
+            o_rank=o_rank,
+        )
+
+    def _instances(self, g: _Groups, klass: IntArray, n_classes: int) -> list[_Instances]:
+        """Combination instances of sizes 2..m over the occurrences (multisets, per person)."""
+        m = self.m
+        out: list[_Instances] = []
+        o_person = g.g_person[g.o_group]
+        o_code = g.g_item[g.o_group] * m + g.o_rank  # ascending within a person
+        width = max(g.n_items * m, 1)
+        sizes = _person_lengths(o_person)
+        total = sum(
+            int(math.comb(int(length), s) * count)
+            for s in range(2, m + 1)
+            for length, count in sizes
+        )
+        if total > self.max_instances:
+            raise PolicyError(
+                "release.events.m",
+                f"m={m} needs {total:,} combinations of events in memory at one node "
+                f"(limit {self.max_instances:,}); lower m, or generalize or limit the events",
+            )
+        for s in range(2, m + 1):
+            pos = _combinations(o_person, s)
+            if not len(pos):
+                out.append(_Instances(s, np.zeros((0, s), np.int32), np.zeros(0, np.int64), 0))
+                continue
+            codes = o_code[pos]
+            valid = _multiset_valid(codes, m)
+            pos, codes = pos[valid], codes[valid]
+            cls = klass[o_person[pos[:, 0]]]
+            combo, n_combos = dense_ids(
+                [cls, *[codes[:, i] for i in range(s)]], [max(n_classes, 1), *[width] * s]
+            )
+            out.append(_Instances(s, pos.astype(np.int32), combo, n_combos))
+        return out
+
+    def _prepare(
+        self, anchor: AnchorState, levels: Sequence[int], table: int | None = None
+    ) -> _Node:
+        g = self._groups(anchor, levels, table)
+        single, n_single = dense_ids(
+            [anchor.klass[g.g_person], g.g_item], [max(anchor.n_classes, 1), max(g.n_items, 1)]
+        )
+        instances = self._instances(g, anchor.klass, anchor.n_classes) if self.m > 1 else []
+        return _Node(g, single, n_single, instances)
+
+    def _rare(
+        self, node: _Node, keep: IntArray
+    ) -> tuple[BoolArray, list[tuple[_Instances, BoolArray]]]:
+        """Groups of rare items, and per size the live instances of rare combinations.
+
+        Instances containing an occurrence of a rare item do not count: those rows go
+        this round anyway (and every combination containing a rare item is rare).
+        """
+        g, k = node.g, self.k
+        g_live = keep > 0
+        supp1 = np.bincount(node.single[g_live], minlength=node.n_single)
+        rare_groups = g_live & (supp1[node.single] < k)
+        o_live = (g.o_rank < keep[g.o_group]) & ~rare_groups[g.o_group]
+        rare: list[tuple[_Instances, BoolArray]] = []
+        for inst in node.instances:
+            live = _live_all(inst, o_live)
+            supp = np.bincount(inst.combo[live], minlength=inst.n_combos)
+            rare_i = live & (supp[inst.combo] < k)
+            if rare_i.any():
+                rare.append((inst, rare_i))
+        return rare_groups, rare
+
+    def _forced(
+        self, g: _Groups, rare_groups: BoolArray, rare: list[tuple[_Instances, BoolArray]]
+    ) -> tuple[int, float, FloatArray]:
+        """Rows that must go (all rows of rare items, one per disjoint rare combination),
+        the least loss they add, and the rows of rare items per table."""
+        rows = int(g.g_count[rare_groups].sum())
+        extra = float((g.g_count * g.g_extra)[rare_groups].sum())
+        if rare:
+            packed_rows, packed_extra = self._packing(g, rare)
+            rows += packed_rows
+            extra += packed_extra
+        by_table = np.bincount(
+            g.g_table[rare_groups],
+            weights=g.g_count[rare_groups],
+            minlength=len(self.data.tables),
+        ).astype(np.float64)
+        return rows, extra, by_table
+
+    def table_bound(
+        self, anchor: AnchorState, table: int, levels: Sequence[int]
+    ) -> tuple[int, float]:
+        """Forced rows and least added loss of one event table alone at ``levels``.
+
+        Rare items and rare combinations within one table are rare whatever the other
+        tables' levels, and rows of different tables are different rows, so these add up
+        over the tables into a lower bound of any node with these levels.
+        """
+        node = self._prepare(anchor, levels, table)
+        rare_groups, rare = self._rare(node, node.g.g_count.copy())
+        if not rare_groups.any() and not rare:
+            return 0, 0.0
+        rows, extra, _ = self._forced(node.g, rare_groups, rare)
+        return rows, extra
+
+    def base_loss(self, anchor: AnchorState, levels: Sequence[int]) -> float:
+        """Loss cells of the node before event suppression (its bound without it)."""
+        d = self.data
         gone = ~anchor.kept[d.person_of]  # events of suppressed persons
-        cost = self.event_cost(lv)
-        event_cells = float(cost[~mask & ~gone].sum()) + float(
-            self.n_cols_of_event[mask | gone].sum()
+        cost = self.event_cost(levels)
+        return (
+            anchor.cells_loss + float(self.n_cols_of_event[gone].sum()) + float(cost[~gone].sum())
         )
-        ev.loss = (anchor.cells_loss + event_cells) / max(self.total_cells, 1)
+
+    def evaluate(
+        self,
+        anchor: AnchorState,
+        levels: Sequence[int],
+        *,
+        bound: float = math.inf,
+        keep_mask: bool = False,
+    ) -> EventNodeEval:
+        """Suppress events at the node until (k, k^m) holds; see the module docstring.
+
+        ``bound``: stop (reason ``bound``) as soon as the node provably cannot have a
+        loss below it.
+        """
+        d = self.data
+        lv = tuple(int(x) for x in levels)
+        floors = self._table_floors(anchor)
+        ev = EventNodeEval(anchor.levels, lv, False, "ok", 0, 0)
+        node = self._prepare(anchor, lv)
+        g = node.g
+        ev.max_suppressed = math.floor(self.limit * int(g.g_count.sum()) + 1e-9)
+        if (floors < 0).any():
+            ev.reason = "forced"  # the anchor's suppression alone breaks a table's floor
+            return ev
+        cells = max(self.total_cells, 1)
+        base = self.base_loss(anchor, lv)
+        keep = g.g_count.copy()
+        while True:
+            ev.rounds += 1
+            rare_groups, rare = self._rare(node, keep)
+            if not rare_groups.any() and not rare:
+                break
+            if ev.rounds == 1:
+                rows, extra, by_table = self._forced(g, rare_groups, rare)
+                ev.forced_events = rows
+                ev.lower_bound = (base + extra) / cells
+                if rows > ev.max_suppressed or (by_table > floors).any():
+                    ev.reason = "forced"
+                    ev.suppressed_events = rows
+                    return ev
+                if ev.lower_bound >= bound - _tol(bound):
+                    ev.reason = "bound"
+                    return ev
+            keep[rare_groups] = 0
+            if rare:
+                self._cover(g, rare, keep, floors)
+            if ev.rounds >= MAX_ROUNDS:
+                self._fallback(node, keep)
+            ev.suppressed_events = int((g.g_count - keep).sum())
+            if ev.suppressed_events > ev.max_suppressed:
+                ev.reason = "limit"
+                return ev
+        lost = g.g_count - keep
+        if (np.bincount(g.g_table, weights=lost, minlength=len(floors)) > floors).any():
+            ev.reason = "utility"
+            return ev
+        ev.feasible = True
+        ev.loss = (base + float((lost * g.g_extra).sum())) / cells
+        if math.isnan(ev.lower_bound):
+            ev.lower_bound = ev.loss
         if keep_mask:
+            # rows of a group in row-id order: ranks >= keep are suppressed
+            group_of = np.repeat(np.arange(len(keep)), g.g_count)
+            rank = np.arange(len(g.events)) - g.g_start[group_of]
+            mask = np.zeros(d.n_events, dtype=bool)
+            mask[g.events[rank >= keep[group_of]]] = True
             ev.suppressed_mask = mask
-            ev.item = item
+            ev.item = self.items(lv)[0]
         return ev
+
+    def _table_floors(self, anchor: AnchorState) -> FloatArray:
+        """Rows each event table may still lose to event suppression (the steward's floor).
+
+        A table keeps at least ``min_kept_share`` of its rows (of persons in the anchor);
+        rows of persons the anchor suppresses count as lost already.
+        """
+        d = self.data
+        n_tables = len(d.tables)
+        rows = np.bincount(d.table_of, minlength=n_tables).astype(np.float64)
+        if self.min_kept_share <= 0:
+            return rows
+        gone = np.bincount(d.table_of[~anchor.kept[d.person_of]], minlength=n_tables).astype(
+            np.float64
+        )
+        floors: FloatArray = np.floor((1.0 - self.min_kept_share) * rows + 1e-9) - gone
+        return floors
+
+    def _packing(self, g: _Groups, rare: list[tuple[_Instances, BoolArray]]) -> tuple[int, float]:
+        """A lower bound on what the rare combinations still cost: (rows, loss).
+
+        Rare combinations that share no (person, item) group need a suppressed row each,
+        so a greedy packing of group-disjoint rare combinations counts rows that must go,
+        each adding at least the least loss of its groups. The maximum packing only grows
+        towards more specific levels, so the bound is safe for pruning below the node.
+        """
+        inst_groups = [g.o_group[inst.occ[r]] for inst, r in rare]
+        width = max(x.shape[1] for x in inst_groups)
+        groups = np.concatenate(
+            [np.pad(x, ((0, 0), (0, width - x.shape[1])), mode="edge") for x in inst_groups]
+        )
+        person = g.g_person[groups[:, 0]]
+        order = np.lexsort((np.arange(len(person)), person))
+        groups, person = groups[order], person[order]
+        used = np.zeros(len(g.g_person), dtype=bool)
+        rows, extra = 0, 0.0
+        open_ = np.ones(len(groups), dtype=bool)
+        while open_.any():
+            open_ &= ~used[groups].any(axis=1)
+            idx = np.flatnonzero(open_)
+            if not len(idx):
+                break
+            first = np.ones(len(idx), dtype=bool)
+            first[1:] = person[idx][1:] != person[idx][:-1]
+            pick = idx[first]
+            rows += len(pick)
+            extra += float(g.g_extra[groups[pick]].min(axis=1).sum())
+            used[groups[pick]] = True
+            open_[pick] = False
+        return rows, extra
+
+    def _cover(
+        self,
+        g: _Groups,
+        rare: list[tuple[_Instances, BoolArray]],
+        keep: IntArray,
+        floors: FloatArray,
+    ) -> None:
+        """Each person in a rare combination gives up one occurrence (greedy vertex cover).
+
+        The occurrence in most of the person's rare combinations goes (ties: fewer rows
+        lost, then less loss, then the smaller occurrence); the caller recounts the
+        supports before the next one, so later choices see what this one made rare.
+        """
+        n_occ = len(g.o_group)
+        votes = np.zeros(n_occ, dtype=np.int64)
+        for inst, r in rare:
+            votes += np.bincount(inst.occ[r].reshape(-1), minlength=n_occ)
+        cand = np.flatnonzero(votes)
+        grp = g.o_group[cand]
+        lost = keep[grp] - g.o_rank[cand]  # rows that go if this occurrence goes
+        persons = g.g_person[grp]
+        # a table close to its floor is dearer: rows cost floor / rows still allowed
+        lost_t = np.bincount(g.g_table, weights=g.g_count - keep, minlength=len(floors))
+        slack = np.maximum(floors - lost_t, 1.0)
+        dear = np.where(np.isfinite(floors), np.maximum(floors, 1.0) / slack, 1.0)
+        score = votes[cand] / (lost * dear[g.g_table[grp]])
+        pick = np.lexsort((cand, g.g_extra[grp] * lost, lost, -score, persons))
+        first = np.ones(len(pick), dtype=bool)
+        first[1:] = persons[pick][1:] != persons[pick][:-1]
+        chosen = cand[pick[first]]
+        cg = g.o_group[chosen]
+        keep[cg] = np.minimum(keep[cg], g.o_rank[chosen])
+
+    def _fallback(self, node: _Node, keep: IntArray) -> None:
+        """Persons still in a rare combination lose every event, until none is left in one."""
+        g = node.g
+        while True:
+            rare_groups, rare = self._rare(node, keep)
+            hit = [g.g_person[rare_groups]]
+            hit.extend(g.g_person[g.o_group[inst.occ[r, 0]]] for inst, r in rare)
+            persons = np.unique(np.concatenate(hit))
+            if not len(persons):
+                return
+            keep[np.isin(g.g_person, persons)] = 0
 
     # ------------------------------------------------------------------ search
     def event_lattice(self) -> list[tuple[int, ...]]:
@@ -328,7 +641,7 @@ class LongitudinalSearch:
     def anchor_lattice(self) -> list[tuple[int, ...]]:
         return [tuple(x) for x in itertools.product(*[range(h) for h in self.p.heights])]
 
-    def _bounds(self, anchor: AnchorState, nodes: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    def bounds(self, anchor: AnchorState, nodes: npt.NDArray[np.int64]) -> FloatArray:
         """Lower bound of the loss per event node (no event suppression) at this anchor node."""
         d = self.data
         gone = ~anchor.kept[d.person_of]
@@ -344,9 +657,17 @@ class LongitudinalSearch:
                 ]
             )
             bound += per_level[nodes[:, ci]]
-        return bound / max(self.total_cells, 1)
+        return np.asarray(bound / max(self.total_cells, 1), dtype=np.float64)
 
-    def run(self) -> LongitudinalResult:
+    def run(self, progress: Any = None) -> LongitudinalResult:
+        """The node of least loss; raises ``PrivacyTargetNotMet`` with the closest nodes.
+
+        Best-first over (anchor node, event node) by lower bound: a node first comes up
+        with its bound without suppression; then its tables' forced suppression (cached
+        per table and levels) either proves it infeasible, or raises its bound and puts it
+        back; when it comes up again it is evaluated. The search ends when the next bound
+        is no less than the best loss found. ``progress(done, total)`` sees the steps.
+        """
         started = time.perf_counter()
         anchors = [a for a in (self.anchor_state(lv) for lv in self.anchor_lattice()) if a]
         event_nodes = self.event_lattice()
@@ -355,44 +676,82 @@ class LongitudinalSearch:
             "lattice_size": lattice,
             "anchor_nodes_feasible": len(anchors),
             "event_nodes": len(event_nodes),
-            "checked": 0,
+            "table_bounds": 0,
+            "evaluated": 0,
             "pruned_by_bound": 0,
-            "pruned_by_singles": 0,
+            "pruned_by_forced": 0,
+            "stopped_by_bound": 0,
+            "infeasible": 0,
         }
         if not anchors or not event_nodes:
             raise PrivacyTargetNotMet(
                 "no demographic generalization meets the anchor's privacy target",
-                {"lattice_size": lattice, **stats},
+                {**stats, "best_nodes": []},
             )
+        d = self.data
+        cells = max(self.total_cells, 1)
         nodes = np.array(event_nodes, dtype=np.int64).reshape(len(event_nodes), -1)
-        cand: list[tuple[float, tuple[int, ...], int, int]] = []
+        heap: list[tuple[float, int, int, int]] = []
         for ai, a in enumerate(anchors):
-            b = self._bounds(a, nodes)
-            cand.extend((float(b[i]), a.levels, ai, i) for i in range(len(nodes)))
-        cand.sort(key=lambda c: (c[0], c[1], event_nodes[c[3]]))
+            b = self.bounds(a, nodes)
+            heap.extend((float(b[i]), 0, ai, i) for i in range(len(nodes)))
+        heapq.heapify(heap)
+        total = len(heap)
+        floors = [self._table_floors(a) for a in anchors]
+        max_supp = [math.floor(self.limit * int(a.kept[d.person_of].sum()) + 1e-9) for a in anchors]
+        table_cache: dict[tuple[int, int, tuple[int, ...]], tuple[int, float]] = {}
+        forced_tables: dict[tuple[int, int], list[tuple[int, ...]]] = {}
+        forced_nodes: dict[int, list[tuple[int, ...]]] = {}
         best: EventNodeEval | None = None
         best_anchor: AnchorState | None = None
-        infeasible: dict[int, list[tuple[int, ...]]] = {}
         failed: list[EventNodeEval] = []
-        for bound, _, ai, ni in cand:
-            if best is not None and bound >= best.loss - _tol(best.loss):
-                stats["pruned_by_bound"] += 1
-                continue
-            node = event_nodes[ni]
-            if any(
-                all(a <= b for a, b in zip(node, bad, strict=True))
-                for bad in infeasible.get(ai, ())
-            ):
-                stats["pruned_by_singles"] += 1
-                continue
-            if stats["checked"] >= self.max_nodes:
+        steps = 0
+        while heap:
+            key, stage, ai, ni = heapq.heappop(heap)
+            steps += 1
+            if progress is not None and steps % 16 == 0:
+                progress(total - len(heap), total)
+            if best is not None and key >= best.loss - _tol(best.loss):
+                stats["pruned_by_bound"] += 1 + sum(1 for e in heap if e[1] == 0)
                 break
-            stats["checked"] += 1
-            ev = self.evaluate(anchors[ai], node)
-            ev.lower_bound = bound
+            node = event_nodes[ni]
+            if _below_any(node, forced_nodes.get(ai, ())) or any(
+                _below_any(tuple(node[c] for c in cols), forced_tables.get((ai, t), ()))
+                for t, cols in enumerate(d.table_columns)
+            ):
+                stats["pruned_by_forced"] += 1
+                continue
+            if stage == 0:
+                rows, extra, infeasible = 0, 0.0, False
+                for t, cols in enumerate(d.table_columns):
+                    lv_t = tuple(node[c] for c in cols)
+                    cached = table_cache.get((ai, t, lv_t))
+                    if cached is None:
+                        stats["table_bounds"] += 1
+                        cached = self.table_bound(anchors[ai], t, node)
+                        table_cache[(ai, t, lv_t)] = cached
+                    if cached[0] > floors[ai][t]:
+                        forced_tables.setdefault((ai, t), []).append(lv_t)
+                        infeasible = True
+                    rows += cached[0]
+                    extra += cached[1]
+                if infeasible or rows > max_supp[ai]:
+                    forced_nodes.setdefault(ai, []).append(node)
+                    stats["pruned_by_forced"] += 1
+                    continue
+                heapq.heappush(heap, (key + extra / cells, 1, ai, ni))
+                continue
+            if stats["evaluated"] >= self.max_nodes:
+                break
+            stats["evaluated"] += 1
+            ev = self.evaluate(anchors[ai], node, bound=best.loss if best is not None else math.inf)
+            if ev.reason == "bound":
+                stats["stopped_by_bound"] += 1
+                continue
             if not ev.feasible:
-                if ev.reason == "singles":
-                    infeasible.setdefault(ai, []).append(node)
+                stats["infeasible"] += 1
+                if ev.reason == "forced":
+                    forced_nodes.setdefault(ai, []).append(node)
                 failed.append(ev)
                 continue
             if best is None or ev.loss < best.loss - _tol(ev.loss):
@@ -403,7 +762,12 @@ class LongitudinalSearch:
             raise PrivacyTargetNotMet(
                 f"no generalization of the demographics and events meets (k={self.k}, "
                 f"k^m with m={self.m}) within the event suppression limit "
-                f"({self.limit:.0%} of the events)",
+                f"({self.limit:.0%} of the events)"
+                + (
+                    f" while keeping {self.min_kept_share:.0%} of each event table's rows"
+                    if self.min_kept_share
+                    else ""
+                ),
                 {**stats, "best_nodes": [e.summary(self.data) for e in closest]},
             )
         final = self.evaluate(best_anchor, best.event_levels, keep_mask=True)
@@ -411,120 +775,60 @@ class LongitudinalSearch:
         return LongitudinalResult(final, best_anchor, stats)
 
 
+def _below_any(node: tuple[int, ...], tops: Sequence[tuple[int, ...]]) -> bool:
+    """Is ``node`` at or below (no more general than) one of ``tops``?"""
+    return any(all(a <= b for a, b in zip(node, top, strict=True)) for top in tops)
+
+
 def _tol(x: float) -> float:
-    return 1e-12 * max(1.0, abs(x))
+    return 1e-12 * max(1.0, abs(x)) if math.isfinite(x) else 0.0
 
 
-def _pack(rows: npt.NDArray[np.int64], cards: Sequence[int]) -> IntArray:
-    key = np.zeros(len(rows), dtype=np.int64)
-    for j, card in enumerate(cards):
-        key = key * max(int(card), 1) + rows[:, j]
-    return key
+def _live_all(inst: _Instances, o_live: BoolArray) -> BoolArray:
+    if not len(inst.occ):
+        return np.zeros(0, dtype=bool)
+    return np.asarray(o_live[inst.occ].all(axis=1), dtype=bool)
 
 
-def _violations(
-    g_person: IntArray,
-    g_item: IntArray,
-    g_keep: IntArray,
-    person_class: IntArray,
-    n_classes: int,
-    space: int,
-    m: int,
-    k: int,
-) -> tuple[int, IntArray, IntArray] | None:
-    """Rare combinations of the current events, and the fix for this round.
-
-    Returns None when every combination of size 1..m has support >= k, else
-    (size, group indices, their new keep counts): for rare single values, every
-    patient that has one keeps none of it; else, for the smallest size with rare
-    combinations, each patient in one drops one occurrence rank of the value that
-    most of their rare combinations contain.
-    """
-    live = g_keep > 0
-    # occurrence items: (group, rank) for rank < min(keep, m); a multiset of events
-    cap = np.minimum(g_keep, m) * live
-    occ_group = np.repeat(np.arange(len(g_keep)), cap)
-    if not len(occ_group):
-        return None
-    starts = np.cumsum(cap) - cap
-    occ_rank = np.arange(len(occ_group)) - np.repeat(starts, cap)
-    occ_person = g_person[occ_group]
-    occ_code = g_item[occ_group] * m + occ_rank  # sorted by (person, item, rank)
-    occ_space = space * m
-    for size in range(1, m + 1):
-        combo_person, combo_pos = _combinations(occ_person, size)
-        if not len(combo_person):
-            continue
-        codes = occ_code[combo_pos]  # (n, size), ascending within a row
-        valid = _multiset_valid(codes, m)
-        if not valid.any():
-            continue
-        combo_person, combo_pos, codes = combo_person[valid], combo_pos[valid], codes[valid]
-        cls = person_class[combo_person]
-        _, support = _support(cls, codes, n_classes, occ_space)
-        rare = support < k
-        if not rare.any():
-            continue
-        if size == 1:
-            g = occ_group[combo_pos[rare, 0]]
-            g = np.unique(g)
-            return 1, g, np.zeros(len(g), dtype=np.int64)
-        # votes per (person, occurrence) over the person's rare combinations
-        pos = combo_pos[rare].reshape(-1)
-        votes = np.bincount(pos, minlength=len(occ_group))
-        cand = np.flatnonzero(votes)
-        cp = occ_person[cand]
-        g = occ_group[cand]
-        lost = g_keep[g] - occ_rank[cand]  # rows lost if this rank (and above) goes
-        pick = np.lexsort((occ_code[cand], lost, -votes[cand], cp))
-        cp_sorted = cp[pick]
-        first = np.ones(len(pick), dtype=bool)
-        first[1:] = cp_sorted[1:] != cp_sorted[:-1]
-        chosen = cand[pick[first]]
-        return size, occ_group[chosen], occ_rank[chosen].astype(np.int64)
-    return None
+def _person_lengths(person: IntArray) -> list[tuple[int, int]]:
+    """(occurrences of a person, persons with that many) for ``person`` sorted."""
+    if not len(person):
+        return []
+    change = np.ones(len(person), dtype=bool)
+    change[1:] = person[1:] != person[:-1]
+    lengths = np.diff(np.append(np.flatnonzero(change), len(person)))
+    values, counts = np.unique(lengths, return_counts=True)
+    return [(int(v), int(c)) for v, c in zip(values, counts, strict=True)]
 
 
-def _combinations(person: IntArray, size: int) -> tuple[IntArray, npt.NDArray[np.int64]]:
-    """All ``size``-subsets of each person's positions (``person`` sorted): (person, positions)."""
+def _combinations(person: IntArray, size: int) -> npt.NDArray[np.int64]:
+    """All ``size``-subsets of each person's positions (``person`` sorted), as rows."""
     n = len(person)
-    if size == 1:
-        return person, np.arange(n, dtype=np.int64).reshape(n, 1)
+    if n == 0:
+        return np.zeros((0, size), np.int64)
     change = np.ones(n, dtype=bool)
     change[1:] = person[1:] != person[:-1]
     starts = np.flatnonzero(change)
     lengths = np.diff(np.append(starts, n))
-    out_p: list[IntArray] = []
-    out_pos: list[npt.NDArray[np.int64]] = []
+    out: list[npt.NDArray[np.int64]] = []
     for length in np.unique(lengths):
         if length < size:
             continue
         sel = starts[lengths == length]
         comb = np.array(list(itertools.combinations(range(int(length)), size)), dtype=np.int64)
-        pos = sel[:, None, None] + comb[None, :, :]  # (persons, combos, size)
-        out_pos.append(pos.reshape(-1, size))
-        out_p.append(np.repeat(person[sel], len(comb)))
-    if not out_p:
-        return np.zeros(0, np.int64), np.zeros((0, size), np.int64)
-    return np.concatenate(out_p), np.concatenate(out_pos)
+        pos = sel[:, None, None] + comb[None, :, :]  # (persons, combinations, size)
+        out.append(pos.reshape(-1, size))
+    if not out:
+        return np.zeros((0, size), np.int64)
+    return np.concatenate(out)
 
 
 def _multiset_valid(codes: npt.NDArray[np.int64], m: int) -> BoolArray:
-    """Combinations of occurrence items that name a multiset: ranks 0, 1, ... per value."""
+    """Combinations of occurrences that name a multiset once: ranks 0, 1, ... per item."""
     rank = codes % m
     value = codes // m
-    ok = rank[:, 0] == 0
+    ok: BoolArray = rank[:, 0] == 0
     for i in range(1, codes.shape[1]):
         same = value[:, i] == value[:, i - 1]
-        ok &= (rank[:, i] == 0) & ~same | same & (rank[:, i] == rank[:, i - 1] + 1)
+        ok &= ((rank[:, i] == 0) & ~same) | (same & (rank[:, i] == rank[:, i - 1] + 1))
     return ok
-
-
-def _support(
-    cls: IntArray, codes: npt.NDArray[np.int64], n_classes: int, space: int
-) -> tuple[IntArray, IntArray]:
-    """(combination id, support per combination instance): patients of the class having it."""
-    cols = [cls, *[codes[:, i] for i in range(codes.shape[1])]]
-    cards = [max(n_classes, 1), *[space] * codes.shape[1]]
-    inverse, counts = pack_rows(cols, cards)
-    return inverse, counts[inverse]

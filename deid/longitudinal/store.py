@@ -53,6 +53,12 @@ class _Dictionary:
         return list(self.codes)
 
 
+def _combined(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(column, pa.ChunkedArray):
+        return column.combine_chunks() if column.num_chunks else pa.array([], column.type)
+    return column
+
+
 def _ints(column: pa.Array | pa.ChunkedArray, field: str) -> tuple[IntArray, npt.NDArray[Any]]:
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks() if column.num_chunks else pa.array([], pa.int64())
@@ -77,17 +83,27 @@ class AnchorCollector:
         self._valid: list[npt.NDArray[Any]] = []
         self._codes: list[list[npt.NDArray[np.int32]]] = [[] for _ in self.qi]
 
+    def leaves(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """The link column and the level-0 strings of the quasi-identifiers (pure)."""
+        arrays = [_combined(batch.column(self.link))]
+        for j, name in enumerate(self.qi):
+            try:
+                arrays.append(self.hierarchies[j].leaf(_combined(batch.column(name))))
+            except DataError as exc:
+                raise DataError(exc.message, field=f"{self.table}.{name}") from None
+        return pa.RecordBatch.from_arrays(arrays, names=[self.link, *self.qi])
+
     def add(self, batch: pa.RecordBatch) -> None:
+        """One batch of the anchor table, as read."""
+        self.add_leaves(self.leaves(batch))
+
+    def add_leaves(self, batch: pa.RecordBatch) -> None:
+        """One batch of :meth:`leaves` (the Spark executor computes them on its workers)."""
         ids, valid = _ints(batch.column(self.link), f"{self.table}.{self.link}")
         self._ids.append(ids)
         self._valid.append(valid)
         for j, name in enumerate(self.qi):
-            col = batch.column(name)
-            try:
-                strings = self.hierarchies[j].leaf(col)
-            except DataError as exc:
-                raise DataError(exc.message, field=f"{self.table}.{name}") from None
-            self._codes[j].append(self._dicts[j].encode(strings))
+            self._codes[j].append(self._dicts[j].encode(batch.column(name)))
 
     def finish(
         self, mats: Sequence[Materialized]
@@ -148,8 +164,23 @@ class EventCollector:
         self._dicts = [_Dictionary() for _ in self.known]
         self._codes = [[] for _ in self.known]
 
+    def leaves(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Link, row id and level-0 strings of the known columns of a batch after the
+        patients' date shift (pure: the Spark executor runs it on its workers)."""
+        arrays = [_combined(batch.column(self.link)), _combined(batch.column(self.id_column))]
+        for j, name in enumerate(self.known):
+            try:
+                arrays.append(self.hierarchies[j].leaf(_combined(batch.column(name))))
+            except DataError as exc:
+                raise DataError(exc.message, field=f"{self.table}.{name}") from None
+        return pa.RecordBatch.from_arrays(arrays, names=[self.link, self.id_column, *self.known])
+
     def add(self, batch: pa.RecordBatch) -> None:
         """One batch of the table, after the date shift (as the transform sees it)."""
+        self.add_leaves(self.leaves(batch))
+
+    def add_leaves(self, batch: pa.RecordBatch) -> None:
+        """One batch of :meth:`leaves`."""
         persons, pvalid = _ints(batch.column(self.link), f"{self.table}.{self.link}")
         ids, ivalid = _ints(batch.column(self.id_column), f"{self.table}.{self.id_column}")
         if not ivalid.all():
@@ -165,14 +196,7 @@ class EventCollector:
         self._persons.append(persons[keep])
         self._ids.append(ids[keep])
         for j, name in enumerate(self.known):
-            col = batch.column(name)
-            if isinstance(col, pa.ChunkedArray):
-                col = col.combine_chunks()
-            try:
-                strings = self.hierarchies[j].leaf(col)
-            except DataError as exc:
-                raise DataError(exc.message, field=f"{self.table}.{name}") from None
-            self._codes[j].append(self._dicts[j].encode(strings)[keep])
+            self._codes[j].append(self._dicts[j].encode(_combined(batch.column(name)))[keep])
 
     def finish(self) -> tuple[IntArray, IntArray, list[EventColumn]]:
         persons = np.concatenate(self._persons) if self._persons else np.zeros(0, np.int64)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections import Counter
 from pathlib import Path
@@ -22,6 +23,8 @@ from deid.sinks import MANIFEST_NAME, verify_release
 from deid.sources.sql import SqlSource
 
 ROOT = Path(__file__).resolve().parents[2]
+from tests.deid.specs import small_spec  # noqa: E402
+
 DEMO_SPEC = ROOT / "fixtures" / "policies" / "demo_release.yaml"
 QIS = ("gender_source_value", "year_of_birth", "region")
 
@@ -40,8 +43,17 @@ class FakeScrubber:
         key: bytes,
         column: str,
         langs: pa.Array | None = None,
+        **release_text: Any,
     ) -> pa.Array:
-        self.calls.append({"n": len(texts), "shift": shift_days, "column": column, "langs": langs})
+        self.calls.append(
+            {
+                "n": len(texts),
+                "shift": shift_days,
+                "column": column,
+                "langs": langs,
+                **release_text,
+            }
+        )
         return pa.array(["[scrubbed]"] * len(texts), pa.string())
 
 
@@ -68,7 +80,7 @@ def make_plan(
 ) -> ReleasePlan:
     key_id = store.create_release_key(release_id=release_id, recipient_org_id=recipient)
     return compile_plan(
-        spec or load_release_spec(DEMO_SPEC),
+        spec or small_spec(),
         release_id=release_id,
         recipient_org_id=recipient,
         key_id=key_id,
@@ -170,11 +182,28 @@ def test_linked_tables_hold_only_released_persons_under_one_pseudonym(
         assert not persons & suppressed
     stats = built["manifest"].privacy_report["tables"]
     assert all(stats[t]["rows_out"] == table(built, t).num_rows for t in stats)
-    # Visit pseudonyms join across tables (domain "visit").
-    visits = set(table(built, "visit_occurrence").column("visit_occurrence_id").to_pylist())
+    # Visit pseudonyms join across tables (domain "visit"): a diagnosis names its visit
+    # (a released one, or one the event model suppressed) of the same released person.
+    con = sqlite3.connect(cdw)
+    visit_rows = con.execute("SELECT visit_occurrence_id, person_id FROM visit_occurrence").fetchall()
+    con.close()
+    visit_ps = pseudonymize(pa.array([v for v, _ in visit_rows]), key.domain_key("visit"))
+    person_ps = pseudonymize(pa.array([p for _, p in visit_rows]), key.domain_key("person"))
+    visit_person = dict(zip(visit_ps.to_pylist(), person_ps.to_pylist(), strict=True))
+    released_visits = set(table(built, "visit_occurrence").column("visit_occurrence_id").to_pylist())
+    assert released_visits <= set(visit_person)
+    conditions = table(built, "condition_occurrence")
+    for visit, person in zip(
+        conditions.column("visit_occurrence_id").to_pylist(),
+        conditions.column("person_id").to_pylist(),
+        strict=True,
+    ):
+        assert visit_person[visit] == person
+    suppressed_visits = set(visit_person) - released_visits
+    longitudinal = built["manifest"].privacy_report["longitudinal"]
     assert (
-        set(table(built, "condition_occurrence").column("visit_occurrence_id").to_pylist())
-        <= visits
+        len([v for v in suppressed_visits if visit_person[v] in released])
+        == longitudinal["tables"]["visit_occurrence"]["events_suppressed"]
     )
 
 
@@ -223,14 +252,28 @@ def test_linked_records_of_persons_absent_from_the_anchor_are_dropped(
     visits = [r[0] for r in con.execute("SELECT person_id FROM visit_occurrence")]
     con.close()
     out = pq.read_table(manifest.release_dir / "visit_occurrence.parquet")
-    assert out.num_rows == sum(p in released for p in visits)
-    assert len(visits) - out.num_rows > 3  # suppressed persons' visits and the orphans
+    stats = manifest.privacy_report["longitudinal"]["tables"]["visit_occurrence"]
+    assert stats["events_of_absent_or_unlinked_patients"] == 3
+    assert out.num_rows == sum(p in released for p in visits) - stats["events_suppressed"]
+    assert stats["events_out"] == out.num_rows
     assert manifest.privacy_report["persons_released"] == len(released)
 
 
+DATE_SHAPES = {
+    "month": r"\d{4}-\d{2}",
+    "quarter": r"\d{4}-Q[1-4]",
+    "year": r"\d{4}",
+    "*": r"\*",
+}
+
+
 def test_dates_generalized_and_notes_get_patient_shifts(built: dict[str, Any]) -> None:
-    months = table(built, "visit_occurrence").column("visit_start_date").to_pylist()
-    assert all(len(m) == 7 for m in months)
+    levels = built["manifest"].privacy_report["longitudinal"]["levels"]
+    label = levels["visit_occurrence.visit_start_date"]["label"]
+    dates = table(built, "visit_occurrence").column("visit_start_date").to_pylist()
+    assert dates
+    assert all(re.fullmatch(DATE_SHAPES[label], d) for d in dates)
+    assert levels["condition_occurrence.condition_source_value"]["label"] == "category"
     assert all(
         len(c) == 3
         for c in table(built, "condition_occurrence").column("condition_source_value").to_pylist()
@@ -288,7 +331,7 @@ def test_rebuild_gives_identical_files_and_recipients_differ(
 
 
 def test_unmet_privacy_target_writes_nothing(cdw: Path, store: KeyStore, tmp_path: Path) -> None:
-    spec = load_release_spec(DEMO_SPEC)
+    spec = small_spec()
     spec["tables"]["person"]["policy"]["privacy"] = {"k": 1000, "suppression_limit": 0.0}
     plan = make_plan(store, release_id="rel-k", spec=spec)
     with pytest.raises(PrivacyTargetNotMet) as info:
@@ -346,8 +389,7 @@ def test_notes_are_scrubbed_by_the_phi_scrubber(store: KeyStore, tmp_path: Path)
 
     db = tmp_path / "small.sqlite3"
     generate(f"sqlite:///{db}", patients=40, seed=3)
-    spec = load_release_spec(DEMO_SPEC)
-    spec["tables"] = {k: v for k, v in spec["tables"].items() if k in ("person", "note")}
+    spec = small_spec(("person", "note"))
     spec["tables"]["person"]["policy"]["privacy"] = {"k": 2, "suppression_limit": 0.5}
     plan = make_plan(store, release_id="rel-notes", spec=spec)
     manifest = build_release(
@@ -396,10 +438,7 @@ def test_cli_keys_plan_build(
     )
     key_id = capsys.readouterr().out.strip()
     assert key_id.startswith("rk_")
-    spec = load_release_spec(DEMO_SPEC)
-    spec["tables"] = {
-        k: v for k, v in spec["tables"].items() if k in ("person", "visit_occurrence")
-    }
+    spec = small_spec(("person", "visit_occurrence"))
     spec_path = tmp_path / "spec.yaml"
     spec_path.write_text(yaml.safe_dump(spec, allow_unicode=True))
     url = f"sqlite:///{cdw}"

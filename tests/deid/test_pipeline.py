@@ -17,7 +17,7 @@ import pytest
 from deid.errors import PrivacyTargetNotMet
 from deid.keys import KeyStore, MasterKey
 from deid.pipeline import build_release
-from deid.plan import ReleasePlan, compile_plan, load_release_spec
+from deid.plan import ReleasePlan, compile_plan
 from deid.pseudonym import pseudonymize
 from deid.sinks import MANIFEST_NAME, verify_release
 from deid.sources.sql import SqlSource
@@ -185,12 +185,16 @@ def test_linked_tables_hold_only_released_persons_under_one_pseudonym(
     # Visit pseudonyms join across tables (domain "visit"): a diagnosis names its visit
     # (a released one, or one the event model suppressed) of the same released person.
     con = sqlite3.connect(cdw)
-    visit_rows = con.execute("SELECT visit_occurrence_id, person_id FROM visit_occurrence").fetchall()
+    visit_rows = con.execute(
+        "SELECT visit_occurrence_id, person_id FROM visit_occurrence"
+    ).fetchall()
     con.close()
     visit_ps = pseudonymize(pa.array([v for v, _ in visit_rows]), key.domain_key("visit"))
     person_ps = pseudonymize(pa.array([p for _, p in visit_rows]), key.domain_key("person"))
     visit_person = dict(zip(visit_ps.to_pylist(), person_ps.to_pylist(), strict=True))
-    released_visits = set(table(built, "visit_occurrence").column("visit_occurrence_id").to_pylist())
+    released_visits = set(
+        table(built, "visit_occurrence").column("visit_occurrence_id").to_pylist()
+    )
     assert released_visits <= set(visit_person)
     conditions = table(built, "condition_occurrence")
     for visit, person in zip(

@@ -776,9 +776,12 @@ class TableTransformer:
     key_ref: KeyRef
     keep_persons: PersonSet | AnchorPersons | None = None
     scrubber_factory: Callable[[], TextScrubber] | None = None
+    #: the longitudinal decisions (``ReleaseEvents.to_json``) for a linked table
+    events_json: str | None = None
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         spec, anonymization = _spec_for(self.plan_json, self.table, self.anonymization_json)
+        events = _events_for(self.events_json) if self.events_json is not None else None
         scrubber = self.scrubber_factory() if self.scrubber_factory is not None else None
         if scrubber is None and spec.policy.text_columns:
             from deid.pipeline import default_text_scrubber
@@ -792,7 +795,15 @@ class TableTransformer:
                 keys=self.key_ref,
                 text_scrubber=scrubber,
                 keep_persons=self.keep_persons,
+                events=events,
             )
+
+
+@lru_cache(maxsize=8)
+def _events_for(events_json: str) -> ReleaseEvents:
+    from deid.longitudinal.release import ReleaseEvents
+
+    return ReleaseEvents.from_dict(json.loads(events_json))
 
 
 @lru_cache(maxsize=32)

@@ -40,13 +40,16 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
     from deid.keys import KeyRef
+    from deid.longitudinal.release import LongitudinalPlanner, ReleaseEvents
     from deid.plan import ReleasePlan, TablePlan
     from deid.sinks import Manifest
     from deid.transform import TableSpec
 
 __all__ = [
     "JAVA17_HOME",
+    "AnchorLeaves",
     "CountBatches",
+    "EventLeaves",
     "KeptPersons",
     "build_release_spark",
     "spark_session",
@@ -210,6 +213,48 @@ class KeptPersons:
         for batch in batches:
             column = kept_persons(batch, table_policy=spec, anonymization=anonymization)
             yield pa.RecordBatch.from_arrays([column.drop_null()], names=[self.link_column])
+
+
+@dataclass(frozen=True)
+class AnchorLeaves:
+    """``mapInArrow`` function of a longitudinal release: the anchor's persons and the
+    level-0 strings of their demographics (what the local count pass collects)."""
+
+    plan_json: str
+
+    def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        planner = _planner(self.plan_json)
+        for batch in batches:
+            yield planner.anchor.leaves(batch)
+
+
+@dataclass(frozen=True)
+class EventLeaves:
+    """``mapInArrow`` function: an event table's rows after the patients' date shift, as
+    link, row id and level-0 strings of the known columns (the local event pass's)."""
+
+    plan_json: str
+    table: str
+    key_ref: KeyRef
+
+    def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from deid.longitudinal.release import event_leaves
+
+        planner = _planner(self.plan_json)
+        collector, spec = planner.collectors[self.table], planner.specs[self.table]
+        key = self.key_ref.load()
+        for batch in batches:
+            yield event_leaves(batch, collector, spec, key)
+
+
+def _planner(plan_json: str) -> LongitudinalPlanner:
+    from deid.longitudinal.release import LongitudinalPlanner
+    from deid.plan import ReleasePlan
+
+    plan = ReleasePlan.from_json(plan_json)
+    if plan.events is None:  # pragma: no cover - only built for plans with events
+        raise DeidError("the plan has no longitudinal model")
+    return LongitudinalPlanner(plan, plan.events)
 
 
 def _table_spec(plan_json: str, table: str) -> TableSpec:
@@ -428,6 +473,38 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+def _plan_longitudinal_spark(
+    plan: ReleasePlan,
+    frames: dict[str, DataFrame],
+    freq: Any,
+    key_ref: KeyRef,
+    phases: _Phase,
+    progress: ProgressFn | None,
+) -> tuple[Any, ReleaseEvents]:
+    """The local planner fed with leaves computed on the executors (see AnchorLeaves)."""
+    from deid.longitudinal.release import LongitudinalPlanner
+
+    events = plan.events
+    if events is None:  # pragma: no cover - the caller checks
+        raise DeidError("the plan has no longitudinal model")
+    planner = LongitudinalPlanner(plan, events)
+    plan_json = plan.to_json()
+    anchor_df = frames[plan.anchor]
+    fn: Any = AnchorLeaves(plan_json)
+    leaves = anchor_df.mapInArrow(fn, _output_schema(anchor_df, fn))
+    for batch in phases.run("count", None, leaves.toArrow).to_batches():
+        planner.anchor.add_leaves(batch)
+    for name in planner.collectors:
+        df = frames[name]
+        fn = EventLeaves(plan_json, name, key_ref)
+        leaves = df.mapInArrow(fn, _output_schema(df, fn))
+        table = phases.run(f"events:{name}", None, leaves.toArrow)
+        collector = planner.collectors[name]
+        for batch in table.to_batches():
+            collector.add_leaves(batch)
+    return planner.decide(freq, progress)
+
+
 def build_release_spark(
     plan: ReleasePlan,
     *,
@@ -452,7 +529,12 @@ def build_release_spark(
 
     from deid.anonymize import search
     from deid.frequency import COUNT, FrequencyTable
-    from deid.pipeline import _not_one_row_per_person, _source_changed, privacy_report
+    from deid.pipeline import (
+        _not_one_row_per_person,
+        _source_changed,
+        longitudinal_report,
+        privacy_report,
+    )
     from deid.sinks import MANIFEST_FORMAT, MANIFEST_NAME, FileEntry, Manifest, file_sha256
     from deid.transform import TableSpec, TableTransformer, column_classes
 
@@ -516,9 +598,19 @@ def build_release_spark(
             )
 
         # 2. Search on the driver (the frequency table is small: distinct combinations).
-        _notify(progress, "search", 0, None)
-        anonymization = search(freq, specs[plan.anchor].policy)
-        _notify(progress, "search", 1, 1)
+        release_events: ReleaseEvents | None = None
+        events_json: str | None = None
+        if plan.events is not None:
+            # the longitudinal model: persons and events as leaves from the executors,
+            # the joint search on the driver (compact codes: see docs/scale.md)
+            anonymization, release_events = _plan_longitudinal_spark(
+                plan, frames, freq, key_ref, phases, progress
+            )
+            events_json = release_events.without_suppressed().to_json()
+        else:
+            _notify(progress, "search", 0, None)
+            anonymization = search(freq, specs[plan.anchor].policy)
+            _notify(progress, "search", 1, 1)
         anon_json = json.dumps(anonymization.to_dict(), sort_keys=True)
 
         # 3. Transform pass: the anchor, then every linked table restricted to kept persons.
@@ -546,11 +638,26 @@ def build_release_spark(
                 df = df.join(F.broadcast(kept_df), on=link, how="left_semi").select(
                     *frames[tp.name].columns
                 )
+            if release_events is not None and (
+                tp.name in release_events.suppressed or tp.name in release_events.follow
+            ):
+                # suppressed events (and rows that follow them) go by an anti-join on the id
+                gone = release_events.suppressed_table(tp.name)
+                column = gone.column_names[0]
+                gone_df = session.createDataFrame(gone.to_pandas()).withColumnRenamed(
+                    column, "_gone_id"
+                )
+                df = df.join(
+                    F.broadcast(gone_df),
+                    df[column].cast("long") == gone_df["_gone_id"],
+                    how="left_anti",
+                ).select(*frames[tp.name].columns)
             fn = TableTransformer(
                 plan_json=plan_json,
                 table=tp.name,
                 anonymization_json=anon_json if is_anchor else None,
                 key_ref=key_ref,
+                events_json=None if is_anchor else events_json,
             )
             out = df.mapInArrow(fn, _output_schema(frames[tp.name], fn))
             target = out_dir / tp.name
@@ -563,6 +670,7 @@ def build_release_spark(
         _notify(progress, "publish", 0, None)
         files: list[FileEntry] = []
         tables: dict[str, Any] = {}
+        released_columns: dict[str, dict[str, dict[str, Any]]] = {}
         for tp in ordered:
             parts = sorted((out_dir / tp.name).glob("part-*.parquet"))
             rows = 0
@@ -586,8 +694,11 @@ def build_release_spark(
                 )
             table_stats[tp.name]["rows_out"] = rows
             classes = column_classes(
-                specs[tp.name], anonymization if tp.name == plan.anchor else None
+                specs[tp.name],
+                anonymization if tp.name == plan.anchor else None,
+                events=release_events,
             )
+            released_columns[tp.name] = classes
             tables[tp.name] = {
                 "rows": rows,
                 "columns": [
@@ -610,6 +721,7 @@ def build_release_spark(
         shutil.rmtree(staging / _LANDING, ignore_errors=True)
         keep: Any = _Persons(persons_released) if persons_released is not None else None
         report = privacy_report(plan, anonymization, table_stats, keep)
+        report.update(longitudinal_report(staging, plan, release_events, released_columns))
         data: dict[str, Any] = {
             "format": MANIFEST_FORMAT,
             "release_id": plan.release_id,

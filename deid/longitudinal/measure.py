@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 #: above this many combinations of one size (all patients) that size is not measured
-MAX_COMBINATIONS = 300_000_000
+MAX_COMBINATIONS = 60_000_000
 
 _SEP = "\x1f"
 _NULL = "\x00"
@@ -51,10 +51,20 @@ def km_risk_frames(
     """Risk per m. ``persons``: columns ``person``, ``cls`` (the demographic class, any
     type); ``events``: ``person``, ``item`` (any type; one row per released event).
     Events of persons not in ``persons`` are ignored."""
-    persons = persons.select("person", "cls").unique(subset="person", keep="first")
+    # integers from here on: a dense id per person, class and item (memory)
+    ids = (
+        persons.select("person", "cls")
+        .unique(subset="person", keep="first")
+        .with_columns(
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("pid"),
+            pl.col("cls").rank("dense").cast(pl.Int64).alias("cid"),
+        )
+    )
+    ev = events.select("person", "item").join(ids.select("person", "pid"), on="person")
+    ev = ev.select(pl.col("pid").alias("person"), "item")
+    persons = ids.select(pl.col("pid").alias("person"), pl.col("cid").alias("cls"))
     sizes = persons.group_by("cls").agg(pl.len().alias("size"))
     worst = persons.join(sizes, on="cls").select("person", "cls", pl.col("size").alias("worst"))
-    ev = events.select("person", "item").join(persons.select("person"), on="person", how="semi")
     out: dict[str, Any] = {
         "k": k,
         "patients": persons.height,

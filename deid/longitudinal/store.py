@@ -264,9 +264,14 @@ class LongitudinalData:
         events: Sequence[tuple[str, IntArray, IntArray, list[EventColumn]]],
     ) -> LongitudinalData:
         ids, valid, leaves = anchor
-        valid_rows = np.flatnonzero(valid)
-        order = valid_rows[np.argsort(ids[valid_rows], kind="stable")]
-        sorted_ids = ids[order]
+        # Canonical order whatever order the rows came in (local reads, Spark partitions):
+        # linked persons by id, then unlinked rows by their codes; events by (table,
+        # person, row id). Ties in the search break on these indices.
+        perm = np.lexsort((*reversed(leaves), np.where(valid, ids, 0), ~valid))
+        ids, valid = ids[perm], valid[perm]
+        leaves = tuple(leaf[perm] for leaf in leaves)
+        order = np.arange(int(valid.sum()), dtype=np.int64)
+        sorted_ids = ids[: len(order)]
         tables: list[str] = []
         parts_t, parts_p, parts_id = [], [], []
         columns: list[EventColumn] = []
@@ -297,6 +302,10 @@ class LongitudinalData:
                 full = np.full(len(event_id), -1, dtype=np.int64)
                 full[offsets[t] : offsets[t + 1]] = columns[ci].leaf
                 columns[ci].leaf = full
+        ev_perm = np.lexsort((event_id, person_of, table_of))
+        table_of, person_of, event_id = table_of[ev_perm], person_of[ev_perm], event_id[ev_perm]
+        for c in columns:
+            c.leaf = c.leaf[ev_perm]
         return cls(
             anchor_qi=tuple(anchor_qi),
             anchor_mats=tuple(anchor_mats),

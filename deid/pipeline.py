@@ -39,6 +39,7 @@ from deid.transform import (
 
 if TYPE_CHECKING:
     from deid.anonymize import Anonymization, FrequencyTable
+    from deid.longitudinal.notes import NoteRules
     from deid.longitudinal.release import ReleaseEvents
     from deid.sources.base import Source
 
@@ -186,8 +187,7 @@ class PresidioTextScrubber:
         key: bytes,
         column: str,
         langs: pa.Array | None = None,
-        date_level: str | None = None,
-        remove_ages: bool = False,
+        rules: NoteRules | None = None,
     ) -> pa.Array:
         from deid.text import Scrubber, scrub_array
 
@@ -208,8 +208,7 @@ class PresidioTextScrubber:
             langs=langs,
             date_shift_days=shift_days,
             n_process=self.processes,
-            date_level=date_level,
-            remove_ages=remove_ages,
+            rules=rules,
         )
         return result
 

@@ -39,6 +39,7 @@ from deid.pseudonym import pseudonymize
 if TYPE_CHECKING:
     from deid.anonymize import Anonymization
     from deid.hierarchy import Hierarchy
+    from deid.longitudinal.notes import NoteRules
     from deid.longitudinal.release import ReleaseEvents
     from deid.plan import ReleasePlan
     from deid.policy import Policy
@@ -65,8 +66,9 @@ class TextScrubber(Protocol):
     dates found in the text; ``key`` is the release's text-domain key for keyed
     surrogate tags; ``column`` names the column (for errors); ``langs`` is each row's
     language (``ko``/``en``/``mixed``) when the policy names a ``lang_column`` option.
-    A release with a longitudinal model also passes ``date_level`` (dates in text no
-    finer than the tables) and ``remove_ages=True`` (no exact age in text).
+    A release with a longitudinal model also passes ``rules``
+    (:class:`~deid.longitudinal.notes.NoteRules`: no quasi-identifier in text finer
+    than the tables).
     """
 
     def __call__(
@@ -77,8 +79,7 @@ class TextScrubber(Protocol):
         key: bytes,
         column: str,
         langs: pa.Array | None = None,
-        date_level: str | None = None,
-        remove_ages: bool = False,
+        rules: NoteRules | None = None,
     ) -> pa.Array: ...
 
 
@@ -582,7 +583,7 @@ def transform_batch(
         key=key,
         text_scrubber=text_scrubber,
         shift=shift,
-        date_level=events.date_level if events is not None else None,
+        rules=events.notes if events is not None else None,
     )
 
 
@@ -658,13 +659,13 @@ def protect_batch(
     key: ReleaseKey,
     text_scrubber: TextScrubber | None = None,
     shift: pa.Array | None = None,
-    date_level: str | None = None,
+    rules: NoteRules | None = None,
 ) -> pa.RecordBatch:
     """Scrub text columns, drop and pseudonymize identifiers; other columns pass.
 
-    ``date_level`` (a release with a longitudinal model): dates in text are rendered
-    no finer than the tables (``month``, ``quarter``, ``year`` ...) and exact ages
-    are removed.
+    ``rules`` (a release with a longitudinal model): dates in text no finer than the
+    tables (``month``, ``quarter``, ``year`` ...), no exact age, sex words when sex is
+    generalized, tags without identity.
     """
     columns = spec.policy.columns
     names: list[str] = []
@@ -697,9 +698,7 @@ def protect_batch(
             langs = None
             if isinstance(lang_col, str) and lang_col in batch.schema.names:
                 langs = batch.column(batch.schema.get_field_index(lang_col))
-            extra: dict[str, Any] = {}
-            if date_level is not None:
-                extra = {"date_level": date_level, "remove_ages": True}
+            extra: dict[str, Any] = {} if rules is None else {"rules": rules}
             arr = text_scrubber(
                 arr,
                 shift_days=shift,

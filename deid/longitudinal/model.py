@@ -24,6 +24,9 @@ Release spec (YAML), under ``release``::
           known: [condition_start_date, condition_source_value]
       follow:                   # rows that describe an event go when it is suppressed
         note: visit_occurrence  # note rows whose visit_occurrence_id is a suppressed visit
+      text:                     # notes follow the tables (deid.longitudinal.notes)
+        sex_column: gender_source_value   # sex words go when this anchor column is generalized
+        tags: plain             # plain (default): [PERSON]; keyed: [PERSON_7f3a9c]
 
 Every released column of an event table must be a pseudonymized identifier or a
 ``known`` quasi-identifier (with a hierarchy; the search chooses its level, at
@@ -44,7 +47,17 @@ if TYPE_CHECKING:
 
 __all__ = ["EventModel", "EventTable", "parse_event_model", "validate_event_model"]
 
-_KEYS = {"m", "k", "suppression_limit", "min_kept_share", "tables", "follow", "max_nodes"}
+_KEYS = {
+    "m",
+    "k",
+    "suppression_limit",
+    "min_kept_share",
+    "tables",
+    "follow",
+    "max_nodes",
+    "text",
+}
+_TAGS = ("plain", "keyed")
 
 
 @dataclass(frozen=True)
@@ -71,6 +84,10 @@ class EventModel:
     max_nodes: int = 200_000
     #: each event table keeps at least this share of its (kept patients') rows
     min_kept_share: float = 0.0
+    #: the anchor column whose generalization removes sex words from notes
+    sex_column: str | None = None
+    #: tags in notes: "plain" ([PERSON]) or "keyed" ([PERSON_7f3a9c])
+    tags: str = "plain"
 
     def table(self, name: str) -> EventTable | None:
         for t in self.tables:
@@ -94,6 +111,7 @@ class EventModel:
             "min_kept_share": self.min_kept_share,
             "tables": {t.name: t.to_dict() for t in self.tables},
             "follow": {dep: event for dep, event in self.follow},
+            "text": {"sex_column": self.sex_column, "tags": self.tags},
         }
 
     @classmethod
@@ -165,6 +183,15 @@ def parse_event_model(raw: object, where: str = "release.events") -> EventModel:
         if dep in names:
             raise PolicyError(f"{where}.follow.{dep}", "an event table cannot follow another")
         follow.append((str(dep), str(event)))
+    text = raw.get("text") or {}
+    if not isinstance(text, Mapping) or set(text) - {"sex_column", "tags"}:
+        raise PolicyError(f"{where}.text", "expected a mapping with sex_column and/or tags")
+    sex_column = text.get("sex_column")
+    if sex_column is not None and (not isinstance(sex_column, str) or not sex_column):
+        raise PolicyError(f"{where}.text.sex_column", f"expected a column name, got {sex_column!r}")
+    tags = text.get("tags", "plain")
+    if tags not in _TAGS:
+        raise PolicyError(f"{where}.text.tags", f"expected one of {list(_TAGS)}, got {tags!r}")
     return EventModel(
         m=m,
         k=k,
@@ -173,6 +200,8 @@ def parse_event_model(raw: object, where: str = "release.events") -> EventModel:
         follow=tuple(sorted(follow)),
         max_nodes=max_nodes,
         min_kept_share=float(min_kept),
+        sex_column=sex_column,
+        tags=str(tags),
     )
 
 
@@ -188,6 +217,15 @@ def validate_event_model(plan: ReleasePlan, events: EventModel) -> None:
     - a ``follow`` table lists the event table's id column.
     """
     names = [t.name for t in plan.tables]
+    if events.sex_column is not None:
+        anchor_cols = plan.anchor_table.policy().columns
+        spec = anchor_cols.get(events.sex_column)
+        if spec is None or spec.role != "quasi":
+            raise PolicyError(
+                "release.events.text.sex_column",
+                f"expected a quasi-identifier of the anchor table {plan.anchor!r}, "
+                f"got {events.sex_column!r}",
+            )
     for et in events.tables:
         fld = f"release.events.tables.{et.name}"
         if et.name not in names:

@@ -32,6 +32,7 @@ from deid.errors import DataError, PolicyError, PrivacyTargetNotMet, SourceChang
 from deid.hierarchy import DateHierarchy, Hierarchy, Icd10Hierarchy
 from deid.longitudinal.measure import km_risk_frames, km_risk_tables, read_released_table
 from deid.longitudinal.model import EventModel
+from deid.longitudinal.notes import NoteRules
 from deid.longitudinal.search import AnchorState, LongitudinalSearch
 from deid.longitudinal.store import AnchorCollector, EventCollector, LongitudinalData
 
@@ -84,7 +85,7 @@ class ReleaseEvents:
     follow: dict[str, tuple[str, str]]  # dependent table -> (event table, id column)
     id_columns: dict[str, str]  # event table -> id column
     expected_out: dict[str, int]  # event table -> rows the search released
-    date_level: str | None = None  # the coarsest date unit of the event columns
+    notes: NoteRules = field(default_factory=NoteRules)  # how text follows the tables
     report: dict[str, Any] = field(default_factory=dict)
 
     def levels_for(self, table: str) -> dict[str, int] | None:
@@ -130,7 +131,7 @@ class ReleaseEvents:
             "follow": {t: list(v) for t, v in self.follow.items()},
             "id_columns": self.id_columns,
             "expected_out": self.expected_out,
-            "date_level": self.date_level,
+            "notes": self.notes.to_dict(),
             "report": self.report,
         }
 
@@ -147,7 +148,7 @@ class ReleaseEvents:
             follow={t: (str(v[0]), str(v[1])) for t, v in data["follow"].items()},
             id_columns={str(t): str(c) for t, c in data["id_columns"].items()},
             expected_out={str(t): int(n) for t, n in data["expected_out"].items()},
-            date_level=data.get("date_level"),
+            notes=NoteRules.from_dict(data.get("notes") or {}),
             report=dict(data.get("report") or {}),
         )
 
@@ -293,13 +294,21 @@ class LongitudinalPlanner:
             et = events.table(event)
             if et is not None:
                 follow[dep] = (event, et.id_column)
+        anchor_levels = dict(zip(self.qi, astate.levels, strict=True))
+        notes = NoteRules(
+            date_level=_DATE_ORDER[date_rank] if date_rank >= 0 else None,
+            remove_ages=True,
+            remove_sex=events.sex_column is not None and anchor_levels[events.sex_column] > 0,
+            plain_tags=events.tags == "plain",
+        )
+        report["notes"] = notes.to_dict()
         release_events = ReleaseEvents(
             levels=levels,
             suppressed=suppressed,
             follow=follow,
             id_columns={et.name: et.id_column for et in events.tables},
             expected_out=expected,
-            date_level=_DATE_ORDER[date_rank] if date_rank >= 0 else None,
+            notes=notes,
             report=report,
         )
         return anonymization, release_events

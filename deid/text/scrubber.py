@@ -12,8 +12,9 @@ from typing import Any
 import pyarrow as pa
 
 from deid.errors import DataError, DeidError
+from deid.longitudinal.notes import NoteRules
 from deid.text.engine import get_engines
-from deid.text.recognizers.ages import remove_exact_ages
+from deid.text.recognizers.ages import remove_exact_ages, remove_sex_words
 from deid.text.recognizers.dates import generalize_date_text, shift_date_text
 from deid.text.recognizers.places import trim_en_org
 from deid.text.surrogates import Surrogates
@@ -196,15 +197,16 @@ class Scrubber:
         entities: Sequence[Entity],
         date_shift_days: int | None = None,
         *,
-        date_level: str | None = None,
-        remove_ages: bool = False,
+        rules: NoteRules | None = None,
     ) -> str:
         """``text`` with every entity replaced by its surrogate (or shifted date).
 
-        ``date_level`` writes dates at a release's date unit (``month`` -> ``2021-03``);
-        ``remove_ages`` replaces every exact age (``62세``, ``M/51``, ``51-year-old``)
-        by ``[AGE]``: quasi-identifiers in a note must not be finer than the tables.
+        ``rules`` (a release with a longitudinal model, :mod:`deid.longitudinal.notes`):
+        dates at the release's date unit (``month`` -> ``2021-03``), exact ages and
+        (if asked) sex words removed, tags without identity: quasi-identifiers in a
+        note must not be finer than the tables.
         """
+        date_level = rules.date_level if rules is not None else None
         parts: list[str] = []
         pos = 0
         for ent in sorted(entities, key=lambda e: e.start):
@@ -217,13 +219,18 @@ class Scrubber:
                 replacement = generalize_date_text(value, date_shift_days, date_level)
             elif ent.type == "DATE" and date_shift_days is not None:
                 replacement = shift_date_text(value, date_shift_days)
-            parts.append(
-                replacement if replacement is not None else self.surrogates.replace(ent.type, value)
-            )
+            if replacement is None:
+                plain = rules is not None and rules.plain_tags
+                replacement = f"[{ent.type}]" if plain else self.surrogates.replace(ent.type, value)
+            parts.append(replacement)
             pos = ent.end
         parts.append(text[pos:])
         out = "".join(parts)
-        return remove_exact_ages(out) if remove_ages else out
+        if rules is not None and rules.remove_ages:
+            out = remove_exact_ages(out)
+        if rules is not None and rules.remove_sex:
+            out = remove_sex_words(out)
+        return out
 
     def scrub(
         self, text: str, *, lang: str | None = None, date_shift_days: int | None = None
@@ -239,12 +246,11 @@ class Scrubber:
         date_shift_days: Sequence[int | None] | int | None = None,
         batch_size: int = 64,
         n_process: int = 1,
-        date_level: str | None = None,
-        remove_ages: bool = False,
+        rules: NoteRules | None = None,
     ) -> list[ScrubResult]:
         """Scrub many notes; ``n_process`` > 1 forks worker processes sharing this scrubber.
 
-        ``date_level`` and ``remove_ages``: see :meth:`render`.
+        ``rules``: see :meth:`render`.
         """
         n = len(texts)
         if isinstance(date_shift_days, int) or date_shift_days is None:
@@ -256,14 +262,11 @@ class Scrubber:
                     f"date_shift_days has {len(shifts)} values for {n} texts",
                     field="date_shift_days",
                 )
-        level = (date_level, remove_ages)
         if n_process > 1 and n >= 2 * batch_size:
-            return self._scrub_parallel(texts, langs, shifts, batch_size, n_process, level)
+            return self._scrub_parallel(texts, langs, shifts, batch_size, n_process, rules)
         ents = self.analyze_many(texts, langs=langs, batch_size=batch_size)
         return [
-            ScrubResult(
-                self.render(t, e, s, date_level=date_level, remove_ages=remove_ages), tuple(e)
-            )
+            ScrubResult(self.render(t, e, s, rules=rules), tuple(e))
             for t, e, s in zip(texts, ents, shifts, strict=True)
         ]
 
@@ -274,7 +277,7 @@ class Scrubber:
         shifts: Sequence[int | None],
         batch_size: int,
         n_process: int,
-        level: tuple[str | None, bool] = (None, False),
+        rules: NoteRules | None = None,
     ) -> list[ScrubResult]:
         global _WORKER_SCRUBBER
         _WORKER_SCRUBBER = self
@@ -287,7 +290,7 @@ class Scrubber:
                     list(langs[i : i + step]) if langs is not None else None,
                     list(shifts[i : i + step]),
                     batch_size,
-                    level,
+                    rules,
                 )
             )
         try:
@@ -302,11 +305,9 @@ _WORKER_SCRUBBER: Scrubber | None = None
 
 
 def _worker_scrub(
-    chunk: tuple[
-        list[str], list[str | None] | None, list[int | None], int, tuple[str | None, bool]
-    ],
+    chunk: tuple[list[str], list[str | None] | None, list[int | None], int, NoteRules | None],
 ) -> list[ScrubResult]:
-    texts, langs, shifts, batch_size, (date_level, remove_ages) = chunk
+    texts, langs, shifts, batch_size, rules = chunk
     scrubber = _WORKER_SCRUBBER
     if scrubber is None:  # pragma: no cover - only without fork
         raise DeidError("scrub worker started without a scrubber (fork start method required)")
@@ -315,8 +316,7 @@ def _worker_scrub(
         langs=langs,
         date_shift_days=shifts,
         batch_size=batch_size,
-        date_level=date_level,
-        remove_ages=remove_ages,
+        rules=rules,
     )
 
 
@@ -337,8 +337,7 @@ def scrub_array(
     date_shift_days: pa.Array | None = None,
     batch_size: int = 64,
     n_process: int = 1,
-    date_level: str | None = None,
-    remove_ages: bool = False,
+    rules: NoteRules | None = None,
 ) -> pa.Array:
     """Scrub a text column (nulls stay null); dates shift by each row's own shift.
 
@@ -369,8 +368,7 @@ def scrub_array(
         date_shift_days=[shift_list[i] for i in idx],
         batch_size=batch_size,
         n_process=n_process,
-        date_level=date_level,
-        remove_ages=remove_ages,
+        rules=rules,
     )
     out: list[str | None] = [None] * n
     for i, res in zip(idx, results, strict=True):

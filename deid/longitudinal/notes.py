@@ -1,0 +1,43 @@
+"""How notes follow a release with a longitudinal model: no quasi-identifier in text
+finer than the tables.
+
+- dates are written at the release's date unit (the coarsest of its event date
+  columns: ``month`` -> ``2021-03``, ``year`` -> ``2021``), shifted by the patient's
+  own offset as in the tables;
+- exact ages (``62세``, ``M/51``, ``51-year-old``) become ``[AGE]``: the tables carry
+  at most a birth-year band;
+- sex words become ``[SEX]`` when the demographics release sex generalized (the
+  model's ``text.sex_column`` above level 0);
+- tags carry no identity (``[PERSON]``, ``[ORGANIZATION]``): a keyed tag is the same
+  for the same hospital or doctor in every note, a pseudonym finer than the tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+__all__ = ["NoteRules"]
+
+
+@dataclass(frozen=True)
+class NoteRules:
+    """What the scrubber does beyond PHI for a release's notes (JSON-ready)."""
+
+    date_level: str | None = None  # None: shifted dates in their own format
+    remove_ages: bool = True
+    remove_sex: bool = False
+    plain_tags: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> NoteRules:
+        return cls(
+            date_level=data.get("date_level"),
+            remove_ages=bool(data.get("remove_ages", True)),
+            remove_sex=bool(data.get("remove_sex", False)),
+            plain_tags=bool(data.get("plain_tags", True)),
+        )

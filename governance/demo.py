@@ -409,12 +409,46 @@ def summary(result: DemoResult) -> list[str]:
         f"  {f['name']:<36} {f.get('rows', '?'):>9} rows  {f['sha256'][:16]}..."
         for f in manifest.get("files", [])
     ]
+    lines += longitudinal_summary(report.get("longitudinal"))
     lines += [
         f"audit events:              {result.audit_events} (chain verified)",
         f"release files:             {release.files_dir}",
         f"downloaded to:             {result.download_dir}",
     ]
     return lines
+
+
+def longitudinal_summary(section: dict[str, Any] | None) -> list[str]:
+    """The release-level privacy lines: events kept, levels, risk before and after."""
+    if not section or not section.get("model"):
+        return ["longitudinal model:        none (k covers the demographics only)"]
+    tables = section.get("tables") or {}
+    kept = ", ".join(
+        f"{name} {t['events_out']:,}/{t['events_in']:,} ({t['kept_share']:.0%})"
+        for name, t in tables.items()
+    )
+    levels = ", ".join(f"{col} {info['label']}" for col, info in section.get("levels", {}).items())
+    lines = [
+        f"events (k={section['k']}, m={section['m']}):       {kept}",
+        f"events suppressed:         {section['events_suppressed']:,} "
+        f"(limit {section['max_suppressed_events']:,}); loss {section['loss']:.3f}",
+        f"event levels:              {levels}",
+        f"demographic levels:        {section.get('anchor_levels')}",
+        "risk (patients whose rarest combination of demographics + m events",
+        f"  matches fewer than {section['k']}; highest match probability):",
+        "    m   before              after (measured on the written files)",
+    ]
+    before, after = section.get("risk_before") or {}, section.get("risk_after") or {}
+    for m in (1, 2, 3):
+        b, a = before.get(f"m{m}", {}), after.get(f"m{m}", {})
+        lines.append(f"    {m}   {_risk_cell(b):<20}{_risk_cell(a)}")
+    return lines
+
+
+def _risk_cell(part: dict[str, Any]) -> str:
+    if not part.get("measured"):
+        return "not measured"
+    return f"{part['share_below_k']:6.1%} ({part['highest']:.2f})"
 
 
 def today() -> date:

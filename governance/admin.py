@@ -22,6 +22,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from governance import selectors, services
+from governance.admin_report import longitudinal_context, report_context
 from governance.admin_site import GovernanceAdminSite
 from governance.errors import GovernanceError
 from governance.models import (
@@ -439,111 +440,6 @@ class DataAccessRequestAdmin(ReadOnlyAdmin):
         _run(request, fn, success)
 
 
-def _num(value: Any) -> Any:
-    """Floats to four significant digits for people; everything else unchanged."""
-    if isinstance(value, float):
-        return float(f"{value:.4g}")
-    return value
-
-
-def report_context(report: dict[str, Any] | None) -> dict[str, Any]:
-    """The privacy report, shaped for a person: figures, tables, and an SVG histogram."""
-    if not report:
-        return {"present": False}
-    # The build's report wraps the engine's anonymization report under "report" and adds
-    # release-wide figures (records released, per-table rows); flatten both shapes.
-    inner = report.get("report")
-    if isinstance(inner, dict):
-        report = {**inner, **{k: v for k, v in report.items() if k != "report"}}
-    target = report.get("privacy") or {}
-    hist_raw = (
-        report.get("class_sizes")
-        or report.get("class_size_histogram")
-        or report.get("histogram")
-        or {}
-    )
-    if isinstance(hist_raw, list):
-        hist_raw = {str(i + 1): v for i, v in enumerate(hist_raw)}
-
-    def size_key(label: str) -> float:
-        head = str(label).split("-")[0].rstrip("+")
-        try:
-            return float(head)
-        except ValueError:
-            return float("inf")
-
-    bars_data = sorted(
-        ((str(k), int(v)) for k, v in hist_raw.items()), key=lambda kv: size_key(kv[0])
-    )
-    k_target = target.get("k", report.get("k_target"))
-    width, height, pad = 560, 220, 30
-    bars = []
-    if bars_data:
-        peak = max(c for _, c in bars_data) or 1
-        slot = (width - 2 * pad) / len(bars_data)
-        for i, (label, count) in enumerate(bars_data):
-            h = (height - 2 * pad) * count / peak
-            below = k_target is not None and size_key(label) < float(k_target)
-            bars.append(
-                {
-                    "label": label,
-                    "count": count,
-                    "x": round(pad + i * slot + slot * 0.1, 1),
-                    "y": round(height - pad - h, 1),
-                    "w": round(slot * 0.8, 1),
-                    "h": round(h, 1),
-                    "cx": round(pad + i * slot + slot / 2, 1),
-                    "below_k": below,
-                }
-            )
-    risk_rows = []
-    for name, value in (report.get("risk") or {}).items():
-        if isinstance(value, dict):
-            risk_rows.append(
-                {
-                    "name": name,
-                    **{
-                        k: _num(value.get(k))
-                        for k in ("highest", "average", "records_above_threshold", "threshold")
-                    },
-                }
-            )
-        else:
-            risk_rows.append({"name": name, "highest": _num(value)})
-    share = report.get("suppressed_share", report.get("suppression_rate"))
-    tables = [
-        {"name": name, **stats}
-        for name, stats in sorted((report.get("tables") or {}).items())
-        if isinstance(stats, dict)
-    ]
-    return {
-        "present": True,
-        "k": report.get("k", report.get("k_reached")),
-        "k_target": k_target,
-        "l": report.get("l"),
-        "t": report.get("t"),
-        "suppression_limit": target.get("suppression_limit"),
-        "metric": target.get("metric"),
-        "records_in": report.get("records_in"),
-        "records_out": report.get("records_released", report.get("records_out")),
-        "suppressed": report.get("records_suppressed", report.get("suppressed")),
-        "persons": report.get("persons_released"),
-        "tables": tables,
-        "suppressed_pct": round(100 * float(share), 2) if share is not None else None,
-        "classes": report.get("classes"),
-        "levels": sorted((report.get("levels") or {}).items()),
-        "risk": risk_rows,
-        "info_loss": sorted((k, _num(v)) for k, v in (report.get("info_loss") or {}).items()),
-        "chart": {
-            "width": width,
-            "height": height,
-            "pad": pad,
-            "bars": bars,
-            "axis_y": height - pad,
-        },
-    }
-
-
 @admin.register(Release)
 class ReleaseAdmin(ReadOnlyAdmin):
     list_display = ("id", "request", "recipient", "state", "built_at", "published_at", "expires_at")
@@ -627,6 +523,10 @@ class ReleaseAdmin(ReadOnlyAdmin):
             "obj": obj,
             "opts": self.model._meta,
             "report": report_context(obj.privacy_report),
+            "longitudinal": longitudinal_context(
+                (obj.privacy_report or {}).get("longitudinal"),
+                list((obj.privacy_report or {}).get("warnings") or []),
+            ),
             "decisions": obj.decisions.select_related("decided_by"),
             "files": (obj.manifest or {}).get("files", [])
             if isinstance(obj.manifest, dict)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from governance import services
 from governance.admin import report_context
+from governance.admin_report import longitudinal_context
 from governance.models import Decision, ReleaseState, RequestState
 from tests.governance.factories import POLICY_YAML, REPORT, World
 
@@ -152,6 +154,98 @@ def test_release_page_renders_report_and_chart(world: World, login: Any) -> None
     client.post(release_url(release), {"action": "revoke", "reason": "Breach reported."})
     release.refresh_from_db()
     assert release.state == ReleaseState.REVOKED
+
+
+LONGITUDINAL = {
+    "model": {"m": 2},
+    "k": 5,
+    "m": 2,
+    "loss": 0.40216,
+    "events_in": 69742,
+    "events_suppressed": 20729,
+    "cells_suppressed": 50000,
+    "max_suppressed_events": 20922,
+    "anchor_levels": {"gender_source_value": 1},
+    "levels": {
+        "visit_occurrence.visit_start_date": {
+            "level": 2,
+            "label": "year",
+            "min_level": 0,
+            "max_level": 2,
+            "height": 4,
+        }
+    },
+    "tables": {
+        "visit_occurrence": {
+            "events_in": 53603,
+            "events_of_suppressed_patients": 0,
+            "events_suppressed": 13666,
+            "events_out": 39937,
+            "kept_share": 0.745,
+        }
+    },
+    "notes": {"date_level": "year", "remove_ages": True, "remove_sex": True, "plain_tags": True},
+    "risk_before": {
+        "m1": {
+            "measured": True,
+            "share_below_k": 0.365,
+            "below_k": 3650,
+            "highest": 1.0,
+            "average": 0.2,
+        },
+        "m2": {
+            "measured": True,
+            "share_below_k": 0.975,
+            "below_k": 9750,
+            "highest": 1.0,
+            "average": 0.9,
+        },
+        "m3": {"measured": False, "combinations": 10**9},
+    },
+    "risk_after": {
+        "m1": {
+            "measured": True,
+            "share_below_k": 0.0,
+            "below_k": 0,
+            "highest": 0.2,
+            "average": 0.01,
+        },
+        "m2": {
+            "measured": True,
+            "share_below_k": 0.0,
+            "below_k": 0,
+            "highest": 0.2,
+            "average": 0.05,
+        },
+        "m3": {
+            "measured": True,
+            "share_below_k": 0.48,
+            "below_k": 4800,
+            "highest": 1.0,
+            "average": 0.3,
+        },
+    },
+}
+
+
+def test_release_page_shows_the_release_level_privacy(world: World, login: Any) -> None:
+    """The steward reads the (k, k^m) section: before/after chart, events kept, levels."""
+    release = world.built()
+    release.privacy_report = {**release.privacy_report, "longitudinal": LONGITUDINAL}
+    release.save(update_fields=["privacy_report"])
+    page = login(world.steward).get(release_url(release)).content.decode()
+    assert 'id="risk-chart"' in page
+    assert page.count('class="bar risk-before"') == 4  # three m's and the legend
+    assert page.count('class="bar risk-after"') == 4
+    for text in ("m = 2", "36.5%", "97.5%", "48.0%", "not measured", "visit_occurrence", "year"):
+        assert text in page, text
+    ctx = longitudinal_context(LONGITUDINAL, [])
+    labels = [b["x"] for b in ctx["chart"]["labels"]]
+    assert labels == sorted(labels)
+    assert min(b - a for a, b in itertools.pairwise(labels)) > 100  # labels never overlap
+    warned = longitudinal_context(None, ["no longitudinal threat model"])
+    assert not warned["present"]
+    assert warned["warnings"]
 
 
 def test_list_pages_and_no_bulk_delete(world: World, login: Any) -> None:

@@ -99,10 +99,26 @@ def dense_ids(cols: Sequence[npt.NDArray[Any]], cards: Sequence[int]) -> tuple[I
     for col, c in zip(cols, cards, strict=True):
         c = max(int(c), 1)
         if card * c >= _FIT:
-            uniq, inv = np.unique(key, return_inverse=True)
-            key, card = inv.reshape(-1).astype(np.int64), len(uniq)
+            key, card = _dense(key, card)
         key = key * c + np.asarray(col, dtype=np.int64)
         card *= c
+    return _dense(key, card)
+
+
+#: a key space up to this size (or up to 16 slots a key, at most _DIRECT_MAX slots) is
+#: made dense by a presence table in linear time, not by sorting
+_DIRECT = 1 << 16
+_DIRECT_MAX = 1 << 26
+
+
+def _dense(key: IntArray, space: int) -> tuple[IntArray, int]:
+    """Dense ids of ``key`` (values in 0..space-1), in the keys' order."""
+    if space <= _DIRECT or (space <= 16 * len(key) and space <= _DIRECT_MAX):
+        present = np.zeros(space, dtype=bool)
+        present[key] = True
+        remap = np.cumsum(present, dtype=np.int32)
+        n = int(remap[-1]) if space else 0
+        return remap[key].astype(np.int64) - 1, n
     uniq, inv = np.unique(key, return_inverse=True)
     return inv.reshape(-1).astype(np.int64), len(uniq)
 
@@ -185,6 +201,8 @@ class _Instances:
     occ: npt.NDArray[np.int32]  # (n, size) occurrence indices
     combo: IntArray  # dense combination id (class + multiset of items)
     n_combos: int
+    live: BoolArray | None = None  # during an evaluation: instances still whole
+    supp: IntArray | None = None  # their supports (persons per combination)
 
 
 @dataclass
@@ -312,17 +330,14 @@ class LongitudinalSearch:
         self, anchor: AnchorState, levels: Sequence[int], table: int | None = None
     ) -> _Groups:
         d, m = self.data, self.m
-        item, _ = self.items(levels, table)
+        item, space = self.items(levels, table)
         order = self.order
         live = anchor.kept[d.person_of[order]]
         if table is not None:
             live &= d.table_of[order] == table
         events = order[live]  # kept persons, by (person, row id)
         # dense item ids (sorted like the codes), then a stable sort by (person, item)
-        ev_items = item[events]
-        uniq, dense = np.unique(ev_items, return_inverse=True)
-        dense = dense.reshape(-1).astype(np.int64)
-        n_items = len(uniq)
+        dense, n_items = _dense(item[events], space)
         persons = d.person_of[events]
         if len(events):
             key = persons * max(n_items, 1) + dense
@@ -377,6 +392,9 @@ class LongitudinalSearch:
                 f"(limit {self.max_instances:,}); lower m, or generalize or limit the events",
             )
         for s in range(2, m + 1):
+            if s == 2:
+                out.append(self._pairs(g, klass, n_classes))
+                continue
             pos = _combinations(o_person, s)
             if not len(pos):
                 out.append(_Instances(s, np.zeros((0, s), np.int32), np.zeros(0, np.int64), 0))
@@ -390,6 +408,25 @@ class LongitudinalSearch:
             )
             out.append(_Instances(s, pos.astype(np.int32), combo, n_combos))
         return out
+
+    def _pairs(self, g: _Groups, klass: IntArray, n_classes: int) -> _Instances:
+        """Size-2 combinations, made directly: two items of a person (rank 0 each), or one
+        item twice (ranks 0 and 1): each multiset once, nothing to filter."""
+        m = self.m
+        cap = np.minimum(g.g_count, m)
+        o_start = np.cumsum(cap) - cap
+        two = _combinations(g.g_person, 2)  # group pairs of a person, items ascending
+        twice = np.flatnonzero(g.g_count >= 2)
+        ga = np.concatenate([two[:, 0], twice])
+        a = o_start[ga]
+        b = np.concatenate([o_start[two[:, 1]], o_start[twice] + 1])
+        code_a = g.g_item[ga] * m
+        code_b = np.concatenate([g.g_item[two[:, 1]] * m, g.g_item[twice] * m + 1])
+        width = max(g.n_items * m, 1)
+        cls = klass[g.g_person[ga]]
+        combo, n_combos = dense_ids([cls, code_a, code_b], [max(n_classes, 1), width, width])
+        occ = np.stack([a, b], axis=1).astype(np.int32)
+        return _Instances(2, occ, combo, n_combos)
 
     def _prepare(
         self, anchor: AnchorState, levels: Sequence[int], table: int | None = None
@@ -417,8 +454,14 @@ class LongitudinalSearch:
         rare: list[tuple[_Instances, BoolArray]] = []
         for inst in node.instances:
             live = _live_all(inst, o_live)
-            supp = np.bincount(inst.combo[live], minlength=inst.n_combos)
-            rare_i = live & (supp[inst.combo] < k)
+            if inst.live is None or inst.supp is None:
+                inst.supp = np.bincount(inst.combo[live], minlength=inst.n_combos)
+            else:  # supports only fall: take off the instances that broke since
+                dead = inst.live & ~live
+                if dead.any():
+                    inst.supp -= np.bincount(inst.combo[dead], minlength=inst.n_combos)
+            inst.live = live
+            rare_i = live & (inst.supp < k)[inst.combo]
             if rare_i.any():
                 rare.append((inst, rare_i))
         return rare_groups, rare
@@ -566,14 +609,14 @@ class LongitudinalSearch:
             [np.pad(x, ((0, 0), (0, width - x.shape[1])), mode="edge") for x in inst_groups]
         )
         person = g.g_person[groups[:, 0]]
-        order = np.lexsort((np.arange(len(person)), person))
-        groups, person = groups[order], person[order]
+        idx = np.argsort(person, kind="stable")  # by person, then instance order
         used = np.zeros(len(g.g_person), dtype=bool)
         rows, extra = 0, 0.0
-        open_ = np.ones(len(groups), dtype=bool)
-        while open_.any():
-            open_ &= ~used[groups].any(axis=1)
-            idx = np.flatnonzero(open_)
+        while len(idx):
+            free = ~used[groups[idx, 0]]
+            for i in range(1, width):
+                free &= ~used[groups[idx, i]]
+            idx = idx[free]
             if not len(idx):
                 break
             first = np.ones(len(idx), dtype=bool)
@@ -582,7 +625,7 @@ class LongitudinalSearch:
             rows += len(pick)
             extra += float(g.g_extra[groups[pick]].min(axis=1).sum())
             used[groups[pick]] = True
-            open_[pick] = False
+            idx = idx[~first]
         return rows, extra
 
     def _cover(
@@ -785,9 +828,10 @@ def _tol(x: float) -> float:
 
 
 def _live_all(inst: _Instances, o_live: BoolArray) -> BoolArray:
-    if not len(inst.occ):
-        return np.zeros(0, dtype=bool)
-    return np.asarray(o_live[inst.occ].all(axis=1), dtype=bool)
+    live: BoolArray = o_live[inst.occ[:, 0]]
+    for i in range(1, inst.size):
+        live &= o_live[inst.occ[:, i]]
+    return live
 
 
 def _person_lengths(person: IntArray) -> list[tuple[int, int]]:

@@ -15,12 +15,13 @@ average match probability.
 
 from __future__ import annotations
 
-import math
+import itertools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -34,8 +35,11 @@ __all__ = [
 ]
 
 #: above this many combinations of one size (all patients) that size is not measured
-MAX_COMBINATIONS = 60_000_000
+MAX_COMBINATIONS = 200_000_000
+#: combinations made at a time (memory: a few hundred bytes each while counted)
+CHUNK = 4_000_000
 
+IntArray = npt.NDArray[np.int64]
 _SEP = "\x1f"
 _NULL = "\x00"
 
@@ -47,121 +51,151 @@ def km_risk_frames(
     k: int,
     ms: Sequence[int] = (1, 2, 3),
     max_combinations: int = MAX_COMBINATIONS,
+    chunk: int = CHUNK,
 ) -> dict[str, Any]:
     """Risk per m. ``persons``: columns ``person``, ``cls`` (the demographic class, any
     type); ``events``: ``person``, ``item`` (any type; one row per released event).
-    Events of persons not in ``persons`` are ignored."""
-    # integers from here on: a dense id per person, class and item (memory)
+    Events of persons not in ``persons`` are ignored.
+
+    Memory is bounded by the distinct combinations, not their instances: each size's
+    combinations are made ``chunk`` at a time (persons in order), counted per chunk
+    and merged, then made again to find each person's rarest.
+    """
+    # integers from here on: a dense id per person, class and item
     ids = (
         persons.select("person", "cls")
-        .unique(subset="person", keep="first")
+        .unique(subset="person", keep="first", maintain_order=True)
         .with_columns(
             pl.int_range(pl.len(), dtype=pl.Int64).alias("pid"),
             pl.col("cls").rank("dense").cast(pl.Int64).alias("cid"),
         )
+        .sort("pid")
     )
     ev = events.select("person", "item").join(ids.select("person", "pid"), on="person")
-    ev = ev.select(pl.col("pid").alias("person"), "item")
-    persons = ids.select(pl.col("pid").alias("person"), pl.col("cid").alias("cls"))
-    sizes = persons.group_by("cls").agg(pl.len().alias("size"))
-    worst = persons.join(sizes, on="cls").select("person", "cls", pl.col("size").alias("worst"))
+    ev = ev.with_columns(pl.col("item").rank("dense").cast(pl.Int64).alias("iid"))
+    cid = ids["cid"].to_numpy()
+    n_persons = len(cid)
+    size_of_class = np.bincount(cid) if n_persons else np.zeros(0, np.int64)
+    worst = size_of_class[cid].astype(np.int64) if n_persons else np.zeros(0, np.int64)
     out: dict[str, Any] = {
         "k": k,
-        "patients": persons.height,
+        "patients": n_persons,
         "events": ev.height,
-        "m0": _summary(worst["worst"], k),
+        "m0": _summary(worst, k),
     }
     top = max([*ms, 1])
-    occ = _occurrences(ev, top)
-    lengths = occ.group_by("person").agg(pl.len().alias("n"))["n"].to_list()
-    combos: pl.DataFrame | None = None
+    occ = _Occurrences.of(ev["pid"].to_numpy(), ev["iid"].to_numpy(), top, n_persons)
     for size in range(1, top + 1):
-        needed = sum(math.comb(int(n), size) for n in lengths)
+        per_person = _n_choose(occ.lengths, size)
+        needed = int(per_person.sum())
         if needed > max_combinations:
             for m in ms:
                 if m >= size:
                     out[f"m{m}"] = {"measured": False, "combinations": needed}
             break
-        combos = _extend(combos, occ, size)
         keys = ["cls", *[f"c{i}" for i in range(size)]]
-        with_cls = combos.join(persons, on="person").select("person", *keys)
-        counts = with_cls.group_by(keys).agg(pl.col("person").n_unique().alias("support"))
-        support = (
-            with_cls.join(counts, on=keys)
-            .group_by("person")
-            .agg(pl.col("support").min().alias("rarest"))
+        ranges = _chunks(per_person, chunk)
+        parts = [
+            _frame(occ, cid, lo, hi, size).group_by(keys).agg(pl.len().alias("support"))
+            for lo, hi in ranges
+        ]
+        counts = (
+            pl.concat(parts).group_by(keys).agg(pl.col("support").sum())
+            if parts
+            else pl.DataFrame(schema={**dict.fromkeys(keys, pl.Int64), "support": pl.UInt32})
         )
-        worst = (
-            worst.join(support, on="person", how="left")
-            .with_columns(pl.min_horizontal("worst", pl.col("rarest").fill_null(2**62)))
-            .drop("rarest")
-        )
+        for lo, hi in ranges:
+            rarest = (
+                _frame(occ, cid, lo, hi, size)
+                .join(counts, on=keys)
+                .group_by("person")
+                .agg(pl.col("support").min())
+            )
+            who = rarest["person"].to_numpy()
+            worst[who] = np.minimum(worst[who], rarest["support"].to_numpy().astype(np.int64))
         if size in ms:
-            out[f"m{size}"] = {
-                "measured": True,
-                "combinations": needed,
-                **_summary(worst["worst"], k),
-            }
+            out[f"m{size}"] = {"measured": True, "combinations": needed, **_summary(worst, k)}
     return out
 
 
-def _occurrences(events: pl.DataFrame, top: int) -> pl.DataFrame:
-    """(person, item id, rank) for the first ``top`` events of each (person, item)."""
-    coded = events.with_columns(pl.col("item").rank("dense").cast(pl.Int64).alias("iid"))
-    return (
-        coded.group_by(["person", "iid"])
-        .agg(pl.len().alias("n"))
-        .with_columns(pl.int_ranges(0, pl.min_horizontal("n", pl.lit(top))).alias("rank"))
-        .explode("rank")
-        .select("person", "iid", pl.col("rank").cast(pl.Int64))
-        .with_columns((pl.col("iid") * top + pl.col("rank")).alias("code"))
-    )
+class _Occurrences:
+    """Per person (ids 0..n-1, in order): the first ``top`` occurrences of each item."""
+
+    def __init__(
+        self, person: IntArray, item: IntArray, rank: IntArray, top: int, n_persons: int
+    ) -> None:
+        self.person, self.item, self.rank, self.top = person, item, rank, top
+        self.lengths = np.bincount(person, minlength=n_persons).astype(np.int64)
+        self.starts = np.concatenate([[0], np.cumsum(self.lengths)]).astype(np.int64)
+
+    @classmethod
+    def of(cls, person: IntArray, item: IntArray, top: int, n_persons: int) -> _Occurrences:
+        order = np.lexsort((item, person))
+        person, item = person[order], item[order]
+        new = np.ones(len(person), dtype=bool)
+        new[1:] = (person[1:] != person[:-1]) | (item[1:] != item[:-1])
+        start = np.flatnonzero(new)
+        count = np.diff(np.append(start, len(person)))
+        cap = np.minimum(count, top)
+        first = np.cumsum(cap) - cap
+        rank = np.arange(int(cap.sum()), dtype=np.int64) - np.repeat(first, cap)
+        return cls(np.repeat(person[start], cap), np.repeat(item[start], cap), rank, top, n_persons)
 
 
-def _extend(prev: pl.DataFrame | None, occ: pl.DataFrame, size: int) -> pl.DataFrame:
-    """Combinations of ``size`` occurrences per person naming each multiset once.
-
-    Codes ascend; a new occurrence of another item has rank 0, of the same item the
-    next rank (so {A, A} is "A at least twice", counted once).
-    """
-    if prev is None:
-        first = occ.filter(pl.col("rank") == 0)
-        return first.select(
-            "person",
-            pl.col("code").alias("c0"),
-            pl.col("iid").alias("_iid"),
-            pl.col("rank").alias("_rank"),
-        )
-    nxt = occ.select(
-        "person",
-        pl.col("code").alias("_code"),
-        pl.col("iid").alias("_iid_n"),
-        pl.col("rank").alias("_rank_n"),
-    )
-    last = f"c{size - 2}"
-    joined = prev.join(nxt, on="person").filter(
-        (pl.col("_code") > pl.col(last))
-        & (
-            ((pl.col("_iid_n") != pl.col("_iid")) & (pl.col("_rank_n") == 0))
-            | ((pl.col("_iid_n") == pl.col("_iid")) & (pl.col("_rank_n") == pl.col("_rank") + 1))
-        )
-    )
-    return joined.select(
-        "person",
-        *[f"c{i}" for i in range(size - 1)],
-        pl.col("_code").alias(f"c{size - 1}"),
-        pl.col("_iid_n").alias("_iid"),
-        pl.col("_rank_n").alias("_rank"),
-    )
+def _n_choose(n: IntArray, size: int) -> IntArray:
+    out = np.ones(len(n), dtype=np.int64)
+    for i in range(size):
+        out = out * np.maximum(n - i, 0) // (i + 1)
+    return out
 
 
-def _summary(worst: pl.Series, k: int) -> dict[str, Any]:
-    n = worst.len()
+def _chunks(per_person: IntArray, chunk: int) -> list[tuple[int, int]]:
+    """Ranges of persons holding about ``chunk`` combinations each."""
+    if not len(per_person):
+        return []
+    total = np.cumsum(per_person)
+    cuts = np.searchsorted(total, np.arange(chunk, int(total[-1]), chunk), side="right")
+    bounds = [0, *sorted(set(int(c) for c in cuts if 0 < c < len(per_person))), len(per_person)]
+    return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
+
+
+def _frame(occ: _Occurrences, cid: IntArray, lo: int, hi: int, size: int) -> pl.DataFrame:
+    """Persons lo..hi-1: every multiset of ``size`` of their events, once, as a frame
+    (person, cls, c0..): codes ascending; a second occurrence of an item only after
+    its first (so {A, A} is "A at least twice")."""
+    a, b = int(occ.starts[lo]), int(occ.starts[hi])
+    person = occ.person[a:b]
+    code = occ.item[a:b] * occ.top + occ.rank[a:b]
+    rank = occ.rank[a:b]
+    lengths = occ.lengths[lo:hi]
+    starts = occ.starts[lo:hi] - a
+    rows: list[npt.NDArray[np.int64]] = []
+    for length in np.unique(lengths):
+        if length < size:
+            continue
+        sel = starts[lengths == length]
+        idx = np.array(list(itertools.combinations(range(int(length)), size)), dtype=np.int64)
+        rows.append((sel[:, None, None] + idx[None, :, :]).reshape(-1, size))
+    names = ["person", "cls", *[f"c{i}" for i in range(size)]]
+    if not rows:
+        return pl.DataFrame(schema=dict.fromkeys(names, pl.Int64))
+    pos = np.concatenate(rows)
+    ok = rank[pos[:, 0]] == 0
+    for i in range(1, size):
+        same = code[pos[:, i]] // occ.top == code[pos[:, i - 1]] // occ.top
+        ok &= np.where(same, rank[pos[:, i]] == rank[pos[:, i - 1]] + 1, rank[pos[:, i]] == 0)
+    pos = pos[ok]
+    who = person[pos[:, 0]]
+    data = {"person": who, "cls": cid[who], **{f"c{i}": code[pos[:, i]] for i in range(size)}}
+    return pl.DataFrame(data)
+
+
+def _summary(worst: IntArray, k: int) -> dict[str, Any]:
+    n = len(worst)
     if not n:
         return {"below_k": 0, "share_below_k": 0.0, "highest": 0.0, "average": 0.0}
     below = int((worst < k).sum())
-    # sorted: the group-bys return rows in any order, and a float sum depends on it
-    probs = np.sort((1.0 / worst.cast(pl.Float64)).to_numpy())
+    probs = np.sort(1.0 / worst.astype(np.float64))  # a float sum depends on the order
     return {
         "below_k": below,
         "share_below_k": below / n,

@@ -58,6 +58,7 @@ ProgressFn = Callable[[str, int, "int | None"], None]
 #: the m of the risk figures in the report (before and after)
 RISK_MS = (1, 2, 3)
 _DATE_ORDER = ("day", "week", "month", "quarter", "half", "year", "decade", "*")
+_ICD_ORDER = ("code", "category", "block", "chapter", "*")
 
 
 def level_label(h: Hierarchy, level: int) -> str:
@@ -230,6 +231,7 @@ class LongitudinalPlanner:
         levels: dict[str, dict[str, int]] = {}
         labels: dict[str, dict[str, Any]] = {}
         date_rank = -1
+        icd_rank = -1
         for col, lv in zip(data.columns, best.event_levels, strict=True):
             levels.setdefault(col.table, {})[col.name] = int(lv)
             label = level_label(col.hierarchy, lv)
@@ -242,6 +244,8 @@ class LongitudinalPlanner:
             }
             if isinstance(col.hierarchy, DateHierarchy):
                 date_rank = max(date_rank, _DATE_ORDER.index(label) if label in _DATE_ORDER else 7)
+            if isinstance(col.hierarchy, Icd10Hierarchy):
+                icd_rank = max(icd_rank, _ICD_ORDER.index(label) if label in _ICD_ORDER else 4)
         suppressed: dict[str, IntArray] = {}
         tables: dict[str, Any] = {}
         expected: dict[str, int] = {}
@@ -300,6 +304,7 @@ class LongitudinalPlanner:
             remove_ages=True,
             remove_sex=events.sex_column is not None and anchor_levels[events.sex_column] > 0,
             plain_tags=events.tags == "plain",
+            icd10_level=_ICD_ORDER[icd_rank] if icd_rank >= 0 else None,
         )
         report["notes"] = notes.to_dict()
         release_events = ReleaseEvents(

@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 
 from deid.errors import DataError, DeidError
-from deid.longitudinal.notes import NoteRules
+from deid.longitudinal.notes import NoteRules, generalize_icd10_codes
 from deid.text.engine import get_engines
 from deid.text.recognizers.ages import remove_exact_ages, remove_sex_words
 from deid.text.recognizers.dates import generalize_date_text, shift_date_text
@@ -230,6 +230,8 @@ class Scrubber:
             out = remove_exact_ages(out)
         if rules is not None and rules.remove_sex:
             out = remove_sex_words(out)
+        if rules is not None and rules.icd10_level is not None:
+            out = generalize_icd10_codes(out, rules.icd10_level)
         return out
 
     def scrub(

@@ -183,6 +183,9 @@ def test_notes_carry_nothing_finer_than_the_tables(store: KeyStore, tmp_path: Pa
         assert not re.search(rx, text), rx
     assert "[AGE]" in text
     assert not re.search(r"\[(PERSON|ORGANIZATION)_[0-9a-f]{6}\]", text)
+    assert rules["icd10_level"] == "category"
+    assert not re.search(r"\b[A-Z]\d{2}\.\d", text)  # codes no finer than the table's
+    assert re.search(r"\bE11\b|\bI10\b", text)
     if rules["remove_sex"]:
         assert not re.search(r"\b(male|female)\b|남성|여성", text)
     # notes of suppressed visits are gone with them

@@ -129,6 +129,12 @@ class Hierarchy(ABC):
         """Level-0 (normalized) string values."""
         return _as_string(values)
 
+    @property
+    def leaf_coarsens(self) -> bool:
+        """Is level 0 coarser than the raw values (a date hierarchy starting at the month)?
+        Then level 0 must be applied, not skipped, when a column is released."""
+        return False
+
     def generalize(self, values: pa.Array | pa.ChunkedArray, level: int) -> pa.Array:
         """Vectorized generalization to ``level``; string output, nulls stay null below the top."""
         indices, labels = self.generalize_encoded(values, level)
@@ -518,6 +524,10 @@ class DateHierarchy(Hierarchy):
 
     def spec(self) -> dict[str, Any]:
         return {"type": "date", "levels": list(self.levels)}
+
+    @property
+    def leaf_coarsens(self) -> bool:
+        return self.levels[0] != "day"
 
     def leaf(self, values: pa.Array) -> pa.Array:
         if pa.types.is_timestamp(values.type) or pa.types.is_date(values.type):

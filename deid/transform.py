@@ -526,9 +526,9 @@ def _generalize_fixed(
                 f"tables.{spec.name}.columns.{name}.level",
                 "a quasi-identifier outside the anchor table needs a fixed generalization level",
             )
-        if level == 0 and not searched:
-            continue  # an event column's level 0 is its leaf (e.g. the month), as searched
         hierarchy = spec.hierarchy(name)
+        if level == 0 and not searched and not hierarchy.leaf_coarsens:
+            continue  # level 0 is the value itself (a searched level 0 is its leaf)
         idx = batch.schema.get_field_index(name)
         generalized = hierarchy.generalize(batch.column(idx), level)
         batch = batch.set_column(idx, name, generalized)

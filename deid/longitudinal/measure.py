@@ -35,7 +35,9 @@ __all__ = [
 ]
 
 #: above this many combinations of one size (all patients) that size is not measured
-MAX_COMBINATIONS = 200_000_000
+MAX_COMBINATIONS = 60_000_000
+#: combination keys below this fit one int64; wider ones are a pair of int64
+_PACK_LIMIT = 1 << 62
 #: combinations made at a time (memory: a few hundred bytes each while counted)
 CHUNK = 4_000_000
 
@@ -93,26 +95,10 @@ def km_risk_frames(
                 if m >= size:
                     out[f"m{m}"] = {"measured": False, "combinations": needed}
             break
-        keys = ["cls", *[f"c{i}" for i in range(size)]]
         ranges = _chunks(per_person, chunk)
-        parts = [
-            _frame(occ, cid, lo, hi, size).group_by(keys).agg(pl.len().alias("support"))
-            for lo, hi in ranges
-        ]
-        counts = (
-            pl.concat(parts).group_by(keys).agg(pl.col("support").sum())
-            if parts
-            else pl.DataFrame(schema={**dict.fromkeys(keys, pl.Int64), "support": pl.UInt32})
-        )
-        for lo, hi in ranges:
-            rarest = (
-                _frame(occ, cid, lo, hi, size)
-                .join(counts, on=keys)
-                .group_by("person")
-                .agg(pl.col("support").min())
-            )
-            who = rarest["person"].to_numpy()
-            worst[who] = np.minimum(worst[who], rarest["support"].to_numpy().astype(np.int64))
+        width = (int(occ.item.max()) + 1) * top if len(occ.item) else 1
+        wide = max(len(size_of_class), 1) * width**size >= _PACK_LIMIT
+        _rarest(occ, cid, ranges, size, width, worst, wide=wide)
         if size in ms:
             out[f"m{size}"] = {"measured": True, "combinations": needed, **_summary(worst, k)}
     return out
@@ -159,9 +145,55 @@ def _chunks(per_person: IntArray, chunk: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
 
 
-def _frame(occ: _Occurrences, cid: IntArray, lo: int, hi: int, size: int) -> pl.DataFrame:
-    """Persons lo..hi-1: every multiset of ``size`` of their events, once, as a frame
-    (person, cls, c0..): codes ascending; a second occurrence of an item only after
+def _rarest(
+    occ: _Occurrences,
+    cid: IntArray,
+    ranges: list[tuple[int, int]],
+    size: int,
+    width: int,
+    worst: IntArray,
+    *,
+    wide: bool,
+) -> None:
+    """Each person's rarest combination of ``size`` (into ``worst``).
+
+    A combination's key is its class and codes packed in one int64, or (``wide``) in
+    two: (class, first code) and the other codes, compared as a pair. Counted per
+    chunk, merged, then looked up per chunk (sorted keys, binary search).
+    """
+    pair = np.dtype([("hi", "<i8"), ("lo", "<i8")])
+
+    def keys(lo: int, hi: int) -> tuple[IntArray, npt.NDArray[Any]]:
+        who, codes = _combos(occ, lo, hi, size)
+        head = cid[who].astype(np.int64)
+        if not wide:
+            for i in range(size):
+                head = head * width + codes[:, i]
+            return who, head
+        tail = np.zeros(len(who), dtype=np.int64)
+        for i in range(1, size):
+            tail = tail * width + codes[:, i]
+        out = np.empty(len(who), dtype=pair)
+        out["hi"], out["lo"] = head * width + codes[:, 0], tail
+        return who, out
+
+    uniq_parts, count_parts = [], []
+    for lo, hi in ranges:
+        u, c = np.unique(keys(lo, hi)[1], return_counts=True)
+        uniq_parts.append(u)
+        count_parts.append(c)
+    if not uniq_parts:
+        return
+    all_keys, inverse = np.unique(np.concatenate(uniq_parts), return_inverse=True)
+    support = np.bincount(inverse.reshape(-1), weights=np.concatenate(count_parts)).astype(np.int64)
+    for lo, hi in ranges:
+        who, key = keys(lo, hi)
+        np.minimum.at(worst, who, support[np.searchsorted(all_keys, key)])
+
+
+def _combos(occ: _Occurrences, lo: int, hi: int, size: int) -> tuple[IntArray, IntArray]:
+    """Persons lo..hi-1: every multiset of ``size`` of their events, once: (person per
+    row, codes (rows, size) ascending); a second occurrence of an item comes only after
     its first (so {A, A} is "A at least twice")."""
     a, b = int(occ.starts[lo]), int(occ.starts[hi])
     person = occ.person[a:b]
@@ -169,25 +201,22 @@ def _frame(occ: _Occurrences, cid: IntArray, lo: int, hi: int, size: int) -> pl.
     rank = occ.rank[a:b]
     lengths = occ.lengths[lo:hi]
     starts = occ.starts[lo:hi] - a
-    rows: list[npt.NDArray[np.int64]] = []
+    rows: list[IntArray] = []
     for length in np.unique(lengths):
         if length < size:
             continue
         sel = starts[lengths == length]
         idx = np.array(list(itertools.combinations(range(int(length)), size)), dtype=np.int64)
         rows.append((sel[:, None, None] + idx[None, :, :]).reshape(-1, size))
-    names = ["person", "cls", *[f"c{i}" for i in range(size)]]
     if not rows:
-        return pl.DataFrame(schema=dict.fromkeys(names, pl.Int64))
+        return np.zeros(0, np.int64), np.zeros((0, size), np.int64)
     pos = np.concatenate(rows)
     ok = rank[pos[:, 0]] == 0
     for i in range(1, size):
         same = code[pos[:, i]] // occ.top == code[pos[:, i - 1]] // occ.top
         ok &= np.where(same, rank[pos[:, i]] == rank[pos[:, i - 1]] + 1, rank[pos[:, i]] == 0)
     pos = pos[ok]
-    who = person[pos[:, 0]]
-    data = {"person": who, "cls": cid[who], **{f"c{i}": code[pos[:, i]] for i in range(size)}}
-    return pl.DataFrame(data)
+    return person[pos[:, 0]], code[pos]
 
 
 def _summary(worst: IntArray, k: int) -> dict[str, Any]:

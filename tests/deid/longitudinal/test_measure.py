@@ -17,9 +17,18 @@ people = st.dictionaries(
 )
 
 
-@given(people=people, k=st.integers(2, 4), chunk=st.sampled_from([1, 3, 50, 10_000]))
+@given(
+    people=people,
+    k=st.integers(2, 4),
+    chunk=st.sampled_from([1, 3, 50, 10_000]),
+    packed=st.booleans(),
+)
 @settings(max_examples=60, deadline=None)
-def test_measure_equals_brute_force(people, k, chunk) -> None:
+def test_measure_equals_brute_force(people, k, chunk, packed) -> None:
+    """Both key widths (one int64, a pair of them) and any chunking agree with it."""
+    import deid.longitudinal.measure as measure
+
+    measure._PACK_LIMIT = 1 << 62 if packed else 0
     classes = {p: c for p, (c, _) in people.items()}
     events = {p: items for p, (_, items) in people.items()}
     persons = pl.DataFrame({"person": list(classes), "cls": list(classes.values())})
@@ -36,6 +45,7 @@ def test_measure_equals_brute_force(people, k, chunk) -> None:
         assert part["below_k"] == sum(1 for w in worst.values() if w < k)
         assert part["highest"] == max(1 / w for w in worst.values())
         assert abs(part["average"] - sum(1 / w for w in worst.values()) / len(worst)) < 1e-12
+    measure._PACK_LIMIT = 1 << 62
 
 
 def test_too_many_combinations_are_reported_not_measured() -> None:

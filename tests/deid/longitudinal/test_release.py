@@ -150,6 +150,42 @@ def test_without_a_threat_model_linked_risk_is_measured_and_warned(
     assert section["risk_after"]["m2"]["below_k"] == sum(1 for w in worst.values() if w < 3) > 0
 
 
+def test_a_fixed_level_0_month_releases_months_not_days(store: KeyStore, tmp_path: Path) -> None:
+    """A linked date column whose hierarchy starts at the month releases the month at
+    level 0 (it released the shifted day before: finer than its own hierarchy)."""
+    import datetime as dt
+
+    import pyarrow as pa
+
+    world = draw_world(4, 20)
+    n = world["visit"].num_rows
+    world["visit"] = world["visit"].append_column(
+        "day", pa.array([dt.date(2021, 1, 1) + dt.timedelta(days=i) for i in range(n)])
+    )
+    src = write_world(world, tmp_path / "src")
+    spec = spec_for()
+    del spec["release"]["events"]
+    spec["release"]["date_shift"] = {"max_days": 10, "allow_zero": False}
+    for name, col in (("visit", "kind"), ("visit", "site"), ("dx", "code")):
+        spec["tables"][name]["policy"]["columns"][col] = {"role": "insensitive"}
+    spec["tables"]["visit"]["policy"]["columns"]["day"] = {
+        "role": "quasi",
+        "date_shift": True,
+        "hierarchy": {"type": "date", "levels": ["month", "year"]},
+        "options": {"level": 0},
+    }
+    key_id = store.create_release_key(release_id="Rm", recipient_org_id="ORG")
+    manifest = build_release(
+        plan_for(spec, key_id, str(src), "Rm"),
+        source=ParquetSource(src),
+        keystore=store,
+        releases_dir=tmp_path / "out",
+    )
+    days = pq.read_table(manifest.release_dir / "visit.parquet").column("day").to_pylist()
+    assert days
+    assert all(re.fullmatch(r"\d{4}-\d{2}", d) for d in days)
+
+
 DAY_DATES = (
     r"\d{4}-\d{1,2}-\d{1,2}",
     r"\d{4}\.\s?\d{1,2}\.\s?\d{1,2}",

@@ -149,8 +149,11 @@ def longitudinal_context(section: dict[str, Any] | None, warnings: list[str]) ->
         for col, info in sorted((section.get("levels") or {}).items())
         if isinstance(info, dict)
     ]
+    in_model = [r["after"] for r in risk_rows if r["in_model"]]
+    met = bool(in_model) and all(a.get("measured") and not a.get("below_k") for a in in_model)
     return {
         "present": True,
+        "target_met": met,
         "model": section.get("model") is not None,
         "k": k,
         "m": section.get("m"),

@@ -214,3 +214,76 @@ REPORT: dict[str, Any] = {
     },
     "info_loss": {"loss": 0.31, "discernibility": 1234.0},
 }
+
+
+# A release-level privacy section as the build writes it (deid.longitudinal).
+LONGITUDINAL = {
+    "model": {"m": 2},
+    "k": 5,
+    "m": 2,
+    "loss": 0.40216,
+    "events_in": 69742,
+    "events_suppressed": 20729,
+    "cells_suppressed": 50000,
+    "max_suppressed_events": 20922,
+    "anchor_levels": {"gender_source_value": 1},
+    "levels": {
+        "visit_occurrence.visit_start_date": {
+            "level": 2,
+            "label": "year",
+            "min_level": 0,
+            "max_level": 2,
+            "height": 4,
+        }
+    },
+    "tables": {
+        "visit_occurrence": {
+            "events_in": 53603,
+            "events_of_suppressed_patients": 0,
+            "events_suppressed": 13666,
+            "events_out": 39937,
+            "kept_share": 0.745,
+        }
+    },
+    "notes": {"date_level": "year", "remove_ages": True, "remove_sex": True, "plain_tags": True},
+    "risk_before": {
+        "m1": {
+            "measured": True,
+            "share_below_k": 0.365,
+            "below_k": 3650,
+            "highest": 1.0,
+            "average": 0.2,
+        },
+        "m2": {
+            "measured": True,
+            "share_below_k": 0.975,
+            "below_k": 9750,
+            "highest": 1.0,
+            "average": 0.9,
+        },
+        "m3": {"measured": False, "combinations": 10**9},
+    },
+    "risk_after": {
+        "m1": {
+            "measured": True,
+            "share_below_k": 0.0,
+            "below_k": 0,
+            "highest": 0.2,
+            "average": 0.01,
+        },
+        "m2": {
+            "measured": True,
+            "share_below_k": 0.0,
+            "below_k": 0,
+            "highest": 0.2,
+            "average": 0.05,
+        },
+        "m3": {
+            "measured": True,
+            "share_below_k": 0.48,
+            "below_k": 4800,
+            "highest": 1.0,
+            "average": 0.3,
+        },
+    },
+}

@@ -13,7 +13,7 @@ from governance import services
 from governance.admin import report_context
 from governance.admin_report import longitudinal_context
 from governance.models import Decision, ReleaseState, RequestState
-from tests.governance.factories import POLICY_YAML, REPORT, World
+from tests.governance.factories import LONGITUDINAL, POLICY_YAML, REPORT, World
 
 pytestmark = pytest.mark.django_db
 
@@ -156,78 +156,6 @@ def test_release_page_renders_report_and_chart(world: World, login: Any) -> None
     assert release.state == ReleaseState.REVOKED
 
 
-LONGITUDINAL = {
-    "model": {"m": 2},
-    "k": 5,
-    "m": 2,
-    "loss": 0.40216,
-    "events_in": 69742,
-    "events_suppressed": 20729,
-    "cells_suppressed": 50000,
-    "max_suppressed_events": 20922,
-    "anchor_levels": {"gender_source_value": 1},
-    "levels": {
-        "visit_occurrence.visit_start_date": {
-            "level": 2,
-            "label": "year",
-            "min_level": 0,
-            "max_level": 2,
-            "height": 4,
-        }
-    },
-    "tables": {
-        "visit_occurrence": {
-            "events_in": 53603,
-            "events_of_suppressed_patients": 0,
-            "events_suppressed": 13666,
-            "events_out": 39937,
-            "kept_share": 0.745,
-        }
-    },
-    "notes": {"date_level": "year", "remove_ages": True, "remove_sex": True, "plain_tags": True},
-    "risk_before": {
-        "m1": {
-            "measured": True,
-            "share_below_k": 0.365,
-            "below_k": 3650,
-            "highest": 1.0,
-            "average": 0.2,
-        },
-        "m2": {
-            "measured": True,
-            "share_below_k": 0.975,
-            "below_k": 9750,
-            "highest": 1.0,
-            "average": 0.9,
-        },
-        "m3": {"measured": False, "combinations": 10**9},
-    },
-    "risk_after": {
-        "m1": {
-            "measured": True,
-            "share_below_k": 0.0,
-            "below_k": 0,
-            "highest": 0.2,
-            "average": 0.01,
-        },
-        "m2": {
-            "measured": True,
-            "share_below_k": 0.0,
-            "below_k": 0,
-            "highest": 0.2,
-            "average": 0.05,
-        },
-        "m3": {
-            "measured": True,
-            "share_below_k": 0.48,
-            "below_k": 4800,
-            "highest": 1.0,
-            "average": 0.3,
-        },
-    },
-}
-
-
 def test_release_page_shows_the_release_level_privacy(world: World, login: Any) -> None:
     """The steward reads the (k, k^m) section: before/after chart, events kept, levels."""
     release = world.built()
@@ -239,7 +167,23 @@ def test_release_page_shows_the_release_level_privacy(world: World, login: Any) 
     assert page.count('class="bar risk-after"') == 4
     for text in ("m = 2", "36.5%", "97.5%", "48.0%", "not measured", "visit_occurrence", "year"):
         assert text in page, text
+    assert "target met on the written files" in page
     ctx = longitudinal_context(LONGITUDINAL, [])
+    assert ctx["target_met"]
+    broken = {
+        **LONGITUDINAL,
+        "risk_after": {
+            **LONGITUDINAL["risk_after"],
+            "m2": {
+                "measured": True,
+                "share_below_k": 0.1,
+                "below_k": 3,
+                "highest": 1.0,
+                "average": 0.2,
+            },
+        },
+    }
+    assert not longitudinal_context(broken, [])["target_met"]
     labels = [b["x"] for b in ctx["chart"]["labels"]]
     assert labels == sorted(labels)
     assert min(b - a for a, b in itertools.pairwise(labels)) > 100  # labels never overlap

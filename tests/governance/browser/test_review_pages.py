@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
 
 from governance.models import Decision, ReleaseState, RequestState
 from governance.roles import totp_device_create
-from tests.governance.factories import PASSWORD, World
+from tests.governance.factories import LONGITUDINAL, PASSWORD, World
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -78,6 +79,8 @@ def test_steward_reads_the_report_sees_the_chart_and_approves(
 ) -> None:
     world = World()
     release = world.built()
+    release.privacy_report = {**release.privacy_report, "longitudinal": LONGITUDINAL}
+    release.save(update_fields=["privacy_report"])
     log_in(page, live_server, world.steward)
     page.click("text=Open my review queue")
     page.click(f"text=Release: Release #{release.pk}")
@@ -94,6 +97,19 @@ def test_steward_reads_the_report_sees_the_chart_and_approves(
         assert text in report
     assert "privacy:" in page.inner_text("#policy")
     shot(page, "steward-release-report")
+    # the release-level section: before/after per m, labels that do not overlap
+    page.locator("#longitudinal").scroll_into_view_if_needed()
+    assert page.locator("#risk-chart rect.risk-before").count() == 4  # 3 m's + legend
+    labels = page.locator("#risk-chart text", has_text="m = ")
+    boxes = [labels.nth(i).bounding_box() for i in range(labels.count())]
+    assert len(boxes) == 3
+    for a, b in itertools.pairwise(boxes):
+        assert a is not None
+        assert b is not None
+        assert a["x"] + a["width"] < b["x"]
+    assert "97.5%" in page.inner_text("#km-risk")
+    assert "visit_occurrence" in page.inner_text("#event-tables")
+    shot(page, "steward-release-level-privacy")
     page.fill("#reason", "k=5 reached, 5% suppressed, prosecutor risk at most 0.2.")
     page.click("#approve")
     page.wait_for_selector(".messagelist .success")

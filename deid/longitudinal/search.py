@@ -198,11 +198,18 @@ class _Instances:
     """Combinations of one size: the occurrences of each instance and its combination id."""
 
     size: int
-    occ: npt.NDArray[np.int32]  # (n, size) occurrence indices
+    cols: tuple[I32Array, ...]  # per position: the occurrence of each instance
     combo: IntArray  # dense combination id (class + multiset of items)
     n_combos: int
     live: BoolArray | None = None  # during an evaluation: instances still whole
     supp: IntArray | None = None  # their supports (persons per combination)
+
+    def rows(self, mask: BoolArray) -> npt.NDArray[np.int64]:
+        """The occurrences of the instances in ``mask`` as (instances, size)."""
+        rows: npt.NDArray[np.int64] = np.stack([c[mask] for c in self.cols], axis=1).astype(
+            np.int64
+        )
+        return rows
 
 
 @dataclass
@@ -397,7 +404,8 @@ class LongitudinalSearch:
                 continue
             pos = _combinations(o_person, s)
             if not len(pos):
-                out.append(_Instances(s, np.zeros((0, s), np.int32), np.zeros(0, np.int64), 0))
+                empty = tuple(np.zeros(0, np.int32) for _ in range(s))
+                out.append(_Instances(s, empty, np.zeros(0, np.int64), 0))
                 continue
             codes = o_code[pos]
             valid = _multiset_valid(codes, m)
@@ -406,7 +414,8 @@ class LongitudinalSearch:
             combo, n_combos = dense_ids(
                 [cls, *[codes[:, i] for i in range(s)]], [max(n_classes, 1), *[width] * s]
             )
-            out.append(_Instances(s, pos.astype(np.int32), combo, n_combos))
+            cols = tuple(np.ascontiguousarray(pos[:, i], dtype=np.int32) for i in range(s))
+            out.append(_Instances(s, cols, combo, n_combos))
         return out
 
     def _pairs(self, g: _Groups, klass: IntArray, n_classes: int) -> _Instances:
@@ -416,17 +425,17 @@ class LongitudinalSearch:
         cap = np.minimum(g.g_count, m)
         o_start = np.cumsum(cap) - cap
         two = _combinations(g.g_person, 2)  # group pairs of a person, items ascending
+        first, second = np.ascontiguousarray(two[:, 0]), np.ascontiguousarray(two[:, 1])
         twice = np.flatnonzero(g.g_count >= 2)
-        ga = np.concatenate([two[:, 0], twice])
+        ga = np.concatenate([first, twice])
         a = o_start[ga]
-        b = np.concatenate([o_start[two[:, 1]], o_start[twice] + 1])
+        b = np.concatenate([o_start[second], o_start[twice] + 1])
         code_a = g.g_item[ga] * m
-        code_b = np.concatenate([g.g_item[two[:, 1]] * m, g.g_item[twice] * m + 1])
+        code_b = np.concatenate([g.g_item[second] * m, g.g_item[twice] * m + 1])
         width = max(g.n_items * m, 1)
         cls = klass[g.g_person[ga]]
         combo, n_combos = dense_ids([cls, code_a, code_b], [max(n_classes, 1), width, width])
-        occ = np.stack([a, b], axis=1).astype(np.int32)
-        return _Instances(2, occ, combo, n_combos)
+        return _Instances(2, (a.astype(np.int32), b.astype(np.int32)), combo, n_combos)
 
     def _prepare(
         self, anchor: AnchorState, levels: Sequence[int], table: int | None = None
@@ -603,7 +612,7 @@ class LongitudinalSearch:
         each adding at least the least loss of its groups. The maximum packing only grows
         towards more specific levels, so the bound is safe for pruning below the node.
         """
-        inst_groups = [g.o_group[inst.occ[r]] for inst, r in rare]
+        inst_groups = [g.o_group[inst.rows(r)] for inst, r in rare]
         width = max(x.shape[1] for x in inst_groups)
         groups = np.concatenate(
             [np.pad(x, ((0, 0), (0, width - x.shape[1])), mode="edge") for x in inst_groups]
@@ -644,7 +653,8 @@ class LongitudinalSearch:
         n_occ = len(g.o_group)
         votes = np.zeros(n_occ, dtype=np.int64)
         for inst, r in rare:
-            votes += np.bincount(inst.occ[r].reshape(-1), minlength=n_occ)
+            for col in inst.cols:
+                votes += np.bincount(col[r], minlength=n_occ)
         cand = np.flatnonzero(votes)
         grp = g.o_group[cand]
         lost = keep[grp] - g.o_rank[cand]  # rows that go if this occurrence goes
@@ -667,7 +677,7 @@ class LongitudinalSearch:
         while True:
             rare_groups, rare = self._rare(node, keep)
             hit = [g.g_person[rare_groups]]
-            hit.extend(g.g_person[g.o_group[inst.occ[r, 0]]] for inst, r in rare)
+            hit.extend(g.g_person[g.o_group[inst.cols[0][r]]] for inst, r in rare)
             persons = np.unique(np.concatenate(hit))
             if not len(persons):
                 return
@@ -743,6 +753,10 @@ class LongitudinalSearch:
         floors = [self._table_floors(a) for a in anchors]
         max_supp = [math.floor(self.limit * int(a.kept[d.person_of].sum()) + 1e-9) for a in anchors]
         table_cache: dict[tuple[int, int, tuple[int, ...]], tuple[int, float]] = {}
+        table_order = [
+            int(t)
+            for t in np.argsort(np.bincount(d.table_of, minlength=len(d.tables)), kind="stable")
+        ]
         forced_tables: dict[tuple[int, int], list[tuple[int, ...]]] = {}
         forced_nodes: dict[int, list[tuple[int, ...]]] = {}
         best: EventNodeEval | None = None
@@ -765,8 +779,10 @@ class LongitudinalSearch:
                 stats["pruned_by_forced"] += 1
                 continue
             if stage == 0:
-                rows, extra, infeasible = 0, 0.0, False
-                for t, cols in enumerate(d.table_columns):
+                # smaller tables first: a node they already rule out spares the others
+                rows, extra, infeasible, beaten = 0, 0.0, False, False
+                for t in table_order:
+                    cols = d.table_columns[t]
                     lv_t = tuple(node[c] for c in cols)
                     cached = table_cache.get((ai, t, lv_t))
                     if cached is None:
@@ -778,9 +794,17 @@ class LongitudinalSearch:
                         infeasible = True
                     rows += cached[0]
                     extra += cached[1]
+                    if infeasible or rows > max_supp[ai]:
+                        break
+                    if best is not None and key + extra / cells >= best.loss - _tol(best.loss):
+                        beaten = True
+                        break
                 if infeasible or rows > max_supp[ai]:
                     forced_nodes.setdefault(ai, []).append(node)
                     stats["pruned_by_forced"] += 1
+                    continue
+                if beaten:
+                    stats["pruned_by_bound"] += 1
                     continue
                 heapq.heappush(heap, (key + extra / cells, 1, ai, ni))
                 continue
@@ -828,9 +852,9 @@ def _tol(x: float) -> float:
 
 
 def _live_all(inst: _Instances, o_live: BoolArray) -> BoolArray:
-    live: BoolArray = o_live[inst.occ[:, 0]]
-    for i in range(1, inst.size):
-        live &= o_live[inst.occ[:, i]]
+    live: BoolArray = o_live[inst.cols[0]]
+    for col in inst.cols[1:]:
+        live &= o_live[col]
     return live
 
 

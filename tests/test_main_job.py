@@ -21,8 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.deid.longitudinal.oracle import violations
-from tests.deid.longitudinal.test_release import AGES, DAY_DATES
+from tests.deid.longitudinal.oracle import AGES, DAY_DATES, violations
 
 # The demo's own cohort: its event model (k = 5, m = 2, at least half of the visits
 # and diagnoses kept) is met on 10,000 patients, not on a few hundred.

@@ -62,3 +62,15 @@ def match_counts(
             for combo in combos:
                 worst[p] = min(worst[p], support[(classes[p], combo)])
     return worst
+
+
+# Quasi-identifiers in note text finer than a release's tables: day-precision dates
+# (ISO, dotted, US, Korean, English months) and exact ages.
+DAY_DATES = (
+    r"\d{4}-\d{1,2}-\d{1,2}",
+    r"\d{4}\.\s?\d{1,2}\.\s?\d{1,2}",
+    r"\d{1,2}/\d{1,2}/\d{4}",
+    r"\d{4}년\s*\d{1,2}월\s*\d{1,2}일",
+    r"(January|February|March|April|May|June|July|August|September|October|November|December) \d{1,2}, \d{4}",
+)
+AGES = (r"\d{1,3}\s*세", r"\b[MF]\s*/\s*\d{1,3}\b", r"\d{1,3}-year-old", r"\b\d{1,3}\s*y/o")

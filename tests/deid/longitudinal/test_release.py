@@ -18,7 +18,7 @@ from deid.keys import KeyStore, MasterKey
 from deid.pipeline import build_release
 from deid.sources.files import ParquetSource
 from deid.sources.sql import SqlSource
-from tests.deid.longitudinal.oracle import match_counts, violations
+from tests.deid.longitudinal.oracle import AGES, DAY_DATES, match_counts, violations
 from tests.deid.longitudinal.world import draw_world, plan_for, spec_for, write_world
 from tests.deid.specs import small_spec
 
@@ -184,16 +184,6 @@ def test_a_fixed_level_0_month_releases_months_not_days(store: KeyStore, tmp_pat
     days = pq.read_table(manifest.release_dir / "visit.parquet").column("day").to_pylist()
     assert days
     assert all(re.fullmatch(r"\d{4}-\d{2}", d) for d in days)
-
-
-DAY_DATES = (
-    r"\d{4}-\d{1,2}-\d{1,2}",
-    r"\d{4}\.\s?\d{1,2}\.\s?\d{1,2}",
-    r"\d{1,2}/\d{1,2}/\d{4}",
-    r"\d{4}년\s*\d{1,2}월\s*\d{1,2}일",
-    r"(January|February|March|April|May|June|July|August|September|October|November|December) \d{1,2}, \d{4}",
-)
-AGES = (r"\d{1,3}\s*세", r"\b[MF]\s*/\s*\d{1,3}\b", r"\d{1,3}-year-old", r"\b\d{1,3}\s*y/o")
 
 
 @pytest.mark.slow

@@ -70,7 +70,7 @@ def report_context(report: dict[str, Any] | None) -> dict[str, Any]:
                     "below_k": below,
                 }
             )
-    risk_rows = []
+    risk_rows: list[dict[str, Any]] = []
     for name, value in (report.get("risk") or {}).items():
         if isinstance(value, dict):
             risk_rows.append(
@@ -128,7 +128,7 @@ def longitudinal_context(section: dict[str, Any] | None, warnings: list[str]) ->
     before = section.get("risk_before") or {}
     after = section.get("risk_after") or {}
     k = section.get("k")
-    risk_rows = []
+    risk_rows: list[dict[str, Any]] = []
     for m in RISK_MS:
         b, a = before.get(f"m{m}") or {}, after.get(f"m{m}") or {}
         risk_rows.append(

@@ -50,6 +50,12 @@ def roman_surnames() -> frozenset[str]:
 
 
 @cache
+def en_given_names() -> tuple[str, ...]:
+    """Common given names (English, European, Latin American use), lower case."""
+    return tuple(w.lower() for w in _words("en_given_names.txt"))
+
+
+@cache
 def org_acronyms() -> tuple[str, ...]:
     """Acronyms of hospitals and labs (KNUH, GNAH...), case-sensitive."""
     return _words("phi_org_acronyms.txt")

@@ -99,24 +99,36 @@ PHONE_RULES = [
     ),
     # Nationwide service numbers 1588-1234.
     Rule("PHONE", re.compile(_NB + r"1[5689]\d{2}-\d{4}" + _NA), 0.6),
-    # North-American: (415) 555-0132, 415-555-0132, +1 206-320-8394.
+    # North-American: (415) 555-0132, 415-555-0132, +1 206-320-8394, 1-800-555-0133.
     Rule(
         "PHONE",
         re.compile(
-            r"(?:(?<![A-Za-z0-9_-])\+1[-.\s]?)?(?:\(\d{3}\)\s?|(?<![A-Za-z0-9_(-])\d{3}[-.])\d{3}[-.]\d{4}"
-            + _NA
+            r"(?:(?<![A-Za-z0-9_-])(?:\+1|1)[-.\s]?(?:\(\d{3}\)\s?|\d{3}[-.\s])|\(\d{3}\)\s?|"
+            r"(?<![A-Za-z0-9_(-])\d{3}[-.])\d{3}[-.]\d{4}" + _NA
         ),
         0.85,
+    ),
+    # International with spaces: +1 647 555 0178, +44 20 7946 0958, +82 33 240 5611.
+    Rule(
+        "PHONE",
+        re.compile(r"(?<![A-Za-z0-9_-])\+\d{1,3}(?:[\s.-]\(?\d{1,4}\)?){2,4}(?![0-9])"),
+        0.8,
+        validator=lambda m, text: 8 <= sum(c.isdigit() for c in m.group(0)) <= 15,
     ),
 ]
 
 # ---------------------------------------------------------------- MRN / record ids
 _MRN_LABELS = (
-    r"등록\s?번호|환자\s?번호|차트\s?번호|병록\s?번호|진료\s?번호|의무기록\s?번호|검체\s?번호|"
-    r"접수\s?번호|병리\s?번호|환자\s?ID|MRN|MR\s?No\.?|MR#|Pt\.?\s?ID|Patient\s?(?:ID|No\.?|Number)|"
-    r"Hosp(?:ital|\.)?\s?(?:No\.?|Number|ID|#)|Chart\s?(?:No\.?|Number|#)|Record\s?(?:No\.?|Number|#)|"
-    r"Specimen\s?(?:ID|No\.?|Number|#)?|Sample\s?(?:ID|No\.?)|Accession\s?(?:No\.?|Number|#)?|"
-    r"Case\s?(?:No\.?|#)|Unit\s?No\.?|(?<![A-Za-z])ID"
+    r"(?:등록|환자|차트|병록|진료|의무기록|검체|접수|병리|외래|입원|혈액|세포병리|생검)\s?(?:번호|No\.?)|"
+    r"(?:병록|등록|차트|의무기록)(?=\s{0,2}[:#]?\s{0,2}[A-Za-z]{0,4}-?\d)|환자\s?ID|"
+    r"(?i:MRN|MR\s?No\.?|MR#|Pt\.?\s?ID|Patient\s?(?:ID|No\.?|Number|#)|"
+    r"Hosp(?:ital|\.)?\s?(?:No\.?|Number|Num\.?|ID|#)|Chart\s?(?:No\.?|Number|#)|"
+    r"(?:Med(?:ical)?\s)?Rec(?:ord|\.)?\s?(?:No\.?|Number|#)|Reg(?:istration|\.)?\s?(?:No\.?|Number|#)|"
+    r"Specimen\s?(?:ID|No\.?|Number|#)?|Sample\s?(?:ID|No\.?|#)?|Acc(?:ession|\.)?\s?(?:No\.?|Number|#)?|"
+    r"Case\s?(?:No\.?|Number|#)|Unit\s?No\.?|Kit\s?(?:No\.?|#)|Report\s?(?:No\.?|#)|"
+    r"Exam\s?(?:No\.?|#|ID)|Study\s?(?:ID|No\.?|#)|Lab\s?(?:ID|No\.?|#)|Visit\s?(?:ID|No\.?|#)|"
+    r"(?:ED|ER|OPD|ICU|OR)\s?(?:#|No\.?)|ID\s?(?:#|No\.?)|[A-Za-z]{3,12}\s(?:no\.|number|#))|"
+    r"(?<![A-Za-z])ID|(?<![A-Za-z])[A-Z]{2,4}\s?#"
 )
 # An identifier token (a regex, not a secret).
 _ID_TOKEN = r"([A-Za-z]{0,5}\d{0,4}[-_]?[A-Za-z0-9]*\d[A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)"  # noqa: S105
@@ -164,7 +176,10 @@ MRN_RULES = [
         ),
         0.95,
         group=1,
-        validator=_has_digits(4),
+        validator=lambda m, text: (
+            _has_digits(4)(m, text)
+            and _PRODUCT_CONTEXT.search(text[max(0, m.start(1) - 20) : m.start(1)]) is None
+        ),
     ),
     # Any Korean "...번호" (number) label: 외래번호, 접수번호, 수진자번호...
     Rule(
@@ -177,10 +192,22 @@ MRN_RULES = [
     # Specimen/record ids shaped like AB-1234567, NGS21-00421, GS18-79001.
     Rule(
         "MRN",
-        re.compile(_NB + r"([A-Z]{1,5}\d{0,3}-\d{4,10})" + _NA),
+        re.compile(
+            _NB
+            + r"([A-Z]{1,5}\d{0,3}(?:-[A-Z]{1,5})?(?:-[A-Z]?\d{2,4})?-\d{4,10}(?:-\d{1,3})?)"
+            + _NA
+        ),
         0.7,
         group=1,
         validator=_not_product_code,
+    ),
+    # Record numbers with a year or site prefix: 23-551207, 2019-004512, 91-004417.
+    Rule(
+        "MRN",
+        re.compile(r"(?<![A-Za-z0-9_.,:/-])(\d{2,4}-\d{5,8})(?![A-Za-z0-9_/-]|[.,]\d)"),
+        0.5,
+        group=1,
+        validator=_bare_number_is_id,
     ),
     # A bare run of 7-12 digits in a note is an identifier of some kind.
     Rule(

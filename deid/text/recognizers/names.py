@@ -5,11 +5,14 @@ spans filtered against drugs, eponyms and medical vocabulary."""
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from deid.text import lexicons
+from deid.text.recognizers.en_names import find_more_english_names
+from deid.text.recognizers.ko_names import KoreanNameScorer
 
 # ------------------------------------------------------------------ Korean
 _HANGUL_RUN = re.compile(r"[가-힣]+")
@@ -380,6 +383,11 @@ def _ner_person_ok(span_text: str, after: str) -> bool:
     return _ok_sequence(words, after, ner=True)
 
 
+@cache
+def _korean_scorer() -> KoreanNameScorer:
+    return KoreanNameScorer()
+
+
 class PersonRecognizer(EntityRecognizer):
     """PERSON from Korean rules, English rules and (filtered) spaCy NER."""
 
@@ -399,6 +407,8 @@ class PersonRecognizer(EntityRecognizer):
 
     def find(self, text: str, nlp_artifacts: Any = None) -> list[tuple[int, int, float]]:
         spans = find_korean_names(text)
+        spans.extend(_korean_scorer().find(text))
+        spans.extend(find_more_english_names(text))
         spans.extend(find_english_names(text))
         if self.use_ner and nlp_artifacts is not None:
             for ent in getattr(nlp_artifacts, "entities", None) or []:

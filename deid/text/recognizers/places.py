@@ -78,8 +78,9 @@ ADDRESS_RULES = [
 
 # ------------------------------------------------------------------ organizations
 _KO_ORG_SUFFIX = (
-    r"(?:대학교병원|대학병원|병원|의료원|의원|한의원|치과|보건소|보건지소|보건진료소|의료센터|검사센터|"
-    r"의료재단|재단|연구소|요양원|센터|랩|의학연구소|검사의학연구소|대학교|공사|공단|주식회사)"
+    r"(?:대학교병원|대학병원|병원|의료원|의원|한의원|치과|보건소|보건지소|보건진료소|보건의료원|의료센터|"
+    r"검사센터|의료재단|재단|연구소|요양원|센터|랩|의학연구소|검사의학연구소|대학교|공사|공단|주식회사|"
+    r"본부|(?<!복)지사|지점|지청|협회|조합|은행|경찰서|소방서|복지관|교회|성당|터미널|초등학교|중학교|고등학교)"
 )
 # Words that end in an org suffix but name no particular organization.
 _GENERIC_ORG = frozenset(
@@ -140,20 +141,30 @@ _GENERIC_ORG = frozenset(
         "대학교병원",
         "의료원",
         "검사센터",
+        "초등학교",
+        "중학교",
+        "고등학교",
+        "혈액은행",
+        "교회",
+        "성당",
     ]
 )
+_GANGWON_CITIES = (
+    r"춘천|원주|강릉|동해|태백|속초|삼척|홍천|횡성|영월|평창|정선|철원|화천|양구|인제|고성|양양"
+)
 _KO_ORG_PREFIX = (
-    rf"(?:(?:{_PROVINCES})\s)?(?:[가-힣]{{2,8}}(?:대학교|대학|의료법인|학교법인|재단법인)\s)?"
+    rf"(?:(?:{_PROVINCES})\s)?(?:(?:{_GANGWON_CITIES})(?:시|군)?\s)?"
+    rf"(?:[가-힣]{{2,8}}(?:대학교|대학|의료법인|학교법인|재단법인)\s)?"
 )
 KO_ORG = re.compile(
-    rf"(?<![가-힣A-Za-z0-9]){_KO_ORG_PREFIX}([가-힣A-Za-z0-9]{{0,14}}{_KO_ORG_SUFFIX})"
+    rf"(?<![가-힣A-Za-z0-9])({_KO_ORG_PREFIX}[가-힣A-Za-z0-9]{{0,14}}{_KO_ORG_SUFFIX})"
     r"(?=(?:에서|에게|에|의|은|는|을|를|과|와|으로|로|이|가|도|측|까지|부터)?(?![가-힣]))"
 )
 
 
 def _ko_org_ok(m: re.Match[str], text: str) -> bool:
-    core = m.group(1)
-    if core in _GENERIC_ORG:
+    core = m.group(1).split()[-1]
+    if core in _GENERIC_ORG and m.group(1) == core:
         return False
     # "XX과의원" where XX is only a department name stays generic.
     return len(core) >= 3
@@ -162,7 +173,9 @@ def _ko_org_ok(m: re.Match[str], text: str) -> bool:
 _EN_ORG_SUFFIX = (
     r"(?:University\s+Hospital|Hospital|Medical\s+Center|Medical\s+Centre|Health\s+Center|Health\s+System|"
     r"Cancer\s+Center|Health\s+Care|Healthcare|Clinic|Clinics|Genomics|Diagnomics|Biosciences|Laboratories|Laboratory|Labs|Lab|Institute|Foundation|Infirmary|"
-    r"Medical\s+Foundation|Diagnostics|Pharmacy|University|College|Corporation|Corp\.?|Inc\.?|Co\.,?\s?Ltd\.?|Ltd\.?)"
+    r"Medical\s+Foundation|Diagnostics|Pharmacy|University|College|Corporation|Corp\.?|Inc\.?|Co\.,?\s?Ltd\.?|Ltd\.?|"
+    r"Center|Centre|Medical\s+Group|Group|Partners|Associates|Program|Programme|Insurance|Hospice|Agency|"
+    r"Association|Services|Bank|School|Church|Hotel|Motel|Guesthouse|Terminal|Station|Company)"
 )
 _EN_ORG_STOP = lexicons.org_generic_words()
 # A capitalized word; a trailing period only for short abbreviations (St., Mt.), never a sentence end.

@@ -66,3 +66,17 @@ def test_missing_model_is_an_error_not_a_download(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(spacy.cli, "download", no_download)
     with pytest.raises(DeidError, match="not installed"):
         engine.load_english.__wrapped__()
+
+
+def test_korean_morphology_loads_its_bundled_model_offline(no_network: list[object]) -> None:
+    """Kiwi's model comes from the kiwipiepy-model package: nothing is downloaded."""
+    from deid.text.recognizers.ko_names import KoreanNameScorer, _kiwi
+
+    _kiwi.cache_clear()
+    found = KoreanNameScorer().find("담당 RN 석다인, 보호자 채윤서(딸) 면회")
+    assert [
+        t
+        for t in ("석다인", "채윤서")
+        if any(t == "담당 RN 석다인, 보호자 채윤서(딸) 면회"[s:e] for s, e, _ in found)
+    ] == ["석다인", "채윤서"]
+    assert no_network == []

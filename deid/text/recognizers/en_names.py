@@ -1,0 +1,197 @@
+"""Person names in English and romanized Korean, by shape and role.
+
+What the other rules (``names.find_english_names``) leave, written to generalize:
+
+- **initials with a surname**: ``G.D. Hong``, ``J. H. Seo``, ``Hong G.D.``; a single
+  initial (``P. Lindqvist``) only next to a role or a credential;
+- **surname-first capitals** of romanized Korean names: ``HONG Gil Dong``,
+  ``CHOI Yoo Jin``, ``PARK Eun-chae``; and ``Park, Ji-hoon``;
+- **a role before, a credential after**: ``RN Jane Doe``, ``Pathologist: Y. Kim``,
+  ``attending Maria Lopez``, ``Jane Doe, RN``, ``Daniel Whitaker, MD``;
+- **a known given name**: ``Emily Carter``, ``Luis Gonzalez`` (a list of common given
+  names in English-speaking and Latin American use, with the capitalized word after it);
+- **relations**: ``his wife, Maria``, ``son (Jun-ho Bak)``, ``daughter Emily``.
+
+Clinical words that look like names stay out: eponyms before disease words
+(``Parkinson disease``), words of the stop list (drugs, tests, scales, places), and
+the romanized surname list decides what counts as a Korean surname.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from deid.text import lexicons
+
+__all__ = ["find_more_english_names"]
+
+_CAPWORD = r"[A-Z][a-z]+(?:['’][A-Z][a-z]+)?(?:-[A-Za-z][a-z]+)?"
+_INITIALS = r"(?:[A-Z]\.\s?){1,3}"
+_ROLES = (
+    r"RN|LPN|LVN|NP|PA|PA-C|CNM|CRNA|Dr\.?|Prof\.?|Det\.?|Officer|Fr\.?|"
+    r"[Aa]ttending|[Rr]esident|[Ff]ellow|[Ii]ntern|[Ss]taff|[Ss]urgeon|[Pp]athologist|[Rr]adiologist|"
+    r"[Hh]ematopathologist|[Cc]ytotechnologist|[Cc]ounse(?:l)?lor|[Cc]oordinator|[Cc]haplain|[Ss]itter|"
+    r"[Pp]rovider|[Ii]ntensivist|[Pp]harmacist|[Ss]onographer|[Aa]dvocate|[Ii]nterpreter|[Nn]urse|"
+    r"[Mm]idwife|[Dd]oula|[Pp]rosector|[Ee]xaminer|[Ww]orker|[Cc]onsultant|[Rr]egistrar|[Tt]herapist|"
+    r"[Dd]ietitian|[Cc]linician|[Oo]perator|[Aa]ssistant|[Aa]nesthesiologist|[Cc]ardiologist|"
+    r"[Nn]eurologist|[Oo]ncologist|[Pp]hysician|[Tt]echnologist|[Ss]ocial worker|[Cc]ase manager|"
+    r"Charge RN|Triage RN|Taken by|Seen by|Paged|paged|Report(?:ed)? by|Called by|Caller|Client|Decedent|"
+    r"Proband|Recipient|Donor|Member|Infant|Mother|Father|Vulnerable adult"
+)
+_CREDENTIALS = (
+    r"MD|M\.D\.|DO|RN|LPN|LVN|NP|PA|PA-C|PhD|PharmD|MSW|LCSW|LCGC|CGC|MS|RD|RDCS|CNM|CRNA|MHT|"
+    r"FRCP|FACMG|FACP|DDS|DMD|MPH|SANE-A|BSN|MSN|DNP|OTR|PT|DPT"
+)
+_ROLE_NAME = re.compile(
+    rf"(?:(?<![A-Za-z])(?:{_ROLES}))\s*[:,-]?\s+"
+    rf"((?:{_INITIALS}\s?)?{_CAPWORD}(?:\s(?:{_INITIALS}|{_CAPWORD})){{0,2}}|{_INITIALS}\s?{_CAPWORD})"
+)
+_NAME_CREDENTIAL = re.compile(
+    rf"((?:{_INITIALS}\s?)?{_CAPWORD}(?:[\s-]{_CAPWORD}){{0,2}}|{_INITIALS}\s?{_CAPWORD})"
+    rf",\s?(?:{_CREDENTIALS})(?![A-Za-z])"
+)
+_INITIAL_SURNAME = re.compile(rf"(?<![A-Za-z.])((?:[A-Z]\.\s?){{2,3}}\s?{_CAPWORD})(?![A-Za-z])")
+_SURNAME_INITIALS = re.compile(rf"(?<![A-Za-z.])({_CAPWORD}\s(?:[A-Z]\.\s?){{1,3}})")
+_SURNAME_FIRST = re.compile(
+    r"(?<![A-Za-z])([A-Z]{2,}(?:[\s-][A-Z][a-z]+){1,2}|[A-Z]{2,}\s[A-Z][a-z]+-[a-z]+)(?![A-Za-z])"
+)
+_SURNAME_COMMA = re.compile(rf"(?<![A-Za-z])({_CAPWORD},\s?[A-Z][a-z]+-[a-z]+)(?![A-Za-z])")
+_GIVEN_FAMILY = re.compile(rf"(?<![A-Za-z'’-])([A-Z][a-z]+)((?:\s{_CAPWORD}){{1,2}})(?![A-Za-z])")
+_RELATION = re.compile(
+    r"(?i:\b(?:wife|husband|son|daughter|mother|father|sister|brother|niece|nephew|grandson|"
+    r"granddaughter|partner|fianc[ée]e?|boyfriend|girlfriend|friend|roommate|neighbou?r|caregiver|"
+    r"guardian|spouse|aunt|uncle|cousin|stepdaughter|stepson)\b)"
+    rf"[,:]?\s*\(?\s*((?:{_CAPWORD}|[A-Z]{{2,}})(?:[\s-](?:{_CAPWORD}|[A-Z]{{2,}}|[a-z]+)){{0,2}})"
+)
+
+
+_ROMAN_SYLLABLE = re.compile(
+    r"(?i:(?:kk|tt|pp|ss|jj|ch|sh|[bcdghjklmnprstwy])?"
+    r"(?:yeo|yae|wae|ae|ea|eo|eu|oe|oo|ui|wa|we|wi|wo|ya|ye|yo|yu|a|e|i|o|u)(?:ng|n|m|l|k|p|t)?)"
+)
+
+
+@cache
+def _given_names() -> frozenset[str]:
+    return frozenset(w.lower() for w in lexicons.en_given_names())
+
+
+_NOT_NAMES = frozenset(
+    [
+        "dr",
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "mx",
+        "prof",
+        "fr",
+        "det",
+        "sr",
+        "jr",
+        "st",
+        "baby",
+        "girl",
+        "boy",
+        "infant",
+        "newborn",
+        "male",
+        "female",
+        "patient",
+        "pt",
+        "principal",
+        "discharging",
+        "admitting",
+        "attending",
+        "pediatric",
+        "specialty",
+        "anesthesia",
+        "trauma",
+        "incident",
+        "report",
+        "department",
+        "dept",
+        "clinic",
+        "ward",
+        "unit",
+        "team",
+        "service",
+        "services",
+    ]
+)
+
+
+def _blocked(word: str) -> bool:
+    if re.fullmatch(r"(?:[A-Z]\.)+", word):
+        return False  # initials: "A." in "A. Petrov"
+    lw = word.lower().strip("'’.,")
+    if lw in _NOT_NAMES:
+        return True
+    return (lw in lexicons.en_stopwords() or lw in lexicons.eponyms()) and (
+        lw not in lexicons.roman_surnames() and lw not in _given_names()
+    )
+
+
+def _clean(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """Trim words that are not name-like from both ends of ``text[start:end]``."""
+    words = list(re.finditer(r"[^\s,()]+", text[start:end]))
+    while words and _blocked(words[-1].group(0)):
+        words.pop()
+    while words and _blocked(words[0].group(0)):
+        words.pop(0)
+    if not words:
+        return None
+    return start + words[0].start(), start + words[-1].end()
+
+
+def _eponym_use(text: str, end: int) -> bool:
+    """``Parkinson disease``, ``Hodgkin lymphoma``: a word before a disease word."""
+    return (
+        re.match(
+            r"(?i)(?:['’]s)?\s(?:disease|syndrome|sign|score|scale|test|lymphoma|criteria|classification|"
+            r"procedure|operation|catheter|tube|maneuver|stain|grade|type|fracture|palsy|reflex|ulcer)",
+            text[end : end + 16],
+        )
+        is not None
+    )
+
+
+def find_more_english_names(text: str) -> list[tuple[int, int, float]]:
+    out: list[tuple[int, int, float]] = []
+    roman = lexicons.roman_surnames()
+
+    def add(span: tuple[int, int] | None, score: float) -> None:
+        if span is None or span[1] <= span[0] or _eponym_use(text, span[1]):
+            return
+        if any(_blocked(w) for w in re.findall(r"[^\s,()]+", text[span[0] : span[1]])):
+            return  # "Baby Kang", "Specialty Registrar": a word of the span is no name
+        out.append((span[0], span[1], score))
+
+    for m in _ROLE_NAME.finditer(text):
+        add(_clean(text, *m.span(1)), 0.8)
+    for m in _NAME_CREDENTIAL.finditer(text):
+        add(_clean(text, *m.span(1)), 0.85)
+    for m in _INITIAL_SURNAME.finditer(text):
+        add(_clean(text, *m.span(1)), 0.75)
+    for m in _SURNAME_INITIALS.finditer(text):
+        if m.group(1).split()[0].lower() in roman:
+            s, e = m.span(1)
+            add((s, len(text[:e].rstrip())), 0.75)
+    for m in _SURNAME_FIRST.finditer(text):
+        words = re.split(r"[\s-]", m.group(1))
+        if words[0].lower() in roman and all(
+            w.lower() not in lexicons.en_stopwords() or _ROMAN_SYLLABLE.fullmatch(w)
+            for w in words[1:]
+        ):
+            add(m.span(1), 0.8)
+    for m in _SURNAME_COMMA.finditer(text):
+        if m.group(1).split(",")[0].lower() in roman:
+            add(m.span(1), 0.8)
+    given = _given_names()
+    for m in _GIVEN_FAMILY.finditer(text):
+        if m.group(1).lower() in given:
+            add(_clean(text, *m.span()), 0.7)
+    for m in _RELATION.finditer(text):
+        add(_clean(text, *m.span(1)), 0.75)
+    return out

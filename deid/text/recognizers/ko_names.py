@@ -1,0 +1,338 @@
+"""Korean person names, scored instead of listed.
+
+A candidate is a word of two to four syllables (its particles and honorifics cut
+off) that starts with a Korean family name. Its score adds up evidence, in
+log-odds:
+
+- **the name itself**: how common the family name is (census shares) and how
+  name-like the given syllables are (a syllable model of Korean given names by
+  position, from the ``korean-name-generator`` package's statistics);
+- **morphology**: Kiwi (``kiwipiepy`` with its bundled model: offline) tags the word
+  as a proper noun (NNP), or as a common word it knows (a common noun, a verb);
+- **context**: a label or role before it (``성명:``, ``EM``, ``RN``, ``R2``, ``간호사``,
+  ``보호자``), a relation word (``남편``, ``딸``), an honorific or title after it (``님``,
+  ``선생님``, ``교수``), a bracket with a relation, sex or age (``(딸)``, ``(F/67)``), a
+  person's particle (``에게``, ``와``);
+- **what it is not**: words the project lists as never names (departments, diseases,
+  drugs, places) and clinical word endings.
+
+A name with a one-syllable given name, or with no evidence from context, needs the
+other evidence to be strong (Kiwi's proper noun and a name-like given name).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+from functools import cache
+
+from deid.text import lexicons
+
+__all__ = ["KoreanNameScorer", "given_name_llr", "surname_share"]
+
+_HANGUL_RUN = re.compile(r"[가-힣]+")
+
+# Family-name shares (2015 census, rounded); names not listed get _RARE_SHARE.
+_RARE_SHARE = 0.0003
+_COMPOUND = ("남궁", "황보", "제갈", "선우", "독고", "사공", "서문", "동방")
+
+# Context before a name (end of the text before it, same line).
+_ROLE_BEFORE = re.compile(
+    r"(?:^|[\s(/:·,])(?:EM|RN|LPN|NP|PA|CRNA|R[1-4]|PGY-?\d|Dr\.?|Prof\.?|MD|"
+    r"인턴|레지던트|전공의|전임의|펠로우|fellow|Fellow|간호사|수간호사|책임간호사|교수|교수님|의사|원장|원장님|"
+    r"주치의|담당의|당직의|전문의|집도의|마취의|판독의|의뢰의|회신의|진료의|수련의|조수|제\d조수|"
+    r"사회복지사|영양사|약사|물리치료사|작업치료사|언어치료사|상담사|유전상담사|상담자|코디네이터|"
+    r"요양보호사|간병인|통역사|경찰|경장|경사|경위|형사|기사|팀장|부장|과장|대리|주임|교사|"
+    r"담당|작성|작성자|판독|확인|서명|보고자|인계자|인수자|설명의사|설명자|의뢰자|"
+    r"성명|이름|환자명|환자|보호자|대리인|신청인|대상자|내담자|수진자|피보험자|예금주|수신|발신|"
+    r"남편|아내|처|부인|배우자|딸|아들|자녀|어머니|아버지|엄마|아빠|모|부|형|누나|언니|오빠|동생|"
+    r"남동생|여동생|형제|자매|손자|손녀|조카|며느리|사위|할머니|할아버지|시어머니|시아버지|장모|장인|"
+    r"친구|동료|직장동료|룸메이트|이웃|산모|환아|고인|망인|부모|가족|staff|Staff|기록|기록자|회송의|"
+    r"[가-힣]{0,5}과|[가-힣]{0,4}팀)\s{0,2}[:：]?\s{0,2}$"
+)
+_LABEL_COLON = re.compile(r"[가-힣A-Za-z]{1,8}\s{0,2}[:：]\s{0,2}$")
+_TITLE_AFTER = re.compile(
+    r"(?:님|씨|선생님|선생|교수님|교수|원장님|원장|간호사|전공의|전임의|과장|팀장|부장|실장|대리|주임|"
+    r"경위|경장|경사|어르신|할머니|할아버지|환자|보호자|군|양|님께|선생님께)"
+)
+_BRACKET_AFTER = re.compile(
+    r"\s?\(\s?(?:남|여|M|F|\d{1,3}|남편|아내|처|부인|배우자|딸|아들|자녀|어머니|아버지|엄마|아빠|모|부|"
+    r"형|누나|언니|오빠|동생|손자|손녀|조카|며느리|사위|친구|보호자|본인|관계|환자)"
+)
+_SEX_AGE_AFTER = re.compile(r"\s{0,2}(?:[MF남여]\s?/\s?\d|\d{1,3}\s?/\s?[MF남여]|\d{1,3}\s?세)")
+_PARTICLE_AFTER = ("에게", "에게서", "께", "께서", "한테", "와", "과", "이랑", "랑", "하고")
+_SUFFIXES = tuple(
+    sorted(
+        {
+            *_PARTICLE_AFTER,
+            "님",
+            "씨",
+            "님께",
+            "님께서",
+            "님이",
+            "님은",
+            "님의",
+            "님과",
+            "님을",
+            "님에게",
+            "님도",
+            "씨가",
+            "씨는",
+            "씨의",
+            "씨와",
+            "씨를",
+            "씨에게",
+            "이",
+            "가",
+            "은",
+            "는",
+            "을",
+            "를",
+            "의",
+            "도",
+            "만",
+            "으로",
+            "로",
+            "이가",
+            "이는",
+            "이의",
+            "이와",
+            "이에게",
+            "선생님",
+            "선생님께",
+            "선생님께서",
+            "선생님이",
+            "선생님은",
+            "교수님",
+            "교수님께",
+            "교수",
+            "원장님",
+            "원장",
+            "간호사",
+            "전공의",
+        },
+        key=len,
+        reverse=True,
+    )
+)
+# Word endings of clinical and administrative words, never of a name.
+_NOT_NAME_END = frozenset("함됨음듯측쪽병증과실료법술약제적부동리읍면로길상엽후중외내")
+# Endings of place names: a name ending so needs context ("강남구", "원주시").
+_PLACE_END = frozenset("구시군도")
+
+
+@cache
+def _surname_shares() -> dict[str, float]:
+    """Family name -> share of the population (the census shares of the name model)."""
+    from korean_name_generator import trained_data
+
+    counts = dict(
+        zip(
+            (chr(c + 0xAC00) for c in trained_data.lastNames),
+            trained_data.lastNameFrequency,
+            strict=False,
+        )
+    )
+    total = float(sum(counts.values()))
+    shares = {s: n / total for s, n in counts.items()}
+    for s in lexicons.ko_surnames():
+        shares.setdefault(s, _RARE_SHARE)
+    return shares
+
+
+def surname_share(surname: str) -> float:
+    return _surname_shares().get(surname, 0.0)
+
+
+@cache
+def _given_tables() -> tuple[dict[str, float], dict[str, float]]:
+    """Per position of a two-syllable given name: syllable -> log(P / uniform), max over sexes."""
+    from korean_name_generator import namer, trained_data
+
+    del namer  # importing it unpacks trained_data.firstNames
+    uniform = 11172.0
+    tables: list[dict[str, float]] = [{}, {}]
+    for sex in (0, 1):
+        for pos in (0, 1):
+            for syl, p in _syllable_probs(trained_data.firstNames[sex][pos]).items():
+                llr = math.log(p * uniform)
+                if llr > tables[pos].get(syl, -math.inf):
+                    tables[pos][syl] = llr
+    return tables[0], tables[1]
+
+
+def _syllable_probs(model: list[list[int]]) -> dict[str, float]:
+    """P(syllable) of the generator's jamo model (initial, medial | initial, final)."""
+
+    def dense(values: list[int], n: int) -> list[float]:
+        out = [float(v or 0) for v in values[:n]]
+        return out + [0.0] * (n - len(out))
+
+    cho = dense(model[0], 19)
+    jung = dense(model[1], 19 * 21)
+    jung_jong = dense(model[2], 21 * 28)
+    cho_jong = dense(model[3], 19 * 28)
+    total_cho = sum(cho) or 1.0
+    out: dict[str, float] = {}
+    for c in range(19):
+        if not cho[c]:
+            continue
+        total_jung = sum(jung[c * 21 : (c + 1) * 21]) or 1.0
+        for v in range(21):
+            if not jung[c * 21 + v]:
+                continue
+            weights = [jung_jong[v * 28 + f] * cho_jong[c * 28 + f] for f in range(28)]
+            total_w = sum(weights)
+            if not total_w:
+                continue
+            for f in range(28):
+                if weights[f]:
+                    p = cho[c] / total_cho * jung[c * 21 + v] / total_jung * weights[f] / total_w
+                    out[chr(0xAC00 + 28 * 21 * c + 28 * v + f)] = p
+    return out
+
+
+_FLOOR = -5.0
+
+
+def given_name_llr(given: str) -> float:
+    """How name-like a given name is: mean log-likelihood ratio of its syllables."""
+    first, second = _given_tables()
+    if len(given) == 1:
+        return max(first.get(given, _FLOOR), second.get(given, _FLOOR))
+    if len(given) == 2:
+        return (first.get(given[0], _FLOOR) + second.get(given[1], _FLOOR)) / 2
+    return _FLOOR
+
+
+@cache
+def _kiwi() -> object:
+    from kiwipiepy import Kiwi
+
+    return Kiwi()  # the model ships in kiwipiepy-model: nothing is downloaded
+
+
+class KoreanNameScorer:
+    """Finds Korean names in a text: ``find(text) -> [(start, end, score)]``."""
+
+    threshold = 0.0
+
+    def __init__(self) -> None:
+        self.stop = lexicons.ko_name_stopwords()
+
+    def find(self, text: str) -> list[tuple[int, int, float]]:
+        runs = [
+            m
+            for m in _HANGUL_RUN.finditer(text)
+            if len(m.group(0)) >= 2 and self._starts(m.group(0))
+        ]
+        if not runs:
+            return []
+        nnp_starts, common = self._morphology(text, runs)
+        out: list[tuple[int, int, float]] = []
+        for m in runs:
+            best: tuple[float, int, int] | None = None
+            run, start = m.group(0), m.start()
+            for word, suffix in self._candidates(run):
+                end = start + len(word)
+                score = self.score(text, start, end, suffix, nnp_starts, common)
+                if score is not None and (best is None or score > best[0]):
+                    best = (score, start, end)
+            if best is not None and best[0] >= self.threshold:
+                out.append((best[1], best[2], min(0.95, 0.6 + best[0] / 20)))
+        return out
+
+    @staticmethod
+    def _morphology(
+        text: str, runs: list[re.Match[str]]
+    ) -> tuple[dict[int, int], set[tuple[int, int]]]:
+        """Kiwi's proper nouns (start -> end) and common words, on the lines with candidates
+        only (Kiwi spends most of its time on Latin text)."""
+        starts = sorted({text.rfind("\n", 0, m.start()) + 1 for m in runs})
+        pieces: list[str] = []
+        where: list[tuple[int, int]] = []  # (offset in the joined lines, offset in text)
+        offset = 0
+        for ls in starts:
+            le = text.find("\n", ls)
+            line = text[ls : le if le >= 0 else len(text)]
+            where.append((offset, ls))
+            pieces.append(line)
+            offset += len(line) + 1
+        joined = "\n".join(pieces)
+        offsets = [w[0] for w in where]
+        nnp: dict[int, int] = {}
+        common: set[tuple[int, int]] = set()
+        for t in _kiwi().tokenize(joined):  # type: ignore[attr-defined]
+            i = bisect.bisect_right(offsets, t.start) - 1
+            s = where[i][1] + t.start - where[i][0]
+            if t.tag == "NNP":
+                nnp[s] = s + t.len
+            elif t.tag in ("NNG", "VV", "VA", "XR", "MAG", "NNB") and t.len >= 2:
+                common.add((s, s + t.len))
+        return nnp, common
+
+    @staticmethod
+    def _starts(run: str) -> bool:
+        return run[:2] in _COMPOUND or run[0] in _surname_shares()
+
+    def _candidates(self, run: str) -> list[tuple[str, str]]:
+        out = [(run, "")] if len(run) <= 4 else []
+        for suf in _SUFFIXES:
+            if run.endswith(suf) and 2 <= len(run) - len(suf) <= 4:
+                out.append((run[: -len(suf)], suf))
+        return out
+
+    def score(
+        self,
+        text: str,
+        start: int,
+        end: int,
+        suffix: str,
+        nnp_starts: dict[int, int],
+        common: set[tuple[int, int]],
+    ) -> float | None:
+        word = text[start:end]
+        if word in self.stop or word[-1] in _NOT_NAME_END:
+            return None
+        surname = word[:2] if word[:2] in _COMPOUND and len(word) >= 3 else word[:1]
+        given = word[len(surname) :]
+        if not 1 <= len(given) <= 2:
+            return None
+        share = surname_share(surname)
+        if share <= 0:
+            return None
+        prior = max(-2.0, min(1.5, math.log(share / 0.01))) + given_name_llr(given) / 2
+        line_start = text.rfind("\n", 0, start) + 1
+        before = text[max(line_start, start - 16) : start]
+        after = text[end + len(suffix) : end + len(suffix) + 12]
+        context = 0.0
+        if _ROLE_BEFORE.search(before):
+            context += 3.0
+        elif _LABEL_COLON.search(before):
+            context += 1.5
+        if suffix and _TITLE_AFTER.fullmatch(suffix.rstrip("께서이은의과를을도가는에게")):
+            context += 3.0
+        elif suffix in _PARTICLE_AFTER:
+            context += 1.0
+        if not suffix:
+            if _TITLE_AFTER.match(after.lstrip()) and after[:1] == " ":
+                context += 2.5
+            if _BRACKET_AFTER.match(after):
+                context += 3.0
+            elif _SEX_AGE_AFTER.match(after):
+                context += 2.5
+        if before.endswith("(") and after[:1] in (")", ",", "/"):
+            context += 1.0
+        morph = 0.0
+        nnp_end = nnp_starts.get(start)
+        if nnp_end is not None and nnp_end - start >= 2:
+            morph += 1.5
+        if (start, end) in common:
+            # Kiwi reads a common word; a role or title next to it weighs more
+            morph -= 1.0 if context >= 2.5 else 2.5
+        if len(given) == 1 and (context < 2.5 or (start, end) in common):
+            return None  # a one-syllable given name needs context, and not to be a word
+        if context == 0.0 and (morph < 1.5 or len(given) != 2 or word[-1] in _PLACE_END):
+            return None  # without context: Kiwi's proper noun and a two-syllable given name
+        return -2.5 + prior + context + morph

@@ -51,8 +51,10 @@ def roman_surnames() -> frozenset[str]:
 
 @cache
 def en_given_names() -> tuple[str, ...]:
-    """Common given names (English, European, Latin American use), lower case."""
-    return tuple(w.lower() for w in _words("en_given_names.txt"))
+    """Common given names, lower case: the curated list (English, European, Latin American
+    use) and the US census given names that are not English words (generated)."""
+    curated = [w.lower() for w in _words("en_given_names.txt")]
+    return tuple(dict.fromkeys([*curated, *_words("en_given_names_census.txt")]))
 
 
 @cache

@@ -20,6 +20,12 @@ _MON = (
     r"(?P<mon>Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
     r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)"
 )
+# A weekday before a date ("Tue, 12 Mar 2024"): re-rendered for the shifted date.
+_WD = (
+    r"(?P<wd>(?:Mon|Tues?|Wed(?:nes)?|Thu(?:rs?)?|Fri|Sat(?:ur)?|Sun)(?:day)?|"
+    r"MON|TUE|WED|THU|FRI|SAT|SUN)\.?,?\s+"
+)
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _Y4 = r"(?P<y>(?:19|20)\d{2})"
 _M = r"(?P<m>0?[1-9]|1[0-2])"
 _D = r"(?P<d>0?[1-9]|[12]\d|3[01])"
@@ -89,6 +95,35 @@ DATE_PATTERNS: tuple[tuple[str, re.Pattern[str], float], ...] = (
         ),
         0.95,
     ),
+    # Tue, 12 Mar 2024 / Tuesday, March 12, 2024
+    (
+        "wd_d_mon_y",
+        re.compile(
+            r"\b" + _WD + _D + r"(?:st|nd|rd|th)?\s+" + _MON + r"\.?,?\s+" + _Y4 + r"(?!\d)"
+        ),
+        0.95,
+    ),
+    (
+        "wd_mon_d_y",
+        re.compile(
+            r"\b" + _WD + _MON + r"\.?\s+" + _D + r"(?:st|nd|rd|th)?,?\s+" + _Y4 + r"(?!\d)"
+        ),
+        0.95,
+    ),
+    # April 2-5, 2024 (a range of days in one month)
+    (
+        "mon_dd_y",
+        re.compile(
+            r"\b"
+            + _MON
+            + r"\.?\s+"
+            + _D
+            + r"\s?[-–~]\s?(?P<d2>0?[1-9]|[12]\d|3[01])(?:,?\s+)"
+            + _Y4
+            + r"(?!\d)"
+        ),
+        0.95,
+    ),
     # 5 March 2021
     (
         "d_mon_y",
@@ -143,10 +178,17 @@ def _validator(kind: str) -> Validator:
     return check
 
 
+# 10/15 after a word that schedules or dates something ("다음 회의 10/15", "f/u 3/2", "예약일: 4/7").
+MD_AFTER_WORD = re.compile(
+    r"(?:회의|예약|예약일|외래|재진|방문|내원|입원|퇴원|수술|시술|검사|일자|일시|날짜|발병|발생|촬영|접종|"
+    r"[Ff]/[Uu]|[Ff]ollow-?up|[Nn]ext visit|[Aa]ppt\.?|[Aa]ppointment|[Ss]cheduled|[Dd]ate|DOS|seen on)"
+    r"\s?[:：]?\s?(?P<md>(?<![\d./:-])" + _M + r"/" + _D + r")(?![\d/]|\.\d)"
+)
+
 DATE_RULES = [
     Rule("DATE", rx, score, validator=_validator(kind), name=kind)
     for kind, rx, score in DATE_PATTERNS
-]
+] + [Rule("DATE", MD_AFTER_WORD, 0.7, group="md", validator=_validator("md"), name="md_after_word")]
 
 
 def _render_month_name(orig: str, month: int) -> str:
@@ -156,6 +198,12 @@ def _render_month_name(orig: str, month: int) -> str:
     if len(orig) >= len(_MONTH_NAMES[_MONTHS[orig[:3].lower()] - 1]) and len(orig) > 4:
         return full
     return full if orig in _MONTH_NAMES else full[:3]
+
+
+def _render_weekday(orig: str, weekday: int) -> str:
+    full = _WEEKDAYS[weekday]
+    word = full if len(orig) > 4 and orig[:1].isupper() and not orig.isupper() else full[:3]
+    return word.upper() if orig.isupper() else word
 
 
 # For re-parsing a found date: patterns whose detection needs a lookahead outside the span.
@@ -190,6 +238,17 @@ def shift_date_text(text: str, days: int) -> str | None:
             values["d"] = f"{new.day:02d}" if pad else str(new.day)
         if gd.get("mon"):
             values["mon"] = _render_month_name(gd["mon"], new.month)
+        if gd.get("wd"):
+            values["wd"] = _render_weekday(gd["wd"], new.weekday())
+        if gd.get("d2"):
+            end = (
+                d.replace(day=int(gd["d2"])) + _dt.timedelta(days=days)
+                if int(gd["d2"]) >= d.day
+                else None
+            )
+            if end is None or (end.year, end.month) != (new.year, new.month):
+                return None  # a range that now spans two months: the caller tags it
+            values["d2"] = str(end.day)
         # Rebuild the matched string group by group.
         spans = sorted((m.span(k), k) for k in values)
         out, pos = [], 0

@@ -24,9 +24,13 @@ from functools import cache
 
 from deid.text import lexicons
 
-__all__ = ["find_more_english_names"]
+__all__ = ["find_hl7_names", "find_more_english_names", "is_role_word"]
 
-_CAPWORD = r"[A-Z][a-z]+(?:['’][A-Z][a-z]+)?(?:-[A-Za-z][a-z]+)?"
+# Latin letters with accents (Araújo, Grün, Fernández) count as letters of a name.
+_UP = "A-ZÀ-ÖØ-Þ"
+_LO = "a-zß-öø-ÿ"
+# Smith, O'Donnell, McDonald, D'Angelo, Delgado-Ruiz.
+_CAPWORD = rf"[{_UP}](?:['’][{_UP}])?[{_LO}]+(?:[{_UP}][{_LO}]+)?(?:-[{_UP}{_LO}][{_LO}]+)?"
 _INITIALS = r"(?:[A-Z]\.\s?){1,3}"
 _ROLES = (
     r"RN|LPN|LVN|NP|PA|PA-C|CNM|CRNA|Dr\.?|Prof\.?|Det\.?|Officer|Fr\.?|"
@@ -47,6 +51,14 @@ _ROLE_NAME = re.compile(
     rf"(?:(?<![A-Za-z])(?:{_ROLES}))\s*[:,-]?\s+"
     rf"((?:{_INITIALS}\s?)?{_CAPWORD}(?:\s(?:{_INITIALS}|{_CAPWORD})){{0,2}}|{_INITIALS}\s?{_CAPWORD})"
 )
+_ROLE_WORD = re.compile(rf"(?:{_ROLES})")
+
+
+def is_role_word(word: str) -> bool:
+    """``Surgeon``, ``RN``, ``Dr.``: a word naming a role, never part of the name."""
+    return _ROLE_WORD.fullmatch(word) is not None or word.lower().strip(".") in _NOT_NAMES
+
+
 _NAME_CREDENTIAL = re.compile(
     rf"((?:{_INITIALS}\s?)?{_CAPWORD}(?:[\s-]{_CAPWORD}){{0,2}}|{_INITIALS}\s?{_CAPWORD})"
     rf",\s?(?:{_CREDENTIALS})(?![A-Za-z])"
@@ -56,13 +68,20 @@ _SURNAME_INITIALS = re.compile(rf"(?<![A-Za-z.])({_CAPWORD}\s(?:[A-Z]\.\s?){{1,3
 _SURNAME_FIRST = re.compile(
     r"(?<![A-Za-z])([A-Z]{2,}(?:[\s-][A-Z][a-z]+){1,2}|[A-Z]{2,}\s[A-Z][a-z]+-[a-z]+)(?![A-Za-z])"
 )
-_SURNAME_COMMA = re.compile(rf"(?<![A-Za-z])({_CAPWORD},\s?[A-Z][a-z]+-[a-z]+)(?![A-Za-z])")
-_GIVEN_FAMILY = re.compile(rf"(?<![A-Za-z'’-])([A-Z][a-z]+)((?:\s{_CAPWORD}){{1,2}})(?![A-Za-z])")
+_SURNAME_COMMA = re.compile(rf"(?<![A-Za-z])({_CAPWORD}, ?[A-Z][a-z]+-[a-z]+)(?![A-Za-z])")
+_GIVEN_FAMILY = re.compile(
+    rf"(?<![{_UP}{_LO}'’-])([{_UP}][{_LO}]+)((?:\s{_CAPWORD}){{1,2}})(?![{_UP}{_LO}])"
+)
+# "Thompson, Gerald", "O'Donnell, Siobhan": a family name, a comma, a known given name.
+_FAMILY_COMMA_GIVEN = re.compile(
+    rf"(?<![{_UP}{_LO}'’-])({_CAPWORD}(?: {_CAPWORD})?), ?([{_UP}][{_LO}]+)(?![{_UP}{_LO}])"
+)
+_PARTICLE = r"(?:de|da|del|della|di|du|la|le|van|von|der|den|dos|das|bin|binti|al|el|ter)"
 _RELATION = re.compile(
     r"(?i:\b(?:wife|husband|son|daughter|mother|father|sister|brother|niece|nephew|grandson|"
     r"granddaughter|partner|fianc[ée]e?|boyfriend|girlfriend|friend|roommate|neighbou?r|caregiver|"
     r"guardian|spouse|aunt|uncle|cousin|stepdaughter|stepson)\b)"
-    rf"[,:]?\s*\(?\s*((?:{_CAPWORD}|[A-Z]{{2,}})(?:[\s-](?:{_CAPWORD}|[A-Z]{{2,}}|[a-z]+)){{0,2}})"
+    rf"[,:]?\s*\(?\s*((?:{_CAPWORD}|[A-Z]{{2,}})(?:[\s-](?:{_CAPWORD}|[A-Z]{{2,}}|{_PARTICLE}\s{_CAPWORD})){{0,2}})"
 )
 
 
@@ -118,6 +137,18 @@ _NOT_NAMES = frozenset(
         "team",
         "service",
         "services",
+        # letter openings and sign-offs ("Best, Rebecca", "Thanks, Jin")
+        "best",
+        "regards",
+        "thanks",
+        "thank",
+        "sincerely",
+        "cheers",
+        "dear",
+        "hi",
+        "hello",
+        "warmly",
+        "respectfully",
     ]
 )
 
@@ -138,7 +169,7 @@ def _clean(text: str, start: int, end: int) -> tuple[int, int] | None:
     words = list(re.finditer(r"[^\s,()]+", text[start:end]))
     while words and _blocked(words[-1].group(0)):
         words.pop()
-    while words and _blocked(words[0].group(0)):
+    while words and (_blocked(words[0].group(0)) or is_role_word(words[0].group(0))):
         words.pop(0)
     if not words:
         return None
@@ -192,6 +223,56 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:
     for m in _GIVEN_FAMILY.finditer(text):
         if m.group(1).lower() in given:
             add(_clean(text, *m.span()), 0.7)
+    for m in _FAMILY_COMMA_GIVEN.finditer(text):
+        if m.group(2).lower() in given and not _blocked(m.group(1).split()[-1]):
+            add(_clean(text, *m.span()), 0.7)
     for m in _RELATION.finditer(text):
         add(_clean(text, *m.span(1)), 0.75)
+    return out
+
+
+# HL7 v2 segments and the fields holding a person's name (XPN, or XCN after an id).
+_HL7_NAME_FIELDS: dict[str, tuple[tuple[int, int], ...]] = {
+    # (field number, first component of the name: 0 for XPN, 1 for XCN "id^family^given")
+    "PID": ((5, 0), (6, 0), (9, 0)),
+    "NK1": ((2, 0),),
+    "GT1": ((3, 0),),
+    "IN1": ((16, 0),),
+    "PV1": ((7, 1), (8, 1), (9, 1), (17, 1)),
+    "ORC": ((10, 1), (11, 1), (12, 1)),
+    "OBR": ((16, 1), (32, 1)),
+}
+_HL7_SEGMENT = re.compile(r"^(PID|NK1|GT1|IN1|PV1|ORC|OBR)\|", re.M)
+
+
+def find_hl7_names(text: str) -> list[tuple[int, int, float]]:
+    """Names in HL7 v2 messages, by field: ``PID|1||123^^^H^MR||CHOI^MIN SEO||...``."""
+    out: list[tuple[int, int, float]] = []
+    for m in _HL7_SEGMENT.finditer(text):
+        line_end = text.find("\n", m.start())
+        line = text[m.start() : line_end if line_end >= 0 else len(text)].rstrip("\r")
+        fields = line.split("|")
+        starts = [0]
+        for f in fields[:-1]:
+            starts.append(starts[-1] + len(f) + 1)
+        for number, first in _HL7_NAME_FIELDS[m.group(1)]:
+            if number >= len(fields):
+                continue
+            for rep_start, rep in _repetitions(fields[number], starts[number]):
+                parts = rep.split("^")
+                name = parts[first : first + 3]
+                if not any(re.search(r"[A-Za-z가-힣]", p) for p in name):
+                    continue
+                s = rep_start + sum(len(p) + 1 for p in parts[:first])
+                e = s + len("^".join(name).rstrip("^"))
+                out.append((m.start() + s, m.start() + e, 0.85))
+    return out
+
+
+def _repetitions(field: str, start: int) -> list[tuple[int, str]]:
+    out: list[tuple[int, str]] = []
+    for rep in field.split("~"):
+        if rep:
+            out.append((start, rep))
+        start += len(rep) + 1
     return out

@@ -119,7 +119,7 @@ PHONE_RULES = [
 
 # ---------------------------------------------------------------- MRN / record ids
 _MRN_LABELS = (
-    r"(?:등록|환자|차트|병록|진료|의무기록|검체|접수|병리|외래|입원|혈액|세포병리|생검)\s?(?:번호|No\.?)|"
+    r"(?:등록|환자|차트|병록|진료|의무기록|검체|접수|병리|외래|입원|혈액|세포병리|생검|처방전?)\s?(?:번호|No\.?)|"
     r"(?:병록|등록|차트|의무기록)(?=\s{0,2}[:#]?\s{0,2}[A-Za-z]{0,4}-?\d)|환자\s?ID|"
     r"(?i:MRN|MR\s?No\.?|MR#|Pt\.?\s?ID|Patient\s?(?:ID|No\.?|Number|#)|"
     r"Hosp(?:ital|\.)?\s?(?:No\.?|Number|Num\.?|ID|#)|Chart\s?(?:No\.?|Number|#)|"
@@ -127,7 +127,7 @@ _MRN_LABELS = (
     r"Specimen\s?(?:ID|No\.?|Number|#)?|Sample\s?(?:ID|No\.?|#)?|Acc(?:ession|\.)?\s?(?:No\.?|Number|#)?|"
     r"Case\s?(?:No\.?|Number|#)|Unit\s?No\.?|Kit\s?(?:No\.?|#)|Report\s?(?:No\.?|#)|"
     r"Exam\s?(?:No\.?|#|ID)|Study\s?(?:ID|No\.?|#)|Lab\s?(?:ID|No\.?|#)|Visit\s?(?:ID|No\.?|#)|"
-    r"(?:ED|ER|OPD|ICU|OR)\s?(?:#|No\.?)|ID\s?(?:#|No\.?)|[A-Za-z]{3,12}\s(?:no\.|number|#))|"
+    r"(?:ED|ER|OPD|ICU|OR|Rx)\s?(?:#|No\.?)|ID\s?(?:#|No\.?)|[A-Za-z]{3,12}\s(?:no\.|number|#))|"
     r"(?<![A-Za-z])ID|(?<![A-Za-z])[A-Z]{2,4}\s?#"
 )
 # An identifier token (a regex, not a secret).

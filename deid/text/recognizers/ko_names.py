@@ -51,6 +51,16 @@ _ROLE_BEFORE = re.compile(
     r"친구|동료|직장동료|룸메이트|이웃|산모|환아|고인|망인|부모|가족|staff|Staff|기록|기록자|회송의|"
     r"[가-힣]{0,5}과|[가-힣]{0,4}팀)\s{0,2}[:：]?\s{0,2}$"
 )
+# A word that names a role by its ending (피접종자, 면담의, 치위생사, 원무과장, 소방교):
+# weaker than a listed role.
+_ROLE_ENDING_BEFORE = re.compile(
+    r"(?:^|[\s(/:·,])(?:[가-힣]{1,6}[자사의원장교관인]|"
+    # what a person does in the record: 집도 김OO, 마취 이OO, 면담 박OO
+    r"집도|마취|보조|어시스트|소독|순환|참관|입회|동행|면담|상담|처방|투약|채혈|시행|의뢰|회신|인계|인수|"
+    r"통화|면회|접수|입력|검수|감수|승인|결재|참석|참여)\s{1,2}$"
+)
+_CELL_BEFORE = re.compile(r"[|\t]\s{0,2}$")
+_CELL_AFTER = re.compile(r"\s{0,2}[|\t]")
 _LABEL_COLON = re.compile(r"[가-힣A-Za-z]{1,8}\s{0,2}[:：]\s{0,2}$")
 _TITLE_AFTER = re.compile(
     r"(?:님|씨|선생님|선생|교수님|교수|원장님|원장|간호사|전공의|전임의|과장|팀장|부장|실장|대리|주임|"
@@ -247,8 +257,11 @@ class KoreanNameScorer:
     def _morphology(
         text: str, runs: list[re.Match[str]]
     ) -> tuple[dict[int, int], set[tuple[int, int]]]:
-        """Kiwi's proper nouns (start -> end) and common words, on the lines with candidates
-        only (Kiwi spends most of its time on Latin text)."""
+        """Kiwi's proper nouns and words outside its dictionary (start -> end), and the
+        common words it knows, on the lines with candidates only (Kiwi spends most of its
+        time on Latin text). An unknown word of a family name and two syllables is most
+        often a name Kiwi has not seen; its guess at a tag (NNG) is not evidence of a
+        common word."""
         starts = sorted({text.rfind("\n", 0, m.start()) + 1 for m in runs})
         pieces: list[str] = []
         where: list[tuple[int, int]] = []  # (offset in the joined lines, offset in text)
@@ -266,7 +279,7 @@ class KoreanNameScorer:
         for t in _kiwi().tokenize(joined):  # type: ignore[attr-defined]
             i = bisect.bisect_right(offsets, t.start) - 1
             s = where[i][1] + t.start - where[i][0]
-            if t.tag == "NNP":
+            if t.tag == "NNP" or (t.oov and t.tag.startswith("NN")):
                 nnp[s] = s + t.len
             elif t.tag in ("NNG", "VV", "VA", "XR", "MAG", "NNB") and t.len >= 2:
                 common.add((s, s + t.len))
@@ -309,6 +322,8 @@ class KoreanNameScorer:
         context = 0.0
         if _ROLE_BEFORE.search(before):
             context += 3.0
+        elif _ROLE_ENDING_BEFORE.search(before):
+            context += 2.0
         elif _LABEL_COLON.search(before):
             context += 1.5
         if suffix and _TITLE_AFTER.fullmatch(suffix.rstrip("께서이은의과를을도가는에게")):
@@ -324,6 +339,8 @@ class KoreanNameScorer:
                 context += 2.5
         if before.endswith("(") and after[:1] in (")", ",", "/"):
             context += 1.0
+        elif _CELL_BEFORE.search(before) and _CELL_AFTER.match(after):
+            context += 1.5  # a cell of its own in a table row: "| 맹도윤 | 10291174 | 59/M |"
         morph = 0.0
         nnp_end = nnp_starts.get(start)
         if nnp_end is not None and nnp_end - start >= 2:

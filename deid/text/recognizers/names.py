@@ -11,7 +11,7 @@ from typing import Any
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from deid.text import lexicons
-from deid.text.recognizers.en_names import find_more_english_names
+from deid.text.recognizers.en_names import find_hl7_names, find_more_english_names, is_role_word
 from deid.text.recognizers.ko_names import KoreanNameScorer
 
 # ------------------------------------------------------------------ Korean
@@ -236,7 +236,7 @@ _SYL = (
     r"(?:ng|n|m|l|k|p|t|r)?"
 )
 _GIVEN_RE = re.compile(rf"(?i:{_SYL})(?:-?(?i:{_SYL}))?")
-_CAP = r"[A-Z][a-zA-Z'’]*(?:-[A-Za-z][a-zA-Z'’]*)*"
+_CAP = r"[A-ZÀ-ÖØ-Þ][a-zA-ZÀ-ÖØ-öø-ÿ'’]*(?:-[A-Za-zÀ-ÖØ-öø-ÿ][a-zA-ZÀ-ÖØ-öø-ÿ'’]*)*"
 _CAPSEQ = rf"{_CAP}(?:\s{_CAP}){{1,2}}"
 _TITLE_RE = re.compile(
     rf"\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Sister)\.?\s+((?:[A-Z]\.\s?){{0,2}}{_CAP}(?:\s{_CAP}){{0,2}})"
@@ -258,8 +258,10 @@ _REL_AFTER_RE = re.compile(
     r"어머니|아버지|모|부|형|누나|언니|오빠|동생|손자|손녀|조카|친구|보호자|남|여|\d{1,3}세)|,\s?(?:MD|M\.D\.|RN|PhD|DO|NP|PA|MSW|CGC)\b|"
     r",\s?(?:a|an)\s\d{1,3}-year)"
 )
+# A capitalized word with a lower-case letter ("Gong", "Min-seok"; not "CS" in "CS Gong").
+_CAPL = r"[A-Z][a-z][a-zA-Z'’]*(?:-[A-Za-z][a-zA-Z'’]*)*"
 _ROMAN_RE = re.compile(
-    rf"\b({_CAP})\s+({_CAP})(?![A-Za-z])|\b([A-Z]{{2,}})\s+([A-Z]{{2,}})(?![A-Za-z])"
+    rf"\b({_CAPL})\s+({_CAPL})(?![A-Za-z])|\b([A-Z]{{2,}})\s+([A-Z]{{2,}})(?![A-Za-z])"
 )
 _EPONYM_AFTER = re.compile(
     r"(?i)^(?:'s|’s|'|\s(?:disease|syndrome|sign|score|scale|test|criteria|classification|lymphoma|dementia|"
@@ -269,7 +271,8 @@ _EPONYM_AFTER = re.compile(
 )
 # Smith, Ye-rin, O'Brien, McDonald, KIM, and initials (J.).
 _NAME_WORD = re.compile(
-    r"^[A-Z][a-z]*(?:['’][A-Z]?[a-z]+)?(?:[A-Z][a-z]+)?(?:-[A-Za-z][a-z'’]*)?$|^[A-Z]{2,}(?:-[A-Z]+)?$|^[A-Z]\.$"
+    r"^[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]*(?:['’][A-Z]?[a-zß-öø-ÿ]+)?(?:[A-Z][a-zß-öø-ÿ]+)?"
+    r"(?:-[A-Za-zÀ-ÖØ-öø-ÿ][a-zß-öø-ÿ'’]*)?$|^[A-Z]{2,}(?:-[A-Z]+)?$|^[A-Z]\.$"
 )
 # A first name after a relation word: "daughter Emily", "his wife, Maria".
 _REL_BEFORE_RE = re.compile(
@@ -361,6 +364,8 @@ def find_english_names(text: str) -> list[tuple[int, int, float]]:
         a, b = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
         la, lb = a.lower(), b.lower()
         hyph = "-" in a or "-" in b
+        if is_role_word(a):
+            continue  # "Surgeon Yang Tae-hoon": the role is no given name
         if la in roman and _given_ok(b) and lb not in roman | {"md"}:
             sure = hyph or len(b) >= 5
         elif lb in roman and _given_ok(a) and la not in roman:
@@ -370,6 +375,26 @@ def find_english_names(text: str) -> list[tuple[int, int, float]]:
         if sure:
             add(m.start(), m.end(), 0.75)
     return out
+
+
+_NER_WORD = re.compile(r"[^\s,]+")
+
+
+def _trim_ner(text: str, start: int, end: int) -> tuple[int, int]:
+    """An NER span cut to the name in it: up to a line break or a run of spaces (a
+    column), without a role before it (``Surgeon``, ``Hiking partner``) or lowercase
+    words after it (``arrived``, ``present``)."""
+    cut = re.search(r"\n|\s{2,}|,\s*\n", text[start:end])
+    if cut is not None:
+        end = start + cut.start()
+    words = list(_NER_WORD.finditer(text, start, end))
+    while words and (words[-1].group(0)[:1].islower() or words[-1].group(0) in ("'s", "’s")):
+        words.pop()
+    while words and is_role_word(words[0].group(0)):
+        words.pop(0)
+    if not words:
+        return start, start
+    return words[0].start(), words[-1].end()
 
 
 def _ner_person_ok(span_text: str, after: str) -> bool:
@@ -410,6 +435,7 @@ class PersonRecognizer(EntityRecognizer):
         spans.extend(_korean_scorer().find(text))
         spans.extend(find_more_english_names(text))
         spans.extend(find_english_names(text))
+        spans.extend(find_hl7_names(text))
         if self.use_ner and nlp_artifacts is not None:
             for ent in getattr(nlp_artifacts, "entities", None) or []:
                 if ent.label_ != "PERSON":
@@ -419,6 +445,7 @@ class PersonRecognizer(EntityRecognizer):
                 hangul = _HANGUL_RUN.search(text, s, e)
                 if hangul is not None:
                     e = len(text[: hangul.start()].rstrip())
+                s, e = _trim_ner(text, s, e)
                 if e > s and _ner_person_ok(text[s:e], text[e : e + 20]):
                     spans.append((s, e, 0.7))
         return spans

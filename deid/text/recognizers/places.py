@@ -175,19 +175,22 @@ _EN_ORG_SUFFIX = (
     r"Cancer\s+Center|Health\s+Care|Healthcare|Clinic|Clinics|Genomics|Diagnomics|Biosciences|Laboratories|Laboratory|Labs|Lab|Institute|Foundation|Infirmary|"
     r"Medical\s+Foundation|Diagnostics|Pharmacy|University|College|Corporation|Corp\.?|Inc\.?|Co\.,?\s?Ltd\.?|Ltd\.?|"
     r"Center|Centre|Medical\s+Group|Group|Partners|Associates|Program|Programme|Insurance|Hospice|Agency|"
-    r"Association|Services|Bank|School|Church|Hotel|Motel|Guesthouse|Terminal|Station|Company)"
+    r"Association|Services|Bank|School|Church|Hotel|Motel|Guesthouse|Terminal|Station|Company|"
+    r"Supply|Supplies|Practice|Genetics|Pharmaceuticals?|Therapeutics|Office|Ministry|National\s+Park|Home\s+Care|"
+    r"Nursing\s+Home|Care\s+Home|Rehabilitation)"
 )
 _EN_ORG_STOP = lexicons.org_generic_words()
 # A capitalized word; a trailing period only for short abbreviations (St., Mt.), never a sentence end.
 _ORG_WORD = r"(?:[A-Z][A-Za-z'&-]*|[A-Z][a-z]{0,2}\.)"
+# Words of one name are one space apart: a line break or a column gap ends it.
 EN_ORG = re.compile(
-    r"\b((?:\d{1,4}\s+)?"
+    r"\b((?:\d{1,4} )?"
     + _ORG_WORD
-    + r"(?:\s+(?:"
+    + r"(?: (?:"
     + _ORG_WORD
-    + r"|of|&)){0,6}\s+"
+    + r"|of|&)){0,6} "
     + _EN_ORG_SUFFIX
-    + r"(?:\s+of\s+[A-Z][A-Za-z'-]*(?:\s+[A-Z][A-Za-z'-]*){0,3})?)(?![A-Za-z])"
+    + r"(?: of [A-Z][A-Za-z'-]*(?: [A-Z][A-Za-z'-]*){0,3})?)(?![A-Za-z])"
 )
 
 

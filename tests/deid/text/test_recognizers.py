@@ -183,9 +183,14 @@ def test_year_alone_and_scores_are_not_dates(scrubber: Scrubber, text: str) -> N
         ("Mar 5, 2021", 30, "Apr 4, 2021"),
         ("21/3/5", 365, "22/3/5"),
         ("2021. 7. 14.", 1, "2021. 7. 15."),
+        ("Tue, 12 Mar 2024", 3, "Fri, 15 Mar 2024"),
+        ("Tuesday, March 12, 2024", 7, "Tuesday, March 19, 2024"),
+        ("April 2-5, 2024", 3, "April 5-8, 2024"),
+        ("April 28-30, 2024", 3, "May 1-3, 2024"),
+        ("April 28-30, 2024", 2, None),  # now across two months: the caller tags it
     ],
 )
-def test_shift_keeps_format(date: str, days: int, expected: str) -> None:
+def test_shift_keeps_format(date: str, days: int, expected: str | None) -> None:
     assert shift_date_text(date, days) == expected
 
 
@@ -372,3 +377,97 @@ def test_rrn_glued_to_hangul(scrubber: Scrubber) -> None:
 )
 def test_latin_names_in_korean_notes(scrubber: Scrubber, text: str, name: str) -> None:
     assert _found(scrubber, text, "ko").get(name) == "PERSON"
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        ("Date: Tue, 12 Mar 2024 09:14", "Tue, 12 Mar 2024"),
+        ("denial of inpatient days April 2-5, 2024.", "April 2-5, 2024"),
+        ("다음 회의 10/15.", "10/15"),
+        ("F/U 3/2 with labs", "3/2"),
+    ],
+)
+def test_weekday_range_and_scheduled_dates(scrubber: Scrubber, text: str, date: str) -> None:
+    assert _found(scrubber, text).get(date) == "DATE"
+
+
+@pytest.mark.parametrize("text", ["take 1/2 tablet at night", "BP 120/80, HR 72", "EF 3/4 normal"])
+def test_fractions_are_not_dates(scrubber: Scrubber, text: str) -> None:
+    assert "DATE" not in _found(scrubber, text).values()
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        # family names too rare to count on, names Kiwi has never seen
+        ("피접종자 은하준 (생년월일 2019.04.02)", "은하준"),
+        ("구급대원 소방교 이한결, 소방사 최서진", "최서진"),
+        ("보조 치위생사 한예솔", "한예솔"),
+        ("면담의 천하율", "천하율"),
+        ("국립춘천병원 원무과장 석도훈 (직인)", "석도훈"),
+        ("| 맹도윤 | 10291174 | 59/M | 1205 | 위암 |", "맹도윤"),
+        ("부모(우성민/김현정) 연락", "우성민"),
+        ("신원 확인 후 어동진으로 확인", "어동진"),
+    ],
+)
+def test_korean_names_by_role_table_and_unknown_word(
+    scrubber: Scrubber, text: str, name: str
+) -> None:
+    assert _found(scrubber, text, "ko").get(name) == "PERSON"
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Anticoagulation clinic (phone)\nThompson, Gerald — INR 4.6", "Thompson, Gerald"),
+        ("DISCHARGE SUMMARY\nO'Donnell, Siobhan — admitted 9/12/2024", "O'Donnell, Siobhan"),
+        ("ED: Delgado-Ruiz, Marisol | 52 F", "Delgado-Ruiz, Marisol"),
+        ("Reported by Lucia Fernández, RN.", "Lucia Fernández"),
+        ("eligibility review by PI Dr. Felipe Araújo.", "Felipe Araújo"),
+        ("Chair 4 — Wanda Pierce, AV fistula L arm", "Wanda Pierce"),
+        ("To: CS Gong Min-seok 교수님", "Gong Min-seok"),
+    ],
+)
+def test_english_names_by_shape(scrubber: Scrubber, text: str, name: str) -> None:
+    assert _found(scrubber, text).get(name) == "PERSON"
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("Best, Rebecca", "Best"),
+        ("Surgeon Yang Tae-hoon, Assist R3 Ma Ji-ho", "Surgeon"),
+        ("Hiking partner Claire Dubois present.", "present"),
+        ("Pt: HONG Gil Dong   Hospital # 4417203", "Hospital"),
+        ("Clinician: Dr. Park Hye-rin, Colorectal Surgery", "Colorectal Surgery"),
+    ],
+)
+def test_name_spans_stop_at_the_name(scrubber: Scrubber, text: str, kept: str) -> None:
+    ents = scrubber.analyze(text, "en")
+    start = text.index(kept)
+    assert not any(e.start <= start < e.end for e in ents), [text[e.start : e.end] for e in ents]
+
+
+def test_hl7_name_fields(scrubber: Scrubber) -> None:
+    msg = (
+        "MSH|^~\\&|LAB|KWNUH|EMR|KWNUH|20240311101500||ORU^R01|MSG00021|P|2.5\n"
+        "PID|1||00912774^^^KWNUH^MR||CHOI^MIN SEO||19870512|F\n"
+        "PV1|1|I|7W^712^1||||1234^KIM^JAE HO^^^DR\n"
+        "NK1|1|CHOI^YOUNG JA|MTH\n"
+        "OBX|1|NM|WBC||11.4|10*3/uL|4.0-10.0|H"
+    )
+    found = _found(scrubber, msg, "en")
+    for name in ("CHOI^MIN SEO", "KIM^JAE HO", "CHOI^YOUNG JA"):
+        assert found.get(name) == "PERSON", found
+    assert "WBC" not in found
+
+
+def test_census_given_names_file_is_generated() -> None:
+    """The committed list is what its builder writes (US census given names minus words)."""
+    from deid.data import build_en_given_names
+
+    assert build_en_given_names.OUT.read_text(encoding="utf-8") == build_en_given_names.build()
+    words = set(build_en_given_names.OUT.read_text(encoding="utf-8").split())
+    assert {"wanda", "felipe", "sharon"} <= words
+    assert not {"rose", "hope", "gene", "grant", "will"} & words

@@ -51,7 +51,8 @@ def _presidio_lang(lang: str) -> str:
 
 
 def _keep_edge(text: str, s: int, e: int, etype: str, *, leading: bool) -> bool:
-    """Balanced brackets and a date's leading apostrophe ('23.4.18) belong to the span."""
+    """Balanced brackets, a date's leading apostrophe ('23.4.18) and an initial's period
+    belong to the span."""
     seg = text[s:e]
     if leading:
         c = text[s]
@@ -61,7 +62,15 @@ def _keep_edge(text: str, s: int, e: int, etype: str, *, leading: bool) -> bool:
             or (etype == "DATE" and c in "'’")
         )
     c = text[e - 1]
-    return (c == ")" and "(" in seg) or (c == "]" and "[" in seg)
+    # An initial's period belongs to the name: "K.S.L.", "Megan O.", "G.D. Hong".
+    initial = (
+        etype == "PERSON"
+        and c == "."
+        and e - s >= 2
+        and text[e - 2].isupper()
+        and (e - 2 == s or not text[e - 3].isalpha())
+    )
+    return (c == ")" and "(" in seg) or (c == "]" and "[" in seg) or initial
 
 
 def merge_entities(text: str, raw: Sequence[tuple[str, int, int, float]]) -> list[Entity]:

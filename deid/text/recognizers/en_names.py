@@ -41,7 +41,9 @@ _ROLES = (
     r"[Dd]ietitian|[Cc]linician|[Oo]perator|[Aa]ssistant|[Aa]nesthesiologist|[Cc]ardiologist|"
     r"[Nn]eurologist|[Oo]ncologist|[Pp]hysician|[Tt]echnologist|[Ss]ocial worker|[Cc]ase manager|"
     r"Charge RN|Triage RN|Taken by|Seen by|Paged|paged|Report(?:ed)? by|Called by|Caller|Client|Decedent|"
-    r"Proband|Recipient|Donor|Member|Infant|Mother|Father|Vulnerable adult"
+    r"Proband|Recipient|Donor|Member|Infant|Mother|Father|Vulnerable adult|"
+    r"Daughter|Son|Wife|Husband|Sister|Brother|Spouse|Partner|Guardian|Bystander|Witness|Roommate|"
+    r"[Aa]ide|[Cc]aregiver|[Cc]haplain|Detective|Deputy|[Cc]aseworker|[Ss]ponsor|PI|CRC|Investigator"
 )
 _CREDENTIALS = (
     r"MD|M\.D\.|DO|RN|LPN|LVN|NP|PA|PA-C|PhD|PharmD|MSW|LCSW|LCGC|CGC|MS|RD|RDCS|CNM|CRNA|MHT|"
@@ -49,7 +51,7 @@ _CREDENTIALS = (
 )
 _ROLE_NAME = re.compile(
     rf"(?:(?<![A-Za-z])(?:{_ROLES}))\s*[:,-]?\s+"
-    rf"((?:{_INITIALS}\s?)?{_CAPWORD}(?:\s(?:{_INITIALS}|{_CAPWORD})){{0,2}}|{_INITIALS}\s?{_CAPWORD})"
+    rf"((?:{_INITIALS}\s?)?{_CAPWORD}(?:[ \t](?:{_INITIALS}|{_CAPWORD})){{0,2}}|{_INITIALS}\s?{_CAPWORD})"
 )
 _ROLE_WORD = re.compile(rf"(?:{_ROLES})")
 
@@ -60,17 +62,17 @@ def is_role_word(word: str) -> bool:
 
 
 _NAME_CREDENTIAL = re.compile(
-    rf"((?:{_INITIALS}\s?)?{_CAPWORD}(?:[\s-]{_CAPWORD}){{0,2}}|{_INITIALS}\s?{_CAPWORD})"
+    rf"((?:{_INITIALS}\s?)?{_CAPWORD}(?:[ \t-]{_CAPWORD}){{0,2}}|{_INITIALS}\s?{_CAPWORD})"
     rf",\s?(?:{_CREDENTIALS})(?![A-Za-z])"
 )
 _INITIAL_SURNAME = re.compile(rf"(?<![A-Za-z.])((?:[A-Z]\.\s?){{2,3}}\s?{_CAPWORD})(?![A-Za-z])")
 _SURNAME_INITIALS = re.compile(rf"(?<![A-Za-z.])({_CAPWORD}\s(?:[A-Z]\.\s?){{1,3}})")
 _SURNAME_FIRST = re.compile(
-    r"(?<![A-Za-z])([A-Z]{2,}(?:[\s-][A-Z][a-z]+){1,2}|[A-Z]{2,}\s[A-Z][a-z]+-[a-z]+)(?![A-Za-z])"
+    r"(?<![A-Za-z])([A-Z]{2,}(?:[ \t-][A-Z][a-z]+(?:-[a-z]+)?){1,2})(?![A-Za-z])"
 )
 _SURNAME_COMMA = re.compile(rf"(?<![A-Za-z])({_CAPWORD}, ?[A-Z][a-z]+-[a-z]+)(?![A-Za-z])")
 _GIVEN_FAMILY = re.compile(
-    rf"(?<![{_UP}{_LO}'’-])([{_UP}][{_LO}]+)((?:\s{_CAPWORD}){{1,2}})(?![{_UP}{_LO}])"
+    rf"(?<![{_UP}{_LO}'’-])([{_UP}][{_LO}]+)((?:[ \t]{_CAPWORD}){{1,2}})(?![{_UP}{_LO}])"
 )
 # "Thompson, Gerald", "O'Donnell, Siobhan": a family name, a comma, a known given name.
 _FAMILY_COMMA_GIVEN = re.compile(
@@ -79,11 +81,56 @@ _FAMILY_COMMA_GIVEN = re.compile(
 _PARTICLE = r"(?:de|da|del|della|di|du|la|le|van|von|der|den|dos|das|bin|binti|al|el|ter)"
 _RELATION = re.compile(
     r"(?i:\b(?:wife|husband|son|daughter|mother|father|sister|brother|niece|nephew|grandson|"
+    r"mom|mum|dad|grandma|grandpa|grandmother|grandfather|stepmother|stepfather|"
     r"granddaughter|partner|fianc[ée]e?|boyfriend|girlfriend|friend|roommate|neighbou?r|caregiver|"
     r"guardian|spouse|aunt|uncle|cousin|stepdaughter|stepson)\b)"
-    rf"[,:]?\s*\(?\s*((?:{_CAPWORD}|[A-Z]{{2,}})(?:[\s-](?:{_CAPWORD}|[A-Z]{{2,}}|{_PARTICLE}\s{_CAPWORD})){{0,2}})"
+    rf"[,:]?\s*\(?\s*((?:{_CAPWORD}|[A-Z]{{2,}})(?:[ \t-](?:{_CAPWORD}|[A-Z]{{2,}}|{_PARTICLE} {_CAPWORD})){{0,2}})"
 )
 
+
+# "Dear Ji-woo,", "Dear Mrs. Kowalski,": whom a letter is written to.
+_SALUTATION = re.compile(
+    rf"\bDear[ \t]+(?:(?:Mr|Mrs|Ms|Mx|Dr|Prof)\.?[ \t]+)?({_CAPWORD}(?:[ \t]{_CAPWORD}){{0,2}})[ \t]*[,:!\n]"
+)
+_NOT_SALUTED = frozenset(
+    [
+        "colleague",
+        "colleagues",
+        "sir",
+        "sirs",
+        "madam",
+        "doctor",
+        "professor",
+        "team",
+        "parents",
+        "parent",
+        "family",
+        "friend",
+        "friends",
+        "patient",
+        "patients",
+        "all",
+        "committee",
+        "editor",
+        "member",
+        "members",
+        "reviewer",
+        "reviewers",
+    ]
+)
+# A chat or message log: "Megan O.: ok", "Ravi (pharmacy): bed 12" at the start of a line.
+_SPEAKER = re.compile(
+    rf"^[ \t]*({_CAPWORD}(?:[ \t](?:[A-Z]\.|{_CAPWORD}))?)(?:[ \t]\([^)\n]{{1,30}}\))?:[ \t]",
+    re.M,
+)
+# A person's initials after their label: "Initials: K.S.L.", "Pt initials JHK".
+_INITIALS_LABEL = re.compile(
+    r"(?i:\binitials?)\s*[:：]?\s*((?:[A-Z]\.\s?){1,3}[A-Z]\.?|[A-Z]{2,3})(?![A-Za-z])"
+)
+# Vietnamese names, romanized: the middle name Thi/Van marks them ("Tran Thi Mai").
+_VIETNAMESE = re.compile(
+    rf"(?<![{_UP}{_LO}])({_CAPWORD}[ \t](?:Thi|Thị|Van|Văn)[ \t]{_CAPWORD}(?:[ \t]{_CAPWORD})?)(?![{_UP}{_LO}])"
+)
 
 _ROMAN_SYLLABLE = re.compile(
     r"(?i:(?:kk|tt|pp|ss|jj|ch|sh|[bcdghjklmnprstwy])?"
@@ -226,6 +273,16 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:
     for m in _FAMILY_COMMA_GIVEN.finditer(text):
         if m.group(2).lower() in given and not _blocked(m.group(1).split()[-1]):
             add(_clean(text, *m.span()), 0.7)
+    for m in _SALUTATION.finditer(text):
+        if m.group(1).split()[0].lower() not in _NOT_SALUTED:
+            add(_clean(text, *m.span(1)), 0.75)
+    for m in _SPEAKER.finditer(text):
+        if m.group(1).split()[0].lower() in given:
+            add(_clean(text, *m.span(1)), 0.7)
+    for m in _INITIALS_LABEL.finditer(text):
+        out.append((m.start(1), m.end(1), 0.8))
+    for m in _VIETNAMESE.finditer(text):
+        add(m.span(1), 0.75)
     for m in _RELATION.finditer(text):
         add(_clean(text, *m.span(1)), 0.75)
     return out

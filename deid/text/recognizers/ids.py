@@ -108,6 +108,18 @@ PHONE_RULES = [
         ),
         0.85,
     ),
+    # A local number without its area code, after a word that gives a number to call:
+    # "call 555-0199", "reached at 258-7714", "내선 2201"-style extensions stay out.
+    Rule(
+        "PHONE",
+        re.compile(
+            r"(?i:\b(?:call|phone|tel|telephone|cell|mobile|reach(?:ed)?(?: \w+)? at|set that up at|at|"
+            r"number|no\.|ph|pager|fax|연락처|전화|휴대폰|핸드폰)[:.]?\s{0,2})"
+            r"((?<![\d-])\d{3}-\d{4})" + _NA
+        ),
+        0.7,
+        group=1,
+    ),
     # International with spaces: +1 647 555 0178, +44 20 7946 0958, +82 33 240 5611.
     Rule(
         "PHONE",
@@ -127,7 +139,8 @@ _MRN_LABELS = (
     r"Specimen\s?(?:ID|No\.?|Number|#)?|Sample\s?(?:ID|No\.?|#)?|Acc(?:ession|\.)?\s?(?:No\.?|Number|#)?|"
     r"Case\s?(?:No\.?|Number|#)|Unit\s?No\.?|Kit\s?(?:No\.?|#)|Report\s?(?:No\.?|#)|"
     r"Exam\s?(?:No\.?|#|ID)|Study\s?(?:ID|No\.?|#)|Lab\s?(?:ID|No\.?|#)|Visit\s?(?:ID|No\.?|#)|"
-    r"(?:ED|ER|OPD|ICU|OR|Rx)\s?(?:#|No\.?)|ID\s?(?:#|No\.?)|[A-Za-z]{3,12}\s(?:no\.|number|#))|"
+    r"(?:ED|ER|OPD|ICU|OR|Rx)\s?(?:#|No\.?)|ID\s?(?:#|No\.?)|Subject(?:\s?(?:ID|No\.?|#|Number))?|"
+    r"Participant(?:\s?(?:ID|No\.?|#|Number))?|Screening\s?(?:ID|No\.?|#)|Enrol(?:l)?ment\s?(?:ID|No\.?|#)|[A-Za-z]{3,12}\s(?:no\.|number|#))|"
     r"(?<![A-Za-z])ID|(?<![A-Za-z])[A-Z]{2,4}\s?#"
 )
 # An identifier token (a regex, not a secret).

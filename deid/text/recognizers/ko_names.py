@@ -22,7 +22,6 @@ other evidence to be strong (Kiwi's proper noun and a name-like given name).
 
 from __future__ import annotations
 
-import bisect
 import math
 import re
 from functools import cache
@@ -49,7 +48,11 @@ _ROLE_BEFORE = re.compile(
     r"남편|아내|처|부인|배우자|딸|아들|자녀|어머니|아버지|엄마|아빠|모|부|형|누나|언니|오빠|동생|"
     r"남동생|여동생|형제|자매|손자|손녀|조카|며느리|사위|할머니|할아버지|시어머니|시아버지|장모|장인|"
     r"친구|동료|직장동료|룸메이트|이웃|산모|환아|고인|망인|부모|가족|staff|Staff|기록|기록자|회송의|"
-    r"[가-힣]{0,5}과|[가-힣]{0,4}팀)\s{0,2}[:：]?\s{0,2}$"
+    # kin with an order or side (큰딸, 장남, 외손자, 아들분), partners, shift labels
+    r"(?:큰|작은|막내|맏|둘째|셋째|외|친|의붓)?(?:딸|아들|며느리|사위|손자|손녀|형|누나|언니|오빠|동생)(?:분|님)?|"
+    r"장남|차남|삼남|장녀|차녀|삼녀|여자\s?친구|남자\s?친구|애인|약혼자|동거인|시누이|올케|처남|처제|형수|"
+    r"매형|매제|고모|이모|삼촌|외삼촌|숙모|사촌|나이트|데이|이브닝|Night|Day|Eve|"
+    r"[가-힣]{0,5}과|[A-Za-z가-힣]{0,4}팀)\s{0,2}[:：]?\s{0,2}$"
 )
 # A word that names a role by its ending (피접종자, 면담의, 치위생사, 원무과장, 소방교):
 # weaker than a listed role.
@@ -58,6 +61,15 @@ _ROLE_ENDING_BEFORE = re.compile(
     # what a person does in the record: 집도 김OO, 마취 이OO, 면담 박OO
     r"집도|마취|보조|어시스트|소독|순환|참관|입회|동행|면담|상담|처방|투약|채혈|시행|의뢰|회신|인계|인수|"
     r"통화|면회|접수|입력|검수|감수|승인|결재|참석|참여)\s{1,2}$"
+)
+# ...but an institution is no role (강원대학교병원 신장내과, 본원 외래).
+_INSTITUTION_BEFORE = re.compile(r"(?:병원|의원|학원|요양원|법원|공원|본원|분원|지원)\s{1,2}$")
+# A family name and a given name written apart: "길 태 호", "김 수 자", "박 올가".
+_SPACED_NAME = re.compile(r"(?<![가-힣])([가-힣]) (?:[가-힣] [가-힣]|[가-힣]{2})(?![가-힣])")
+# Vietnamese family names in Hangul and the middle names 반 (Văn) and 티 (Thị).
+_VIETNAMESE_HANGUL = re.compile(
+    r"(?<![가-힣])(?:응우옌|응웬|쩐|레|팜|호앙|후인|판|부이|보|당|도|응오|즈엉|리|하|마이|찐|딘|다오)"
+    r"\s(?:반|티)\s[가-힣]{1,3}(?![가-힣])"
 )
 _CELL_BEFORE = re.compile(r"[|\t]\s{0,2}$")
 _CELL_AFTER = re.compile(r"\s{0,2}[|\t]")
@@ -68,8 +80,13 @@ _TITLE_AFTER = re.compile(
 )
 _BRACKET_AFTER = re.compile(
     r"\s?\(\s?(?:남|여|M|F|\d{1,3}|남편|아내|처|부인|배우자|딸|아들|자녀|어머니|아버지|엄마|아빠|모|부|"
-    r"형|누나|언니|오빠|동생|손자|손녀|조카|며느리|사위|친구|보호자|본인|관계|환자)"
+    r"형|누나|언니|오빠|동생|손자|손녀|조카|며느리|사위|친구|보호자|본인|관계|환자|"
+    r"생년|생년월일|생일|DOB|만\s?\d|등록|병록|환자번호|ID|#|\d{2,4}[.-]\d)"
 )
+# A name opening a line of a chat or message log: "민경호 오전 9:31 - ...", "정유나(7W RN): ..."
+_SPEAKER_AFTER = re.compile(r"\s?(?:\([^)\n]{0,20}\))?\s?(?:[:：]|오전|오후|\[?\d{1,2}:\d{2})")
+# Another name of a list before it: "환자 왕춘희, 남보배", "부모(빈경식/모현주)"
+_LIST_BEFORE = re.compile(r"(?:^|[\s(:])[가-힣]{3}(?:님|씨)?\s?[,/·]\s?$")
 _SEX_AGE_AFTER = re.compile(r"\s{0,2}(?:[MF남여]\s?/\s?\d|\d{1,3}\s?/\s?[MF남여]|\d{1,3}\s?세)")
 _PARTICLE_AFTER = ("에게", "에게서", "께", "께서", "한테", "와", "과", "이랑", "랑", "하고")
 _SUFFIXES = tuple(
@@ -128,6 +145,13 @@ _SUFFIXES = tuple(
 )
 # Word endings of clinical and administrative words, never of a name.
 _NOT_NAME_END = frozenset("함됨음듯측쪽병증과실료법술약제적부동리읍면로길상엽후중외내")
+# ...of which these end no name at all (the others, as 리 in 유리 or 동 in 지동, may end
+# one next to a role or title).
+_HARD_END = frozenset("함됨음듯측쪽병증과실료법술약제적")
+# Noun suffixes after a known word (원무+과, 서명+일): never the end of a name there.
+_WORD_PLUS = frozenset("과실일팀부방표")
+# Endings of role nouns (신고자, 소방사, 면담의): a line's label, not its speaker.
+_ROLE_END = frozenset("자사의")
 # Endings of place names: a name ending so needs context ("강남구", "원주시").
 _PLACE_END = frozenset("구시군도")
 
@@ -204,15 +228,50 @@ def _syllable_probs(model: list[list[int]]) -> dict[str, float]:
 
 
 _FLOOR = -5.0
+# Most Korean given names have two syllables: "석지은" is a name before "석지" + "은".
+_ONE_SYLLABLE_GIVEN = 1.5
+# Honorifics Kiwi may keep inside a proper noun it has not seen ("홍길동님").
+_SUFFIXES_KIWI_KEEPS = frozenset(
+    ["님", "씨", "님께", "님이", "님은", "님의", "님과", "님을", "님도"]
+)
+
+
+def _splits_known_word(common: set[tuple[int, int]], start: int, end: int) -> bool:
+    """A candidate that is a word Kiwi knows, or whose end cuts one (구강+궤양): Kiwi reads
+    words there, not a name."""
+    return any(s < end < e or (s == start and e == end) for s, e in common)
+
+
+# Given-name syllables of older generations (born before about 1970: 춘자, 말순, 옥례,
+# 복녀), which the generator's model of recent names rates low; patients of a regional
+# hospital are mostly of those generations.
+_OLDER_FIRST = frozenset("말순옥춘복금점막귀분끝필갑을")
+_OLDER_SECOND = frozenset("자례녀분옥임단덕심엽순숙희")
+_OLDER_LLR = 3.0
+_LISTED_LLR = 1.0  # a syllable of the project's given-name list (lexicons.ko_given_syllables)
+
+
+def _syllable_llr(table: dict[str, float], older: frozenset[str], syllable: str) -> float:
+    llr = table.get(syllable, _FLOOR)
+    if syllable in older:
+        llr = max(llr, _OLDER_LLR)
+    elif syllable in lexicons.ko_given_syllables():
+        llr = max(llr, _LISTED_LLR)
+    return llr
 
 
 def given_name_llr(given: str) -> float:
     """How name-like a given name is: mean log-likelihood ratio of its syllables."""
     first, second = _given_tables()
     if len(given) == 1:
-        return max(first.get(given, _FLOOR), second.get(given, _FLOOR))
+        return max(
+            _syllable_llr(first, _OLDER_FIRST, given), _syllable_llr(second, _OLDER_SECOND, given)
+        )
     if len(given) == 2:
-        return (first.get(given[0], _FLOOR) + second.get(given[1], _FLOOR)) / 2
+        return (
+            _syllable_llr(first, _OLDER_FIRST, given[0])
+            + _syllable_llr(second, _OLDER_SECOND, given[1])
+        ) / 2
     return _FLOOR
 
 
@@ -232,6 +291,29 @@ class KoreanNameScorer:
         self.stop = lexicons.ko_name_stopwords()
 
     def find(self, text: str) -> list[tuple[int, int, float]]:
+        return self._find_words(text) + self._find_spaced(text)
+
+    def _find_spaced(self, text: str) -> list[tuple[int, int, float]]:
+        """Names written with spaces after a label or role: "성 명 : 길 태 호", "통역사 박 올가",
+        and Vietnamese names in Hangul ("응우옌 반 훙", "쩐 티 마이")."""
+        out: list[tuple[int, int, float]] = []
+        for m in _SPACED_NAME.finditer(text):
+            first = m.group(1)
+            line_start = text.rfind("\n", 0, m.start()) + 1
+            before = text[max(line_start, m.start() - 16) : m.start()]
+            labelled = bool(
+                _ROLE_BEFORE.search(before)
+                or _LABEL_COLON.search(before)
+                or re.search(r"성\s?명\s?[:：]?\s*$", before)
+            )
+            if not labelled or first not in _surname_shares():
+                continue
+            out.append((m.start(), m.end(), 0.75))
+        for m in _VIETNAMESE_HANGUL.finditer(text):
+            out.append((m.start(), m.end(), 0.75))
+        return out
+
+    def _find_words(self, text: str) -> list[tuple[int, int, float]]:
         runs = [
             m
             for m in _HANGUL_RUN.finditer(text)
@@ -253,6 +335,43 @@ class KoreanNameScorer:
                 out.append((best[1], best[2], min(0.95, 0.6 + best[0] / 20)))
         return out
 
+    def _listed_name(self, text: str, before: str, start: int) -> bool:
+        """The word before the list separator is itself a name (family name + given name)."""
+        m = re.search(r"([가-힣]{3})(?:님|씨)?\s?[,/·]\s?$", before)
+        if m is None:
+            return False
+        word = m.group(1)
+        return (
+            word not in self.stop and surname_share(word[0]) > 0 and given_name_llr(word[1:]) > 2.0
+        )
+
+    def known_words(self, text: str, spans: list[tuple[int, int, float]]) -> list[bool]:
+        """For spans found by other rules: is each one a word Kiwi knows, or a cut of one
+        (단톡방, 소독(간호사), 원무과, 구강궤(양))?"""
+        if not spans:
+            return []
+        runs = [
+            m
+            for m in _HANGUL_RUN.finditer(text)
+            if any(m.start() <= s < m.end() for s, _, _ in spans)
+        ]
+        nnp, common = self._morphology(text, runs)
+        out: list[bool] = []
+        for s, e, _ in spans:
+            known = _splits_known_word(common, s, e)
+            # a known word and a noun suffix (원무+과, 서명+일)
+            known = known or (
+                text[e - 1] in _WORD_PLUS
+                and any(cs == s and ce == e - 1 and ce - cs >= 2 for cs, ce in common)
+            )
+            # a cut of a longer proper noun Kiwi reads (소독 of 소독간호사)
+            nnp_end = nnp.get(s)
+            known = known or (
+                nnp_end is not None and nnp_end > e and text[e:nnp_end] not in _SUFFIXES_KIWI_KEEPS
+            )
+            out.append(known)
+        return out
+
     @staticmethod
     def _morphology(
         text: str, runs: list[re.Match[str]]
@@ -263,26 +382,24 @@ class KoreanNameScorer:
         often a name Kiwi has not seen; its guess at a tag (NNG) is not evidence of a
         common word."""
         starts = sorted({text.rfind("\n", 0, m.start()) + 1 for m in runs})
-        pieces: list[str] = []
-        where: list[tuple[int, int]] = []  # (offset in the joined lines, offset in text)
-        offset = 0
+        lines: list[str] = []
         for ls in starts:
             le = text.find("\n", ls)
-            line = text[ls : le if le >= 0 else len(text)]
-            where.append((offset, ls))
-            pieces.append(line)
-            offset += len(line) + 1
-        joined = "\n".join(pieces)
-        offsets = [w[0] for w in where]
+            lines.append(text[ls : le if le >= 0 else len(text)])
         nnp: dict[int, int] = {}
         common: set[tuple[int, int]] = set()
-        for t in _kiwi().tokenize(joined):  # type: ignore[attr-defined]
-            i = bisect.bisect_right(offsets, t.start) - 1
-            s = where[i][1] + t.start - where[i][0]
-            if t.tag == "NNP" or (t.oov and t.tag.startswith("NN")):
-                nnp[s] = s + t.len
-            elif t.tag in ("NNG", "VV", "VA", "XR", "MAG", "NNB") and t.len >= 2:
-                common.add((s, s + t.len))
+        # Line by line: a line's words do not run into the next line's (a name closing one
+        # line made Kiwi read the label opening the next as a proper noun).
+        # One call per line: a list makes Kiwi start worker threads, which do not survive
+        # the fork of the parallel scrubber.
+        kiwi = _kiwi()
+        for ls, line in zip(starts, lines, strict=True):
+            for t in kiwi.tokenize(line):  # type: ignore[attr-defined]
+                s = ls + t.start
+                if t.tag == "NNP" or (t.oov and t.tag.startswith("NN")):
+                    nnp[s] = s + t.len
+                elif t.tag in ("NNG", "VV", "VA", "XR", "MAG", "NNB") and t.len >= 2:
+                    common.add((s, s + t.len))
         return nnp, common
 
     @staticmethod
@@ -306,8 +423,10 @@ class KoreanNameScorer:
         common: set[tuple[int, int]],
     ) -> float | None:
         word = text[start:end]
-        if word in self.stop or word[-1] in _NOT_NAME_END:
-            return None
+        if word in self.stop or (suffix and (start, end + len(suffix)) in common):
+            return None  # listed, or a cut of one word Kiwi knows (정형외+과, 원무+과)
+        if _splits_known_word(common, start, end) and (start, end) not in common:
+            return None  # 구강+궤(양): the end of the candidate cuts a word Kiwi knows
         surname = word[:2] if word[:2] in _COMPOUND and len(word) >= 3 else word[:1]
         given = word[len(surname) :]
         if not 1 <= len(given) <= 2:
@@ -316,13 +435,15 @@ class KoreanNameScorer:
         if share <= 0:
             return None
         prior = max(-2.0, min(1.5, math.log(share / 0.01))) + given_name_llr(given) / 2
+        if len(given) == 1:
+            prior -= _ONE_SYLLABLE_GIVEN
         line_start = text.rfind("\n", 0, start) + 1
         before = text[max(line_start, start - 16) : start]
         after = text[end + len(suffix) : end + len(suffix) + 12]
         context = 0.0
         if _ROLE_BEFORE.search(before):
             context += 3.0
-        elif _ROLE_ENDING_BEFORE.search(before):
+        elif _ROLE_ENDING_BEFORE.search(before) and not _INSTITUTION_BEFORE.search(before):
             context += 2.0
         elif _LABEL_COLON.search(before):
             context += 1.5
@@ -332,19 +453,43 @@ class KoreanNameScorer:
             context += 1.0
         if not suffix:
             if _TITLE_AFTER.match(after.lstrip()) and after[:1] == " ":
-                context += 2.5
+                context += 3.0
             if _BRACKET_AFTER.match(after):
                 context += 3.0
             elif _SEX_AGE_AFTER.match(after):
                 context += 2.5
+        if (
+            not before.strip()
+            and not suffix
+            and _SPEAKER_AFTER.match(after)
+            and (start, end) not in common
+            and word[-1] not in _ROLE_END
+        ):
+            context += 2.0
+        if (
+            _LIST_BEFORE.search(before)
+            and word[-1] not in _ROLE_END
+            and self._listed_name(text, before, start)
+        ):
+            context += 2.0
         if before.endswith("(") and after[:1] in (")", ",", "/"):
             context += 1.0
         elif _CELL_BEFORE.search(before) and _CELL_AFTER.match(after):
             context += 1.5  # a cell of its own in a table row: "| 맹도윤 | 10291174 | 59/M |"
+        if word[-1] in _WORD_PLUS and (start, end - 1) in common:
+            return None  # a known word and a noun suffix: 원무+과, 서명+일, 단톡+방
+        if word[-1] in _NOT_NAME_END and (
+            context < 3.0 or (start, end) in common or len(word) == 2 or word[-1] in _HARD_END
+        ):
+            return None  # a clinical or place word ending needs a role or title next to it
+        if share < 0.001 and (start, end) in common:
+            return None  # a rare family name in front of a word Kiwi knows: the word
         morph = 0.0
         nnp_end = nnp_starts.get(start)
-        if nnp_end is not None and nnp_end - start >= 2:
+        if nnp_end == end or (nnp_end == end + len(suffix) and suffix in _SUFFIXES_KIWI_KEEPS):
             morph += 1.5
+        elif nnp_end is not None and nnp_end > end:
+            morph -= 1.0  # Kiwi reads a longer proper noun (신장내과): the cut is no name
         if (start, end) in common:
             # Kiwi reads a common word; a role or title next to it weighs more
             morph -= 1.0 if context >= 2.5 else 2.5

@@ -237,19 +237,19 @@ _SYL = (
 )
 _GIVEN_RE = re.compile(rf"(?i:{_SYL})(?:-?(?i:{_SYL}))?")
 _CAP = r"[A-ZÀ-ÖØ-Þ][a-zA-ZÀ-ÖØ-öø-ÿ'’]*(?:-[A-Za-zÀ-ÖØ-öø-ÿ][a-zA-ZÀ-ÖØ-öø-ÿ'’]*)*"
-_CAPSEQ = rf"{_CAP}(?:\s{_CAP}){{1,2}}"
+_CAPSEQ = rf"{_CAP}(?:[ \t]{_CAP}){{1,2}}"
 _TITLE_RE = re.compile(
-    rf"\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Sister)\.?\s+((?:[A-Z]\.\s?){{0,2}}{_CAP}(?:\s{_CAP}){{0,2}})"
+    rf"\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Sister)\.?\s+((?:[A-Z]\.\s?){{0,2}}{_CAP}(?:[ \t]{_CAP}){{0,2}})"
 )
 _LABEL_RE = re.compile(
-    r"(?:\b(?:Patient|Pt|Name|Patient name|Caregiver|Guardian|Interpreter|Dictated by|Read by|Reported by|"
+    r"(?:\b(?:Patient|Pt|pt|Name|Patient name|Caregiver|Guardian|Interpreter|Dictated by|Read by|Reported by|"
     r"Reviewed by|Signed by|signed|Signed|Sincerely|Discussed with|seeing|Attending|Resident|Fellow|Physician|"
     r"Referred by|Referring physician|Contact|Counselor|Surgeon|Radiologist|Pathologist|Author|Examined by|"
     r"Performed by|Prepared by|Approved by|Verified by|Informant|Next of kin|NOK|Emergency contact|Spouse|"
     r"Son|Daughter|Wife|Husband|Mother|Father|cc|CC|Attn|Dear)\b\s*[:,-]?\s*|"
     r"(?:환자명?|성명|보호자|담당의?|주치의|작성자?|판독의?|의뢰의|상담자|대상|예금주|서명|교수|전공의|"
     r"통역사|통역|간병인|후원자|기증자|면담자|간호사|참석자?|동석자?|배석자?)\s?[:：]?\s{0,3})"
-    rf"({_CAP},\s?{_CAP}(?:\s{_CAP})?(?![a-z])|{_CAPSEQ}|[A-Z]{{2,}}(?:[\s-][A-Z]{{2,}}){{1,2}})"
+    rf"({_CAP}, ?{_CAP}(?:[ \t]{_CAP})?(?![a-z])|{_CAPSEQ}|[A-Z]{{2,}}(?:[ \t-][A-Z]{{2,}}){{1,2}})"
 )
 _REL_AFTER_RE = re.compile(
     rf"({_CAPSEQ}|[A-Z]{{2,}}(?:\s[A-Z]{{2,}}){{1,2}})\s*(?:\((?:spouse|wife|husband|son|daughter|mother|father|sister|"
@@ -261,7 +261,7 @@ _REL_AFTER_RE = re.compile(
 # A capitalized word with a lower-case letter ("Gong", "Min-seok"; not "CS" in "CS Gong").
 _CAPL = r"[A-Z][a-z][a-zA-Z'’]*(?:-[A-Za-z][a-zA-Z'’]*)*"
 _ROMAN_RE = re.compile(
-    rf"\b({_CAPL})\s+({_CAPL})(?![A-Za-z])|\b([A-Z]{{2,}})\s+([A-Z]{{2,}})(?![A-Za-z])"
+    rf"\b({_CAPL})[ \t]({_CAPL})(?![A-Za-z])|\b([A-Z]{{2,}})[ \t]([A-Z]{{2,}})(?![A-Za-z])"
 )
 _EPONYM_AFTER = re.compile(
     r"(?i)^(?:'s|’s|'|\s(?:disease|syndrome|sign|score|scale|test|criteria|classification|lymphoma|dementia|"
@@ -278,7 +278,7 @@ _NAME_WORD = re.compile(
 _REL_BEFORE_RE = re.compile(
     r"\b(?:daughter|son|wife|husband|mother|father|sister|brother|niece|nephew|grandson|granddaughter|"
     r"friend|partner|fiancée?|boyfriend|girlfriend|neighbou?r|caregiver|guardian|named|called)\b,?\s+"
-    rf"({_CAP}(?:\s{_CAP})?)(?![A-Za-z])"
+    rf"({_CAP}(?:[ \t]{_CAP})?)(?![A-Za-z])"
 )
 # Drug and disease word endings: only applied to spaCy NER spans (the rules have their own context).
 _DRUG_SUFFIX = re.compile(
@@ -431,8 +431,15 @@ class PersonRecognizer(EntityRecognizer):
         return [RecognizerResult("PERSON", s, e, sc) for s, e, sc in self.find(text, nlp_artifacts)]
 
     def find(self, text: str, nlp_artifacts: Any = None) -> list[tuple[int, int, float]]:
-        spans = find_korean_names(text)
-        spans.extend(_korean_scorer().find(text))
+        scorer = _korean_scorer()
+        ruled = find_korean_names(text)
+        # The listing rules know no morphology: drop what Kiwi reads as a word.
+        spans = [
+            sp
+            for sp, known in zip(ruled, scorer.known_words(text, ruled), strict=True)
+            if not known
+        ]
+        spans.extend(scorer.find(text))
         spans.extend(find_more_english_names(text))
         spans.extend(find_english_names(text))
         spans.extend(find_hl7_names(text))

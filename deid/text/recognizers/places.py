@@ -80,7 +80,10 @@ ADDRESS_RULES = [
 _KO_ORG_SUFFIX = (
     r"(?:대학교병원|대학병원|병원|의료원|의원|한의원|치과|보건소|보건지소|보건진료소|보건의료원|의료센터|"
     r"검사센터|의료재단|재단|연구소|요양원|센터|랩|의학연구소|검사의학연구소|대학교|공사|공단|주식회사|"
-    r"본부|(?<!복)지사|지점|지청|협회|조합|은행|경찰서|소방서|복지관|교회|성당|터미널|초등학교|중학교|고등학교)"
+    r"본부|(?<!복)지사|지점|지청|협회|조합|은행|경찰서|소방서|복지관|교회|성당|터미널|초등학교|중학교|고등학교|"
+    # offices of local government, insurers, firms by their trade
+    r"군청|시청|구청|도청|읍사무소|면사무소|행정복지센터|생명|화재|손해보험|시멘트|광업|건설|산업|정밀|"
+    r"전자|물산|상사|제약|식품|운수|택시|가공|농협|수협|축협)"
 )
 # Words that end in an org suffix but name no particular organization.
 _GENERIC_ORG = frozenset(
@@ -156,6 +159,11 @@ _KO_ORG_PREFIX = (
     rf"(?:(?:{_PROVINCES})\s)?(?:(?:{_GANGWON_CITIES})(?:시|군)?\s)?"
     rf"(?:[가-힣]{{2,8}}(?:대학교|대학|의료법인|학교법인|재단법인)\s)?"
 )
+# A company form before or after the name: (주)태백광업, ㈜세원, 세원정밀(주), 주식회사 한빛.
+KO_COMPANY = re.compile(
+    r"(?:\(주\)|㈜|\(유\)|주식회사\s?|유한회사\s?)[가-힣A-Za-z0-9]{2,14}|"
+    r"(?<![가-힣A-Za-z0-9])[가-힣A-Za-z0-9]{2,14}(?:\(주\)|㈜)"
+)
 KO_ORG = re.compile(
     rf"(?<![가-힣A-Za-z0-9])({_KO_ORG_PREFIX}[가-힣A-Za-z0-9]{{0,14}}{_KO_ORG_SUFFIX})"
     r"(?=(?:에서|에게|에|의|은|는|을|를|과|와|으로|로|이|가|도|측|까지|부터)?(?![가-힣]))"
@@ -177,7 +185,8 @@ _EN_ORG_SUFFIX = (
     r"Center|Centre|Medical\s+Group|Group|Partners|Associates|Program|Programme|Insurance|Hospice|Agency|"
     r"Association|Services|Bank|School|Church|Hotel|Motel|Guesthouse|Terminal|Station|Company|"
     r"Supply|Supplies|Practice|Genetics|Pharmaceuticals?|Therapeutics|Office|Ministry|National\s+Park|Home\s+Care|"
-    r"Nursing\s+Home|Care\s+Home|Rehabilitation)"
+    r"Nursing\s+Home|Care\s+Home|Rehabilitation|Logistics|Pediatrics|Assisted\s+Living|Senior\s+Living|"
+    r"Funeral\s+Home|Manor|Industries|Electronics|Construction|Motors|Foods|Farms?|Factory|Mart)"
 )
 _EN_ORG_STOP = lexicons.org_generic_words()
 # A capitalized word; a trailing period only for short abbreviations (St., Mt.), never a sentence end.
@@ -226,6 +235,7 @@ ORG_RULES = [
     Rule("ORGANIZATION", HEADER_ORG, 0.7, group=1),
     Rule("ORGANIZATION", _ACRONYM_RE, 0.7),
     Rule("ORGANIZATION", KO_ORG, 0.8, group=0, validator=_ko_org_ok),
+    Rule("ORGANIZATION", KO_COMPANY, 0.8),
     Rule("ORGANIZATION", EN_ORG, 0.75, group=1, validator=_en_org_span),
 ]
 

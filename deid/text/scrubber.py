@@ -83,6 +83,8 @@ def merge_entities(text: str, raw: Sequence[tuple[str, int, int, float]]) -> lis
             e -= 1
         if etype == "ORGANIZATION":
             s, e = trim_en_org(text, s, e)
+        if etype == "PERSON" and text[max(s, e - 2) : e] in ("'s", "’s"):
+            e -= 2  # "Dr. Kimura's office": the name, not its possessive
         if e > s:
             spans.append((s, e, etype, score))
     spans.sort(key=lambda t: (t[0], -t[1]))

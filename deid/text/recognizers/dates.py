@@ -181,14 +181,29 @@ def _validator(kind: str) -> Validator:
 # 10/15 after a word that schedules or dates something ("다음 회의 10/15", "f/u 3/2", "예약일: 4/7").
 MD_AFTER_WORD = re.compile(
     r"(?:회의|예약|예약일|외래|재진|방문|내원|입원|퇴원|수술|시술|검사|일자|일시|날짜|발병|발생|촬영|접종|"
-    r"[Ff]/[Uu]|[Ff]ollow-?up|[Nn]ext visit|[Aa]ppt\.?|[Aa]ppointment|[Ss]cheduled|[Dd]ate|DOS|seen on)"
+    r"예정|메모|기록|[Ff]/[Uu]|[Ff]ollow-?up|[Nn]ext visit|[Aa]ppt\.?|[Aa]ppointment|[Ss]cheduled|[Dd]ate|"
+    r"DOS|seen on|[Rr]eturned call:?[^\n]{0,40}?|[Ll]ast \w+ [\d.]+ on)"
     r"\s?[:：]?\s?(?P<md>(?<![\d./:-])" + _M + r"/" + _D + r")(?![\d/]|\.\d)"
+)
+
+# 6/18 14:20: a month/day with a time of day after it.
+MD_BEFORE_TIME = re.compile(
+    r"(?<![\d./:-])(?P<md>"
+    + _M
+    + r"/"
+    + _D
+    + r")(?![\d/]|\.\d)(?=,?\s(?:[01]?\d|2[0-3]):[0-5]\d\b)"
 )
 
 DATE_RULES = [
     Rule("DATE", rx, score, validator=_validator(kind), name=kind)
     for kind, rx, score in DATE_PATTERNS
-] + [Rule("DATE", MD_AFTER_WORD, 0.7, group="md", validator=_validator("md"), name="md_after_word")]
+] + [
+    Rule("DATE", MD_AFTER_WORD, 0.7, group="md", validator=_validator("md"), name="md_after_word"),
+    Rule(
+        "DATE", MD_BEFORE_TIME, 0.7, group="md", validator=_validator("md"), name="md_before_time"
+    ),
+]
 
 
 def _render_month_name(orig: str, month: int) -> str:

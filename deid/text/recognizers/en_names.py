@@ -27,8 +27,8 @@ from deid.text import lexicons
 __all__ = ["find_hl7_names", "find_more_english_names", "is_role_word"]
 
 # Latin letters with accents (Araújo, Grün, Fernández) count as letters of a name.
-_UP = "A-ZÀ-ÖØ-Þ"
-_LO = "a-zß-öø-ÿ"
+_UP = "A-ZÀ-ÖØ-ÞĀ-ž"  # Latin Extended-A has both cases (Petrović, Yıldız, Łukasz)
+_LO = "a-zß-öø-ÿĀ-ž"
 # Smith, O'Donnell, McDonald, D'Angelo, Delgado-Ruiz.
 _CAPWORD = rf"[{_UP}](?:['’][{_UP}])?[{_LO}]+(?:[{_UP}][{_LO}]+)?(?:-[{_UP}{_LO}][{_LO}]+)?"
 _INITIALS = r"(?:[A-Z]\.\s?){1,3}"
@@ -76,7 +76,7 @@ _GIVEN_FAMILY = re.compile(
 )
 # "Thompson, Gerald", "O'Donnell, Siobhan": a family name, a comma, a known given name.
 _FAMILY_COMMA_GIVEN = re.compile(
-    rf"(?<![{_UP}{_LO}'’-])({_CAPWORD}(?: {_CAPWORD})?), ?([{_UP}][{_LO}]+)(?![{_UP}{_LO}])"
+    rf"(?<![{_UP}{_LO}'’-])({_CAPWORD}(?: {_CAPWORD})?), ?([{_UP}][{_LO}]+)(?: [A-Z]\.)?(?![{_UP}{_LO}])"
 )
 _PARTICLE = r"(?:de|da|del|della|di|du|la|le|van|von|der|den|dos|das|bin|binti|al|el|ter)"
 _RELATION = re.compile(

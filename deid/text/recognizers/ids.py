@@ -463,4 +463,12 @@ AGE_RULES = [
         group="age",
         validator=_age_over_89,
     ),
+    # An apposition after a name: "her father Stanley Kowalczyk, 95, ...", "Pt Walter Simmons, 96."
+    Rule(
+        "AGE",
+        re.compile(r"\b[A-Z][a-z]+, " + _A + r"(?=[,;.)]\s|[,;)])"),
+        0.7,
+        group="age",
+        validator=_age_over_89,
+    ),
 ]

@@ -228,6 +228,8 @@ def _syllable_probs(model: list[list[int]]) -> dict[str, float]:
 
 
 _FLOOR = -5.0
+# The least a family name weighs (log-odds) on a word Kiwi does not know.
+_RARE_FLOOR = -1.0
 # Most Korean given names have two syllables: "석지은" is a name before "석지" + "은".
 _ONE_SYLLABLE_GIVEN = 1.5
 # Honorifics Kiwi may keep inside a proper noun it has not seen ("홍길동님").
@@ -497,4 +499,9 @@ class KoreanNameScorer:
             return None  # a one-syllable given name needs context, and not to be a word
         if context == 0.0 and (morph < 1.5 or len(given) != 2 or word[-1] in _PLACE_END):
             return None  # without context: Kiwi's proper noun and a two-syllable given name
+        if morph >= 1.5 and prior < _RARE_FLOOR + given_name_llr(given) / 2:
+            # Kiwi reads no known word here: a rare family name says little against a name
+            prior = (
+                _RARE_FLOOR + given_name_llr(given) / 2 - (len(given) == 1) * _ONE_SYLLABLE_GIVEN
+            )
         return -2.5 + prior + context + morph

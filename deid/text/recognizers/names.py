@@ -236,7 +236,7 @@ _SYL = (
     r"(?:ng|n|m|l|k|p|t|r)?"
 )
 _GIVEN_RE = re.compile(rf"(?i:{_SYL})(?:-?(?i:{_SYL}))?")
-_CAP = r"[A-ZÀ-ÖØ-Þ][a-zA-ZÀ-ÖØ-öø-ÿ'’]*(?:-[A-Za-zÀ-ÖØ-öø-ÿ][a-zA-ZÀ-ÖØ-öø-ÿ'’]*)*"
+_CAP = r"[A-ZÀ-ÖØ-ÞĀ-ž][a-zA-ZÀ-ÖØ-öø-ÿĀ-ž'’]*(?:-[A-Za-zÀ-ÖØ-öø-ÿĀ-ž][a-zA-ZÀ-ÖØ-öø-ÿĀ-ž'’]*)*"
 _CAPSEQ = rf"{_CAP}(?:[ \t]{_CAP}){{1,2}}"
 _TITLE_RE = re.compile(
     rf"\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Sister)\.?\s+((?:[A-Z]\.\s?){{0,2}}{_CAP}(?:[ \t]{_CAP}){{0,2}})"
@@ -271,8 +271,8 @@ _EPONYM_AFTER = re.compile(
 )
 # Smith, Ye-rin, O'Brien, McDonald, KIM, and initials (J.).
 _NAME_WORD = re.compile(
-    r"^[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]*(?:['’][A-Z]?[a-zß-öø-ÿ]+)?(?:[A-Z][a-zß-öø-ÿ]+)?"
-    r"(?:-[A-Za-zÀ-ÖØ-öø-ÿ][a-zß-öø-ÿ'’]*)?$|^[A-Z]{2,}(?:-[A-Z]+)?$|^[A-Z]\.$"
+    r"^[A-ZÀ-ÖØ-ÞĀ-ž][a-zß-öø-ÿĀ-ž]*(?:['’][A-Z]?[a-zß-öø-ÿĀ-ž]+)?(?:[A-Z][a-zß-öø-ÿĀ-ž]+)?"
+    r"(?:-[A-Za-zÀ-ÖØ-öø-ÿĀ-ž][a-zß-öø-ÿĀ-ž'’]*)?$|^[A-Z]{2,}(?:-[A-Z]+)?$|^[A-Z]\.$"
 )
 # A first name after a relation word: "daughter Emily", "his wife, Maria".
 _REL_BEFORE_RE = re.compile(

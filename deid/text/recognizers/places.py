@@ -83,7 +83,7 @@ _KO_ORG_SUFFIX = (
     r"본부|(?<!복)지사|지점|지청|협회|조합|은행|경찰서|소방서|복지관|교회|성당|터미널|초등학교|중학교|고등학교|"
     # offices of local government, insurers, firms by their trade
     r"군청|시청|구청|도청|읍사무소|면사무소|행정복지센터|생명|화재|손해보험|시멘트|광업|건설|산업|정밀|"
-    r"전자|물산|상사|제약|식품|운수|택시|가공|농협|수협|축협)"
+    r"전자|물산|상사|제약|식품|운수|택시|가공|농협|수협|축협|농산|수산|기증원|경로당|어린이집|유치원)"
 )
 # Words that end in an org suffix but name no particular organization.
 _GENERIC_ORG = frozenset(
@@ -150,6 +150,17 @@ _GENERIC_ORG = frozenset(
         "혈액은행",
         "교회",
         "성당",
+        "경로당",
+        "어린이집",
+        "유치원",
+        "기증원",
+        "군청",
+        "시청",
+        "구청",
+        "도청",
+        "농협",
+        "수협",
+        "축협",
     ]
 )
 _GANGWON_CITIES = (
@@ -166,7 +177,8 @@ KO_COMPANY = re.compile(
 )
 KO_ORG = re.compile(
     rf"(?<![가-힣A-Za-z0-9])({_KO_ORG_PREFIX}[가-힣A-Za-z0-9]{{0,14}}{_KO_ORG_SUFFIX})"
-    r"(?=(?:에서|에게|에|의|은|는|을|를|과|와|으로|로|이|가|도|측|까지|부터)?(?![가-힣]))"
+    r"(?=(?:에서|에게|에|의|은|는|을|를|과|와|으로|로|이|가|도|측|까지|부터|입니다|이며|이고|에서는|"
+    r"에서도|에는|으로부터|이라고)?(?![가-힣]))"
 )
 
 
@@ -186,7 +198,8 @@ _EN_ORG_SUFFIX = (
     r"Association|Services|Bank|School|Church|Hotel|Motel|Guesthouse|Terminal|Station|Company|"
     r"Supply|Supplies|Practice|Genetics|Pharmaceuticals?|Therapeutics|Office|Ministry|National\s+Park|Home\s+Care|"
     r"Nursing\s+Home|Care\s+Home|Rehabilitation|Logistics|Pediatrics|Assisted\s+Living|Senior\s+Living|"
-    r"Funeral\s+Home|Manor|Industries|Electronics|Construction|Motors|Foods|Farms?|Factory|Mart)"
+    r"Funeral\s+Home|Manor|Industries|Electronics|Construction|Motors|Foods|Farms?|Factory|Mart|"
+    r"Regional|Co\.)"
 )
 _EN_ORG_STOP = lexicons.org_generic_words()
 # A capitalized word; a trailing period only for short abbreviations (St., Mt.), never a sentence end.

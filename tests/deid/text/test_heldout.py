@@ -1,12 +1,18 @@
-"""Recall on notes the scrubber was not written for: two hand-written corpora.
+"""Recall on notes the scrubber was not written for: four hand-written corpora.
 
-``corpus/handwritten.md`` (156 notes) was written before the name and identifier
-work of this round and then used to find kinds of misses (so it is partly tuned
-on); ``corpus/fresh.md`` (50 notes) was written after that work and scored once,
-never tuned on. The floors are what the scrubber reaches on each (it is
-deterministic): a change that loses recall on either fails here. The goals of the
-issue (overall and PERSON recall >= 0.95 on unseen notes) are not yet met on the
-fresh corpus; its floors record where it stands.
+Each corpus was written by hand, in styles unlike the dev set's templates, before the
+round of work that then looked at its misses; each was scored once on arrival, and that
+first score is the honest figure for unseen notes:
+
+- ``handwritten.md`` (156 notes) before round 1: first score 0.865 overall;
+- ``fresh.md`` (50 notes) after round 1: 0.886 overall, PERSON 0.877;
+- ``fresh2.md`` (60 notes) after round 2's first commit: 0.880 overall, PERSON 0.862;
+- ``fresh3.md`` (50 notes) after round 2: 0.848 overall, PERSON 0.854.
+
+All four are now tuned on (fresh3 lightly, after its first score). The floors are what the scrubber reaches
+on each (it is deterministic): a change that loses recall on any fails here. The goal
+of the issue (overall and PERSON recall >= 0.95 on unseen notes) is not met: each new
+corpus has scored 0.85-0.89 on arrival.
 """
 
 from __future__ import annotations
@@ -22,19 +28,16 @@ from deid.text.evaluate import PhiScore
 from .handwritten import CORPUS, load
 
 FRESH = CORPUS.parent / "fresh.md"
+FRESH2 = CORPUS.parent / "fresh2.md"
+FRESH3 = CORPUS.parent / "fresh3.md"
+_IDS = {"PHONE": 1.0, "KR_RRN": 1.0, "EMAIL": 1.0}
 
 # corpus -> (overall recall, character precision, {type: recall})
 FLOORS: dict[str, tuple[float, float, dict[str, float]]] = {
-    "handwritten": (
-        0.98,
-        0.97,
-        {"PERSON": 0.98, "MRN": 1.0, "PHONE": 1.0, "KR_RRN": 1.0, "EMAIL": 1.0, "DATE": 1.0},
-    ),
-    "fresh": (
-        0.88,
-        0.96,
-        {"PERSON": 0.87, "MRN": 0.94, "PHONE": 1.0, "EMAIL": 1.0, "ADDRESS": 1.0},
-    ),
+    "handwritten": (0.985, 0.99, {**_IDS, "PERSON": 0.99, "MRN": 1.0, "DATE": 1.0}),
+    "fresh": (0.98, 0.98, {**_IDS, "PERSON": 0.98, "MRN": 1.0, "ADDRESS": 1.0, "DATE": 1.0}),
+    "fresh2": (0.98, 0.985, {**_IDS, "PERSON": 0.98, "MRN": 0.94, "ORGANIZATION": 1.0}),
+    "fresh3": (0.89, 0.99, {"PHONE": 1.0, "PERSON": 0.87, "MRN": 0.87, "DATE": 0.97}),
 }
 
 
@@ -48,13 +51,18 @@ def _score(scrubber: Scrubber, path: Path) -> PhiScore:
     return score(gold, pred)
 
 
-@pytest.mark.parametrize(("name", "path"), [("handwritten", CORPUS), ("fresh", FRESH)])
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [("handwritten", CORPUS), ("fresh", FRESH), ("fresh2", FRESH2), ("fresh3", FRESH3)],
+)
 def test_recall_on_hand_written_notes_holds(scrubber: Scrubber, name: str, path: Path) -> None:
     sc = _score(scrubber, path)
     overall, precision, per_type = FLOORS[name]
     assert sc.recall >= overall, (sc.recall, sc.missed[:20])
     assert sc.precision >= precision, sc.precision
     for etype, floor in per_type.items():
+        if etype not in sc.per_type:
+            continue  # the corpus has no span of that type
         got = sc.per_type[etype].recall
         assert got >= floor, (etype, got, [m for m in sc.missed if m["type"] == etype][:10])
 

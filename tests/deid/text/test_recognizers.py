@@ -471,3 +471,53 @@ def test_census_given_names_file_is_generated() -> None:
     words = set(build_en_given_names.OUT.read_text(encoding="utf-8").split())
     assert {"wanda", "felipe", "sharon"} <= words
     assert not {"rose", "hope", "gene", "grant", "will"} & words
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "value", "etype"),
+    [
+        ("성 명 : 길 태 호      성별/나이 : 남/47", "ko", "길 태 호", "PERSON"),
+        ("통역: 러시아어 통역사 박 올가", "ko", "박 올가", "PERSON"),
+        ("통역 응우옌 반 훙 동석", "ko", "응우옌 반 훙", "PERSON"),
+        ("Pt Tran Thi Mai (베트남, 결혼이주)", "mixed", "Tran Thi Mai", "PERSON"),
+        ("Dear Ji-woo,\nYour results are back.", "en", "Ji-woo", "PERSON"),
+        ("Megan O.: ok thx, I'll tell the team", "en", "Megan O.", "PERSON"),
+        ("Initials: K.S.L.   Sex: M", "en", "K.S.L.", "PERSON"),
+        ("1) 704-1 봉춘자 할머니: fever 지속", "ko", "봉춘자", "PERSON"),
+        ("가족(장남 석진우) DNR 논의 예정", "ko", "석진우", "PERSON"),
+        ("동실 환자 왕춘희, 남보배 선별검사 시행", "ko", "남보배", "PERSON"),
+        ("민경호 오전 9:31 - 저 오후에 갈게요", "ko", "민경호", "PERSON"),
+        ("사업장 (주)태백광업 / 사번 TB-20931", "ko", "(주)태백광업", "ORGANIZATION"),
+        ("보험사: 한화생명 / 증권번호 2024-771-3392014", "ko", "한화생명", "ORGANIZATION"),
+        (
+            "workplace (Harbor Freight Logistics) on a phone",
+            "en",
+            "Harbor Freight Logistics",
+            "ORGANIZATION",
+        ),
+        ("my assistant can set that up at 555-0199.", "en", "555-0199", "PHONE"),
+        ("her father Stanley Kowalczyk, 95, confused", "en", "95", "AGE"),
+        ("Returned call: A. Greene, RN, 6/18 14:20", "en", "6/18", "DATE"),
+        ("Subject 04-0117 withdrew", "en", "04-0117", "MRN"),
+    ],
+)
+def test_round_two_shapes(scrubber: Scrubber, text: str, lang: str, value: str, etype: str) -> None:
+    assert _found(scrubber, text, lang).get(value) == etype, _found(scrubber, text, lang)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("재활의학과 전과 고려.", "ko"),
+        ("발급 담당: 원무과 구해솔", "ko"),  # 원무과 is a department
+        ("집도의 우승훈 / 소독간호사 복채린", "ko"),  # 소독 is the nurse's role
+        ("서명일 2024. 10. 2.", "ko"),
+        ("고인의 뜻에 따라 신부님께 연락드림.", "ko"),
+        ("상기인은 위와 같이 진단함", "ko"),
+        ("Best, Rebecca", "en"),
+    ],
+)
+def test_words_next_to_names_stay(scrubber: Scrubber, text: str, lang: str) -> None:
+    found = _found(scrubber, text, lang)
+    for word in ("전과", "원무과", "소독", "서명일", "신부", "상기인", "Best"):
+        assert not any(word in k for k in found if found[k] == "PERSON" and word in text), found

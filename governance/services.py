@@ -854,25 +854,21 @@ def request_approve_legal(
     with transaction.atomic():
         request = _lock(DataAccessRequest, request.pk)
         _require_state(request, LEGAL_REVIEW_STATES, action="approve legally")
+        # The same rule as publish and download (valid_irb / valid_dua): approved and in
+        # force today, and the DUA names the recipient organization as a party.
         today = timezone.localdate()
-        if not request.irb_approvals.filter(
-            verified_at__isnull=False, expires_on__gte=today
-        ).exists():
+        if valid_irb(request, today) is None:
             raise GovernanceError(
                 code="irb_invalid",
-                message=f"Request #{request.pk} has no verified, unexpired IRB approval: verify "
-                "the IRB approval before approving.",
+                message=f"Request #{request.pk} has no verified IRB approval in force on {today}: "
+                "verify the IRB approval before approving.",
             )
-        if not any(
-            d.covers(request.purpose_code)
-            for d in request.duas.filter(
-                verified_at__isnull=False, signed_at__isnull=False, expires_on__gte=today
-            )
-        ):
+        if valid_dua(request, today) is None:
             raise GovernanceError(
                 code="dua_invalid",
-                message=f"Request #{request.pk} has no verified, signed, unexpired DUA covering "
-                f"purpose {request.purpose_code}: verify the DUA before approving.",
+                message=f"Request #{request.pk} has no verified, signed DUA in force on {today} "
+                f"that covers purpose {request.purpose_code} and names the recipient "
+                f"organization: verify the DUA before approving.",
             )
         result = duo_check(request)
         override = (override_reason or "").strip()

@@ -15,9 +15,11 @@ from audit.models import AuditEvent
 from governance import selectors, services
 from governance.errors import GovernanceError
 from governance.models import (
+    DataUseAgreement,
     DataUseLimitation,
     Decision,
     Document,
+    IrbApproval,
     ReleaseState,
     RenewalState,
     RequestState,
@@ -934,3 +936,34 @@ def test_a_wrapping_caller_removes_files_at_once(world: World, settings: Any) ->
         caller()
     assert seen == [2]
     assert _stored_files(settings) == []
+
+
+# --- approval uses the same IRB/DUA rule as publish and download ------------------------------
+
+
+def test_legal_approval_needs_a_dua_naming_the_recipient(world: World) -> None:
+    """Approval, publish and download share one rule (``valid_dua``): a DUA that does not
+    name the recipient organization as a party does not count at approval either."""
+    request = world.verified(world.submitted())
+    dua = request.duas.get()
+    dua.parties.remove(request.recipient)
+    with refused("dua_invalid"):
+        services.request_approve_legal(request=request, acting_user=world.legal, reason="ok")
+    dua.parties.add(request.recipient)
+    request = services.request_approve_legal(request=request, acting_user=world.legal, reason="ok")
+    assert request.state == RequestState.LEGALLY_APPROVED
+
+
+def test_legal_approval_needs_documents_in_force_today(world: World) -> None:
+    """A verified DUA that takes effect next week is not in force today."""
+    request = world.verified(world.submitted())
+    DataUseAgreement.objects.filter(pk=request.duas.get().pk).update(
+        effective_on=timezone.localdate() + timedelta(days=7)
+    )
+    with refused("dua_invalid"):
+        services.request_approve_legal(request=request, acting_user=world.legal, reason="ok")
+    IrbApproval.objects.filter(pk=request.irb_approvals.get().pk).update(
+        approved_on=timezone.localdate() + timedelta(days=7)
+    )
+    with refused("irb_invalid"):
+        services.request_approve_legal(request=request, acting_user=world.legal, reason="ok")

@@ -9,7 +9,11 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from audit.canonical import EVENT_COLUMNS
 from audit.models import AuditCheckpoint, AuditEvent
+
+# Every stored field of an event, the details pretty-printed.
+_EVENT_FIELDS = tuple("pretty_details" if c == "details_json" else c for c in EVENT_COLUMNS)
 
 
 class _ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -88,22 +92,7 @@ class AuditEventAdmin(_ReadOnlyAdmin):
     search_fields = ("actor_username", "object_id", "actor_token_id", "actor_ip")
     ordering = ("-seq",)
     list_per_page = 100
-    fields = (
-        "seq",
-        "time",
-        "actor_user_id",
-        "actor_username",
-        "actor_role",
-        "actor_token_id",
-        "actor_session",
-        "actor_ip",
-        "action",
-        "object_type",
-        "object_id",
-        "pretty_details",
-        "prev_hash",
-        "hash",
-    )
+    fields = _EVENT_FIELDS
     readonly_fields = fields
 
     @admin.display(description="actor", ordering="actor_username")

@@ -25,7 +25,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 __all__ = [
+    "EVENT_COLUMNS",
     "GENESIS_HASH",
+    "HASHED_FIELDS",
     "HASH_VERSION",
     "canonical_details",
     "canonical_event_bytes",
@@ -37,6 +39,24 @@ __all__ = [
 ]
 
 HASH_VERSION = 1
+# The stored fields of an event that enter its hash, in column order, and the stored
+# row (those and the hash itself): the one list verify, export, admin and bench use.
+HASHED_FIELDS = (
+    "seq",
+    "time",
+    "actor_user_id",
+    "actor_username",
+    "actor_role",
+    "actor_token_id",
+    "actor_session",
+    "actor_ip",
+    "action",
+    "object_type",
+    "object_id",
+    "details_json",
+    "prev_hash",
+)
+EVENT_COLUMNS = (*HASHED_FIELDS, "hash")
 # prev_hash of the first event (seq 1).
 GENESIS_HASH = "0" * 64
 

@@ -43,7 +43,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
-from audit.canonical import GENESIS_HASH, parse_time, row_event_hash
+from audit.canonical import EVENT_COLUMNS, GENESIS_HASH, parse_time, row_event_hash
 from audit.checkpoints import Checkpoint, signature_problem, stored_checkpoints
 from audit.models import AuditChainHead, AuditEvent
 
@@ -56,23 +56,8 @@ __all__ = [
     "verify_export",
 ]
 
-COLUMNS = (
-    "seq",
-    "time",
-    "actor_user_id",
-    "actor_username",
-    "actor_role",
-    "actor_token_id",
-    "actor_session",
-    "actor_ip",
-    "action",
-    "object_type",
-    "object_id",
-    "details_json",
-    "prev_hash",
-    "hash",
-)
-SEQ, PREV, HASH = 0, 12, 13
+COLUMNS = EVENT_COLUMNS
+SEQ, PREV, HASH = COLUMNS.index("seq"), COLUMNS.index("prev_hash"), COLUMNS.index("hash")
 # How far ahead of a damaged event to look for its moved neighbours.
 LOOKAHEAD = 1000
 

@@ -32,22 +32,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/deid_audit_bench"
-INSERT_COLUMNS = (
-    "seq",
-    "time",
-    "actor_user_id",
-    "actor_username",
-    "actor_role",
-    "actor_token_id",
-    "actor_session",
-    "actor_ip",
-    "action",
-    "object_type",
-    "object_id",
-    "details_json",
-    "prev_hash",
-    "hash",
-)
 
 
 def _say(backend: str, text: str) -> None:
@@ -171,7 +155,9 @@ def _bulk_load(n: int) -> tuple[float, float]:
     hash_time = 0.0
     load_time = 0.0
     last: tuple[Any, ...] | None = None
-    columns = ", ".join(INSERT_COLUMNS)
+    from audit.canonical import EVENT_COLUMNS
+
+    columns = ", ".join(EVENT_COLUMNS)
     gen = _generate(head.seq + 1, head.hash, n)
     while True:
         t = time.perf_counter()
@@ -191,7 +177,7 @@ def _bulk_load(n: int) -> tuple[float, float]:
                     copy.write_row(row)
         else:
             adapt = connection.ops.adapt_datetimefield_value
-            placeholders = ", ".join(["%s"] * len(INSERT_COLUMNS))
+            placeholders = ", ".join(["%s"] * len(EVENT_COLUMNS))
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.executemany(
                     f"INSERT INTO audit_auditevent ({columns}) VALUES ({placeholders})",  # noqa: S608

@@ -53,6 +53,16 @@ def _sees_all(user: Any) -> bool:
     return bool(getattr(user, "is_superuser", False)) or bool(roles_of(user) & _SEE_ALL)
 
 
+# The release states in which a recipient may see that its release exists: from
+# publication on; earlier states are internal. The API's reads use the same tuple.
+RECIPIENT_VISIBLE_STATES = (
+    ReleaseState.PUBLISHED,
+    ReleaseState.EXPIRED,
+    ReleaseState.REVOKED,
+    ReleaseState.DESTROYED,
+)
+
+
 def requests_visible_to(*, user: Any) -> QuerySet[DataAccessRequest]:
     """Reviewers, auditors and administrators see every request; others their organization's."""
     qs = DataAccessRequest.objects.select_related("recipient", "requester")
@@ -71,16 +81,7 @@ def releases_visible_to(*, user: Any) -> QuerySet[Release]:
     if _sees_all(user):
         return qs
     org_ids = Membership.objects.filter(user=user).values("organization_id")
-    # Recipients see their releases once published (and their later states).
-    return qs.filter(
-        recipient_id__in=org_ids,
-        state__in=[
-            ReleaseState.PUBLISHED,
-            ReleaseState.EXPIRED,
-            ReleaseState.REVOKED,
-            ReleaseState.DESTROYED,
-        ],
-    )
+    return qs.filter(recipient_id__in=org_ids, state__in=RECIPIENT_VISIBLE_STATES)
 
 
 def documents_visible_to(*, user: Any) -> QuerySet[Document]:

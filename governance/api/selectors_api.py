@@ -29,14 +29,8 @@ from governance.models import (
 )
 from governance.models.tokens import ApiToken
 
-# States in which the recipient may see that its release exists (as the workflow's
-# ``releases_visible_to``: from publication on; earlier states are internal).
-RECIPIENT_VISIBLE_STATES = (
-    ReleaseState.PUBLISHED,
-    ReleaseState.EXPIRED,
-    ReleaseState.REVOKED,
-    ReleaseState.DESTROYED,
-)
+# States in which the recipient may see that its release exists: one rule, in selectors.
+RECIPIENT_VISIBLE_STATES = selectors.RECIPIENT_VISIBLE_STATES
 
 
 def person_in_organization(*, person: Any, organization: Organization) -> bool:

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 
-from audit.canonical import event_hash
+from audit.canonical import HASHED_FIELDS, event_hash
 from audit.models import AuditChainHead, AuditEvent
 from audit.verify import verify_chain
 from tests.audit.conftest import append_events, bypass_triggers, run_verify, sql
@@ -68,14 +68,7 @@ def _forge(seq: int, prev_hash: str, **overrides: object) -> AuditEvent:
 def _rehash(event_seq: int) -> None:
     """Recompute one row's hash after editing it (a careful attacker)."""
     row = AuditEvent.objects.get(seq=event_seq)
-    fields = {
-        name: getattr(row, name)
-        for name in (
-            "seq", "time", "actor_user_id", "actor_username", "actor_role", "actor_token_id",
-            "actor_session", "actor_ip", "action", "object_type", "object_id", "details_json",
-            "prev_hash",
-        )
-    }  # fmt: skip
+    fields = {name: getattr(row, name) for name in HASHED_FIELDS}
     sql("UPDATE audit_auditevent SET hash = %s WHERE seq = %s", [event_hash(**fields), event_seq])
 
 

@@ -140,6 +140,14 @@ DEID_MAX_DOCUMENT_BYTES = env.int("DEID_MAX_DOCUMENT_BYTES", default=20 * 1024 *
 DEID_CDW_URL = env.str("DEID_CDW_URL", default=f"sqlite:///{VAR_DIR / 'cdw.sqlite3'}")
 DEID_RELEASES_DIR = Path(env.str("DEID_RELEASES_DIR", default=str(VAR_DIR / "releases")))
 DEID_KEYS_DIR = Path(env.str("DEID_KEYS_DIR", default=str(VAR_DIR / "keys")))
+# Release builds: the executor (local | spark), rows per batch, the Spark master and the
+# JDBC driver JAR for a PostgreSQL CDW, when a running build counts as stale, retries.
+DEID_BUILD_ENGINE = env.str("DEID_BUILD_ENGINE", default="local")
+DEID_BUILD_BATCH_ROWS = env.int("DEID_BUILD_BATCH_ROWS", default=65536)
+DEID_BUILD_STALE_SECONDS = env.int("DEID_BUILD_STALE_SECONDS", default=300)
+DEID_BUILD_RETRIES = env.int("DEID_BUILD_RETRIES", default=2)
+DEID_SPARK_MASTER = env.str("DEID_SPARK_MASTER", default="local[2]")
+DEID_SPARK_JDBC_JAR = env.str("DEID_SPARK_JDBC_JAR", default="")
 # The master secret: DEID_MASTER_KEY (hex or base64) or DEID_MASTER_KEY_FILE.
 # Development falls back to a generated file in var/keys/ (created by `manage.py demo`).
 DEID_MASTER_KEY_FILE = Path(

@@ -67,10 +67,11 @@ def keystore() -> KeyStore:
 
 def key_ref(key_id: str) -> KeyRef:
     """Where executors load the release key from (paths and key id only, no key)."""
-    import os
 
     from deid.keys import KeyRef
 
+    # Whether the master secret comes from the environment: only its presence is read
+    # here (the engine loads it), so the secret never sits in the settings object.
     master_file = None if os.environ.get("DEID_MASTER_KEY") else _master_key_file()
     return KeyRef(
         keystore_root=str(settings.DEID_KEYS_DIR), key_id=key_id, master_key_file=master_file
@@ -192,8 +193,7 @@ def _clear_unpublished_output(release: Release) -> None:
 
 
 def _batch_size() -> int:
-    default = os.environ.get("DEID_BUILD_BATCH_ROWS", "65536")
-    return int(getattr(settings, "DEID_BUILD_BATCH_ROWS", default))
+    return int(settings.DEID_BUILD_BATCH_ROWS)
 
 
 def run_executor(plan: ReleasePlan, *, engine: str, progress: ProgressFn | None = None) -> Manifest:
@@ -217,9 +217,9 @@ def run_executor(plan: ReleasePlan, *, engine: str, progress: ProgressFn | None 
 
         # A PostgreSQL CDW is read through JDBC when the driver JAR is configured;
         # otherwise the executor streams each table once into Parquet first.
-        jdbc_jar = os.environ.get("DEID_SPARK_JDBC_JAR", "")
+        jdbc_jar = str(settings.DEID_SPARK_JDBC_JAR)
         jdbc = bool(jdbc_jar) and source_url.startswith("postgres")
-        master = os.environ.get("DEID_SPARK_MASTER", "local[2]")
+        master = str(settings.DEID_SPARK_MASTER)
         spark = spark_session(master, jars=[jdbc_jar] if jdbc else None)
         return build_release_spark(
             plan,

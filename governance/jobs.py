@@ -88,16 +88,14 @@ def enqueue_options(*, sync: bool = False, engine: str | None = None) -> Iterato
 
 
 def default_engine() -> str:
-    engine = str(
-        getattr(settings, "DEID_BUILD_ENGINE", os.environ.get("DEID_BUILD_ENGINE", "local"))
-    )
+    engine = str(settings.DEID_BUILD_ENGINE)
     if engine not in ENGINES:
         raise ValueError(f"DEID_BUILD_ENGINE: expected one of {ENGINES}, got {engine!r}")
     return engine
 
 
 def _setting_int(name: str, default: int) -> int:
-    return int(getattr(settings, name, os.environ.get(name, default)))
+    return int(getattr(settings, name, default))  # config/settings.py reads the environment
 
 
 def enqueue_release_build(release_id: int) -> str:

@@ -77,7 +77,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     from deid.keys import KeyStore
     from deid.pipeline import build_release
     from deid.plan import ReleasePlan
-    from deid.sources.base import open_source
+    from deid.sources import open_source
 
     plan = ReleasePlan.from_json(Path(args.plan).read_text(encoding="utf-8"))
     source = open_source(args.source)

@@ -198,7 +198,7 @@ def _batch_size() -> int:
 
 def run_executor(plan: ReleasePlan, *, engine: str, progress: ProgressFn | None = None) -> Manifest:
     """Run the chosen executor on a plan; return the published manifest."""
-    from deid.sources.base import open_source
+    from deid.sources import open_source
 
     source_url = str(settings.DEID_CDW_URL)
     if engine == "local":

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import pyarrow as pa
@@ -22,7 +21,6 @@ __all__ = [
     "Source",
     "check_batch_size",
     "conform_array",
-    "open_source",
     "rebatch",
 ]
 
@@ -155,20 +153,3 @@ def conform_array(
         record=record,
         field=field,
     )
-
-
-def open_source(spec: str | Path, *, sep: str = ",") -> Source:
-    """A source from a string: a SQLAlchemy URL, a Parquet file/folder or a CSV file/folder."""
-    text = str(spec)
-    if "://" in text:
-        from deid.sources.sql import SqlSource
-
-        return SqlSource(text)
-    from deid.sources.files import CsvSource, ParquetSource
-
-    path = Path(text)
-    if path.suffix.lower() in (".csv", ".tsv", ".txt"):
-        return CsvSource(path, sep="\t" if path.suffix.lower() == ".tsv" else sep)
-    if path.is_dir() and not any(path.rglob("*.parquet")) and any(path.glob("*.csv")):
-        return CsvSource(path, sep=sep)
-    return ParquetSource(path)

@@ -142,7 +142,7 @@ def test_killing_the_worker_mid_build_fails_the_release_and_a_rebuild_gives_the_
             from deid.pipeline import build_release
             from deid.plan import ReleasePlan
             from deid.sinks import verify_release
-            from deid.sources.base import open_source
+            from deid.sources import open_source
             from django.conf import settings
             from governance.build import _batch_size, keystore
             from governance.models import Release

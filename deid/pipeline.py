@@ -11,7 +11,6 @@ nothing is published.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
@@ -39,18 +38,15 @@ from deid.transform import (
 
 if TYPE_CHECKING:
     from deid.anonymize import Anonymization, FrequencyTable
-    from deid.longitudinal.notes import NoteRules
     from deid.longitudinal.release import ReleaseEvents
     from deid.sources.base import Source
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
-    "PresidioTextScrubber",
     "ProgressFn",
     "build_release",
     "build_threads",
     "count_anchor",
-    "default_text_scrubber",
     "plan_anonymization",
     "privacy_report",
 ]
@@ -71,6 +67,8 @@ def _batches(
     else:
         columns = None  # the query chooses; unknown columns fail in the transform
     if spec.policy.text_columns:
+        from deid.text.adapter import scrub_processes
+
         # Notes are slow to scrub: smaller batches keep progress (and cancellation) moving.
         batch_size = min(batch_size, TEXT_BATCH_SIZE * scrub_processes())
     yield from source.batches(tp.table, columns=columns, query=tp.query, batch_size=batch_size)
@@ -162,84 +160,6 @@ def plan_anonymization(
     return anonymization, rows
 
 
-class PresidioTextScrubber:
-    """Adapter from :class:`~deid.transform.TextScrubber` to the PHI scrubber (``deid.text``).
-
-    One ``Scrubber`` per release key (surrogate tags keyed by the release's text key),
-    built on first use in each process; notes' dates shift by each row's patient shift.
-    """
-
-    def __init__(self, *, processes: int | None = None, **scrubber_options: Any) -> None:
-        if processes is None:
-            processes = scrub_processes()
-        self.processes = processes
-        self._options = scrubber_options
-        self._by_key: dict[bytes, Any] = {}
-
-    def __repr__(self) -> str:
-        return f"PresidioTextScrubber(keys={len(self._by_key)}, processes={self.processes})"
-
-    def __call__(
-        self,
-        texts: pa.Array,
-        *,
-        shift_days: pa.Array | None,
-        key: bytes,
-        column: str,
-        langs: pa.Array | None = None,
-        rules: NoteRules | None = None,
-    ) -> pa.Array:
-        from deid.text import Scrubber, scrub_array
-
-        digest = hashlib.sha256(key).digest()
-        scrubber = self._by_key.get(digest)
-        if scrubber is None:
-            scrubber = Scrubber(key=key, **self._options)
-            self._by_key[digest] = scrubber
-        if isinstance(texts, pa.ChunkedArray):
-            texts = texts.combine_chunks()
-        if pa.types.is_large_string(texts.type) or pa.types.is_string(texts.type):
-            values = texts
-        else:
-            values = texts.cast(pa.string())
-        result: pa.Array = scrub_array(
-            values,
-            scrubber=scrubber,
-            langs=langs,
-            date_shift_days=shift_days,
-            n_process=self.processes,
-            rules=rules,
-        )
-        return result
-
-
-def scrub_processes() -> int:
-    """Worker processes for note scrubbing: ``DEID_SCRUB_PROCESSES`` (default 1).
-
-    More than one forks workers per batch (``Scrubber.scrub_many(n_process=...)``);
-    keep 1 inside executors that must not fork (e.g. Spark Python workers).
-    """
-    raw = os.environ.get("DEID_SCRUB_PROCESSES", "1")
-    try:
-        value = int(raw)
-    except ValueError:
-        raise PolicyError(
-            "DEID_SCRUB_PROCESSES", f"expected a positive integer, got {raw!r}"
-        ) from None
-    if value < 1:
-        raise PolicyError("DEID_SCRUB_PROCESSES", f"expected a positive integer, got {raw!r}")
-    return value
-
-
-def default_text_scrubber() -> TextScrubber | None:
-    """The PHI scrubber of ``deid.text`` (Presidio + spaCy) if it imports, else None."""
-    import importlib.util
-
-    if importlib.util.find_spec("deid.text") is None:  # pragma: no cover
-        return None
-    return PresidioTextScrubber()  # loads Presidio and spaCy on its first call
-
-
 def _needs_scrubber(specs: Mapping[str, TableSpec]) -> bool:
     for spec in specs.values():
         for col in spec.policy.columns.values():
@@ -269,6 +189,8 @@ def build_release(
     key: ReleaseKey = keystore.release_key(plan.key_id)
     specs = {t.name: TableSpec.from_plan(plan, t.name) for t in plan.tables}
     if text_scrubber is None and _needs_scrubber(specs):
+        from deid.text.adapter import default_text_scrubber
+
         text_scrubber = default_text_scrubber()
     events_model = plan.events
     release_events: ReleaseEvents | None = None

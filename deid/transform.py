@@ -783,7 +783,7 @@ class TableTransformer:
         events = _events_for(self.events_json) if self.events_json is not None else None
         scrubber = self.scrubber_factory() if self.scrubber_factory is not None else None
         if scrubber is None and spec.policy.text_columns:
-            from deid.pipeline import default_text_scrubber
+            from deid.text.adapter import default_text_scrubber
 
             scrubber = default_text_scrubber()
         for batch in batches:

@@ -48,6 +48,7 @@ import yaml
 
 from deid.errors import PolicyError
 from deid.hierarchy import Hierarchy, build_hierarchy, normalize_spec
+from deid.keys import RESERVED_DOMAIN_PREFIX
 
 ROLES = ("identifier", "quasi", "sensitive", "insensitive", "text")
 IDENTIFIER_TRANSFORMS = ("drop", "pseudonymize")
@@ -333,6 +334,12 @@ def _parse_column(name: str, raw: object, base_dir: Path) -> ColumnSpec:
             raise PolicyError(f"{fld}.domain", "only pseudonymized identifiers have a domain")
         if not isinstance(domain, str) or not domain.strip():
             raise PolicyError(f"{fld}.domain", f"expected a non-empty name, got {domain!r}")
+    if transform == "pseudonymize" and str(domain or name).startswith(RESERVED_DOMAIN_PREFIX):
+        # The engine's own domains (note tags, persons) must not be shared with a column.
+        raise PolicyError(
+            f"{fld}.domain",
+            f"{domain or name!r}: domains starting with {RESERVED_DOMAIN_PREFIX!r} are reserved",
+        )
     date_shift = raw.get("date_shift", False)
     if not isinstance(date_shift, bool):
         raise PolicyError(f"{fld}.date_shift", f"expected true or false, got {date_shift!r}")

@@ -198,3 +198,21 @@ def test_policy_pickles_with_its_built_hierarchies(tmp_path: Path) -> None:
     assert hash(again) == hash(policy)
     assert again.digest() == policy.digest()
     assert again.hierarchies()["x"].height == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "column"),
+    [
+        ("pid", {"role": "identifier", "transform": "pseudonymize", "domain": "deid:text"}),
+        ("deid:x", {"role": "identifier", "transform": "pseudonymize"}),
+    ],
+)
+def test_reserved_pseudonym_domain_is_refused_when_the_policy_is_read(
+    name: str, column: dict[str, str]
+) -> None:
+    """The engine keeps domains starting with ``deid:`` for itself (note tags, persons):
+    a policy naming one is refused on reading, not when its build runs."""
+    with pytest.raises(PolicyError) as e:
+        parse_policy({"columns": {name: column}}, Path("."))
+    assert "reserved" in str(e.value)
+    assert name in str(e.value)

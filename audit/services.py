@@ -134,7 +134,7 @@ def _check_text(name: str, value: str, limit: int) -> str:
 
 def record_event(
     *,
-    action: AuditAction | str,
+    action: AuditAction,
     actor: Actor,
     object_type: str,
     object_id: str | int,
@@ -143,18 +143,18 @@ def record_event(
 ) -> AuditEvent:
     """Append one event to the chain, inside the caller's transaction, and return it.
 
-    ``action`` is an :class:`AuditAction` (a plain string is accepted for
-    members added later, but must be non-empty); ``object_type`` is
+    ``action`` is an :class:`AuditAction` (a plain string is refused: every action the
+    log can hold is a member, so a typo cannot write a new kind of event); ``object_type`` is
     ``"<app_label>.<model>"``; ``details`` must be a JSON object and must not
     carry secrets or PHI (ValueError otherwise: keys such as ``password``,
     ``token`` or ``key_material`` are refused; ``key_id``/``token_id`` are fine).
     """
     if not isinstance(actor, Actor):
         raise TypeError(f"actor must be an audit.services.Actor, got {type(actor).__name__}")
-    action_value = str(action.value if isinstance(action, AuditAction) else action)
+    if not isinstance(action, AuditAction):
+        raise TypeError(f"action must be an audit.actions.AuditAction, got {action!r}")
+    action_value = str(action.value)
     _check_text("action", action_value, 64)
-    if not action_value:
-        raise ValueError("audit action must not be empty")
     _check_text("object_type", object_type, 100)
     if not object_type:
         raise ValueError("audit object_type must not be empty")

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit.actions import AuditAction
 from governance.api.selectors_api import person_in_organization
 from governance.models import Organization
 from governance.models.tokens import ApiToken, generate_token, hash_token
@@ -21,7 +22,7 @@ DEFAULT_LIFETIME = timedelta(days=90)
 MAX_LIFETIME = timedelta(days=366)
 
 
-def _audit(*, action: Any, actor: Any, token: ApiToken, details: dict[str, Any]) -> None:
+def _audit(*, action: AuditAction, actor: Any, token: ApiToken, details: dict[str, Any]) -> None:
     from audit.services import record_event
 
     record_event(
@@ -43,7 +44,6 @@ def token_create(
     expires_at: datetime | None = None,
 ) -> tuple[ApiToken, str]:
     """A new token for ``person`` in ``organization``: (token row, plaintext shown once)."""
-    from audit.actions import AuditAction
 
     now = timezone.now()
     name = (name or "").strip()
@@ -92,7 +92,6 @@ def token_create(
 @transaction.atomic
 def token_revoke(*, token: ApiToken, acting_user: Any, actor: Any) -> ApiToken:
     """Revoke a token now (idempotent: revoking a revoked token changes nothing)."""
-    from audit.actions import AuditAction
 
     token = ApiToken.objects.select_for_update().get(pk=token.pk)
     if token.revoked_at is not None:

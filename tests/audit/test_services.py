@@ -207,3 +207,16 @@ def test_system_and_user_actors() -> None:
     assert (actor.user_id, actor.username, actor.role) == (user.pk, "bob", "data_steward")
     with pytest.raises(ValueError, match="name"):
         Actor.system("")
+
+
+@pytest.mark.django_db
+def test_an_action_must_be_a_member_of_audit_action() -> None:
+    """A plain string (a typo, or a new kind of event nobody declared) is refused."""
+    actor = Actor(user_id=1, username="legal", role="legal")
+    with pytest.raises(TypeError, match="AuditAction"):
+        record_event(
+            action="request.submited",  # type: ignore[arg-type]
+            actor=actor,
+            object_type="governance.dataaccessrequest",
+            object_id=1,
+        )

@@ -12,6 +12,7 @@ and the value after ``성별``/``Sex``. Pronouns and relation words (``his``,
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 __all__ = ["AGE_TAG", "SEX_TAG", "remove_exact_ages", "remove_sex_words"]
 
@@ -37,15 +38,20 @@ _PATTERNS = tuple(
 def remove_exact_ages(text: str) -> str:
     """``text`` with the number of every exact age replaced by ``[AGE]``."""
     for rx in _PATTERNS:
-        text = rx.sub(_replace, text)
+        text = rx.sub(_tagger("n", AGE_TAG), text)
     return text
 
 
-def _replace(m: re.Match[str]) -> str:
-    start, end = m.span("n")
-    whole = m.group(0)
-    base = m.start()
-    return whole[: start - base] + AGE_TAG + whole[end - base :]
+def _tagger(group: str, tag: str) -> Callable[[re.Match[str]], str]:
+    """A ``re.sub`` replacement that puts ``tag`` in place of the named ``group`` only."""
+
+    def replace(m: re.Match[str]) -> str:
+        start, end = m.span(group)
+        whole = m.group(0)
+        base = m.start()
+        return whole[: start - base] + tag + whole[end - base :]
+
+    return replace
 
 
 _AGE_NEAR = r"(?:\d{1,3}|\[AGE\])"
@@ -73,12 +79,5 @@ _SEX_PATTERNS = tuple(
 def remove_sex_words(text: str) -> str:
     """``text`` with every sex word the patterns know replaced by ``[SEX]``."""
     for rx in _SEX_PATTERNS:
-        text = rx.sub(_replace_sex, text)
+        text = rx.sub(_tagger("s", SEX_TAG), text)
     return text
-
-
-def _replace_sex(m: re.Match[str]) -> str:
-    start, end = m.span("s")
-    whole = m.group(0)
-    base = m.start()
-    return whole[: start - base] + SEX_TAG + whole[end - base :]

@@ -337,7 +337,7 @@ class KoreanNameScorer:
                 out.append((best[1], best[2], min(0.95, 0.6 + best[0] / 20)))
         return out
 
-    def _listed_name(self, text: str, before: str, start: int) -> bool:
+    def _listed_name(self, before: str) -> bool:
         """The word before the list separator is itself a name (family name + given name)."""
         m = re.search(r"([가-힣]{3})(?:님|씨)?\s?[,/·]\s?$", before)
         if m is None:
@@ -468,11 +468,7 @@ class KoreanNameScorer:
             and word[-1] not in _ROLE_END
         ):
             context += 2.0
-        if (
-            _LIST_BEFORE.search(before)
-            and word[-1] not in _ROLE_END
-            and self._listed_name(text, before, start)
-        ):
+        if _LIST_BEFORE.search(before) and word[-1] not in _ROLE_END and self._listed_name(before):
             context += 2.0
         if before.endswith("(") and after[:1] in (")", ",", "/"):
             context += 1.0

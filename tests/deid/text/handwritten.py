@@ -11,24 +11,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+from deid.text.types import ENTITY_TYPES
+
 CORPUS = Path(__file__).resolve().parent / "corpus" / "handwritten.md"
-TYPES = {
-    "PERSON",
-    "KR_RRN",
-    "PHONE",
-    "MRN",
-    "DATE",
-    "ADDRESS",
-    "EMAIL",
-    "URL",
-    "IP_ADDRESS",
-    "AGE",
-    "ORGANIZATION",
-    "HEALTH_INSURANCE",
-    "PASSPORT",
-    "DRIVER_LICENSE",
-    "ACCOUNT",
-}
+TYPES = frozenset(ENTITY_TYPES)  # the scrubber's entity types, nothing else
 _HEADER = re.compile(r"^### (\S+) \| (ko|en|mixed) \| (\S+)\s*$")
 _MARK = re.compile(r"\[\[([A-Z_]+):([^\]]+?)\]\]")
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import re
-from functools import cache
+from functools import cache, lru_cache
 
 from deid.text import lexicons
 
@@ -277,6 +277,23 @@ def given_name_llr(given: str) -> float:
     return _FLOOR
 
 
+@lru_cache(maxsize=4096)
+def _line_words(
+    line: str,
+) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+    """Kiwi's reading of one line: (proper nouns and unknown nouns, known common words) as
+    (start, end) in the line. Cached: the listing-rule veto and the scorer read the same
+    lines, and headers and labels repeat across notes."""
+    proper: list[tuple[int, int]] = []
+    known: list[tuple[int, int]] = []
+    for t in _kiwi().tokenize(line):  # type: ignore[attr-defined]
+        if t.tag == "NNP" or (t.oov and t.tag.startswith("NN")):
+            proper.append((t.start, t.start + t.len))
+        elif t.tag in ("NNG", "VV", "VA", "XR", "MAG", "NNB") and t.len >= 2:
+            known.append((t.start, t.start + t.len))
+    return tuple(proper), tuple(known)
+
+
 @cache
 def _kiwi() -> object:
     from kiwipiepy import Kiwi
@@ -394,14 +411,10 @@ class KoreanNameScorer:
         # line made Kiwi read the label opening the next as a proper noun).
         # One call per line: a list makes Kiwi start worker threads, which do not survive
         # the fork of the parallel scrubber.
-        kiwi = _kiwi()
         for ls, line in zip(starts, lines, strict=True):
-            for t in kiwi.tokenize(line):  # type: ignore[attr-defined]
-                s = ls + t.start
-                if t.tag == "NNP" or (t.oov and t.tag.startswith("NN")):
-                    nnp[s] = s + t.len
-                elif t.tag in ("NNG", "VV", "VA", "XR", "MAG", "NNB") and t.len >= 2:
-                    common.add((s, s + t.len))
+            proper, known = _line_words(line)
+            nnp.update((ls + a, ls + b) for a, b in proper)
+            common.update((ls + a, ls + b) for a, b in known)
         return nnp, common
 
     @staticmethod

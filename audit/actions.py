@@ -78,6 +78,7 @@ class AuditAction(models.TextChoices):
     # --- key.: key lifecycle (key ids only, never key material) ---------------------------
     KEY_DERIVED = "key.derived", "Release key derived"
     KEY_DESTROYED = "key.destroyed", "Release key destroyed"
+    KEY_RECIPIENT_REGISTERED = "key.recipient_registered", "Recipient encryption key registered"
 
     # --- release.: builds and publication ----------------------------------------------------
     RELEASE_BUILD_STARTED = "release.build_started", "Release build started"

@@ -138,6 +138,10 @@ DEID_MAX_DOCUMENT_BYTES = env.int("DEID_MAX_DOCUMENT_BYTES", default=20 * 1024 *
 # --- The engine's places and keys -------------------------------------------
 # The synthetic (or real) CDW the engine reads, as an SQLAlchemy URL.
 DEID_CDW_URL = env.str("DEID_CDW_URL", default=f"sqlite:///{VAR_DIR / 'cdw.sqlite3'}")
+# The genomics company's feed (cohort *.vcf.gz + .tbi, and the platform's linkage.csv)
+# and the lifelog institution's feed (minutes.parquet and linkage.csv).
+DEID_GENOME_DIR = Path(env.str("DEID_GENOME_DIR", default=str(VAR_DIR / "genome")))
+DEID_LIFELOG_DIR = Path(env.str("DEID_LIFELOG_DIR", default=str(VAR_DIR / "lifelog")))
 DEID_RELEASES_DIR = Path(env.str("DEID_RELEASES_DIR", default=str(VAR_DIR / "releases")))
 DEID_KEYS_DIR = Path(env.str("DEID_KEYS_DIR", default=str(VAR_DIR / "keys")))
 # Release builds: the executor (local | spark), rows per batch, the Spark master and the

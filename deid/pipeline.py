@@ -282,6 +282,15 @@ def build_release(
                 rows_out += out.num_rows
                 _notify(progress, phase, rows_in, total)
             table_stats[tp.name] = {"rows_in": rows_in, "rows_out": rows_out}
+        # Genome files and the lifelog table, for the same released persons.
+        from deid.kinds import KindsState, kinds_report, require_link, write_local
+
+        require_link(plan, keep is not None)
+        kinds = (
+            write_local(plan, key=key, contains=keep.contains, sink=sink, progress=progress)
+            if keep is not None
+            else KindsState()
+        )
         _notify(progress, "publish", 0, None)
         report = _privacy_report(plan, anonymization, table_stats, keep)
         for w in sink.writers():
@@ -289,6 +298,7 @@ def build_release(
         report.update(
             longitudinal_report(sink.staging_dir, plan, release_events, sink.column_classes())
         )
+        report.update(kinds_report(plan, sink.staging_dir, sink.column_classes(), kinds))
         manifest = sink.publish(
             plan_digest=plan.digest(),
             key_id=plan.key_id,

@@ -38,6 +38,8 @@ import yaml
 from deid.errors import PolicyError
 
 if TYPE_CHECKING:
+    from deid.genome.spec import GenomeSpec
+    from deid.lifelog.spec import LifelogSpec
     from deid.longitudinal.model import EventModel
     from deid.policy import Policy
 
@@ -154,6 +156,10 @@ class ReleasePlan:
     extra_json: str = field(default="{}")
     #: the longitudinal threat model (``release.events``) as canonical JSON, or None
     events_json: str | None = None
+    #: the genome (VCF) part (:class:`deid.genome.GenomeSpec` as canonical JSON), or None
+    genome_json: str | None = None
+    #: the lifelog part (:class:`deid.lifelog.LifelogSpec` as canonical JSON), or None
+    lifelog_json: str | None = None
 
     def __post_init__(self) -> None:
         names = [t.name for t in self.tables]
@@ -191,6 +197,24 @@ class ReleasePlan:
         return parse_event_model(json.loads(self.events_json))
 
     @property
+    def genome(self) -> GenomeSpec | None:
+        """What of the genome source the release carries, if anything."""
+        if self.genome_json is None:
+            return None
+        from deid.genome.spec import parse_genome_spec
+
+        return parse_genome_spec(json.loads(self.genome_json))
+
+    @property
+    def lifelog(self) -> LifelogSpec | None:
+        """How the release carries lifelog series, if at all."""
+        if self.lifelog_json is None:
+            return None
+        from deid.lifelog.spec import parse_lifelog_spec
+
+        return parse_lifelog_spec(json.loads(self.lifelog_json))
+
+    @property
     def extra(self) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(self.extra_json)
         return data
@@ -221,6 +245,10 @@ class ReleasePlan:
         }
         if self.events_json is not None:  # absent key: plans without it keep their digest
             out["release"]["events"] = json.loads(self.events_json)
+        if self.genome_json is not None:
+            out["genome"] = json.loads(self.genome_json)
+        if self.lifelog_json is not None:
+            out["lifelog"] = json.loads(self.lifelog_json)
         return out
 
     def to_json(self) -> str:
@@ -255,6 +283,8 @@ class ReleasePlan:
             tables=tuple(TablePlan.from_dict(t, where="tables") for t in tables),
             extra_json=canonical_json(extra),
             events_json=_events_json(release.get("events")),
+            genome_json=_kind_json("genome", data.get("genome")),
+            lifelog_json=_kind_json("lifelog", data.get("lifelog")),
         )
 
     @classmethod
@@ -274,6 +304,29 @@ def _events_json(raw: Any) -> str | None:
     from deid.longitudinal.model import parse_event_model
 
     return canonical_json(parse_event_model(raw).to_dict())
+
+
+def _kind_json(kind: str, raw: Any, *, base: str | None = None, **platform: Any) -> str | None:
+    """The canonical JSON of a ``genome`` / ``lifelog`` section (None if absent).
+
+    ``platform``: what the platform adds (``source``, ``recipient_public_key``),
+    overriding the spec; a relative ``source`` is resolved against ``base``.
+    """
+    if raw is None or raw is False:
+        return None
+    data = dict(raw) if isinstance(raw, Mapping) else raw
+    if isinstance(data, dict):
+        data.update({k: v for k, v in platform.items() if v is not None})
+        source = data.get("source")
+        if isinstance(source, str) and base is not None and not Path(source).is_absolute():
+            data["source"] = str(Path(base) / source)
+    if kind == "genome":
+        from deid.genome.spec import parse_genome_spec
+
+        return canonical_json(parse_genome_spec(data).to_dict())
+    from deid.lifelog.spec import parse_lifelog_spec
+
+    return canonical_json(parse_lifelog_spec(data).to_dict())
 
 
 def _req_str(data: Mapping[str, Any], key: str, where: str) -> str:
@@ -310,11 +363,17 @@ def compile_plan(
     created_at: datetime | str | None = None,
     extra: Mapping[str, Any] | None = None,
     validate: bool = True,
+    genome_source: str | None = None,
+    lifelog_source: str | None = None,
+    recipient_public_key: str | None = None,
 ) -> ReleasePlan:
     """Compile a release spec (see the module docstring) into an immutable plan.
 
     With ``validate`` (the default) every table's policy is parsed now, so a bad
     policy fails at compile time naming its field, not in the middle of a build.
+    ``genome_source`` / ``lifelog_source`` (folders) and ``recipient_public_key`` (the
+    recipient's Crypt4GH key) are the platform's part of the spec's ``genome`` and
+    ``lifelog`` sections; they are used only if the spec has the section.
     """
     release = spec.get("release")
     if not isinstance(release, Mapping):
@@ -391,6 +450,16 @@ def compile_plan(
         tables=tuple(table_plans),
         extra_json=canonical_json(dict(extra or {})),
         events_json=_events_json(release.get("events")),
+        genome_json=_kind_json(
+            "genome",
+            spec.get("genome"),
+            base=base_str,
+            source=genome_source,
+            recipient_public_key=recipient_public_key,
+        ),
+        lifelog_json=_kind_json(
+            "lifelog", spec.get("lifelog"), base=base_str, source=lifelog_source
+        ),
     )
     if validate:
         validate_plan(plan)

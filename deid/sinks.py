@@ -218,6 +218,7 @@ class StagingSink:
         self.staging_dir.mkdir(mode=0o700)
         self._tables: dict[str, TableWriter] = {}
         self._columns: dict[str, dict[str, dict[str, Any]]] = {}
+        self._files: list[tuple[Path, str, str, int]] = []
         self.state = "staging"
 
     def __repr__(self) -> str:
@@ -258,6 +259,16 @@ class StagingSink:
         """Each table's columns with their de-identification class (as the manifest will)."""
         return {name: dict(self._columns.get(name, {})) for name in self._tables}
 
+    def add_file(self, path: Path, *, table: str, format: str, rows: int) -> None:
+        """A finished file already in the staging folder (e.g. an encrypted VCF), for the manifest."""
+        self._check_open()
+        path = Path(path)
+        if path.parent.resolve() != self.staging_dir.resolve() or not path.is_file():
+            raise DeidError(f"{path} is not a file in the staging folder {self.staging_dir}")
+        if not _ID_RE.fullmatch(path.name):
+            raise DataError(f"file name {path.name!r} cannot be published")
+        self._files.append((path, table, format, rows))
+
     def write_batch(self, table: str, batch: pa.RecordBatch) -> None:
         self.table(table).write(batch)
 
@@ -296,6 +307,17 @@ class StagingSink:
                         sha256=file_sha256(path),
                     )
                 )
+        for path, table, fmt, rows in self._files:
+            files.append(
+                FileEntry(
+                    name=path.name,
+                    table=table,
+                    format=fmt,
+                    size=path.stat().st_size,
+                    rows=rows,
+                    sha256=file_sha256(path),
+                )
+            )
         data: dict[str, Any] = {
             "format": MANIFEST_FORMAT,
             "release_id": self.release_id,

@@ -8,6 +8,7 @@ added with ``get_urls`` and wrapped in ``admin_site.admin_view``.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -22,7 +23,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from governance import selectors, services
-from governance.admin_report import longitudinal_context, report_context
+from governance.admin_report import kinds_context, longitudinal_context, report_context
 from governance.admin_site import GovernanceAdminSite
 from governance.errors import GovernanceError
 from governance.models import (
@@ -78,9 +79,23 @@ class NoDeleteAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(Organization)
 class OrganizationAdmin(NoDeleteAdmin):
-    list_display = ("name", "kind", "for_profit", "country")
+    list_display = ("name", "kind", "for_profit", "country", "crypt4gh_key")
     list_filter = ("kind", "for_profit")
     search_fields = ("name",)
+    # registered through services.organization_register_crypt4gh_key (checked and audited)
+    readonly_fields = ("crypt4gh_public_key",)
+
+    @admin.display(description="Crypt4GH key (SHA-256)")
+    def crypt4gh_key(self, obj: Organization) -> str:
+        from deid.errors import PolicyError
+        from deid.genome.c4gh import parse_public_key
+
+        if not obj.crypt4gh_public_key:
+            return "—"
+        try:
+            return hashlib.sha256(parse_public_key(obj.crypt4gh_public_key)).hexdigest()[:16]
+        except PolicyError:
+            return "invalid"
 
 
 @admin.register(Membership)
@@ -119,8 +134,8 @@ class LimitationInline(admin.TabularInline):  # type: ignore[type-arg]
 
 @admin.register(Dataset)
 class DatasetAdmin(NoDeleteAdmin):
-    list_display = ("name", "provider", "source", "limitation_codes")
-    list_filter = ("provider",)
+    list_display = ("name", "kind", "provider", "source", "limitation_codes")
+    list_filter = ("kind", "provider")
     search_fields = ("name", "description")
     inlines = (LimitationInline, VariableInline)
 
@@ -527,6 +542,7 @@ class ReleaseAdmin(ReadOnlyAdmin):
                 (obj.privacy_report or {}).get("longitudinal"),
                 list((obj.privacy_report or {}).get("warnings") or []),
             ),
+            **kinds_context(obj.privacy_report),
             "decisions": obj.decisions.select_related("decided_by"),
             "files": (obj.manifest or {}).get("files", [])
             if isinstance(obj.manifest, dict)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["longitudinal_context", "report_context"]
+__all__ = ["kinds_context", "longitudinal_context", "report_context"]
 
 
 def _num(value: Any) -> Any:
@@ -227,3 +227,20 @@ def _risk_chart(rows: list[dict[str, Any]], k: Any) -> dict[str, Any]:
         "labels": labels,
         "k": k,
     }
+
+
+def kinds_context(report: dict[str, Any] | None) -> dict[str, Any]:
+    """The genome and lifelog sections of the report, for the steward's page."""
+    report = report or {}
+    out: dict[str, Any] = {"genome": report.get("genome") or None, "lifelog": None}
+    lifelog = report.get("lifelog")
+    if isinstance(lifelog, dict):
+        share = float((lifelog.get("uniqueness") or {}).get("unique_share") or 0.0)
+        limit = lifelog.get("max_unique_share")
+        out["lifelog"] = {
+            **lifelog,
+            "unique_pct": round(share * 100, 1),
+            "max_pct": round(float(limit) * 100, 1) if limit is not None else None,
+            "unique_high": share > (float(limit) if limit is not None else 0.5),
+        }
+    return out

@@ -121,6 +121,9 @@ def compile_release_plan(*, release: Release, key_id: str) -> ReleasePlan:
         base_dir=Path(settings.BASE_DIR),
         created_at=timezone.now(),
         extra=extra,
+        genome_source=str(settings.DEID_GENOME_DIR),
+        lifelog_source=str(settings.DEID_LIFELOG_DIR),
+        recipient_public_key=release.recipient.crypt4gh_public_key or None,
     )
 
 

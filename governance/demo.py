@@ -24,7 +24,9 @@ from governance import services
 from governance.errors import GovernanceError
 from governance.models import (
     Dataset,
+    DatasetKind,
     DataUseLimitation,
+    DeidClass,
     Organization,
     OrganizationKind,
     Release,
@@ -57,6 +59,27 @@ DEMO_PEOPLE: dict[str, tuple[str, str, tuple[str, ...]]] = {
     ),
 }
 PROVIDER = "Gangwon hospitals CDW consortium"
+GENOME_PROVIDER = "Gangwon Genomics Co."
+LIFELOG_PROVIDER = "Gangwon Lifelog Institute"
+DEMO_GENOME_SAMPLES = 600
+DEMO_LIFELOG_DEVICES = 300
+# (table, variable, class, description) of the genome and lifelog datasets
+GENOME_VARIABLES = (
+    ("vcf", "sample", DeidClass.IDENTIFIER, "Sample column: the patient's release pseudonym"),
+    ("vcf", "GT", DeidClass.SENSITIVE, "Genotype"),
+    ("vcf", "DP", DeidClass.INSENSITIVE, "Read depth"),
+    ("vcf", "AD", DeidClass.INSENSITIVE, "Allelic depths"),
+    ("vcf", "GENE", DeidClass.INSENSITIVE, "Gene symbol (TP53, KRAS, EGFR, BRCA1/2, PIK3CA, APC)"),
+)
+LIFELOG_VARIABLES = (
+    ("lifelog", "device_id", DeidClass.IDENTIFIER, "Wearable id: replaced by the person pseudonym"),
+    ("lifelog", "ts", DeidClass.QUASI, "Minute: shifted per patient, aggregated to a window"),
+    ("lifelog", "steps", DeidClass.SENSITIVE, "Steps per minute (sum per window)"),
+    ("lifelog", "heart_rate", DeidClass.SENSITIVE, "Heart rate (mean/min/max per window)"),
+    ("lifelog", "sleep_stage", DeidClass.SENSITIVE, "Sleep stage (minutes per stage per window)"),
+    ("lifelog", "gps", DeidClass.QUASI, "GPS points: dropped, or 시군구 if the policy allows"),
+)
+RECIPIENT_KEY_FILE = "demo-recipient.c4gh.sec"  # the secret key file name
 
 # A minimal, valid PDF: the demo's stand-in for a scanned, signed document.
 _PDF = (
@@ -191,6 +214,132 @@ def ensure_dataset(say: Say) -> Dataset:
     return dataset
 
 
+def _ensure_kind_dataset(
+    say: Say,
+    *,
+    name: str,
+    kind: str,
+    provider: str,
+    source: str,
+    description: str,
+    variables: tuple[tuple[str, str, str, str], ...],
+    duo: tuple[str, ...],
+) -> Dataset:
+    org, _ = Organization.objects.get_or_create(
+        name=provider, defaults={"kind": OrganizationKind.PROVIDER, "for_profit": True}
+    )
+    dataset, created = Dataset.objects.get_or_create(
+        name=name,
+        defaults={"provider": org, "kind": kind, "source": source, "description": description},
+    )
+    if created:
+        for table, var, klass, text in variables:
+            Variable.objects.create(
+                dataset=dataset, table=table, name=var, deid_class=klass, description=text
+            )
+        for code in duo:
+            DataUseLimitation.objects.create(dataset=dataset, code=code)
+        say(f"dataset: {dataset} ({kind}) with {len(variables)} variables, DUO {' + '.join(duo)}")
+    return dataset
+
+
+def ensure_other_datasets(say: Say) -> list[Dataset]:
+    """The genome and lifelog datasets offered beside the CDW."""
+    return [
+        _ensure_kind_dataset(
+            say,
+            name="Gangwon cancer-gene panel (synthetic)",
+            kind=DatasetKind.GENOME,
+            provider=GENOME_PROVIDER,
+            source="genome",
+            description="Joint-called cohort VCF (GRCh38) over TP53, KRAS, EGFR, BRCA1/2, PIK3CA "
+            "and APC, linked to CDW patients by the platform (synthetic demo data).",
+            variables=GENOME_VARIABLES,
+            duo=("HMB", "IRB"),
+        ),
+        _ensure_kind_dataset(
+            say,
+            name="Gangwon wearables (synthetic)",
+            kind=DatasetKind.LIFELOG,
+            provider=LIFELOG_PROVIDER,
+            source="lifelog",
+            description="Minute-level steps, heart rate, sleep stages and GPS from wearables, "
+            "linked to CDW patients by the platform (synthetic demo data).",
+            variables=LIFELOG_VARIABLES,
+            duo=("HMB", "IRB"),
+        ),
+    ]
+
+
+def _cdw_person_ids() -> list[int]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(settings.DEID_CDW_URL)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT person_id FROM person ORDER BY person_id")).scalars()
+            return [int(x) for x in rows]
+    finally:
+        engine.dispose()
+
+
+def ensure_genome_and_lifelog(say: Say, *, seed: int) -> None:
+    """The genomics company's and the lifelog institution's feeds, generated once."""
+    genome_dir = Path(settings.DEID_GENOME_DIR)
+    lifelog_dir = Path(settings.DEID_LIFELOG_DIR)
+    persons: list[int] | None = None
+    if any(genome_dir.glob("*.vcf.gz")) and (genome_dir / "linkage.csv").exists():
+        say(f"genome feed: {genome_dir} (exists)")
+    else:
+        from fixtures.genome import generate_genome
+
+        persons = _cdw_person_ids()
+        summary = generate_genome(genome_dir, persons, seed=seed, samples=DEMO_GENOME_SAMPLES)
+        say(f"genome feed: generated {summary}")
+    if (lifelog_dir / "minutes.parquet").exists() and (lifelog_dir / "linkage.csv").exists():
+        say(f"lifelog feed: {lifelog_dir} (exists)")
+    else:
+        from fixtures.lifelog import generate_lifelog
+
+        persons = persons if persons is not None else _cdw_person_ids()
+        summary_l = generate_lifelog(lifelog_dir, persons, seed=seed, devices=DEMO_LIFELOG_DEVICES)
+        say(f"lifelog feed: generated {summary_l}")
+
+
+def ensure_recipient_key(say: Say, organization: Organization, acting_user: Any) -> Path:
+    """The demo recipient's Crypt4GH key pair (secret key 0600, demo only) and its registration."""
+    from deid.genome.c4gh import generate_keypair
+
+    secret = Path(settings.DEID_KEYS_DIR) / RECIPIENT_KEY_FILE
+    public = secret.with_suffix(".pub")
+    if secret.exists() and public.exists():
+        public_text = public.read_text(encoding="ascii")
+        say(f"recipient key: {secret} (exists)")
+    else:
+        public_text = generate_keypair(secret, public)
+        say(f"recipient key: generated {secret} (0600; the company's own secret, demo only)")
+    if organization.crypt4gh_public_key.strip() != public_text.strip():
+        services.organization_register_crypt4gh_key(
+            organization=organization, acting_user=acting_user, public_key=public_text
+        )
+        say(f"   {organization} registered its Crypt4GH public key")
+    return secret
+
+
+def decrypt_downloads(paths: list[Path], secret_key: Path) -> list[Path]:
+    """The company's side: decrypt the downloaded genome files with its secret key."""
+    from deid.genome.c4gh import decrypt_file, read_secret_key
+
+    key = read_secret_key(secret_key)
+    out = []
+    for path in paths:
+        if path.name.endswith(".c4gh"):
+            target = path.with_name(path.name.removesuffix(".c4gh"))
+            decrypt_file(path, target, key)
+            out.append(target)
+    return out
+
+
 def _progress_printer(say: Say) -> Callable[[str, int, int | None], None]:
     """A tqdm bar per build phase on a terminal; one line per finished phase otherwise."""
     import sys
@@ -246,9 +395,13 @@ def run(
     say("0. Set-up")
     ensure_keys(say)
     records_in = ensure_cdw(say, patients=patients, seed=seed)
+    ensure_genome_and_lifelog(say, seed=seed)
     users, passwords = ensure_people(say)
     dataset = ensure_dataset(say)
+    others = ensure_other_datasets(say)
     researcher, legal, steward = users["researcher"], users["legal"], users["steward"]
+    recipient_org = Organization.objects.get(name=DEMO_PEOPLE["researcher"][0])
+    secret_key = ensure_recipient_key(say, recipient_org, researcher)
     today = timezone.localdate()
 
     say("1. The researcher submits a data access request with an IRB approval and a signed DUA")
@@ -258,8 +411,8 @@ def run(
         purpose="Train a model that predicts HbA1c trajectories of type 2 diabetes patients "
         "from diagnoses, visits and laboratory results, to support drug development.",
         purpose_code="HMB",
-        datasets=[dataset],
-        requested_variables=list(dataset.variables.all()),
+        datasets=[dataset, *others],
+        requested_variables=[v for d in (dataset, *others) for v in d.variables.all()],
         cohort_criteria={"condition_icd10_prefix": ["E11"], "age_min": 18},
         requested_duration_months=12,
     )
@@ -363,6 +516,9 @@ def run(
         api = Api(url, token, requests.Session())
         downloaded = download_release(api, release.pk, download_dir, quiet=True)
     say(f"   {len(downloaded)} files in {download_dir}, each SHA-256 equal to the manifest")
+    decrypted = decrypt_downloads(downloaded, secret_key)
+    for path in decrypted:
+        say(f"   decrypted with the company's Crypt4GH secret key: {path.name}")
 
     say("7. The audit log holds every step; its chain is verified")
     from django.core.management import call_command
@@ -410,6 +566,7 @@ def summary(result: DemoResult) -> list[str]:
         for f in manifest.get("files", [])
     ]
     lines += longitudinal_summary(report.get("longitudinal"))
+    lines += kinds_summary(report)
     lines += [
         f"audit events:              {result.audit_events} (chain verified)",
         f"release files:             {release.files_dir}",
@@ -442,6 +599,29 @@ def longitudinal_summary(section: dict[str, Any] | None) -> list[str]:
     for m in (1, 2, 3):
         b, a = before.get(f"m{m}", {}), after.get(f"m{m}", {})
         lines.append(f"    {m}   {_risk_cell(b):<20}{_risk_cell(a)}")
+    return lines
+
+
+def kinds_summary(report: dict[str, Any]) -> list[str]:
+    """The genome and lifelog lines of the summary."""
+    lines = []
+    genome = report.get("genome")
+    if genome:
+        lines.append(
+            f"genome:                    {genome['samples_released']:,} samples named by person "
+            f"pseudonym; {genome['variants_released']:,} of {genome['variants_in']:,} variants "
+            f"({genome['variants_suppressed_rare']:,} carried by fewer than "
+            f"{genome['min_carriers']} released samples suppressed); Crypt4GH-encrypted"
+        )
+    lifelog = report.get("lifelog")
+    if lifelog:
+        unique = lifelog["uniqueness"]
+        lines.append(
+            f"lifelog:                   {lifelog['patients_released']:,} patients, "
+            f"{lifelog['windows_released']:,} {lifelog['window']} windows, GPS "
+            f"{lifelog['gps_released']}; {unique['unique_share']:.0%} of series unique in "
+            "their demographic class"
+        )
     return lines
 
 

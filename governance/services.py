@@ -349,6 +349,49 @@ def user_create(
     return user
 
 
+def organization_register_crypt4gh_key(
+    *, organization: Organization, acting_user: Any, public_key: str
+) -> Organization:
+    """Register (or replace) the organization's Crypt4GH public key for genome files.
+
+    A requester of the organization or an administrator may; the key must parse. The
+    audit event names the key by its SHA-256 fingerprint (a public key, but the log
+    stays small and comparable).
+    """
+    from deid.errors import PolicyError
+    from deid.genome.c4gh import parse_public_key, public_key_text
+
+    _require_user(acting_user)
+    role: str
+    if Role.REQUESTER in roles_of(acting_user, organization):
+        role = Role.REQUESTER
+    else:
+        role = _require_role(
+            acting_user, Role.ADMINISTRATOR, action=f"register an encryption key for {organization}"
+        )
+    try:
+        raw = parse_public_key(public_key, where="crypt4gh_public_key")
+    except PolicyError as exc:
+        raise GovernanceError(code="validation", message=exc.message) from None
+    with transaction.atomic():
+        org = _lock(Organization, organization.pk)
+        previous = org.crypt4gh_public_key
+        org.crypt4gh_public_key = public_key_text(raw)
+        org.save(update_fields=["crypt4gh_public_key"])
+        _audit(
+            AuditAction.KEY_RECIPIENT_REGISTERED,
+            acting_user=acting_user,
+            role=role,
+            subject=org,
+            details={
+                "kind": "crypt4gh",
+                "fingerprint_sha256": hashlib.sha256(raw).hexdigest(),
+                "replaced": bool(previous),
+            },
+        )
+    return org
+
+
 def membership_add(
     *, user: Any, organization: Organization, role: str, acting_user: Any
 ) -> Membership:

@@ -18,6 +18,7 @@ __all__ = [
     "DataUseAgreement",
     "DataUseLimitation",
     "Dataset",
+    "DatasetKind",
     "Decision",
     "DeidClass",
     "DeidPolicy",
@@ -63,6 +64,12 @@ class Organization(models.Model):
         default=True, help_text="Used by the DUO not-for-profit-use-only (NPUO) check."
     )
     country = models.CharField(max_length=2, default="KR", help_text="ISO 3166-1 alpha-2")
+    crypt4gh_public_key = models.TextField(
+        blank=True,
+        help_text="The recipient's Crypt4GH public key (crypt4gh-keygen's .pub block): genome "
+        "files are published encrypted to it. Register it with "
+        "services.organization_register_crypt4gh_key.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -112,10 +119,20 @@ class DeidClass(models.TextChoices):
     TEXT = "text", "Free text"
 
 
+class DatasetKind(models.TextChoices):
+    CDW = "cdw", "Clinical data warehouse (CDW)"
+    GENOME = "genome", "Genome (VCF)"
+    LIFELOG = "lifelog", "Lifelog (wearables)"
+
+
 class Dataset(models.Model):
-    """A CDW extract offered to recipients, with its variable dictionary and consent limits."""
+    """A dataset offered to recipients (CDW tables, genome VCFs or lifelog series), with its
+    variable dictionary and consent limits."""
+
+    Kind = DatasetKind
 
     name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=10, choices=DatasetKind.choices, default=DatasetKind.CDW)
     provider = models.ForeignKey(
         Organization, on_delete=models.PROTECT, related_name="datasets", null=True, blank=True
     )
@@ -127,6 +144,11 @@ class Dataset(models.Model):
 
     class Meta:
         ordering = ("name",)
+        constraints = (
+            models.CheckConstraint(
+                condition=Q(kind__in=DatasetKind.values), name="dataset_kind_valid"
+            ),
+        )
 
     def __str__(self) -> str:
         return self.name

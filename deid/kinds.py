@@ -192,6 +192,5 @@ def kinds_report(
             quasi=quasi,
             devices_in=counts.get("devices_in", 0),
             devices_released=counts.get("devices_released", 0),
-            minutes_read=counts.get("minutes_read"),
         )
     return out

@@ -35,6 +35,8 @@ def demo_settings(settings: Any, tmp_path: Path) -> Path:
     settings.MEDIA_ROOT = var / "documents"
     settings.DEID_CDW_URL = f"sqlite:///{var / 'cdw.sqlite3'}"
     settings.DEID_RELEASES_DIR = var / "releases"
+    settings.DEID_GENOME_DIR = var / "genome"
+    settings.DEID_LIFELOG_DIR = var / "lifelog"
     settings.DEID_KEYS_DIR = var / "keys"
     settings.DEID_MASTER_KEY_FILE = var / "keys" / "master.key"
     settings.AUDIT_SIGNING_KEY_FILE = var / "keys" / "audit_signing.key"
@@ -109,8 +111,11 @@ def test_main_job_releases_k_anonymous_phi_free_verified_files(main_job: Any) ->
     # Every 8-, 10-, 11- and 13-digit window of the released text with hyphens taken
     # out, and every Hangul substring of 2-4 syllables, as sets: set membership instead
     # of a substring search per source value (10,000 patients).
+    # Timestamps (the lifelog windows: "YYYY-MM-DD HH:MM:SS") are taken out first: an
+    # 8-digit registration number may read as a date by chance.
+    id_text = re.sub(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", " ", released_text)
     windows: set[str] = set()
-    for run in re.findall(r"\d{8,}", released_text.replace("-", "")):
+    for run in re.findall(r"\d{8,}", id_text.replace("-", "")):
         for n in (8, 10, 11, 13):
             windows.update(run[i : i + n] for i in range(len(run) - n + 1))
     hangul: set[str] = set()
@@ -176,6 +181,10 @@ def test_main_job_releases_k_anonymous_phi_free_verified_files(main_job: Any) ->
     # The same person has one pseudonym across tables of the release.
     assert set(notes["person_id"].to_pylist()) <= set(person["person_id"].to_pylist())
 
+    # Genome: one encrypted cohort VCF that the company's demo key decrypts; its sample
+    # columns are person pseudonyms of this release; no variant under 5 carriers.
+    check_genome_and_lifelog(main_job, manifest, person)
+
     # Every step is in the audit log and the chain verifies.
     actions = set(AuditEvent.objects.values_list("action", flat=True))
     for action in (
@@ -188,3 +197,79 @@ def test_main_job_releases_k_anonymous_phi_free_verified_files(main_job: Any) ->
     ):
         assert action in actions, f"{action} missing from the audit log: {sorted(actions)}"
     assert main_job.audit_events == AuditEvent.objects.count()
+
+
+def vcf_carriers(text: str) -> tuple[list[str], list[int]]:
+    """Sample names and, per record, the fewest released samples carrying an ALT allele.
+
+    A plain parser of VCF text, independent of the engine's (pysam) code.
+    """
+    samples: list[str] = []
+    fewest: list[int] = []
+    for line in text.splitlines():
+        if line.startswith("#CHROM"):
+            samples = line.split("\t")[9:]
+        elif line and not line.startswith("#"):
+            cols = line.split("\t")
+            n_alts = len(cols[4].split(","))
+            keys = cols[8].split(":")
+            gt_at = keys.index("GT")
+            carriers = [0] * (n_alts + 1)
+            for call in cols[9:]:
+                gt = call.split(":")[gt_at].replace("|", "/").split("/")
+                for allele in {int(a) for a in gt if a != "."}:
+                    carriers[allele] += 1
+            fewest.append(min(carriers[1:]))
+    return samples, fewest
+
+
+def check_genome_and_lifelog(main_job: Any, manifest: dict[str, Any], person: Any) -> None:
+    import gzip
+
+    from django.conf import settings
+
+    from deid.genome.c4gh import decrypt_file, read_secret_key
+
+    names = [f["name"] for f in manifest["files"]]
+    assert [n for n in names if n.endswith(".vcf.gz.c4gh")] == ["cohort.vcf.gz.c4gh"]
+    assert "lifelog.parquet" in names
+    assert "person.parquet" in names
+    secret = Path(settings.DEID_KEYS_DIR) / "demo-recipient.c4gh.sec"
+    assert secret.stat().st_mode & 0o777 == 0o600
+    plain = main_job.download_dir / "check.vcf.gz"
+    decrypt_file(main_job.download_dir / "cohort.vcf.gz.c4gh", plain, read_secret_key(secret))
+    vcf_text = gzip.decompress(plain.read_bytes()).decode("ascii")
+    samples, fewest = vcf_carriers(vcf_text)
+    persons = set(person["person_id"].to_pylist())
+    assert samples
+    assert set(samples) <= persons
+    assert fewest
+    assert min(fewest) >= 5
+    for word in ("commandline", "fileDate", "ggc_run", "##SAMPLE", "/mnt/", "GGC-"):
+        assert word not in vcf_text, word
+
+    # No source sample id or device id in any released file.
+    genome_ids = [
+        line.split(",")[0]
+        for line in (Path(settings.DEID_GENOME_DIR) / "linkage.csv").read_text().splitlines()[1:]
+    ]
+    device_ids = [
+        line.split(",")[0]
+        for line in (Path(settings.DEID_LIFELOG_DIR) / "linkage.csv").read_text().splitlines()[1:]
+    ]
+    released = vcf_text + "\n".join(
+        (main_job.download_dir / n).read_text(encoding="utf-8") for n in names if n.endswith(".csv")
+    )
+    tokens = set(re.findall(r"[A-Za-z0-9-]+", released))
+    assert not tokens & set(genome_ids)
+    assert not tokens & set(device_ids)
+
+    # Lifelog: person pseudonyms of the release, windows on the hour, no coordinates.
+    lifelog = pq.read_table(main_job.download_dir / "lifelog.parquet")
+    assert lifelog.num_rows > 0
+    assert set(lifelog["person_id"].to_pylist()) <= persons
+    starts = lifelog["window_start"].cast("int64").to_numpy()  # ms since the epoch
+    assert (starts % 3_600_000 == 0).all()
+    assert not {"lat", "lon", "latitude", "longitude", "gps"} & set(lifelog.column_names)
+    floats = {f.name for f in lifelog.schema if str(f.type) in ("double", "float")}
+    assert floats == {"hr_mean", "hr_min", "hr_max"}  # no coordinate can hide in a column

@@ -663,6 +663,37 @@ def build_release_spark(
             target = out_dir / tp.name
             phases.run(f"transform:{tp.name}", rows_in, _writer(out, target))
             table_stats[tp.name] = {"rows_in": rows_in, "rows_out": 0}
+        # 3b. Genome files and lifelog windows for the same released persons.
+        from deid.engines.spark_kinds import flatten_lifelog, write_kinds_spark
+        from deid.kinds import KindsState, kinds_report, require_link
+
+        require_link(plan, kept_df is not None)
+        extra_files: list[FileEntry] = []
+        kinds = KindsState()
+        if kept_df is not None and (plan.genome is not None or plan.lifelog is not None):
+
+            def add_file(path: Path, table: str, fmt: str, rows: int) -> None:
+                extra_files.append(
+                    FileEntry(
+                        name=path.name,
+                        table=table,
+                        format=fmt,
+                        size=path.stat().st_size,
+                        rows=rows,
+                        sha256=file_sha256(path),
+                    )
+                )
+
+            kinds = write_kinds_spark(
+                plan,
+                session=session,
+                kept_df=kept_df,
+                key=key_ref.load(),
+                staging=staging,
+                out_dir=out_dir,
+                add_file=add_file,
+                progress=progress,
+            )
         if kept_df is not None:
             kept_df.unpersist()
 
@@ -706,6 +737,13 @@ def build_release_spark(
                     for f in (schema or pa.schema([]))
                 ],
             }
+        lifelog_part = flatten_lifelog(plan, out_dir=out_dir, staging=staging)
+        if lifelog_part is not None:
+            entries, name, classes, manifest_table = lifelog_part
+            files.extend(entries)
+            released_columns[name] = classes
+            tables[name] = manifest_table
+        files.extend(extra_files)
         shutil.rmtree(out_dir, ignore_errors=True)
         # only approved classes are released (allow-list): their records must add up to
         # what the count pass approved, else the source changed between the reads
@@ -722,6 +760,7 @@ def build_release_spark(
         keep: Any = _Persons(persons_released) if persons_released is not None else None
         report = privacy_report(plan, anonymization, table_stats, keep)
         report.update(longitudinal_report(staging, plan, release_events, released_columns))
+        report.update(kinds_report(plan, staging, released_columns, kinds))
         data: dict[str, Any] = {
             "format": MANIFEST_FORMAT,
             "release_id": plan.release_id,

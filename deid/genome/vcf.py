@@ -133,21 +133,14 @@ def part_tasks(src: Path | str, spec: GenomeSpec, *, split: bool) -> list[dict[s
 
 
 def _allele_carriers(rec: pysam.VariantRecord, n_alleles: int) -> tuple[list[int], list[int], int]:
-    """Per allele: samples carrying it, allele count; and alleles called (AN)."""
+    """Per allele index: samples carrying it and its count (index 0 left at 0); alleles called."""
+    gts = [sample.allele_indices or () for sample in rec.samples.values()]
+    called = sum(len(g) for g in gts) - sum(g.count(None) for g in gts)
     carriers = [0] * n_alleles
     counts = [0] * n_alleles
-    called = 0
-    for sample in rec.samples.values():
-        seen: set[int] = set()
-        for a in sample.allele_indices or ():
-            if a is None:
-                continue
-            called += 1
-            if 0 <= a < n_alleles:
-                counts[a] += 1
-                seen.add(a)
-        for a in seen:
-            carriers[a] += 1
+    for a in range(1, n_alleles):
+        carriers[a] = sum(1 for g in gts if a in g)
+        counts[a] = sum(g.count(a) for g in gts)
     return carriers, counts, called
 
 

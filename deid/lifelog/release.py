@@ -31,7 +31,7 @@ __all__ = ["lifelog_report", "local_batches", "minutes_path", "released_devices"
 
 MINUTES_NAME = "minutes.parquet"
 LINKAGE_NAME = "linkage.csv"
-DEVICES_PER_CHUNK = 64
+DEVICES_PER_CHUNK = 256
 Contains = Callable[[pa.Array], pa.Array]
 
 
@@ -102,7 +102,6 @@ def lifelog_report(
     quasi: Sequence[str],
     devices_in: int,
     devices_released: int,
-    minutes_read: int | None,
 ) -> dict[str, Any]:
     """The report section, measured on the written tables; fails over ``max_unique_share``."""
     from deid.lifelog.risk import series_uniqueness
@@ -114,7 +113,6 @@ def lifelog_report(
         "devices_in": devices_in,
         "patients_released": devices_released,
         "devices_not_released": devices_in - devices_released,
-        "minutes_read": minutes_read,
         "windows_released": lifelog.num_rows,
         "gps_released": "sigungu" if spec.gps == "sigungu" else "none (coordinates dropped)",
         "uniqueness": uniqueness,

@@ -22,9 +22,17 @@ def demo_spec() -> dict[str, Any]:
     return load_release_spec(DEMO_SPEC)
 
 
-def small_spec(tables: tuple[str, ...] | None = None, *, relax: bool = True) -> dict[str, Any]:
-    """The demo spec with only ``tables`` (all by default), event limits relaxed."""
+def small_spec(
+    tables: tuple[str, ...] | None = None, *, relax: bool = True, kinds: bool = False
+) -> dict[str, Any]:
+    """The demo spec with only ``tables`` (all by default), event limits relaxed.
+
+    ``kinds``: keep the genome and lifelog sections (their sources are the caller's).
+    """
     spec = copy.deepcopy(demo_spec())
+    if not kinds:
+        spec.pop("genome", None)
+        spec.pop("lifelog", None)
     if tables is not None:
         spec["tables"] = {k: v for k, v in spec["tables"].items() if k in tables}
     events = spec["release"].get("events")

@@ -335,3 +335,81 @@ def test_spark_refuses_an_anchor_with_several_rows_per_person(world, tmp_path):
     assert "25 rows" in str(info.value)
     assert "21 distinct persons" in str(info.value)
     assert list(out.iterdir()) == []  # nothing published, no staging left
+
+
+@pytest.fixture(scope="module")
+def kinds_builds(world):
+    """Local and Spark builds of a release with an encrypted VCF and a lifelog table."""
+    import yaml
+
+    from deid.engines.local import build_release_local
+    from deid.engines.spark import build_release_spark, spark_session
+    from deid.genome.c4gh import generate_keypair
+    from deid.keys import KeyRef
+    from deid.plan import compile_plan
+    from deid.sources.sql import SqlSource
+    from fixtures.genome import generate_genome
+    from fixtures.lifelog import generate_lifelog
+
+    root = world["root"]
+    persons = list(range(1, 801))
+    generate_genome(root / "genome", persons, seed=4, samples=200, variants=400)
+    generate_lifelog(root / "lifelog", persons, seed=4, devices=30, days=2)
+    public = generate_keypair(root / "r.sec", root / "r.pub")
+    spec = yaml.safe_load(SPEC)
+    spec["genome"] = {"min_carriers": 5}
+    spec["lifelog"] = {"window": "1h", "gps": "sigungu"}
+    key_id = world["store"].create_release_key(release_id="R11", recipient_org_id="ORG3")
+    plan = compile_plan(
+        spec,
+        release_id="R11",
+        recipient_org_id="ORG3",
+        key_id=key_id,
+        source=world["url"],
+        created_at="2026-11-29T00:00:00+00:00",
+        genome_source=str(root / "genome"),
+        lifelog_source=str(root / "lifelog"),
+        recipient_public_key=public,
+    )
+    ref = KeyRef(
+        keystore_root=world["key_ref"].keystore_root,
+        key_id=key_id,
+        master_key_file=world["key_ref"].master_key_file,
+    )
+    local = build_release_local(
+        plan, source=SqlSource(world["url"]), keystore=world["store"], releases_dir=root / "lk"
+    )
+    remote = build_release_spark(
+        plan,
+        source=world["url"],
+        key_ref=ref,
+        releases_dir=root / "sk",
+        spark=spark_session("local[2]"),
+    )
+    return local, remote
+
+
+def test_spark_and_local_release_the_same_genome_and_lifelog(kinds_builds, world):
+    import gzip
+
+    from deid.genome.c4gh import decrypt_file, read_secret_key
+    from deid.longitudinal.measure import read_released_table
+
+    local, remote = kinds_builds
+    for section in ("genome", "lifelog"):
+        assert local.privacy_report[section] == remote.privacy_report[section]
+    secret = read_secret_key(world["root"] / "r.sec")
+    texts = []
+    for manifest, name in ((local, "l"), (remote, "r")):
+        out = world["root"] / f"{name}.vcf.gz"
+        decrypt_file(manifest.release_dir / "cohort.vcf.gz.c4gh", out, secret)
+        texts.append(gzip.decompress(out.read_bytes()))
+    assert texts[0] == texts[1]
+    a = read_released_table(local.release_dir, "lifelog")
+    b = read_released_table(remote.release_dir, "lifelog")
+    b = b.sort_by([("person_id", "ascending"), ("window_start", "ascending")]).cast(a.schema)
+    assert a.num_rows > 0
+    assert a.equals(b)
+    remote_files = {f.name for f in remote.files}
+    assert "cohort.vcf.gz.c4gh" in remote_files
+    assert any(n.startswith("lifelog-part-") for n in remote_files)

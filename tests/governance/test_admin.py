@@ -192,6 +192,73 @@ def test_release_page_shows_the_release_level_privacy(world: World, login: Any) 
     assert warned["warnings"]
 
 
+def test_release_page_shows_genome_and_lifelog_sections(world: World, login: Any) -> None:
+    genome = {
+        "min_carriers": 5,
+        "genes": [],
+        "regions": [],
+        "format_fields": ["GT", "DP", "AD"],
+        "info_fields": ["GENE", "AC", "AN", "AF"],
+        "files": [
+            {
+                "source": "cohort.vcf.gz",
+                "file": "cohort.vcf.gz.c4gh",
+                "samples_in": 600,
+                "samples_released": 583,
+                "samples_not_released": 17,
+                "variants_in": 2398,
+                "variants_out": 1301,
+                "suppressed_rare": 1097,
+                "header_lines_removed": 12,
+                "variants_written": 1301,
+                "min_carriers_measured": 5,
+            }
+        ],
+        "samples_released": 583,
+        "variants_in": 2398,
+        "variants_released": 1301,
+        "variants_suppressed_rare": 1097,
+    }
+    lifelog = {
+        "window": "1h",
+        "gps": "drop",
+        "devices_in": 300,
+        "patients_released": 291,
+        "devices_not_released": 9,
+        "windows_released": 20952,
+        "gps_released": "none (coordinates dropped)",
+        "uniqueness": {
+            "measure": "share unique",
+            "patients": 291,
+            "unique": 120,
+            "unique_share": 0.4124,
+        },
+        "max_unique_share": None,
+    }
+    release = world.built()
+    release.privacy_report = {**release.privacy_report, "genome": genome, "lifelog": lifelog}
+    release.save(update_fields=["privacy_report"])
+    page = login(world.steward).get(release_url(release)).content.decode()
+    assert 'id="genome"' in page
+    assert 'id="lifelog"' in page
+    for text in (
+        "1301",
+        "1097",
+        "583",
+        "cohort.vcf.gz.c4gh",
+        "20952",
+        "41.2%",
+        "coordinates dropped",
+    ):
+        assert text in page, text
+    plain = world.built()
+    page = login(world.steward).get(release_url(plain)).content.decode()
+    assert 'id="genome"' not in page
+    # the legal reviewer sees each requested dataset's kind
+    page = login(world.legal).get(review_url(world.submitted())).content.decode()
+    assert "Clinical data warehouse (CDW)" in page
+
+
 def test_list_pages_and_no_bulk_delete(world: World, login: Any) -> None:
     world.published()
     client = login(world.steward)

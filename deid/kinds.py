@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from deid.errors import PolicyError
+from deid.errors import DataError, PolicyError
 
 if TYPE_CHECKING:
     from deid.genome.release import Mapper
@@ -25,7 +25,14 @@ if TYPE_CHECKING:
     from deid.plan import ReleasePlan
     from deid.sinks import StagingSink
 
-__all__ = ["KindsState", "kinds_report", "person_shift", "require_link", "write_local"]
+__all__ = [
+    "KindsState",
+    "check_ready",
+    "kinds_report",
+    "person_shift",
+    "require_link",
+    "write_local",
+]
 
 Contains = Callable[[pa.Array], pa.Array]
 ProgressFn = Callable[[str, int, "int | None"], None]
@@ -46,6 +53,39 @@ def require_link(plan: ReleasePlan, has_link: bool) -> None:
             "genome and lifelog data are released for the anchor table's released persons: "
             "the anchor table must include the link column",
         )
+
+
+def check_ready(plan: ReleasePlan) -> None:
+    """Fail before any work if a requested kind cannot be built (no key, no source)."""
+    genome = plan.genome
+    if genome is not None:
+        from deid.genome.release import LINKAGE_NAME, source_files
+
+        if genome.recipient_public_key is None:
+            raise PolicyError(
+                "genome.recipient_public_key",
+                "genome files are published encrypted to the recipient: register the "
+                "recipient organization's Crypt4GH public key first",
+            )
+        if genome.source is None:
+            raise PolicyError("genome.source", "the plan names no genome source folder")
+        source_files(Path(genome.source))
+        if not (Path(genome.source) / LINKAGE_NAME).is_file():
+            raise DataError(
+                f"the genome source {genome.source!r} has no {LINKAGE_NAME}", field="genome.source"
+            )
+    lifelog = plan.lifelog
+    if lifelog is not None:
+        from deid.lifelog.release import LINKAGE_NAME as LIFELOG_LINKAGE
+        from deid.lifelog.release import minutes_path
+
+        minutes_path(lifelog)
+        assert lifelog.source is not None
+        if not (Path(lifelog.source) / LIFELOG_LINKAGE).is_file():
+            raise DataError(
+                f"the lifelog source {lifelog.source!r} has no {LIFELOG_LINKAGE}",
+                field="lifelog.source",
+            )
 
 
 def person_shift(plan: ReleasePlan, key: ReleaseKey) -> Callable[[pa.Array], pa.Array] | None:

@@ -186,6 +186,9 @@ def build_release(
             f"release {plan.release_id!r} is already published in {releases_dir}; a release "
             "is immutable (remove it first to rebuild)"
         )
+    from deid.kinds import check_ready
+
+    check_ready(plan)  # genome / lifelog: the key and the sources, before any work
     key: ReleaseKey = keystore.release_key(plan.key_id)
     specs = {t.name: TableSpec.from_plan(plan, t.name) for t in plan.tables}
     if text_scrubber is None and _needs_scrubber(specs):

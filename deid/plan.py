@@ -20,6 +20,12 @@ A release spec (YAML) looks like::
       visit_occurrence:
         table: visit_occurrence
         policy: {columns: {...}}
+    genome: {min_carriers: 5, genes: [TP53]}      # optional: deid.genome.spec
+    lifelog: {window: 1h, gps: drop}              # optional: deid.lifelog.spec
+
+The genome and lifelog sources and the recipient's Crypt4GH public key are the
+platform's (``compile_plan(genome_source=..., lifelog_source=...,
+recipient_public_key=...)``) and are frozen into the plan with the sections.
 """
 
 from __future__ import annotations

@@ -112,6 +112,13 @@ class Api:
         check(response)
         return response.json()
 
+    def put_json(self, path: str, body: dict[str, Any]) -> Any:
+        response = self.session.put(
+            self.url + path, json=body, headers=self._headers(), timeout=TIMEOUT
+        )
+        check(response)
+        return response.json()
+
     def get_stream(self, path: str, headers: dict[str, str]) -> requests.Response:
         response = self.session.get(
             self.url + path, headers=self._headers(headers), timeout=TIMEOUT, stream=True
@@ -322,6 +329,38 @@ def cmd_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_register_key(args: argparse.Namespace) -> int:
+    """Register the organization's Crypt4GH public key (genome files are encrypted to it)."""
+    text = Path(args.public_key).read_text(encoding="ascii")
+    body = Api.from_config().put_json(
+        f"/api/v1/organizations/{args.organization}/crypt4gh-key/", {"public_key": text}
+    )
+    print(
+        f"Crypt4GH key registered for organization {body['organization']}: "
+        f"SHA-256 {body['fingerprint_sha256']}"
+    )
+    return 0
+
+
+def cmd_decrypt(args: argparse.Namespace) -> int:
+    """Decrypt downloaded genome files (``*.c4gh``) with the organization's secret key."""
+    from deid.errors import DeidError
+    from deid.genome.c4gh import decrypt_file, read_secret_key
+
+    try:
+        key = read_secret_key(args.secret_key, os.environ.get("C4GH_PASSPHRASE"))
+        for name in args.files:
+            src = Path(name)
+            if not src.name.endswith(".c4gh"):
+                raise ClientError(f"{src}: not a Crypt4GH file (*.c4gh)")
+            dst = src.with_name(src.name.removesuffix(".c4gh"))
+            decrypt_file(src, dst, key)
+            print(f"{src} -> {dst}")
+    except DeidError as exc:
+        raise ClientError(str(exc)) from None
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deid-client", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -338,6 +377,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_download)
+    p = sub.add_parser(
+        "register-key", help="register your organization's Crypt4GH public key (crypt4gh-keygen)"
+    )
+    p.add_argument("organization", type=int, help="your organization's id")
+    p.add_argument("public_key", help="the .pub file")
+    p.set_defaults(func=cmd_register_key)
+    p = sub.add_parser(
+        "decrypt",
+        help="decrypt downloaded *.c4gh genome files (passphrase from C4GH_PASSPHRASE if locked)",
+    )
+    p.add_argument("files", nargs="+")
+    p.add_argument("--secret-key", required=True, help="your organization's Crypt4GH secret key")
+    p.set_defaults(func=cmd_decrypt)
     return parser
 
 

@@ -540,6 +540,9 @@ def build_release_spark(
 
     if key_ref.key_id != plan.key_id:
         raise DeidError(f"key reference {key_ref.key_id!r} is not the plan's key {plan.key_id!r}")
+    from deid.kinds import check_ready
+
+    check_ready(plan)
     releases_dir = Path(releases_dir)
     final_dir = releases_dir / plan.release_id
     if final_dir.exists():

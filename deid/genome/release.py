@@ -187,6 +187,11 @@ def build_genome(
         "format_fields": list(spec.format_fields),
         "info_fields": [*spec.info_fields, "AC", "AN", "AF"],
         "encryption": "crypt4gh (X25519, ChaCha20-Poly1305) for the recipient's public key",
+        "residual_risk": (
+            "the released genotypes of common variants still identify a person to anyone "
+            "holding that person's DNA or genotypes; only the DUA and the encryption to the "
+            "recipient guard against that, not the transform"
+        ),
         "files": per_file,
         "samples_released": sum(f["samples_released"] for f in per_file),
         "variants_in": sum(f["variants_in"] for f in per_file),

@@ -365,3 +365,17 @@ class SignedLinkCreateSerializer(serializers.Serializer[Any]):
 class SignedLinkSerializer(serializers.Serializer[Any]):
     url = serializers.CharField()
     expires_at = serializers.DateTimeField()
+
+
+# --- Recipient encryption key --------------------------------------------------------------
+
+
+class Crypt4ghKeySerializer(serializers.Serializer[Any]):
+    organization = serializers.IntegerField(read_only=True)
+    public_key = serializers.CharField(
+        help_text="The organization's Crypt4GH public key (the .pub block of crypt4gh-keygen)",
+        max_length=1000,
+    )
+    fingerprint_sha256 = serializers.CharField(
+        read_only=True, allow_null=True, help_text="SHA-256 of the 32 key bytes"
+    )

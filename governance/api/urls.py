@@ -11,6 +11,11 @@ app_name = "api"
 urlpatterns = [
     path("tokens/", views.TokenListCreateView.as_view(), name="token-list"),
     path("tokens/<int:pk>/", views.TokenDetailView.as_view(), name="token-detail"),
+    path(
+        "organizations/<int:pk>/crypt4gh-key/",
+        views.Crypt4ghKeyView.as_view(),
+        name="organization-crypt4gh-key",
+    ),
     path("requests/", views.RequestListCreateView.as_view(), name="request-list"),
     path("requests/<int:pk>/", views.RequestDetailView.as_view(), name="request-detail"),
     path("requests/<int:pk>/submit/", views.RequestSubmitView.as_view(), name="request-submit"),

@@ -47,6 +47,7 @@ from governance.api.serializers import (
     ApiTokenCreatedSerializer,
     ApiTokenCreateSerializer,
     ApiTokenSerializer,
+    Crypt4ghKeySerializer,
     DataAccessRequestCreateSerializer,
     DataAccessRequestSerializer,
     ErrorSerializer,
@@ -111,6 +112,53 @@ def _deny(release: Release, denial: Denial, request: Request, name: str | None =
     err = ApiError(denial.message, code=denial.code)
     err.status_code = denial.status
     raise err
+
+
+# --- Recipient encryption key ------------------------------------------------------------------
+
+
+def _key_payload(org: Organization) -> dict[str, Any]:
+    import hashlib
+
+    from deid.genome.c4gh import parse_public_key
+
+    key = org.crypt4gh_public_key or ""
+    return {
+        "organization": org.pk,
+        "public_key": key,
+        "fingerprint_sha256": hashlib.sha256(parse_public_key(key)).hexdigest() if key else None,
+    }
+
+
+class Crypt4ghKeyView(ApiView):
+    """Your organization's Crypt4GH public key: genome files are published encrypted to it."""
+
+    serializer_class = Crypt4ghKeySerializer
+    parser_classes = (JSONParser,)
+
+    def _organization(self, pk: int) -> Organization:
+        if pk not in self.org_ids():
+            raise NotFound("No such organization.")
+        return Organization.objects.get(pk=pk)
+
+    @extend_schema(responses={200: Crypt4ghKeySerializer, **_errors(401, 404, 429)})
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(_key_payload(self._organization(pk)))
+
+    @extend_schema(
+        request=Crypt4ghKeySerializer,
+        responses={200: Crypt4ghKeySerializer, 400: ErrorSerializer, **_errors(401, 403, 404, 429)},
+    )
+    def put(self, request: Request, pk: int) -> Response:
+        from governance import services
+
+        org = self._organization(pk)
+        data = Crypt4ghKeySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        org = services.organization_register_crypt4gh_key(
+            organization=org, acting_user=request.user, public_key=data.validated_data["public_key"]
+        )
+        return Response(_key_payload(org))
 
 
 # --- Tokens --------------------------------------------------------------------------------------

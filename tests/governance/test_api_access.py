@@ -395,3 +395,32 @@ def test_schema_and_docs_are_served_locally(world):
     html = docs.content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
     assert "cdn" not in html.lower()
+
+
+# --- Recipient encryption key ------------------------------------------------------------------
+
+
+def test_recipient_registers_its_crypt4gh_key_and_nobody_elses(world, tmp_path):
+    from deid.genome.c4gh import generate_keypair
+
+    a, b = world
+    public = generate_keypair(tmp_path / "k.sec", tmp_path / "k.pub")
+    url = f"/api/v1/organizations/{a.org.pk}/crypt4gh-key/"
+    assert a.client().get(url).json()["fingerprint_sha256"] is None
+    response = a.client().put(url, {"public_key": public}, content_type="application/json")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["organization"] == a.org.pk
+    assert len(body["fingerprint_sha256"]) == 64
+    assert a.client().get(url).json() == body
+    # another organization's member sees no such organization (404, not 403)
+    assert b.client().get(url).status_code == 404
+    assert (
+        b.client().put(url, {"public_key": public}, content_type="application/json").status_code
+        == 404
+    )
+    bad = a.client().put(url, {"public_key": "nope"}, content_type="application/json")
+    assert bad.status_code == 400
+    assert bad.json()["code"] == "validation"
+    event = AuditEvent.objects.filter(action="key.recipient_registered").get()
+    assert event.object_id == str(a.org.pk)

@@ -208,3 +208,46 @@ def test_local_api_server_serves_the_client(world, tmp_path):
         api = client.Api(base, a.token, requests.Session())
         paths = client.download_release(api, a.release.pk, tmp_path / "local", quiet=True)
     assert {p.name for p in paths} == {"person.csv", "part-0.csv", "big.bin"}
+
+
+def test_register_key_then_decrypt_a_genome_file(world, monkeypatch, capsys, tmp_path):
+    from deid.genome.c4gh import encrypt_file, generate_keypair, parse_public_key
+    from governance.models import Organization
+
+    a, _, url = world
+    _login(url, a.token, monkeypatch, capsys)
+    generate_keypair(tmp_path / "org.sec", tmp_path / "org.pub")
+    generate_keypair(tmp_path / "other.sec", tmp_path / "other.pub")
+    assert client.main(["register-key", str(a.org.pk), str(tmp_path / "org.pub")]) == 0
+    assert "SHA-256" in capsys.readouterr().out
+    registered = Organization.objects.get(pk=a.org.pk).crypt4gh_public_key
+    assert parse_public_key(registered) == parse_public_key((tmp_path / "org.pub").read_text())
+    # what a release would hold: a file encrypted to the registered key
+    plain = b"##fileformat=VCFv4.2\n"
+    (tmp_path / "x.vcf").write_bytes(plain)
+    (tmp_path / "d").mkdir()
+    encrypt_file(tmp_path / "x.vcf", tmp_path / "d" / "x.vcf.c4gh", parse_public_key(registered))
+    assert (
+        client.main(
+            [
+                "decrypt",
+                str(tmp_path / "d" / "x.vcf.c4gh"),
+                "--secret-key",
+                str(tmp_path / "other.sec"),
+            ]
+        )
+        == 1
+    )
+    assert "cannot decrypt" in capsys.readouterr().err
+    assert (
+        client.main(
+            [
+                "decrypt",
+                str(tmp_path / "d" / "x.vcf.c4gh"),
+                "--secret-key",
+                str(tmp_path / "org.sec"),
+            ]
+        )
+        == 0
+    )
+    assert (tmp_path / "d" / "x.vcf").read_bytes() == plain

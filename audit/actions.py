@@ -72,6 +72,12 @@ class AuditAction(models.TextChoices):
     DUA_EXPIRED = "dua.expired", "DUA expired"
     DESTRUCTION_ATTESTED = "dua.destruction_attested", "Destruction of copies attested"
 
+    # --- catalog.: what recipients ask of the data before a request ----------------------
+    CATALOG_FEASIBILITY_QUERIED = "catalog.feasibility_queried", "Cohort feasibility count queried"
+
+    # --- notify.: messages to whoever acts next ---------------------------------------------
+    NOTIFICATION_SENT = "notify.sent", "Notification sent"
+
     # --- policy.: de-identification policy --------------------------------------------------
     POLICY_CHANGED = "policy.changed", "Policy changed"
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 from django_otp.admin import OTPAdminSite
 
 
 class GovernanceAdminSite(OTPAdminSite):  # type: ignore[misc]  # django-otp is untyped
-    site_header = "Gangwon clinical data governance"
-    site_title = "Data governance"
-    index_title = "Reviews and releases"
+    site_header = _("Gangwon clinical data governance")
+    site_title = _("Data governance")
+    index_title = _("Reviews and releases")
     index_template = "admin/governance/index.html"
 
     def has_permission(self, request: HttpRequest) -> bool:
@@ -38,5 +39,8 @@ class GovernanceAdminSite(OTPAdminSite):  # type: ignore[misc]  # django-otp is 
 
         context = dict(extra_context or {})
         context["queue_counts"] = review_queue_counts(user=request.user)
+        from governance.notifications import unread_for
+
+        context["notifications"] = list(unread_for(request.user)[:20])
         response: HttpResponse = super().index(request, extra_context=context)
         return response

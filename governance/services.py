@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from audit.actions import AuditAction
 from audit.services import Actor, record_event
-from governance import duo
+from governance import duo, notifications
 from governance.errors import GovernanceError, redact_values
 from governance.models import (
     DataAccessRequest,
@@ -793,6 +793,7 @@ def request_submit(*, request: DataAccessRequest, acting_user: Any) -> DataAcces
             due_on=timezone.localdate() + timedelta(days=REVIEW_DUE_DAYS),
         )
         _audit(AuditAction.REQUEST_SUBMITTED, acting_user=acting_user, role=role, subject=request)
+        notifications.on_request_submitted(request)
     return request
 
 
@@ -823,6 +824,7 @@ def request_resubmit(*, request: DataAccessRequest, acting_user: Any) -> DataAcc
             due_on=timezone.localdate() + timedelta(days=REVIEW_DUE_DAYS),
         )
         _audit(AuditAction.REQUEST_RESUBMITTED, acting_user=acting_user, role=role, subject=request)
+        notifications.on_request_submitted(request, resubmitted=True)
     return request
 
 
@@ -949,6 +951,7 @@ def request_approve_legal(
             subject=request,
             details=details,
         )
+        notifications.on_policy_needed(request)
     return request
 
 
@@ -976,6 +979,7 @@ def request_request_changes(
             subject=request,
             details={"reason": reason},
         )
+        notifications.on_request_changes(request, reason)
     return request
 
 
@@ -1015,6 +1019,7 @@ def request_reject(
             subject=request,
             details={"reason": reason, "stage": str(stage)},
         )
+        notifications.on_request_decided(request, "rejected", reason)
     return request
 
 
@@ -1256,6 +1261,7 @@ def request_approve_steward(
             subject=request,
             details={"reason": reason},
         )
+        notifications.on_request_decided(request, "approved", reason)
     return request
 
 
@@ -1625,6 +1631,7 @@ def release_publish(*, release: Release, acting_user: Any) -> Release:
                 "manifest_sha256": release.manifest_sha256,
             },
         )
+        notifications.on_release_published(release)
     return release
 
 
@@ -1664,6 +1671,7 @@ def release_revoke(*, release: Release, acting_user: Any, reason: str) -> Releas
             subject=release,
             details={"reason": reason},
         )
+        notifications.on_release_revoked(release, reason)
     return release
 
 

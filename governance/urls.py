@@ -1,9 +1,17 @@
-"""Governance URLs: the REST API under /api/v1/, its OpenAPI schema and docs."""
+"""Governance URLs: the recipient portal, the REST API under /api/v1/, its schema and docs."""
 
 from django.urls import URLPattern, URLResolver, include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from governance.portal import views as portal_views
+
 urlpatterns: list[URLPattern | URLResolver] = [
+    path("", RedirectView.as_view(pattern_name="portal:home", permanent=False), name="root"),
+    path("portal/", include("governance.portal.urls", namespace="portal")),
+    path("notifications/read/", portal_views.notifications_read, name="notifications-read"),
+    # The language switch (POST language=ko|en, next=...), as Django's set_language.
+    path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("governance.api.urls", namespace="api")),
     # Browser login for the browsable API (e.g. to create a first token), rate-limited by axes.
     path("api/auth/", include("rest_framework.urls", namespace="rest_framework")),

@@ -266,3 +266,37 @@ def safe_file_path(base_dir: Path, name: str, listed: set[str]) -> Path:
     if not path.is_relative_to(base) or not path.is_file():
         raise NotFound()
     return path
+
+
+def issue_file_link(
+    *, release: Any, name: str, person_id: int, token_id: int | None, actor: Any
+) -> tuple[str, Any]:
+    """A signed link to one file of a release, audited (``file.link_signed``).
+
+    The caller has checked that the release may be read now and that ``name`` is in
+    its manifest. Returns the link's path (with ``?sig=``) and when it expires. Used
+    by the API (``POST releases/ID/links/``) and the recipient portal's download buttons.
+    """
+    from datetime import timedelta
+
+    from django.db import transaction
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from audit.actions import AuditAction
+    from audit.services import record_event
+
+    value = sign_link(
+        SignedLink(person_id=person_id, token_id=token_id, release_id=release.pk, name=name)
+    )
+    url = reverse("api:release-file", kwargs={"pk": release.pk, "name": name})
+    expires_at = timezone.now() + timedelta(seconds=SIGNED_LINK_MAX_SECONDS)
+    with transaction.atomic():
+        record_event(
+            action=AuditAction.FILE_LINK_SIGNED,
+            actor=actor,
+            object_type="governance.release",
+            object_id=release.pk,
+            details={"file": name, "expires_at": expires_at.isoformat()},
+        )
+    return f"{url}?sig={value}", expires_at

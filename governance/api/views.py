@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpResponse
-from django.urls import reverse
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -426,9 +423,6 @@ class SignedLinkView(ApiView):
     )
     def post(self, request: Request, pk: int) -> Response:
         """A short-lived link to one file, bound to you, for tools that cannot send headers."""
-        from audit.actions import AuditAction
-        from audit.services import record_event
-
         data = SignedLinkCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         name = data.validated_data["name"]
@@ -439,26 +433,15 @@ class SignedLinkView(ApiView):
         if name not in {f["name"] for f in manifest_files(release)}:
             raise NotFound()
         token_id = request.auth.pk if isinstance(request.auth, ApiToken) else None
-        value = downloads.sign_link(
-            downloads.SignedLink(
-                person_id=int(request.user.pk or 0),
-                token_id=token_id,
-                release_id=release.pk,
-                name=name,
-            )
+        path, expires_at = downloads.issue_file_link(
+            release=release,
+            name=name,
+            person_id=int(request.user.pk or 0),
+            token_id=token_id,
+            actor=_actor(request),
         )
-        url = reverse("api:release-file", kwargs={"pk": release.pk, "name": name})
-        expires_at = timezone.now() + timedelta(seconds=downloads.SIGNED_LINK_MAX_SECONDS)
-        with transaction.atomic():
-            record_event(
-                action=AuditAction.FILE_LINK_SIGNED,
-                actor=_actor(request),
-                object_type="governance.release",
-                object_id=release.pk,
-                details={"file": name, "expires_at": expires_at.isoformat()},
-            )
         return Response(
-            {"url": request.build_absolute_uri(f"{url}?sig={value}"), "expires_at": expires_at},
+            {"url": request.build_absolute_uri(path), "expires_at": expires_at},
             status=status.HTTP_201_CREATED,
         )
 

@@ -4,7 +4,9 @@
   data access requests, IRB approvals, DUAs, documents, decisions,
   policies, releases, attestations.
 - ``tokens``: recipients' API tokens and signed download links.
+- ``notifications``: what whoever acts next is told.
 """
 
 from governance.models.core import *  # noqa: F403
+from governance.models.notifications import *  # noqa: F403
 from governance.models.tokens import *  # noqa: F403

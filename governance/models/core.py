@@ -12,6 +12,7 @@ from datetime import date
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 __all__ = [
     "DataAccessRequest",
@@ -64,6 +65,10 @@ class Organization(models.Model):
         default=True, help_text="Used by the DUO not-for-profit-use-only (NPUO) check."
     )
     country = models.CharField(max_length=2, default="KR", help_text="ISO 3166-1 alpha-2")
+    require_second_factor = models.BooleanField(
+        default=False,
+        help_text="Its members must enter a TOTP code when they log in to the portal.",
+    )
     crypt4gh_public_key = models.TextField(
         blank=True,
         help_text="The recipient's Crypt4GH public key (crypt4gh-keygen's .pub block): genome "
@@ -112,17 +117,17 @@ class Membership(models.Model):
 
 
 class DeidClass(models.TextChoices):
-    IDENTIFIER = "identifier", "Direct identifier"
-    QUASI = "quasi", "Quasi-identifier"
-    SENSITIVE = "sensitive", "Sensitive"
-    INSENSITIVE = "insensitive", "Insensitive"
-    TEXT = "text", "Free text"
+    IDENTIFIER = "identifier", _("Direct identifier")
+    QUASI = "quasi", _("Quasi-identifier")
+    SENSITIVE = "sensitive", _("Sensitive")
+    INSENSITIVE = "insensitive", _("Insensitive")
+    TEXT = "text", _("Free text")
 
 
 class DatasetKind(models.TextChoices):
-    CDW = "cdw", "Clinical data warehouse (CDW)"
-    GENOME = "genome", "Genome (VCF)"
-    LIFELOG = "lifelog", "Lifelog (wearables)"
+    CDW = "cdw", _("Clinical data warehouse (CDW)")
+    GENOME = "genome", _("Genome (VCF)")
+    LIFELOG = "lifelog", _("Lifelog (wearables)")
 
 
 class Dataset(models.Model):
@@ -205,15 +210,15 @@ class DataUseLimitation(models.Model):
 
 
 class RequestState(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    SUBMITTED = "submitted", "Submitted"
-    LEGAL_REVIEW = "legal_review", "In legal review"
-    CHANGES_REQUESTED = "changes_requested", "Changes requested"
-    RESUBMITTED = "resubmitted", "Resubmitted"
-    LEGALLY_APPROVED = "legally_approved", "Legally approved"
-    STEWARD_REVIEW = "steward_review", "In steward review"
-    APPROVED = "approved", "Approved"
-    REJECTED = "rejected", "Rejected"
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    LEGAL_REVIEW = "legal_review", _("In legal review")
+    CHANGES_REQUESTED = "changes_requested", _("Changes requested")
+    RESUBMITTED = "resubmitted", _("Resubmitted")
+    LEGALLY_APPROVED = "legally_approved", _("Legally approved")
+    STEWARD_REVIEW = "steward_review", _("In steward review")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
 
 
 class DataAccessRequest(models.Model):
@@ -420,11 +425,11 @@ class DataUseAgreement(models.Model):
 
 
 class Verdict(models.TextChoices):
-    APPROVE = "approve", "Approve"
-    REQUEST_CHANGES = "request_changes", "Request changes"
-    REJECT = "reject", "Reject"
-    REFUSE = "refuse", "Refuse"
-    REVOKE = "revoke", "Revoke"
+    APPROVE = "approve", _("Approve")
+    REQUEST_CHANGES = "request_changes", _("Request changes")
+    REJECT = "reject", _("Reject")
+    REFUSE = "refuse", _("Refuse")
+    REVOKE = "revoke", _("Revoke")
 
 
 class DeidPolicy(models.Model):
@@ -449,16 +454,16 @@ class DeidPolicy(models.Model):
 
 
 class ReleaseState(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    BUILDING = "building", "Building"
-    BUILT = "built", "Built (awaiting steward)"
-    FAILED = "failed", "Build failed"
-    APPROVED = "approved", "Approved"
-    REFUSED = "refused", "Refused"
-    PUBLISHED = "published", "Published"
-    EXPIRED = "expired", "Expired"
-    REVOKED = "revoked", "Revoked"
-    DESTROYED = "destroyed", "Destroyed"
+    DRAFT = "draft", _("Draft")
+    BUILDING = "building", _("Building")
+    BUILT = "built", _("Built (awaiting steward)")
+    FAILED = "failed", _("Build failed")
+    APPROVED = "approved", _("Approved")
+    REFUSED = "refused", _("Refused")
+    PUBLISHED = "published", _("Published")
+    EXPIRED = "expired", _("Expired")
+    REVOKED = "revoked", _("Revoked")
+    DESTROYED = "destroyed", _("Destroyed")
 
 
 class Release(models.Model):
@@ -536,10 +541,10 @@ class Decision(models.Model):
     """A reviewer's verdict with its reason; kept forever (outlives a destroyed release)."""
 
     class Stage(models.TextChoices):
-        LEGAL = "legal", "Legal review"
-        STEWARD = "steward", "Steward review"
-        RELEASE = "release", "Release review"
-        RENEWAL = "renewal", "Renewal review"
+        LEGAL = "legal", _("Legal review")
+        STEWARD = "steward", _("Steward review")
+        RELEASE = "release", _("Release review")
+        RENEWAL = "renewal", _("Renewal review")
 
     request = models.ForeignKey(
         DataAccessRequest,

@@ -41,7 +41,10 @@ class Command(BaseCommand):
             self.stdout.write("  " + line)
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS("Where to look"))
-        self.stdout.write("  make serve, then http://127.0.0.1:8000/admin/ — log in as:")
+        self.stdout.write(
+            "  make serve, then http://127.0.0.1:8000/portal/ (researcher, other) or "
+            "http://127.0.0.1:8000/admin/ (legal, steward, auditor, admin) — log in as:"
+        )
         for username, password in result.passwords.items():
             self.stdout.write(f"    {username:<11} {password}")
         self.stdout.write("  (demo database only; also in var/demo-credentials.txt)")
@@ -50,7 +53,9 @@ class Command(BaseCommand):
             "manage.py governance_totp USERNAME --enroll prints one"
         )
         self.stdout.write(
-            "  researcher and other use the API: manage.py issue_token researcher, then deid-client"
+            "  researcher and other use the portal, or the API: a token from the portal's "
+            "API tokens page (or manage.py issue_token researcher), then deid-client"
         )
         self.stdout.write("  API: http://127.0.0.1:8000/api/v1/  schema: /api/schema/")
         self.stdout.write("  manage.py audit_verify · manage.py audit_export --format csv")
+        self.stdout.write("  notification e-mails: var/mail/")

@@ -6,7 +6,7 @@ download time); this command makes the state explicit, audits it, and notifies t
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -18,9 +18,11 @@ from django.utils.dateparse import parse_datetime
 
 from audit.actions import AuditAction
 from audit.services import Actor, record_event
-from governance import services
+from governance import notifications, services
 from governance.errors import GovernanceError
 from governance.models import Membership, Release, ReleaseState, Role
+
+EXPIRY_NOTICE_DAYS = 30
 
 
 class Command(BaseCommand):
@@ -43,6 +45,16 @@ class Command(BaseCommand):
         ):
             why = services.release_expire_reason(release, now)
             if why is None:
+                soon = release.expires_at is not None and release.expires_at <= now + timedelta(
+                    days=EXPIRY_NOTICE_DAYS
+                )
+                if soon and not options["dry_run"]:
+                    with transaction.atomic():
+                        if notifications.on_release_expiring(release):
+                            self.stdout.write(
+                                f"release #{release.pk} expires on {release.expires_at:%Y-%m-%d}: "
+                                "recipient told"
+                            )
                 continue
             if options["dry_run"]:
                 self.stdout.write(f"would expire release #{release.pk}: {why}")

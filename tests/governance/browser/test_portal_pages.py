@@ -1,0 +1,76 @@
+"""Browser tests: a company researcher files a request in the portal, in Korean."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from governance.models import DataAccessRequest, RequestState
+from tests.governance.factories import PASSWORD, PDF, World
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def korean_page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="ko-KR")
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def test_researcher_files_a_request_in_korean(
+    live_server: Any, korean_page: Any, shot: Any, tmp_path: Path, enqueued: list[int]
+) -> None:
+    world = World()
+    page = korean_page
+    page.goto(f"{live_server.url}/portal/")
+    assert "로그인" in page.inner_text("h1")
+    page.fill("#id_username", world.researcher.username)
+    page.fill("#id_password", PASSWORD)
+    shot(page, "portal-login-ko")
+    page.click("#login")
+    page.wait_for_selector("#requests")
+    assert "내 신청과 제공 데이터" in page.inner_text("h1")
+    page.click("#new-request")
+    page.fill("#id_title", "강원 당뇨 코호트 연구")
+    page.fill("#id_purpose", "당화혈색소 추이를 예측하는 모델을 만든다.")
+    page.select_option("#id_purpose_code", "DS")
+    page.fill("#id_purpose_diseases", "E11")
+    page.check(f"input[name=datasets][value='{world.dataset.pk}']")
+    page.fill("#id_icd10_prefixes", "E11")
+    shot(page, "portal-new-request-ko")
+    page.click("#save-draft")
+    page.wait_for_selector("#documents")
+    assert "임시 저장했습니다" in page.inner_text(".messages")
+    request = DataAccessRequest.objects.get(title="강원 당뇨 코호트 연구")
+    assert request.state == RequestState.DRAFT
+    pdf = tmp_path / "approval.pdf"
+    pdf.write_bytes(PDF)
+    today = timezone.localdate()
+    page.fill("#irb-form #id_number", "KNUH-IRB-2026-0101")
+    page.fill("#irb-form #id_institution", "강원대학교병원 IRB")
+    page.fill("#irb-form #id_approved_on", (today - timedelta(days=5)).isoformat())
+    page.fill("#irb-form #id_expires_on", (today + timedelta(days=300)).isoformat())
+    page.set_input_files("#irb-form #id_file", str(pdf))
+    page.click("#add-irb")
+    page.wait_for_selector(".messages .success")
+    page.fill("#dua-form #id_effective_on", today.isoformat())
+    page.fill("#dua-form #id_expires_on", (today + timedelta(days=300)).isoformat())
+    page.set_input_files("#dua-form #id_file", str(pdf))
+    page.click("#add-dua")
+    page.wait_for_selector(".messages .success")
+    page.click("#submit")
+    page.wait_for_selector(".messages .success")
+    assert "제출했습니다" in page.inner_text(".messages")
+    shot(page, "portal-request-submitted-ko")
+    request.refresh_from_db()
+    assert request.state == RequestState.SUBMITTED

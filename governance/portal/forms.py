@@ -129,3 +129,30 @@ class TokenForm(forms.Form):
 
 def _codes(text: str) -> list[str]:
     return [c.strip().upper() for c in text.replace(";", ",").split(",") if c.strip()]
+
+
+class RenewalForm(forms.Form):
+    progress_summary = forms.CharField(
+        label=_("Progress so far"), widget=forms.Textarea(attrs={"rows": 4})
+    )
+    requested_until = forms.DateField(
+        label=_("Extend access until"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    file = forms.FileField(label=_("Progress report (PDF)"))
+
+
+class AttestationForm(forms.Form):
+    destroyed_on = forms.DateField(
+        label=_("Copies destroyed on"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    copies_description = forms.CharField(
+        label=_("What was destroyed, and where"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+    file = forms.FileField(label=_("Signed attestation (PDF, optional)"), required=False)
+
+
+class KeyForm(forms.Form):
+    public_key = forms.CharField(
+        label=_("Crypt4GH public key (the .pub file of crypt4gh-keygen)"),
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+    )

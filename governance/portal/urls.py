@@ -21,6 +21,7 @@ urlpatterns = [
         name="request-action",
     ),
     path("releases/<int:pk>/", views.release_detail, name="release"),
+    path("releases/<int:pk>/<str:action>/", views.release_action, name="release-action"),
     path(
         "releases/<int:pk>/download/<path:name>",
         views.release_download,
@@ -28,5 +29,6 @@ urlpatterns = [
     ),
     path("notifications/", views.notifications_page, name="notifications"),
     path("tokens/", views.tokens, name="tokens"),
+    path("encryption-key/", views.encryption_key, name="key"),
     path("tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
 ]

@@ -20,10 +20,13 @@ from governance import selectors, services
 from governance.errors import GovernanceError
 from governance.models import DataAccessRequest, Dataset, Organization, Release, RequestState, Role
 from governance.portal.forms import (
+    AttestationForm,
     DuaForm,
     FeasibilityForm,
     IrbForm,
+    KeyForm,
     LoginForm,
+    RenewalForm,
     RequestForm,
     TokenForm,
 )
@@ -305,8 +308,57 @@ def release_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "obj": release,
             "files": manifest_files(release) if denial is None else [],
             "denial": denial,
+            "renewals": release.renewals.order_by("-created_at"),
+            "attestations": release.destruction_attestations.all(),
+            "renewal_form": RenewalForm(),
+            "attestation_form": AttestationForm(),
         },
     )
+
+
+@require_POST
+@recipient_required
+def release_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """Renew access with a progress report, or attest the destruction of copies."""
+    from datetime import datetime, time
+
+    from django.utils import timezone
+
+    release = _visible_release(request, pk)
+    try:
+        if action == "renew":
+            form = RenewalForm(request.POST, request.FILES)
+            if not form.is_valid():
+                raise GovernanceError(code="validation", message=_flatten(form.errors))
+            d = form.cleaned_data
+            until = timezone.make_aware(datetime.combine(d["requested_until"], time(23, 59)))
+            services.renewal_request(
+                release=release,
+                acting_user=request.user,
+                progress_summary=d["progress_summary"],
+                requested_until=until,
+                **_upload(d["file"]),
+            )
+            messages.success(request, _("Renewal requested; the platform will review it."))
+        elif action == "attest":
+            attest = AttestationForm(request.POST, request.FILES)
+            if not attest.is_valid():
+                raise GovernanceError(code="validation", message=_flatten(attest.errors))
+            d = attest.cleaned_data
+            extra = _upload(d["file"]) if d.get("file") else {}
+            services.destruction_attest(
+                release=release,
+                acting_user=request.user,
+                destroyed_on=d["destroyed_on"],
+                copies_description=d["copies_description"],
+                **extra,
+            )
+            messages.success(request, _("Destruction attested and recorded."))
+        else:
+            raise Http404
+    except GovernanceError as exc:
+        _failed(request, exc)
+    return HttpResponseRedirect(reverse("portal:release", args=[release.pk]))
 
 
 @require_POST
@@ -331,6 +383,41 @@ def release_download(request: HttpRequest, pk: int, name: str) -> HttpResponse:
         actor=_actor(request),
     )
     return HttpResponseRedirect(path)
+
+
+# --- Encryption key ------------------------------------------------------------------------------
+
+
+@recipient_required
+def encryption_key(request: HttpRequest) -> HttpResponse:
+    """The organization's Crypt4GH public key: genome files are published encrypted to it."""
+    import hashlib
+
+    from deid.errors import PolicyError
+    from deid.genome.c4gh import parse_public_key
+
+    org = recipient_organizations(request.user)[0]
+    form = KeyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            org = services.organization_register_crypt4gh_key(
+                organization=org,
+                acting_user=request.user,
+                public_key=form.cleaned_data["public_key"],
+            )
+            messages.success(request, _("Encryption key registered."))
+            return HttpResponseRedirect(reverse("portal:key"))
+        except GovernanceError as exc:
+            _failed(request, exc)
+    fingerprint = None
+    if org.crypt4gh_public_key:
+        try:
+            fingerprint = hashlib.sha256(parse_public_key(org.crypt4gh_public_key)).hexdigest()
+        except PolicyError:
+            fingerprint = None
+    return render(
+        request, "portal/key.html", {"form": form, "organization": org, "fingerprint": fingerprint}
+    )
 
 
 # --- API tokens ---------------------------------------------------------------------------------

@@ -500,3 +500,18 @@ def test_auditor_opens_the_audit_log(world: World, login: Any) -> None:
 def test_a_legal_reviewer_does_not_get_the_audit_log(world: World, login: Any) -> None:
     client = login(world.legal)
     assert client.get(reverse("admin:audit_auditevent_changelist")).status_code == 403
+
+
+def test_review_pages_come_in_korean(world: World, login: Any) -> None:
+    release = world.built()
+    client = login(world.steward)
+    page = client.get(release_url(release), HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    for text in ("프라이버시 보고서", "결정", "생성 완료", 'lang="ko"'):
+        assert text in page, text
+    page = client.get(review_url(release.request), HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert "데이터 이용 조건 확인 (GA4GH DUO)" in page
+    assert "결정 이력" in page
+    # Django's own admin strings come in Korean too
+    assert "로그아웃" in page
+    english = client.get(review_url(release.request), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Data-use check (GA4GH DUO)" in english

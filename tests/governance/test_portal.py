@@ -328,3 +328,55 @@ def _po_entries(text: str) -> dict[str, str]:
 
 def _unquote(s: str) -> str:
     return s.strip()[1:-1].replace('\\"', '"').replace("\\n", "\n")
+
+
+def test_renewal_then_close_out_attestation(world: Any) -> None:
+    from governance.models import Release, ReleaseState, RenewalState
+
+    a, _ = world
+    client = logged_in(a)
+    until = (a.release.expires_at + timedelta(days=180)).date().isoformat()
+    page = client.post(
+        f"/portal/releases/{a.release.pk}/renew/",
+        {
+            "progress_summary": "Model trained; validation pending.",
+            "requested_until": until,
+            "file": _pdf("progress.pdf"),
+        },
+        follow=True,
+    ).content.decode()
+    renewal = a.release.renewals.get()
+    assert renewal.state == RenewalState.SUBMITTED
+    assert "Renewal requested" in page
+    # attesting destruction of a live release is refused by the service, shown on the page
+    today = timezone.localdate().isoformat()
+    page = client.post(
+        f"/portal/releases/{a.release.pk}/attest/",
+        {"destroyed_on": today, "copies_description": "Deleted from the analysis server."},
+        follow=True,
+    ).content.decode()
+    assert "invalid_state" in page
+    Release.objects.filter(pk=a.release.pk).update(state=ReleaseState.EXPIRED)
+    client.post(
+        f"/portal/releases/{a.release.pk}/attest/",
+        {"destroyed_on": today, "copies_description": "Deleted from the analysis server."},
+    )
+    assert a.release.destruction_attestations.get().copies_description.startswith("Deleted")
+
+
+def test_organization_registers_its_encryption_key_in_the_portal(
+    world: Any, tmp_path: Path
+) -> None:
+    from deid.genome.c4gh import generate_keypair
+
+    a, _ = world
+    client = logged_in(a)
+    assert "none yet" in client.get("/portal/encryption-key/").content.decode()
+    public = generate_keypair(tmp_path / "k.sec", tmp_path / "k.pub")
+    page = client.post("/portal/encryption-key/", {"public_key": public}, follow=True)
+    text = page.content.decode()
+    assert "Encryption key registered" in text
+    assert 'id="fingerprint"' in text
+    assert "none yet" not in text
+    bad = client.post("/portal/encryption-key/", {"public_key": "not a key"}).content.decode()
+    assert "validation" in bad

@@ -45,6 +45,10 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    # backup codes for the staff's second factor (django-two-factor-auth's pages)
+    "django_otp.plugins.otp_static",
+    "formtools",
+    "two_factor",
     "axes",
     "django_q",
     "audit",
@@ -126,6 +130,11 @@ AXES_RESET_ON_SUCCESS = True
 # Second factor (TOTP) for legal reviewers, data stewards and administrators in the admin
 # (enforced by governance.admin_site.GovernanceAdminSite); the issuer names authenticator entries.
 OTP_TOTP_ISSUER = "Gangwon data governance"
+# Staff log in at /account/login/ (django-two-factor-auth): password, then the 6-digit code
+# in the same flow; enrolment by QR code and backup codes at /account/two_factor/.
+LOGIN_URL = "two_factor:login"
+LOGIN_REDIRECT_URL = "/admin/"
+TWO_FACTOR_REMEMBER_COOKIE_AGE = None  # never skip the code on a remembered browser
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("ko", "한국어"), ("en", "English")]

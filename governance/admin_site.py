@@ -32,6 +32,31 @@ class GovernanceAdminSite(OTPAdminSite):  # type: ignore[misc]  # django-otp is 
             return bool(getattr(user, "is_verified", lambda: False)())
         return True
 
+    def login(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """One log-in for staff: django-two-factor-auth's two-step flow (password, then code).
+
+        A decider who is logged in without a verified code is sent to enter one, or, with
+        no device yet, to enrol one (QR code and backup codes)."""
+        from django.contrib.auth import REDIRECT_FIELD_NAME
+        from django.http import HttpResponseRedirect
+        from django.urls import reverse
+        from django.utils.http import url_has_allowed_host_and_scheme
+
+        target = request.GET.get(REDIRECT_FIELD_NAME) or reverse("admin:index")
+        if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+            target = reverse("admin:index")
+        user: Any = request.user
+        if user.is_authenticated and self.has_permission(request):
+            return HttpResponseRedirect(target)
+        if user.is_authenticated and user.is_staff:
+            from django_otp import devices_for_user
+
+            if not any(True for _ in devices_for_user(user)):
+                return HttpResponseRedirect(reverse("two_factor:setup"))
+        return HttpResponseRedirect(f"{reverse('two_factor:login')}?next={target}")
+
     def index(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:

@@ -74,3 +74,26 @@ def test_researcher_files_a_request_in_korean(
     shot(page, "portal-request-submitted-ko")
     request.refresh_from_db()
     assert request.state == RequestState.SUBMITTED
+
+
+def test_staff_log_in_in_two_steps_in_korean(live_server: Any, korean_page: Any, shot: Any) -> None:
+    from django_otp.oath import totp
+
+    from governance.roles import totp_device_create
+
+    world = World()
+    device = totp_device_create(user=world.steward)
+    page = korean_page
+    page.goto(f"{live_server.url}/admin/")
+    page.fill("#id_auth-username", world.steward.username)
+    page.fill("#id_auth-password", PASSWORD)
+    shot(page, "staff-login-password-ko")
+    page.click("button.btn-primary[type=submit]")
+    page.wait_for_selector("#id_token-otp_token")
+    shot(page, "staff-login-code-ko")
+    code = f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+    page.fill("#id_token-otp_token", code)
+    page.click("button.btn-primary[type=submit]")
+    page.wait_for_selector("#gov-waiting")
+    assert "처리할 일" in page.inner_text("#gov-waiting")
+    shot(page, "staff-admin-index-ko")

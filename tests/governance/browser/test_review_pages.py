@@ -15,20 +15,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def log_in(page: Any, live_server: Any, user: Any) -> None:
-    """The real login form: username, password and the current TOTP code."""
+    """The real log-in: the admin sends staff to one two-step form (password, then the code)."""
     from django_otp.oath import totp
 
     device = totp_device_create(user=user)
     code = f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    # After the password, the form lists the person's devices: choose one, enter the code.
-    page.select_option("#id_otp_device", index=1)
-    page.fill("#id_password", PASSWORD)
-    page.fill("#id_otp_token", code)
-    page.click("input[type=submit]:not([name=otp_challenge])")
+    page.goto(f"{live_server.url}/admin/")
+    page.fill("#id_auth-username", user.username)
+    page.fill("#id_auth-password", PASSWORD)
+    page.click("button.btn-primary[type=submit]")
+    page.fill("#id_token-otp_token", code)
+    page.click("button.btn-primary[type=submit]")
     page.wait_for_selector("#gov-waiting")
 
 

@@ -352,7 +352,9 @@ class DataAccessRequestAdmin(ReadOnlyAdmin):
             "policies": obj.policies.select_related("set_by"),
             "releases": obj.releases.all(),
             "renewals": Renewal.objects.filter(release__request=obj).select_related("release"),
-            "variables": obj.requested_variables.select_related("dataset"),
+            "variables": obj.requested_variables.select_related("dataset").order_by(
+                "dataset__name", "table", "deid_class", "name"
+            ),
             "can_legal": can_legal and obj.state in legal_states,
             "can_start_review": can_legal
             and obj.state in (RequestState.SUBMITTED, RequestState.RESUBMITTED),

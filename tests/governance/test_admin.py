@@ -527,3 +527,14 @@ def test_review_pages_come_in_korean(world: World, login: Any) -> None:
     assert 'id="admin-switch-language"' in page
     english = client.get(review_url(release.request), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Data-use check (GA4GH DUO)" in english
+
+
+def test_legal_page_lists_variables_by_table_and_class(world: World, login: Any) -> None:
+    request = world.submitted()
+    page = login(world.legal).get(review_url(request)).content.decode()
+    table = page.split('id="requested-variables"')[1].split("</table>")[0]
+    rows = table.split("<tbody>")[1].split("</tr>")[:-1]
+    assert len(rows) == len(
+        {(v.dataset_id, v.table, v.deid_class) for v in request.requested_variables.all()}
+    )
+    assert "Quasi-identifier" in table

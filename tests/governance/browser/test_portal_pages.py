@@ -97,3 +97,96 @@ def test_staff_log_in_in_two_steps_in_korean(live_server: Any, korean_page: Any,
     page.wait_for_selector("#gov-waiting")
     assert "처리할 일" in page.inner_text("#gov-waiting")
     shot(page, "staff-admin-index-ko")
+
+
+def test_researcher_answers_a_change_request_and_reviewers_are_told(
+    live_server: Any, korean_page: Any, page: Any, shot: Any, tmp_path: Path, enqueued: list[int]
+) -> None:
+    from django_otp.oath import totp
+
+    from governance import services
+    from governance.roles import totp_device_create
+
+    world = World()
+    request = world.submitted()
+    services.request_start_legal_review(request=request, acting_user=world.legal)
+    services.request_request_changes(
+        request=request, acting_user=world.legal, reason="IRB 승인서의 개정본을 첨부해 주세요."
+    )
+    kp = korean_page
+    kp.goto(f"{live_server.url}/portal/login/")
+    kp.fill("#id_username", world.researcher.username)
+    kp.fill("#id_password", PASSWORD)
+    kp.click("#login")
+    kp.wait_for_selector("#nav-notifications .badge")
+    kp.click("#nav-notifications")
+    kp.click(f"text=Changes requested on request #{request.pk}")
+    kp.wait_for_selector("#history")
+    assert "IRB 승인서의 개정본을 첨부해 주세요." in kp.inner_text("#history")
+    pdf = tmp_path / "amended.pdf"
+    pdf.write_bytes(PDF)
+    today = timezone.localdate()
+    kp.fill("#irb-form #id_number", "KNUH-IRB-2026-0101-A1")
+    kp.fill("#irb-form #id_institution", "강원대학교병원 IRB")
+    kp.fill("#irb-form #id_approved_on", (today - timedelta(days=1)).isoformat())
+    kp.fill("#irb-form #id_expires_on", (today + timedelta(days=300)).isoformat())
+    kp.set_input_files("#irb-form #id_file", str(pdf))
+    kp.click("#add-irb")
+    kp.wait_for_selector(".messages .success")
+    kp.click("#resubmit")
+    kp.wait_for_selector(".messages .success")
+    shot(kp, "portal-resubmitted-ko")
+    request.refresh_from_db()
+    assert request.state == RequestState.RESUBMITTED
+
+    # The legal reviewer is told on the admin's index page, and approves; then the steward.
+    for person in (world.legal, world.steward):
+        device = totp_device_create(user=person)
+        code = f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+        page.context.clear_cookies()
+        page.goto(f"{live_server.url}/admin/")
+        page.fill("#id_auth-username", person.username)
+        page.fill("#id_auth-password", PASSWORD)
+        page.click("button.btn-primary[type=submit]")
+        page.fill("#id_token-otp_token", code)
+        page.click("button.btn-primary[type=submit]")
+        page.wait_for_selector("#gov-notifications")
+        told = page.inner_text("#gov-notifications")
+        if person == world.legal:
+            assert f"Request #{request.pk} resubmitted" in told
+            services.request_start_legal_review(request=request, acting_user=world.legal)
+            world.verified(request)
+            services.request_approve_legal(
+                request=request, acting_user=world.legal, reason="Amended IRB in order."
+            )
+        else:
+            assert f"Request #{request.pk} needs its de-identification policy" in told
+            shot(page, "steward-notified")
+
+
+def test_researcher_downloads_a_published_release(
+    live_server: Any, korean_page: Any, shot: Any, tmp_path: Path, settings: Any
+) -> None:
+    from tests.governance.api_support import make_world
+
+    settings.DEID_RELEASES_DIR = tmp_path / "releases"
+    a, b = make_world(tmp_path / "releases")
+    a.user.set_password(PASSWORD)
+    a.user.save()
+    kp = korean_page
+    kp.goto(f"{live_server.url}/portal/login/")
+    kp.fill("#id_username", a.user.username)
+    kp.fill("#id_password", PASSWORD)
+    kp.click("#login")
+    kp.wait_for_selector("#releases")
+    kp.click(f"#releases a[href='/portal/releases/{a.release.pk}/']")
+    kp.wait_for_selector("#files")
+    shot(kp, "portal-release-ko")
+    with kp.expect_download() as info:
+        kp.click("#files tr:has-text('person.csv') button.download")
+    saved = tmp_path / "person.csv"
+    info.value.save_as(saved)
+    assert saved.read_bytes() == a.files["person.csv"]
+    # another organization's release is not found
+    response = kp.goto(f"{live_server.url}/portal/releases/{b.release.pk}/")
+    assert response.status == 404

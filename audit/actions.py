@@ -80,6 +80,7 @@ class AuditAction(models.TextChoices):
 
     # --- policy.: de-identification policy --------------------------------------------------
     POLICY_CHANGED = "policy.changed", "Policy changed"
+    POLICY_DRY_RUN = "policy.dry_run", "Policy dry run on the CDW"
 
     # --- key.: key lifecycle (key ids only, never key material) ---------------------------
     KEY_DERIVED = "key.derived", "Release key derived"

@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -21,7 +23,9 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from deid.errors import PolicyError
 from governance import selectors, services
 from governance.admin_report import kinds_context, longitudinal_context, report_context
 from governance.admin_site import GovernanceAdminSite
@@ -52,7 +56,7 @@ from governance.roles import user_can
 admin.site.__class__ = GovernanceAdminSite
 admin.site.index_template = GovernanceAdminSite.index_template
 # Records are kept: no bulk delete anywhere.
-if any(name == "delete_selected" for name, _ in admin.site.actions):
+if any(name == "delete_selected" for name, _fn in admin.site.actions):
     admin.site.disable_action("delete_selected")
 
 
@@ -269,6 +273,7 @@ class DataAccessRequestAdmin(ReadOnlyAdmin):
         return [
             path("queue/", view(self.queue_view), name="governance_queue"),
             path("<int:pk>/review/", view(self.review_view), name="governance_request_review"),
+            path("<int:pk>/policy/", view(self.policy_view), name="governance_request_policy"),
             *super().get_urls(),
         ]
 
@@ -326,6 +331,52 @@ class DataAccessRequestAdmin(ReadOnlyAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/governance/queue.html", context)
+
+    def policy_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The steward edits the policy as a form, dry-runs it, and saves the same YAML."""
+        from governance import policy_form
+        from governance.dry_run import policy_dry_run
+
+        obj = get_object_or_404(self.get_queryset(request), pk=pk)
+        user = request.user
+        steward_states = (
+            RequestState.LEGALLY_APPROVED,
+            RequestState.STEWARD_REVIEW,
+            RequestState.APPROVED,
+        )
+        if not user_can(user, "set_policy", obj) or obj.state not in steward_states:
+            raise PermissionDenied
+        spec = policy_form.baseline_spec(obj)
+        target = policy_form.privacy_target(spec)
+        dry = None
+        if request.method == "POST":
+            try:
+                target = policy_form.target_from_post(request.POST, target)
+                spec = policy_form.apply_choices(spec, request.POST, target)
+                text = policy_form.spec_yaml(spec)
+                if request.POST.get("action") == "save":
+                    services.policy_set(request=obj, acting_user=user, policy_yaml=text)
+                    messages.success(request, _("Policy saved (the same YAML the build reads)."))
+                    return HttpResponseRedirect(
+                        reverse("admin:governance_request_review", args=[obj.pk])
+                    )
+                dry = policy_dry_run(request=obj, acting_user=user, policy_yaml=text)
+            except (GovernanceError, PolicyError) as exc:
+                messages.error(request, getattr(exc, "message", str(exc)))
+        examples = policy_form.examples_from(dry)
+        rows = policy_form.form_rows(spec, base_dir=Path(settings.BASE_DIR), examples=examples)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Policy for request #%(pk)s") % {"pk": obj.pk},
+            "obj": obj,
+            "opts": self.model._meta,
+            "rows": rows,
+            "target": target,
+            "yaml": policy_form.spec_yaml(spec),
+            "dry": dry,
+            "dry_report": report_context(dry.report) if dry and dry.report else None,
+        }
+        return TemplateResponse(request, "admin/governance/policy_form.html", context)
 
     def review_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         obj = get_object_or_404(self.get_queryset(request), pk=pk)

@@ -55,6 +55,10 @@ def report_context(report: dict[str, Any] | None) -> dict[str, Any]:
     if bars_data:
         peak = max(c for _, c in bars_data) or 1
         slot = (width - 2 * pad) / len(bars_data)
+        # Axis labels never overlap: about 7 px per character at the chart's font size,
+        # so with many classes only every stride-th bar is labelled (all keep a tooltip).
+        widest = max(len(label) for label, _ in bars_data) * 7 + 6
+        stride = max(1, -(-widest // max(1, int(slot))))
         for i, (label, count) in enumerate(bars_data):
             h = (height - 2 * pad) * count / peak
             below = k_target is not None and size_key(label) < float(k_target)
@@ -68,6 +72,7 @@ def report_context(report: dict[str, Any] | None) -> dict[str, Any]:
                     "h": round(h, 1),
                     "cx": round(pad + i * slot + slot / 2, 1),
                     "below_k": below,
+                    "show_label": i % stride == 0,
                 }
             )
     risk_rows: list[dict[str, Any]] = []

@@ -538,3 +538,15 @@ def test_legal_page_lists_variables_by_table_and_class(world: World, login: Any)
         {(v.dataset_id, v.table, v.deid_class) for v in request.requested_variables.all()}
     )
     assert "Quasi-identifier" in table
+
+
+def test_class_size_chart_labels_never_overlap() -> None:
+    hist = {str(size): 3 for size in range(5, 205)}  # 200 bars of sizes 5..204
+    chart = report_context({"k": 5, "class_size_histogram": hist, "privacy": {"k": 5}})["chart"]
+    shown = [b for b in chart["bars"] if b["show_label"]]
+    assert 1 < len(shown) < len(chart["bars"])
+    for a, b in itertools.pairwise(shown):
+        width = 7 * max(len(a["label"]), len(b["label"]))  # about 7 px per character
+        assert b["cx"] - a["cx"] >= width
+    few = report_context({"k": 5, "class_size_histogram": {"5": 2, "6": 1}})["chart"]
+    assert all(b["show_label"] for b in few["bars"])

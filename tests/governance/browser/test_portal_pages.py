@@ -190,3 +190,43 @@ def test_researcher_downloads_a_published_release(
     # another organization's release is not found
     response = kp.goto(f"{live_server.url}/portal/releases/{b.release.pk}/")
     assert response.status == 404
+
+
+def test_steward_dry_runs_a_policy_in_the_form(
+    live_server: Any, page: Any, shot: Any, tmp_path: Path, settings: Any, enqueued: list[int]
+) -> None:
+    from django_otp.oath import totp
+
+    from fixtures.synthetic_cdw import generate
+    from governance.models import DeidPolicy
+    from governance.roles import totp_device_create
+
+    url = f"sqlite:///{tmp_path / 'cdw.sqlite3'}"
+    generate(url, patients=300, seed=9)
+    settings.DEID_CDW_URL = url
+    world = World()
+    request = world.legally_approved()
+    device = totp_device_create(user=world.steward)
+    page.goto(f"{live_server.url}/admin/")
+    page.fill("#id_auth-username", world.steward.username)
+    page.fill("#id_auth-password", PASSWORD)
+    page.click("button.btn-primary[type=submit]")
+    page.fill(
+        "#id_token-otp_token",
+        f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}",
+    )
+    page.click("button.btn-primary[type=submit]")
+    page.wait_for_selector("#gov-waiting")
+    page.goto(f"{live_server.url}/admin/governance/dataaccessrequest/{request.pk}/review/")
+    page.click("#policy-editor-link")
+    page.select_option("#id_col__person__registration_no", "pseudonymize")
+    page.fill("#id_k", "6")
+    page.click("#dry-run")
+    page.wait_for_selector("#dry-run-result")
+    assert "year_of_birth" in page.inner_text("#dry-run-result")
+    assert page.locator("#dry-run-chart rect.bar").count() >= 1
+    shot(page, "steward-policy-dry-run")
+    page.click("#save-policy-form")
+    page.wait_for_selector("#request-review")
+    saved = DeidPolicy.objects.get(request=request).policy_yaml
+    assert "k: 6" in saved

@@ -64,7 +64,7 @@ class GovernanceAdminSite(OTPAdminSite):  # type: ignore[misc]  # django-otp is 
 
         context = dict(extra_context or {})
         context["queue_counts"] = review_queue_counts(user=request.user)
-        from governance.notifications import unread_for
+        from governance.services.notifications import unread_for
 
         context["notifications"] = list(unread_for(request.user)[:20])
         response: HttpResponse = super().index(request, extra_context=context)

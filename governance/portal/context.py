@@ -11,6 +11,6 @@ def unread_notifications(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    from governance.notifications import unread_for
+    from governance.services.notifications import unread_for
 
     return {"unread_notifications": unread_for(user).count()}

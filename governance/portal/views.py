@@ -473,7 +473,7 @@ def notifications_page(request: HttpRequest) -> HttpResponse:
 @require_POST
 def notifications_read(request: HttpRequest) -> HttpResponse:
     """Mark the person's notifications read (portal and admin), then go back."""
-    from governance.notifications import mark_read
+    from governance.services.notifications import mark_read
 
     if not request.user.is_authenticated:
         return HttpResponseRedirect(reverse("portal:login"))

@@ -841,7 +841,10 @@ def test_a_rolled_back_document_leaves_no_file(
     def audit_fails(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("audit chain unavailable")
 
-    monkeypatch.setattr(services, "_audit", audit_fails)
+    # the package's modules each hold the helper: patch the one document_create calls
+    from governance.services import documents
+
+    monkeypatch.setattr(documents, "_audit", audit_fails)
     with pytest.raises(RuntimeError):
         services.document_create(
             kind=Document.Kind.IRB,

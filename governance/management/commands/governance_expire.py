@@ -18,9 +18,10 @@ from django.utils.dateparse import parse_datetime
 
 from audit.actions import AuditAction
 from audit.services import Actor, record_event
-from governance import notifications, services
+from governance import services
 from governance.errors import GovernanceError
 from governance.models import Membership, Release, ReleaseState, Role
+from governance.services import notifications
 
 EXPIRY_NOTICE_DAYS = 30
 

@@ -1,0 +1,331 @@
+"""Shared ground of the services: constants, locks, guards, the audit helper and the
+evidence rules (IRB / DUA valid on a day, the DUO check). Private to the package."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, time, timedelta
+from typing import Any, TypeVar
+
+from django.contrib.auth import get_user_model
+from django.db import models
+from django.utils import timezone
+
+from audit.actions import AuditAction
+from audit.services import Actor, record_event
+from governance import duo
+from governance.errors import GovernanceError
+from governance.models import (
+    DataAccessRequest,
+    DataUseAgreement,
+    Decision,
+    IrbApproval,
+    Release,
+    ReleaseState,
+    Renewal,
+    RequestState,
+    Role,
+)
+from governance.roles import (
+    is_member,
+    legal_approver_ids,
+    roles_of,
+)
+
+User = get_user_model()
+M = TypeVar("M", bound=models.Model)
+
+LEGAL_REVIEW_STATES = (
+    RequestState.SUBMITTED,
+    RequestState.LEGAL_REVIEW,
+    RequestState.RESUBMITTED,
+)
+STEWARD_REVIEW_STATES = (RequestState.LEGALLY_APPROVED, RequestState.STEWARD_REVIEW)
+EDITABLE_REQUEST_STATES = (RequestState.DRAFT, RequestState.CHANGES_REQUESTED)
+REBUILDABLE_RELEASE_STATES = (ReleaseState.DRAFT, ReleaseState.FAILED, ReleaseState.REFUSED)
+MAX_ACCESS_DAYS = 365  # access beyond a year needs a renewal with a progress report
+REVIEW_DUE_DAYS = 14
+
+DOCUMENT_TYPES = {
+    "application/pdf": ".pdf",
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "text/plain": ".txt",
+}
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def canonical_sha256(value: Any) -> str:
+    """SHA-256 of the canonical JSON form (sorted keys, no spaces, UTF-8)."""
+    data = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def _lock(model: type[M], pk: Any) -> M:
+    return model._default_manager.select_for_update().get(pk=pk)
+
+
+def _object_type(obj: models.Model) -> str:
+    return f"{obj._meta.app_label}.{obj._meta.model_name}"
+
+
+def _audit(
+    action: AuditAction,
+    *,
+    acting_user: Any,
+    role: str | None,
+    subject: models.Model,
+    details: Mapping[str, Any] | None = None,
+    system: str | None = None,
+) -> None:
+    actor = Actor.system(system) if system else Actor.for_user(acting_user, role=str(role or ""))
+    record_event(
+        action=action,
+        actor=actor,
+        object_type=_object_type(subject),
+        object_id=str(subject.pk),
+        details=dict(details or {}),
+    )
+
+
+def _require_user(acting_user: Any) -> None:
+    if acting_user is None or not getattr(acting_user, "is_authenticated", False):
+        raise GovernanceError(code="permission_denied", message="An acting user is required.")
+    if not acting_user.is_active:
+        raise GovernanceError(code="permission_denied", message="The acting user is inactive.")
+
+
+def _require_role(acting_user: Any, *allowed: str, action: str) -> str:
+    """Return the role the user acts in (the first of ``allowed`` they hold) or refuse."""
+    _require_user(acting_user)
+    held = roles_of(acting_user)
+    for role in allowed:
+        if role in held:
+            return role
+    names = " or ".join(Role(r).label.lower() for r in allowed)
+    raise GovernanceError(code="permission_denied", message=f"Only a {names} may {action}.")
+
+
+def _require_not_recipient(acting_user: Any, request: DataAccessRequest, *, action: str) -> None:
+    if is_member(acting_user, request.recipient_id):
+        raise GovernanceError(
+            code="own_organization",
+            message=f"You may not {action}: request #{request.pk} comes from your own "
+            f"organization ({request.recipient}).",
+        )
+
+
+def _require_requester(acting_user: Any, request: DataAccessRequest, *, action: str) -> str:
+    _require_user(acting_user)
+    if Role.REQUESTER not in roles_of(acting_user, request.recipient):
+        raise GovernanceError(
+            code="permission_denied",
+            message=f"Only a requester of {request.recipient} may {action}.",
+        )
+    return Role.REQUESTER
+
+
+def _require_state(obj: Any, allowed: Iterable[str], *, action: str) -> None:
+    allowed = tuple(allowed)
+    if obj.state not in allowed:
+        expected = ", ".join(str(s) for s in allowed)
+        raise GovernanceError(
+            code="invalid_state",
+            message=f"Cannot {action}: {obj} is {obj.state}; expected {expected}.",
+        )
+
+
+def _require_reason(reason: str | None, *, action: str) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise GovernanceError(code="reason_required", message=f"A reason is required to {action}.")
+    return text
+
+
+def _set_request_state(request: DataAccessRequest, state: str, **fields: Any) -> None:
+    request.state = state
+    request.state_changed_at = timezone.now()
+    for name, value in fields.items():
+        setattr(request, name, value)
+    request.save()
+
+
+def _set_release_state(release: Release, state: str, **fields: Any) -> None:
+    release.state = state
+    release.state_changed_at = timezone.now()
+    for name, value in fields.items():
+        setattr(release, name, value)
+    release.save()
+
+
+def _end_of_day(day: date) -> datetime:
+    """The first instant after ``day`` in the project time zone (valid through ``day``)."""
+    return timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+
+
+def valid_irb(request: DataAccessRequest, day: date) -> IrbApproval | None:
+    """A verified IRB approval of the request valid on ``day`` (latest expiry first)."""
+    return (
+        IrbApproval.objects.filter(
+            request=request,
+            verified_at__isnull=False,
+            approved_on__lte=day,
+            expires_on__gte=day,
+        )
+        .order_by("-expires_on")
+        .first()
+    )
+
+
+def valid_dua(
+    request: DataAccessRequest, day: date, *, recipient_id: int | None = None
+) -> DataUseAgreement | None:
+    """A signed, verified DUA effective on ``day`` that covers the request's purpose and names
+    the recipient organization as a party (``recipient_id``, default the request's recipient;
+    pass the release's recipient when checking a release)."""
+    party = recipient_id if recipient_id is not None else request.recipient_id
+    candidates = DataUseAgreement.objects.filter(
+        request=request,
+        signed_at__isnull=False,
+        verified_at__isnull=False,
+        effective_on__lte=day,
+        expires_on__gte=day,
+        parties__pk=party,
+    ).order_by("-expires_on")
+    for dua in candidates:
+        if dua.covers(request.purpose_code):
+            return dua
+    return None
+
+
+def duo_purpose(request: DataAccessRequest) -> duo.Purpose:
+    return duo.Purpose(
+        code=request.purpose_code,
+        diseases=tuple(request.purpose_diseases or ()),
+        commercial=request.commercial,
+        for_profit=request.recipient.for_profit,
+        methods_research=request.methods_research,
+        will_publish=request.will_publish,
+        regions=tuple(request.use_regions or ()),
+        duration_months=request.requested_duration_months,
+        has_ethics_approval=request.irb_approvals.exists(),
+    )
+
+
+def duo_check(request: DataAccessRequest) -> duo.DuoResult:
+    """The DUO compatibility of the request's purpose with every requested dataset."""
+    limitations = []
+    for dataset in request.datasets.prefetch_related("limitations").order_by("name"):
+        limitations.append(
+            (
+                dataset.name,
+                [
+                    duo.Limitation(
+                        code=lim.code,
+                        disease_codes=tuple(lim.disease_codes or ()),
+                        time_limit_months=lim.time_limit_months,
+                        regions=tuple(lim.regions or ()),
+                    )
+                    for lim in dataset.limitations.all()
+                ],
+            )
+        )
+    return duo.check(duo_purpose(request), limitations)
+
+
+# --- users ----------------------------------------------------------------------------------
+
+
+def _primary_role(user: Any) -> str | None:
+    held = roles_of(user)
+    for role in (
+        Role.LEGAL_REVIEWER,
+        Role.DATA_STEWARD,
+        Role.AUDITOR,
+        Role.ADMINISTRATOR,
+        Role.REQUESTER,
+    ):
+        if role in held:
+            return str(role)
+    return None
+
+
+def _require_complete(request: DataAccessRequest) -> None:
+    missing = []
+    if not request.datasets.exists():
+        missing.append("a dataset")
+    if not request.irb_approvals.exists():
+        missing.append("an IRB approval")
+    if not request.duas.filter(signed_at__isnull=False).exists():
+        missing.append("a signed data-use agreement")
+    if missing:
+        raise GovernanceError(
+            code="validation",
+            message=f"Request #{request.pk} cannot be submitted without {', '.join(missing)}.",
+        )
+
+
+def _legal_reviewer(acting_user: Any, request: DataAccessRequest, *, action: str) -> str:
+    role = _require_role(acting_user, Role.LEGAL_REVIEWER, action=action)
+    _require_not_recipient(acting_user, request, action=action)
+    return role
+
+
+def _decide(
+    *,
+    subject: DataAccessRequest | Release | Renewal,
+    stage: str,
+    acting_user: Any,
+    role: str,
+    verdict: str,
+    reason: str,
+    override_reason: str = "",
+) -> Decision:
+    kwargs: dict[str, Any] = {}
+    if isinstance(subject, DataAccessRequest):
+        kwargs["request"] = subject
+    elif isinstance(subject, Release):
+        kwargs["release"] = subject
+        kwargs["request"] = subject.request
+    else:
+        kwargs["renewal"] = subject
+        kwargs["release"] = subject.release
+    return Decision.objects.create(
+        stage=stage,
+        decided_by=acting_user,
+        role=role,
+        verdict=verdict,
+        reason=reason,
+        override_reason=override_reason,
+        **kwargs,
+    )
+
+
+def _lock_unverified(model: type[M], pk: Any) -> M:
+    """Lock an IRB approval or DUA that is not yet verified, of a request under review."""
+    doc = _lock(model, pk)
+    if doc.verified_at is not None:  # type: ignore[attr-defined]
+        raise GovernanceError(code="invalid_state", message=f"{doc} is already verified.")
+    state = doc.request.state  # type: ignore[attr-defined]
+    if state in (RequestState.DRAFT, RequestState.REJECTED):
+        raise GovernanceError(
+            code="invalid_state", message=f"Cannot verify documents of a request that is {state}."
+        )
+    return doc
+
+
+def _steward(acting_user: Any, request: DataAccessRequest, *, action: str) -> str:
+    """A data steward from outside the recipient who did not give the legal approval."""
+    role = _require_role(acting_user, Role.DATA_STEWARD, action=action)
+    _require_not_recipient(acting_user, request, action=action)
+    if acting_user.pk in legal_approver_ids(request):
+        raise GovernanceError(
+            code="two_person_rule",
+            message=f"You may not {action}: you gave the legal approval of request "
+            f"#{request.pk}; a different person must take the steward's decision.",
+        )
+    return role

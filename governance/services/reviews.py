@@ -1,0 +1,295 @@
+"""The legal and steward reviews of a request: start, approve, ask for changes, reject;
+verify the IRB approval and the DUA."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from audit.actions import AuditAction
+from governance.errors import GovernanceError
+from governance.models import (
+    DataAccessRequest,
+    DataUseAgreement,
+    Decision,
+    IrbApproval,
+    RequestState,
+    Verdict,
+)
+from governance.services import notifications
+from governance.services._common import (  # noqa: F401
+    DOCUMENT_TYPES,
+    EDITABLE_REQUEST_STATES,
+    LEGAL_REVIEW_STATES,
+    MAX_ACCESS_DAYS,
+    REBUILDABLE_RELEASE_STATES,
+    REVIEW_DUE_DAYS,
+    STEWARD_REVIEW_STATES,
+    M,
+    User,
+    _audit,
+    _decide,
+    _end_of_day,
+    _legal_reviewer,
+    _lock,
+    _lock_unverified,
+    _object_type,
+    _primary_role,
+    _require_complete,
+    _require_not_recipient,
+    _require_reason,
+    _require_requester,
+    _require_role,
+    _require_state,
+    _require_user,
+    _set_release_state,
+    _set_request_state,
+    _steward,
+    canonical_sha256,
+    duo_check,
+    duo_purpose,
+    valid_dua,
+    valid_irb,
+)
+
+
+def request_start_legal_review(
+    *, request: DataAccessRequest, acting_user: Any
+) -> DataAccessRequest:
+    role = _legal_reviewer(acting_user, request, action="start a legal review")
+    with transaction.atomic():
+        request = _lock(DataAccessRequest, request.pk)
+        _require_state(
+            request,
+            [RequestState.SUBMITTED, RequestState.RESUBMITTED],
+            action="start the legal review",
+        )
+        _set_request_state(request, RequestState.LEGAL_REVIEW)
+        _audit(
+            AuditAction.REQUEST_REVIEW_STARTED,
+            acting_user=acting_user,
+            role=role,
+            subject=request,
+            details={"stage": "legal"},
+        )
+    return request
+
+
+def request_approve_legal(
+    *,
+    request: DataAccessRequest,
+    acting_user: Any,
+    reason: str,
+    override_reason: str | None = None,
+) -> DataAccessRequest:
+    """Legal approval: documents verified, the DUO check passed (or overridden with a reason)."""
+    reason = _require_reason(reason, action="approve")
+    role = _legal_reviewer(acting_user, request, action="approve this request")
+    with transaction.atomic():
+        request = _lock(DataAccessRequest, request.pk)
+        _require_state(request, LEGAL_REVIEW_STATES, action="approve legally")
+        # The same rule as publish and download (valid_irb / valid_dua): approved and in
+        # force today, and the DUA names the recipient organization as a party.
+        today = timezone.localdate()
+        if valid_irb(request, today) is None:
+            raise GovernanceError(
+                code="irb_invalid",
+                message=f"Request #{request.pk} has no verified IRB approval in force on {today}: "
+                "verify the IRB approval before approving.",
+            )
+        if valid_dua(request, today) is None:
+            raise GovernanceError(
+                code="dua_invalid",
+                message=f"Request #{request.pk} has no verified, signed DUA in force on {today} "
+                f"that covers purpose {request.purpose_code} and names the recipient "
+                f"organization: verify the DUA before approving.",
+            )
+        result = duo_check(request)
+        override = (override_reason or "").strip()
+        if not result.compatible and not override:
+            raise GovernanceError(
+                code="duo_incompatible",
+                message=f"{result.summary()} Approving needs an explicit override reason.",
+            )
+        _decide(
+            subject=request,
+            stage=Decision.Stage.LEGAL,
+            acting_user=acting_user,
+            role=role,
+            verdict=Verdict.APPROVE,
+            reason=reason,
+            override_reason=override if not result.compatible else "",
+        )
+        _set_request_state(request, RequestState.LEGALLY_APPROVED)
+        details = {"reason": reason, "duo_compatible": result.compatible}
+        if not result.compatible:
+            _audit(
+                AuditAction.REQUEST_DUO_OVERRIDDEN,
+                acting_user=acting_user,
+                role=role,
+                subject=request,
+                details={
+                    "override_reason": override,
+                    "problems": [f"{f.dataset}:{f.code}" for f in result.problems],
+                },
+            )
+        _audit(
+            AuditAction.REQUEST_LEGAL_APPROVED,
+            acting_user=acting_user,
+            role=role,
+            subject=request,
+            details=details,
+        )
+        notifications.on_policy_needed(request)
+    return request
+
+
+def request_request_changes(
+    *, request: DataAccessRequest, acting_user: Any, reason: str
+) -> DataAccessRequest:
+    reason = _require_reason(reason, action="request changes")
+    role = _legal_reviewer(acting_user, request, action="request changes")
+    with transaction.atomic():
+        request = _lock(DataAccessRequest, request.pk)
+        _require_state(request, LEGAL_REVIEW_STATES, action="request changes")
+        _decide(
+            subject=request,
+            stage=Decision.Stage.LEGAL,
+            acting_user=acting_user,
+            role=role,
+            verdict=Verdict.REQUEST_CHANGES,
+            reason=reason,
+        )
+        _set_request_state(request, RequestState.CHANGES_REQUESTED)
+        _audit(
+            AuditAction.REQUEST_CHANGES_REQUESTED,
+            acting_user=acting_user,
+            role=role,
+            subject=request,
+            details={"reason": reason},
+        )
+        notifications.on_request_changes(request, reason)
+    return request
+
+
+def request_reject(
+    *, request: DataAccessRequest, acting_user: Any, reason: str
+) -> DataAccessRequest:
+    """Reject at any review step: by a legal reviewer in legal review, by a data steward in
+    steward review."""
+    reason = _require_reason(reason, action="reject")
+    _require_user(acting_user)
+    with transaction.atomic():
+        request = _lock(DataAccessRequest, request.pk)
+        if request.state in (*LEGAL_REVIEW_STATES, RequestState.CHANGES_REQUESTED):
+            role = _legal_reviewer(acting_user, request, action="reject this request")
+            stage = Decision.Stage.LEGAL
+        elif request.state in STEWARD_REVIEW_STATES:
+            role = _steward(acting_user, request, action="reject this request")
+            stage = Decision.Stage.STEWARD
+        else:
+            raise GovernanceError(
+                code="invalid_state",
+                message=f"Cannot reject: {request} is {request.state}, not under review.",
+            )
+        _decide(
+            subject=request,
+            stage=stage,
+            acting_user=acting_user,
+            role=role,
+            verdict=Verdict.REJECT,
+            reason=reason,
+        )
+        _set_request_state(request, RequestState.REJECTED)
+        _audit(
+            AuditAction.REQUEST_REJECTED,
+            acting_user=acting_user,
+            role=role,
+            subject=request,
+            details={"reason": reason, "stage": str(stage)},
+        )
+        notifications.on_request_decided(request, "rejected", reason)
+    return request
+
+
+def irb_verify(*, irb: IrbApproval, acting_user: Any) -> IrbApproval:
+    """Legal confirms the IRB approval document is genuine and current."""
+    role = _legal_reviewer(acting_user, irb.request, action="verify this IRB approval")
+    with transaction.atomic():
+        irb = _lock_unverified(IrbApproval, irb.pk)
+        if irb.expires_on < timezone.localdate():
+            raise GovernanceError(code="irb_invalid", message=f"{irb} expired on {irb.expires_on}.")
+        irb.verified_by = acting_user
+        irb.verified_at = timezone.now()
+        irb.save(update_fields=["verified_by", "verified_at"])
+        _audit(
+            AuditAction.IRB_VERIFIED,
+            acting_user=acting_user,
+            role=role,
+            subject=irb,
+            details={"request_id": irb.request_id, "number": irb.number},
+        )
+    return irb
+
+
+def dua_verify(*, dua: DataUseAgreement, acting_user: Any) -> DataUseAgreement:
+    """Legal confirms the DUA is signed by the parties and its document matches its hash."""
+    role = _legal_reviewer(acting_user, dua.request, action="verify this data-use agreement")
+    with transaction.atomic():
+        dua = _lock_unverified(DataUseAgreement, dua.pk)
+        if dua.signed_at is None:
+            raise GovernanceError(code="dua_invalid", message=f"{dua} is not signed.")
+        if dua.expires_on < timezone.localdate():
+            raise GovernanceError(code="dua_invalid", message=f"{dua} expired on {dua.expires_on}.")
+        if dua.document.sha256 != dua.signed_sha256:
+            raise GovernanceError(
+                code="dua_invalid",
+                message=f"{dua}: the stored document's SHA-256 differs from the signed one.",
+            )
+        dua.verified_by = acting_user
+        dua.verified_at = timezone.now()
+        dua.save(update_fields=["verified_by", "verified_at"])
+        _audit(
+            AuditAction.DUA_VERIFIED,
+            acting_user=acting_user,
+            role=role,
+            subject=dua,
+            details={"request_id": dua.request_id, "sha256": dua.signed_sha256},
+        )
+    return dua
+
+
+def request_approve_steward(
+    *, request: DataAccessRequest, acting_user: Any, reason: str
+) -> DataAccessRequest:
+    """The data steward approves the request (two-person rule: not the legal approver)."""
+    reason = _require_reason(reason, action="approve")
+    role = _steward(acting_user, request, action="approve this request as data steward")
+    with transaction.atomic():
+        request = _lock(DataAccessRequest, request.pk)
+        _require_state(request, STEWARD_REVIEW_STATES, action="approve as data steward")
+        if not request.policies.exists():
+            raise GovernanceError(
+                code="policy_missing",
+                message=f"Set the de-identification policy of request #{request.pk} first.",
+            )
+        _decide(
+            subject=request,
+            stage=Decision.Stage.STEWARD,
+            acting_user=acting_user,
+            role=role,
+            verdict=Verdict.APPROVE,
+            reason=reason,
+        )
+        _set_request_state(request, RequestState.APPROVED)
+        _audit(
+            AuditAction.REQUEST_STEWARD_APPROVED,
+            acting_user=acting_user,
+            role=role,
+            subject=request,
+            details={"reason": reason},
+        )
+        notifications.on_request_decided(request, "approved", reason)
+    return request

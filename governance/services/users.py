@@ -1,0 +1,167 @@
+"""People, memberships and the organizations' encryption keys."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import transaction
+
+from audit.actions import AuditAction
+from governance.errors import GovernanceError
+from governance.models import (
+    Membership,
+    Organization,
+    Role,
+)
+from governance.roles import (
+    STAFF_ROLES,
+    roles_of,
+    sync_user_groups,
+)
+from governance.services._common import (  # noqa: F401
+    DOCUMENT_TYPES,
+    EDITABLE_REQUEST_STATES,
+    LEGAL_REVIEW_STATES,
+    MAX_ACCESS_DAYS,
+    REBUILDABLE_RELEASE_STATES,
+    REVIEW_DUE_DAYS,
+    STEWARD_REVIEW_STATES,
+    M,
+    User,
+    _audit,
+    _decide,
+    _end_of_day,
+    _legal_reviewer,
+    _lock,
+    _lock_unverified,
+    _object_type,
+    _primary_role,
+    _require_complete,
+    _require_not_recipient,
+    _require_reason,
+    _require_requester,
+    _require_role,
+    _require_state,
+    _require_user,
+    _set_release_state,
+    _set_request_state,
+    _steward,
+    canonical_sha256,
+    duo_check,
+    duo_purpose,
+    valid_dua,
+    valid_irb,
+)
+
+
+def user_create(
+    *,
+    username: str,
+    email: str,
+    password: str,
+    organization: Organization,
+    roles: Sequence[str],
+    acting_user: Any = None,
+) -> Any:
+    """Create a person with memberships in one organization (demo and administrators)."""
+    for role in roles:
+        if role not in Role.values:
+            raise GovernanceError(
+                code="validation", message=f"Unknown role {role!r}; expected one of {Role.values}."
+            )
+    with transaction.atomic():
+        user = User(username=username, email=email)
+        user.set_password(password)
+        user.is_staff = any(r in STAFF_ROLES for r in roles)
+        user.save()
+        for role in roles:
+            Membership.objects.create(user=user, organization=organization, role=role)
+        sync_user_groups(user)
+        _audit(
+            AuditAction.ADMIN_CHANGE,
+            acting_user=acting_user,
+            role=Role.ADMINISTRATOR if acting_user else None,
+            subject=user,
+            details={
+                "change": "user_created",
+                "username": username,
+                "organization_id": organization.pk,
+                "roles": sorted(str(r) for r in roles),
+            },
+            system=None if acting_user else "user_create",
+        )
+    return user
+
+
+def organization_register_crypt4gh_key(
+    *, organization: Organization, acting_user: Any, public_key: str
+) -> Organization:
+    """Register (or replace) the organization's Crypt4GH public key for genome files.
+
+    A requester of the organization or an administrator may; the key must parse. The
+    audit event names the key by its SHA-256 fingerprint (a public key, but the log
+    stays small and comparable).
+    """
+    from deid.errors import PolicyError
+    from deid.genome.c4gh import parse_public_key, public_key_text
+
+    _require_user(acting_user)
+    role: str
+    if Role.REQUESTER in roles_of(acting_user, organization):
+        role = Role.REQUESTER
+    else:
+        role = _require_role(
+            acting_user, Role.ADMINISTRATOR, action=f"register an encryption key for {organization}"
+        )
+    try:
+        raw = parse_public_key(public_key, where="crypt4gh_public_key")
+    except PolicyError as exc:
+        raise GovernanceError(code="validation", message=exc.message) from None
+    with transaction.atomic():
+        org = _lock(Organization, organization.pk)
+        previous = org.crypt4gh_public_key
+        org.crypt4gh_public_key = public_key_text(raw)
+        org.save(update_fields=["crypt4gh_public_key"])
+        _audit(
+            AuditAction.KEY_RECIPIENT_REGISTERED,
+            acting_user=acting_user,
+            role=role,
+            subject=org,
+            details={
+                "kind": "crypt4gh",
+                "fingerprint_sha256": hashlib.sha256(raw).hexdigest(),
+                "replaced": bool(previous),
+            },
+        )
+    return org
+
+
+def membership_add(
+    *, user: Any, organization: Organization, role: str, acting_user: Any
+) -> Membership:
+    acting_role = _require_role(acting_user, Role.ADMINISTRATOR, action="grant roles")
+    if role not in Role.values:
+        raise GovernanceError(code="validation", message=f"Unknown role {role!r}.")
+    with transaction.atomic():
+        membership, _ = Membership.objects.get_or_create(
+            user=user, organization=organization, role=role
+        )
+        if role in STAFF_ROLES and not user.is_staff:
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
+        sync_user_groups(user)
+        _audit(
+            AuditAction.ADMIN_CHANGE,
+            acting_user=acting_user,
+            role=acting_role,
+            subject=membership,
+            details={
+                "change": "membership_added",
+                "user_id": user.pk,
+                "organization_id": organization.pk,
+                "role": str(role),
+            },
+        )
+    return membership

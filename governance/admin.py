@@ -236,7 +236,10 @@ def _run(request: HttpRequest, fn: Callable[[], Any], success: str) -> bool:
     try:
         fn()
     except GovernanceError as exc:
-        messages.error(request, f"Refused ({exc.code}): {exc.message}")
+        messages.error(
+            request,
+            _("Refused (%(code)s): %(message)s") % {"code": exc.code, "message": exc.message},
+        )
         return False
     messages.success(request, success)
     return True
@@ -428,29 +431,29 @@ class DataAccessRequestAdmin(ReadOnlyAdmin):
         actions: dict[str, tuple[Callable[[], Any], str]] = {
             "start_review": (
                 lambda: services.request_start_legal_review(request=obj, acting_user=user),
-                "Legal review started.",
+                _("Legal review started."),
             ),
             "approve_legal": (
                 lambda: services.request_approve_legal(
                     request=obj, acting_user=user, reason=reason, override_reason=override
                 ),
-                "Request approved (legal).",
+                _("Request approved (legal)."),
             ),
             "request_changes": (
                 lambda: services.request_request_changes(
                     request=obj, acting_user=user, reason=reason
                 ),
-                "Changes requested.",
+                _("Changes requested."),
             ),
             "reject": (
                 lambda: services.request_reject(request=obj, acting_user=user, reason=reason),
-                "Request rejected.",
+                _("Request rejected."),
             ),
             "approve_steward": (
                 lambda: services.request_approve_steward(
                     request=obj, acting_user=user, reason=reason
                 ),
-                "Request approved (data steward).",
+                _("Request approved (data steward)."),
             ),
             "set_policy": (
                 lambda: services.policy_set(
@@ -458,18 +461,18 @@ class DataAccessRequestAdmin(ReadOnlyAdmin):
                     acting_user=user,
                     policy_yaml=request.POST.get("policy_yaml", ""),
                 ),
-                "Policy saved.",
+                _("Policy saved."),
             ),
             "create_release": (
                 lambda: services.release_create(request=obj, acting_user=user),
-                "Release created.",
+                _("Release created."),
             ),
             "verify_irb": (
                 lambda: services.irb_verify(
                     irb=get_object_or_404(IrbApproval, pk=request.POST.get("irb_id"), request=obj),
                     acting_user=user,
                 ),
-                "IRB approval verified.",
+                _("IRB approval verified."),
             ),
             "verify_dua": (
                 lambda: services.dua_verify(
@@ -478,7 +481,7 @@ class DataAccessRequestAdmin(ReadOnlyAdmin):
                     ),
                     acting_user=user,
                 ),
-                "Data-use agreement verified.",
+                _("Data-use agreement verified."),
             ),
             "renewal_approve": (
                 lambda: services.renewal_approve(
@@ -488,7 +491,7 @@ class DataAccessRequestAdmin(ReadOnlyAdmin):
                     acting_user=user,
                     reason=reason,
                 ),
-                "Renewal approved.",
+                _("Renewal approved."),
             ),
             "renewal_reject": (
                 lambda: services.renewal_reject(
@@ -498,11 +501,11 @@ class DataAccessRequestAdmin(ReadOnlyAdmin):
                     acting_user=user,
                     reason=reason,
                 ),
-                "Renewal rejected.",
+                _("Renewal rejected."),
             ),
         }
         if action not in actions:
-            messages.error(request, f"Unknown action {action!r}.")
+            messages.error(request, _("Unknown action %(action)s.") % {"action": repr(action)})
             return
         fn, success = actions[action]
         _run(request, fn, success)
@@ -548,42 +551,42 @@ class ReleaseAdmin(ReadOnlyAdmin):
             table: dict[str, tuple[Callable[[], Any], str]] = {
                 "build": (
                     lambda: services.release_build_start(release=obj, acting_user=user),
-                    "Build started.",
+                    _("Build started."),
                 ),
                 "rebuild": (
                     lambda: services.release_build_start(release=obj, acting_user=user),
-                    "Rebuild started: it writes the same files from the same policy and key.",
+                    _("Rebuild started: it writes the same files from the same policy and key."),
                 ),
                 "cancel_build": (
                     lambda: services.release_build_cancel(release=obj, acting_user=user),
-                    "Cancel requested: the build stops at its next batch; nothing is published.",
+                    _("Cancel requested: the build stops at its next batch; nothing is published."),
                 ),
                 "approve": (
                     lambda: services.release_approve(release=obj, acting_user=user, reason=reason),
-                    "Release approved.",
+                    _("Release approved."),
                 ),
                 "refuse": (
                     lambda: services.release_refuse(release=obj, acting_user=user, reason=reason),
-                    "Release refused.",
+                    _("Release refused."),
                 ),
                 "publish": (
                     lambda: services.release_publish(release=obj, acting_user=user),
-                    "Release published.",
+                    _("Release published."),
                 ),
                 "revoke": (
                     lambda: services.release_revoke(release=obj, acting_user=user, reason=reason),
-                    "Release revoked: downloads stop now.",
+                    _("Release revoked: downloads stop now."),
                 ),
                 "destroy": (
                     lambda: services.release_destroy(release=obj, acting_user=user),
-                    "Release destroyed (files and key); records kept.",
+                    _("Release destroyed (files and key); records kept."),
                 ),
             }
             if action in table:
                 fn, success = table[action]
                 _run(request, fn, success)
             else:
-                messages.error(request, f"Unknown action {action!r}.")
+                messages.error(request, _("Unknown action %(action)s.") % {"action": repr(action)})
             return HttpResponseRedirect(request.path)
         context = {
             **self.admin_site.each_context(request),

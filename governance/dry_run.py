@@ -22,6 +22,7 @@ import pyarrow as pa
 import yaml
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from audit.actions import AuditAction
 from audit.services import Actor, record_event
@@ -86,7 +87,9 @@ def policy_dry_run(*, request: DataAccessRequest, acting_user: Any, policy_yaml:
                 break
     except Exception as exc:  # the CDW is unreachable: say so, without its URL
         raise GovernanceError(
-            code="unavailable", message=f"The CDW cannot be read now ({type(exc).__name__})."
+            code="unavailable",
+            message=_("The CDW cannot be read now (%(type_exc_name)s).")
+            % {"type_exc_name": type(exc).__name__},
         ) from None
     finally:
         source.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,3 +21,19 @@ def shared_dir() -> Path:
 @pytest.fixture(scope="session")
 def adult_dir(shared_dir: Path) -> Path:
     return shared_dir / "data" / "adult"
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Any:
+    """Each test starts in the default language: a page in Korean must not leak into the next.
+
+    (Django keeps the active language per thread; LocaleMiddleware sets it per request.)
+    """
+    try:
+        from django.utils import translation
+    except ImportError:  # pragma: no cover - the engine's tests run without Django too
+        yield
+        return
+    translation.deactivate()
+    yield
+    translation.deactivate()

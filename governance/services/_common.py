@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.actions import AuditAction
 from audit.services import Actor, record_event
@@ -94,9 +95,9 @@ def _audit(
 
 def _require_user(acting_user: Any) -> None:
     if acting_user is None or not getattr(acting_user, "is_authenticated", False):
-        raise GovernanceError(code="permission_denied", message="An acting user is required.")
+        raise GovernanceError(code="permission_denied", message=_("An acting user is required."))
     if not acting_user.is_active:
-        raise GovernanceError(code="permission_denied", message="The acting user is inactive.")
+        raise GovernanceError(code="permission_denied", message=_("The acting user is inactive."))
 
 
 def _require_role(acting_user: Any, *allowed: str, action: str) -> str:
@@ -107,15 +108,20 @@ def _require_role(acting_user: Any, *allowed: str, action: str) -> str:
         if role in held:
             return role
     names = " or ".join(Role(r).label.lower() for r in allowed)
-    raise GovernanceError(code="permission_denied", message=f"Only a {names} may {action}.")
+    raise GovernanceError(
+        code="permission_denied",
+        message=_("Only a %(names)s may %(action)s.") % {"names": names, "action": action},
+    )
 
 
 def _require_not_recipient(acting_user: Any, request: DataAccessRequest, *, action: str) -> None:
     if is_member(acting_user, request.recipient_id):
         raise GovernanceError(
             code="own_organization",
-            message=f"You may not {action}: request #{request.pk} comes from your own "
-            f"organization ({request.recipient}).",
+            message=_(
+                "You may not %(action)s: request #%(request_pk)s comes from your own organization (%(request_recipient)s)."
+            )
+            % {"action": action, "request_pk": request.pk, "request_recipient": request.recipient},
         )
 
 
@@ -124,7 +130,8 @@ def _require_requester(acting_user: Any, request: DataAccessRequest, *, action: 
     if Role.REQUESTER not in roles_of(acting_user, request.recipient):
         raise GovernanceError(
             code="permission_denied",
-            message=f"Only a requester of {request.recipient} may {action}.",
+            message=_("Only a requester of %(request_recipient)s may %(action)s.")
+            % {"request_recipient": request.recipient, "action": action},
         )
     return Role.REQUESTER
 
@@ -135,14 +142,18 @@ def _require_state(obj: Any, allowed: Iterable[str], *, action: str) -> None:
         expected = ", ".join(str(s) for s in allowed)
         raise GovernanceError(
             code="invalid_state",
-            message=f"Cannot {action}: {obj} is {obj.state}; expected {expected}.",
+            message=_("Cannot %(action)s: %(obj)s is %(obj_state)s; expected %(expected)s.")
+            % {"action": action, "obj": obj, "obj_state": obj.state, "expected": expected},
         )
 
 
 def _require_reason(reason: str | None, *, action: str) -> str:
     text = (reason or "").strip()
     if not text:
-        raise GovernanceError(code="reason_required", message=f"A reason is required to {action}.")
+        raise GovernanceError(
+            code="reason_required",
+            message=_("A reason is required to %(action)s.") % {"action": action},
+        )
     return text
 
 
@@ -265,7 +276,8 @@ def _require_complete(request: DataAccessRequest) -> None:
     if missing:
         raise GovernanceError(
             code="validation",
-            message=f"Request #{request.pk} cannot be submitted without {', '.join(missing)}.",
+            message=_("Request #%(request_pk)s cannot be submitted without %(join_missing)s.")
+            % {"request_pk": request.pk, "join_missing": ", ".join(missing)},
         )
 
 
@@ -309,11 +321,14 @@ def _lock_unverified(model: type[M], pk: Any) -> M:
     """Lock an IRB approval or DUA that is not yet verified, of a request under review."""
     doc = _lock(model, pk)
     if doc.verified_at is not None:  # type: ignore[attr-defined]
-        raise GovernanceError(code="invalid_state", message=f"{doc} is already verified.")
+        raise GovernanceError(
+            code="invalid_state", message=_("%(doc)s is already verified.") % {"doc": doc}
+        )
     state = doc.request.state  # type: ignore[attr-defined]
     if state in (RequestState.DRAFT, RequestState.REJECTED):
         raise GovernanceError(
-            code="invalid_state", message=f"Cannot verify documents of a request that is {state}."
+            code="invalid_state",
+            message=_("Cannot verify documents of a request that is %(state)s.") % {"state": state},
         )
     return doc
 
@@ -325,7 +340,9 @@ def _steward(acting_user: Any, request: DataAccessRequest, *, action: str) -> st
     if acting_user.pk in legal_approver_ids(request):
         raise GovernanceError(
             code="two_person_rule",
-            message=f"You may not {action}: you gave the legal approval of request "
-            f"#{request.pk}; a different person must take the steward's decision.",
+            message=_(
+                "You may not %(action)s: you gave the legal approval of request #%(request_pk)s; a different person must take the steward's decision."
+            )
+            % {"action": action, "request_pk": request.pk},
         )
     return role

@@ -14,6 +14,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from audit.actions import AuditAction
 from governance.errors import GovernanceError
@@ -101,27 +102,36 @@ def document_create(
     """Store an uploaded document under a generated name with its size and SHA-256."""
     _require_user(acting_user)
     if kind not in Document.Kind.values:
-        raise GovernanceError(code="document_invalid", message=f"Unknown document kind {kind!r}.")
+        raise GovernanceError(
+            code="document_invalid",
+            message=_("Unknown document kind %(kind)s.") % {"kind": repr(kind)},
+        )
     content_type = (content_type or "").split(";")[0].strip().lower()
     if content_type not in DOCUMENT_TYPES:
         raise GovernanceError(
             code="document_invalid",
-            message=f"Document type {content_type or 'unknown'!r} is not accepted; expected one "
-            f"of {sorted(DOCUMENT_TYPES)}.",
+            message=_(
+                "Document type %(content_type_or_unknown)s is not accepted; expected one of %(sorted_document_types)s."
+            )
+            % {
+                "content_type_or_unknown": repr(content_type or "unknown"),
+                "sorted_document_types": sorted(DOCUMENT_TYPES),
+            },
         )
     data = file if isinstance(file, bytes) else file.read()
     limit = int(getattr(settings, "DEID_MAX_DOCUMENT_BYTES", 20 * 1024 * 1024))
     if not data:
-        raise GovernanceError(code="document_invalid", message="The document is empty.")
+        raise GovernanceError(code="document_invalid", message=_("The document is empty."))
     if len(data) > limit:
         raise GovernanceError(
             code="document_invalid",
-            message=f"The document has {len(data)} bytes; the limit is {limit}.",
+            message=_("The document has %(len_data)s bytes; the limit is %(limit)s.")
+            % {"len_data": len(data), "limit": limit},
             status=413,
         )
     if content_type == "application/pdf" and not data.startswith(b"%PDF-"):
         raise GovernanceError(
-            code="document_invalid", message="The document claims to be a PDF but is not one."
+            code="document_invalid", message=_("The document claims to be a PDF but is not one.")
         )
     display_name = os.path.basename((original_name or "").replace("\\", "/"))[:255] or "document"
     # The field's ``upload_to`` adds the "documents/" folder: pass the bare file name.
@@ -165,7 +175,8 @@ def document_view(*, document: Document, acting_user: Any) -> Document:
     _require_user(acting_user)
     if not documents_visible_to(user=acting_user).filter(pk=document.pk).exists():
         raise GovernanceError(
-            code="permission_denied", message=f"You may not view document #{document.pk}."
+            code="permission_denied",
+            message=_("You may not view document #%(document_pk)s.") % {"document_pk": document.pk},
         )
     with transaction.atomic():
         _audit(

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from audit.actions import AuditAction
 from governance.errors import GovernanceError
@@ -67,12 +68,13 @@ def _parse_policy(policy_yaml: str) -> dict[str, Any]:
         data = yaml.safe_load(policy_yaml)
     except yaml.YAMLError as exc:
         raise GovernanceError(
-            code="policy_invalid", message=f"The policy is not YAML: {exc}"
+            code="policy_invalid", message=_("The policy is not YAML: %(exc)s") % {"exc": exc}
         ) from exc
     if not isinstance(data, dict):
         raise GovernanceError(
             code="policy_invalid",
-            message=f"The policy must be a YAML mapping; got {type(data).__name__}.",
+            message=_("The policy must be a YAML mapping; got %(type_data_name)s.")
+            % {"type_data_name": type(data).__name__},
         )
     digest: dict[str, Any] = {"keys": sorted(str(k) for k in data)}
     try:
@@ -96,7 +98,7 @@ def _parse_policy(policy_yaml: str) -> dict[str, Any]:
             )
         except Exception as exc:  # the engine's PolicyError names the dotted field
             raise GovernanceError(
-                code="policy_invalid", message=f"The policy is not valid: {exc}"
+                code="policy_invalid", message=_("The policy is not valid: %(exc)s") % {"exc": exc}
             ) from exc
         anchor = plan.anchor_table.policy()
         digest["engine_sha256"] = anchor.digest()
@@ -109,7 +111,7 @@ def _parse_policy(policy_yaml: str) -> dict[str, Any]:
             digest["engine_sha256"] = policy.digest()
         except Exception as exc:  # the engine's PolicyError names the dotted field
             raise GovernanceError(
-                code="policy_invalid", message=f"The policy is not valid: {exc}"
+                code="policy_invalid", message=_("The policy is not valid: %(exc)s") % {"exc": exc}
             ) from exc
         digest["columns"] = {str(n): str(c.role) for n, c in policy.columns.items()}
         digest["privacy"] = policy.privacy.to_dict()
@@ -136,22 +138,25 @@ def policy_set(
     release before it is built). Role separation: the setter is neither from the recipient
     organization nor the legal reviewer who approved the request."""
     if (request is None) == (release is None):
-        raise GovernanceError(code="validation", message="Give exactly one of request or release.")
+        raise GovernanceError(
+            code="validation", message=_("Give exactly one of request or release.")
+        )
     subject_request = request if request is not None else release.request  # type: ignore[union-attr]
     _require_role(acting_user, Role.DATA_STEWARD, action="set a de-identification policy")
     if is_member(acting_user, subject_request.recipient_id):
         raise GovernanceError(
             code="role_separation",
-            message="The de-identification policy may not be set by a member of the recipient "
-            "organization.",
+            message=_(
+                "The de-identification policy may not be set by a member of the recipient organization."
+            ),
         )
     if acting_user.pk in legal_approver_ids(subject_request):
         raise GovernanceError(
             code="role_separation",
-            message="The legal reviewer who approved the request may not set its policy.",
+            message=_("The legal reviewer who approved the request may not set its policy."),
         )
     if not (policy_yaml or "").strip():
-        raise GovernanceError(code="policy_invalid", message="The policy is empty.")
+        raise GovernanceError(code="policy_invalid", message=_("The policy is empty."))
     digest = _parse_policy(policy_yaml)
     with transaction.atomic():
         locked_request = _lock(DataAccessRequest, subject_request.pk)

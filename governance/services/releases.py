@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.actions import AuditAction
 from governance.errors import GovernanceError, redact_values
@@ -103,11 +104,18 @@ def release_build_start(*, release: Release, acting_user: Any) -> Release:
         if release.request.state != RequestState.APPROVED:
             raise GovernanceError(
                 code="invalid_state",
-                message=f"Request #{release.request_id} is {release.request.state}, not approved.",
+                message=_(
+                    "Request #%(release_request_id)s is %(release_request_state)s, not approved."
+                )
+                % {
+                    "release_request_id": release.request_id,
+                    "release_request_state": release.request.state,
+                },
             )
         if release.policy is None:
             raise GovernanceError(
-                code="policy_missing", message=f"{release} has no de-identification policy."
+                code="policy_missing",
+                message=_("%(release)s has no de-identification policy.") % {"release": release},
             )
         now = timezone.now()
         _set_release_state(
@@ -167,7 +175,8 @@ def release_build_cancel(*, release: Release, acting_user: Any) -> Release:
         # Last: a flag that cannot be written rolls the audit event back with it.
         if not cancel_release_build(release.pk):
             raise GovernanceError(
-                code="invalid_state", message=f"Cannot cancel: {release} is not building."
+                code="invalid_state",
+                message=_("Cannot cancel: %(release)s is not building.") % {"release": release},
             )
     return release
 
@@ -180,8 +189,15 @@ def _locked_building(release: Release, *, action: str, job_id: str | None = None
     if job_id is not None and job_id != locked.build_job_id:
         raise GovernanceError(
             code="stale_build",
-            message=f"Cannot {action}: {locked} is waiting for build job "
-            f"{locked.build_job_id or '(none)'}, not {job_id or '(none)'}.",
+            message=_(
+                "Cannot %(action)s: %(locked)s is waiting for build job %(locked_build_job_id_or_none)s, not %(job_id_or_none)s."
+            )
+            % {
+                "action": action,
+                "locked": locked,
+                "locked_build_job_id_or_none": locked.build_job_id or "(none)",
+                "job_id_or_none": job_id or "(none)",
+            },
         )
     return locked
 
@@ -258,8 +274,14 @@ def release_build_succeeded(
         if digest and locked.plan_sha256 and digest != locked.plan_sha256:
             raise GovernanceError(
                 code="stale_build",
-                message=f"Cannot record a finished build: the manifest was built from plan "
-                f"{str(digest)[:12]}..., {locked} records plan {locked.plan_sha256[:12]}...",
+                message=_(
+                    "Cannot record a finished build: the manifest was built from plan %(str_digest_12)s..., %(locked)s records plan %(locked_plan_sha256_12)s..."
+                )
+                % {
+                    "str_digest_12": str(digest)[:12],
+                    "locked": locked,
+                    "locked_plan_sha256_12": locked.plan_sha256[:12],
+                },
             )
         now = timezone.now()
         progress = dict(locked.build_progress or {})
@@ -393,15 +415,24 @@ def release_publish(*, release: Release, acting_user: Any) -> Release:
         if irb is None:
             raise GovernanceError(
                 code="irb_invalid",
-                message=f"Cannot publish {release}: request #{request.pk} has no verified IRB "
-                f"approval valid on {today}.",
+                message=_(
+                    "Cannot publish %(release)s: request #%(request_pk)s has no verified IRB approval valid on %(today)s."
+                )
+                % {"release": release, "request_pk": request.pk, "today": today},
             )
         dua = valid_dua(request, today, recipient_id=release.recipient_id)
         if dua is None:
             raise GovernanceError(
                 code="dua_invalid",
-                message=f"Cannot publish {release}: request #{request.pk} has no signed, "
-                f"verified DUA effective on {today} covering purpose {request.purpose_code}.",
+                message=_(
+                    "Cannot publish %(release)s: request #%(request_pk)s has no signed, verified DUA effective on %(today)s covering purpose %(request_purpose_code)s."
+                )
+                % {
+                    "release": release,
+                    "request_pk": request.pk,
+                    "today": today,
+                    "request_purpose_code": request.purpose_code,
+                },
             )
         last_day = min(
             dua.expires_on,
@@ -499,7 +530,8 @@ def release_expire(
         if why is None:
             raise GovernanceError(
                 code="not_due",
-                message=f"{release} is valid until {release.expires_at}; nothing to expire.",
+                message=_("%(release)s is valid until %(release_expires_at)s; nothing to expire.")
+                % {"release": release, "release_expires_at": release.expires_at},
             )
         _set_release_state(release, ReleaseState.EXPIRED, expired_at=now)
         lapsed = {
@@ -543,7 +575,8 @@ def _destroy_key(key_id: str) -> bool:
     except Exception as exc:
         raise GovernanceError(
             code="key_destroy_failed",
-            message=f"Could not destroy key {key_id}: {type(exc).__name__}: {exc}",
+            message=_("Could not destroy key %(key_id)s: %(type_exc_name)s: %(exc)s")
+            % {"key_id": key_id, "type_exc_name": type(exc).__name__, "exc": exc},
         ) from exc
     return True
 
@@ -564,7 +597,8 @@ def release_destroy(*, release: Release, acting_user: Any) -> Release:
             if target == root or root not in target.parents:
                 raise GovernanceError(
                     code="unsafe_path",
-                    message=f"Refusing to remove {target}: not inside the releases directory.",
+                    message=_("Refusing to remove %(target)s: not inside the releases directory.")
+                    % {"target": target},
                 )
             if target.exists():
                 shutil.rmtree(target)

@@ -7,6 +7,7 @@ from typing import IO, Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.actions import AuditAction
 from governance.errors import GovernanceError
@@ -70,10 +71,14 @@ def destruction_attest(
     """At the end of access the recipient attests it destroyed its copies (who, when, what)."""
     role = _require_requester(acting_user, release.request, action="attest destruction")
     if not copies_description.strip():
-        raise GovernanceError(code="validation", message="Describe what was destroyed and where.")
+        raise GovernanceError(
+            code="validation", message=_("Describe what was destroyed and where.")
+        )
     if destroyed_on > timezone.localdate():
         raise GovernanceError(
-            code="validation", message=f"destroyed_on {destroyed_on} is in the future."
+            code="validation",
+            message=_("destroyed_on %(destroyed_on)s is in the future.")
+            % {"destroyed_on": destroyed_on},
         )
     with documents_removed_on_error(), transaction.atomic():
         release = _lock(Release, release.pk)
@@ -126,18 +131,22 @@ def renewal_request(
     """The recipient asks to extend access, with a progress report."""
     role = _require_requester(acting_user, release.request, action="request a renewal")
     if not progress_summary.strip():
-        raise GovernanceError(code="validation", message="A renewal needs a progress summary.")
+        raise GovernanceError(code="validation", message=_("A renewal needs a progress summary."))
     with documents_removed_on_error(), transaction.atomic():
         release = _lock(Release, release.pk)
         _require_state(release, [ReleaseState.PUBLISHED], action="renew")
         if release.expires_at and requested_until <= release.expires_at:
             raise GovernanceError(
                 code="validation",
-                message=f"requested_until must be after the current expiry {release.expires_at}.",
+                message=_(
+                    "requested_until must be after the current expiry %(release_expires_at)s."
+                )
+                % {"release_expires_at": release.expires_at},
             )
         if release.renewals.filter(state=RenewalState.SUBMITTED).exists():
             raise GovernanceError(
-                code="invalid_state", message=f"{release} already has an open renewal."
+                code="invalid_state",
+                message=_("%(release)s already has an open renewal.") % {"release": release},
             )
         doc = document_create(
             kind=Document.Kind.PROGRESS_REPORT,
@@ -184,7 +193,7 @@ def renewal_approve(*, renewal: Renewal, acting_user: Any, reason: str) -> Renew
         if irb is None or dua is None:
             raise GovernanceError(
                 code="irb_invalid" if irb is None else "dua_invalid",
-                message="A renewal needs a valid IRB approval and DUA; renew those first.",
+                message=_("A renewal needs a valid IRB approval and DUA; renew those first."),
             )
         cap = min(
             _end_of_day(irb.expires_on),

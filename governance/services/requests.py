@@ -9,6 +9,7 @@ from typing import IO, Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.actions import AuditAction
 from governance import duo
@@ -93,28 +94,34 @@ def request_create(
         if len(orgs) != 1:
             raise GovernanceError(
                 code="permission_denied" if not orgs else "validation",
-                message="Only a requester may file a request"
+                message=_("Only a requester may file a request.")
                 if not orgs
-                else "You are a requester in several organizations: name the recipient.",
+                else _("You are a requester in several organizations: name the recipient."),
             )
         recipient = orgs[0]
     if Role.REQUESTER not in roles_of(acting_user, recipient):
         raise GovernanceError(
             code="permission_denied",
-            message=f"Only a requester of {recipient} may file a request for it.",
+            message=_("Only a requester of %(recipient)s may file a request for it.")
+            % {"recipient": recipient},
         )
     if not title.strip() or not purpose.strip():
-        raise GovernanceError(code="validation", message="A request needs a title and a purpose.")
+        raise GovernanceError(
+            code="validation", message=_("A request needs a title and a purpose.")
+        )
     datasets = list(datasets)
     if not datasets:
-        raise GovernanceError(code="validation", message="A request names at least one dataset.")
+        raise GovernanceError(code="validation", message=_("A request names at least one dataset."))
     if not 1 <= requested_duration_months <= 60:
         raise GovernanceError(
             code="validation",
-            message=f"requested_duration_months must be 1..60; got {requested_duration_months}.",
+            message=_("requested_duration_months must be 1..60; got %(requested_duration_months)s.")
+            % {"requested_duration_months": requested_duration_months},
         )
     if cohort_criteria is not None and not isinstance(cohort_criteria, Mapping):
-        raise GovernanceError(code="validation", message="cohort_criteria must be a JSON object.")
+        raise GovernanceError(
+            code="validation", message=_("cohort_criteria must be a JSON object.")
+        )
     try:
         duo.Purpose(code=purpose_code, diseases=tuple(purpose_diseases))
     except duo.DuoError as exc:
@@ -125,7 +132,8 @@ def request_create(
     if stray:
         raise GovernanceError(
             code="validation",
-            message=f"Requested variables {', '.join(stray)} are not in the requested datasets.",
+            message=_("Requested variables %(join_stray)s are not in the requested datasets.")
+            % {"join_stray": ", ".join(stray)},
         )
     with transaction.atomic():
         request = DataAccessRequest.objects.create(
@@ -175,7 +183,8 @@ def irb_approval_add(
     if expires_on <= approved_on:
         raise GovernanceError(
             code="validation",
-            message=f"IRB expiry {expires_on} must be after its approval date {approved_on}.",
+            message=_("IRB expiry %(expires_on)s must be after its approval date %(approved_on)s.")
+            % {"expires_on": expires_on, "approved_on": approved_on},
         )
     with documents_removed_on_error(), transaction.atomic():
         request = _lock(DataAccessRequest, request.pk)
@@ -227,14 +236,22 @@ def dua_add(
     if expires_on <= effective_on:
         raise GovernanceError(
             code="validation",
-            message=f"DUA expiry {expires_on} must be after its effective date {effective_on}.",
+            message=_(
+                "DUA expiry %(expires_on)s must be after its effective date %(effective_on)s."
+            )
+            % {"expires_on": expires_on, "effective_on": effective_on},
         )
     bad = [p for p in permitted_purposes if p not in duo.PURPOSE_CODES]
     if bad or not permitted_purposes:
         raise GovernanceError(
             code="validation",
-            message=f"permitted_purposes must be DUO purpose codes {duo.PURPOSE_CODES}; got "
-            f"{list(permitted_purposes)}.",
+            message=_(
+                "permitted_purposes must be DUO purpose codes %(duo_purpose_codes)s; got %(list_permitted_purposes)s."
+            )
+            % {
+                "duo_purpose_codes": duo.PURPOSE_CODES,
+                "list_permitted_purposes": list(permitted_purposes),
+            },
         )
     with documents_removed_on_error(), transaction.atomic():
         request = _lock(DataAccessRequest, request.pk)

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.actions import AuditAction
 from governance.errors import GovernanceError
@@ -96,22 +97,30 @@ def request_approve_legal(
         if valid_irb(request, today) is None:
             raise GovernanceError(
                 code="irb_invalid",
-                message=f"Request #{request.pk} has no verified IRB approval in force on {today}: "
-                "verify the IRB approval before approving.",
+                message=_(
+                    "Request #%(request_pk)s has no verified IRB approval in force on %(today)s: verify the IRB approval before approving."
+                )
+                % {"request_pk": request.pk, "today": today},
             )
         if valid_dua(request, today) is None:
             raise GovernanceError(
                 code="dua_invalid",
-                message=f"Request #{request.pk} has no verified, signed DUA in force on {today} "
-                f"that covers purpose {request.purpose_code} and names the recipient "
-                f"organization: verify the DUA before approving.",
+                message=_(
+                    "Request #%(request_pk)s has no verified, signed DUA in force on %(today)s that covers purpose %(request_purpose_code)s and names the recipient organization: verify the DUA before approving."
+                )
+                % {
+                    "request_pk": request.pk,
+                    "today": today,
+                    "request_purpose_code": request.purpose_code,
+                },
             )
         result = duo_check(request)
         override = (override_reason or "").strip()
         if not result.compatible and not override:
             raise GovernanceError(
                 code="duo_incompatible",
-                message=f"{result.summary()} Approving needs an explicit override reason.",
+                message=_("%(result_summary)s Approving needs an explicit override reason.")
+                % {"result_summary": result.summary()},
             )
         _decide(
             subject=request,
@@ -192,7 +201,8 @@ def request_reject(
         else:
             raise GovernanceError(
                 code="invalid_state",
-                message=f"Cannot reject: {request} is {request.state}, not under review.",
+                message=_("Cannot reject: %(request)s is %(request_state)s, not under review.")
+                % {"request": request, "request_state": request.state},
             )
         _decide(
             subject=request,
@@ -220,7 +230,11 @@ def irb_verify(*, irb: IrbApproval, acting_user: Any) -> IrbApproval:
     with transaction.atomic():
         irb = _lock_unverified(IrbApproval, irb.pk)
         if irb.expires_on < timezone.localdate():
-            raise GovernanceError(code="irb_invalid", message=f"{irb} expired on {irb.expires_on}.")
+            raise GovernanceError(
+                code="irb_invalid",
+                message=_("%(irb)s expired on %(irb_expires_on)s.")
+                % {"irb": irb, "irb_expires_on": irb.expires_on},
+            )
         irb.verified_by = acting_user
         irb.verified_at = timezone.now()
         irb.save(update_fields=["verified_by", "verified_at"])
@@ -240,13 +254,20 @@ def dua_verify(*, dua: DataUseAgreement, acting_user: Any) -> DataUseAgreement:
     with transaction.atomic():
         dua = _lock_unverified(DataUseAgreement, dua.pk)
         if dua.signed_at is None:
-            raise GovernanceError(code="dua_invalid", message=f"{dua} is not signed.")
+            raise GovernanceError(
+                code="dua_invalid", message=_("%(dua)s is not signed.") % {"dua": dua}
+            )
         if dua.expires_on < timezone.localdate():
-            raise GovernanceError(code="dua_invalid", message=f"{dua} expired on {dua.expires_on}.")
+            raise GovernanceError(
+                code="dua_invalid",
+                message=_("%(dua)s expired on %(dua_expires_on)s.")
+                % {"dua": dua, "dua_expires_on": dua.expires_on},
+            )
         if dua.document.sha256 != dua.signed_sha256:
             raise GovernanceError(
                 code="dua_invalid",
-                message=f"{dua}: the stored document's SHA-256 differs from the signed one.",
+                message=_("%(dua)s: the stored document's SHA-256 differs from the signed one.")
+                % {"dua": dua},
             )
         dua.verified_by = acting_user
         dua.verified_at = timezone.now()
@@ -273,7 +294,8 @@ def request_approve_steward(
         if not request.policies.exists():
             raise GovernanceError(
                 code="policy_missing",
-                message=f"Set the de-identification policy of request #{request.pk} first.",
+                message=_("Set the de-identification policy of request #%(request_pk)s first.")
+                % {"request_pk": request.pk},
             )
         _decide(
             subject=request,

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from audit.actions import AuditAction
 from governance.errors import GovernanceError
@@ -69,7 +70,9 @@ def user_create(
     for role in roles:
         if role not in Role.values:
             raise GovernanceError(
-                code="validation", message=f"Unknown role {role!r}; expected one of {Role.values}."
+                code="validation",
+                message=_("Unknown role %(role)s; expected one of %(role_values)s.")
+                % {"role": repr(role), "role_values": Role.values},
             )
     with transaction.atomic():
         user = User(username=username, email=email)
@@ -143,9 +146,11 @@ def membership_add(
 ) -> Membership:
     acting_role = _require_role(acting_user, Role.ADMINISTRATOR, action="grant roles")
     if role not in Role.values:
-        raise GovernanceError(code="validation", message=f"Unknown role {role!r}.")
+        raise GovernanceError(
+            code="validation", message=_("Unknown role %(role)s.") % {"role": repr(role)}
+        )
     with transaction.atomic():
-        membership, _ = Membership.objects.get_or_create(
+        membership, _created = Membership.objects.get_or_create(
             user=user, organization=organization, role=role
         )
         if role in STAFF_ROLES and not user.is_staff:

@@ -380,3 +380,19 @@ def test_organization_registers_its_encryption_key_in_the_portal(
     assert "none yet" not in text
     bad = client.post("/portal/encryption-key/", {"public_key": "not a key"}).content.decode()
     assert "validation" in bad
+
+
+def test_service_refusals_are_shown_in_the_readers_language(world: Any) -> None:
+    a, _ = world
+    client = logged_in(a)
+    client.post("/i18n/setlang/", {"language": "ko", "next": "/portal/"})
+    draft = services.request_create(
+        acting_user=a.user,
+        title="빈 신청",
+        purpose="문서 없이 제출해 본다.",
+        purpose_code="HMB",
+        datasets=[a.extra["dataset"]],
+    )
+    page = client.post(f"/portal/requests/{draft.pk}/submit/", follow=True).content.decode()
+    assert f"신청 #{draft.pk}은 다음이 없으면 제출할 수 없습니다" in page
+    assert "(validation)" in page  # the machine code stays as it is

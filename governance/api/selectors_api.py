@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework.request import Request
 
 from governance import selectors, services
@@ -103,17 +104,19 @@ class Denial:
 
     status: int
     code: str
-    message: str
+    message: Any  # str, or a lazy translation (rendered in the reader's language)
 
 
 # The workflow's refusal codes (governance.selectors.release_download_refusal) as API errors.
 _REFUSALS = {
-    "revoked": Denial(410, "release_revoked", "This release has been revoked."),
-    "expired": Denial(410, "release_expired", "This release has expired."),
-    "not_published": Denial(409, "release_not_published", "This release is not published."),
-    "irb_invalid": Denial(410, "irb_invalid", "No verified IRB approval is valid today."),
+    "revoked": Denial(410, "release_revoked", _("This release has been revoked.")),
+    "expired": Denial(410, "release_expired", _("This release has expired.")),
+    "not_published": Denial(409, "release_not_published", _("This release is not published.")),
+    "irb_invalid": Denial(410, "irb_invalid", _("No verified IRB approval is valid today.")),
     "dua_invalid": Denial(
-        410, "dua_invalid", "No signed data-use agreement covering this release is in effect today."
+        410,
+        "dua_invalid",
+        _("No signed data-use agreement covering this release is in effect today."),
     ),
 }
 
@@ -136,7 +139,7 @@ def release_denial(release: Release, *, now: datetime | None = None) -> Denial |
     now = now or timezone.now()
     code = selectors.release_download_refusal(release, now=now)
     if code is not None:
-        return _REFUSALS.get(code, Denial(410, code, "This release cannot be downloaded."))
+        return _REFUSALS.get(code, Denial(410, code, _("This release cannot be downloaded.")))
     return None
 
 
@@ -164,7 +167,7 @@ def refreshed_denial(release_id: int) -> Denial | None:
     """Re-read the release from the database and check it again (between download chunks)."""
     release = Release.objects.select_related("request").filter(pk=release_id).first()
     if release is None:
-        return Denial(410, "release_revoked", "This release no longer exists.")
+        return Denial(410, "release_revoked", _("This release no longer exists."))
     return release_denial(release)
 
 

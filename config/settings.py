@@ -50,13 +50,20 @@ INSTALLED_APPS = [
     "formtools",
     "two_factor",
     "axes",
+    "csp",
     "django_q",
     "audit",
     "governance",
 ]
 
 MIDDLEWARE = [
+    # The client address and scheme only through configured proxies (before anything reads them).
+    "governance.middleware.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files from the application server itself (gunicorn; no separate file server).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Content-Security-Policy on every response (django-csp).
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Korean and English: the language from the session (the switch), else the
     # browser's Accept-Language, else LANGUAGE_CODE.
@@ -127,6 +134,8 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# the address governance.middleware resolved (X-Forwarded-For only through trusted proxies)
+AXES_CLIENT_IP_CALLABLE = "governance.middleware.remote_addr"
 # Second factor (TOTP) for legal reviewers, data stewards and administrators in the admin
 # (enforced by governance.admin_site.GovernanceAdminSite); the issuer names authenticator entries.
 OTP_TOTP_ISSUER = "Gangwon data governance"
@@ -155,6 +164,10 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="noreply@gangwon-deid
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# whitenoise serves collected files (production) or the apps' static folders (development)
+WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on a missing folder
 MEDIA_ROOT = Path(env.str("DEID_MEDIA_ROOT", default=str(VAR_DIR / "documents")))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
@@ -206,6 +219,8 @@ REST_FRAMEWORK = {
         "download": env.str("DEID_DOWNLOAD_RATE", default="120/min"),
     },
     "EXCEPTION_HANDLER": "governance.api.exceptions.api_exception_handler",
+    # throttle by REMOTE_ADDR, which governance.middleware set from trusted proxies only
+    "NUM_PROXIES": 0,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Gangwon clinical data release API",
@@ -219,6 +234,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "RequestStateEnum": "governance.models.core.RequestState",
         "ReleaseStateEnum": "governance.models.core.ReleaseState",
+        "PurposeCodeEnum": "governance.models.core.DataAccessRequest.Purpose",
     },
 }
 
@@ -240,7 +256,47 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# --- Behind a reverse proxy -------------------------------------------------
+# Addresses or networks of the reverse proxies (e.g. "10.0.0.5,10.1.0.0/16"). Only from
+# them are X-Forwarded-For (the client address for lockouts, throttling and the audit
+# log) and X-Forwarded-Proto (HTTPS) believed: governance.middleware strips the headers
+# from anyone else, which is what makes SECURE_PROXY_SSL_HEADER safe to set.
+DEID_TRUSTED_PROXIES = env.list("DEID_TRUSTED_PROXIES", default=[])
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    # hashed, compressed static files (collectstatic runs in `make serve-prod`)
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+
+# --- Content-Security-Policy (django-csp) on every page: admin, portal, API docs ---------
+# Scripts only from this server (no inline script: the API docs use Swagger UI's split
+# view, the admin and the portal have none); inline styles are allowed because Django's
+# admin and Swagger UI use style attributes; Redoc renders in a blob: worker.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 LOGGING = {
     "version": 1,

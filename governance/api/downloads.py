@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import re
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -300,3 +301,31 @@ def issue_file_link(
             details={"file": name, "expires_at": expires_at.isoformat()},
         )
     return f"{url}?sig={value}", expires_at
+
+
+# --- Content checked before it is served --------------------------------------------------
+# A published file is hashed once per process and per version of the file on disk (path,
+# size, mtime, ctime, inode: ctime cannot be set back by a user-space tool), so a file
+# changed after publication is caught before its first byte is served; unchanged files are
+# not read twice.
+_VERIFIED: dict[tuple[str, int, int, int, int], str] = {}
+_VERIFIED_LOCK = threading.Lock()
+_VERIFIED_MAX = 50_000
+
+
+def content_sha256(path: Path) -> str:
+    """The SHA-256 of the file as it is on disk now (cached per file version)."""
+    from deid.sinks import file_sha256
+
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    with _VERIFIED_LOCK:
+        hit = _VERIFIED.get(key)
+    if hit is not None:
+        return hit
+    digest = file_sha256(path)
+    with _VERIFIED_LOCK:
+        if len(_VERIFIED) >= _VERIFIED_MAX:
+            _VERIFIED.clear()
+        _VERIFIED[key] = digest
+    return digest

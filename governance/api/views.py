@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpResponse
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -22,7 +23,6 @@ from governance.api import downloads
 from governance.api.auth import BearerTokenAuthentication, SignedLinkAuthentication
 from governance.api.exceptions import (
     ApiError,
-    Conflict,
     Forbidden,
     NotFound,
     PayloadTooLarge,
@@ -90,6 +90,13 @@ def _actor(request: Request) -> Any:
     from audit.services import Actor
 
     return Actor.from_request(request)
+
+
+_INCONSISTENT = Denial(
+    409,
+    "file_inconsistent",
+    _("The file on disk does not match its manifest entry; contact the data steward."),
+)
 
 
 def _deny(release: Release, denial: Denial, request: Request, name: str | None = None) -> None:
@@ -465,11 +472,9 @@ class ReleaseFileView(ApiView):
         entry = entries[name]
         sha = str(entry.get("sha256", "")).lower()
         size = path.stat().st_size
-        if size != entry.get("size") or len(sha) != 64:
-            raise Conflict(
-                "The file on disk does not match its manifest entry; contact the data steward.",
-                code="file_inconsistent",
-            )
+        if size != entry.get("size") or len(sha) != 64 or downloads.content_sha256(path) != sha:
+            # changed on disk after publication: refused (and audited) before a byte is served
+            _deny(release, _INCONSISTENT, request, name)
         return release, entry, path
 
     @extend_schema(

@@ -75,6 +75,8 @@ from governance.services.releases import (
     release_publish,
     release_refuse,
     release_revoke,
+    release_verify_files,
+    releases_verify,
 )
 from governance.services.renewals import (
     destruction_attest,
@@ -134,6 +136,8 @@ __all__ = [
     "release_publish",
     "release_refuse",
     "release_revoke",
+    "release_verify_files",
+    "releases_verify",
     "renewal_approve",
     "renewal_reject",
     "renewal_request",

@@ -4,7 +4,7 @@ revoke, expire, destroy."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.actions import AuditAction
+from audit.services import Actor, record_event
 from governance.errors import GovernanceError, redact_values
 from governance.models import (
     DataAccessRequest,
@@ -625,3 +626,56 @@ def release_destroy(*, release: Release, acting_user: Any) -> Release:
             },
         )
     return release
+
+
+def release_verify_files(*, release: Release) -> list[str]:
+    """What is wrong with a release's files on disk (empty: every file is as published).
+
+    The manifest on disk must be the one recorded when the build succeeded (its canonical
+    SHA-256), and every file it lists must have its size and SHA-256 (``deid.sinks.
+    verify_release``). Reads only; :func:`releases_verify` records the outcome.
+    """
+    import json
+
+    from deid.errors import DeidError
+    from deid.sinks import MANIFEST_NAME, verify_release
+
+    if not release.files_dir:
+        return ["no files folder recorded"]
+    folder = Path(release.files_dir)
+    try:
+        on_disk = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return [f"{MANIFEST_NAME} is missing from {folder}"]
+    except ValueError as exc:
+        return [f"{MANIFEST_NAME} is not JSON ({exc})"]
+    problems = []
+    if release.manifest_sha256 and canonical_sha256(on_disk) != release.manifest_sha256:
+        problems.append(f"{MANIFEST_NAME} differs from the manifest recorded at build time")
+    try:
+        verify_release(folder)
+    except DeidError as exc:
+        problems.append(str(exc))
+    return problems
+
+
+def releases_verify(*, system: str, states: Sequence[str] | None = None) -> dict[int, list[str]]:
+    """Check every published (or the given states') release's files; audit one job event."""
+    wanted = list(states or (ReleaseState.PUBLISHED,))
+    results = {
+        r.pk: release_verify_files(release=r)
+        for r in Release.objects.filter(state__in=wanted).order_by("pk")
+    }
+    with transaction.atomic():
+        record_event(
+            action=AuditAction.SYSTEM_JOB,
+            actor=Actor.system(system),
+            object_type="governance.release",
+            object_id="*",
+            details={
+                "job": "release_verify",
+                "checked": sorted(results),
+                "failed": {str(k): v[:3] for k, v in results.items() if v},
+            },
+        )
+    return results

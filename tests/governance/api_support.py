@@ -9,6 +9,7 @@ and SHA-256.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -97,9 +98,12 @@ def write_release_files(release: Release, files: dict[str, bytes], releases_dir:
         },
         "privacy_report": {"k": 5, "suppressed": 3, "classes": 12, "risk": {"highest": 0.2}},
     }
-    (folder / "manifest.json").write_bytes(repr(manifest).encode())
+    # as a build writes it: JSON on disk, its canonical SHA-256 recorded on the release
+    from governance.services import canonical_sha256
+
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     release.manifest = manifest
-    release.manifest_sha256 = hashlib.sha256(repr(manifest).encode()).hexdigest()
+    release.manifest_sha256 = canonical_sha256(manifest)
     release.files_dir = str(folder)
     release.save(update_fields=["manifest", "manifest_sha256", "files_dir"])
 

@@ -116,12 +116,26 @@ def test_download_resumes_from_a_partial_file(world, monkeypatch, capsys, tmp_pa
 def test_a_corrupted_file_fails_loudly_and_is_not_kept(world, monkeypatch, capsys, tmp_path):
     a, _, url = world
     _login(url, a.token, monkeypatch, capsys)
-    # Same size, different bytes: the server still serves it, the client must notice.
+    # Same size, different bytes: the server refuses to serve it (it hashes before serving)...
     path = Path(a.release.files_dir) / "big.bin"
     flipped = bytearray(BIG)
     flipped[12345] ^= 0xFF
     path.write_bytes(bytes(flipped))
     dest = tmp_path / "out"
+    status = client.main(["download", str(a.release.pk), str(dest), "--quiet"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "409 file_inconsistent" in err
+    assert not (dest / "big.bin").exists()
+    # ... and a server that did not check (an older one, a proxy cache) is caught by the client.
+    from governance.api import downloads
+
+    real = downloads.content_sha256
+    monkeypatch.setattr(
+        downloads,
+        "content_sha256",
+        lambda p: hashlib.sha256(BIG).hexdigest() if p.name == "big.bin" else real(p),
+    )
     status = client.main(["download", str(a.release.pk), str(dest), "--quiet"])
     err = capsys.readouterr().err
     assert status == 3
@@ -141,8 +155,15 @@ def test_a_manifest_hash_that_disagrees_with_the_server_etag_fails(
         if f["name"] == "big.bin":
             f["sha256"] = "0" * 64
     Release.objects.filter(pk=a.release.pk).update(manifest=manifest)
+    # the server would refuse the file itself; test the client's own check of the ETag
+    from governance.api import downloads
+
+    real = downloads.content_sha256
+    monkeypatch.setattr(
+        downloads, "content_sha256", lambda p: "0" * 64 if p.name == "big.bin" else real(p)
+    )
     status = client.main(["download", str(a.release.pk), str(tmp_path / "out"), "--quiet"])
-    assert status == 3
+    assert status == 3, capsys.readouterr().err
     assert not (tmp_path / "out" / "big.bin").exists()
 
 

@@ -5,6 +5,7 @@ build (F7)."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -211,3 +212,42 @@ def test_a_late_worker_of_a_superseded_job_records_nothing(
     assert release.build_error == ""
     assert _events(release, "release.built") == []
     assert _events(release, "release.build_failed") == []
+
+
+def test_a_file_changed_on_disk_is_refused_before_serving_and_release_verify_fails(
+    tmp_path: Path, settings: Any
+) -> None:
+    import io
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+    from django.test import Client
+
+    from audit.models import AuditEvent
+    from tests.governance.api_support import make_world
+
+    settings.DEID_RELEASES_DIR = tmp_path / "releases"
+    a, _ = make_world(tmp_path / "releases")
+    out = io.StringIO()
+    call_command("release_verify", stdout=out)
+    assert f"release #{a.release.pk}: ok" in out.getvalue()
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {a.token}")
+    url = f"/api/v1/releases/{a.release.pk}/files/person.csv"
+    assert client.get(url).status_code == 200
+    # same size, other bytes (what a size check alone would miss)
+    path = Path(a.release.files_dir) / "person.csv"
+    data = bytearray(path.read_bytes())
+    data[-2] = ord("X")
+    path.write_bytes(bytes(data))
+    response = client.get(url)
+    assert response.status_code == 409
+    assert response.json()["code"] == "file_inconsistent"
+    denied = AuditEvent.objects.filter(action="file.download_denied", object_id=str(a.release.pk))
+    assert denied.exists()
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="1 release"):
+        call_command("release_verify", stdout=out)
+    assert "person.csv" in out.getvalue()
+    assert AuditEvent.objects.filter(
+        action="system.job", details_json__contains="release_verify"
+    ).exists()

@@ -62,6 +62,7 @@ class AuditAction(models.TextChoices):
     REQUEST_WITHDRAWN = "request.withdrawn", "Request withdrawn"
     REQUEST_RENEWAL_REQUESTED = "request.renewal_requested", "Renewal requested"
     REQUEST_RENEWED = "request.renewed", "Access renewed"
+    REQUEST_RENEWAL_REJECTED = "request.renewal_rejected", "Renewal rejected"
 
     # --- document. / irb. / dua.: evidence ------------------------------------------------
     DOCUMENT_UPLOADED = "document.uploaded", "Document uploaded"

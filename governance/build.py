@@ -1,6 +1,6 @@
 """Building a release: compile the plan, run an executor, record the outcome.
 
-Data flow (docs: /work/shared/DESIGN.md):
+Data flow (docs/architecture.md, "One release, as data flows through it"):
 
 1. An approved request + the steward's policy (a release spec: ``release`` +
    ``tables``) + the recipient + the release key id compile into one immutable

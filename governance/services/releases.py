@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -500,15 +501,30 @@ def release_revoke(*, release: Release, acting_user: Any, reason: str) -> Releas
     return release
 
 
-def release_expire_reason(release: Release, now: datetime) -> str | None:
+class ExpiryReason(StrEnum):
+    """Why a published release expires; a lapsed IRB approval or DUA is audited as such too."""
+
+    TERM_ENDED = "access period ended"
+    IRB_LAPSED = "IRB approval expired or invalid"
+    DUA_LAPSED = "data-use agreement expired or invalid"
+
+    @property
+    def lapse_action(self) -> AuditAction | None:
+        return {
+            ExpiryReason.IRB_LAPSED: AuditAction.IRB_EXPIRED,
+            ExpiryReason.DUA_LAPSED: AuditAction.DUA_EXPIRED,
+        }.get(self)
+
+
+def release_expire_reason(release: Release, now: datetime) -> ExpiryReason | None:
     """Why a published release is due to expire at ``now``, or None."""
     today = timezone.localdate(now)
     if release.expires_at is not None and release.expires_at <= now:
-        return "access period ended"
+        return ExpiryReason.TERM_ENDED
     if valid_irb(release.request, today) is None:
-        return "IRB approval expired or invalid"
+        return ExpiryReason.IRB_LAPSED
     if valid_dua(release.request, today, recipient_id=release.recipient_id) is None:
-        return "data-use agreement expired or invalid"
+        return ExpiryReason.DUA_LAPSED
     return None
 
 
@@ -535,10 +551,7 @@ def release_expire(
                 % {"release": release, "release_expires_at": release.expires_at},
             )
         _set_release_state(release, ReleaseState.EXPIRED, expired_at=now)
-        lapsed = {
-            "IRB approval expired or invalid": AuditAction.IRB_EXPIRED,
-            "data-use agreement expired or invalid": AuditAction.DUA_EXPIRED,
-        }.get(why)
+        lapsed = why.lapse_action
         if lapsed is not None:
             _audit(
                 lapsed,
@@ -553,7 +566,7 @@ def release_expire(
             acting_user=acting_user,
             role=role,
             subject=release,
-            details={"why": why},
+            details={"why": str(why)},
             system=None if acting_user else "governance_expire",
         )
     return release

@@ -247,7 +247,7 @@ def renewal_reject(*, renewal: Renewal, acting_user: Any, reason: str) -> Renewa
         renewal.decided_at = timezone.now()
         renewal.save(update_fields=["state", "decided_at"])
         _audit(
-            AuditAction.REQUEST_REJECTED,
+            AuditAction.REQUEST_RENEWAL_REJECTED,
             acting_user=acting_user,
             role=role,
             subject=renewal.release.request,

@@ -66,7 +66,13 @@ def user_create(
     roles: Sequence[str],
     acting_user: Any = None,
 ) -> Any:
-    """Create a person with memberships in one organization (demo and administrators)."""
+    """Create a person with memberships in one organization.
+
+    An administrator creates people; ``acting_user=None`` is the system itself (the demo's
+    seed and the first administrator), recorded as such in the audit log.
+    """
+    if acting_user is not None:
+        _require_role(acting_user, Role.ADMINISTRATOR, action="create people")
     for role in roles:
         if role not in Role.values:
             raise GovernanceError(

@@ -625,6 +625,10 @@ def test_renewal_flow(world: World) -> None:
     )
     r2 = services.renewal_reject(renewal=r2, acting_user=world.legal, reason="No progress.")
     assert r2.state == RenewalState.REJECTED
+    # audited as a rejected renewal, not as a rejected request
+    request_actions = actions_for(release.request)
+    assert "request.renewal_rejected" in request_actions
+    assert "request.rejected" not in request_actions
 
 
 def test_policy_validation(world: World) -> None:
@@ -645,6 +649,40 @@ def test_user_create_sets_staff_and_groups(db: None, settings: Any) -> None:
         services.user_create(
             username="x", email="x@x", password="p", organization=w.company, roles=["king"]
         )
+    # only an administrator creates people (None: the system itself, e.g. the demo's seed)
+    for caller in (w.researcher, w.legal, w.steward):
+        with refused("permission_denied"):
+            services.user_create(
+                username="mallory",
+                email="m@x",
+                password="p" * 12,
+                organization=w.platform,
+                roles=["administrator"],
+                acting_user=caller,
+            )
+    made = services.user_create(
+        username="newcomer",
+        email="n@x",
+        password="p" * 12,
+        organization=w.company,
+        roles=["requester"],
+        acting_user=w.admin,
+    )
+    assert made.username == "newcomer"
+
+
+def test_a_lapsed_irb_expires_the_release_with_its_own_event(world: World) -> None:
+    from governance.models import IrbApproval
+    from governance.services.releases import ExpiryReason
+
+    release = world.published()
+    IrbApproval.objects.filter(request=release.request).update(
+        expires_on=timezone.localdate() - timedelta(days=1)
+    )
+    assert services.release_expire_reason(release, timezone.now()) is ExpiryReason.IRB_LAPSED
+    services.release_expire(release=release)
+    assert "irb.expired" in actions_for(release.request)
+    assert actions_for(release)[-1] == "release.expired"
 
 
 def test_audit_details_never_hold_secrets(world: World) -> None:

@@ -389,8 +389,8 @@ def run(
     from audit.services import Actor
     from governance import jobs
     from governance.api.local_server import local_api_server
-    from governance.api.token_services import token_create
     from governance.client import Api, download_release
+    from governance.services.tokens import token_create
 
     say("0. Set-up")
     ensure_keys(say)

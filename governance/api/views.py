@@ -190,7 +190,7 @@ class TokenListCreateView(ApiView):
         responses={201: ApiTokenCreatedSerializer, 400: ErrorSerializer, **_errors(401, 403, 429)},
     )
     def post(self, request: Request) -> Response:
-        from governance.api.token_services import token_create
+        from governance.services.tokens import token_create
 
         data = ApiTokenCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -248,7 +248,7 @@ class TokenDetailView(ApiView):
     @extend_schema(responses={200: ApiTokenSerializer, **_errors(401, 404, 429)})
     def delete(self, request: Request, pk: int) -> Response:
         """Revoke the token (it stops working at once)."""
-        from governance.api.token_services import token_revoke
+        from governance.services.tokens import token_revoke
 
         token = token_revoke(
             token=self.get_object(), acting_user=request.user, actor=_actor(request)
@@ -300,7 +300,7 @@ class RequestListCreateView(ApiView):
     )
     def post(self, request: Request) -> Response:
         """File a data access request with its IRB approval and signed DUA (PDF uploads)."""
-        from governance.api.requests_api import file_request
+        from governance.services.filing import file_request
 
         data = DataAccessRequestCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -352,7 +352,7 @@ class RequestSubmitView(ApiView):
     )
     def post(self, request: Request, pk: int) -> Response:
         """Submit a draft request for review (409 when it is not a draft)."""
-        from governance.api.requests_api import submit_request
+        from governance.services.filing import submit_request
 
         dar = requests_visible_to_orgs(self.org_ids()).filter(pk=pk).first()
         if dar is None:

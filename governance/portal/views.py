@@ -425,8 +425,8 @@ def encryption_key(request: HttpRequest) -> HttpResponse:
 
 @recipient_required
 def tokens(request: HttpRequest) -> HttpResponse:
-    from governance.api.token_services import token_create
     from governance.models.tokens import ApiToken
+    from governance.services.tokens import token_create
 
     form = TokenForm(request.POST or None)
     created = None
@@ -448,8 +448,8 @@ def tokens(request: HttpRequest) -> HttpResponse:
 @require_POST
 @recipient_required
 def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    from governance.api.token_services import token_revoke as revoke
     from governance.models.tokens import ApiToken
+    from governance.services.tokens import token_revoke as revoke
 
     token = ApiToken.objects.filter(pk=pk, person_id=request.user.pk).first()
     if token is None:

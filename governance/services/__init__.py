@@ -54,6 +54,7 @@ from governance.services.documents import (
     document_view,
     documents_removed_on_error,
 )
+from governance.services.filing import file_request
 from governance.services.policies import (
     _parse_policy as _parse_policy,
 )
@@ -100,6 +101,7 @@ from governance.services.reviews import (
     request_request_changes,
     request_start_legal_review,
 )
+from governance.services.tokens import token_create, token_revoke
 from governance.services.users import (
     membership_add,
     organization_register_crypt4gh_key,
@@ -117,6 +119,7 @@ __all__ = [
     "dua_verify",
     "duo_check",
     "duo_purpose",
+    "file_request",
     "irb_approval_add",
     "irb_verify",
     "membership_add",
@@ -149,6 +152,8 @@ __all__ = [
     "request_resubmit",
     "request_start_legal_review",
     "request_submit",
+    "token_create",
+    "token_revoke",
     "user_create",
     "valid_dua",
     "valid_irb",

@@ -116,7 +116,7 @@ def make_recipient(
     releases_dir: Path,
     files: dict[str, bytes] | None = None,
 ) -> Recipient:
-    from governance.api.token_services import token_create
+    from governance.services.tokens import token_create
 
     User = get_user_model()
     org = Organization.objects.create(name=name, kind=Organization.Kind.COMPANY)

@@ -208,7 +208,7 @@ def test_listings_follow_pagination(world):
     import requests
 
     a, _, url = world
-    from governance.api.token_services import token_create
+    from governance.services.tokens import token_create
     from tests.governance.api_support import _system_actor
 
     for i in range(2):

@@ -28,8 +28,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         from audit.services import Actor
-        from governance.api.token_services import token_create
         from governance.models import Membership, Organization
+        from governance.services.tokens import token_create
 
         user = get_user_model().objects.filter(username=options["username"]).first()
         if user is None:

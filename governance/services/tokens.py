@@ -14,9 +14,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.actions import AuditAction
-from governance.api.selectors_api import person_in_organization
 from governance.models import Organization
 from governance.models.tokens import ApiToken, generate_token, hash_token
+from governance.roles import is_member
 
 DEFAULT_LIFETIME = timedelta(days=90)
 MAX_LIFETIME = timedelta(days=366)
@@ -51,7 +51,7 @@ def token_create(
         raise ValidationError({"name": "Give the token a name (e.g. the script that uses it)."})
     if not person.is_active:
         raise ValidationError({"person": f"{person} is not an active account."})
-    if not person_in_organization(person=person, organization=organization):
+    if not is_member(person, organization):
         raise ValidationError(
             {"organization": f"{person} is not a member of {organization}; no token for it."}
         )

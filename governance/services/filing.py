@@ -1,4 +1,5 @@
-"""Filing a data access request through the API: the workflow's services do every write."""
+"""Filing a data access request in one call (the API's ``POST requests/``): draft, evidence and
+submission in one transaction, through the workflow's own services."""
 
 from __future__ import annotations
 

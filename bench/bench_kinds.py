@@ -109,7 +109,7 @@ def bench_lifelog(root: Path, devices: int, days: int, persons: list[int]) -> No
             person_key=KEY,
             shift=lambda p: date_shift_days(p, KEY, max_days=30),
         )
-        return sum(t.num_rows for t in local_batches(spec, table, counts={}))
+        return sum(t.num_rows for t in local_batches(spec, table))
 
     windows, wall, cpu = _timed(transform)
     print(f"lifelog: {devices:,} devices x {days} days = {rows:,} minutes -> {windows:,} windows")

@@ -191,7 +191,7 @@ def write_local(
             progress(f"transform:{LIFELOG_TABLE}", 0, total)
         done = 0
         counts = state.lifelog_counts
-        for part in local_batches(spec, devices, counts=counts):
+        for part in local_batches(spec, devices):
             for batch in part.to_batches():
                 writer.write(batch)
             done = min(total, done + DEVICES_PER_CHUNK)

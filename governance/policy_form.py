@@ -68,10 +68,6 @@ def _field(table: str, column: str) -> str:
     return f"col__{table}__{column}"
 
 
-def _example(examples: Mapping[tuple[str, str], Any], table: str, column: str) -> Any:
-    return examples.get((table, column))
-
-
 def level_meanings(
     spec: Mapping[str, Any], base_dir: Path, table: str, column: str, example: Any
 ) -> tuple[str, ...]:
@@ -107,8 +103,13 @@ def form_rows(
     *,
     base_dir: Path,
     examples: Mapping[tuple[str, str], Any] | None = None,
+    with_meanings: bool = True,
 ) -> list[ColumnRow]:
-    """One row per column of every table, with what the steward may choose."""
+    """One row per column of every table, with what the steward may choose.
+
+    ``with_meanings``: describe each level (builds the hierarchies); off when only the
+    choices' shape is needed.
+    """
     examples = examples or {}
     release = spec.get("release") or {}
     anchor = release.get("anchor")
@@ -135,8 +136,10 @@ def form_rows(
                     )
                 )
             elif role == "quasi":
-                meanings = level_meanings(
-                    spec, base_dir, table, column, _example(examples, table, column)
+                meanings = (
+                    level_meanings(spec, base_dir, table, column, examples.get((table, column)))
+                    if with_meanings
+                    else ()
                 )
                 levels = range(len(meanings))
                 if table == anchor:
@@ -210,7 +213,7 @@ def apply_choices(
     """A new spec with the steward's choices (``choices``: form field -> value)."""
     out: dict[str, Any] = copy.deepcopy(dict(spec))
     out.pop("base_dir", None)
-    rows = form_rows(out, base_dir=Path("."))
+    rows = form_rows(out, base_dir=Path("."), with_meanings=False)
     for row in rows:
         if row.name not in choices or row.locked:
             continue

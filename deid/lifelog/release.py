@@ -75,9 +75,7 @@ def released_devices(
     return device_table(ids, persons, released, pseudonyms, shifts)
 
 
-def local_batches(
-    spec: LifelogSpec, devices: pa.Table, *, counts: dict[str, int]
-) -> Iterator[pa.Table]:
+def local_batches(spec: LifelogSpec, devices: pa.Table) -> Iterator[pa.Table]:
     """The aggregated windows, chunk by chunk of released devices (whole devices each)."""
     path = minutes_path(spec)
     dataset = ds.dataset(path, format="parquet")
@@ -88,7 +86,6 @@ def local_batches(
     for start in range(0, len(ids), DEVICES_PER_CHUNK):
         chunk = ids[start : start + DEVICES_PER_CHUNK]
         rows = dataset.to_table(columns=columns, filter=pc.field("device_id").isin(chunk))
-        counts["minutes_read"] = counts.get("minutes_read", 0) + rows.num_rows
         part = devices.filter(pc.is_in(devices.column("device_id"), pa.array(chunk, pa.string())))
         yield aggregate_rows(rows, part, window_minutes=spec.window_minutes, gps=spec.gps)
 

@@ -269,14 +269,40 @@ def safe_file_path(base_dir: Path, name: str, listed: set[str]) -> Path:
     return path
 
 
+def record_denial(*, release: Any, name: str, code: str, status: int, actor: Any) -> None:
+    """Audit a refused download (or download link) of a file of a visible release."""
+    from django.db import transaction
+
+    from audit.actions import AuditAction
+    from audit.services import record_event
+
+    with transaction.atomic():
+        record_event(
+            action=AuditAction.FILE_DOWNLOAD_DENIED,
+            actor=actor,
+            object_type="governance.release",
+            object_id=release.pk,
+            details={"file": name, "code": code, "status": status},
+        )
+
+
+class LinkRefused(Exception):
+    """No link: ``denial`` says why the release cannot be read now (None: no such file)."""
+
+    def __init__(self, denial: Any | None) -> None:
+        super().__init__(getattr(denial, "message", "no such file"))
+        self.denial = denial
+
+
 def issue_file_link(
     *, release: Any, name: str, person_id: int, token_id: int | None, actor: Any
 ) -> tuple[str, Any]:
     """A signed link to one file of a release, audited (``file.link_signed``).
 
-    The caller has checked that the release may be read now and that ``name`` is in
-    its manifest. Returns the link's path (with ``?sig=``) and when it expires. Used
-    by the API (``POST releases/ID/links/``) and the recipient portal's download buttons.
+    Refused (``LinkRefused``, the refusal audited) when the release cannot be read now
+    or ``name`` is not in its manifest. Returns the link's path (with ``?sig=``) and when
+    it expires. Used by the API (``POST releases/ID/links/``) and the portal's download
+    buttons; the file view checks everything again when the link is used.
     """
     from datetime import timedelta
 
@@ -286,7 +312,16 @@ def issue_file_link(
 
     from audit.actions import AuditAction
     from audit.services import record_event
+    from governance.api.selectors_api import manifest_files, release_denial
 
+    denial = release_denial(release)
+    if denial is not None:
+        record_denial(
+            release=release, name=name, code=denial.code, status=denial.status, actor=actor
+        )
+        raise LinkRefused(denial)
+    if name not in {f["name"] for f in manifest_files(release)}:
+        raise LinkRefused(None)
     value = sign_link(
         SignedLink(person_id=person_id, token_id=token_id, release_id=release.pk, name=name)
     )

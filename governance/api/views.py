@@ -102,17 +102,17 @@ _INCONSISTENT = Denial(
 def _deny(release: Release, denial: Denial, request: Request, name: str | None = None) -> None:
     """Record a refused download attempt on a visible release, then raise the error."""
     if name is not None:
-        from audit.actions import AuditAction
-        from audit.services import record_event
+        downloads.record_denial(
+            release=release,
+            name=name,
+            code=denial.code,
+            status=denial.status,
+            actor=_actor(request),
+        )
+    _raise(denial)
 
-        with transaction.atomic():
-            record_event(
-                action=AuditAction.FILE_DOWNLOAD_DENIED,
-                actor=_actor(request),
-                object_type="governance.release",
-                object_id=release.pk,
-                details={"file": name, "code": denial.code, "status": denial.status},
-            )
+
+def _raise(denial: Denial) -> None:
     err = ApiError(denial.message, code=denial.code)
     err.status_code = denial.status
     raise err
@@ -434,19 +434,19 @@ class SignedLinkView(ApiView):
         data.is_valid(raise_exception=True)
         name = data.validated_data["name"]
         release = _visible_release(request, pk)
-        denial = release_denial(release)
-        if denial is not None:
-            _deny(release, denial, request, name)
-        if name not in {f["name"] for f in manifest_files(release)}:
-            raise NotFound()
         token_id = request.auth.pk if isinstance(request.auth, ApiToken) else None
-        path, expires_at = downloads.issue_file_link(
-            release=release,
-            name=name,
-            person_id=int(request.user.pk or 0),
-            token_id=token_id,
-            actor=_actor(request),
-        )
+        try:
+            path, expires_at = downloads.issue_file_link(
+                release=release,
+                name=name,
+                person_id=int(request.user.pk or 0),
+                token_id=token_id,
+                actor=_actor(request),
+            )
+        except downloads.LinkRefused as exc:
+            if exc.denial is None:
+                raise NotFound() from None
+            _raise(exc.denial)
         return Response(
             {"url": request.build_absolute_uri(path), "expires_at": expires_at},
             status=status.HTTP_201_CREATED,

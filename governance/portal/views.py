@@ -129,14 +129,15 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 @recipient_required
 def home(request: HttpRequest) -> HttpResponse:
-    org_ids = [o.pk for o in recipient_organizations(request.user)]
     from governance.api.selectors_api import releases_visible_to_orgs, requests_visible_to_orgs
 
+    organizations = recipient_organizations(request.user)
+    org_ids = [o.pk for o in organizations]
     return render(
         request,
         "portal/home.html",
         {
-            "organizations": recipient_organizations(request.user),
+            "organizations": organizations,
             "requests": requests_visible_to_orgs(org_ids)[:100],
             "releases": releases_visible_to_orgs(org_ids)[:100],
         },
@@ -365,23 +366,22 @@ def release_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 @recipient_required
 def release_download(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     """A signed, audited link to one file (the API's download path), then the browser follows it."""
-    from governance.api.downloads import issue_file_link
-    from governance.api.selectors_api import manifest_files, release_denial
+    from governance.api.downloads import LinkRefused, issue_file_link
 
     release = _visible_release(request, pk)
-    denial = release_denial(release)
-    if denial is not None:
-        messages.error(request, denial.message)
+    try:
+        path, _expires = issue_file_link(
+            release=release,
+            name=name,
+            person_id=int(request.user.pk or 0),
+            token_id=None,
+            actor=_actor(request),
+        )
+    except LinkRefused as exc:
+        if exc.denial is None:
+            raise Http404 from None
+        messages.error(request, exc.denial.message)
         return HttpResponseRedirect(reverse("portal:release", args=[pk]))
-    if name not in {f["name"] for f in manifest_files(release)}:
-        raise Http404
-    path, _expires = issue_file_link(
-        release=release,
-        name=name,
-        person_id=int(request.user.pk or 0),
-        token_id=None,
-        actor=_actor(request),
-    )
     return HttpResponseRedirect(path)
 
 

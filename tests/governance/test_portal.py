@@ -396,3 +396,16 @@ def test_service_refusals_are_shown_in_the_readers_language(world: Any) -> None:
     page = client.post(f"/portal/requests/{draft.pk}/submit/", follow=True).content.decode()
     assert f"신청 #{draft.pk}은 다음이 없으면 제출할 수 없습니다" in page
     assert "(validation)" in page  # the machine code stays as it is
+
+
+def test_a_refused_download_link_is_audited_like_the_apis(world: Any) -> None:
+    a, _ = world
+    client = logged_in(a)
+    services.release_revoke(release=a.release, acting_user=a.extra["steward"], reason="DUA breach.")
+    response = client.post(f"/portal/releases/{a.release.pk}/download/person.csv", follow=True)
+    assert "revoked" in response.content.decode()
+    denied = AuditEvent.objects.filter(action="file.download_denied", object_id=str(a.release.pk))
+    assert json.loads(denied.get().details_json)["code"] == "release_revoked"
+    assert not AuditEvent.objects.filter(
+        action="file.link_signed", object_id=str(a.release.pk)
+    ).exists()

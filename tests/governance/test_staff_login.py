@@ -83,7 +83,7 @@ def test_the_auditor_reads_with_a_password_only(world: World) -> None:
     assert client.get("/admin/").status_code == 200
 
 
-def test_enrolment_shows_a_qr_code_and_backup_codes_exist(world: World) -> None:
+def test_a_verified_admin_generates_ten_backup_codes(world: World) -> None:
     device = totp_device_create(user=world.admin)
     client = Client()
     password_step(client, world.admin)

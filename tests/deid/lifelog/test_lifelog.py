@@ -54,7 +54,7 @@ def run(source: Path, *, keep: range = range(1, 71), **raw: Any) -> tuple[pa.Tab
         person_key=KEY,
         shift=shift,
     )
-    parts = list(local_batches(spec, devices, counts={}))
+    parts = list(local_batches(spec, devices))
     return pa.concat_tables(parts), devices
 
 

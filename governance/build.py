@@ -15,8 +15,8 @@ Data flow (docs/architecture.md, "One release, as data flows through it"):
    recorded by :mod:`governance.jobs` (which also handles retries and
    cancellation) through ``services.release_build_failed``.
 
-``build_release_for`` is the synchronous entry point (demo, tests, ``manage.py
-release_build --sync``): the same code a worker runs, in this process.
+``governance.jobs.build_release_for`` is the synchronous entry point (demo, tests,
+``manage.py release_build --sync``): the same code a worker runs, in this process.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from deid.errors import PolicyError
+from governance import services
 
 if TYPE_CHECKING:
     from deid.keys import KeyRef, KeyStore
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
     from governance.models import Release
 
 __all__ = [
-    "build_release_for",
     "compile_release_plan",
     "discard_staging",
     "execute_build",
@@ -148,8 +148,6 @@ def _stored_plan(release: Release) -> ReleasePlan | None:
 
 def prepare_plan(*, release: Release) -> tuple[Release, ReleasePlan]:
     """The release's plan: the stored one, or a new one (with a new key if needed)."""
-    from governance import services
-
     plan = _stored_plan(release)
     if plan is not None:
         return release, plan
@@ -248,7 +246,6 @@ def execute_build(
 
     ``job_id`` (the release's ``build_job_id`` when the job was queued) makes a late worker
     of a superseded build fail with ``stale_build`` instead of recording its files."""
-    from governance import services
     from governance.models import Release, ReleaseState
 
     release = Release.objects.select_related("policy", "request", "recipient").get(pk=release_id)
@@ -265,25 +262,3 @@ def execute_build(
         files_dir=str(manifest.release_dir),
         job_id=job_id,
     )
-
-
-def build_release_for(
-    *,
-    release: Release,
-    acting_user: Any,
-    engine: str = "local",
-    progress: ProgressFn | None = None,
-) -> Release:
-    """Start and run a build synchronously in this process (the worker's code path).
-
-    Returns the release afterwards: 'built', or 'failed' with ``build_error`` set.
-    """
-    from governance import jobs, services
-
-    with jobs.enqueue_options(sync=True, engine=engine):
-        release = services.release_build_start(release=release, acting_user=acting_user)
-    jobs.run_job(
-        release_id=release.pk, job_id=release.build_job_id, engine=engine, progress=progress
-    )
-    release.refresh_from_db()
-    return release

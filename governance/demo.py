@@ -476,8 +476,7 @@ def run(
 
     say("4. The release is built (the worker's code, run in-process here, with progress)")
     progress = _progress_printer(say)
-    with jobs.enqueue_options(sync=True):
-        release = services.release_build_start(release=release, acting_user=steward)
+    release = services.release_build_start(release=release, acting_user=steward, enqueue=False)
     outcome = jobs.run_job(
         release_id=release.pk, job_id=release.build_job_id, engine="local", progress=progress
     )

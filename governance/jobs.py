@@ -1,35 +1,31 @@
-"""Release builds as background jobs (django-q2).
+"""The worker side of release builds (django-q2): run a queued build, report, reap, retry.
 
-The embedded default queues jobs in the database (django-q2's ORM broker, no
-broker process needed); ``REDIS_URL`` switches the queue to Redis. A worker is
-``manage.py qcluster`` (``make worker``).
+The queue itself (job ids, enqueueing after commit, cancel flags) is
+:mod:`governance.queue`; this module runs what it queued:
 
-What this module adds around :mod:`governance.build`:
-
-- ``enqueue_release_build(release_id) -> job id``: called by
-  ``governance.services.release_build_start`` once the release is 'building'.
-- ``run_release_build(release_id)``: the task a worker runs. It only runs the
-  build the release is waiting for (its ``build_job_id``): a stale delivery of
-  an older job (django-q re-delivers a job whose worker died) is skipped.
+- ``run_release_build(release_id, job_id, engine)``: the task a worker runs. It only runs
+  the build the release is waiting for (its ``build_job_id``, committed before the job
+  was queued): a stale delivery of an older job (django-q re-delivers a job whose worker
+  died) is skipped.
 - A lease file per running build (host, pid, heartbeat) in
   ``DEID_RELEASES_DIR/.jobs/``. ``reap_lost_builds()`` marks a 'building'
   release whose worker died (pid gone on this host, or no heartbeat for
   ``DEID_BUILD_STALE_SECONDS``) as failed. It runs when a worker process
   starts (the cluster replaces a killed worker at once), before every build,
   and in ``manage.py release_build``.
-- Cancellation: ``cancel_release_build(release_id)`` sets a cancel flag for the
-  release; the build checks it between batches and stops, nothing published.
+- Cancellation: the build checks the release's cancel flag between batches and
+  stops, nothing published.
 - Retries: transient errors (database or file-system hiccups) are retried
   ``DEID_BUILD_RETRIES`` times with back-off, each attempt from a clean
   staging area. Privacy and policy errors are never retried: they fail loudly.
 - Progress (phase, rows done, rows total, rate, ETA) is written to the release
   through ``release_build_progress`` at most once a second.
+- ``build_release_for``: the same code path in this process (demo, tests,
+  ``manage.py release_build --sync``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import json
 import logging
 import os
@@ -37,8 +33,7 @@ import socket
 import threading
 import time
 import traceback
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,86 +41,31 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 
+from deid.errors import DeidError
+from governance import build, services
+from governance.errors import GovernanceError, describe_failure, failure_details
+from governance.models import Release, ReleaseState
+from governance.queue import (
+    cancel_requested,
+    check_engine,
+    clear_cancel,
+    lease_path,
+)
+
 logger = logging.getLogger(__name__)
 
 ProgressFn = Callable[[str, int, int | None], None]
-
-#: Engines a build can run on.
-ENGINES = ("local", "spark")
-
-TASK_FUNC = "governance.jobs.run_release_build"
 
 
 class BuildCancelled(Exception):
     """Raised between batches when the release's cancel flag is set."""
 
 
-# --- options for the next enqueue (sync builds, engine choice) ---------------
-
-
-@dataclass(frozen=True)
-class _EnqueueOptions:
-    sync: bool = False
-    engine: str | None = None
-
-
-_options: contextvars.ContextVar[_EnqueueOptions | None] = contextvars.ContextVar(
-    "deid_enqueue_options", default=None
-)
-
-
-@contextlib.contextmanager
-def enqueue_options(*, sync: bool = False, engine: str | None = None) -> Iterator[None]:
-    """Within this block, ``enqueue_release_build`` queues on ``engine`` or, with
-    ``sync=True``, queues nothing and returns a job id for an in-process build."""
-    if engine is not None and engine not in ENGINES:
-        raise ValueError(f"engine: expected one of {ENGINES}, got {engine!r}")
-    token = _options.set(_EnqueueOptions(sync=sync, engine=engine))
-    try:
-        yield
-    finally:
-        _options.reset(token)
-
-
-def default_engine() -> str:
-    engine = str(settings.DEID_BUILD_ENGINE)
-    if engine not in ENGINES:
-        raise ValueError(f"DEID_BUILD_ENGINE: expected one of {ENGINES}, got {engine!r}")
-    return engine
-
-
 def _setting_int(name: str, default: int) -> int:
     return int(getattr(settings, name, default))  # config/settings.py reads the environment
 
 
-def enqueue_release_build(release_id: int) -> str:
-    """Queue the build of a release; return the job id (stored as ``build_job_id``)."""
-    opts = _options.get() or _EnqueueOptions()
-    if opts.sync:
-        return f"sync-{uuid.uuid4().hex}"
-    from django_q.tasks import async_task
-
-    engine = opts.engine or default_engine()
-    job_id: str = async_task(
-        TASK_FUNC,
-        release_id,
-        engine=engine,
-        task_name=f"release-{release_id}-build-{uuid.uuid4().hex[:8]}",
-        group="release-build",
-    )
-    logger.info("queued build of release %s on %s as job %s", release_id, engine, job_id)
-    return job_id
-
-
-# --- the worker side: which task is running ---------------------------------
-
-_current_task_id: str | None = None
-
-
-def _on_pre_execute(sender: Any, func: Any = None, task: Any = None, **kwargs: Any) -> None:
-    """Remember the django-q task id of the job this worker process is about to run."""
-    global _current_task_id
-    _current_task_id = task.get("id") if isinstance(task, dict) else None
+# --- the worker process: reap lost builds when it (re)starts -------------------------
 
 
 def _on_post_spawn(sender: Any, proc_name: str = "", **kwargs: Any) -> None:
@@ -141,9 +81,8 @@ def _on_post_spawn(sender: Any, proc_name: str = "", **kwargs: Any) -> None:
 
 def connect_worker_signals() -> None:
     """Connect the django-q worker signals (idempotent; at import and in ``GovernanceConfig.ready``)."""
-    from django_q.signals import post_spawn, pre_execute
+    from django_q.signals import post_spawn
 
-    pre_execute.connect(_on_pre_execute, dispatch_uid="deid-jobs-pre-execute", weak=False)
     post_spawn.connect(_on_post_spawn, dispatch_uid="deid-jobs-post-spawn", weak=False)
 
 
@@ -151,20 +90,6 @@ connect_worker_signals()
 
 
 # --- leases: who runs a build, and is it still alive -------------------------
-
-
-def jobs_dir() -> Path:
-    path = Path(settings.DEID_RELEASES_DIR) / ".jobs"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _lease_path(release_id: int) -> Path:
-    return jobs_dir() / f"release-{int(release_id)}.lease.json"
-
-
-def _cancel_path(release_id: int) -> Path:
-    return jobs_dir() / f"release-{int(release_id)}.cancel"
 
 
 def _proc_start_ticks(pid: int) -> str | None:
@@ -206,7 +131,7 @@ class Lease:
         self.write()
 
     def write(self) -> None:
-        path = _lease_path(self.release_id)
+        path = lease_path(self.release_id)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_text(json.dumps(self.__dict__))
         tmp.replace(path)
@@ -214,7 +139,7 @@ class Lease:
     @classmethod
     def read(cls, release_id: int) -> Lease | None:
         try:
-            data = json.loads(_lease_path(release_id).read_text())
+            data = json.loads(lease_path(release_id).read_text())
             return cls(**data)
         except (OSError, ValueError, TypeError):
             return None
@@ -251,7 +176,7 @@ def _new_lease(release_id: int, job_id: str) -> Lease:
 def _drop_lease(lease: Lease) -> None:
     current = Lease.read(lease.release_id)
     if current is not None and current.job_id == lease.job_id and current.pid == lease.pid:
-        _lease_path(lease.release_id).unlink(missing_ok=True)
+        lease_path(lease.release_id).unlink(missing_ok=True)
 
 
 def reap_lost_builds(*, stale_after: float | None = None) -> list[int]:
@@ -260,8 +185,6 @@ def reap_lost_builds(*, stale_after: float | None = None) -> list[int]:
     A build whose job has not started yet (no lease) is left alone: it is waiting
     for a free worker.
     """
-    from governance.models import Release, ReleaseState
-
     stale = float(
         stale_after if stale_after is not None else _setting_int("DEID_BUILD_STALE_SECONDS", 300)
     )
@@ -277,35 +200,12 @@ def reap_lost_builds(*, stale_after: float | None = None) -> list[int]:
             f"build lost: {why} (during {lease.phase}); nothing was published. "
             "Start the build again: the rebuild writes the same files."
         )
-        from governance import build
-
         # Staging first: once the release reads 'failed', nothing of the build remains.
         build.discard_staging(release_id=release.pk)
         _record_failure(release_id=release.pk, job_id=lease.job_id, error=error)
-        _lease_path(release.pk).unlink(missing_ok=True)
+        lease_path(release.pk).unlink(missing_ok=True)
         reaped.append(release.pk)
     return reaped
-
-
-# --- cancellation -------------------------------------------------------------
-
-
-def cancel_release_build(release_id: int) -> bool:
-    """Ask the running (or queued) build of a release to stop; True if one is building."""
-    from governance.models import Release, ReleaseState
-
-    release = Release.objects.filter(pk=release_id).only("state", "build_job_id").first()
-    if release is None or release.state != ReleaseState.BUILDING:
-        return False
-    _cancel_path(release_id).write_text(release.build_job_id)
-    return True
-
-
-def _cancel_requested(release_id: int, job_id: str) -> bool:
-    try:
-        return _cancel_path(release_id).read_text() == job_id
-    except OSError:
-        return False
 
 
 # --- progress -----------------------------------------------------------------
@@ -330,7 +230,7 @@ class ProgressReporter:
         self._phase: str | None = None
 
     def __call__(self, phase: str, rows_done: int, rows_total: int | None) -> None:
-        if _cancel_requested(self.release_id, self.lease.job_id):
+        if cancel_requested(self.release_id, self.lease.job_id):
             raise BuildCancelled(f"cancelled during {phase} after {rows_done} rows")
         if self.forward is not None:
             self.forward(phase, rows_done, rows_total)
@@ -358,9 +258,6 @@ class ProgressReporter:
 def _record_progress(
     *, release_id: int, phase: str, rows_done: int, rows_total: int | None, job_id: str
 ) -> None:
-    from governance import services
-    from governance.models import Release
-
     release = Release.objects.get(pk=release_id)
     services.release_build_progress(
         release=release, phase=phase, rows_done=rows_done, rows_total=rows_total, job_id=job_id
@@ -370,10 +267,6 @@ def _record_progress(
 def _record_failure(
     *, release_id: int, job_id: str, error: str, failure: dict[str, Any] | None = None
 ) -> None:
-    from governance import services
-    from governance.errors import GovernanceError
-    from governance.models import Release, ReleaseState
-
     release = Release.objects.get(pk=release_id)
     if release.state != ReleaseState.BUILDING or release.build_job_id != job_id:
         return
@@ -395,8 +288,6 @@ _TRANSIENT: tuple[type[BaseException], ...] = (DatabaseError, OSError, Connectio
 
 
 def _is_transient(exc: BaseException) -> bool:
-    from deid.errors import DeidError
-
     if isinstance(exc, DeidError | BuildCancelled):
         return False
     try:
@@ -418,16 +309,12 @@ def _heartbeat(lease: Lease, stop: threading.Event, every: float = 10.0) -> None
 def _describe_failure(exc: BaseException) -> str:
     """The failure as the steward reads it: no source value (quoted values become '…'), never
     key material (errors carry only key ids). See ``governance.errors.describe_failure``."""
-    from governance.errors import describe_failure
-
     return describe_failure(exc)
 
 
 def _log_failure(message: str, *args: Any, exc: BaseException, level: int) -> None:
     """Log a build failure with its type, field, record number and stack frames, never its
     message (an engine message may quote a source value)."""
-    from governance.errors import failure_details
-
     frames = "".join(traceback.format_tb(exc.__traceback__))
     logger.log(level, message + " %s\n%s", *args, failure_details(exc), frames)
 
@@ -456,11 +343,7 @@ def run_job(
     Records the outcome through the governance services and returns a short,
     secret-free summary (the job's result in django-q).
     """
-    from governance import build
-    from governance.errors import failure_details
-
-    if engine not in ENGINES:
-        raise ValueError(f"engine: expected one of {ENGINES}, got {engine!r}")
+    check_engine(engine)
     max_retries = _setting_int("DEID_BUILD_RETRIES", 2) if retries is None else retries
     lease = _new_lease(release_id, job_id)
     reporter = ProgressReporter(release_id=release_id, lease=lease, forward=progress)
@@ -474,7 +357,7 @@ def run_job(
         while True:
             attempt += 1
             try:
-                if _cancel_requested(release_id, job_id):
+                if cancel_requested(release_id, job_id):
                     raise BuildCancelled("cancelled before the build started")
                 release = build.execute_build(
                     release_id=release_id, engine=engine, progress=reporter, job_id=job_id
@@ -526,42 +409,56 @@ def run_job(
         stop.set()
         heartbeat.join()
         _drop_lease(lease)
-        _cancel_path(release_id).unlink(missing_ok=True)
+        clear_cancel(release_id)
 
 
-def run_release_build(release_id: int, engine: str = "local") -> dict[str, Any]:
-    """The django-q task: build a release if it is still waiting for this job."""
-    from governance.models import Release, ReleaseState
+def run_release_build(
+    release_id: int, job_id: str | None = None, engine: str = "local"
+) -> dict[str, Any]:
+    """The django-q task: build a release if it is still waiting for job ``job_id``.
 
+    The service queued the job after its transaction committed, so the release's state and
+    ``build_job_id`` are already visible: there is nothing to wait for."""
     _reset_connections()
     reap_lost_builds()
-    job_id = _current_task_id
-    # The enqueueing transaction may not have committed yet (Redis broker): wait briefly.
-    deadline = time.monotonic() + 30
-    while True:
-        release = Release.objects.filter(pk=release_id).only("state", "build_job_id").first()
-        if release is None:
-            return {"release": release_id, "status": "skipped", "reason": "no such release"}
-        waiting = release.state == ReleaseState.BUILDING and (
-            job_id is None or release.build_job_id == job_id
-        )
-        if waiting or time.monotonic() > deadline:
-            break
-        if release.state == ReleaseState.BUILDING and release.build_job_id:
-            break  # building for another job: this delivery is stale
-        time.sleep(0.5)
-    if not waiting:
+    release = Release.objects.filter(pk=release_id).only("state", "build_job_id").first()
+    if release is None:
+        return {"release": release_id, "status": "skipped", "reason": "no such release"}
+    if release.state != ReleaseState.BUILDING or not job_id or release.build_job_id != job_id:
         logger.info("release %s is not waiting for job %s: skipped", release_id, job_id)
-        return {"release": release_id, "status": "skipped", "reason": f"release is {release.state}"}
-    if Lease.read(release_id) is not None:
-        lease = Lease.read(release_id)
-        if (
-            lease is not None
-            and lease.job_id == release.build_job_id
-            and lease.lost(stale_after=float(_setting_int("DEID_BUILD_STALE_SECONDS", 300))) is None
-        ):
-            return {"release": release_id, "status": "skipped", "reason": "already running"}
-    return run_job(release_id=release_id, job_id=release.build_job_id, engine=engine)
+        reason = (
+            f"release is {release.state}"
+            if release.state != ReleaseState.BUILDING
+            else f"release waits for job {release.build_job_id or '(none)'}"
+        )
+        return {"release": release_id, "status": "skipped", "reason": reason}
+    lease = Lease.read(release_id)
+    if (
+        lease is not None
+        and lease.job_id == job_id
+        and lease.lost(stale_after=float(_setting_int("DEID_BUILD_STALE_SECONDS", 300))) is None
+    ):
+        return {"release": release_id, "status": "skipped", "reason": "already running"}
+    return run_job(release_id=release_id, job_id=job_id, engine=engine)
+
+
+def build_release_for(
+    *,
+    release: Release,
+    acting_user: Any,
+    engine: str = "local",
+    progress: ProgressFn | None = None,
+) -> Release:
+    """Start and run a build synchronously in this process (the worker's code path).
+
+    Returns the release afterwards: 'built', or 'failed' with ``build_error`` set.
+    """
+    release = services.release_build_start(
+        release=release, acting_user=acting_user, engine=engine, enqueue=False
+    )
+    run_job(release_id=release.pk, job_id=release.build_job_id, engine=engine, progress=progress)
+    release.refresh_from_db()
+    return release
 
 
 def ping(value: str) -> str:

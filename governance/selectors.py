@@ -14,8 +14,10 @@ from django.utils import timezone
 from governance import duo
 from governance.models import (
     DataAccessRequest,
+    DataUseAgreement,
     Decision,
     Document,
+    IrbApproval,
     Membership,
     Organization,
     Release,
@@ -26,12 +28,13 @@ from governance.models import (
     Role,
 )
 from governance.roles import roles_of
-from governance.services import duo_check, valid_dua, valid_irb
 
 __all__ = [
     "QueueItem",
     "decisions_for",
     "documents_visible_to",
+    "duo_check",
+    "duo_purpose",
     "organizations_of",
     "release_download_refusal",
     "release_is_downloadable",
@@ -40,6 +43,8 @@ __all__ = [
     "requests_visible_to",
     "review_queue",
     "review_queue_counts",
+    "valid_dua",
+    "valid_irb",
 ]
 
 _SEE_ALL = {Role.LEGAL_REVIEWER, Role.DATA_STEWARD, Role.AUDITOR, Role.ADMINISTRATOR}
@@ -214,3 +219,77 @@ def review_queue_counts(*, user: Any) -> dict[str, int]:
         counts[item.kind] += 1
     counts["total"] = sum(counts.values())
     return counts
+
+
+# --- evidence: IRB / DUA valid on a day, the DUO check (one rule for approval, publish and
+# download) ---
+
+
+def valid_irb(request: DataAccessRequest, day: date) -> IrbApproval | None:
+    """A verified IRB approval of the request valid on ``day`` (latest expiry first)."""
+    return (
+        IrbApproval.objects.filter(
+            request=request,
+            verified_at__isnull=False,
+            approved_on__lte=day,
+            expires_on__gte=day,
+        )
+        .order_by("-expires_on")
+        .first()
+    )
+
+
+def valid_dua(
+    request: DataAccessRequest, day: date, *, recipient_id: int | None = None
+) -> DataUseAgreement | None:
+    """A signed, verified DUA effective on ``day`` that covers the request's purpose and names
+    the recipient organization as a party (``recipient_id``, default the request's recipient;
+    pass the release's recipient when checking a release)."""
+    party = recipient_id if recipient_id is not None else request.recipient_id
+    candidates = DataUseAgreement.objects.filter(
+        request=request,
+        signed_at__isnull=False,
+        verified_at__isnull=False,
+        effective_on__lte=day,
+        expires_on__gte=day,
+        parties__pk=party,
+    ).order_by("-expires_on")
+    for dua in candidates:
+        if dua.covers(request.purpose_code):
+            return dua
+    return None
+
+
+def duo_purpose(request: DataAccessRequest) -> duo.Purpose:
+    return duo.Purpose(
+        code=request.purpose_code,
+        diseases=tuple(request.purpose_diseases or ()),
+        commercial=request.commercial,
+        for_profit=request.recipient.for_profit,
+        methods_research=request.methods_research,
+        will_publish=request.will_publish,
+        regions=tuple(request.use_regions or ()),
+        duration_months=request.requested_duration_months,
+        has_ethics_approval=request.irb_approvals.exists(),
+    )
+
+
+def duo_check(request: DataAccessRequest) -> duo.DuoResult:
+    """The DUO compatibility of the request's purpose with every requested dataset."""
+    limitations = []
+    for dataset in request.datasets.prefetch_related("limitations").order_by("name"):
+        limitations.append(
+            (
+                dataset.name,
+                [
+                    duo.Limitation(
+                        code=lim.code,
+                        disease_codes=tuple(lim.disease_codes or ()),
+                        time_limit_months=lim.time_limit_months,
+                        regions=tuple(lim.regions or ()),
+                    )
+                    for lim in dataset.limitations.all()
+                ],
+            )
+        )
+    return duo.check(duo_purpose(request), limitations)

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework.request import Request
 
-from governance import selectors, services
+from governance import selectors
 from governance.models import (
     DataAccessRequest,
     Decision,
@@ -122,12 +122,12 @@ _REFUSALS = {
 
 
 def valid_dua(release: Release, today: date) -> Any | None:
-    """The DUA in effect today for this release (it names the recipient: ``services.valid_dua``)."""
-    return services.valid_dua(release.request, today, recipient_id=release.recipient_id)
+    """The DUA in effect today for this release (it names the recipient: ``selectors.valid_dua``)."""
+    return selectors.valid_dua(release.request, today, recipient_id=release.recipient_id)
 
 
 def valid_irb(release: Release, today: date) -> Any | None:
-    return services.valid_irb(release.request, today)
+    return selectors.valid_irb(release.request, today)
 
 
 def release_denial(release: Release, *, now: datetime | None = None) -> Denial | None:

@@ -15,6 +15,7 @@ Release: draft → building → built | failed; built → approved | refused; ap
 from __future__ import annotations
 
 from governance.errors import GovernanceError
+from governance.selectors import duo_check, duo_purpose, valid_dua, valid_irb
 from governance.services._common import (
     DOCUMENT_TYPES as DOCUMENT_TYPES,
 )
@@ -42,13 +43,7 @@ from governance.services._common import (
 from governance.services._common import (
     _require_role as _require_role,
 )
-from governance.services._common import (
-    canonical_sha256,
-    duo_check,
-    duo_purpose,
-    valid_dua,
-    valid_irb,
-)
+from governance.services._common import canonical_sha256
 from governance.services.documents import (
     document_create,
     document_view,

@@ -1,5 +1,6 @@
-"""Shared ground of the services: constants, locks, guards, the audit helper and the
-evidence rules (IRB / DUA valid on a day, the DUO check). Private to the package."""
+"""Shared ground of the services: constants, locks, guards and the audit helper. Private to
+the package. The evidence rules (IRB / DUA valid on a day, the DUO check) are reads and live
+in :mod:`governance.selectors`; they are imported here for the services' use."""
 
 from __future__ import annotations
 
@@ -16,13 +17,10 @@ from django.utils.translation import gettext as _
 
 from audit.actions import AuditAction
 from audit.services import Actor, record_event
-from governance import duo
 from governance.errors import GovernanceError
 from governance.models import (
     DataAccessRequest,
-    DataUseAgreement,
     Decision,
-    IrbApproval,
     Release,
     ReleaseState,
     Renewal,
@@ -176,76 +174,6 @@ def _set_release_state(release: Release, state: str, **fields: Any) -> None:
 def _end_of_day(day: date) -> datetime:
     """The first instant after ``day`` in the project time zone (valid through ``day``)."""
     return timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
-
-
-def valid_irb(request: DataAccessRequest, day: date) -> IrbApproval | None:
-    """A verified IRB approval of the request valid on ``day`` (latest expiry first)."""
-    return (
-        IrbApproval.objects.filter(
-            request=request,
-            verified_at__isnull=False,
-            approved_on__lte=day,
-            expires_on__gte=day,
-        )
-        .order_by("-expires_on")
-        .first()
-    )
-
-
-def valid_dua(
-    request: DataAccessRequest, day: date, *, recipient_id: int | None = None
-) -> DataUseAgreement | None:
-    """A signed, verified DUA effective on ``day`` that covers the request's purpose and names
-    the recipient organization as a party (``recipient_id``, default the request's recipient;
-    pass the release's recipient when checking a release)."""
-    party = recipient_id if recipient_id is not None else request.recipient_id
-    candidates = DataUseAgreement.objects.filter(
-        request=request,
-        signed_at__isnull=False,
-        verified_at__isnull=False,
-        effective_on__lte=day,
-        expires_on__gte=day,
-        parties__pk=party,
-    ).order_by("-expires_on")
-    for dua in candidates:
-        if dua.covers(request.purpose_code):
-            return dua
-    return None
-
-
-def duo_purpose(request: DataAccessRequest) -> duo.Purpose:
-    return duo.Purpose(
-        code=request.purpose_code,
-        diseases=tuple(request.purpose_diseases or ()),
-        commercial=request.commercial,
-        for_profit=request.recipient.for_profit,
-        methods_research=request.methods_research,
-        will_publish=request.will_publish,
-        regions=tuple(request.use_regions or ()),
-        duration_months=request.requested_duration_months,
-        has_ethics_approval=request.irb_approvals.exists(),
-    )
-
-
-def duo_check(request: DataAccessRequest) -> duo.DuoResult:
-    """The DUO compatibility of the request's purpose with every requested dataset."""
-    limitations = []
-    for dataset in request.datasets.prefetch_related("limitations").order_by("name"):
-        limitations.append(
-            (
-                dataset.name,
-                [
-                    duo.Limitation(
-                        code=lim.code,
-                        disease_codes=tuple(lim.disease_codes or ()),
-                        time_limit_months=lim.time_limit_months,
-                        regions=tuple(lim.regions or ()),
-                    )
-                    for lim in dataset.limitations.all()
-                ],
-            )
-        )
-    return duo.check(duo_purpose(request), limitations)
 
 
 # --- users ----------------------------------------------------------------------------------

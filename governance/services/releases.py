@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from audit.actions import AuditAction
 from audit.services import Actor, record_event
+from governance import queue
 from governance.errors import GovernanceError, redact_values
 from governance.models import (
     DataAccessRequest,
@@ -27,40 +29,22 @@ from governance.models import (
     Role,
     Verdict,
 )
+from governance.selectors import valid_dua, valid_irb
 from governance.services import notifications
-from governance.services._common import (  # noqa: F401
-    DOCUMENT_TYPES,
-    EDITABLE_REQUEST_STATES,
-    LEGAL_REVIEW_STATES,
+from governance.services._common import (
     MAX_ACCESS_DAYS,
     REBUILDABLE_RELEASE_STATES,
-    REVIEW_DUE_DAYS,
-    STEWARD_REVIEW_STATES,
-    M,
-    User,
     _audit,
     _decide,
     _end_of_day,
-    _legal_reviewer,
     _lock,
-    _lock_unverified,
-    _object_type,
-    _primary_role,
-    _require_complete,
     _require_not_recipient,
     _require_reason,
-    _require_requester,
     _require_role,
     _require_state,
-    _require_user,
     _set_release_state,
-    _set_request_state,
     _steward,
     canonical_sha256,
-    duo_check,
-    duo_purpose,
-    valid_dua,
-    valid_irb,
 )
 
 
@@ -94,8 +78,14 @@ def release_create(*, request: DataAccessRequest, acting_user: Any) -> Release:
     return release
 
 
-def release_build_start(*, release: Release, acting_user: Any) -> Release:
-    """Validate and enqueue the build (``governance.jobs.enqueue_release_build``)."""
+def release_build_start(
+    *, release: Release, acting_user: Any, engine: str | None = None, enqueue: bool = True
+) -> Release:
+    """Set the release 'building' under a new job id and, once that has committed, queue the
+    job (``governance.queue.enqueue_release_build``) on ``engine`` (default
+    ``DEID_BUILD_ENGINE``). ``enqueue=False`` queues nothing: the caller runs the job in its
+    own process (``governance.jobs.build_release_for``)."""
+    engine = queue.check_engine(engine or queue.default_engine())
     role = _require_role(
         acting_user, Role.DATA_STEWARD, Role.ADMINISTRATOR, action="build a release"
     )
@@ -120,9 +110,11 @@ def release_build_start(*, release: Release, acting_user: Any) -> Release:
                 message=_("%(release)s has no de-identification policy.") % {"release": release},
             )
         now = timezone.now()
+        job_id = queue.new_job_id()
         _set_release_state(
             release,
             ReleaseState.BUILDING,
+            build_job_id=job_id,
             build_started_at=now,
             build_error="",
             build_progress={"phase": "queued", "rows_done": 0, "rows_total": None, "eta": None},
@@ -136,19 +128,25 @@ def release_build_start(*, release: Release, acting_user: Any) -> Release:
             acting_user=acting_user,
             role=role,
             subject=release,
-            details={"policy_id": release.policy_id, "policy_sha256": release.policy.sha256},
+            details={
+                "policy_id": release.policy_id,
+                "policy_sha256": release.policy.sha256,
+                "job_id": job_id,
+                "engine": engine,
+            },
         )
-        from governance.jobs import enqueue_release_build
-
-        job_id = enqueue_release_build(release.pk)
-        # Update only the job id: a synchronous worker may already have moved the state on.
-        Release.objects.filter(pk=release.pk).update(build_job_id=str(job_id or ""))
+        if enqueue:
+            # After the commit: a worker must find the release 'building' under this job id,
+            # and a rolled-back start must queue nothing.
+            transaction.on_commit(
+                partial(queue.enqueue_release_build, release.pk, job_id=job_id, engine=engine)
+            )
     release.refresh_from_db()
     return release
 
 
 def release_build_cancel(*, release: Release, acting_user: Any) -> Release:
-    """Ask the running (or queued) build of a release to stop (``jobs.cancel_release_build``).
+    """Ask the running (or queued) build of a release to stop (``queue.request_cancel``).
 
     The build checks the flag between batches, discards its staging area and records the
     release as failed ("build cancelled"); nothing is published. Returns the release, still
@@ -158,8 +156,6 @@ def release_build_cancel(*, release: Release, acting_user: Any) -> Release:
         acting_user, Role.DATA_STEWARD, Role.ADMINISTRATOR, action="cancel a release build"
     )
     _require_not_recipient(acting_user, release.request, action="cancel this build")
-    from governance.jobs import cancel_release_build
-
     with transaction.atomic():
         release = _lock(Release, release.pk)
         _require_state(release, [ReleaseState.BUILDING], action="cancel the build")
@@ -174,12 +170,8 @@ def release_build_cancel(*, release: Release, acting_user: Any) -> Release:
                 "rows_done": (release.build_progress or {}).get("rows_done"),
             },
         )
-        # Last: a flag that cannot be written rolls the audit event back with it.
-        if not cancel_release_build(release.pk):
-            raise GovernanceError(
-                code="invalid_state",
-                message=_("Cannot cancel: %(release)s is not building.") % {"release": release},
-            )
+        # The flag names the job to stop; written once the cancellation has committed.
+        transaction.on_commit(partial(queue.request_cancel, release.pk, release.build_job_id))
     return release
 
 
@@ -615,7 +607,8 @@ def release_destroy(*, release: Release, acting_user: Any) -> Release:
                     % {"target": target},
                 )
             if target.exists():
-                shutil.rmtree(target)
+                # After the commit: a destruction that rolls back leaves the files in place.
+                transaction.on_commit(partial(_remove_release_files, release, target))
                 removed = True
         key_destroyed = _destroy_key(release.key_id) if release.key_id else False
         _set_release_state(release, ReleaseState.DESTROYED, destroyed_at=timezone.now())
@@ -639,6 +632,24 @@ def release_destroy(*, release: Release, acting_user: Any) -> Release:
             },
         )
     return release
+
+
+def _remove_release_files(release: Release, target: Path) -> None:
+    """Remove a destroyed release's folder (after the commit that recorded the destruction).
+
+    Not silent when it fails: the caller gets ``files_remain`` naming the folder (the release
+    is destroyed and its key gone, so nobody can download what is left)."""
+    try:
+        shutil.rmtree(target)
+    except OSError as exc:
+        raise GovernanceError(
+            code="files_remain",
+            message=_(
+                "%(release)s is destroyed, but its files could not be removed from %(target)s: "
+                "%(error)s. Remove the folder by hand."
+            )
+            % {"release": release, "target": target, "error": type(exc).__name__},
+        ) from exc
 
 
 def release_verify_files(*, release: Release) -> list[str]:

@@ -21,39 +21,17 @@ from governance.models import (
     RenewalState,
     Verdict,
 )
-from governance.services._common import (  # noqa: F401
-    DOCUMENT_TYPES,
-    EDITABLE_REQUEST_STATES,
-    LEGAL_REVIEW_STATES,
+from governance.selectors import valid_dua, valid_irb
+from governance.services._common import (
     MAX_ACCESS_DAYS,
-    REBUILDABLE_RELEASE_STATES,
-    REVIEW_DUE_DAYS,
-    STEWARD_REVIEW_STATES,
-    M,
-    User,
     _audit,
     _decide,
     _end_of_day,
     _legal_reviewer,
     _lock,
-    _lock_unverified,
-    _object_type,
-    _primary_role,
-    _require_complete,
-    _require_not_recipient,
     _require_reason,
     _require_requester,
-    _require_role,
     _require_state,
-    _require_user,
-    _set_release_state,
-    _set_request_state,
-    _steward,
-    canonical_sha256,
-    duo_check,
-    duo_purpose,
-    valid_dua,
-    valid_irb,
 )
 from governance.services.documents import document_create, documents_removed_on_error
 

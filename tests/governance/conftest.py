@@ -22,16 +22,17 @@ def _media_and_releases(settings: Any, tmp_path: Any) -> None:
 
 @pytest.fixture
 def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Record enqueued builds instead of running them."""
+    """Record enqueued builds instead of queueing them (the service enqueues after its commit:
+    wrap the call in ``django_capture_on_commit_callbacks(execute=True)`` to see it here)."""
     calls: list[int] = []
 
-    def fake_enqueue(release_id: int) -> str:
+    def fake_enqueue(release_id: int, *, job_id: str, engine: str) -> str:
         calls.append(release_id)
-        return f"job-{release_id}-{len(calls)}"
+        return f"task-{job_id}"
 
-    import governance.jobs
+    import governance.queue
 
-    monkeypatch.setattr(governance.jobs, "enqueue_release_build", fake_enqueue)
+    monkeypatch.setattr(governance.queue, "enqueue_release_build", fake_enqueue)
     return calls
 
 

@@ -426,8 +426,10 @@ def _building(world: World) -> Any:
     return release
 
 
-def test_steward_cancels_a_running_build_from_the_page(world: World) -> None:
-    from governance import jobs
+def test_steward_cancels_a_running_build_from_the_page(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    from governance import queue
 
     release = _building(world)
     client = _csrf_client(world.steward)
@@ -439,12 +441,13 @@ def test_steward_cancels_a_running_build_from_the_page(world: World) -> None:
     # Without the CSRF token the POST is refused and nothing happens.
     assert client.post(release_url(release), {"action": "cancel_build"}).status_code == 403
     assert not AuditEvent.objects.filter(action="release.build_cancelled").exists()
-    response = _csrf_post(client, release_url(release), {"action": "cancel_build"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _csrf_post(client, release_url(release), {"action": "cancel_build"})
     assert b"Cancel requested" in response.content
     event = AuditEvent.objects.get(action="release.build_cancelled")
     assert event.object_id == str(release.pk)
     assert event.actor_username == world.steward.username
-    assert jobs._cancel_requested(release.pk, release.build_job_id)
+    assert queue.cancel_requested(release.pk, release.build_job_id)
 
 
 def test_others_see_no_cancel_button_and_are_refused(world: World, login: Any) -> None:
@@ -459,8 +462,11 @@ def test_others_see_no_cancel_button_and_are_refused(world: World, login: Any) -
     assert not AuditEvent.objects.filter(action="release.build_cancelled").exists()
 
 
-def test_steward_rebuilds_a_failed_release_from_the_page(world: World, enqueued: list[int]) -> None:
-    release = _building(world)
+def test_steward_rebuilds_a_failed_release_from_the_page(
+    world: World, enqueued: list[int], django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        release = _building(world)
     services.release_build_failed(release=release, error="build cancelled: by a steward")
     client = _csrf_client(world.steward)
     page = client.get(release_url(release)).content.decode()
@@ -468,7 +474,8 @@ def test_steward_rebuilds_a_failed_release_from_the_page(world: World, enqueued:
     assert 'id="rebuild"' in page
     assert 'id="cancel-build"' not in page
     assert 'id="build"' not in page  # "Rebuild" replaces "Build the release" here
-    response = _csrf_post(client, release_url(release), {"action": "rebuild"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _csrf_post(client, release_url(release), {"action": "rebuild"})
     assert b"Rebuild started" in response.content
     release.refresh_from_db()
     assert release.state == ReleaseState.BUILDING

@@ -168,14 +168,15 @@ def test_killing_the_worker_mid_build_fails_the_release_and_a_rebuild_gives_the_
 
 @pytest.fixture
 def building(db, settings, tmp_path):
-    from governance import jobs, services
+    from governance import services
     from tests.governance.factories import World
 
     settings.DEID_RELEASES_DIR = tmp_path / "releases"
     world = World()
     release = services.release_create(request=world.approved(), acting_user=world.steward)
-    with jobs.enqueue_options(sync=True):
-        release = services.release_build_start(release=release, acting_user=world.steward)
+    release = services.release_build_start(
+        release=release, acting_user=world.steward, enqueue=False
+    )
     return release
 
 
@@ -194,14 +195,14 @@ def _fake_success(release_id, job_id=None):
 
 
 def test_a_cancel_flag_stops_the_build_between_batches(building, monkeypatch):
-    from governance import build, jobs
+    from governance import build, jobs, queue
 
     seen = []
 
     def execute(*, release_id, engine, progress, job_id=None):
         for i in range(50):
             if i == 3:
-                assert jobs.cancel_release_build(release_id)
+                queue.request_cancel(release_id, job_id)
             progress("transform:person", i * 100, 5000)
             seen.append(i)
         raise AssertionError("the cancel flag was not honoured")
@@ -213,7 +214,7 @@ def test_a_cancel_flag_stops_the_build_between_batches(building, monkeypatch):
     assert seen == [0, 1, 2]
     assert building.state == "failed"
     assert "cancelled" in building.build_error
-    assert not list(jobs.jobs_dir().iterdir()), "lease and cancel flag are cleaned up"
+    assert not list(queue.jobs_dir().iterdir()), "lease and cancel flag are cleaned up"
 
 
 def test_transient_errors_are_retried_and_privacy_failures_are_not(building, monkeypatch):
@@ -240,10 +241,11 @@ def test_transient_errors_are_retried_and_privacy_failures_are_not(building, mon
     # A privacy target that cannot be met fails at once, with its report.
     from governance import services
 
-    with jobs.enqueue_options(sync=True):
-        building.state = "failed"
-        building.save(update_fields=["state"])
-        release = services.release_build_start(release=building, acting_user=building.created_by)
+    building.state = "failed"
+    building.save(update_fields=["state"])
+    release = services.release_build_start(
+        release=building, acting_user=building.created_by, enqueue=False
+    )
     calls.clear()
 
     def unmet(*, release_id, engine, progress, job_id=None):
@@ -263,8 +265,7 @@ def test_a_stale_delivery_of_an_old_job_is_skipped(building, monkeypatch):
     from governance import build, jobs
 
     monkeypatch.setattr(build, "execute_build", lambda **kw: pytest.fail("must not build"))
-    monkeypatch.setattr(jobs, "_current_task_id", "an-older-job")
-    outcome = jobs.run_release_build(building.pk)
+    outcome = jobs.run_release_build(building.pk, "an-older-job")
     assert outcome["status"] == "skipped"
     building.refresh_from_db()
     assert building.state == "building"

@@ -86,8 +86,9 @@ def test_happy_path_is_audited_step_by_step(world: World, enqueued: list[int]) -
     assert release.policy_id == policy.pk
     release = services.release_build_start(release=release, acting_user=world.steward)
     assert release.state == ReleaseState.BUILDING
-    assert enqueued == [release.pk]
-    assert release.build_job_id == f"job-{release.pk}-1"
+    assert release.build_job_id
+    # The job is queued after the commit (the test's transaction has not committed).
+    assert enqueued == []
     services.release_build_progress(release=release, phase="count", rows_done=50, rows_total=100)
     release.refresh_from_db()
     assert release.build_progress["phase"] == "count"
@@ -396,6 +397,59 @@ def test_duo_incompatible_needs_override_reason(world: World) -> None:
 # --- releases ---------------------------------------------------------------------------------
 
 
+def test_a_build_is_queued_only_after_its_start_commits(
+    world: World, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker must find the release 'building' under the job id it was given, and a start
+    that rolls back must queue nothing (the worker used to poll for the commit)."""
+    from django.db import transaction
+
+    from governance import queue
+    from governance.models import Release
+
+    queued: list[tuple[int, str, str, str]] = []
+
+    def enqueue(release_id: int, *, job_id: str, engine: str) -> str:
+        # What a worker would read at this moment, in another transaction's view.
+        row = Release.objects.get(pk=release_id)
+        queued.append((release_id, job_id, engine, row.build_job_id))
+        return "task"
+
+    monkeypatch.setattr(queue, "enqueue_release_build", enqueue)
+    release = services.release_create(request=world.approved(), acting_user=world.steward)
+
+    def start_then_fail() -> None:
+        with transaction.atomic():
+            services.release_build_start(release=release, acting_user=world.steward)
+            raise RuntimeError("the caller fails after the start")
+
+    # Rolled back (the caller's transaction fails after the start): nothing queued.
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+        start_then_fail()
+    release.refresh_from_db()
+    assert release.state == ReleaseState.DRAFT
+    assert queued == []
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        release = services.release_build_start(
+            release=release, acting_user=world.steward, engine="spark"
+        )
+        assert queued == [], "queued before the commit"
+    assert len(callbacks) == 1
+    assert queued == [(release.pk, release.build_job_id, "spark", release.build_job_id)]
+    started = AuditEvent.objects.get(action="release.build_started", object_id=str(release.pk))
+    assert started.details["job_id"] == release.build_job_id
+    assert started.details["engine"] == "spark"
+
+    # enqueue=False (an in-process build) queues nothing at all.
+    services.release_build_failed(release=release, error="x", job_id=release.build_job_id)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.release_build_start(release=release, acting_user=world.steward, enqueue=False)
+    assert callbacks == []
+    with pytest.raises(ValueError, match="engine"):
+        services.release_build_start(release=release, acting_user=world.steward, engine="gpu")
+
+
 def test_release_needs_approved_request_and_policy(world: World) -> None:
     request = world.legally_approved()
     with refused("invalid_state"):
@@ -404,12 +458,15 @@ def test_release_needs_approved_request_and_policy(world: World) -> None:
         services.request_approve_steward(request=request, acting_user=world.steward, reason="x")
 
 
-def test_build_failure_and_rebuild(world: World, enqueued: list[int]) -> None:
+def test_build_failure_and_rebuild(
+    world: World, enqueued: list[int], django_capture_on_commit_callbacks: Any
+) -> None:
     request = world.approved()
     release = services.release_create(request=request, acting_user=world.steward)
     with refused("permission_denied"):
         services.release_build_start(release=release, acting_user=world.legal)
-    release = services.release_build_start(release=release, acting_user=world.steward)
+    with django_capture_on_commit_callbacks(execute=True):
+        release = services.release_build_start(release=release, acting_user=world.steward)
     with refused("invalid_state"):
         services.release_build_start(release=release, acting_user=world.steward)
     release = services.release_build_failed(release=release, error="k=5 not reachable")
@@ -417,7 +474,8 @@ def test_build_failure_and_rebuild(world: World, enqueued: list[int]) -> None:
     assert "k=5" in release.build_error
     with refused("invalid_state"):
         services.release_build_progress(release=release, phase="x", rows_done=1, rows_total=2)
-    release = services.release_build_start(release=release, acting_user=world.steward)
+    with django_capture_on_commit_callbacks(execute=True):
+        release = services.release_build_start(release=release, acting_user=world.steward)
     assert release.state == ReleaseState.BUILDING
     assert len(enqueued) == 2
     plan = {"release_id": release.pk, "columns": ["a"]}
@@ -487,7 +545,7 @@ def test_download_checks_at_download_time(world: World) -> None:
 
 
 def test_revoke_stops_downloads_then_destroy_removes_files_and_key(
-    world: World, settings: Any
+    world: World, settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     release = world.published()
     files = Path(settings.DEID_RELEASES_DIR) / f"release-{release.pk}"
@@ -516,7 +574,9 @@ def test_revoke_stops_downloads_then_destroy_removes_files_and_key(
     assert not selectors.release_is_downloadable(release)
     with refused("permission_denied"):
         services.release_destroy(release=release, acting_user=world.legal)
-    release = services.release_destroy(release=release, acting_user=world.steward)
+    with django_capture_on_commit_callbacks(execute=True):
+        release = services.release_destroy(release=release, acting_user=world.steward)
+        assert files.exists(), "the files go once the destruction has committed"
     assert release.state == ReleaseState.DESTROYED
     assert not files.exists()
     assert not store.exists(key_id)
@@ -536,6 +596,31 @@ def test_destroy_refuses_paths_outside_releases_dir(world: World, tmp_path: Path
     with refused("unsafe_path"):
         services.release_destroy(release=release, acting_user=world.steward)
     assert outside.exists()
+
+
+def test_files_left_by_a_destruction_are_reported(
+    world: World, settings: Any, django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> None:
+    """The files are removed after the commit; if that fails the caller hears of it."""
+    import shutil
+
+    release = world.published()
+    files = Path(settings.DEID_RELEASES_DIR) / f"release-{release.pk}"
+    files.mkdir()
+    release.files_dir = str(files)
+    release.save()
+    services.release_revoke(release=release, acting_user=world.steward, reason="x")
+
+    def fail(path: Any, *args: Any, **kwargs: Any) -> None:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(shutil, "rmtree", fail)
+    with refused("files_remain"), django_capture_on_commit_callbacks(execute=True):
+        services.release_destroy(release=release, acting_user=world.steward)
+    release.refresh_from_db()
+    assert release.state == ReleaseState.DESTROYED
+    assert files.exists()
+    assert actions_for(release)[-1] == "release.destroyed"
 
 
 def test_expire_and_attest_destruction(world: World) -> None:
@@ -775,8 +860,10 @@ def test_expire_when_the_dua_lapses(world: World) -> None:
 # --- build cancellation (follow-up) -----------------------------------------------------------
 
 
-def test_cancel_build_is_audited_and_the_worker_stops(world: World, enqueued: list[int]) -> None:
-    from governance import jobs
+def test_cancel_build_is_audited_and_the_worker_stops(
+    world: World, enqueued: list[int], django_capture_on_commit_callbacks: Any
+) -> None:
+    from governance import jobs, queue
 
     request = world.approved()
     release = services.release_create(request=request, acting_user=world.steward)
@@ -787,14 +874,18 @@ def test_cancel_build_is_audited_and_the_worker_stops(world: World, enqueued: li
     for who in (world.legal, world.auditor, world.researcher):
         with refused("permission_denied"):
             services.release_build_cancel(release=release, acting_user=who)
-    assert not jobs._cancel_requested(release.pk, release.build_job_id)
+    assert not queue.cancel_requested(release.pk, release.build_job_id)
 
-    services.release_build_cancel(release=release, acting_user=world.steward)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.release_build_cancel(release=release, acting_user=world.steward)
+        # The flag waits for the commit: a cancellation that rolls back stops nothing.
+        assert not queue.cancel_requested(release.pk, release.build_job_id)
+    assert len(callbacks) == 1
     event = AuditEvent.objects.get(action="release.build_cancelled", object_id=str(release.pk))
     assert event.actor_username == world.steward.username
     assert event.actor_role == "data_steward"
     assert event.details["job_id"] == release.build_job_id
-    assert jobs._cancel_requested(release.pk, release.build_job_id)
+    assert queue.cancel_requested(release.pk, release.build_job_id)
 
     # The worker picking the job up honours the flag: failed, nothing built, flag cleared.
     outcome = jobs.run_job(release_id=release.pk, job_id=release.build_job_id, engine="local")
@@ -803,13 +894,13 @@ def test_cancel_build_is_audited_and_the_worker_stops(world: World, enqueued: li
     assert release.state == ReleaseState.FAILED
     assert "cancelled" in release.build_error
     assert release.manifest is None
-    assert not jobs._cancel_requested(release.pk, release.build_job_id)
+    assert not queue.cancel_requested(release.pk, release.build_job_id)
     with refused("invalid_state"):
         services.release_build_cancel(release=release, acting_user=world.steward)
     # A failed (cancelled) release can be rebuilt.
     release = services.release_build_start(release=release, acting_user=world.steward)
     assert release.state == ReleaseState.BUILDING
-    assert not jobs._cancel_requested(release.pk, release.build_job_id)
+    assert not queue.cancel_requested(release.pk, release.build_job_id)
 
 
 def test_cancel_build_refused_for_a_member_of_the_recipient(

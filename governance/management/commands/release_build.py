@@ -4,7 +4,7 @@
     manage.py release_build 7 --user steward --sync       # build here, in this process
     manage.py release_build 7 --user steward --engine spark --sync
     manage.py release_build 7 --follow                    # watch a build that is running
-    manage.py release_build 7 --cancel                    # ask the running build to stop
+    manage.py release_build 7 --user steward --cancel     # ask the running build to stop (audited)
 
 Progress is a tqdm bar per phase (rows read, rate, ETA). A queued build needs a
 worker: ``manage.py qcluster`` (``make worker``).
@@ -19,7 +19,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from governance import jobs
+from governance import jobs, queue
 
 
 class _Bars:
@@ -60,7 +60,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--sync", action="store_true", help="build in this process instead of queueing"
         )
-        parser.add_argument("--engine", choices=jobs.ENGINES, default=None)
+        parser.add_argument("--engine", choices=queue.ENGINES, default=None)
         parser.add_argument(
             "--follow", action="store_true", help="only follow a build that is already running"
         )
@@ -82,34 +82,26 @@ class Command(BaseCommand):
         if reaped:
             self.stderr.write(f"marked builds with a lost worker as failed: {reaped}")
         if options["cancel"]:
-            if not jobs.cancel_release_build(release_id):
-                raise CommandError(f"release #{release_id} is {release.state}, not building")
-            self.stdout.write(f"cancel requested for release #{release_id}")
+            self._cancel(release, options["user"])
             return
         bars = _Bars(enabled=not options["quiet"])
         if options["follow"]:
             self._follow(release_id, bars)
             return
-        if not options["user"]:
-            raise CommandError("--user (the acting data steward) is required to start a build")
-        try:
-            user = get_user_model().objects.get(username=options["user"])
-        except get_user_model().DoesNotExist:
-            raise CommandError(f"no user {options['user']!r}") from None
-        engine = options["engine"] or jobs.default_engine()
+        user = self._user(options["user"], action="start a build")
+        engine = options["engine"] or queue.default_engine()
         try:
             if options["sync"]:
-                from governance.build import build_release_for
-
                 try:
-                    release = build_release_for(
+                    release = jobs.build_release_for(
                         release=release, acting_user=user, engine=engine, progress=bars
                     )
                 finally:
                     bars.close()
             else:
-                with jobs.enqueue_options(engine=engine):
-                    release = services.release_build_start(release=release, acting_user=user)
+                release = services.release_build_start(
+                    release=release, acting_user=user, engine=engine
+                )
                 self.stdout.write(
                     f"queued build of release #{release_id} on {engine} as job {release.build_job_id}"
                 )
@@ -119,6 +111,26 @@ class Command(BaseCommand):
         except GovernanceError as exc:
             raise CommandError(str(exc)) from None
         self._summary(release)
+
+    def _user(self, username: str | None, *, action: str) -> Any:
+        if not username:
+            raise CommandError(f"--user (the acting data steward) is required to {action}")
+        try:
+            return get_user_model().objects.get(username=username)
+        except get_user_model().DoesNotExist:
+            raise CommandError(f"no user {username!r}") from None
+
+    def _cancel(self, release: Any, username: str | None) -> None:
+        """Cancel through the service: checked, audited, the flag written after the commit."""
+        from governance import services
+        from governance.errors import GovernanceError
+
+        user = self._user(username, action="cancel a build")
+        try:
+            services.release_build_cancel(release=release, acting_user=user)
+        except GovernanceError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(f"cancel requested for release #{release.pk}")
 
     def _follow(self, release_id: int, bars: _Bars) -> Any:
         from governance.models import Release, ReleaseState

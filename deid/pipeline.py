@@ -22,22 +22,32 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from deid.errors import DataError, DeidError, PolicyError, SourceChangedError
+from deid.errors import DeidError, PolicyError, SourceChangedError
 from deid.keys import KeyStore, ReleaseKey
-from deid.plan import ReleasePlan, TablePlan
+from deid.passes import (
+    DEFAULT_BATCH_SIZE,
+    ProgressFn,
+    batches,
+    count_anchor,
+    notify,
+    source_changed,
+    total_rows,
+)
+from deid.plan import ReleasePlan
 from deid.sinks import Manifest, StagingSink
 from deid.transform import (
     AnchorPersons,
     TableSpec,
     TextScrubber,
     _check_columns,
-    _generalize_anchor,
     column_classes,
+    finish_batch,
+    generalize_anchor,
     transform_batch,
 )
 
 if TYPE_CHECKING:
-    from deid.anonymize import Anonymization, FrequencyTable
+    from deid.anonymize import Anonymization
     from deid.longitudinal.release import ReleaseEvents
     from deid.sources.base import Source
 
@@ -51,97 +61,6 @@ __all__ = [
     "privacy_report",
 ]
 
-DEFAULT_BATCH_SIZE = 65_536
-TEXT_BATCH_SIZE = 256
-ProgressFn = Callable[[str, int, "int | None"], None]
-
-
-def _batches(
-    source: Source, tp: TablePlan, spec: TableSpec, batch_size: int
-) -> Iterator[pa.RecordBatch]:
-    columns: list[str] | None
-    if tp.columns is not None:
-        columns = list(tp.columns)
-    elif tp.query is None:
-        columns = list(spec.policy.columns)
-    else:
-        columns = None  # the query chooses; unknown columns fail in the transform
-    if spec.policy.text_columns:
-        from deid.text.adapter import scrub_processes
-
-        # Notes are slow to scrub: smaller batches keep progress (and cancellation) moving.
-        batch_size = min(batch_size, TEXT_BATCH_SIZE * scrub_processes())
-    yield from source.batches(tp.table, columns=columns, query=tp.query, batch_size=batch_size)
-
-
-def _total(source: Source, tp: TablePlan) -> int | None:
-    try:
-        return int(source.count(tp.table, query=tp.query))
-    except Exception:
-        return None
-
-
-def _notify(progress: ProgressFn | None, phase: str, done: int, total: int | None) -> None:
-    if progress is not None:
-        progress(phase, done, total)
-
-
-def count_anchor(
-    plan: ReleasePlan,
-    *,
-    source: Source,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    progress: ProgressFn | None = None,
-    collect: Callable[[pa.RecordBatch], None] | None = None,
-) -> tuple[FrequencyTable, int]:
-    """The count pass over the anchor table: the merged frequency table and rows read.
-
-    ``collect``, if given, sees every anchor batch too (the longitudinal model keeps
-    each person's demographics from the same read).
-
-    k counts records, so the anchor must hold one row per person: when it has the
-    link column, its distinct non-null values are counted exactly (with
-    :class:`AnchorPersons`: a bitmap over the id range, not per row) and a link
-    value on more than one row fails the build (``DataError``).
-    """
-    from deid.anonymize import count_batch
-
-    tp = plan.anchor_table
-    spec = TableSpec.from_plan(plan, tp.name)
-    link = plan.link_column
-    total = _total(source, tp)
-    _notify(progress, "count", 0, total)
-    freq: Any = None
-    rows = linked = 0
-    persons = AnchorPersons()
-    for batch in _batches(source, tp, spec, batch_size):
-        _check_columns(batch, spec)
-        part = count_batch(batch, spec.policy)
-        freq = part if freq is None else freq.merge(part)
-        if collect is not None:
-            collect(batch)
-        rows += batch.num_rows
-        if link in batch.schema.names:
-            column = batch.column(link)
-            persons.add(column, column)
-            linked += len(column) - column.null_count
-        _notify(progress, "count", rows, total)
-    if freq is None:  # pragma: no cover - sources yield at least one (empty) batch
-        raise PolicyError(f"tables.{tp.name}", "the anchor table yielded no batch")
-    if linked and len(persons) != linked:
-        raise _not_one_row_per_person(tp.name, link, linked, len(persons))
-    return freq, rows
-
-
-def _not_one_row_per_person(table: str, link: str, linked: int, persons: int) -> DataError:
-    return DataError(
-        f"the anchor table {table!r} has {linked} rows with a {link!r} value but only "
-        f"{persons} distinct persons; expected one row per person (k counts rows, so "
-        "several rows of one person would form a class alone): anchor the release on a "
-        "table with one row per person, or reduce the anchor to one row per person",
-        field=f"{table}.{link}",
-    )
-
 
 def plan_anonymization(
     plan: ReleasePlan,
@@ -154,9 +73,9 @@ def plan_anonymization(
     from deid.anonymize import search
 
     freq, rows = count_anchor(plan, source=source, batch_size=batch_size, progress=progress)
-    _notify(progress, "search", 0, None)
+    notify(progress, "search", 0, None)
     anonymization = search(freq, TableSpec.from_plan(plan, plan.anchor).policy)
-    _notify(progress, "search", 1, 1)
+    notify(progress, "search", 1, 1)
     return anonymization, rows
 
 
@@ -218,23 +137,23 @@ def build_release(
         writer = sink.table(anchor_tp.name, columns=column_classes(anchor_spec, anonymization))
         rows_in = rows_out = 0
         phase = f"transform:{anchor_tp.name}"
-        _notify(progress, phase, 0, anchor_rows_in)
+        notify(progress, phase, 0, anchor_rows_in)
 
         def anchor_step(batch: pa.RecordBatch) -> tuple[int, pa.RecordBatch, Any, Any]:
             _check_columns(batch, anchor_spec)
-            generalized = _generalize_anchor(batch, anchor_spec, anonymization)
+            generalized = generalize_anchor(batch, anchor_spec, anonymization)
             ids = None
             if link in generalized.schema.names:
                 column = batch.column(link)
                 ids = (column.type, *AnchorPersons.batch_ids(column, generalized.column(link)))
             classes = released_class_sizes(generalized, anonymization)
-            out = _finish_anchor(generalized, anchor_spec, key, text_scrubber)
+            out = finish_batch(generalized, spec=anchor_spec, key=key, text_scrubber=text_scrubber)
             return batch.num_rows, out, ids, classes
 
         threads = 1 if anchor_spec.policy.text_columns else build_threads()
-        batches = _batches(source, anchor_tp, anchor_spec, batch_size)
+        anchor_batches = batches(source, anchor_tp, anchor_spec, batch_size)
         released = np.zeros(len(anonymization.kept_classes or ()), dtype=np.int64)
-        for n_in, out, ids, classes in _ordered_map(anchor_step, batches, threads):
+        for n_in, out, ids, classes in _ordered_map(anchor_step, anchor_batches, threads):
             released += classes  # released records per approved class
             if ids is not None:
                 persons.add_distinct(*ids)
@@ -243,10 +162,10 @@ def build_release(
             rows_in += n_in
             rows_out += out.num_rows
             if rows_in > anchor_rows_in:
-                raise _source_changed(anchor_tp.name, anchor_rows_in, rows_in, "at least ")
-            _notify(progress, phase, rows_in, anchor_rows_in)
+                raise source_changed(anchor_tp.name, anchor_rows_in, rows_in, "at least ")
+            notify(progress, phase, rows_in, anchor_rows_in)
         if rows_in != anchor_rows_in:
-            raise _source_changed(anchor_tp.name, anchor_rows_in, rows_in)
+            raise source_changed(anchor_tp.name, anchor_rows_in, rows_in)
         _check_released_classes(anchor_tp.name, anonymization, released)
         table_stats[anchor_tp.name] = {"rows_in": rows_in, "rows_out": rows_out}
         keep = persons if has_link else None
@@ -260,9 +179,9 @@ def build_release(
             if tp.name == plan.anchor:
                 continue
             spec = specs[tp.name]
-            total = _total(source, tp)
+            total = total_rows(source, tp)
             phase = f"transform:{tp.name}"
-            _notify(progress, phase, 0, total)
+            notify(progress, phase, 0, total)
             writer = sink.table(tp.name, columns=column_classes(spec, events=release_events))
             rows_in = rows_out = 0
 
@@ -279,11 +198,11 @@ def build_release(
                 return batch.num_rows, out
 
             threads = 1 if spec.policy.text_columns else build_threads()
-            for n_in, out in _ordered_map(step, _batches(source, tp, spec, batch_size), threads):
+            for n_in, out in _ordered_map(step, batches(source, tp, spec, batch_size), threads):
                 writer.write(out)
                 rows_in += n_in
                 rows_out += out.num_rows
-                _notify(progress, phase, rows_in, total)
+                notify(progress, phase, rows_in, total)
             table_stats[tp.name] = {"rows_in": rows_in, "rows_out": rows_out}
         # Genome files and the lifelog table, for the same released persons.
         from deid.kinds import KindsState, kinds_report, require_link, write_local
@@ -294,7 +213,7 @@ def build_release(
             if keep is not None
             else KindsState()
         )
-        _notify(progress, "publish", 0, None)
+        notify(progress, "publish", 0, None)
         report = _privacy_report(plan, anonymization, table_stats, keep)
         for w in sink.writers():
             w.close()  # the check reads the staged files
@@ -309,22 +228,8 @@ def build_release(
             plan=plan.to_dict(),
             created_at=plan.created_at,
         )
-        _notify(progress, "publish", 1, 1)
+        notify(progress, "publish", 1, 1)
     return manifest
-
-
-def _source_changed(
-    table: str,
-    counted: int,
-    read: int,
-    qualifier: str = "",
-    passes: tuple[str, str] = ("count pass", "transform pass"),
-) -> SourceChangedError:
-    return SourceChangedError(
-        f"the anchor table {table!r} changed during the build: the {passes[0]} read "
-        f"{counted} rows, the {passes[1]} {qualifier}{read}; expected the same rows "
-        "(nothing was published; rebuild from a stable snapshot of the source)"
-    )
 
 
 def _check_released_classes(
@@ -390,16 +295,6 @@ def _ordered_map(fn: Callable[[T], R], items: Iterable[T], threads: int) -> Iter
         finally:
             for fut in pending:
                 fut.cancel()
-
-
-def _finish_anchor(
-    batch: pa.RecordBatch, spec: TableSpec, key: ReleaseKey, scrubber: TextScrubber | None
-) -> pa.RecordBatch:
-    from deid.transform import _shift_columns, patient_shifts, protect_batch
-
-    shift = patient_shifts(batch, spec=spec, key=key)
-    batch = _shift_columns(batch, spec, shift)
-    return protect_batch(batch, spec=spec, key=key, text_scrubber=scrubber, shift=shift)
 
 
 def longitudinal_report(

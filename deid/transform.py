@@ -34,13 +34,13 @@ import pyarrow.compute as pc
 from deid.dates import date_shift_days, shift_dates
 from deid.errors import DataError, PolicyError
 from deid.keys import RESERVED_DOMAIN_PREFIX, TEXT_DOMAIN, KeyRef, ReleaseKey
+from deid.longitudinal.events import ReleaseEvents
 from deid.pseudonym import pseudonymize
 
 if TYPE_CHECKING:
     from deid.anonymize import Anonymization
     from deid.hierarchy import Hierarchy
     from deid.longitudinal.notes import NoteRules
-    from deid.longitudinal.release import ReleaseEvents
     from deid.plan import ReleasePlan
     from deid.policy import Policy
 
@@ -52,6 +52,8 @@ __all__ = [
     "TextScrubber",
     "check_columns",
     "column_classes",
+    "finish_batch",
+    "generalize_anchor",
     "kept_persons",
     "transform_batch",
 ]
@@ -453,7 +455,7 @@ def check_columns(batch: pa.RecordBatch, spec: TableSpec) -> None:
     _check_columns(batch, spec)
 
 
-def _generalize_anchor(
+def generalize_anchor(
     batch: pa.RecordBatch, spec: TableSpec, anonymization: Anonymization | None
 ) -> pa.RecordBatch:
     """Generalize to the chosen node and drop suppressed records (the engine's function).
@@ -503,7 +505,7 @@ def kept_persons(
     if link is None or link not in batch.schema.names:
         raise DataError(f"table {spec.name!r}: the link column is missing", field=link)
     _check_columns(batch, spec)
-    out = _generalize_anchor(batch, spec, anonymization)
+    out = generalize_anchor(batch, spec, anonymization)
     column: pa.Array = out.column(out.schema.get_field_index(link))
     return column
 
@@ -572,7 +574,24 @@ def transform_batch(
         if keep_rows is not None:
             batch = batch.filter(keep_rows)
     if spec.is_anchor:
-        batch = _generalize_anchor(batch, spec, anonymization)
+        batch = generalize_anchor(batch, spec, anonymization)
+    return finish_batch(batch, spec=spec, key=key, text_scrubber=text_scrubber, events=events)
+
+
+def finish_batch(
+    batch: pa.RecordBatch,
+    *,
+    spec: TableSpec,
+    key: ReleaseKey,
+    text_scrubber: TextScrubber | None = None,
+    events: ReleaseEvents | None = None,
+) -> pa.RecordBatch:
+    """The steps after row selection (and the anchor's generalization), the same for every
+    executor: shift dates per patient, generalize a linked table's quasi-identifiers to
+    their level (after the shift, so a month reflects the shifted date), scrub text,
+    pseudonymize identifiers. The local executor calls it on the anchor batch it has just
+    generalized (it counts the released classes in between); :func:`transform_batch` is
+    the whole composition."""
     shift = patient_shifts(batch, spec=spec, key=key)
     batch = _shift_columns(batch, spec, shift)
     if not spec.is_anchor:
@@ -800,8 +819,6 @@ class TableTransformer:
 
 @lru_cache(maxsize=8)
 def _events_for(events_json: str) -> ReleaseEvents:
-    from deid.longitudinal.release import ReleaseEvents
-
     return ReleaseEvents.from_dict(json.loads(events_json))
 
 

@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from deid.errors import DataError, DeidError, PolicyError, SourceChangedError
+from deid.passes import ProgressFn, notify
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -56,7 +57,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-ProgressFn = Callable[[str, int, "int | None"], None]
 
 JAVA17_HOME = "/usr/lib/jvm/java-17-openjdk-amd64"
 
@@ -405,7 +405,7 @@ class _Phase:
             except BaseException as exc:
                 failure.append(exc)
 
-        _notify(self.progress, phase, 0, total)
+        notify(self.progress, phase, 0, total)
         thread = threading.Thread(target=target, name=group, daemon=True)
         thread.start()
         try:
@@ -422,7 +422,7 @@ class _Phase:
             raise failure[0]
         value = result[0]
         done = total if total is not None else (value if isinstance(value, int) else 1)
-        _notify(self.progress, phase, done, done)
+        notify(self.progress, phase, done, done)
         return value
 
 
@@ -439,11 +439,6 @@ def _completed_fraction(sc: Any, group: str) -> float:
                 done += stage.numCompletedTasks
                 tasks += stage.numTasks
     return done / tasks if tasks else 0.0
-
-
-def _notify(progress: ProgressFn | None, phase: str, done: int, total: int | None) -> None:
-    if progress is not None:
-        progress(phase, done, total)
 
 
 def _output_schema(
@@ -529,12 +524,8 @@ def build_release_spark(
 
     from deid.anonymize import search
     from deid.frequency import COUNT, FrequencyTable
-    from deid.pipeline import (
-        _not_one_row_per_person,
-        _source_changed,
-        longitudinal_report,
-        privacy_report,
-    )
+    from deid.passes import not_one_row_per_person, source_changed
+    from deid.pipeline import longitudinal_report, privacy_report
     from deid.sinks import MANIFEST_FORMAT, MANIFEST_NAME, FileEntry, Manifest, file_sha256
     from deid.transform import TableSpec, TableTransformer, column_classes
 
@@ -579,7 +570,7 @@ def build_release_spark(
 
             anchor_rows = phases.run("count", None, anchor_stats)
             if linked[0] != linked[1]:
-                raise _not_one_row_per_person(plan.anchor, link, linked[0], linked[1])
+                raise not_one_row_per_person(plan.anchor, link, linked[0], linked[1])
         else:
             anchor_rows = phases.run("count", None, anchor_df.count)
         keys = [*specs[plan.anchor].policy.quasi_identifiers]
@@ -596,7 +587,7 @@ def build_release_spark(
         counts = phases.run("count", anchor_rows, merged.toArrow)
         freq = FrequencyTable.from_arrow(counts)
         if freq.total != anchor_rows:  # the source changed between the two reads
-            raise _source_changed(
+            raise source_changed(
                 plan.anchor, anchor_rows, freq.total, passes=("row count", "count pass")
             )
 
@@ -611,9 +602,9 @@ def build_release_spark(
             )
             events_json = release_events.without_suppressed().to_json()
         else:
-            _notify(progress, "search", 0, None)
+            notify(progress, "search", 0, None)
             anonymization = search(freq, specs[plan.anchor].policy)
-            _notify(progress, "search", 1, 1)
+            notify(progress, "search", 1, 1)
         anon_json = json.dumps(anonymization.to_dict(), sort_keys=True)
 
         # 3. Transform pass: the anchor, then every linked table restricted to kept persons.
@@ -701,7 +692,7 @@ def build_release_spark(
             kept_df.unpersist()
 
         # 4. Sink: flatten part files, hash, manifest, atomic publish.
-        _notify(progress, "publish", 0, None)
+        notify(progress, "publish", 0, None)
         files: list[FileEntry] = []
         tables: dict[str, Any] = {}
         released_columns: dict[str, dict[str, dict[str, Any]]] = {}
@@ -787,7 +778,7 @@ def build_release_spark(
         os.chmod(staging, 0o750)  # noqa: S103 - the service reads it
         os.rename(staging, final_dir)
         _fsync(releases_dir)
-        _notify(progress, "publish", 1, 1)
+        notify(progress, "publish", 1, 1)
         return Manifest(
             release_dir=final_dir, data=data, sha256=hashlib.sha256(text.encode()).hexdigest()
         )

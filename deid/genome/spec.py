@@ -22,38 +22,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from deid.errors import PolicyError
+from deid.genome.genes import Region, gene_region
 
 __all__ = ["DEFAULT_MIN_CARRIERS", "GenomeSpec", "Region", "parse_genome_spec"]
 
 DEFAULT_MIN_CARRIERS = 5
 _KEYS = {"min_carriers", "genes", "regions", "format", "info", "source", "recipient_public_key"}
-_REGION_RE = re.compile(r"^(?P<contig>[A-Za-z0-9_.]+):(?P<start>[0-9,]+)-(?P<end>[0-9,]+)$")
 _FIELD_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 RECOMPUTED_INFO = ("AC", "AN", "AF")
-
-
-@dataclass(frozen=True, order=True)
-class Region:
-    """A 1-based, inclusive span on a contig (as ``chr:start-end``)."""
-
-    contig: str
-    start: int
-    end: int
-
-    def __str__(self) -> str:
-        return f"{self.contig}:{self.start}-{self.end}"
-
-    @classmethod
-    def parse(cls, text: str, *, where: str) -> Region:
-        m = _REGION_RE.fullmatch(text.strip()) if isinstance(text, str) else None
-        if m is None:
-            raise PolicyError(
-                where, f"expected a region like 'chr17:7661779-7687538', got {text!r}"
-            )
-        start, end = int(m["start"].replace(",", "")), int(m["end"].replace(",", ""))
-        if start < 1 or end < start:
-            raise PolicyError(where, f"expected 1 <= start <= end, got {text!r}")
-        return cls(m["contig"], start, end)
 
 
 @dataclass(frozen=True)
@@ -82,8 +58,6 @@ class GenomeSpec:
 
     def selected_regions(self) -> tuple[Region, ...]:
         """Genes and regions as merged, sorted spans (empty: the whole file)."""
-        from deid.genome.genes import gene_region
-
         spans = [gene_region(g, where="genome.genes") for g in self.genes] + list(self.regions)
         merged: list[Region] = []
         for r in sorted(spans):
@@ -119,8 +93,6 @@ def parse_genome_spec(raw: Any, *, where: str = "genome") -> GenomeSpec:
             f"expected an integer in 2..1000 (a variant carried by one sample names it), got {mc!r}",
         )
     genes = _names(raw.get("genes", []), f"{where}.genes")
-    from deid.genome.genes import gene_region
-
     for g in genes:
         gene_region(g, where=f"{where}.genes")
     regions_raw = raw.get("regions", [])

@@ -16,9 +16,7 @@ event rows (raw ids, sorted), and which rows follow an event.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,15 +24,16 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from deid.errors import DataError, PolicyError, PrivacyTargetNotMet, SourceChangedError
+from deid.errors import PolicyError, PrivacyTargetNotMet, SourceChangedError
 from deid.hierarchy import DateHierarchy, Hierarchy, Icd10Hierarchy
+from deid.longitudinal.events import ReleaseEvents
 from deid.longitudinal.measure import km_risk_frames, km_risk_tables, read_released_table
 from deid.longitudinal.model import EventModel
 from deid.longitudinal.notes import NoteRules
 from deid.longitudinal.search import AnchorState, LongitudinalSearch
 from deid.longitudinal.store import AnchorCollector, EventCollector, LongitudinalData
+from deid.passes import ProgressFn
 
 if TYPE_CHECKING:
     from deid.anonymize import Anonymization, FrequencyTable
@@ -54,7 +53,6 @@ __all__ = [
 ]
 
 IntArray = npt.NDArray[np.int64]
-ProgressFn = Callable[[str, int, "int | None"], None]
 #: the m of the risk figures in the report (before and after)
 RISK_MS = (1, 2, 3)
 _DATE_ORDER = ("day", "week", "month", "quarter", "half", "year", "decade", "*")
@@ -75,83 +73,6 @@ def level_label(h: Hierarchy, level: int) -> str:
         if level - 1 < len(widths):
             return f"bands of {widths[level - 1]}"
     return "value" if level == 0 else f"level {level}"
-
-
-@dataclass
-class ReleaseEvents:
-    """The transform pass's view of the longitudinal decisions (no secrets; JSON-ready)."""
-
-    levels: dict[str, dict[str, int]]  # event table -> known column -> level
-    suppressed: dict[str, IntArray]  # event table -> sorted raw ids of suppressed rows
-    follow: dict[str, tuple[str, str]]  # dependent table -> (event table, id column)
-    id_columns: dict[str, str]  # event table -> id column
-    expected_out: dict[str, int]  # event table -> rows the search released
-    notes: NoteRules = field(default_factory=NoteRules)  # how text follows the tables
-    report: dict[str, Any] = field(default_factory=dict)
-
-    def levels_for(self, table: str) -> dict[str, int] | None:
-        return self.levels.get(table)
-
-    def drop_mask(self, batch: pa.RecordBatch, table: str) -> pa.Array | None:
-        """True for rows to keep: not a suppressed event, not following one."""
-        if table in self.suppressed:
-            column, ids = self.id_columns[table], self.suppressed[table]
-        elif table in self.follow:
-            event, column = self.follow[table]
-            ids = self.suppressed[event]
-        else:
-            return None
-        if column not in batch.schema.names:
-            raise DataError(f"table {table!r}: the column {column!r} is missing", field=column)
-        if not len(ids):
-            return None
-        values = batch.column(column)
-        valid = np.asarray(values.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-        ints = np.asarray(pc.fill_null(values, 0).to_numpy(zero_copy_only=False)).astype(np.int64)
-        pos = np.minimum(np.searchsorted(ids, ints), len(ids) - 1)
-        hit = (ids[pos] == ints) & valid
-        return pa.array(~hit, pa.bool_())
-
-    def without_suppressed(self) -> ReleaseEvents:
-        """The same decisions with no row list (the Spark executor anti-joins the ids)."""
-        return replace(self, suppressed={t: np.zeros(0, np.int64) for t in self.suppressed})
-
-    def suppressed_table(self, table: str) -> pa.Table:
-        """The suppressed ids of an event table (or of the event a table follows)."""
-        if table in self.suppressed:
-            column, ids = self.id_columns[table], self.suppressed[table]
-        else:
-            event, column = self.follow[table]
-            ids = self.suppressed[event]
-        return pa.table({column: pa.array(ids, pa.int64())})
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "levels": self.levels,
-            "suppressed": {t: [int(x) for x in ids] for t, ids in self.suppressed.items()},
-            "follow": {t: list(v) for t, v in self.follow.items()},
-            "id_columns": self.id_columns,
-            "expected_out": self.expected_out,
-            "notes": self.notes.to_dict(),
-            "report": self.report,
-        }
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ReleaseEvents:
-        return cls(
-            levels={t: {c: int(v) for c, v in lv.items()} for t, lv in data["levels"].items()},
-            suppressed={
-                t: np.asarray(sorted(ids), dtype=np.int64) for t, ids in data["suppressed"].items()
-            },
-            follow={t: (str(v[0]), str(v[1])) for t, v in data["follow"].items()},
-            id_columns={str(t): str(c) for t, c in data["id_columns"].items()},
-            expected_out={str(t): int(n) for t, n in data["expected_out"].items()},
-            notes=NoteRules.from_dict(data.get("notes") or {}),
-            report=dict(data.get("report") or {}),
-        )
 
 
 def event_leaves(
@@ -330,7 +251,7 @@ def plan_longitudinal(
 ) -> tuple[Anonymization, int, ReleaseEvents]:
     """Count pass, event pass and joint search (the local executor's); raises
     ``PrivacyTargetNotMet``."""
-    from deid.pipeline import _batches, _notify, _total, count_anchor
+    from deid.passes import batches, count_anchor, notify, total_rows
 
     planner = LongitudinalPlanner(plan, events)
     freq, rows_in = count_anchor(
@@ -340,11 +261,11 @@ def plan_longitudinal(
         tp = plan.table(name)
         spec = planner.specs[name]
         phase = f"events:{name}"
-        total = _total(source, tp)
-        _notify(progress, phase, 0, total)
-        for batch in _batches(source, tp, spec, batch_size):
+        total = total_rows(source, tp)
+        notify(progress, phase, 0, total)
+        for batch in batches(source, tp, spec, batch_size):
             collector.add_leaves(event_leaves(batch, collector, spec, key))
-            _notify(progress, phase, collector.rows, total)
+            notify(progress, phase, collector.rows, total)
     anonymization, release_events = planner.decide(freq, progress)
     return anonymization, rows_in, release_events
 

@@ -195,6 +195,9 @@ DEID_SPARK_JDBC_JAR = env.str("DEID_SPARK_JDBC_JAR", default="")
 DEID_MASTER_KEY_FILE = Path(
     env.str("DEID_MASTER_KEY_FILE", default=str(DEID_KEYS_DIR / "master.key"))
 )
+# Only whether the secret is in the environment: the engine reads it there itself, so the
+# secret never sits in the settings object.
+DEID_MASTER_KEY_IN_ENV = bool(env.str("DEID_MASTER_KEY", default=""))
 # Ed25519 signing key for audit checkpoints, kept outside the database.
 AUDIT_SIGNING_KEY_FILE = Path(
     env.str("AUDIT_SIGNING_KEY_FILE", default=str(DEID_KEYS_DIR / "audit_signing.key"))

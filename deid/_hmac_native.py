@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from deid import settings
+
 __all__ = ["available", "hmac_b32", "load"]
 
 _CDEF = """
@@ -245,11 +247,7 @@ void deid_hmac_b32(const uint8_t *key, size_t keylen, const uint8_t *data, const
 
 
 def _cache_dir() -> Path:
-    env = os.environ.get("DEID_NATIVE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "deid-native"
+    return settings.native_cache_dir()
 
 
 def _module_name() -> str:
@@ -308,7 +306,7 @@ def _compile(cache: Path, name: str) -> Path:
 @lru_cache(maxsize=1)
 def load() -> Any | None:
     """The compiled module (``.ffi``, ``.lib``), or None if native code is unavailable."""
-    if os.environ.get("DEID_NATIVE", "1") == "0":
+    if not settings.native_enabled():
         return None
     name = _module_name()
     cache = _cache_dir()

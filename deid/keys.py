@@ -32,6 +32,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from deid import settings
 from deid.errors import KeyMaterialError
 
 __all__ = [
@@ -138,7 +139,7 @@ def load_master_key(
     *, key_file: Path | str | None = None, environ: Mapping[str, str] | None = None
 ) -> MasterKey:
     """The master key from ``DEID_MASTER_KEY``, else ``key_file``, else ``DEID_MASTER_KEY_FILE``."""
-    env = os.environ if environ is None else environ
+    env = settings.environ() if environ is None else environ
     text = env.get(MASTER_KEY_ENV)
     if text:
         return MasterKey.from_text(text, source=f"environment variable {MASTER_KEY_ENV}")

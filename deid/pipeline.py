@@ -11,7 +11,6 @@ nothing is published.
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from deid import settings
 from deid.errors import DeidError, PolicyError, SourceChangedError
 from deid.keys import KeyStore, ReleaseKey
 from deid.passes import (
@@ -259,18 +259,7 @@ def build_threads() -> int:
     Arrow, polars and the native HMAC release the GIL, so batches transform in parallel
     while the source reads the next ones; output order is kept (same files).
     """
-    raw = os.environ.get("DEID_BUILD_THREADS")
-    if raw is None:
-        return max(1, min(8, os.cpu_count() or 1))
-    try:
-        value = int(raw)
-    except ValueError:
-        raise PolicyError(
-            "DEID_BUILD_THREADS", f"expected a positive integer, got {raw!r}"
-        ) from None
-    if value < 1:
-        raise PolicyError("DEID_BUILD_THREADS", f"expected a positive integer, got {raw!r}")
-    return value
+    return settings.build_threads()
 
 
 T = TypeVar("T")

@@ -21,7 +21,6 @@ Data flow (docs/architecture.md, "One release, as data flows through it"):
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from pathlib import Path
@@ -70,9 +69,9 @@ def key_ref(key_id: str) -> KeyRef:
 
     from deid.keys import KeyRef
 
-    # Whether the master secret comes from the environment: only its presence is read
-    # here (the engine loads it), so the secret never sits in the settings object.
-    master_file = None if os.environ.get("DEID_MASTER_KEY") else _master_key_file()
+    # The engine loads a master secret from its environment itself (settings know only
+    # whether there is one), so the secret never sits in the settings object.
+    master_file = None if settings.DEID_MASTER_KEY_IN_ENV else _master_key_file()
     return KeyRef(
         keystore_root=str(settings.DEID_KEYS_DIR), key_id=key_id, master_key_file=master_file
     )

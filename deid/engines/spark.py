@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from deid import settings
 from deid.errors import DataError, DeidError, PolicyError, SourceChangedError
 from deid.passes import ProgressFn, notify
 
@@ -58,7 +59,7 @@ __all__ = [
 
 T = TypeVar("T")
 
-JAVA17_HOME = "/usr/lib/jvm/java-17-openjdk-amd64"
+JAVA17_HOME = settings.JAVA17_HOME
 
 _LOG4J2 = """\
 rootLogger.level = error
@@ -87,20 +88,6 @@ def _log4j2_file() -> Path:
     return path
 
 
-def _prepare_environment() -> None:
-    """Pin Java 17 and the loopback address before a JVM is launched."""
-    java_home = os.environ.get("JAVA_HOME", "")
-    wrong_java = not java_home or "17" not in Path(java_home).resolve().name
-    if wrong_java and Path(JAVA17_HOME).is_dir():
-        os.environ["JAVA_HOME"] = JAVA17_HOME
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    # Executors (Python workers) must use the same interpreter as the driver.
-    import sys
-
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-
-
 def spark_session(
     master: str = "local[2]",
     *,
@@ -116,7 +103,7 @@ def spark_session(
     honoured when this call creates the session). ``conf`` adds or overrides Spark
     settings (e.g. executor memory on a cluster).
     """
-    _prepare_environment()
+    settings.prepare_spark_environment()
     from pyspark.sql import SparkSession
 
     log4j = f"-Dlog4j2.configurationFile=file:{_log4j2_file()}"

@@ -8,12 +8,11 @@ import the pipeline to find it.
 from __future__ import annotations
 
 import hashlib
-import os
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from deid.errors import PolicyError
+from deid import settings
 
 if TYPE_CHECKING:
     from deid.longitudinal.notes import NoteRules
@@ -79,16 +78,7 @@ def scrub_processes() -> int:
     More than one forks workers per batch (``Scrubber.scrub_many(n_process=...)``);
     keep 1 inside executors that must not fork (e.g. Spark Python workers).
     """
-    raw = os.environ.get("DEID_SCRUB_PROCESSES", "1")
-    try:
-        value = int(raw)
-    except ValueError:
-        raise PolicyError(
-            "DEID_SCRUB_PROCESSES", f"expected a positive integer, got {raw!r}"
-        ) from None
-    if value < 1:
-        raise PolicyError("DEID_SCRUB_PROCESSES", f"expected a positive integer, got {raw!r}")
-    return value
+    return settings.scrub_processes()
 
 
 def default_text_scrubber() -> TextScrubber | None:

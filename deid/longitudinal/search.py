@@ -60,6 +60,16 @@ import numpy as np
 import numpy.typing as npt
 
 from deid.errors import PolicyError, PrivacyTargetNotMet
+from deid.longitudinal.combos import (
+    Groups,
+    Instances,
+    combinations,
+    dense_codes,
+    dense_ids,
+    live_all,
+    multiset_valid,
+    person_lengths,
+)
 from deid.longitudinal.store import LongitudinalData
 from deid.search import Problem, evaluate_node
 
@@ -81,48 +91,10 @@ FloatArray = npt.NDArray[np.float64]
 MAX_ROUNDS = 256
 #: combination instances (size 2..m, all persons) one node may hold in memory
 MAX_INSTANCES = 400_000_000
-_FIT = 1 << 62
-
-
-def dense_ids(cols: Sequence[npt.NDArray[Any]], cards: Sequence[int]) -> tuple[IntArray, int]:
-    """A dense id per distinct row of ``cols`` (column j in 0..cards[j]-1) and the id count.
-
-    Columns are packed into one int64 key while the product of the cardinalities fits,
-    and the key is re-indexed densely before it would overflow, so any number of columns
-    works. Ids follow the rows' lexicographic order.
-    """
-    n = len(cols[0]) if cols else 0
-    if n == 0:
-        return np.zeros(0, np.int64), 0
-    key = np.zeros(n, dtype=np.int64)
-    card = 1
-    for col, c in zip(cols, cards, strict=True):
-        c = max(int(c), 1)
-        if card * c >= _FIT:
-            key, card = _dense(key, card)
-        key = key * c + np.asarray(col, dtype=np.int64)
-        card *= c
-    return _dense(key, card)
 
 
 #: a key space up to this size (or up to 16 slots a key, at most _DIRECT_MAX slots) is
 #: made dense by a presence table in linear time, not by sorting
-_DIRECT = 1 << 16
-_DIRECT_MAX = 1 << 26
-
-
-def _dense(key: IntArray, space: int) -> tuple[IntArray, int]:
-    """Dense ids of ``key`` (values in 0..space-1), in the keys' order."""
-    if space <= _DIRECT or (space <= 16 * len(key) and space <= _DIRECT_MAX):
-        present = np.zeros(space, dtype=bool)
-        present[key] = True
-        remap = np.cumsum(present, dtype=np.int32)
-        n = int(remap[-1]) if space else 0
-        return remap[key].astype(np.int64) - 1, n
-    uniq, inv = np.unique(key, return_inverse=True)
-    return inv.reshape(-1).astype(np.int64), len(uniq)
-
-
 @dataclass
 class AnchorState:
     """One anchor node: each person's class (dense id) and who is suppressed."""
@@ -178,48 +150,13 @@ class LongitudinalResult:
 
 
 @dataclass
-class _Groups:
-    """The live events of one node: (person, item) groups and their first m occurrences."""
-
-    events: IntArray  # event indices of kept persons, sorted by (person, item, row id)
-    g_start: IntArray  # per group: first position in ``events``
-    g_person: IntArray
-    g_item: IntArray  # dense item id
-    g_count: IntArray  # rows of the group
-    g_table: IntArray
-    g_extra: FloatArray  # loss added by suppressing one row of the group
-    n_items: int
-    o_group: IntArray  # per occurrence (rank < min(count, m)), sorted by (person, item, rank)
-    o_rank: IntArray
-
-
-@dataclass
-class _Instances:
-    """Combinations of one size: the occurrences of each instance and its combination id."""
-
-    size: int
-    cols: tuple[I32Array, ...]  # per position: the occurrence of each instance
-    combo: IntArray  # dense combination id (class + multiset of items)
-    n_combos: int
-    live: BoolArray | None = None  # during an evaluation: instances still whole
-    supp: IntArray | None = None  # their supports (persons per combination)
-
-    def rows(self, mask: BoolArray) -> npt.NDArray[np.int64]:
-        """The occurrences of the instances in ``mask`` as (instances, size)."""
-        rows: npt.NDArray[np.int64] = np.stack([c[mask] for c in self.cols], axis=1).astype(
-            np.int64
-        )
-        return rows
-
-
-@dataclass
 class _Node:
     """What every round of one node works on."""
 
-    g: _Groups
+    g: Groups
     single: IntArray  # per group: its (class, item) id
     n_single: int
-    instances: list[_Instances]
+    instances: list[Instances]
 
 
 class LongitudinalSearch:
@@ -335,7 +272,7 @@ class LongitudinalSearch:
 
     def _groups(
         self, anchor: AnchorState, levels: Sequence[int], table: int | None = None
-    ) -> _Groups:
+    ) -> Groups:
         d, m = self.data, self.m
         item, space = self.items(levels, table)
         order = self.order
@@ -344,7 +281,7 @@ class LongitudinalSearch:
             live &= d.table_of[order] == table
         events = order[live]  # kept persons, by (person, row id)
         # dense item ids (sorted like the codes), then a stable sort by (person, item)
-        dense, n_items = _dense(item[events], space)
+        dense, n_items = dense_codes(item[events], space)
         persons = d.person_of[events]
         if len(events):
             key = persons * max(n_items, 1) + dense
@@ -366,7 +303,7 @@ class LongitudinalSearch:
         o_group = np.repeat(np.arange(len(g_start), dtype=np.int64), cap)
         o_start = np.cumsum(cap) - cap
         o_rank = np.arange(len(o_group), dtype=np.int64) - np.repeat(o_start, cap)
-        return _Groups(
+        return Groups(
             events=events,
             g_start=g_start,
             g_person=persons[g_start] if len(g_start) else np.zeros(0, np.int64),
@@ -379,14 +316,14 @@ class LongitudinalSearch:
             o_rank=o_rank,
         )
 
-    def _instances(self, g: _Groups, klass: IntArray, n_classes: int) -> list[_Instances]:
+    def _instances(self, g: Groups, klass: IntArray, n_classes: int) -> list[Instances]:
         """Combination instances of sizes 2..m over the occurrences (multisets, per person)."""
         m = self.m
-        out: list[_Instances] = []
+        out: list[Instances] = []
         o_person = g.g_person[g.o_group]
         o_code = g.g_item[g.o_group] * m + g.o_rank  # ascending within a person
         width = max(g.n_items * m, 1)
-        sizes = _person_lengths(o_person)
+        sizes = person_lengths(o_person)
         total = sum(
             int(math.comb(int(length), s) * count)
             for s in range(2, m + 1)
@@ -402,29 +339,29 @@ class LongitudinalSearch:
             if s == 2:
                 out.append(self._pairs(g, klass, n_classes))
                 continue
-            pos = _combinations(o_person, s)
+            pos = combinations(o_person, s)
             if not len(pos):
                 empty = tuple(np.zeros(0, np.int32) for _ in range(s))
-                out.append(_Instances(s, empty, np.zeros(0, np.int64), 0))
+                out.append(Instances(s, empty, np.zeros(0, np.int64), 0))
                 continue
             codes = o_code[pos]
-            valid = _multiset_valid(codes, m)
+            valid = multiset_valid(codes, m)
             pos, codes = pos[valid], codes[valid]
             cls = klass[o_person[pos[:, 0]]]
             combo, n_combos = dense_ids(
                 [cls, *[codes[:, i] for i in range(s)]], [max(n_classes, 1), *[width] * s]
             )
             cols = tuple(np.ascontiguousarray(pos[:, i], dtype=np.int32) for i in range(s))
-            out.append(_Instances(s, cols, combo, n_combos))
+            out.append(Instances(s, cols, combo, n_combos))
         return out
 
-    def _pairs(self, g: _Groups, klass: IntArray, n_classes: int) -> _Instances:
+    def _pairs(self, g: Groups, klass: IntArray, n_classes: int) -> Instances:
         """Size-2 combinations, made directly: two items of a person (rank 0 each), or one
         item twice (ranks 0 and 1): each multiset once, nothing to filter."""
         m = self.m
         cap = np.minimum(g.g_count, m)
         o_start = np.cumsum(cap) - cap
-        two = _combinations(g.g_person, 2)  # group pairs of a person, items ascending
+        two = combinations(g.g_person, 2)  # group pairs of a person, items ascending
         first, second = np.ascontiguousarray(two[:, 0]), np.ascontiguousarray(two[:, 1])
         twice = np.flatnonzero(g.g_count >= 2)
         ga = np.concatenate([first, twice])
@@ -435,7 +372,7 @@ class LongitudinalSearch:
         width = max(g.n_items * m, 1)
         cls = klass[g.g_person[ga]]
         combo, n_combos = dense_ids([cls, code_a, code_b], [max(n_classes, 1), width, width])
-        return _Instances(2, (a.astype(np.int32), b.astype(np.int32)), combo, n_combos)
+        return Instances(2, (a.astype(np.int32), b.astype(np.int32)), combo, n_combos)
 
     def _prepare(
         self, anchor: AnchorState, levels: Sequence[int], table: int | None = None
@@ -449,7 +386,7 @@ class LongitudinalSearch:
 
     def _rare(
         self, node: _Node, keep: IntArray
-    ) -> tuple[BoolArray, list[tuple[_Instances, BoolArray]]]:
+    ) -> tuple[BoolArray, list[tuple[Instances, BoolArray]]]:
         """Groups of rare items, and per size the live instances of rare combinations.
 
         Instances containing an occurrence of a rare item do not count: those rows go
@@ -460,9 +397,9 @@ class LongitudinalSearch:
         supp1 = np.bincount(node.single[g_live], minlength=node.n_single)
         rare_groups = g_live & (supp1[node.single] < k)
         o_live = (g.o_rank < keep[g.o_group]) & ~rare_groups[g.o_group]
-        rare: list[tuple[_Instances, BoolArray]] = []
+        rare: list[tuple[Instances, BoolArray]] = []
         for inst in node.instances:
-            live = _live_all(inst, o_live)
+            live = live_all(inst, o_live)
             if inst.live is None or inst.supp is None:
                 inst.supp = np.bincount(inst.combo[live], minlength=inst.n_combos)
             else:  # supports only fall: take off the instances that broke since
@@ -476,7 +413,7 @@ class LongitudinalSearch:
         return rare_groups, rare
 
     def _forced(
-        self, g: _Groups, rare_groups: BoolArray, rare: list[tuple[_Instances, BoolArray]]
+        self, g: Groups, rare_groups: BoolArray, rare: list[tuple[Instances, BoolArray]]
     ) -> tuple[int, float, FloatArray]:
         """Rows that must go (all rows of rare items, one per disjoint rare combination),
         the least loss they add, and the rows of rare items per table."""
@@ -604,7 +541,7 @@ class LongitudinalSearch:
         floors: FloatArray = np.floor((1.0 - self.min_kept_share) * rows + 1e-9) - gone
         return floors
 
-    def _packing(self, g: _Groups, rare: list[tuple[_Instances, BoolArray]]) -> tuple[int, float]:
+    def _packing(self, g: Groups, rare: list[tuple[Instances, BoolArray]]) -> tuple[int, float]:
         """A lower bound on what the rare combinations still cost: (rows, loss).
 
         Rare combinations that share no (person, item) group need a suppressed row each,
@@ -639,8 +576,8 @@ class LongitudinalSearch:
 
     def _cover(
         self,
-        g: _Groups,
-        rare: list[tuple[_Instances, BoolArray]],
+        g: Groups,
+        rare: list[tuple[Instances, BoolArray]],
         keep: IntArray,
         floors: FloatArray,
     ) -> None:
@@ -849,54 +786,3 @@ def _below_any(node: tuple[int, ...], tops: Sequence[tuple[int, ...]]) -> bool:
 
 def _tol(x: float) -> float:
     return 1e-12 * max(1.0, abs(x)) if math.isfinite(x) else 0.0
-
-
-def _live_all(inst: _Instances, o_live: BoolArray) -> BoolArray:
-    live: BoolArray = o_live[inst.cols[0]]
-    for col in inst.cols[1:]:
-        live &= o_live[col]
-    return live
-
-
-def _person_lengths(person: IntArray) -> list[tuple[int, int]]:
-    """(occurrences of a person, persons with that many) for ``person`` sorted."""
-    if not len(person):
-        return []
-    change = np.ones(len(person), dtype=bool)
-    change[1:] = person[1:] != person[:-1]
-    lengths = np.diff(np.append(np.flatnonzero(change), len(person)))
-    values, counts = np.unique(lengths, return_counts=True)
-    return [(int(v), int(c)) for v, c in zip(values, counts, strict=True)]
-
-
-def _combinations(person: IntArray, size: int) -> npt.NDArray[np.int64]:
-    """All ``size``-subsets of each person's positions (``person`` sorted), as rows."""
-    n = len(person)
-    if n == 0:
-        return np.zeros((0, size), np.int64)
-    change = np.ones(n, dtype=bool)
-    change[1:] = person[1:] != person[:-1]
-    starts = np.flatnonzero(change)
-    lengths = np.diff(np.append(starts, n))
-    out: list[npt.NDArray[np.int64]] = []
-    for length in np.unique(lengths):
-        if length < size:
-            continue
-        sel = starts[lengths == length]
-        comb = np.array(list(itertools.combinations(range(int(length)), size)), dtype=np.int64)
-        pos = sel[:, None, None] + comb[None, :, :]  # (persons, combinations, size)
-        out.append(pos.reshape(-1, size))
-    if not out:
-        return np.zeros((0, size), np.int64)
-    return np.concatenate(out)
-
-
-def _multiset_valid(codes: npt.NDArray[np.int64], m: int) -> BoolArray:
-    """Combinations of occurrences that name a multiset once: ranks 0, 1, ... per item."""
-    rank = codes % m
-    value = codes // m
-    ok: BoolArray = rank[:, 0] == 0
-    for i in range(1, codes.shape[1]):
-        same = value[:, i] == value[:, i - 1]
-        ok &= ((rank[:, i] == 0) & ~same) | (same & (rank[:, i] == rank[:, i - 1] + 1))
-    return ok

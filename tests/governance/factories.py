@@ -8,7 +8,9 @@ from typing import Any
 
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from governance import services
+from governance.errors import GovernanceError
 from governance.models import (
     DataAccessRequest,
     Dataset,
@@ -287,3 +289,29 @@ LONGITUDINAL = {
         },
     },
 }
+
+
+# --- assertions the service tests share ---
+
+
+def actions_for(obj: Any) -> list[str]:
+    return list(
+        AuditEvent.objects.filter(
+            object_type=f"{obj._meta.app_label}.{obj._meta.model_name}", object_id=str(obj.pk)
+        )
+        .order_by("pk")
+        .values_list("action", flat=True)
+    )
+
+
+def refused(code: str):  # type: ignore[no-untyped-def]
+    class _Ctx:
+        def __enter__(self) -> None:
+            return None
+
+        def __exit__(self, et: Any, exc: Any, tb: Any) -> bool:
+            assert et is GovernanceError, f"expected GovernanceError({code}), got {et}: {exc}"
+            assert exc.code == code, f"expected code {code}, got {exc.code}: {exc.message}"
+            return True
+
+    return _Ctx()

@@ -21,7 +21,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from governance import services
-from governance.errors import GovernanceError
+from governance.errors import GovernanceError, GovernanceErrorCode
 from governance.models import (
     Dataset,
     DatasetKind,
@@ -484,7 +484,7 @@ def run(
     release.refresh_from_db()
     if release.state != ReleaseState.BUILT:
         raise GovernanceError(
-            code="build_failed",
+            code=GovernanceErrorCode.BUILD_FAILED,
             message=f"The build of release #{release.pk} ended {outcome.get('status')}: "
             f"{release.build_error or outcome}",
         )

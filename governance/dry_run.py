@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from audit.actions import AuditAction
 from audit.services import Actor, record_event
-from governance.errors import GovernanceError
+from governance.errors import GovernanceError, GovernanceErrorCode
 from governance.models import DataAccessRequest, Role
 
 __all__ = ["DRY_RUN_MAX_ROWS", "DryRun", "policy_dry_run"]
@@ -87,7 +87,7 @@ def policy_dry_run(*, request: DataAccessRequest, acting_user: Any, policy_yaml:
                 break
     except Exception as exc:  # the CDW is unreachable: say so, without its URL
         raise GovernanceError(
-            code="unavailable",
+            code=GovernanceErrorCode.UNAVAILABLE,
             message=_("The CDW cannot be read now (%(type_exc_name)s).")
             % {"type_exc_name": type(exc).__name__},
         ) from None
@@ -135,7 +135,7 @@ def policy_dry_run(*, request: DataAccessRequest, acting_user: Any, policy_yaml:
     except PrivacyTargetNotMet as exc:
         result.failure = str(exc)
     except DeidError as exc:
-        raise GovernanceError(code="policy_invalid", message=str(exc)) from None
+        raise GovernanceError(code=GovernanceErrorCode.POLICY_INVALID, message=str(exc)) from None
     result.seconds = round(time.perf_counter() - started, 2)
     with transaction.atomic():
         record_event(

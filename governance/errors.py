@@ -4,44 +4,73 @@ from __future__ import annotations
 
 import json
 import re
+from enum import StrEnum
 from typing import Any
 
-__all__ = ["GovernanceError", "describe_failure", "failure_details", "redact_values"]
+__all__ = [
+    "GovernanceError",
+    "GovernanceErrorCode",
+    "describe_failure",
+    "failure_details",
+    "redact_values",
+]
 
-# Suggested HTTP status per code (the API's exception handler may use it).
+
+class GovernanceErrorCode(StrEnum):
+    """Why an action was refused: stable machine codes (API clients and tests match on them)."""
+
+    PERMISSION_DENIED = "permission_denied"  # the acting user lacks the role
+    OWN_ORGANIZATION = "own_organization"  # nobody decides on their own organization's case
+    TWO_PERSON_RULE = "two_person_rule"  # the second decision needs another person
+    ROLE_SEPARATION = "role_separation"  # one person may not hold both sides of a check
+    VALIDATION = "validation"  # a field is malformed
+    REASON_REQUIRED = "reason_required"  # a decision needs its reason written down
+    DOCUMENT_INVALID = "document_invalid"  # an upload is not an accepted document
+    POLICY_INVALID = "policy_invalid"  # a de-identification policy does not parse or check
+    POLICY_MISSING = "policy_missing"  # a release has no policy yet
+    INVALID_STATE = "invalid_state"  # the subject is not in a state that allows the action
+    STALE_BUILD = "stale_build"  # a late worker of a superseded build
+    DUO_INCOMPATIBLE = "duo_incompatible"  # the purpose breaks a dataset's use limitation
+    IRB_INVALID = "irb_invalid"  # no verified IRB approval in force
+    DUA_INVALID = "dua_invalid"  # no signed DUA in force naming the recipient
+    NOT_DUE = "not_due"  # a scheduled action before its time
+    UNSAFE_PATH = "unsafe_path"  # a path outside the folder it must be in
+    KEY_DESTROY_FAILED = "key_destroy_failed"  # a release key could not be destroyed
+    FILES_REMAIN = "files_remain"  # a destroyed release's files could not be removed
+    BUILD_FAILED = "build_failed"  # the demo's build did not succeed
+    UNAVAILABLE = "unavailable"  # a needed service (database, queue) is not reachable
+
+
+# Suggested HTTP status per code (the API's exception handler may use it); others are 409.
 _STATUS = {
-    "permission_denied": 403,
-    "own_organization": 403,
-    "two_person_rule": 403,
-    "role_separation": 403,
-    "validation": 400,
-    "reason_required": 400,
-    "document_invalid": 400,
-    "policy_invalid": 400,
+    GovernanceErrorCode.PERMISSION_DENIED: 403,
+    GovernanceErrorCode.OWN_ORGANIZATION: 403,
+    GovernanceErrorCode.TWO_PERSON_RULE: 403,
+    GovernanceErrorCode.ROLE_SEPARATION: 403,
+    GovernanceErrorCode.VALIDATION: 400,
+    GovernanceErrorCode.REASON_REQUIRED: 400,
+    GovernanceErrorCode.DOCUMENT_INVALID: 400,
+    GovernanceErrorCode.POLICY_INVALID: 400,
 }
 
 
 class GovernanceError(Exception):
-    """A refused action: ``code`` is stable (API clients and tests match on it), ``message`` says
-    what was refused and why.
+    """A refused action: ``code`` (a :class:`GovernanceErrorCode`) is stable, ``message`` says
+    what was refused and why, in the reader's language."""
 
-    Codes: ``permission_denied``, ``invalid_state``, ``reason_required``, ``two_person_rule``,
-    ``own_organization``, ``role_separation``, ``duo_incompatible``, ``irb_invalid``,
-    ``dua_invalid``, ``policy_invalid``, ``policy_missing``, ``document_invalid``,
-    ``validation``, ``unsafe_path``, ``key_destroy_failed``, ``not_due``, ``stale_build``.
-    """
-
-    def __init__(self, *, code: str, message: str, status: int | None = None) -> None:
+    def __init__(
+        self, *, code: GovernanceErrorCode, message: str, status: int | None = None
+    ) -> None:
         super().__init__(message)
-        self.code = code
+        self.code = GovernanceErrorCode(code)  # an unknown code fails here, not in a client
         self.message = message
-        self.status = status if status is not None else _STATUS.get(code, 409)
+        self.status = status if status is not None else _STATUS.get(self.code, 409)
 
     def __str__(self) -> str:
         return f"[{self.code}] {self.message}"
 
     def as_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
+        return {"code": str(self.code), "message": self.message}
 
 
 # --- build failures without source values ---------------------------------------------------

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from audit.actions import AuditAction
 from audit.services import Actor, record_event
-from governance.errors import GovernanceError
+from governance.errors import GovernanceError, GovernanceErrorCode
 
 __all__ = ["MIN_CELL", "Criteria", "FeasibilityResult", "feasibility_count"]
 
@@ -42,14 +42,18 @@ class Criteria:
         for p in self.icd10_prefixes:
             if not _ICD_RE.fullmatch(p):
                 raise GovernanceError(
-                    code="validation",
+                    code=GovernanceErrorCode.VALIDATION,
                     message=_("%(p)s is not an ICD-10 code or prefix (e.g. E11).") % {"p": repr(p)},
                 )
         for value in (self.age_min, self.age_max):
             if value is not None and not 0 <= value <= 120:
-                raise GovernanceError(code="validation", message=_("Ages must be within 0..120."))
+                raise GovernanceError(
+                    code=GovernanceErrorCode.VALIDATION, message=_("Ages must be within 0..120.")
+                )
         if self.sex not in (None, "F", "M"):
-            raise GovernanceError(code="validation", message=_("Sex must be F or M."))
+            raise GovernanceError(
+                code=GovernanceErrorCode.VALIDATION, message=_("Sex must be F or M.")
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -111,14 +115,16 @@ def feasibility_count(
     from django.utils import timezone
 
     if acting_user is None or not getattr(acting_user, "is_authenticated", False):
-        raise GovernanceError(code="permission_denied", message=_("Log in to query the catalog."))
+        raise GovernanceError(
+            code=GovernanceErrorCode.PERMISSION_DENIED, message=_("Log in to query the catalog.")
+        )
     try:
         result = _shown(_count(criteria, timezone.localdate()))
     except GovernanceError:
         raise
     except Exception as exc:  # the CDW is unreachable: say so, without its URL
         raise GovernanceError(
-            code="unavailable",
+            code=GovernanceErrorCode.UNAVAILABLE,
             message=_("The CDW cannot be queried now (%(type_exc_name)s).")
             % {"type_exc_name": type(exc).__name__},
         ) from None

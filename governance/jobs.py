@@ -43,7 +43,12 @@ from django.db import DatabaseError, close_old_connections, connection
 
 from deid.errors import DeidError
 from governance import build, services
-from governance.errors import GovernanceError, describe_failure, failure_details
+from governance.errors import (
+    GovernanceError,
+    GovernanceErrorCode,
+    describe_failure,
+    failure_details,
+)
 from governance.models import Release, ReleaseState
 from governance.queue import (
     cancel_requested,
@@ -273,7 +278,7 @@ def _record_failure(
     try:
         services.release_build_failed(release=release, error=error, failure=failure, job_id=job_id)
     except GovernanceError as exc:
-        if exc.code not in ("stale_build", "invalid_state"):
+        if exc.code not in (GovernanceErrorCode.STALE_BUILD, GovernanceErrorCode.INVALID_STATE):
             raise
         # Moved on under the lock (cancelled, rebuilt): this job's outcome no longer counts.
         logger.info(

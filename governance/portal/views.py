@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from audit.services import Actor
 from governance import selectors, services
-from governance.errors import GovernanceError
+from governance.errors import GovernanceError, GovernanceErrorCode
 from governance.models import DataAccessRequest, Dataset, Organization, Release, RequestState, Role
 from governance.portal.forms import (
     AttestationForm,
@@ -243,7 +243,9 @@ def request_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         if action == "irb":
             irb = IrbForm(request.POST, request.FILES)
             if not irb.is_valid():
-                raise GovernanceError(code="validation", message=_flatten(irb.errors))
+                raise GovernanceError(
+                    code=GovernanceErrorCode.VALIDATION, message=_flatten(irb.errors)
+                )
             d = irb.cleaned_data
             services.irb_approval_add(
                 request=obj,
@@ -258,7 +260,9 @@ def request_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         elif action == "dua":
             dua = DuaForm(request.POST, request.FILES)
             if not dua.is_valid():
-                raise GovernanceError(code="validation", message=_flatten(dua.errors))
+                raise GovernanceError(
+                    code=GovernanceErrorCode.VALIDATION, message=_flatten(dua.errors)
+                )
             d = dua.cleaned_data
             services.dua_add(
                 request=obj,
@@ -330,7 +334,9 @@ def release_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         if action == "renew":
             form = RenewalForm(request.POST, request.FILES)
             if not form.is_valid():
-                raise GovernanceError(code="validation", message=_flatten(form.errors))
+                raise GovernanceError(
+                    code=GovernanceErrorCode.VALIDATION, message=_flatten(form.errors)
+                )
             d = form.cleaned_data
             until = timezone.make_aware(datetime.combine(d["requested_until"], time(23, 59)))
             services.renewal_request(
@@ -344,7 +350,9 @@ def release_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         elif action == "attest":
             attest = AttestationForm(request.POST, request.FILES)
             if not attest.is_valid():
-                raise GovernanceError(code="validation", message=_flatten(attest.errors))
+                raise GovernanceError(
+                    code=GovernanceErrorCode.VALIDATION, message=_flatten(attest.errors)
+                )
             d = attest.cleaned_data
             extra = _upload(d["file"]) if d.get("file") else {}
             services.destruction_attest(

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from audit.actions import AuditAction
 from audit.services import Actor, record_event
-from governance.errors import GovernanceError
+from governance.errors import GovernanceError, GovernanceErrorCode
 from governance.models import (
     DataAccessRequest,
     Decision,
@@ -93,9 +93,13 @@ def _audit(
 
 def _require_user(acting_user: Any) -> None:
     if acting_user is None or not getattr(acting_user, "is_authenticated", False):
-        raise GovernanceError(code="permission_denied", message=_("An acting user is required."))
+        raise GovernanceError(
+            code=GovernanceErrorCode.PERMISSION_DENIED, message=_("An acting user is required.")
+        )
     if not acting_user.is_active:
-        raise GovernanceError(code="permission_denied", message=_("The acting user is inactive."))
+        raise GovernanceError(
+            code=GovernanceErrorCode.PERMISSION_DENIED, message=_("The acting user is inactive.")
+        )
 
 
 def _require_role(acting_user: Any, *allowed: str, action: str) -> str:
@@ -107,7 +111,7 @@ def _require_role(acting_user: Any, *allowed: str, action: str) -> str:
             return role
     names = " or ".join(Role(r).label.lower() for r in allowed)
     raise GovernanceError(
-        code="permission_denied",
+        code=GovernanceErrorCode.PERMISSION_DENIED,
         message=_("Only a %(names)s may %(action)s.") % {"names": names, "action": action},
     )
 
@@ -115,7 +119,7 @@ def _require_role(acting_user: Any, *allowed: str, action: str) -> str:
 def _require_not_recipient(acting_user: Any, request: DataAccessRequest, *, action: str) -> None:
     if is_member(acting_user, request.recipient_id):
         raise GovernanceError(
-            code="own_organization",
+            code=GovernanceErrorCode.OWN_ORGANIZATION,
             message=_(
                 "You may not %(action)s: request #%(request_pk)s comes from your own organization (%(request_recipient)s)."
             )
@@ -127,7 +131,7 @@ def _require_requester(acting_user: Any, request: DataAccessRequest, *, action: 
     _require_user(acting_user)
     if Role.REQUESTER not in roles_of(acting_user, request.recipient):
         raise GovernanceError(
-            code="permission_denied",
+            code=GovernanceErrorCode.PERMISSION_DENIED,
             message=_("Only a requester of %(request_recipient)s may %(action)s.")
             % {"request_recipient": request.recipient, "action": action},
         )
@@ -139,7 +143,7 @@ def _require_state(obj: Any, allowed: Iterable[str], *, action: str) -> None:
     if obj.state not in allowed:
         expected = ", ".join(str(s) for s in allowed)
         raise GovernanceError(
-            code="invalid_state",
+            code=GovernanceErrorCode.INVALID_STATE,
             message=_("Cannot %(action)s: %(obj)s is %(obj_state)s; expected %(expected)s.")
             % {"action": action, "obj": obj, "obj_state": obj.state, "expected": expected},
         )
@@ -149,7 +153,7 @@ def _require_reason(reason: str | None, *, action: str) -> str:
     text = (reason or "").strip()
     if not text:
         raise GovernanceError(
-            code="reason_required",
+            code=GovernanceErrorCode.REASON_REQUIRED,
             message=_("A reason is required to %(action)s.") % {"action": action},
         )
     return text
@@ -203,7 +207,7 @@ def _require_complete(request: DataAccessRequest) -> None:
         missing.append("a signed data-use agreement")
     if missing:
         raise GovernanceError(
-            code="validation",
+            code=GovernanceErrorCode.VALIDATION,
             message=_("Request #%(request_pk)s cannot be submitted without %(join_missing)s.")
             % {"request_pk": request.pk, "join_missing": ", ".join(missing)},
         )
@@ -250,12 +254,13 @@ def _lock_unverified(model: type[M], pk: Any) -> M:
     doc = _lock(model, pk)
     if doc.verified_at is not None:  # type: ignore[attr-defined]
         raise GovernanceError(
-            code="invalid_state", message=_("%(doc)s is already verified.") % {"doc": doc}
+            code=GovernanceErrorCode.INVALID_STATE,
+            message=_("%(doc)s is already verified.") % {"doc": doc},
         )
     state = doc.request.state  # type: ignore[attr-defined]
     if state in (RequestState.DRAFT, RequestState.REJECTED):
         raise GovernanceError(
-            code="invalid_state",
+            code=GovernanceErrorCode.INVALID_STATE,
             message=_("Cannot verify documents of a request that is %(state)s.") % {"state": state},
         )
     return doc
@@ -267,7 +272,7 @@ def _steward(acting_user: Any, request: DataAccessRequest, *, action: str) -> st
     _require_not_recipient(acting_user, request, action=action)
     if acting_user.pk in legal_approver_ids(request):
         raise GovernanceError(
-            code="two_person_rule",
+            code=GovernanceErrorCode.TWO_PERSON_RULE,
             message=_(
                 "You may not %(action)s: you gave the legal approval of request #%(request_pk)s; a different person must take the steward's decision."
             )

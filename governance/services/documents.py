@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from audit.actions import AuditAction
-from governance.errors import GovernanceError
+from governance.errors import GovernanceError, GovernanceErrorCode
 from governance.models import (
     DataAccessRequest,
     Document,
@@ -75,13 +75,13 @@ def document_create(
     _require_user(acting_user)
     if kind not in Document.Kind.values:
         raise GovernanceError(
-            code="document_invalid",
+            code=GovernanceErrorCode.DOCUMENT_INVALID,
             message=_("Unknown document kind %(kind)s.") % {"kind": repr(kind)},
         )
     content_type = (content_type or "").split(";")[0].strip().lower()
     if content_type not in DOCUMENT_TYPES:
         raise GovernanceError(
-            code="document_invalid",
+            code=GovernanceErrorCode.DOCUMENT_INVALID,
             message=_(
                 "Document type %(content_type_or_unknown)s is not accepted; expected one of %(sorted_document_types)s."
             )
@@ -93,17 +93,20 @@ def document_create(
     data = file if isinstance(file, bytes) else file.read()
     limit = int(getattr(settings, "DEID_MAX_DOCUMENT_BYTES", 20 * 1024 * 1024))
     if not data:
-        raise GovernanceError(code="document_invalid", message=_("The document is empty."))
+        raise GovernanceError(
+            code=GovernanceErrorCode.DOCUMENT_INVALID, message=_("The document is empty.")
+        )
     if len(data) > limit:
         raise GovernanceError(
-            code="document_invalid",
+            code=GovernanceErrorCode.DOCUMENT_INVALID,
             message=_("The document has %(len_data)s bytes; the limit is %(limit)s.")
             % {"len_data": len(data), "limit": limit},
             status=413,
         )
     if content_type == "application/pdf" and not data.startswith(b"%PDF-"):
         raise GovernanceError(
-            code="document_invalid", message=_("The document claims to be a PDF but is not one.")
+            code=GovernanceErrorCode.DOCUMENT_INVALID,
+            message=_("The document claims to be a PDF but is not one."),
         )
     display_name = os.path.basename((original_name or "").replace("\\", "/"))[:255] or "document"
     # The field's ``upload_to`` adds the "documents/" folder: pass the bare file name.
@@ -147,7 +150,7 @@ def document_view(*, document: Document, acting_user: Any) -> Document:
     _require_user(acting_user)
     if not documents_visible_to(user=acting_user).filter(pk=document.pk).exists():
         raise GovernanceError(
-            code="permission_denied",
+            code=GovernanceErrorCode.PERMISSION_DENIED,
             message=_("You may not view document #%(document_pk)s.") % {"document_pk": document.pk},
         )
     with transaction.atomic():

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from audit.actions import AuditAction
-from governance.errors import GovernanceError
+from governance.errors import GovernanceError, GovernanceErrorCode
 from governance.models import (
     DataAccessRequest,
     DeidPolicy,
@@ -43,11 +43,12 @@ def _parse_policy(policy_yaml: str) -> dict[str, Any]:
         data = yaml.safe_load(policy_yaml)
     except yaml.YAMLError as exc:
         raise GovernanceError(
-            code="policy_invalid", message=_("The policy is not YAML: %(exc)s") % {"exc": exc}
+            code=GovernanceErrorCode.POLICY_INVALID,
+            message=_("The policy is not YAML: %(exc)s") % {"exc": exc},
         ) from exc
     if not isinstance(data, dict):
         raise GovernanceError(
-            code="policy_invalid",
+            code=GovernanceErrorCode.POLICY_INVALID,
             message=_("The policy must be a YAML mapping; got %(type_data_name)s.")
             % {"type_data_name": type(data).__name__},
         )
@@ -73,7 +74,8 @@ def _parse_policy(policy_yaml: str) -> dict[str, Any]:
             )
         except Exception as exc:  # the engine's PolicyError names the dotted field
             raise GovernanceError(
-                code="policy_invalid", message=_("The policy is not valid: %(exc)s") % {"exc": exc}
+                code=GovernanceErrorCode.POLICY_INVALID,
+                message=_("The policy is not valid: %(exc)s") % {"exc": exc},
             ) from exc
         anchor = plan.anchor_table.policy()
         digest["engine_sha256"] = anchor.digest()
@@ -86,7 +88,8 @@ def _parse_policy(policy_yaml: str) -> dict[str, Any]:
             digest["engine_sha256"] = policy.digest()
         except Exception as exc:  # the engine's PolicyError names the dotted field
             raise GovernanceError(
-                code="policy_invalid", message=_("The policy is not valid: %(exc)s") % {"exc": exc}
+                code=GovernanceErrorCode.POLICY_INVALID,
+                message=_("The policy is not valid: %(exc)s") % {"exc": exc},
             ) from exc
         digest["columns"] = {str(n): str(c.role) for n, c in policy.columns.items()}
         digest["privacy"] = policy.privacy.to_dict()
@@ -114,24 +117,27 @@ def policy_set(
     organization nor the legal reviewer who approved the request."""
     if (request is None) == (release is None):
         raise GovernanceError(
-            code="validation", message=_("Give exactly one of request or release.")
+            code=GovernanceErrorCode.VALIDATION,
+            message=_("Give exactly one of request or release."),
         )
     subject_request = request if request is not None else release.request  # type: ignore[union-attr]
     _require_role(acting_user, Role.DATA_STEWARD, action="set a de-identification policy")
     if is_member(acting_user, subject_request.recipient_id):
         raise GovernanceError(
-            code="role_separation",
+            code=GovernanceErrorCode.ROLE_SEPARATION,
             message=_(
                 "The de-identification policy may not be set by a member of the recipient organization."
             ),
         )
     if acting_user.pk in legal_approver_ids(subject_request):
         raise GovernanceError(
-            code="role_separation",
+            code=GovernanceErrorCode.ROLE_SEPARATION,
             message=_("The legal reviewer who approved the request may not set its policy."),
         )
     if not (policy_yaml or "").strip():
-        raise GovernanceError(code="policy_invalid", message=_("The policy is empty."))
+        raise GovernanceError(
+            code=GovernanceErrorCode.POLICY_INVALID, message=_("The policy is empty.")
+        )
     digest = _parse_policy(policy_yaml)
     with transaction.atomic():
         locked_request = _lock(DataAccessRequest, subject_request.pk)

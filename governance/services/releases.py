@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from audit.actions import AuditAction
 from audit.services import Actor, record_event
 from governance import queue
-from governance.errors import GovernanceError, redact_values
+from governance.errors import GovernanceError, GovernanceErrorCode, redact_values
 from governance.models import (
     DataAccessRequest,
     Decision,
@@ -95,7 +95,7 @@ def release_build_start(
         _require_state(release, REBUILDABLE_RELEASE_STATES, action="start a build")
         if release.request.state != RequestState.APPROVED:
             raise GovernanceError(
-                code="invalid_state",
+                code=GovernanceErrorCode.INVALID_STATE,
                 message=_(
                     "Request #%(release_request_id)s is %(release_request_state)s, not approved."
                 )
@@ -106,7 +106,7 @@ def release_build_start(
             )
         if release.policy is None:
             raise GovernanceError(
-                code="policy_missing",
+                code=GovernanceErrorCode.POLICY_MISSING,
                 message=_("%(release)s has no de-identification policy.") % {"release": release},
             )
         now = timezone.now()
@@ -182,7 +182,7 @@ def _locked_building(release: Release, *, action: str, job_id: str | None = None
     _require_state(locked, [ReleaseState.BUILDING], action=action)
     if job_id is not None and job_id != locked.build_job_id:
         raise GovernanceError(
-            code="stale_build",
+            code=GovernanceErrorCode.STALE_BUILD,
             message=_(
                 "Cannot %(action)s: %(locked)s is waiting for build job %(locked_build_job_id_or_none)s, not %(job_id_or_none)s."
             )
@@ -267,7 +267,7 @@ def release_build_succeeded(
         digest = manifest.get("plan_digest")
         if digest and locked.plan_sha256 and digest != locked.plan_sha256:
             raise GovernanceError(
-                code="stale_build",
+                code=GovernanceErrorCode.STALE_BUILD,
                 message=_(
                     "Cannot record a finished build: the manifest was built from plan %(str_digest_12)s..., %(locked)s records plan %(locked_plan_sha256_12)s..."
                 )
@@ -408,7 +408,7 @@ def release_publish(*, release: Release, acting_user: Any) -> Release:
         irb = valid_irb(request, today)
         if irb is None:
             raise GovernanceError(
-                code="irb_invalid",
+                code=GovernanceErrorCode.IRB_INVALID,
                 message=_(
                     "Cannot publish %(release)s: request #%(request_pk)s has no verified IRB approval valid on %(today)s."
                 )
@@ -417,7 +417,7 @@ def release_publish(*, release: Release, acting_user: Any) -> Release:
         dua = valid_dua(request, today, recipient_id=release.recipient_id)
         if dua is None:
             raise GovernanceError(
-                code="dua_invalid",
+                code=GovernanceErrorCode.DUA_INVALID,
                 message=_(
                     "Cannot publish %(release)s: request #%(request_pk)s has no signed, verified DUA effective on %(today)s covering purpose %(request_purpose_code)s."
                 )
@@ -538,7 +538,7 @@ def release_expire(
         why = release_expire_reason(release, now)
         if why is None:
             raise GovernanceError(
-                code="not_due",
+                code=GovernanceErrorCode.NOT_DUE,
                 message=_("%(release)s is valid until %(release_expires_at)s; nothing to expire.")
                 % {"release": release, "release_expires_at": release.expires_at},
             )
@@ -580,7 +580,7 @@ def _destroy_key(key_id: str) -> bool:
         store.destroy(key_id)
     except Exception as exc:
         raise GovernanceError(
-            code="key_destroy_failed",
+            code=GovernanceErrorCode.KEY_DESTROY_FAILED,
             message=_("Could not destroy key %(key_id)s: %(type_exc_name)s: %(exc)s")
             % {"key_id": key_id, "type_exc_name": type(exc).__name__, "exc": exc},
         ) from exc
@@ -602,7 +602,7 @@ def release_destroy(*, release: Release, acting_user: Any) -> Release:
             target = Path(release.files_dir).resolve()
             if target == root or root not in target.parents:
                 raise GovernanceError(
-                    code="unsafe_path",
+                    code=GovernanceErrorCode.UNSAFE_PATH,
                     message=_("Refusing to remove %(target)s: not inside the releases directory.")
                     % {"target": target},
                 )
@@ -643,7 +643,7 @@ def _remove_release_files(release: Release, target: Path) -> None:
         shutil.rmtree(target)
     except OSError as exc:
         raise GovernanceError(
-            code="files_remain",
+            code=GovernanceErrorCode.FILES_REMAIN,
             message=_(
                 "%(release)s is destroyed, but its files could not be removed from %(target)s: "
                 "%(error)s. Remove the folder by hand."

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.actions import AuditAction
-from governance.errors import GovernanceError
+from governance.errors import GovernanceError, GovernanceErrorCode
 from governance.models import (
     Decision,
     DestructionAttestation,
@@ -50,11 +50,11 @@ def destruction_attest(
     role = _require_requester(acting_user, release.request, action="attest destruction")
     if not copies_description.strip():
         raise GovernanceError(
-            code="validation", message=_("Describe what was destroyed and where.")
+            code=GovernanceErrorCode.VALIDATION, message=_("Describe what was destroyed and where.")
         )
     if destroyed_on > timezone.localdate():
         raise GovernanceError(
-            code="validation",
+            code=GovernanceErrorCode.VALIDATION,
             message=_("destroyed_on %(destroyed_on)s is in the future.")
             % {"destroyed_on": destroyed_on},
         )
@@ -109,13 +109,15 @@ def renewal_request(
     """The recipient asks to extend access, with a progress report."""
     role = _require_requester(acting_user, release.request, action="request a renewal")
     if not progress_summary.strip():
-        raise GovernanceError(code="validation", message=_("A renewal needs a progress summary."))
+        raise GovernanceError(
+            code=GovernanceErrorCode.VALIDATION, message=_("A renewal needs a progress summary.")
+        )
     with documents_removed_on_error(), transaction.atomic():
         release = _lock(Release, release.pk)
         _require_state(release, [ReleaseState.PUBLISHED], action="renew")
         if release.expires_at and requested_until <= release.expires_at:
             raise GovernanceError(
-                code="validation",
+                code=GovernanceErrorCode.VALIDATION,
                 message=_(
                     "requested_until must be after the current expiry %(release_expires_at)s."
                 )
@@ -123,7 +125,7 @@ def renewal_request(
             )
         if release.renewals.filter(state=RenewalState.SUBMITTED).exists():
             raise GovernanceError(
-                code="invalid_state",
+                code=GovernanceErrorCode.INVALID_STATE,
                 message=_("%(release)s already has an open renewal.") % {"release": release},
             )
         doc = document_create(
@@ -170,7 +172,9 @@ def renewal_approve(*, renewal: Renewal, acting_user: Any, reason: str) -> Renew
         dua = valid_dua(release.request, today, recipient_id=release.recipient_id)
         if irb is None or dua is None:
             raise GovernanceError(
-                code="irb_invalid" if irb is None else "dua_invalid",
+                code=GovernanceErrorCode.IRB_INVALID
+                if irb is None
+                else GovernanceErrorCode.DUA_INVALID,
                 message=_("A renewal needs a valid IRB approval and DUA; renew those first."),
             )
         cap = min(

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from audit.actions import AuditAction
 from governance import duo
-from governance.errors import GovernanceError
+from governance.errors import GovernanceError, GovernanceErrorCode
 from governance.models import (
     DataAccessRequest,
     Dataset,
@@ -70,7 +70,9 @@ def request_create(
         )
         if len(orgs) != 1:
             raise GovernanceError(
-                code="permission_denied" if not orgs else "validation",
+                code=GovernanceErrorCode.PERMISSION_DENIED
+                if not orgs
+                else GovernanceErrorCode.VALIDATION,
                 message=_("Only a requester may file a request.")
                 if not orgs
                 else _("You are a requester in several organizations: name the recipient."),
@@ -78,37 +80,39 @@ def request_create(
         recipient = orgs[0]
     if Role.REQUESTER not in roles_of(acting_user, recipient):
         raise GovernanceError(
-            code="permission_denied",
+            code=GovernanceErrorCode.PERMISSION_DENIED,
             message=_("Only a requester of %(recipient)s may file a request for it.")
             % {"recipient": recipient},
         )
     if not title.strip() or not purpose.strip():
         raise GovernanceError(
-            code="validation", message=_("A request needs a title and a purpose.")
+            code=GovernanceErrorCode.VALIDATION, message=_("A request needs a title and a purpose.")
         )
     datasets = list(datasets)
     if not datasets:
-        raise GovernanceError(code="validation", message=_("A request names at least one dataset."))
+        raise GovernanceError(
+            code=GovernanceErrorCode.VALIDATION, message=_("A request names at least one dataset.")
+        )
     if not 1 <= requested_duration_months <= 60:
         raise GovernanceError(
-            code="validation",
+            code=GovernanceErrorCode.VALIDATION,
             message=_("requested_duration_months must be 1..60; got %(requested_duration_months)s.")
             % {"requested_duration_months": requested_duration_months},
         )
     if cohort_criteria is not None and not isinstance(cohort_criteria, Mapping):
         raise GovernanceError(
-            code="validation", message=_("cohort_criteria must be a JSON object.")
+            code=GovernanceErrorCode.VALIDATION, message=_("cohort_criteria must be a JSON object.")
         )
     try:
         duo.Purpose(code=purpose_code, diseases=tuple(purpose_diseases))
     except duo.DuoError as exc:
-        raise GovernanceError(code="validation", message=str(exc)) from exc
+        raise GovernanceError(code=GovernanceErrorCode.VALIDATION, message=str(exc)) from exc
     dataset_ids = {d.pk for d in datasets}
     variables = list(requested_variables)
     stray = [str(v) for v in variables if v.dataset_id not in dataset_ids]
     if stray:
         raise GovernanceError(
-            code="validation",
+            code=GovernanceErrorCode.VALIDATION,
             message=_("Requested variables %(join_stray)s are not in the requested datasets.")
             % {"join_stray": ", ".join(stray)},
         )
@@ -159,7 +163,7 @@ def irb_approval_add(
     role = _require_requester(acting_user, request, action="attach an IRB approval")
     if expires_on <= approved_on:
         raise GovernanceError(
-            code="validation",
+            code=GovernanceErrorCode.VALIDATION,
             message=_("IRB expiry %(expires_on)s must be after its approval date %(approved_on)s.")
             % {"expires_on": expires_on, "approved_on": approved_on},
         )
@@ -212,7 +216,7 @@ def dua_add(
     role = _require_requester(acting_user, request, action="attach a data-use agreement")
     if expires_on <= effective_on:
         raise GovernanceError(
-            code="validation",
+            code=GovernanceErrorCode.VALIDATION,
             message=_(
                 "DUA expiry %(expires_on)s must be after its effective date %(effective_on)s."
             )
@@ -221,7 +225,7 @@ def dua_add(
     bad = [p for p in permitted_purposes if p not in duo.PURPOSE_CODES]
     if bad or not permitted_purposes:
         raise GovernanceError(
-            code="validation",
+            code=GovernanceErrorCode.VALIDATION,
             message=_(
                 "permitted_purposes must be DUO purpose codes %(duo_purpose_codes)s; got %(list_permitted_purposes)s."
             )

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.actions import AuditAction
-from governance.errors import GovernanceError
+from governance.errors import GovernanceError, GovernanceErrorCode
 from governance.models import (
     DataAccessRequest,
     DataUseAgreement,
@@ -77,7 +77,7 @@ def request_approve_legal(
         today = timezone.localdate()
         if valid_irb(request, today) is None:
             raise GovernanceError(
-                code="irb_invalid",
+                code=GovernanceErrorCode.IRB_INVALID,
                 message=_(
                     "Request #%(request_pk)s has no verified IRB approval in force on %(today)s: verify the IRB approval before approving."
                 )
@@ -85,7 +85,7 @@ def request_approve_legal(
             )
         if valid_dua(request, today) is None:
             raise GovernanceError(
-                code="dua_invalid",
+                code=GovernanceErrorCode.DUA_INVALID,
                 message=_(
                     "Request #%(request_pk)s has no verified, signed DUA in force on %(today)s that covers purpose %(request_purpose_code)s and names the recipient organization: verify the DUA before approving."
                 )
@@ -99,7 +99,7 @@ def request_approve_legal(
         override = (override_reason or "").strip()
         if not result.compatible and not override:
             raise GovernanceError(
-                code="duo_incompatible",
+                code=GovernanceErrorCode.DUO_INCOMPATIBLE,
                 message=_("%(result_summary)s Approving needs an explicit override reason.")
                 % {"result_summary": result.summary()},
             )
@@ -181,7 +181,7 @@ def request_reject(
             stage = Decision.Stage.STEWARD
         else:
             raise GovernanceError(
-                code="invalid_state",
+                code=GovernanceErrorCode.INVALID_STATE,
                 message=_("Cannot reject: %(request)s is %(request_state)s, not under review.")
                 % {"request": request, "request_state": request.state},
             )
@@ -212,7 +212,7 @@ def irb_verify(*, irb: IrbApproval, acting_user: Any) -> IrbApproval:
         irb = _lock_unverified(IrbApproval, irb.pk)
         if irb.expires_on < timezone.localdate():
             raise GovernanceError(
-                code="irb_invalid",
+                code=GovernanceErrorCode.IRB_INVALID,
                 message=_("%(irb)s expired on %(irb_expires_on)s.")
                 % {"irb": irb, "irb_expires_on": irb.expires_on},
             )
@@ -236,17 +236,18 @@ def dua_verify(*, dua: DataUseAgreement, acting_user: Any) -> DataUseAgreement:
         dua = _lock_unverified(DataUseAgreement, dua.pk)
         if dua.signed_at is None:
             raise GovernanceError(
-                code="dua_invalid", message=_("%(dua)s is not signed.") % {"dua": dua}
+                code=GovernanceErrorCode.DUA_INVALID,
+                message=_("%(dua)s is not signed.") % {"dua": dua},
             )
         if dua.expires_on < timezone.localdate():
             raise GovernanceError(
-                code="dua_invalid",
+                code=GovernanceErrorCode.DUA_INVALID,
                 message=_("%(dua)s expired on %(dua_expires_on)s.")
                 % {"dua": dua, "dua_expires_on": dua.expires_on},
             )
         if dua.document.sha256 != dua.signed_sha256:
             raise GovernanceError(
-                code="dua_invalid",
+                code=GovernanceErrorCode.DUA_INVALID,
                 message=_("%(dua)s: the stored document's SHA-256 differs from the signed one.")
                 % {"dua": dua},
             )
@@ -274,7 +275,7 @@ def request_approve_steward(
         _require_state(request, STEWARD_REVIEW_STATES, action="approve as data steward")
         if not request.policies.exists():
             raise GovernanceError(
-                code="policy_missing",
+                code=GovernanceErrorCode.POLICY_MISSING,
                 message=_("Set the de-identification policy of request #%(request_pk)s first.")
                 % {"request_pk": request.pk},
             )

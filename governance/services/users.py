@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from audit.actions import AuditAction
-from governance.errors import GovernanceError
+from governance.errors import GovernanceError, GovernanceErrorCode
 from governance.models import (
     Membership,
     Organization,
@@ -49,7 +49,7 @@ def user_create(
     for role in roles:
         if role not in Role.values:
             raise GovernanceError(
-                code="validation",
+                code=GovernanceErrorCode.VALIDATION,
                 message=_("Unknown role %(role)s; expected one of %(role_values)s.")
                 % {"role": repr(role), "role_values": Role.values},
             )
@@ -100,7 +100,7 @@ def organization_register_crypt4gh_key(
     try:
         raw = parse_public_key(public_key, where="crypt4gh_public_key")
     except PolicyError as exc:
-        raise GovernanceError(code="validation", message=exc.message) from None
+        raise GovernanceError(code=GovernanceErrorCode.VALIDATION, message=exc.message) from None
     with transaction.atomic():
         org = _lock(Organization, organization.pk)
         previous = org.crypt4gh_public_key
@@ -126,7 +126,8 @@ def membership_add(
     acting_role = _require_role(acting_user, Role.ADMINISTRATOR, action="grant roles")
     if role not in Role.values:
         raise GovernanceError(
-            code="validation", message=_("Unknown role %(role)s.") % {"role": repr(role)}
+            code=GovernanceErrorCode.VALIDATION,
+            message=_("Unknown role %(role)s.") % {"role": repr(role)},
         )
     with transaction.atomic():
         membership, _created = Membership.objects.get_or_create(

@@ -442,12 +442,16 @@ def evaluate_node(
     return ev
 
 
+#: What the search knows of a node (``_Lattice.status``).
+UNKNOWN, FEASIBLE, INFEASIBLE = 0, 1, -1
+
+
 class _Lattice:
     def __init__(self, p: Problem) -> None:
         self.p = p
         self.shape = p.heights
         self.size = int(np.prod(self.shape)) if self.shape else 1
-        self.status = np.zeros(self.shape, dtype=np.int8)  # 1 feasible, -1 infeasible
+        self.status = np.full(self.shape, UNKNOWN, dtype=np.int8)
         self.value = np.full(self.shape, np.nan)
         self.lb = lower_bound_grid(p.metric, p.costs, p.n_records)
         self.levelsum = np.zeros(self.shape, dtype=np.float64)
@@ -484,7 +488,7 @@ class _Lattice:
             if last_bad >= 0:
                 sl = [slice(None)] * len(self.shape)
                 sl[j] = slice(0, last_bad + 1)
-                self.status[tuple(sl)] = -1
+                self.status[tuple(sl)] = INFEASIBLE
         # the same on projections onto pairs of attributes (the bad region is a down-set
         # in both levels: scan each row of the pair's level grid from the top down)
         # worth it when the pair tests are few next to the lattice (each costs about one check)
@@ -499,7 +503,7 @@ class _Lattice:
                     sl = [slice(None)] * len(self.shape)
                     sl[i] = slice(li, li + 1)
                     sl[j] = slice(lj, lj + 1)
-                    if (self.status[tuple(sl)] == -1).all():
+                    if (self.status[tuple(sl)] == INFEASIBLE).all():
                         top_bad = lj
                         break
                     marg = np.bincount(ci + _rowcodes(p, j, lj), weights=p.fcounts)
@@ -511,7 +515,7 @@ class _Lattice:
                 sl = [slice(None)] * len(self.shape)
                 sl[i] = slice(0, li + 1)
                 sl[j] = slice(0, top_bad + 1)
-                self.status[tuple(sl)] = -1
+                self.status[tuple(sl)] = INFEASIBLE
 
     def up(self, node: tuple[int, ...]) -> tuple[slice, ...]:
         return tuple(slice(x, None) for x in node)
@@ -534,10 +538,147 @@ def _better(a: NodeEval, b: NodeEval | None) -> bool:
     return (sum(a.levels), a.levels) < (sum(b.levels), b.levels)
 
 
+class _Search:
+    """One run of the optimal-node search over a lattice, in named phases.
+
+    ``check`` evaluates a node and settles what that proves about others (a feasible node
+    settles its up-set when the privacy predicate is monotone, an infeasible one its
+    down-set); ``consider`` keeps the best feasible node seen. The phases:
+
+    - :meth:`descend`: (monotone) from the top, step down to the feasible child with the
+      lowest bound while one exists: a good first best, cheaply;
+    - :meth:`settle_window`: (monotone) every node whose lower bound beats the best is
+      either valued (known feasible) or checked, largest down-set first;
+    - :meth:`exhaust_window`: (not monotone) every unresolved node below the best value is
+      checked; the monotone part of the models still settles whole down-sets.
+    """
+
+    def __init__(self, p: Problem, lat: _Lattice, stats: SearchStats) -> None:
+        self.p, self.lat, self.stats = p, lat, stats
+        self.monotone = predicate_is_monotone(list(p.models), p.max_outliers > 0)
+        stats.monotone = self.monotone
+        # With no suppression the loss of a feasible node is its lower bound.
+        self.value_from_lb = p.max_outliers == 0 and p.metric != "discernibility"
+        self.best: NodeEval | None = None
+        self.infeasible: list[NodeEval] = []
+
+    def check(self, node: tuple[int, ...]) -> NodeEval:
+        p, lat = self.p, self.lat
+        self.stats.checked += 1
+        ev = evaluate_node(p, node, with_value=not self.value_from_lb)
+        if ev.feasible and self.value_from_lb:
+            ev.value = float(lat.lb[node])
+        if p.metric == "discernibility":
+            sl = lat.up(node)
+            lat.lb[sl] = np.maximum(lat.lb[sl], discernibility_star(ev.sizes))
+        if ev.feasible:
+            lat.value[node] = ev.value
+            if self.monotone:
+                sl = lat.up(node)
+                lat.status[sl] = np.where(lat.status[sl] == UNKNOWN, FEASIBLE, lat.status[sl])
+            lat.status[node] = FEASIBLE
+        else:
+            if self.monotone or ev.mono_suppressed > p.max_outliers:
+                lat.status[lat.down(node)] = INFEASIBLE
+            lat.status[node] = INFEASIBLE
+            self.infeasible.append(ev)
+            if len(self.infeasible) > 64:  # keep the closest misses for the report
+                self.infeasible.sort(key=lambda e: e.suppressed)
+                del self.infeasible[16:]
+        return ev
+
+    def consider(self, ev: NodeEval) -> None:
+        if ev.feasible and _better(ev, self.best):
+            self.best = ev
+
+    def _window(self) -> npt.NDArray[np.bool_]:
+        """Nodes whose lower bound beats the best value (all nodes before a best exists)."""
+        best = self.best
+        return self.lat.lb < (best.value - _tol(best.value) if best is not None else np.inf)
+
+    def _largest_downset(self, unresolved: npt.NDArray[np.bool_]) -> tuple[int, ...]:
+        """The candidate whose failure would settle the most others."""
+        lat = self.lat
+        score = np.where(unresolved, lat.downsize, -np.inf)
+        return tuple(int(x) for x in np.unravel_index(int(np.argmax(score)), lat.shape))
+
+    def descend(self, top: tuple[int, ...]) -> None:
+        lat = self.lat
+        cur = top
+        while True:
+            cands = []
+            for j in range(len(cur)):
+                if cur[j] > 0:
+                    nxt = (*cur[:j], cur[j] - 1, *cur[j + 1 :])
+                    if lat.status[nxt] != INFEASIBLE:
+                        cands.append((float(lat.lb[nxt]), nxt))
+            for _, nxt in sorted(cands):
+                if lat.status[nxt] == FEASIBLE and not math.isnan(lat.value[nxt]):
+                    cur = nxt
+                    break
+                ev = self.check(nxt)
+                if ev.feasible:
+                    self.consider(ev)
+                    cur = nxt
+                    break
+            else:
+                return  # no feasible child: a local minimum
+
+    def _value_known_feasible(self, node: tuple[int, ...]) -> NodeEval:
+        """A node known feasible (above a feasible one) whose loss is still unknown."""
+        lat = self.lat
+        if not self.value_from_lb:
+            return self.check(node)
+        ev = NodeEval(node, np.zeros(0, np.int64), (), np.zeros(0, bool), None, {}, 0, True)
+        ev.value = float(lat.lb[node])
+        lat.value[node] = ev.value
+        return ev
+
+    def settle_window(self) -> None:
+        lat = self.lat
+        while True:
+            window = self._window()
+            pending = window & (lat.status == FEASIBLE) & np.isnan(lat.value)
+            if pending.any():
+                for flat in np.flatnonzero(pending):
+                    node = tuple(int(x) for x in np.unravel_index(flat, lat.shape))
+                    self.consider(self._value_known_feasible(node))
+                continue
+            unresolved = window & (lat.status == UNKNOWN)
+            if not unresolved.any():
+                return
+            self.consider(self.check(self._largest_downset(unresolved)))
+
+    def exhaust_window(self) -> None:
+        while True:
+            unresolved = self._window() & (self.lat.status == UNKNOWN)
+            if not unresolved.any():
+                return
+            self.consider(self.check(self._largest_downset(unresolved)))
+
+    def run(self) -> NodeEval | None:
+        top = tuple(h - 1 for h in self.p.heights)
+        if self.monotone:
+            ev_top = self.check(top)
+            if not ev_top.feasible:
+                return None  # nothing below the top can be feasible either
+            self.consider(ev_top)
+            self.descend(top)
+            self.settle_window()
+        else:
+            self.exhaust_window()
+        best = self.best
+        if best is not None and (self.value_from_lb or (not best.sizes.size and best.levels)):
+            # valued from its bound (or without its classes): evaluate it in full
+            best = evaluate_node(self.p, best.levels)
+        return best
+
+
 def optimal_node(
     p: Problem, *, max_nodes: int
 ) -> tuple[NodeEval | None, SearchStats, list[NodeEval]]:
-    """The optimal feasible node (or None), search statistics, and the evaluated infeasible nodes."""
+    """The optimal feasible node (or None), search statistics, and the evaluated infeasible
+    nodes (the closest misses, for the report). See :class:`_Search` for the phases."""
     t0 = time.perf_counter()
     lat = _Lattice(p)
     stats = SearchStats(lattice_size=lat.size)
@@ -547,108 +688,7 @@ def optimal_node(
             f"the lattice has {lat.size} nodes (heights {list(p.heights)}), more than {max_nodes}; "
             "use fewer quasi-identifiers or shallower hierarchies, or raise the limit",
         )
-    monotone = predicate_is_monotone(list(p.models), p.max_outliers > 0)
-    stats.monotone = monotone
-    value_from_lb = p.max_outliers == 0 and p.metric != "discernibility"
-    best: NodeEval | None = None
-    infeasible: list[NodeEval] = []
-
-    def check(node: tuple[int, ...]) -> NodeEval:
-        stats.checked += 1
-        ev = evaluate_node(p, node, with_value=not value_from_lb)
-        if ev.feasible and value_from_lb:
-            ev.value = float(lat.lb[node])
-        if p.metric == "discernibility":
-            sl = lat.up(node)
-            lat.lb[sl] = np.maximum(lat.lb[sl], discernibility_star(ev.sizes))
-        if ev.feasible:
-            lat.value[node] = ev.value
-            if monotone:
-                sl = lat.up(node)
-                lat.status[sl] = np.where(lat.status[sl] == 0, 1, lat.status[sl])
-            lat.status[node] = 1
-        else:
-            if monotone or ev.mono_suppressed > p.max_outliers:
-                lat.status[lat.down(node)] = -1
-            lat.status[node] = -1
-            infeasible.append(ev)
-            if len(infeasible) > 64:
-                infeasible.sort(key=lambda e: e.suppressed)
-                del infeasible[16:]
-        return ev
-
-    def consider(ev: NodeEval) -> None:
-        nonlocal best
-        if ev.feasible and _better(ev, best):
-            best = ev
-
-    top = tuple(h - 1 for h in p.heights)
-    if monotone:
-        ev_top = check(top)
-        if not ev_top.feasible:
-            stats.seconds = time.perf_counter() - t0
-            return None, stats, infeasible
-        consider(ev_top)
-        cur = top
-        while True:
-            cands = []
-            for j in range(len(cur)):
-                if cur[j] > 0:
-                    nxt = (*cur[:j], cur[j] - 1, *cur[j + 1 :])
-                    if lat.status[nxt] != -1:
-                        cands.append((float(lat.lb[nxt]), nxt))
-            moved = False
-            for _, nxt in sorted(cands):
-                if lat.status[nxt] == 1 and not math.isnan(lat.value[nxt]):
-                    cur, moved = nxt, True
-                    break
-                ev = check(nxt)
-                if ev.feasible:
-                    consider(ev)
-                    cur, moved = nxt, True
-                    break
-            if not moved:
-                break
-        while True:
-            assert best is not None
-            limit = best.value - _tol(best.value)
-            window = lat.lb < limit
-            pending = window & (lat.status == 1) & np.isnan(lat.value)
-            if pending.any():
-                for flat in np.flatnonzero(pending):
-                    node = tuple(int(x) for x in np.unravel_index(flat, lat.shape))
-                    if value_from_lb:
-                        ev = NodeEval(
-                            node, np.zeros(0, np.int64), (), np.zeros(0, bool), None, {}, 0, True
-                        )
-                        ev.value = float(lat.lb[node])
-                        lat.value[node] = ev.value
-                    else:
-                        ev = check(node)
-                    consider(ev)
-                continue
-            unresolved = window & (lat.status == 0)
-            if not unresolved.any():
-                break
-            # the candidate with the largest down-set: if it is infeasible, one check
-            # settles every candidate below it
-            score = np.where(unresolved, lat.downsize, -np.inf)
-            node = tuple(int(x) for x in np.unravel_index(int(np.argmax(score)), lat.shape))
-            consider(check(node))
-    else:
-        # every candidate below the best value is evaluated; the monotone part of the
-        # models (k, distinct l) still settles whole down-sets when it fails
-        while True:
-            window = lat.lb < (best.value - _tol(best.value) if best is not None else np.inf)
-            unresolved = window & (lat.status == 0)
-            if not unresolved.any():
-                break
-            score = np.where(unresolved, lat.downsize, -np.inf)
-            node = tuple(int(x) for x in np.unravel_index(int(np.argmax(score)), lat.shape))
-            consider(check(node))
-    if (best is not None and not best.sizes.size and best.levels) or (
-        best is not None and value_from_lb
-    ):
-        best = evaluate_node(p, best.levels)
+    search = _Search(p, lat, stats)
+    best = search.run()
     stats.seconds = time.perf_counter() - t0
-    return best, stats, infeasible
+    return best, stats, search.infeasible

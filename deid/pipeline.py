@@ -87,7 +87,7 @@ def _needs_scrubber(specs: Mapping[str, TableSpec]) -> bool:
     return False
 
 
-def build_release(
+def build_release(  # noqa: C901
     plan: ReleasePlan,
     *,
     source: Source,

@@ -358,7 +358,7 @@ def load_release_spec(path: Path | str) -> dict[str, Any]:
     return data
 
 
-def compile_plan(
+def compile_plan(  # noqa: C901
     spec: Mapping[str, Any],
     *,
     release_id: str,

@@ -302,7 +302,7 @@ def _number(
     return float(value)
 
 
-def _parse_column(name: str, raw: object, base_dir: Path) -> ColumnSpec:
+def _parse_column(name: str, raw: object, base_dir: Path) -> ColumnSpec:  # noqa: C901
     fld = f"columns.{name}"
     if isinstance(raw, str):
         raw = {"role": raw}
@@ -385,7 +385,7 @@ def _sensitive_ref(raw: Mapping[str, Any], fld: str, columns: Mapping[str, Colum
     return str(column)
 
 
-def _parse_privacy(raw: object, columns: Mapping[str, ColumnSpec]) -> PrivacySpec:
+def _parse_privacy(raw: object, columns: Mapping[str, ColumnSpec]) -> PrivacySpec:  # noqa: C901
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):

@@ -200,7 +200,7 @@ def _permission(dataset: str, lim: Limitation, p: Purpose) -> Finding:
     raise DuoError(f"{code} is not a permission code")  # pragma: no cover
 
 
-def _modifier(dataset: str, lim: Limitation, p: Purpose) -> Finding:
+def _modifier(dataset: str, lim: Limitation, p: Purpose) -> Finding:  # noqa: C901
     code = lim.code
     if code == "NCU":
         if p.commercial:

@@ -487,7 +487,7 @@ def _plan_longitudinal_spark(
     return planner.decide(freq, progress)
 
 
-def build_release_spark(
+def build_release_spark(  # noqa: C901
     plan: ReleasePlan,
     *,
     source: str | Path,

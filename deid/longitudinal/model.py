@@ -125,7 +125,7 @@ def _int(raw: Any, fld: str, lo: int, hi: int) -> int:
     return raw
 
 
-def parse_event_model(raw: object, where: str = "release.events") -> EventModel:
+def parse_event_model(raw: object, where: str = "release.events") -> EventModel:  # noqa: C901
     """Parse (and check the shape of) ``release.events``; see the module docstring."""
     if not isinstance(raw, Mapping):
         raise PolicyError(where, f"expected a mapping, got {type(raw).__name__}")
@@ -205,7 +205,7 @@ def parse_event_model(raw: object, where: str = "release.events") -> EventModel:
     )
 
 
-def validate_event_model(plan: ReleasePlan, events: EventModel) -> None:
+def validate_event_model(plan: ReleasePlan, events: EventModel) -> None:  # noqa: C901
     """The event model must describe every column an attacker could read (PolicyError).
 
     - an event table is a linked table whose released columns are pseudonymized

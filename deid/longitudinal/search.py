@@ -649,7 +649,7 @@ class LongitudinalSearch:
             bound += per_level[nodes[:, ci]]
         return np.asarray(bound / max(self.total_cells, 1), dtype=np.float64)
 
-    def run(self, progress: Any = None) -> LongitudinalResult:
+    def run(self, progress: Any = None) -> LongitudinalResult:  # noqa: C901
         """The node of least loss; raises ``PrivacyTargetNotMet`` with the closest nodes.
 
         Best-first over (anchor node, event node) by lower bound: a node first comes up

@@ -235,7 +235,7 @@ def _eponym_use(text: str, end: int) -> bool:
     )
 
 
-def find_more_english_names(text: str) -> list[tuple[int, int, float]]:
+def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa: C901
     out: list[tuple[int, int, float]] = []
     roman = lexicons.roman_surnames()
 

@@ -428,7 +428,7 @@ class KoreanNameScorer:
                 out.append((run[: -len(suf)], suf))
         return out
 
-    def score(
+    def score(  # noqa: C901
         self,
         text: str,
         start: int,

@@ -56,6 +56,7 @@ from governance.queue import (
     clear_cancel,
     lease_path,
 )
+from governance.roles import ActingUser
 
 logger = logging.getLogger(__name__)
 
@@ -450,7 +451,7 @@ def run_release_build(
 def build_release_for(
     *,
     release: Release,
-    acting_user: Any,
+    acting_user: ActingUser,
     engine: str = "local",
     progress: ProgressFn | None = None,
 ) -> Release:

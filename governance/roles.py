@@ -6,9 +6,9 @@ services, the admin and the API.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeAlias
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission, User
 from django.db.models import Model
 from rules.predicates import Predicate
 from rules.rulesets import RuleSet
@@ -28,6 +28,7 @@ __all__ = [
     "GROUP_PERMISSIONS",
     "OTP_REQUIRED_ROLES",
     "STAFF_ROLES",
+    "ActingUser",
     "ensure_role_groups",
     "has_role",
     "is_member",
@@ -37,6 +38,10 @@ __all__ = [
     "totp_device_create",
     "user_can",
 ]
+
+#: Who acts in a service: what a request carries (``request.user``). The services refuse an
+#: anonymous or inactive one (``_require_user``) and check roles and memberships on it.
+ActingUser: TypeAlias = User | AnonymousUser
 
 STAFF_ROLES = frozenset({Role.LEGAL_REVIEWER, Role.DATA_STEWARD, Role.AUDITOR, Role.ADMINISTRATOR})
 # A second factor is required in the admin for those who decide.

@@ -11,6 +11,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import User as AuthUser
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,6 +30,7 @@ from governance.models import (
     Role,
 )
 from governance.roles import (
+    ActingUser,
     is_member,
     legal_approver_ids,
     roles_of,
@@ -75,7 +78,7 @@ def _object_type(obj: models.Model) -> str:
 def _audit(
     action: AuditAction,
     *,
-    acting_user: Any,
+    acting_user: ActingUser | None,
     role: str | None,
     subject: models.Model,
     details: Mapping[str, Any] | None = None,
@@ -91,8 +94,13 @@ def _audit(
     )
 
 
-def _require_user(acting_user: Any) -> None:
-    if acting_user is None or not getattr(acting_user, "is_authenticated", False):
+def _require_user(acting_user: ActingUser | None) -> AuthUser:
+    """The acting person, signed in and active (typed: a service records them on rows)."""
+    if acting_user is None or isinstance(acting_user, AnonymousUser):
+        raise GovernanceError(
+            code=GovernanceErrorCode.PERMISSION_DENIED, message=_("An acting user is required.")
+        )
+    if not acting_user.is_authenticated:
         raise GovernanceError(
             code=GovernanceErrorCode.PERMISSION_DENIED, message=_("An acting user is required.")
         )
@@ -100,9 +108,10 @@ def _require_user(acting_user: Any) -> None:
         raise GovernanceError(
             code=GovernanceErrorCode.PERMISSION_DENIED, message=_("The acting user is inactive.")
         )
+    return acting_user
 
 
-def _require_role(acting_user: Any, *allowed: str, action: str) -> str:
+def _require_role(acting_user: ActingUser, *allowed: str, action: str) -> str:
     """Return the role the user acts in (the first of ``allowed`` they hold) or refuse."""
     _require_user(acting_user)
     held = roles_of(acting_user)
@@ -116,7 +125,9 @@ def _require_role(acting_user: Any, *allowed: str, action: str) -> str:
     )
 
 
-def _require_not_recipient(acting_user: Any, request: DataAccessRequest, *, action: str) -> None:
+def _require_not_recipient(
+    acting_user: ActingUser, request: DataAccessRequest, *, action: str
+) -> None:
     if is_member(acting_user, request.recipient_id):
         raise GovernanceError(
             code=GovernanceErrorCode.OWN_ORGANIZATION,
@@ -127,7 +138,7 @@ def _require_not_recipient(acting_user: Any, request: DataAccessRequest, *, acti
         )
 
 
-def _require_requester(acting_user: Any, request: DataAccessRequest, *, action: str) -> str:
+def _require_requester(acting_user: ActingUser, request: DataAccessRequest, *, action: str) -> str:
     _require_user(acting_user)
     if Role.REQUESTER not in roles_of(acting_user, request.recipient):
         raise GovernanceError(
@@ -213,7 +224,7 @@ def _require_complete(request: DataAccessRequest) -> None:
         )
 
 
-def _legal_reviewer(acting_user: Any, request: DataAccessRequest, *, action: str) -> str:
+def _legal_reviewer(acting_user: ActingUser, request: DataAccessRequest, *, action: str) -> str:
     role = _require_role(acting_user, Role.LEGAL_REVIEWER, action=action)
     _require_not_recipient(acting_user, request, action=action)
     return role
@@ -223,7 +234,7 @@ def _decide(
     *,
     subject: DataAccessRequest | Release | Renewal,
     stage: str,
-    acting_user: Any,
+    acting_user: ActingUser,
     role: str,
     verdict: str,
     reason: str,
@@ -240,7 +251,7 @@ def _decide(
         kwargs["release"] = subject.release
     return Decision.objects.create(
         stage=stage,
-        decided_by=acting_user,
+        decided_by=_require_user(acting_user),
         role=role,
         verdict=verdict,
         reason=reason,
@@ -266,7 +277,7 @@ def _lock_unverified(model: type[M], pk: Any) -> M:
     return doc
 
 
-def _steward(acting_user: Any, request: DataAccessRequest, *, action: str) -> str:
+def _steward(acting_user: ActingUser, request: DataAccessRequest, *, action: str) -> str:
     """A data steward from outside the recipient who did not give the legal approval."""
     role = _require_role(acting_user, Role.DATA_STEWARD, action=action)
     _require_not_recipient(acting_user, request, action=action)

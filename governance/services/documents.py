@@ -9,7 +9,7 @@ import hashlib
 import os
 import uuid
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -22,6 +22,7 @@ from governance.models import (
     DataAccessRequest,
     Document,
 )
+from governance.roles import ActingUser
 from governance.services._common import (
     DOCUMENT_TYPES,
     _audit,
@@ -68,7 +69,7 @@ def document_create(
     file: IO[bytes] | bytes,
     original_name: str,
     content_type: str,
-    acting_user: Any,
+    acting_user: ActingUser,
     request: DataAccessRequest | None = None,
 ) -> Document:
     """Store an uploaded document under a generated name with its size and SHA-256."""
@@ -119,7 +120,7 @@ def document_create(
             content_type=content_type,
             size=len(data),
             sha256=hashlib.sha256(data).hexdigest(),
-            uploaded_by=acting_user,
+            uploaded_by=_require_user(acting_user),
         )
         doc.file.save(storage_name, ContentFile(data), save=False)
         stored = _stored_documents.get()
@@ -143,7 +144,7 @@ def document_create(
     return doc
 
 
-def document_view(*, document: Document, acting_user: Any) -> Document:
+def document_view(*, document: Document, acting_user: ActingUser) -> Document:
     """Record that a person opened a document (the caller then streams ``document.file``)."""
     from governance.selectors import documents_visible_to
 

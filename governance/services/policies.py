@@ -21,6 +21,7 @@ from governance.models import (
     Role,
 )
 from governance.roles import (
+    ActingUser,
     is_member,
     legal_approver_ids,
 )
@@ -31,6 +32,7 @@ from governance.services._common import (
     _lock,
     _require_role,
     _require_state,
+    _require_user,
     _set_request_state,
 )
 
@@ -107,7 +109,7 @@ def _parse_policy(policy_yaml: str) -> dict[str, Any]:
 
 def policy_set(
     *,
-    acting_user: Any,
+    acting_user: ActingUser,
     policy_yaml: str,
     request: DataAccessRequest | None = None,
     release: Release | None = None,
@@ -155,7 +157,7 @@ def policy_set(
             policy_yaml=policy_yaml,
             digest=digest,
             sha256=hashlib.sha256(policy_yaml.encode("utf-8")).hexdigest(),
-            set_by=acting_user,
+            set_by=_require_user(acting_user),
         )
         if locked_release is not None:
             locked_release.policy = policy

@@ -29,6 +29,7 @@ from governance.models import (
     Role,
     Verdict,
 )
+from governance.roles import ActingUser
 from governance.selectors import valid_dua, valid_irb
 from governance.services import notifications
 from governance.services._common import (
@@ -42,13 +43,14 @@ from governance.services._common import (
     _require_reason,
     _require_role,
     _require_state,
+    _require_user,
     _set_release_state,
     _steward,
     canonical_sha256,
 )
 
 
-def release_create(*, request: DataAccessRequest, acting_user: Any) -> Release:
+def release_create(*, request: DataAccessRequest, acting_user: ActingUser) -> Release:
     """A draft release of an approved request, with the request's latest policy."""
     role = _require_role(
         acting_user, Role.DATA_STEWARD, Role.ADMINISTRATOR, action="create a release"
@@ -62,7 +64,7 @@ def release_create(*, request: DataAccessRequest, acting_user: Any) -> Release:
             request=request,
             policy=policy,
             recipient=request.recipient,
-            created_by=acting_user,
+            created_by=_require_user(acting_user),
         )
         _audit(
             AuditAction.REQUEST_UPDATED,
@@ -79,7 +81,7 @@ def release_create(*, request: DataAccessRequest, acting_user: Any) -> Release:
 
 
 def release_build_start(
-    *, release: Release, acting_user: Any, engine: str | None = None, enqueue: bool = True
+    *, release: Release, acting_user: ActingUser, engine: str | None = None, enqueue: bool = True
 ) -> Release:
     """Set the release 'building' under a new job id and, once that has committed, queue the
     job (``governance.queue.enqueue_release_build``) on ``engine`` (default
@@ -145,7 +147,7 @@ def release_build_start(
     return release
 
 
-def release_build_cancel(*, release: Release, acting_user: Any) -> Release:
+def release_build_cancel(*, release: Release, acting_user: ActingUser) -> Release:
     """Ask the running (or queued) build of a release to stop (``queue.request_cancel``).
 
     The build checks the flag between batches, discards its staging area and records the
@@ -340,7 +342,7 @@ def release_build_failed(
     return release
 
 
-def release_approve(*, release: Release, acting_user: Any, reason: str) -> Release:
+def release_approve(*, release: Release, acting_user: ActingUser, reason: str) -> Release:
     """The data steward approves publication after reading the privacy report. Two-person
     rule: not the person who gave the legal approval."""
     reason = _require_reason(reason, action="approve the release")
@@ -367,7 +369,7 @@ def release_approve(*, release: Release, acting_user: Any, reason: str) -> Relea
     return release
 
 
-def release_refuse(*, release: Release, acting_user: Any, reason: str) -> Release:
+def release_refuse(*, release: Release, acting_user: ActingUser, reason: str) -> Release:
     reason = _require_reason(reason, action="refuse the release")
     role = _steward(acting_user, release.request, action="refuse this release")
     with transaction.atomic():
@@ -392,7 +394,7 @@ def release_refuse(*, release: Release, acting_user: Any, reason: str) -> Releas
     return release
 
 
-def release_publish(*, release: Release, acting_user: Any) -> Release:
+def release_publish(*, release: Release, acting_user: ActingUser) -> Release:
     """Publish an approved release: requires a valid, verified IRB approval and a signed,
     effective DUA covering the purpose today. Access ends at the earliest of the DUA's and the
     IRB approval's expiry, the requested duration, and one year (then a renewal is needed)."""
@@ -453,7 +455,7 @@ def release_publish(*, release: Release, acting_user: Any) -> Release:
     return release
 
 
-def release_revoke(*, release: Release, acting_user: Any, reason: str) -> Release:
+def release_revoke(*, release: Release, acting_user: ActingUser, reason: str) -> Release:
     """Stop a release at once: downloads are refused from the next request on."""
     reason = _require_reason(reason, action="revoke the release")
     role = _require_role(
@@ -521,7 +523,7 @@ def release_expire_reason(release: Release, now: datetime) -> ExpiryReason | Non
 
 
 def release_expire(
-    *, release: Release, acting_user: Any = None, now: datetime | None = None
+    *, release: Release, acting_user: ActingUser | None = None, now: datetime | None = None
 ) -> Release:
     """Move a published release whose term ended (or whose IRB/DUA lapsed) to expired.
     ``acting_user`` None means the scheduled job (``manage.py governance_expire``)."""
@@ -587,7 +589,7 @@ def _destroy_key(key_id: str) -> bool:
     return True
 
 
-def release_destroy(*, release: Release, acting_user: Any) -> Release:
+def release_destroy(*, release: Release, acting_user: ActingUser) -> Release:
     """Remove a revoked or expired release's files and destroy its key; records are kept."""
     role = _require_role(
         acting_user, Role.DATA_STEWARD, Role.ADMINISTRATOR, action="destroy a release"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import IO, Any
+from typing import IO
 
 from django.db import transaction
 from django.utils import timezone
@@ -21,6 +21,7 @@ from governance.models import (
     RenewalState,
     Verdict,
 )
+from governance.roles import ActingUser
 from governance.selectors import valid_dua, valid_irb
 from governance.services._common import (
     MAX_ACCESS_DAYS,
@@ -32,6 +33,7 @@ from governance.services._common import (
     _require_reason,
     _require_requester,
     _require_state,
+    _require_user,
 )
 from governance.services.documents import document_create, documents_removed_on_error
 
@@ -39,7 +41,7 @@ from governance.services.documents import document_create, documents_removed_on_
 def destruction_attest(
     *,
     release: Release,
-    acting_user: Any,
+    acting_user: ActingUser,
     destroyed_on: date,
     copies_description: str,
     file: IO[bytes] | bytes | None = None,
@@ -77,7 +79,7 @@ def destruction_attest(
             )
         attestation = DestructionAttestation.objects.create(
             release=release,
-            attested_by=acting_user,
+            attested_by=_require_user(acting_user),
             organization=release.recipient,
             destroyed_on=destroyed_on,
             copies_description=copies_description.strip(),
@@ -99,7 +101,7 @@ def destruction_attest(
 def renewal_request(
     *,
     release: Release,
-    acting_user: Any,
+    acting_user: ActingUser,
     progress_summary: str,
     requested_until: datetime,
     file: IO[bytes] | bytes,
@@ -138,7 +140,7 @@ def renewal_request(
         )
         renewal = Renewal.objects.create(
             release=release,
-            requested_by=acting_user,
+            requested_by=_require_user(acting_user),
             progress_summary=progress_summary.strip(),
             progress_report=doc,
             requested_until=requested_until,
@@ -157,7 +159,7 @@ def renewal_request(
     return renewal
 
 
-def renewal_approve(*, renewal: Renewal, acting_user: Any, reason: str) -> Renewal:
+def renewal_approve(*, renewal: Renewal, acting_user: ActingUser, reason: str) -> Renewal:
     """A legal reviewer approves the renewal; access is extended, capped by the DUA and IRB
     approval expiry and one more year."""
     reason = _require_reason(reason, action="approve the renewal")
@@ -211,7 +213,7 @@ def renewal_approve(*, renewal: Renewal, acting_user: Any, reason: str) -> Renew
     return renewal
 
 
-def renewal_reject(*, renewal: Renewal, acting_user: Any, reason: str) -> Renewal:
+def renewal_reject(*, renewal: Renewal, acting_user: ActingUser, reason: str) -> Renewal:
     reason = _require_reason(reason, action="reject the renewal")
     role = _legal_reviewer(acting_user, renewal.release.request, action="reject this renewal")
     with transaction.atomic():

@@ -26,6 +26,7 @@ from governance.models import (
     Variable,
 )
 from governance.roles import (
+    ActingUser,
     roles_of,
 )
 from governance.services import notifications
@@ -45,7 +46,7 @@ from governance.services.documents import document_create, documents_removed_on_
 
 def request_create(
     *,
-    acting_user: Any,
+    acting_user: ActingUser,
     title: str,
     purpose: str,
     purpose_code: str,
@@ -65,7 +66,7 @@ def request_create(
     if recipient is None:
         orgs = list(
             Organization.objects.filter(
-                memberships__user=acting_user, memberships__role=Role.REQUESTER
+                memberships__user=_require_user(acting_user), memberships__role=Role.REQUESTER
             ).distinct()
         )
         if len(orgs) != 1:
@@ -119,7 +120,7 @@ def request_create(
     with transaction.atomic():
         request = DataAccessRequest.objects.create(
             recipient=recipient,
-            requester=acting_user,
+            requester=_require_user(acting_user),
             title=title.strip(),
             purpose=purpose.strip(),
             purpose_code=purpose_code,
@@ -151,7 +152,7 @@ def request_create(
 def irb_approval_add(
     *,
     request: DataAccessRequest,
-    acting_user: Any,
+    acting_user: ActingUser,
     number: str,
     institution: str,
     approved_on: date,
@@ -199,7 +200,7 @@ def irb_approval_add(
 def dua_add(
     *,
     request: DataAccessRequest,
-    acting_user: Any,
+    acting_user: ActingUser,
     effective_on: date,
     expires_on: date,
     permitted_purposes: Sequence[str],
@@ -278,7 +279,7 @@ def dua_add(
     return dua
 
 
-def request_submit(*, request: DataAccessRequest, acting_user: Any) -> DataAccessRequest:
+def request_submit(*, request: DataAccessRequest, acting_user: ActingUser) -> DataAccessRequest:
     role = _require_requester(acting_user, request, action="submit the request")
     with transaction.atomic():
         request = _lock(DataAccessRequest, request.pk)
@@ -296,7 +297,7 @@ def request_submit(*, request: DataAccessRequest, acting_user: Any) -> DataAcces
     return request
 
 
-def request_resubmit(*, request: DataAccessRequest, acting_user: Any) -> DataAccessRequest:
+def request_resubmit(*, request: DataAccessRequest, acting_user: ActingUser) -> DataAccessRequest:
     role = _require_requester(acting_user, request, action="resubmit the request")
     with transaction.atomic():
         request = _lock(DataAccessRequest, request.pk)

@@ -3,8 +3,6 @@ verify the IRB approval and the DUA."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,6 +17,7 @@ from governance.models import (
     RequestState,
     Verdict,
 )
+from governance.roles import ActingUser
 from governance.selectors import duo_check, valid_dua, valid_irb
 from governance.services import notifications
 from governance.services._common import (
@@ -38,7 +37,7 @@ from governance.services._common import (
 
 
 def request_start_legal_review(
-    *, request: DataAccessRequest, acting_user: Any
+    *, request: DataAccessRequest, acting_user: ActingUser
 ) -> DataAccessRequest:
     role = _legal_reviewer(acting_user, request, action="start a legal review")
     with transaction.atomic():
@@ -62,7 +61,7 @@ def request_start_legal_review(
 def request_approve_legal(
     *,
     request: DataAccessRequest,
-    acting_user: Any,
+    acting_user: ActingUser,
     reason: str,
     override_reason: str | None = None,
 ) -> DataAccessRequest:
@@ -137,7 +136,7 @@ def request_approve_legal(
 
 
 def request_request_changes(
-    *, request: DataAccessRequest, acting_user: Any, reason: str
+    *, request: DataAccessRequest, acting_user: ActingUser, reason: str
 ) -> DataAccessRequest:
     reason = _require_reason(reason, action="request changes")
     role = _legal_reviewer(acting_user, request, action="request changes")
@@ -165,7 +164,7 @@ def request_request_changes(
 
 
 def request_reject(
-    *, request: DataAccessRequest, acting_user: Any, reason: str
+    *, request: DataAccessRequest, acting_user: ActingUser, reason: str
 ) -> DataAccessRequest:
     """Reject at any review step: by a legal reviewer in legal review, by a data steward in
     steward review."""
@@ -205,7 +204,7 @@ def request_reject(
     return request
 
 
-def irb_verify(*, irb: IrbApproval, acting_user: Any) -> IrbApproval:
+def irb_verify(*, irb: IrbApproval, acting_user: ActingUser) -> IrbApproval:
     """Legal confirms the IRB approval document is genuine and current."""
     role = _legal_reviewer(acting_user, irb.request, action="verify this IRB approval")
     with transaction.atomic():
@@ -216,7 +215,7 @@ def irb_verify(*, irb: IrbApproval, acting_user: Any) -> IrbApproval:
                 message=_("%(irb)s expired on %(irb_expires_on)s.")
                 % {"irb": irb, "irb_expires_on": irb.expires_on},
             )
-        irb.verified_by = acting_user
+        irb.verified_by = _require_user(acting_user)
         irb.verified_at = timezone.now()
         irb.save(update_fields=["verified_by", "verified_at"])
         _audit(
@@ -229,7 +228,7 @@ def irb_verify(*, irb: IrbApproval, acting_user: Any) -> IrbApproval:
     return irb
 
 
-def dua_verify(*, dua: DataUseAgreement, acting_user: Any) -> DataUseAgreement:
+def dua_verify(*, dua: DataUseAgreement, acting_user: ActingUser) -> DataUseAgreement:
     """Legal confirms the DUA is signed by the parties and its document matches its hash."""
     role = _legal_reviewer(acting_user, dua.request, action="verify this data-use agreement")
     with transaction.atomic():
@@ -251,7 +250,7 @@ def dua_verify(*, dua: DataUseAgreement, acting_user: Any) -> DataUseAgreement:
                 message=_("%(dua)s: the stored document's SHA-256 differs from the signed one.")
                 % {"dua": dua},
             )
-        dua.verified_by = acting_user
+        dua.verified_by = _require_user(acting_user)
         dua.verified_at = timezone.now()
         dua.save(update_fields=["verified_by", "verified_at"])
         _audit(
@@ -265,7 +264,7 @@ def dua_verify(*, dua: DataUseAgreement, acting_user: Any) -> DataUseAgreement:
 
 
 def request_approve_steward(
-    *, request: DataAccessRequest, acting_user: Any, reason: str
+    *, request: DataAccessRequest, acting_user: ActingUser, reason: str
 ) -> DataAccessRequest:
     """The data steward approves the request (two-person rule: not the legal approver)."""
     reason = _require_reason(reason, action="approve")

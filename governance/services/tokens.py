@@ -16,7 +16,8 @@ from django.utils import timezone
 from audit.actions import AuditAction
 from governance.models import Organization
 from governance.models.tokens import ApiToken, generate_token, hash_token
-from governance.roles import is_member
+from governance.roles import ActingUser, is_member
+from governance.services._common import _require_user
 
 DEFAULT_LIFETIME = timedelta(days=90)
 MAX_LIFETIME = timedelta(days=366)
@@ -90,14 +91,14 @@ def token_create(
 
 
 @transaction.atomic
-def token_revoke(*, token: ApiToken, acting_user: Any, actor: Any) -> ApiToken:
+def token_revoke(*, token: ApiToken, acting_user: ActingUser, actor: Any) -> ApiToken:
     """Revoke a token now (idempotent: revoking a revoked token changes nothing)."""
 
     token = ApiToken.objects.select_for_update().get(pk=token.pk)
     if token.revoked_at is not None:
         return token
     token.revoked_at = timezone.now()
-    token.revoked_by = acting_user
+    token.revoked_by = _require_user(acting_user)
     token.save(update_fields=["revoked_at", "revoked_by"])
     _audit(
         action=AuditAction.TOKEN_REVOKED,

@@ -18,6 +18,7 @@ from governance.models import (
 )
 from governance.roles import (
     STAFF_ROLES,
+    ActingUser,
     roles_of,
     sync_user_groups,
 )
@@ -37,7 +38,7 @@ def user_create(
     password: str,
     organization: Organization,
     roles: Sequence[str],
-    acting_user: Any = None,
+    acting_user: ActingUser | None = None,
 ) -> Any:
     """Create a person with memberships in one organization.
 
@@ -78,7 +79,7 @@ def user_create(
 
 
 def organization_register_crypt4gh_key(
-    *, organization: Organization, acting_user: Any, public_key: str
+    *, organization: Organization, acting_user: ActingUser, public_key: str
 ) -> Organization:
     """Register (or replace) the organization's Crypt4GH public key for genome files.
 
@@ -121,7 +122,7 @@ def organization_register_crypt4gh_key(
 
 
 def membership_add(
-    *, user: Any, organization: Organization, role: str, acting_user: Any
+    *, user: Any, organization: Organization, role: str, acting_user: ActingUser
 ) -> Membership:
     acting_role = _require_role(acting_user, Role.ADMINISTRATOR, action="grant roles")
     if role not in Role.values:

@@ -17,9 +17,31 @@ from deid.hierarchy.base import Hierarchy, HierarchyBuilder, _as_string, _check_
 
 # dates ---------------------------------------------------------------------------
 
-_DATE_LEVELS = ("day", "week", "month", "quarter", "half", "year", "decade")
+DATE_UNITS = ("day", "week", "month", "quarter", "half", "year", "decade")
 _DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def date_unit_label(day: dt.date, unit: str) -> str:
+    """A day written at a date unit, as the tables release it: ``2021-03-04`` (day),
+    ``2021-W09``, ``2021-03``, ``2021-Q1``, ``2021-H1``, ``2021``, ``2020s`` (decade).
+    The notes' dates follow the same labels (``deid.text``)."""
+    if unit == "day":
+        return f"{day.year:04d}-{day.month:02d}-{day.day:02d}"
+    if unit == "week":
+        iso = day.isocalendar()
+        return f"{iso.year:04d}-W{iso.week:02d}"
+    if unit == "month":
+        return f"{day.year:04d}-{day.month:02d}"
+    if unit == "quarter":
+        return f"{day.year:04d}-Q{(day.month - 1) // 3 + 1}"
+    if unit == "half":
+        return f"{day.year:04d}-H{(day.month - 1) // 6 + 1}"
+    if unit == "year":
+        return f"{day.year:04d}"
+    if unit == "decade":
+        return f"{day.year - day.year % 10:04d}s"
+    raise ValueError(f"date unit: expected one of {DATE_UNITS}, got {unit!r}")
 
 
 def _date_label(value: str, unit: str) -> str:
@@ -34,20 +56,7 @@ def _date_label(value: str, unit: str) -> str:
     y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
     if not (1 <= mo <= 12 and 1 <= d <= calendar.monthrange(y, mo)[1]):
         raise DataError(f"value {value!r} is not a valid date")
-    if unit == "day":
-        return f"{y:04d}-{mo:02d}-{d:02d}"
-    if unit == "week":
-        iso = dt.date(y, mo, d).isocalendar()
-        return f"{iso.year:04d}-W{iso.week:02d}"
-    if unit == "month":
-        return f"{y:04d}-{mo:02d}"
-    if unit == "quarter":
-        return f"{y:04d}-Q{(mo - 1) // 3 + 1}"
-    if unit == "half":
-        return f"{y:04d}-H{(mo - 1) // 6 + 1}"
-    if unit == "year":
-        return f"{y:04d}"
-    return f"{y - y % 10:04d}s"
+    return date_unit_label(dt.date(y, mo, d), unit)
 
 
 class DateHierarchy(Hierarchy):
@@ -106,14 +115,14 @@ class DateBuilder(HierarchyBuilder):
         _check_keys(params, {"levels"}, field)
         levels = params.get("levels", ["day", "month", "quarter", "year"])
         if not isinstance(levels, list) or not levels:
-            raise PolicyError(f"{field}.levels", f"expected a list of {list(_DATE_LEVELS)}")
+            raise PolicyError(f"{field}.levels", f"expected a list of {list(DATE_UNITS)}")
         ranks = []
         for i, lv in enumerate(levels):
-            if lv not in _DATE_LEVELS:
+            if lv not in DATE_UNITS:
                 raise PolicyError(
-                    f"{field}.levels[{i}]", f"expected one of {list(_DATE_LEVELS)}, got {lv!r}"
+                    f"{field}.levels[{i}]", f"expected one of {list(DATE_UNITS)}, got {lv!r}"
                 )
-            ranks.append(_DATE_LEVELS.index(lv))
+            ranks.append(DATE_UNITS.index(lv))
         if ranks != sorted(set(ranks)):
             raise PolicyError(
                 f"{field}.levels", "levels must go from fine to coarse without repeats"

@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from deid.errors import PolicyError, PrivacyTargetNotMet, SourceChangedError
 from deid.hierarchy import DateHierarchy, Hierarchy, Icd10Hierarchy
+from deid.hierarchy.dates import DATE_UNITS
 from deid.longitudinal.events import ReleaseEvents
 from deid.longitudinal.measure import km_risk_frames, km_risk_tables, read_released_table
 from deid.longitudinal.model import EventModel
@@ -55,7 +56,7 @@ __all__ = [
 IntArray = npt.NDArray[np.int64]
 #: the m of the risk figures in the report (before and after)
 RISK_MS = (1, 2, 3)
-_DATE_ORDER = ("day", "week", "month", "quarter", "half", "year", "decade", "*")
+_DATE_ORDER = (*DATE_UNITS, "*")
 _ICD_ORDER = ("code", "category", "block", "chapter", "*")
 
 
@@ -164,7 +165,9 @@ class LongitudinalPlanner:
                 "height": col.height,
             }
             if isinstance(col.hierarchy, DateHierarchy):
-                date_rank = max(date_rank, _DATE_ORDER.index(label) if label in _DATE_ORDER else 7)
+                date_rank = max(
+                    date_rank, _DATE_ORDER.index(label) if label in _DATE_ORDER else len(DATE_UNITS)
+                )
             if isinstance(col.hierarchy, Icd10Hierarchy):
                 icd_rank = max(icd_rank, _ICD_ORDER.index(label) if label in _ICD_ORDER else 4)
         suppressed: dict[str, IntArray] = {}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 
+from deid.hierarchy.dates import DATE_UNITS, date_unit_label
 from deid.text.recognizers.base import Rule, Validator
 
 _MONTHS = {
@@ -301,18 +302,5 @@ def generalize_date_text(text: str, days: int | None, level: str) -> str | None:
         if d is None:
             continue
         new = d + _dt.timedelta(days=days or 0)
-        if level == "week":
-            iso = new.isocalendar()
-            return f"{iso.year:04d}-W{iso.week:02d}"
-        if level == "month":
-            return f"{new.year:04d}-{new.month:02d}"
-        if level == "quarter":
-            return f"{new.year:04d}-Q{(new.month - 1) // 3 + 1}"
-        if level == "half":
-            return f"{new.year:04d}-H{(new.month - 1) // 6 + 1}"
-        if level == "year":
-            return f"{new.year:04d}"
-        if level == "decade":
-            return f"{new.year - new.year % 10:04d}s"
-        return None
+        return date_unit_label(new, level) if level in DATE_UNITS else None
     return None

@@ -521,3 +521,26 @@ def test_words_next_to_names_stay(scrubber: Scrubber, text: str, lang: str) -> N
     found = _found(scrubber, text, lang)
     for word in ("전과", "원무과", "소독", "서명일", "신부", "상기인", "Best"):
         assert not any(word in k for k in found if found[k] == "PERSON" and word in text), found
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    day=st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 12, 31)),
+    shift=st.integers(-365, 365),
+    unit=st.sampled_from(["week", "month", "quarter", "half", "year", "decade"]),
+)
+def test_a_note_writes_a_date_at_the_tables_unit_as_the_table_does(
+    day: dt.date, shift: int, unit: str
+) -> None:
+    """One rule for both: a date in a note, shifted and generalized, reads exactly as the
+    date hierarchy releases the same shifted day in a table."""
+    import pyarrow as pa
+
+    from deid.hierarchy import DateHierarchy, build_hierarchy
+    from deid.text.recognizers.dates import generalize_date_text
+
+    hierarchy = build_hierarchy({"type": "date", "levels": ["day", unit]}, field="t", base_dir=".")
+    assert isinstance(hierarchy, DateHierarchy)
+    shifted = (day + dt.timedelta(days=shift)).isoformat()
+    table = hierarchy.generalize(pa.array([shifted]), 1).to_pylist()[0]
+    assert generalize_date_text(day.isoformat(), shift, unit) == table

@@ -25,7 +25,13 @@ from audit.canonical import format_time
 from audit.models import AuditEvent
 from audit.verify import COLUMNS
 
-__all__ = ["EXPORT_FORMATS", "csv_safe", "export_events", "iter_event_rows"]
+__all__ = [
+    "EXPORT_FORMATS",
+    "csv_safe",
+    "export_events",
+    "export_events_audited",
+    "iter_event_rows",
+]
 
 EXPORT_FORMATS = ("jsonl", "csv")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
@@ -84,4 +90,39 @@ def export_events(
         count += 1
         first = record["seq"] if first is None else first
         last = record["seq"]
+    return count, first, last
+
+
+def export_events_audited(
+    out: IO[str],
+    *,
+    fmt: str,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    using: str = DEFAULT_DB_ALIAS,
+    destination: str,
+    system: str = "audit_export",
+) -> tuple[int, int | None, int | None]:
+    """:func:`export_events`, then the export itself appended to the log (``audit.exported``:
+    the range, the format, where it went); what ``manage.py audit_export`` runs."""
+    from audit.actions import AuditAction
+    from audit.services import Actor, record_event
+
+    count, first, last = export_events(out, fmt=fmt, since=since, until=until, using=using)
+    record_event(
+        action=AuditAction.AUDIT_EXPORTED,
+        actor=Actor.system(system),
+        object_type="audit.auditevent",
+        object_id=f"{first}-{last}" if count else "none",
+        details={
+            "format": fmt,
+            "since": since.isoformat() if since else None,
+            "until": until.isoformat() if until else None,
+            "events": count,
+            "first_seq": first,
+            "last_seq": last,
+            "destination": destination,
+        },
+        using=using,
+    )
     return count, first, last

@@ -173,3 +173,29 @@ def test_no_source_file_outgrows_a_module(top: str) -> None:
         if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
     assert not too_long, f"over {MAX_LINES} lines (make it a package): {too_long}"
+
+
+#: Views, the admin and management commands call services; they never append audit rows.
+THIN_LAYERS = (
+    "governance/api/",
+    "governance/portal/",
+    "governance/admin.py",
+    "governance/admin_report.py",
+    "governance/management/commands/",
+    "audit/management/commands/",
+    "audit/admin.py",
+)
+
+
+def test_views_and_commands_write_no_audit_row() -> None:
+    offenders = []
+    for path in _sources("governance", "audit"):
+        rel = path.relative_to(ROOT).as_posix()
+        if not rel.startswith(THIN_LAYERS):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                name = ast.unparse(node.func)
+                if name.endswith(("record_event", "AuditEvent.objects.create")):
+                    offenders.append(f"{rel}:{node.lineno} calls {name}")
+    assert not offenders, "move the audit event into a service:\n" + "\n".join(offenders)

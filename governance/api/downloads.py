@@ -2,7 +2,8 @@
 
 The pieces here know nothing of releases: a file, a byte range, a callback
 that says whether the download may go on, and a callback that records what
-was sent. The view (``views.ReleaseFileView``) puts them together.
+was sent. The view (``views.ReleaseFileView``) puts them together; what is
+audited (links, downloads, refusals) is :mod:`governance.services.downloads`.
 """
 
 from __future__ import annotations
@@ -267,75 +268,6 @@ def safe_file_path(base_dir: Path, name: str, listed: set[str]) -> Path:
     if not path.is_relative_to(base) or not path.is_file():
         raise NotFound()
     return path
-
-
-def record_denial(*, release: Any, name: str, code: str, status: int, actor: Any) -> None:
-    """Audit a refused download (or download link) of a file of a visible release."""
-    from django.db import transaction
-
-    from audit.actions import AuditAction
-    from audit.services import record_event
-
-    with transaction.atomic():
-        record_event(
-            action=AuditAction.FILE_DOWNLOAD_DENIED,
-            actor=actor,
-            object_type="governance.release",
-            object_id=release.pk,
-            details={"file": name, "code": code, "status": status},
-        )
-
-
-class LinkRefused(Exception):
-    """No link: ``denial`` says why the release cannot be read now (None: no such file)."""
-
-    def __init__(self, denial: Any | None) -> None:
-        super().__init__(getattr(denial, "message", "no such file"))
-        self.denial = denial
-
-
-def issue_file_link(
-    *, release: Any, name: str, person_id: int, token_id: int | None, actor: Any
-) -> tuple[str, Any]:
-    """A signed link to one file of a release, audited (``file.link_signed``).
-
-    Refused (``LinkRefused``, the refusal audited) when the release cannot be read now
-    or ``name`` is not in its manifest. Returns the link's path (with ``?sig=``) and when
-    it expires. Used by the API (``POST releases/ID/links/``) and the portal's download
-    buttons; the file view checks everything again when the link is used.
-    """
-    from datetime import timedelta
-
-    from django.db import transaction
-    from django.urls import reverse
-    from django.utils import timezone
-
-    from audit.actions import AuditAction
-    from audit.services import record_event
-    from governance.api.selectors_api import manifest_files, release_denial
-
-    denial = release_denial(release)
-    if denial is not None:
-        record_denial(
-            release=release, name=name, code=denial.code, status=denial.status, actor=actor
-        )
-        raise LinkRefused(denial)
-    if name not in {f["name"] for f in manifest_files(release)}:
-        raise LinkRefused(None)
-    value = sign_link(
-        SignedLink(person_id=person_id, token_id=token_id, release_id=release.pk, name=name)
-    )
-    url = reverse("api:release-file", kwargs={"pk": release.pk, "name": name})
-    expires_at = timezone.now() + timedelta(seconds=SIGNED_LINK_MAX_SECONDS)
-    with transaction.atomic():
-        record_event(
-            action=AuditAction.FILE_LINK_SIGNED,
-            actor=actor,
-            object_type="governance.release",
-            object_id=release.pk,
-            details={"file": name, "expires_at": expires_at.isoformat()},
-        )
-    return f"{url}?sig={value}", expires_at
 
 
 # --- Content checked before it is served --------------------------------------------------

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -56,6 +55,7 @@ from governance.api.serializers import (
 from governance.api.throttling import DownloadRateThrottle, TokenRateThrottle
 from governance.models import Organization, Release
 from governance.models.tokens import ApiToken
+from governance.services import downloads as download_services
 
 ERRORS = {
     401: OpenApiResponse(ErrorSerializer, description="Missing, invalid, expired or revoked token"),
@@ -102,7 +102,7 @@ _INCONSISTENT = Denial(
 def _deny(release: Release, denial: Denial, request: Request, name: str | None = None) -> None:
     """Record a refused download attempt on a visible release, then raise the error."""
     if name is not None:
-        downloads.record_denial(
+        download_services.file_download_denied(
             release=release,
             name=name,
             code=denial.code,
@@ -395,21 +395,11 @@ class ReleaseDetailView(ApiView):
     )
     def get(self, request: Request, pk: int) -> Response:
         """The manifest: files (size, rows, SHA-256), schema, privacy report, DUA terms, expiry."""
-        from audit.actions import AuditAction
-        from audit.services import record_event
-
         release = _visible_release(request, pk)
         denial = release_denial(release)
         if denial is not None:
             _deny(release, denial, request)
-        with transaction.atomic():
-            record_event(
-                action=AuditAction.RELEASE_MANIFEST_VIEWED,
-                actor=_actor(request),
-                object_type="governance.release",
-                object_id=release.pk,
-                details={"manifest_sha256": release.manifest_sha256},
-            )
+        download_services.release_manifest_viewed(release=release, actor=_actor(request))
         return Response(ReleaseManifestSerializer(release).data)
 
 
@@ -436,14 +426,14 @@ class SignedLinkView(ApiView):
         release = _visible_release(request, pk)
         token_id = request.auth.pk if isinstance(request.auth, ApiToken) else None
         try:
-            path, expires_at = downloads.issue_file_link(
+            path, expires_at = download_services.issue_file_link(
                 release=release,
                 name=name,
                 person_id=int(request.user.pk or 0),
                 token_id=token_id,
                 actor=_actor(request),
             )
-        except downloads.LinkRefused as exc:
+        except download_services.LinkRefused as exc:
             if exc.denial is None:
                 raise NotFound() from None
             _raise(exc.denial)
@@ -493,9 +483,6 @@ class ReleaseFileView(ApiView):
         },
     )
     def get(self, request: Request, pk: int, name: str) -> Any:
-        from audit.actions import AuditAction
-        from audit.services import record_event
-
         release, entry, path = self._prepare(request, pk, name)
         sha = str(entry["sha256"]).lower()
         size = path.stat().st_size
@@ -524,26 +511,23 @@ class ReleaseFileView(ApiView):
             return denial.code if denial else None
 
         def on_close(result: downloads.StreamResult) -> None:
-            with transaction.atomic():
-                record_event(
-                    action=AuditAction.FILE_DOWNLOADED,
-                    actor=actor,
-                    object_type="governance.release",
-                    object_id=release_id,
-                    details={
-                        "file": name,
-                        "sha256": sha,
-                        "person_id": actor.user_id,
-                        "token_id": token.display_id if token else "",
-                        "signed_link": via_link,
-                        "range": f"{byte_range.start}-{byte_range.end}" if partial else "",
-                        "requested_bytes": byte_range.length,
-                        "bytes_sent": result.bytes_sent,
-                        "completed": result.completed,
-                        "stopped": result.stopped_reason or "",
-                        "seconds": round(time.monotonic() - started, 3),
-                    },
-                )
+            download_services.file_download_recorded(
+                release_id=release_id,
+                actor=actor,
+                details={
+                    "file": name,
+                    "sha256": sha,
+                    "person_id": actor.user_id,
+                    "token_id": token.display_id if token else "",
+                    "signed_link": via_link,
+                    "range": f"{byte_range.start}-{byte_range.end}" if partial else "",
+                    "requested_bytes": byte_range.length,
+                    "bytes_sent": result.bytes_sent,
+                    "completed": result.completed,
+                    "stopped": result.stopped_reason or "",
+                    "seconds": round(time.monotonic() - started, 3),
+                },
+            )
 
         if size == 0:
             on_close(downloads.StreamResult(completed=True))

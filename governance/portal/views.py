@@ -374,7 +374,7 @@ def release_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 @recipient_required
 def release_download(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     """A signed, audited link to one file (the API's download path), then the browser follows it."""
-    from governance.api.downloads import LinkRefused, issue_file_link
+    from governance.services.downloads import LinkRefused, issue_file_link
 
     release = _visible_release(request, pk)
     try:

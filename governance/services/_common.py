@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.models import User as AuthUser
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -290,3 +290,16 @@ def _steward(acting_user: ActingUser, request: DataAccessRequest, *, action: str
             % {"action": action, "request_pk": request.pk},
         )
     return role
+
+
+def record_system_job(job: str, *, object_type: str, details: Mapping[str, Any]) -> None:
+    """Audit a scheduled job's run (``system.job``) as the system, not as a person: the
+    sweep, the expiry pass, the release verification."""
+    with transaction.atomic():
+        record_event(
+            action=AuditAction.SYSTEM_JOB,
+            actor=Actor.system(job),
+            object_type=object_type,
+            object_id="*",
+            details={"job": job, **details},
+        )

@@ -9,11 +9,14 @@ import hashlib
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import IO
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.core.files.storage import Storage
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.actions import AuditAction
@@ -28,6 +31,7 @@ from governance.services._common import (
     _audit,
     _primary_role,
     _require_user,
+    record_system_job,
 )
 
 # --- documents ------------------------------------------------------------------------------
@@ -167,3 +171,51 @@ def document_view(*, document: Document, acting_user: ActingUser) -> Document:
             },
         )
     return document
+
+
+# --- the safety net: files of uploads whose transaction rolled back ---------------------
+
+
+DOCUMENTS_FOLDER = "documents"
+
+
+def _walk(storage: Storage, folder: str) -> list[str]:
+    try:
+        dirs, files = storage.listdir(folder)
+    except FileNotFoundError:
+        return []
+    names = [f"{folder}/{name}" for name in files]
+    for sub in dirs:
+        names.extend(_walk(storage, f"{folder}/{sub}"))
+    return names
+
+
+def orphan_documents(*, older_than: timedelta) -> list[str]:
+    """Storage names under ``documents/`` that no ``Document`` names, older than ``older_than``."""
+    storage = Document._meta.get_field("file").storage
+    cutoff = timezone.now() - older_than
+    stored = _walk(storage, DOCUMENTS_FOLDER)
+    if not stored:
+        return []
+    known = set(Document.objects.filter(file__in=stored).values_list("file", flat=True))
+    return sorted(
+        name for name in stored if name not in known and storage.get_modified_time(name) < cutoff
+    )
+
+
+def documents_sweep(*, older_than: timedelta, dry_run: bool = False) -> list[str]:
+    """Remove stored document files that no row names, older than ``older_than`` (a caller's
+    transaction that rolled back after ``document_create`` wrote the file, or a killed
+    process); return their names. Audited as a system job unless ``dry_run``."""
+    orphans = orphan_documents(older_than=older_than)
+    if dry_run:
+        return orphans
+    storage = Document._meta.get_field("file").storage
+    for name in orphans:
+        storage.delete(name)
+    record_system_job(
+        "governance_documents_sweep",
+        object_type="governance.document",
+        details={"removed": len(orphans)},
+    )
+    return orphans

@@ -17,7 +17,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.actions import AuditAction
-from audit.services import Actor, record_event
 from governance import queue
 from governance.errors import GovernanceError, GovernanceErrorCode, redact_values
 from governance.models import (
@@ -47,6 +46,7 @@ from governance.services._common import (
     _set_release_state,
     _steward,
     canonical_sha256,
+    record_system_job,
 )
 
 
@@ -692,16 +692,12 @@ def releases_verify(*, system: str, states: Sequence[str] | None = None) -> dict
         r.pk: release_verify_files(release=r)
         for r in Release.objects.filter(state__in=wanted).order_by("pk")
     }
-    with transaction.atomic():
-        record_event(
-            action=AuditAction.SYSTEM_JOB,
-            actor=Actor.system(system),
-            object_type="governance.release",
-            object_id="*",
-            details={
-                "job": "release_verify",
-                "checked": sorted(results),
-                "failed": {str(k): v[:3] for k, v in results.items() if v},
-            },
-        )
+    record_system_job(
+        system,
+        object_type="governance.release",
+        details={
+            "checked": sorted(results),
+            "failed": {str(k): v[:3] for k, v in results.items() if v},
+        },
+    )
     return results

@@ -6,10 +6,12 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
+from django.contrib.auth.models import User as AuthUser
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from audit.actions import AuditAction
+from audit.services import Actor, record_event
 from governance.errors import GovernanceError, GovernanceErrorCode
 from governance.models import (
     Membership,
@@ -21,6 +23,7 @@ from governance.roles import (
     ActingUser,
     roles_of,
     sync_user_groups,
+    totp_device_create,
 )
 from governance.services._common import (
     User,
@@ -151,3 +154,23 @@ def membership_add(
             },
         )
     return membership
+
+
+def totp_device_ensure(*, user: AuthUser, system: str) -> tuple[Any, bool]:
+    """The person's confirmed TOTP device, created (and audited as the system ``system``) if
+    they have none: (device, created). The device's secret never reaches the audit log."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+    if device is not None:
+        return device, False
+    with transaction.atomic():
+        device = totp_device_create(user=user)
+        record_event(
+            action=AuditAction.ADMIN_CHANGE,
+            actor=Actor.system(system),
+            object_type="auth.user",
+            object_id=str(user.pk),
+            details={"change": "totp_device_created", "device_id": device.pk},
+        )
+    return device, True

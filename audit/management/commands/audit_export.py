@@ -10,9 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from audit.actions import AuditAction
-from audit.export import EXPORT_FORMATS, export_events
-from audit.services import Actor, record_event
+from audit.export import EXPORT_FORMATS, export_events_audited
 
 
 def parse_when(text: str | None, option: str) -> datetime | None:
@@ -72,27 +70,16 @@ class Command(BaseCommand):
         else:
             handle = _Passthrough(self.stdout)
         try:
-            count, first, last = export_events(
-                handle, fmt=fmt, since=since, until=until, using=options["database"]
+            count, _first, _last = export_events_audited(
+                handle,
+                fmt=fmt,
+                since=since,
+                until=until,
+                using=options["database"],
+                destination="file" if out_path else "stdout",
             )
         finally:
             if out_path is not None:
                 handle.close()
-        record_event(
-            action=AuditAction.AUDIT_EXPORTED,
-            actor=Actor.system("audit_export"),
-            object_type="audit.auditevent",
-            object_id=f"{first}-{last}" if count else "none",
-            details={
-                "format": fmt,
-                "since": since.isoformat() if since else None,
-                "until": until.isoformat() if until else None,
-                "events": count,
-                "first_seq": first,
-                "last_seq": last,
-                "destination": "file" if out_path else "stdout",
-            },
-            using=options["database"],
-        )
         if out_path is not None:
             self.stderr.write(f"{count} events written to {out_path}")

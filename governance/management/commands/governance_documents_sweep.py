@@ -13,40 +13,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.core.files.storage import Storage
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import transaction
-from django.utils import timezone
 
-from audit.actions import AuditAction
-from audit.services import Actor, record_event
-from governance.models import Document
-
-FOLDER = "documents"
-
-
-def _walk(storage: Storage, folder: str) -> list[str]:
-    try:
-        dirs, files = storage.listdir(folder)
-    except FileNotFoundError:
-        return []
-    names = [f"{folder}/{name}" for name in files]
-    for sub in dirs:
-        names.extend(_walk(storage, f"{folder}/{sub}"))
-    return names
-
-
-def orphan_documents(*, older_than: timedelta) -> list[str]:
-    """Storage names under ``documents/`` that no ``Document`` names, older than ``older_than``."""
-    storage = Document._meta.get_field("file").storage
-    cutoff = timezone.now() - older_than
-    stored = _walk(storage, FOLDER)
-    if not stored:
-        return []
-    known = set(Document.objects.filter(file__in=stored).values_list("file", flat=True))
-    return sorted(
-        name for name in stored if name not in known and storage.get_modified_time(name) < cutoff
-    )
+from governance.services.documents import documents_sweep
 
 
 class Command(BaseCommand):
@@ -63,21 +32,9 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="List, delete nothing.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        storage = Document._meta.get_field("file").storage
-        orphans = orphan_documents(older_than=timedelta(minutes=max(0, options["older_than"])))
+        older_than = timedelta(minutes=max(0, options["older_than"]))
+        orphans = documents_sweep(older_than=older_than, dry_run=options["dry_run"])
+        verb = "would remove" if options["dry_run"] else "removed"
         for name in orphans:
-            if options["dry_run"]:
-                self.stdout.write(f"would remove {name}")
-                continue
-            storage.delete(name)
-            self.stdout.write(f"removed {name}")
-        if not options["dry_run"]:
-            with transaction.atomic():
-                record_event(
-                    action=AuditAction.SYSTEM_JOB,
-                    actor=Actor.system("governance_documents_sweep"),
-                    object_type="governance.document",
-                    object_id="*",
-                    details={"job": "governance_documents_sweep", "removed": len(orphans)},
-                )
+            self.stdout.write(f"{verb} {name}")
         self.stdout.write(f"{len(orphans)} orphan document file(s).")

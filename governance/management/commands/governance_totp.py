@@ -12,11 +12,8 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 
-from audit.actions import AuditAction
-from audit.services import Actor, record_event
-from governance.roles import totp_device_create
+from governance.services.users import totp_device_ensure
 
 
 class Command(BaseCommand):
@@ -30,22 +27,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         from django_otp.oath import totp
-        from django_otp.plugins.otp_totp.models import TOTPDevice
 
         user = get_user_model().objects.filter(username=options["username"]).first()
         if user is None:
             raise CommandError(f"no user {options['username']!r}")
-        device = TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
-        if device is None:
-            with transaction.atomic():
-                device = totp_device_create(user=user)
-                record_event(
-                    action=AuditAction.ADMIN_CHANGE,
-                    actor=Actor.system("governance_totp"),
-                    object_type="auth.user",
-                    object_id=str(user.pk),
-                    details={"change": "totp_device_created", "device_id": device.pk},
-                )
+        device, created = totp_device_ensure(user=user, system="governance_totp")
+        if created:
             self.stdout.write(f"created TOTP device #{device.pk} for {user.get_username()}")
         if options["enroll"]:
             self.stdout.write(f"enrolment URL (secret, owner only): {device.config_url}")

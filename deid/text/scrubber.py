@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -17,6 +18,7 @@ from deid.text.engine import get_engines
 from deid.text.recognizers.ages import remove_exact_ages, remove_sex_words
 from deid.text.recognizers.dates import generalize_date_text, shift_date_text
 from deid.text.recognizers.places import trim_en_org
+from deid.text.recognizers.rx import PatternTimeout
 from deid.text.surrogates import Surrogates
 from deid.text.types import Entity, ScrubResult
 
@@ -191,14 +193,16 @@ class Scrubber:
             if plang == "en":
                 for i in idx:
                     artifacts = self._engines.artifacts(None, ents[i], plang)
-                    out[i] = self._analyze_with(texts[i], plang, artifacts)
+                    with _note(i):
+                        out[i] = self._analyze_with(texts[i], plang, artifacts)
             else:
                 # Korean: spaCy's rule-based tokenizer; names come from our recognizers.
                 nlp = self._engines.pipelines[plang]
                 docs = nlp.pipe((texts[i] for i in idx), batch_size=batch_size)
                 for i, doc in zip(idx, docs, strict=True):
                     artifacts = self._engines.artifacts(doc, ents[i], plang)
-                    out[i] = self._analyze_with(texts[i], plang, artifacts)
+                    with _note(i):
+                        out[i] = self._analyze_with(texts[i], plang, artifacts)
         return out
 
     # ------------------------------------------------------------------ replacement
@@ -278,10 +282,11 @@ class Scrubber:
         if n_process > 1 and n >= 2 * batch_size:
             return self._scrub_parallel(texts, langs, shifts, batch_size, n_process, rules)
         ents = self.analyze_many(texts, langs=langs, batch_size=batch_size)
-        return [
-            ScrubResult(self.render(t, e, s, rules=rules), tuple(e))
-            for t, e, s in zip(texts, ents, shifts, strict=True)
-        ]
+        results = []
+        for i, (t, e, s) in enumerate(zip(texts, ents, shifts, strict=True)):
+            with _note(i):
+                results.append(ScrubResult(self.render(t, e, s, rules=rules), tuple(e)))
+        return results
 
     def _scrub_parallel(
         self,
@@ -333,6 +338,20 @@ def _worker_scrub(
     )
 
 
+@contextlib.contextmanager
+def _note(record: int) -> Iterator[None]:
+    """One note's patterns: one past its time limit fails the note by number (the caller
+    publishes nothing half-scrubbed) instead of stalling the build."""
+    try:
+        yield
+    except PatternTimeout as exc:
+        raise DataError(
+            f"the note could not be scrubbed: {exc}; nothing of it is released",
+            record=record,
+            field="text",
+        ) from None
+
+
 def _iter_str(arr: pa.Array | None, n: int, name: str) -> Iterator[str | None]:
     if arr is None:
         yield from (None for _ in range(n))
@@ -375,14 +394,20 @@ def scrub_array(
             )
         shift_list = [None if v is None else int(v) for v in date_shift_days.to_pylist()]
     idx = [i for i, t in enumerate(texts) if t is not None]
-    results = scrubber.scrub_many(
-        [texts[i] for i in idx],
-        langs=[lang_list[i] for i in idx],
-        date_shift_days=[shift_list[i] for i in idx],
-        batch_size=batch_size,
-        n_process=n_process,
-        rules=rules,
-    )
+    try:
+        results = scrubber.scrub_many(
+            [texts[i] for i in idx],
+            langs=[lang_list[i] for i in idx],
+            date_shift_days=[shift_list[i] for i in idx],
+            batch_size=batch_size,
+            n_process=n_process,
+            rules=rules,
+        )
+    except DataError as exc:
+        if not isinstance(exc.record, int) or not 0 <= exc.record < len(idx):
+            raise
+        # the note's row in this column, not its place among the non-null notes
+        raise DataError(exc.message, record=idx[exc.record], field=exc.field) from None
     out: list[str | None] = [None] * n
     for i, res in zip(idx, results, strict=True):
         out[i] = res.text

@@ -11,8 +11,9 @@ and the value after ``성별``/``Sex``. Pronouns and relation words (``his``,
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
+
+import deid.text.recognizers.rx as rx
 
 __all__ = ["AGE_TAG", "SEX_TAG", "remove_exact_ages", "remove_sex_words"]
 
@@ -21,7 +22,7 @@ SEX_TAG = "[SEX]"
 _SEX = r"(?:M|F|남|여|남성|여성|Male|Female|male|female)"
 _N = r"(?P<n>\d{1,3})"
 _PATTERNS = tuple(
-    re.compile(p)
+    rx.compile(p)
     for p in (
         r"(?<![\w.])(?:만\s*)?" + _N + r"\s*(?:세|살)",  # 62세, 만 62세, 62살
         r"(?<![\w.])" + _N + r"(?=\s*-?\s*(?:years?|yrs?|y)[\s-]*old)",  # 51-year-old
@@ -37,17 +38,17 @@ _PATTERNS = tuple(
 
 def remove_exact_ages(text: str) -> str:
     """``text`` with the number of every exact age replaced by ``[AGE]``."""
-    for rx in _PATTERNS:
-        text = rx.sub(_tagger("n", AGE_TAG), text)
+    for pattern in _PATTERNS:
+        text = pattern.sub(_tagger("n", AGE_TAG), text)
     return text
 
 
-def _tagger(group: str, tag: str) -> Callable[[re.Match[str]], str]:
-    """A ``re.sub`` replacement that puts ``tag`` in place of the named ``group`` only."""
+def _tagger(group: str, tag: str) -> Callable[[rx.Match], str]:
+    """A ``rx.sub`` replacement that puts ``tag`` in place of the named ``group`` only."""
 
-    def replace(m: re.Match[str]) -> str:
+    def replace(m: rx.Match) -> str:
         start, end = m.span(group)
-        whole = m.group(0)
+        whole: str = m.group(0)
         base = m.start()
         return whole[: start - base] + tag + whole[end - base :]
 
@@ -56,7 +57,7 @@ def _tagger(group: str, tag: str) -> Callable[[re.Match[str]], str]:
 
 _AGE_NEAR = r"(?:\d{1,3}|\[AGE\])"
 _SEX_PATTERNS = tuple(
-    re.compile(p)
+    rx.compile(p)
     for p in (
         # next to an age, in either order: M/62, F / [AGE], 62/M, [AGE]F, 62M
         r"(?<![\w/])(?P<s>M|F)(?=\s*/\s*" + _AGE_NEAR + r")",
@@ -78,6 +79,6 @@ _SEX_PATTERNS = tuple(
 
 def remove_sex_words(text: str) -> str:
     """``text`` with every sex word the patterns know replaced by ``[SEX]``."""
-    for rx in _SEX_PATTERNS:
-        text = rx.sub(_tagger("s", SEX_TAG), text)
+    for pattern in _SEX_PATTERNS:
+        text = pattern.sub(_tagger("s", SEX_TAG), text)
     return text

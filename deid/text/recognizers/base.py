@@ -10,15 +10,16 @@ rule-based Korean tokenizer does not produce.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
+import deid.text.recognizers.rx as rx
+
 # (match, full text) -> accept?  Validators may inspect the surroundings.
-Validator = Callable[[re.Match[str], str], bool]
+Validator = Callable[[rx.Match, str], bool]
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class Rule:
     """One regex rule. ``group`` selects the PHI part of the match."""
 
     entity: str
-    regex: re.Pattern[str]
+    regex: rx.Pattern
     score: float
     group: int | str = 0
     validator: Validator | None = None

@@ -4,8 +4,8 @@ shifts a found date by N days and re-renders it in the same format."""
 from __future__ import annotations
 
 import datetime as _dt
-import re
 
+import deid.text.recognizers.rx as rx
 from deid.hierarchy.dates import DATE_UNITS, date_unit_label
 from deid.text.recognizers.base import Rule, Validator
 
@@ -33,11 +33,11 @@ _D = r"(?P<d>0?[1-9]|[12]\d|3[01])"
 # A year-less year reference (leap, so Feb 29 parses).
 _REF_YEAR = 2000
 
-DATE_PATTERNS: tuple[tuple[str, re.Pattern[str], float], ...] = (
+DATE_PATTERNS: tuple[tuple[str, rx.Pattern, float], ...] = (
     # 2021-03-05, 2021.03.05, 2021/3/5, 2021. 3. 5.
     (
         "ymd",
-        re.compile(
+        rx.compile(
             r"(?<![\d.])"
             + _Y4
             + r"(?P<s>[-./])\s?"
@@ -52,18 +52,18 @@ DATE_PATTERNS: tuple[tuple[str, re.Pattern[str], float], ...] = (
     # 03/05/2021 (US) and 25/03/2021 (day first).
     (
         "mdy",
-        re.compile(r"(?<![\d./-])" + _M + r"(?P<s>[-/.])" + _D + r"(?P=s)" + _Y4 + r"(?!\d)"),
+        rx.compile(r"(?<![\d./-])" + _M + r"(?P<s>[-/.])" + _D + r"(?P=s)" + _Y4 + r"(?!\d)"),
         0.95,
     ),
     (
         "dmy",
-        re.compile(r"(?<![\d./-])" + _D + r"(?P<s>[-/.])" + _M + r"(?P=s)" + _Y4 + r"(?!\d)"),
+        rx.compile(r"(?<![\d./-])" + _D + r"(?P<s>[-/.])" + _M + r"(?P=s)" + _Y4 + r"(?!\d)"),
         0.9,
     ),
     # 21/3/5, 24/11/22, 21.03.05 (two-digit year first).
     (
         "ymd2",
-        re.compile(
+        rx.compile(
             r"(?<![\d./:-])['’]?(?P<y>\d{2})(?P<s>[-/.])"
             + _M
             + r"(?P=s)"
@@ -75,23 +75,23 @@ DATE_PATTERNS: tuple[tuple[str, re.Pattern[str], float], ...] = (
     # 3/9/21 (US, two-digit year last; slashes only).
     (
         "mdy2",
-        re.compile(r"(?<![\d./:-])" + _M + r"(?P<s>/)" + _D + r"/(?P<y>\d{2})(?![\d/]|\.\d)"),
+        rx.compile(r"(?<![\d./:-])" + _M + r"(?P<s>/)" + _D + r"/(?P<y>\d{2})(?![\d/]|\.\d)"),
         0.8,
     ),
     # 2021년 3월 5일, 21년 3월 5일
     (
         "ko_ymd",
-        re.compile(r"(?P<y>(?:19|20)?\d{2})\s?년\s?" + _M + r"\s?월\s?" + _D + r"\s?일"),
+        rx.compile(r"(?P<y>(?:19|20)?\d{2})\s?년\s?" + _M + r"\s?월\s?" + _D + r"\s?일"),
         0.95,
     ),
     # 2021년 3월
-    ("ko_ym", re.compile(r"(?P<y>(?:19|20)\d{2})\s?년\s?" + _M + r"\s?월(?!\s?\d)"), 0.85),
+    ("ko_ym", rx.compile(r"(?P<y>(?:19|20)\d{2})\s?년\s?" + _M + r"\s?월(?!\s?\d)"), 0.85),
     # 3월 5일
-    ("ko_md", re.compile(r"(?<![\d.])" + _M + r"\s?월\s?" + _D + r"\s?일"), 0.9),
+    ("ko_md", rx.compile(r"(?<![\d.])" + _M + r"\s?월\s?" + _D + r"\s?일"), 0.9),
     # March 5, 2021 / Mar. 5th 2021
     (
         "mon_d_y",
-        re.compile(
+        rx.compile(
             r"\b" + _MON + r"\.?(?:\s+|-)" + _D + r"(?:st|nd|rd|th)?(?:,?\s+|-)" + _Y4 + r"(?!\d)"
         ),
         0.95,
@@ -99,14 +99,14 @@ DATE_PATTERNS: tuple[tuple[str, re.Pattern[str], float], ...] = (
     # Tue, 12 Mar 2024 / Tuesday, March 12, 2024
     (
         "wd_d_mon_y",
-        re.compile(
+        rx.compile(
             r"\b" + _WD + _D + r"(?:st|nd|rd|th)?\s+" + _MON + r"\.?,?\s+" + _Y4 + r"(?!\d)"
         ),
         0.95,
     ),
     (
         "wd_mon_d_y",
-        re.compile(
+        rx.compile(
             r"\b" + _WD + _MON + r"\.?\s+" + _D + r"(?:st|nd|rd|th)?,?\s+" + _Y4 + r"(?!\d)"
         ),
         0.95,
@@ -114,7 +114,7 @@ DATE_PATTERNS: tuple[tuple[str, re.Pattern[str], float], ...] = (
     # April 2-5, 2024 (a range of days in one month)
     (
         "mon_dd_y",
-        re.compile(
+        rx.compile(
             r"\b"
             + _MON
             + r"\.?\s+"
@@ -128,19 +128,19 @@ DATE_PATTERNS: tuple[tuple[str, re.Pattern[str], float], ...] = (
     # 5 March 2021
     (
         "d_mon_y",
-        re.compile(r"(?<!\d)" + _D + r"(?:st|nd|rd|th)?\s+" + _MON + r"\.?,?\s+" + _Y4 + r"(?!\d)"),
+        rx.compile(r"(?<!\d)" + _D + r"(?:st|nd|rd|th)?\s+" + _MON + r"\.?,?\s+" + _Y4 + r"(?!\d)"),
         0.95,
     ),
     # 05-Mar-2021
-    ("d_mon_y", re.compile(r"(?<!\d)" + _D + r"-" + _MON + r"-" + _Y4 + r"(?!\d)"), 0.95),
+    ("d_mon_y", rx.compile(r"(?<!\d)" + _D + r"-" + _MON + r"-" + _Y4 + r"(?!\d)"), 0.95),
     # March 2021
-    ("mon_y", re.compile(r"\b" + _MON + r"\.?,?\s+" + _Y4 + r"(?!\d)"), 0.8),
+    ("mon_y", rx.compile(r"\b" + _MON + r"\.?,?\s+" + _Y4 + r"(?!\d)"), 0.8),
     # March 5 (no year)
-    ("mon_d", re.compile(r"\b" + _MON + r"\.?\s+" + _D + r"(?:st|nd|rd|th)?(?![\d,]|,\s?\d)"), 0.8),
+    ("mon_d", rx.compile(r"\b" + _MON + r"\.?\s+" + _D + r"(?:st|nd|rd|th)?(?![\d,]|,\s?\d)"), 0.8),
     # 9/5경부터, 3/2 퇴원: month/day without year, only before a Korean time word.
     (
         "md",
-        re.compile(
+        rx.compile(
             r"(?<![\d./:-])"
             + _M
             + r"/"
@@ -159,7 +159,7 @@ def _year_full(y: str) -> int:
     return 2000 + n if n <= 50 else 1900 + n
 
 
-def parse_date(kind: str, m: re.Match[str]) -> _dt.date | None:
+def parse_date(kind: str, m: rx.Match) -> _dt.date | None:
     """The date a match denotes (year-less dates get the reference year)."""
     gd = m.groupdict()
     try:
@@ -173,14 +173,14 @@ def parse_date(kind: str, m: re.Match[str]) -> _dt.date | None:
 
 
 def _validator(kind: str) -> Validator:
-    def check(m: re.Match[str], text: str) -> bool:
+    def check(m: rx.Match, text: str) -> bool:
         return parse_date(kind, m) is not None
 
     return check
 
 
 # 10/15 after a word that schedules or dates something ("다음 회의 10/15", "f/u 3/2", "예약일: 4/7").
-MD_AFTER_WORD = re.compile(
+MD_AFTER_WORD = rx.compile(
     r"(?:회의|예약|예약일|외래|재진|방문|내원|입원|퇴원|수술|시술|검사|일자|일시|날짜|발병|발생|촬영|접종|"
     r"예정|메모|기록|[Ff]/[Uu]|[Ff]ollow-?up|[Nn]ext visit|[Aa]ppt\.?|[Aa]ppointment|[Ss]cheduled|[Dd]ate|"
     r"DOS|seen on|[Rr]eturned call:?[^\n]{0,40}?|[Ll]ast \w+ [\d.]+ on)"
@@ -188,7 +188,7 @@ MD_AFTER_WORD = re.compile(
 )
 
 # 6/18 14:20: a month/day with a time of day after it.
-MD_BEFORE_TIME = re.compile(
+MD_BEFORE_TIME = rx.compile(
     r"(?<![\d./:-])(?P<md>"
     + _M
     + r"/"
@@ -223,15 +223,13 @@ def _render_weekday(orig: str, weekday: int) -> str:
 
 
 # For re-parsing a found date: patterns whose detection needs a lookahead outside the span.
-_PARSE_ONLY: tuple[tuple[str, re.Pattern[str], float], ...] = (
-    ("md", re.compile(_M + r"/" + _D), 0.0),
-)
+_PARSE_ONLY: tuple[tuple[str, rx.Pattern, float], ...] = (("md", rx.compile(_M + r"/" + _D), 0.0),)
 
 
 def shift_date_text(text: str, days: int) -> str | None:
     """``text`` (one date as found) shifted by ``days``, in the same format; None if unparseable."""
-    for kind, rx, _ in DATE_PATTERNS + _PARSE_ONLY:
-        m = rx.fullmatch(text.strip())
+    for kind, pattern, _ in DATE_PATTERNS + _PARSE_ONLY:
+        m = pattern.fullmatch(text.strip())
         if m is None:
             continue
         d = parse_date(kind, m)
@@ -292,8 +290,8 @@ def generalize_date_text(text: str, days: int | None, level: str) -> str | None:
         return shift_date_text(text, days or 0)
     if level in ("*", "") or (days is None and level not in ("year", "decade")):
         return None
-    for kind, rx, _ in DATE_PATTERNS + _PARSE_ONLY:
-        m = rx.fullmatch(text.strip())
+    for kind, pattern, _ in DATE_PATTERNS + _PARSE_ONLY:
+        m = pattern.fullmatch(text.strip())
         if m is None:
             continue
         if not m.groupdict().get("y"):

@@ -19,9 +19,9 @@ the romanized surname list decides what counts as a Korean surname.
 
 from __future__ import annotations
 
-import re
 from functools import cache
 
+import deid.text.recognizers.rx as rx
 from deid.text import lexicons
 
 __all__ = ["find_hl7_names", "find_more_english_names", "is_role_word"]
@@ -49,11 +49,11 @@ _CREDENTIALS = (
     r"MD|M\.D\.|DO|RN|LPN|LVN|NP|PA|PA-C|PhD|PharmD|MSW|LCSW|LCGC|CGC|MS|RD|RDCS|CNM|CRNA|MHT|"
     r"FRCP|FACMG|FACP|DDS|DMD|MPH|SANE-A|BSN|MSN|DNP|OTR|PT|DPT"
 )
-_ROLE_NAME = re.compile(
+_ROLE_NAME = rx.compile(
     rf"(?:(?<![A-Za-z])(?:{_ROLES}))\s*[:,-]?\s+"
     rf"((?:{_INITIALS}\s?)?{_CAPWORD}(?:[ \t](?:{_INITIALS}|{_CAPWORD})){{0,2}}|{_INITIALS}\s?{_CAPWORD})"
 )
-_ROLE_WORD = re.compile(rf"(?:{_ROLES})")
+_ROLE_WORD = rx.compile(rf"(?:{_ROLES})")
 
 
 def is_role_word(word: str) -> bool:
@@ -61,25 +61,25 @@ def is_role_word(word: str) -> bool:
     return _ROLE_WORD.fullmatch(word) is not None or word.lower().strip(".") in _NOT_NAMES
 
 
-_NAME_CREDENTIAL = re.compile(
+_NAME_CREDENTIAL = rx.compile(
     rf"((?:{_INITIALS}\s?)?{_CAPWORD}(?:[ \t-]{_CAPWORD}){{0,2}}|{_INITIALS}\s?{_CAPWORD})"
     rf",\s?(?:{_CREDENTIALS})(?![A-Za-z])"
 )
-_INITIAL_SURNAME = re.compile(rf"(?<![A-Za-z.])((?:[A-Z]\.\s?){{2,3}}\s?{_CAPWORD})(?![A-Za-z])")
-_SURNAME_INITIALS = re.compile(rf"(?<![A-Za-z.])({_CAPWORD}\s(?:[A-Z]\.\s?){{1,3}})")
-_SURNAME_FIRST = re.compile(
+_INITIAL_SURNAME = rx.compile(rf"(?<![A-Za-z.])((?:[A-Z]\.\s?){{2,3}}\s?{_CAPWORD})(?![A-Za-z])")
+_SURNAME_INITIALS = rx.compile(rf"(?<![A-Za-z.])({_CAPWORD}\s(?:[A-Z]\.\s?){{1,3}})")
+_SURNAME_FIRST = rx.compile(
     r"(?<![A-Za-z])([A-Z]{2,}(?:[ \t-][A-Z][a-z]+(?:-[a-z]+)?){1,2})(?![A-Za-z])"
 )
-_SURNAME_COMMA = re.compile(rf"(?<![A-Za-z])({_CAPWORD}, ?[A-Z][a-z]+-[a-z]+)(?![A-Za-z])")
-_GIVEN_FAMILY = re.compile(
+_SURNAME_COMMA = rx.compile(rf"(?<![A-Za-z])({_CAPWORD}, ?[A-Z][a-z]+-[a-z]+)(?![A-Za-z])")
+_GIVEN_FAMILY = rx.compile(
     rf"(?<![{_UP}{_LO}'’-])([{_UP}][{_LO}]+)((?:[ \t]{_CAPWORD}){{1,2}})(?![{_UP}{_LO}])"
 )
 # "Thompson, Gerald", "O'Donnell, Siobhan": a family name, a comma, a known given name.
-_FAMILY_COMMA_GIVEN = re.compile(
+_FAMILY_COMMA_GIVEN = rx.compile(
     rf"(?<![{_UP}{_LO}'’-])({_CAPWORD}(?: {_CAPWORD})?), ?([{_UP}][{_LO}]+)(?: [A-Z]\.)?(?![{_UP}{_LO}])"
 )
 _PARTICLE = r"(?:de|da|del|della|di|du|la|le|van|von|der|den|dos|das|bin|binti|al|el|ter)"
-_RELATION = re.compile(
+_RELATION = rx.compile(
     r"(?i:\b(?:wife|husband|son|daughter|mother|father|sister|brother|niece|nephew|grandson|"
     r"mom|mum|dad|grandma|grandpa|grandmother|grandfather|stepmother|stepfather|"
     r"granddaughter|partner|fianc[ée]e?|boyfriend|girlfriend|friend|roommate|neighbou?r|caregiver|"
@@ -89,7 +89,7 @@ _RELATION = re.compile(
 
 
 # "Dear Ji-woo,", "Dear Mrs. Kowalski,": whom a letter is written to.
-_SALUTATION = re.compile(
+_SALUTATION = rx.compile(
     rf"\bDear[ \t]+(?:(?:Mr|Mrs|Ms|Mx|Dr|Prof)\.?[ \t]+)?({_CAPWORD}(?:[ \t]{_CAPWORD}){{0,2}})[ \t]*[,:!\n]"
 )
 _NOT_SALUTED = frozenset(
@@ -119,20 +119,20 @@ _NOT_SALUTED = frozenset(
     ]
 )
 # A chat or message log: "Megan O.: ok", "Ravi (pharmacy): bed 12" at the start of a line.
-_SPEAKER = re.compile(
+_SPEAKER = rx.compile(
     rf"^[ \t]*({_CAPWORD}(?:[ \t](?:[A-Z]\.|{_CAPWORD}))?)(?:[ \t]\([^)\n]{{1,30}}\))?:[ \t]",
-    re.M,
+    rx.M,
 )
 # A person's initials after their label: "Initials: K.S.L.", "Pt initials JHK".
-_INITIALS_LABEL = re.compile(
+_INITIALS_LABEL = rx.compile(
     r"(?i:\binitials?)\s*[:：]?\s*((?:[A-Z]\.\s?){1,3}[A-Z]\.?|[A-Z]{2,3})(?![A-Za-z])"
 )
 # Vietnamese names, romanized: the middle name Thi/Van marks them ("Tran Thi Mai").
-_VIETNAMESE = re.compile(
+_VIETNAMESE = rx.compile(
     rf"(?<![{_UP}{_LO}])({_CAPWORD}[ \t](?:Thi|Thị|Van|Văn)[ \t]{_CAPWORD}(?:[ \t]{_CAPWORD})?)(?![{_UP}{_LO}])"
 )
 
-_ROMAN_SYLLABLE = re.compile(
+_ROMAN_SYLLABLE = rx.compile(
     r"(?i:(?:kk|tt|pp|ss|jj|ch|sh|[bcdghjklmnprstwy])?"
     r"(?:yeo|yae|wae|ae|ea|eo|eu|oe|oo|ui|wa|we|wi|wo|ya|ye|yo|yu|a|e|i|o|u)(?:ng|n|m|l|k|p|t)?)"
 )
@@ -201,7 +201,7 @@ _NOT_NAMES = frozenset(
 
 
 def _blocked(word: str) -> bool:
-    if re.fullmatch(r"(?:[A-Z]\.)+", word):
+    if rx.fullmatch(r"(?:[A-Z]\.)+", word):
         return False  # initials: "A." in "A. Petrov"
     lw = word.lower().strip("'’.,")
     if lw in _NOT_NAMES:
@@ -213,7 +213,7 @@ def _blocked(word: str) -> bool:
 
 def _clean(text: str, start: int, end: int) -> tuple[int, int] | None:
     """Trim words that are not name-like from both ends of ``text[start:end]``."""
-    words = list(re.finditer(r"[^\s,()]+", text[start:end]))
+    words = list(rx.finditer(r"[^\s,()]+", text[start:end]))
     while words and _blocked(words[-1].group(0)):
         words.pop()
     while words and (_blocked(words[0].group(0)) or is_role_word(words[0].group(0))):
@@ -226,7 +226,7 @@ def _clean(text: str, start: int, end: int) -> tuple[int, int] | None:
 def _eponym_use(text: str, end: int) -> bool:
     """``Parkinson disease``, ``Hodgkin lymphoma``: a word before a disease word."""
     return (
-        re.match(
+        rx.match(
             r"(?i)(?:['’]s)?\s(?:disease|syndrome|sign|score|scale|test|lymphoma|criteria|classification|"
             r"procedure|operation|catheter|tube|maneuver|stain|grade|type|fracture|palsy|reflex|ulcer)",
             text[end : end + 16],
@@ -242,7 +242,7 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
     def add(span: tuple[int, int] | None, score: float) -> None:
         if span is None or span[1] <= span[0] or _eponym_use(text, span[1]):
             return
-        if any(_blocked(w) for w in re.findall(r"[^\s,()]+", text[span[0] : span[1]])):
+        if any(_blocked(w) for w in rx.findall(r"[^\s,()]+", text[span[0] : span[1]])):
             return  # "Baby Kang", "Specialty Registrar": a word of the span is no name
         out.append((span[0], span[1], score))
 
@@ -257,7 +257,7 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
             s, e = m.span(1)
             add((s, len(text[:e].rstrip())), 0.75)
     for m in _SURNAME_FIRST.finditer(text):
-        words = re.split(r"[\s-]", m.group(1))
+        words = rx.split(r"[\s-]", m.group(1))
         if words[0].lower() in roman and all(
             w.lower() not in lexicons.en_stopwords() or _ROMAN_SYLLABLE.fullmatch(w)
             for w in words[1:]
@@ -299,7 +299,7 @@ _HL7_NAME_FIELDS: dict[str, tuple[tuple[int, int], ...]] = {
     "ORC": ((10, 1), (11, 1), (12, 1)),
     "OBR": ((16, 1), (32, 1)),
 }
-_HL7_SEGMENT = re.compile(r"^(PID|NK1|GT1|IN1|PV1|ORC|OBR)\|", re.M)
+_HL7_SEGMENT = rx.compile(r"^(PID|NK1|GT1|IN1|PV1|ORC|OBR)\|", rx.M)
 
 
 def find_hl7_names(text: str) -> list[tuple[int, int, float]]:
@@ -318,7 +318,7 @@ def find_hl7_names(text: str) -> list[tuple[int, int, float]]:
             for rep_start, rep in _repetitions(fields[number], starts[number]):
                 parts = rep.split("^")
                 name = parts[first : first + 3]
-                if not any(re.search(r"[A-Za-z가-힣]", p) for p in name):
+                if not any(rx.search(r"[A-Za-z가-힣]", p) for p in name):
                     continue
                 s = rep_start + sum(len(p) + 1 for p in parts[:first])
                 e = s + len("^".join(name).rstrip("^"))

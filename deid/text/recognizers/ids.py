@@ -4,8 +4,8 @@ driver licence, accounts and cards, e-mail, URLs, IP addresses, ages over 89."""
 from __future__ import annotations
 
 import datetime as _dt
-import re
 
+import deid.text.recognizers.rx as rx
 from deid.text.recognizers.base import Rule, Validator
 
 # Boundaries: not glued to other digits/letters/hyphens (so parts of longer ids never match).
@@ -43,11 +43,11 @@ def rrn_checksum_ok(digits: str) -> bool:
 # slash, underscore, or none, with any spacing. Checksum/date validation keeps precision.
 _DASHES = "-–—−－"
 _RRN_SEP = r"\s*[-–—−－./_]?\s*"
-_RRN_RE = re.compile(_NB + r"(\d{6})" + _RRN_SEP + r"([0-9]\d{6})" + _NA)
+_RRN_RE = rx.compile(_NB + r"(\d{6})" + _RRN_SEP + r"([0-9]\d{6})" + _NA)
 _RRN_CONTEXT = ("주민", "rrn", "외국인등록", "등록번호", "resident", "registration", "생년")
 
 
-def _rrn_valid(m: re.Match[str], text: str) -> bool:
+def _rrn_valid(m: rx.Match, text: str) -> bool:
     digits = m.group(1) + m.group(2)
     if not rrn_date_ok(digits):
         return False
@@ -59,10 +59,10 @@ def _rrn_valid(m: re.Match[str], text: str) -> bool:
 
 
 # Masked numbers still disclose the birth date and sex: 850315-1******.
-_RRN_MASKED_RE = re.compile(_NB + r"(\d{6})\s*[-–—−－./_]\s*([0-9])[*xX●○]{6}(?![*xX●○])")
+_RRN_MASKED_RE = rx.compile(_NB + r"(\d{6})\s*[-–—−－./_]\s*([0-9])[*xX●○]{6}(?![*xX●○])")
 
 
-def _rrn_masked_valid(m: re.Match[str], text: str) -> bool:
+def _rrn_masked_valid(m: rx.Match, text: str) -> bool:
     return rrn_date_ok(m.group(1) + m.group(2) + "000000")
 
 
@@ -77,7 +77,7 @@ PHONE_RULES = [
     # Korean mobile: 010-1234-5678, 01012345678, +82 10-1234-5678, +82-(0)10...
     Rule(
         "PHONE",
-        re.compile(
+        rx.compile(
             _NB
             + r"(?:\+82[-.\s]?(?:\(0\))?\s?1[016789]|\(?01[016789]\)?)"
             + _SEP
@@ -91,18 +91,18 @@ PHONE_RULES = [
     # Korean landline / VoIP: 033-258-1234, (033) 742-1234, 02-123-4567, +82 33-..., 070-...
     Rule(
         "PHONE",
-        re.compile(
+        rx.compile(
             r"(?:(?<![A-Za-z0-9_-])\+82[-.\s]?(?:\(0\))?\s?(?:2|[3-6][1-5]|70)|\(0(?:2|[3-6][1-5]|70)\)|(?<![A-Za-z0-9_-])0(?:2|[3-6][1-5]|70|50\d))"
             r"[-.\s)]{0,2}\d{3,4}[-.\s]\d{4}" + _NA
         ),
         0.9,
     ),
     # Nationwide service numbers 1588-1234.
-    Rule("PHONE", re.compile(_NB + r"1[5689]\d{2}-\d{4}" + _NA), 0.6),
+    Rule("PHONE", rx.compile(_NB + r"1[5689]\d{2}-\d{4}" + _NA), 0.6),
     # North-American: (415) 555-0132, 415-555-0132, +1 206-320-8394, 1-800-555-0133.
     Rule(
         "PHONE",
-        re.compile(
+        rx.compile(
             r"(?:(?<![A-Za-z0-9_-])(?:\+1|1)[-.\s]?(?:\(\d{3}\)\s?|\d{3}[-.\s])|\(\d{3}\)\s?|"
             r"(?<![A-Za-z0-9_(-])\d{3}[-.])\d{3}[-.]\d{4}" + _NA
         ),
@@ -112,7 +112,7 @@ PHONE_RULES = [
     # "call 555-0199", "reached at 258-7714", "내선 2201"-style extensions stay out.
     Rule(
         "PHONE",
-        re.compile(
+        rx.compile(
             r"(?i:\b(?:call|phone|tel|telephone|cell|mobile|reach(?:ed)?(?: \w+)? at|set that up at|at|"
             r"number|no\.|ph|pager|fax|연락처|전화|휴대폰|핸드폰)[:.]?\s{0,2})"
             r"((?<![\d-])\d{3}-\d{4})" + _NA
@@ -123,7 +123,7 @@ PHONE_RULES = [
     # International with spaces: +1 647 555 0178, +44 20 7946 0958, +82 33 240 5611.
     Rule(
         "PHONE",
-        re.compile(r"(?<![A-Za-z0-9_-])\+\d{1,3}(?:[\s.-]\(?\d{1,4}\)?){2,4}(?![0-9])"),
+        rx.compile(r"(?<![A-Za-z0-9_-])\+\d{1,3}(?:[\s.-]\(?\d{1,4}\)?){2,4}(?![0-9])"),
         0.8,
         validator=lambda m, text: 8 <= sum(c.isdigit() for c in m.group(0)) <= 15,
     ),
@@ -148,32 +148,32 @@ _ID_TOKEN = r"([A-Za-z]{0,5}\d{0,4}[-_]?[A-Za-z0-9]*\d[A-Za-z0-9]*(?:-[A-Za-z0-9
 
 
 def _has_digits(n: int) -> Validator:
-    def check(m: re.Match[str], text: str) -> bool:
+    def check(m: rx.Match, text: str) -> bool:
         return sum(c.isdigit() for c in str(m.group(1))) >= n
 
     return check
 
 
-_PRODUCT_CONTEXT = re.compile(
+_PRODUCT_CONTEXT = rx.compile(
     r"(?i)(?:\blot|\bbatch|제조번호|로트)\s?(?:no\.?|number|#|번호)?\s?[:#]?\s*$"
 )
 
 
-def _not_product_code(m: re.Match[str], text: str) -> bool:
+def _not_product_code(m: rx.Match, text: str) -> bool:
     """Vaccine and drug lot/batch numbers identify a product, not a person."""
     return _PRODUCT_CONTEXT.search(text[max(0, m.start() - 20) : m.start()]) is None
 
 
 # A quantity, not an identifier: viral loads, doses, money ("HBV DNA 23000000 IU/mL", "12000000원").
-_UNIT_AFTER = re.compile(
+_UNIT_AFTER = rx.compile(
     r"\s?(?:IU|iu|copies|cp|/|mg|mcg|g\b|mL|ml|U/|U\b|cells|개|원|won|KRW|₩|%|x\s?10|×|회|명|건)"
 )
-_QUANTITY_BEFORE = re.compile(
+_QUANTITY_BEFORE = rx.compile(
     r"(?i)(?:DNA|RNA|viral load|copies|용량|금액|비용|치료비|진료비|₩|\$)\s?[:=]?\s*$"
 )
 
 
-def _bare_number_is_id(m: re.Match[str], text: str) -> bool:
+def _bare_number_is_id(m: rx.Match, text: str) -> bool:
     if not _not_product_code(m, text):
         return False
     if _UNIT_AFTER.match(text, m.end(1)):
@@ -184,7 +184,7 @@ def _bare_number_is_id(m: re.Match[str], text: str) -> bool:
 MRN_RULES = [
     Rule(
         "MRN",
-        re.compile(
+        rx.compile(
             r"(?:" + _MRN_LABELS + r")\s?(?:[:#=.]|No\.?)?\s{0,3}[:#]?\s{0,3}" + _ID_TOKEN + _NA
         ),
         0.95,
@@ -197,7 +197,7 @@ MRN_RULES = [
     # Any Korean "...번호" (number) label: 외래번호, 접수번호, 수진자번호...
     Rule(
         "MRN",
-        re.compile(r"[가-힣]{1,6}\s?번호\s?[:#]?\s{0,3}" + _ID_TOKEN + _NA),
+        rx.compile(r"[가-힣]{1,6}\s?번호\s?[:#]?\s{0,3}" + _ID_TOKEN + _NA),
         0.85,
         group=1,
         validator=_has_digits(4),
@@ -205,7 +205,7 @@ MRN_RULES = [
     # Specimen/record ids shaped like AB-1234567, NGS21-00421, GS18-79001.
     Rule(
         "MRN",
-        re.compile(
+        rx.compile(
             _NB
             + r"([A-Z]{1,5}\d{0,3}(?:-[A-Z]{1,5})?(?:-[A-Z]?\d{2,4})?-\d{4,10}(?:-\d{1,3})?)"
             + _NA
@@ -217,7 +217,7 @@ MRN_RULES = [
     # Record numbers with a year or site prefix: 23-551207, 2019-004512, 91-004417.
     Rule(
         "MRN",
-        re.compile(r"(?<![A-Za-z0-9_.,:/-])(\d{2,4}-\d{5,8})(?![A-Za-z0-9_/-]|[.,]\d)"),
+        rx.compile(r"(?<![A-Za-z0-9_.,:/-])(\d{2,4}-\d{5,8})(?![A-Za-z0-9_/-]|[.,]\d)"),
         0.5,
         group=1,
         validator=_bare_number_is_id,
@@ -225,7 +225,7 @@ MRN_RULES = [
     # A bare run of 7-12 digits in a note is an identifier of some kind.
     Rule(
         "MRN",
-        re.compile(r"(?<![A-Za-z0-9_.,:/-])(\d{7,12})(?![A-Za-z0-9_/-]|[.,]\d)"),
+        rx.compile(r"(?<![A-Za-z0-9_.,:/-])(\d{7,12})(?![A-Za-z0-9_/-]|[.,]\d)"),
         0.5,
         group=1,
         validator=_bare_number_is_id,
@@ -250,7 +250,7 @@ _MBI = r"[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d-?[AC-HJKMNP-RT-Y][AC-HJKMNP-
 INSURANCE_RULES = [
     Rule(
         "HEALTH_INSURANCE",
-        re.compile(
+        rx.compile(
             r"(?i:건강보험증\s?번호|건강보험\s?번호|보험증\s?번호|보험\s?번호|보험증|"
             r"insurance\s?(?:no\.?|number|id|#)|member\s?(?:id|no\.?|number)|medicare\s?(?:no\.?|number|id|#)?|"
             r"mbi|nhis\s?(?:no\.?|number|id)?|policy\s?(?:no\.?|number|#)|subscriber\s?id)"
@@ -260,11 +260,11 @@ INSURANCE_RULES = [
         group=1,
         validator=_has_digits(4),
     ),
-    Rule("HEALTH_INSURANCE", re.compile(_NB + r"(" + _MBI + r")" + _NA), 0.8, group=1),
-    Rule("HEALTH_INSURANCE", re.compile(_NB + r"(\d-\d{10})" + _NA), 0.8, group=1),
+    Rule("HEALTH_INSURANCE", rx.compile(_NB + r"(" + _MBI + r")" + _NA), 0.8, group=1),
+    Rule("HEALTH_INSURANCE", rx.compile(_NB + r"(\d-\d{10})" + _NA), 0.8, group=1),
     Rule(
         "HEALTH_INSURANCE",
-        re.compile(_NB + r"([A-Z]{3}\d{9})" + _NA),
+        rx.compile(_NB + r"([A-Z]{3}\d{9})" + _NA),
         0.5,
         group=1,
         context=_INS_LABELS,
@@ -275,7 +275,7 @@ INSURANCE_RULES = [
 PASSPORT_RULES = [
     Rule(
         "PASSPORT",
-        re.compile(
+        rx.compile(
             r"(?i:여권\s?번호|여권|passport\s?(?:no\.?|number|#)?)\s?[:#.]?\s{0,3}"
             r"([A-Z]{1,2}\d{7,8}|[A-Z]\d{3}[A-Z]\d{4}|\d{9})" + _NA
         ),
@@ -284,7 +284,7 @@ PASSPORT_RULES = [
     ),
     # Korean passports: M12345678 (old) and M123A4567 (since 2021).
     Rule(
-        "PASSPORT", re.compile(_NB + r"([MSRDG]\d{8}|[MSRDG]\d{3}[A-Z]\d{4})" + _NA), 0.7, group=1
+        "PASSPORT", rx.compile(_NB + r"([MSRDG]\d{8}|[MSRDG]\d{3}[A-Z]\d{4})" + _NA), 0.7, group=1
     ),
 ]
 
@@ -292,7 +292,7 @@ _REGIONS = "서울|부산|경기|강원|충북|충남|전북|전남|경북|경�
 DRIVER_LICENSE_RULES = [
     Rule(
         "DRIVER_LICENSE",
-        re.compile(
+        rx.compile(
             r"(?<![A-Za-z0-9_-])((?:(?:" + _REGIONS + r")\s?\d{2}|\d{2}-\d{2})-\d{6}-\d{2})" + _NA
         ),
         0.95,
@@ -300,7 +300,7 @@ DRIVER_LICENSE_RULES = [
     ),
     Rule(
         "DRIVER_LICENSE",
-        re.compile(
+        rx.compile(
             r"(?i:운전\s?면허\s?(?:증|번호)?|driver'?s?\s?licen[cs]e(?:\s?(?:no\.?|number|#))?|\bDL\s?(?:no\.?|#)?)"
             r"\s?[:#.]?\s{0,3}([A-Z0-9][A-Z0-9-]{5,18})" + _NA
         ),
@@ -324,7 +324,7 @@ def luhn_ok(number: str) -> bool:
     return total % 10 == 0
 
 
-def _account_digits(m: re.Match[str], text: str) -> bool:
+def _account_digits(m: rx.Match, text: str) -> bool:
     n = sum(c.isdigit() for c in str(m.group(1)))
     return 9 <= n <= 20
 
@@ -336,7 +336,7 @@ _BANKS = (
 ACCOUNT_RULES = [
     Rule(
         "ACCOUNT",
-        re.compile(
+        rx.compile(
             r"(?i:계좌\s?번호|계좌|account\s?(?:no\.?|number|#)?|acct\.?\s?(?:no\.?|#)?|"
             r"(?:credit|debit|payment)\s?card(?:\s?(?:no\.?|number|#))?|card\s?(?:no\.?|number|#)|카드\s?번호|카드)"
             r"\s?[:#.]?\s{0,3}(?:(?:" + _BANKS + r")(?:은행)?\s{1,3})?"
@@ -348,7 +348,7 @@ ACCOUNT_RULES = [
     ),
     Rule(
         "ACCOUNT",
-        re.compile(
+        rx.compile(
             r"(?:(?:" + _BANKS + r")(?:은행)?)\s{1,3}(\d{2,6}-\d{2,6}-\d{2,7}(?:-\d{1,3})?)" + _NA
         ),
         0.9,
@@ -356,11 +356,11 @@ ACCOUNT_RULES = [
         validator=_account_digits,
     ),
     # Payment cards: 4 groups of 4 digits (Luhn raises the score).
-    Rule("ACCOUNT", re.compile(_NB + r"(\d{4}[- ]\d{4}[- ]\d{4}[- ]\d{4})" + _NA), 0.7, group=1),
+    Rule("ACCOUNT", rx.compile(_NB + r"(\d{4}[- ]\d{4}[- ]\d{4}[- ]\d{4})" + _NA), 0.7, group=1),
     # Bank-account shapes: 3-6 / 2-6 / 4-7 digit groups, 10+ digits.
     Rule(
         "ACCOUNT",
-        re.compile(_NB + r"(\d{3,6}-\d{2,6}-\d{4,7}(?:-\d{1,3})?)" + _NA),
+        rx.compile(_NB + r"(\d{3,6}-\d{2,6}-\d{4,7}(?:-\d{1,3})?)" + _NA),
         0.45,
         group=1,
         validator=_account_digits,
@@ -375,23 +375,23 @@ _URL_END = r"[A-Za-z0-9\-_~/#=%&+]"
 NETWORK_RULES = [
     Rule(
         "EMAIL",
-        re.compile(
+        rx.compile(
             r"(?<![A-Za-z0-9_.+-])[A-Za-z0-9_.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\."
             + _TLD
             + r"(?![A-Za-z0-9_-])",
-            re.I,
+            rx.I,
         ),
         0.97,
     ),
     Rule(
         "URL",
-        re.compile(r"(?i)(?:https?://|ftp://|www\.)" + _URL_CHARS + r"*" + _URL_END),
+        rx.compile(r"(?i)(?:https?://|ftp://|www\.)" + _URL_CHARS + r"*" + _URL_END),
         0.95,
     ),
     # Bare domains with a path: blog.naver.com/someone, pf.kakao.com/_x.
     Rule(
         "URL",
-        re.compile(
+        rx.compile(
             r"(?i)(?<![A-Za-z0-9_@./-])(?:[a-z0-9-]+\.)+(?:com|net|org|kr|io|me|co|ly|gl|tv|info|page|site)"
             r"/" + _URL_CHARS + r"*" + _URL_END
         ),
@@ -399,14 +399,14 @@ NETWORK_RULES = [
     ),
     Rule(
         "IP_ADDRESS",
-        re.compile(
+        rx.compile(
             r"(?<![A-Za-z0-9_.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![A-Za-z0-9_]|\.\d)"
         ),
         0.9,
     ),
     Rule(
         "IP_ADDRESS",
-        re.compile(r"(?i)(?<![A-Za-z0-9_:])(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}(?![A-Za-z0-9_:])"),
+        rx.compile(r"(?i)(?<![A-Za-z0-9_:])(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}(?![A-Za-z0-9_:])"),
         0.9,
     ),
 ]
@@ -414,10 +414,10 @@ NETWORK_RULES = [
 # ---------------------------------------------------------------- ages over 89
 
 
-_TEMPERATURE_BEFORE = re.compile(r"(?i)(?:\bBT|\btemp(?:erature)?|\bT|체온|fever|열)\s?[:=]?\s*$")
+_TEMPERATURE_BEFORE = rx.compile(r"(?i)(?:\bBT|\btemp(?:erature)?|\bT|체온|fever|열)\s?[:=]?\s*$")
 
 
-def _age_over_89(m: re.Match[str], text: str) -> bool:
+def _age_over_89(m: rx.Match, text: str) -> bool:
     if not 90 <= int(m.group("age")) <= 130:
         return False
     # "BT 101 F" is a temperature in Fahrenheit, not a 101-year-old woman.
@@ -428,14 +428,14 @@ _A = r"(?P<age>\d{2,3})"
 AGE_RULES = [
     Rule(
         "AGE",
-        re.compile(r"(?<![\d.])" + _A + r"\s?(?:세|살)"),
+        rx.compile(r"(?<![\d.])" + _A + r"\s?(?:세|살)"),
         0.9,
         group="age",
         validator=_age_over_89,
     ),
     Rule(
         "AGE",
-        re.compile(
+        rx.compile(
             r"(?i)(?<![\d.])" + _A + r"[\s-]?(?:years?|yrs?|y)[\s-]?(?:old|o(?![A-Za-z])|/o)"
         ),
         0.9,
@@ -444,21 +444,21 @@ AGE_RULES = [
     ),
     Rule(
         "AGE",
-        re.compile(r"(?i)(?:\b[MF]|\bmale|\bfemale|남|여|남자|여자)\s?/\s?" + _A + r"(?!\d|\.\d)"),
+        rx.compile(r"(?i)(?:\b[MF]|\bmale|\bfemale|남|여|남자|여자)\s?/\s?" + _A + r"(?!\d|\.\d)"),
         0.85,
         group="age",
         validator=_age_over_89,
     ),
     Rule(
         "AGE",
-        re.compile(r"(?<![\d./])" + _A + r"\s?/?\s?(?:[MF]|남|여)(?![a-zA-Z])"),
+        rx.compile(r"(?<![\d./])" + _A + r"\s?/?\s?(?:[MF]|남|여)(?![a-zA-Z])"),
         0.85,
         group="age",
         validator=_age_over_89,
     ),
     Rule(
         "AGE",
-        re.compile(r"(?i)(?:\bage[ds]?|\bage/sex|나이|연령|만)\s?[:=]?\s?" + _A + r"(?!\d|\.\d)"),
+        rx.compile(r"(?i)(?:\bage[ds]?|\bage/sex|나이|연령|만)\s?[:=]?\s?" + _A + r"(?!\d|\.\d)"),
         0.85,
         group="age",
         validator=_age_over_89,
@@ -466,7 +466,7 @@ AGE_RULES = [
     # An apposition after a name: "her father Stanley Kowalczyk, 95, ...", "Pt Walter Simmons, 96."
     Rule(
         "AGE",
-        re.compile(r"\b[A-Z][a-z]+, " + _A + r"(?=[,;.)]\s|[,;)])"),
+        rx.compile(r"\b[A-Z][a-z]+, " + _A + r"(?=[,;.)]\s|[,;)])"),
         0.7,
         group="age",
         validator=_age_over_89,

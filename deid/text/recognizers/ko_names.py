@@ -23,21 +23,21 @@ other evidence to be strong (Kiwi's proper noun and a name-like given name).
 from __future__ import annotations
 
 import math
-import re
 from functools import cache, lru_cache
 
+import deid.text.recognizers.rx as rx
 from deid.text import lexicons
 
 __all__ = ["KoreanNameScorer", "given_name_llr", "surname_share"]
 
-_HANGUL_RUN = re.compile(r"[가-힣]+")
+_HANGUL_RUN = rx.compile(r"[가-힣]+")
 
 # Family-name shares (2015 census, rounded); names not listed get _RARE_SHARE.
 _RARE_SHARE = 0.0003
 _COMPOUND = ("남궁", "황보", "제갈", "선우", "독고", "사공", "서문", "동방")
 
 # Context before a name (end of the text before it, same line).
-_ROLE_BEFORE = re.compile(
+_ROLE_BEFORE = rx.compile(
     r"(?:^|[\s(/:·,])(?:EM|RN|LPN|NP|PA|CRNA|R[1-4]|PGY-?\d|Dr\.?|Prof\.?|MD|"
     r"인턴|레지던트|전공의|전임의|펠로우|fellow|Fellow|간호사|수간호사|책임간호사|교수|교수님|의사|원장|원장님|"
     r"주치의|담당의|당직의|전문의|집도의|마취의|판독의|의뢰의|회신의|진료의|수련의|조수|제\d조수|"
@@ -56,38 +56,38 @@ _ROLE_BEFORE = re.compile(
 )
 # A word that names a role by its ending (피접종자, 면담의, 치위생사, 원무과장, 소방교):
 # weaker than a listed role.
-_ROLE_ENDING_BEFORE = re.compile(
+_ROLE_ENDING_BEFORE = rx.compile(
     r"(?:^|[\s(/:·,])(?:[가-힣]{1,6}[자사의원장교관인]|"
     # what a person does in the record: 집도 김OO, 마취 이OO, 면담 박OO
     r"집도|마취|보조|어시스트|소독|순환|참관|입회|동행|면담|상담|처방|투약|채혈|시행|의뢰|회신|인계|인수|"
     r"통화|면회|접수|입력|검수|감수|승인|결재|참석|참여)\s{1,2}$"
 )
 # ...but an institution is no role (강원대학교병원 신장내과, 본원 외래).
-_INSTITUTION_BEFORE = re.compile(r"(?:병원|의원|학원|요양원|법원|공원|본원|분원|지원)\s{1,2}$")
+_INSTITUTION_BEFORE = rx.compile(r"(?:병원|의원|학원|요양원|법원|공원|본원|분원|지원)\s{1,2}$")
 # A family name and a given name written apart: "길 태 호", "김 수 자", "박 올가".
-_SPACED_NAME = re.compile(r"(?<![가-힣])([가-힣]) (?:[가-힣] [가-힣]|[가-힣]{2})(?![가-힣])")
+_SPACED_NAME = rx.compile(r"(?<![가-힣])([가-힣]) (?:[가-힣] [가-힣]|[가-힣]{2})(?![가-힣])")
 # Vietnamese family names in Hangul and the middle names 반 (Văn) and 티 (Thị).
-_VIETNAMESE_HANGUL = re.compile(
+_VIETNAMESE_HANGUL = rx.compile(
     r"(?<![가-힣])(?:응우옌|응웬|쩐|레|팜|호앙|후인|판|부이|보|당|도|응오|즈엉|리|하|마이|찐|딘|다오)"
     r"\s(?:반|티)\s[가-힣]{1,3}(?![가-힣])"
 )
-_CELL_BEFORE = re.compile(r"[|\t]\s{0,2}$")
-_CELL_AFTER = re.compile(r"\s{0,2}[|\t]")
-_LABEL_COLON = re.compile(r"[가-힣A-Za-z]{1,8}\s{0,2}[:：]\s{0,2}$")
-_TITLE_AFTER = re.compile(
+_CELL_BEFORE = rx.compile(r"[|\t]\s{0,2}$")
+_CELL_AFTER = rx.compile(r"\s{0,2}[|\t]")
+_LABEL_COLON = rx.compile(r"[가-힣A-Za-z]{1,8}\s{0,2}[:：]\s{0,2}$")
+_TITLE_AFTER = rx.compile(
     r"(?:님|씨|선생님|선생|교수님|교수|원장님|원장|간호사|전공의|전임의|과장|팀장|부장|실장|대리|주임|"
     r"경위|경장|경사|어르신|할머니|할아버지|환자|보호자|군|양|님께|선생님께)"
 )
-_BRACKET_AFTER = re.compile(
+_BRACKET_AFTER = rx.compile(
     r"\s?\(\s?(?:남|여|M|F|\d{1,3}|남편|아내|처|부인|배우자|딸|아들|자녀|어머니|아버지|엄마|아빠|모|부|"
     r"형|누나|언니|오빠|동생|손자|손녀|조카|며느리|사위|친구|보호자|본인|관계|환자|"
     r"생년|생년월일|생일|DOB|만\s?\d|등록|병록|환자번호|ID|#|\d{2,4}[.-]\d)"
 )
 # A name opening a line of a chat or message log: "민경호 오전 9:31 - ...", "정유나(7W RN): ..."
-_SPEAKER_AFTER = re.compile(r"\s?(?:\([^)\n]{0,20}\))?\s?(?:[:：]|오전|오후|\[?\d{1,2}:\d{2})")
+_SPEAKER_AFTER = rx.compile(r"\s?(?:\([^)\n]{0,20}\))?\s?(?:[:：]|오전|오후|\[?\d{1,2}:\d{2})")
 # Another name of a list before it: "환자 왕춘희, 남보배", "부모(빈경식/모현주)"
-_LIST_BEFORE = re.compile(r"(?:^|[\s(:])[가-힣]{3}(?:님|씨)?\s?[,/·]\s?$")
-_SEX_AGE_AFTER = re.compile(r"\s{0,2}(?:[MF남여]\s?/\s?\d|\d{1,3}\s?/\s?[MF남여]|\d{1,3}\s?세)")
+_LIST_BEFORE = rx.compile(r"(?:^|[\s(:])[가-힣]{3}(?:님|씨)?\s?[,/·]\s?$")
+_SEX_AGE_AFTER = rx.compile(r"\s{0,2}(?:[MF남여]\s?/\s?\d|\d{1,3}\s?/\s?[MF남여]|\d{1,3}\s?세)")
 _PARTICLE_AFTER = ("에게", "에게서", "께", "께서", "한테", "와", "과", "이랑", "랑", "하고")
 _SUFFIXES = tuple(
     sorted(
@@ -323,7 +323,7 @@ class KoreanNameScorer:
             labelled = bool(
                 _ROLE_BEFORE.search(before)
                 or _LABEL_COLON.search(before)
-                or re.search(r"성\s?명\s?[:：]?\s*$", before)
+                or rx.search(r"성\s?명\s?[:：]?\s*$", before)
             )
             if not labelled or first not in _surname_shares():
                 continue
@@ -356,7 +356,7 @@ class KoreanNameScorer:
 
     def _listed_name(self, before: str) -> bool:
         """The word before the list separator is itself a name (family name + given name)."""
-        m = re.search(r"([가-힣]{3})(?:님|씨)?\s?[,/·]\s?$", before)
+        m = rx.search(r"([가-힣]{3})(?:님|씨)?\s?[,/·]\s?$", before)
         if m is None:
             return False
         word = m.group(1)
@@ -392,9 +392,7 @@ class KoreanNameScorer:
         return out
 
     @staticmethod
-    def _morphology(
-        text: str, runs: list[re.Match[str]]
-    ) -> tuple[dict[int, int], set[tuple[int, int]]]:
+    def _morphology(text: str, runs: list[rx.Match]) -> tuple[dict[int, int], set[tuple[int, int]]]:
         """Kiwi's proper nouns and words outside its dictionary (start -> end), and the
         common words it knows, on the lines with candidates only (Kiwi spends most of its
         time on Latin text). An unknown word of a family name and two syllables is most

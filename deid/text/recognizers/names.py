@@ -4,18 +4,18 @@ spans filtered against drugs, eponyms and medical vocabulary."""
 
 from __future__ import annotations
 
-import re
 from functools import cache
 from typing import Any
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
+import deid.text.recognizers.rx as rx
 from deid.text import lexicons
 from deid.text.recognizers.en_names import find_hl7_names, find_more_english_names, is_role_word
 from deid.text.recognizers.ko_names import KoreanNameScorer
 
 # ------------------------------------------------------------------ Korean
-_HANGUL_RUN = re.compile(r"[가-힣]+")
+_HANGUL_RUN = rx.compile(r"[가-힣]+")
 # Particles and honorifics glued to a name (longest first).
 _KO_SUFFIXES = tuple(
     sorted(
@@ -97,7 +97,7 @@ _KO_SUFFIXES = tuple(
     )
 )
 # Words after a name (separated by a space) that mark it as a person.
-_KO_AFTER = re.compile(
+_KO_AFTER = rx.compile(
     r"\s{0,2}(?:님|씨|환자|보호자|교수|원장|선생|전공의|간호사|상담사|사회복지사|과장|주치의|전문의|레지던트|인턴|"
     r"약사|팀장|실장|부장|\((?:남|여|M|F|\d|처|남편|아내|부인|아들|딸|며느리|사위|어머니|아버지|모|부|형|누나|언니|오빠|"
     r"동생|손자|손녀|조카|친구|이웃|보호자|배우자|자녀|본인|시어머니|시아버지|장모|장인|고모|이모|삼촌|외삼촌)|"
@@ -106,12 +106,12 @@ _KO_AFTER = re.compile(
     r"\s?\((?:전화|내선|pager|Pager|tel|Tel|TEL|☎|PHS|phs))"
 )
 # A role or department right before a name: "작성 간호사 X", "내분비내과 X (전화 ...)".
-_KO_ROLE_BEFORE = re.compile(
+_KO_ROLE_BEFORE = rx.compile(
     r"(?:간호사|교수|전공의|전문의|주치의|담당의|당직의|집도의|마취의|진료의|의뢰의|판독의|수련의|의사|원장|선생님|"
     r"인턴|레지던트|사회복지사|상담사|약사|"
     r"[가-힣]{1,6}과|R\d|PA|Dr\.?|Prof\.?|RN)\s{0,2}$"
 )
-_HONOR_SUFFIX = re.compile(
+_HONOR_SUFFIX = rx.compile(
     r"^(?:님|씨|군|양|환자|보호자|교수|원장|선생|전공의|간호사|상담사|과장|주치의|전문의|레지던트|인턴|약사|팀장|실장|부장)"
 )
 # Without a label or honorific a name needs a person's particle ("에게", "과") or a
@@ -119,22 +119,22 @@ _HONOR_SUFFIX = re.compile(
 _PERSON_PARTICLES = frozenset(
     ["에게", "에게서", "께", "께서", "한테", "와", "과", "랑", "이랑", "하고"]
 )
-_PERSON_PREDICATE = re.compile(
+_PERSON_PREDICATE = rx.compile(
     r"\s{0,2}(?:[이가은는와과도]\s)?\s?(?:내원|면담|방문|호소|설명|동의|통화|보고|진료|입원|퇴원|사망|수술|거부|요청|"
     r"전화|연락|상담|진술|동반|문의|서명|언급|주장|답변|대답|말함|말하|응답|확인함|귀가|도착|출석|참석|"
     r"(?:\+82|0\d{1,2})[-). ]?\d{3,4})"
 )
-_LIST_SEP = re.compile(r"\s*(?:[,·/、&]|및|와|과)\s*")
-_SIGNATURE_BEFORE = re.compile(r"(?:^|\s)[-–—/]\s?$|(?:작성|작성자|서명|signed|by)\s?[:：]?\s?$")
-_LINE_END = re.compile(r"\s*(?:$|\n|\r)")
+_LIST_SEP = rx.compile(r"\s*(?:[,·/、&]|및|와|과)\s*")
+_SIGNATURE_BEFORE = rx.compile(r"(?:^|\s)[-–—/]\s?$|(?:작성|작성자|서명|signed|by)\s?[:：]?\s?$")
+_LINE_END = rx.compile(r"\s*(?:$|\n|\r)")
 # Words that name a person's role without a colon ("환자 김민준 010-...").
-_KO_SOFT_LABEL = re.compile(
+_KO_SOFT_LABEL = rx.compile(
     r"(?:환자|담당|대상자?|내담자|수진자|수급자|피보험자|신청인|본인|고객)\s{1,2}$"
 )
 # Without any context only the most common family names (about 80% of Koreans) count.
 _COMMON_SURNAMES = frozenset("김이박최정강조윤장임한오서신권황안송류홍")
 # Labels before a name. Unambiguous labels may omit the colon; generic ones need it.
-_KO_LABEL = re.compile(
+_KO_LABEL = rx.compile(
     r"(?:(?:환자\s?명|환자\s?성명|성\s?명|보호자|주치의|담당의|담당\s?의사|작성자|판독의|의뢰의|상담자|예금주|"
     r"보고자|확인자|검사자|유전상담|참석자|동석자|배석자|면담자|통역사|간병인|R\d|signed|Signed|Read by|Dictated by)\s{0,3}[:：]?"
     r"|(?:환자|이\s?름|담당|작성|판독|서명|대상|대상자|수신|발신|참조|Pt|Patient|Name|Caregiver|Guardian|"
@@ -235,13 +235,13 @@ _SYL = (
     r"(?:yeo|yae|wae|ae|ai|ea|ee|ei|eo|eu|oe|oo|ou|ui|wa|we|wi|wo|ya|ye|yo|yu|a|e|i|o|u)"
     r"(?:ng|n|m|l|k|p|t|r)?"
 )
-_GIVEN_RE = re.compile(rf"(?i:{_SYL})(?:-?(?i:{_SYL}))?")
+_GIVEN_RE = rx.compile(rf"(?i:{_SYL})(?:-?(?i:{_SYL}))?")
 _CAP = r"[A-ZÀ-ÖØ-ÞĀ-ž][a-zA-ZÀ-ÖØ-öø-ÿĀ-ž'’]*(?:-[A-Za-zÀ-ÖØ-öø-ÿĀ-ž][a-zA-ZÀ-ÖØ-öø-ÿĀ-ž'’]*)*"
 _CAPSEQ = rf"{_CAP}(?:[ \t]{_CAP}){{1,2}}"
-_TITLE_RE = re.compile(
+_TITLE_RE = rx.compile(
     rf"\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Sister)\.?\s+((?:[A-Z]\.\s?){{0,2}}{_CAP}(?:[ \t]{_CAP}){{0,2}})"
 )
-_LABEL_RE = re.compile(
+_LABEL_RE = rx.compile(
     r"(?:\b(?:Patient|Pt|pt|Name|Patient name|Caregiver|Guardian|Interpreter|Dictated by|Read by|Reported by|"
     r"Reviewed by|Signed by|signed|Signed|Sincerely|Discussed with|seeing|Attending|Resident|Fellow|Physician|"
     r"Referred by|Referring physician|Contact|Counselor|Surgeon|Radiologist|Pathologist|Author|Examined by|"
@@ -251,7 +251,7 @@ _LABEL_RE = re.compile(
     r"통역사|통역|간병인|후원자|기증자|면담자|간호사|참석자?|동석자?|배석자?)\s?[:：]?\s{0,3})"
     rf"({_CAP}, ?{_CAP}(?:[ \t]{_CAP})?(?![a-z])|{_CAPSEQ}|[A-Z]{{2,}}(?:[ \t-][A-Z]{{2,}}){{1,2}})"
 )
-_REL_AFTER_RE = re.compile(
+_REL_AFTER_RE = rx.compile(
     rf"({_CAPSEQ}|[A-Z]{{2,}}(?:\s[A-Z]{{2,}}){{1,2}})\s*(?:\((?:spouse|wife|husband|son|daughter|mother|father|sister|"
     r"brother|friend|caregiver|guardian|niece|nephew|grandson|granddaughter|daughter-in-law|son-in-law|partner|"
     r"fellow|resident|attending|nurse|RN|MD|pager|[MF]\b|\d{1,3}\s?[MF]?\b|아들|딸|며느리|사위|남편|아내|처|배우자|"
@@ -260,28 +260,28 @@ _REL_AFTER_RE = re.compile(
 )
 # A capitalized word with a lower-case letter ("Gong", "Min-seok"; not "CS" in "CS Gong").
 _CAPL = r"[A-Z][a-z][a-zA-Z'’]*(?:-[A-Za-z][a-zA-Z'’]*)*"
-_ROMAN_RE = re.compile(
+_ROMAN_RE = rx.compile(
     rf"\b({_CAPL})[ \t]({_CAPL})(?![A-Za-z])|\b([A-Z]{{2,}})[ \t]([A-Z]{{2,}})(?![A-Za-z])"
 )
-_EPONYM_AFTER = re.compile(
+_EPONYM_AFTER = rx.compile(
     r"(?i)^(?:'s|’s|'|\s(?:disease|syndrome|sign|score|scale|test|criteria|classification|lymphoma|dementia|"
     r"palsy|reflex|maneuver|manoeuvre|position|catheter|tube|stain|grade|method|curve|phenomenon|ulcer|"
     r"sarcoma|tumou?r|node|law|formula|equation|procedure|operation|fracture|disorder|thyroiditis|"
     r"encephalopathy|type|cell|cells|body|bodies|esophagus|ring|triad|index|murmur))"
 )
 # Smith, Ye-rin, O'Brien, McDonald, KIM, and initials (J.).
-_NAME_WORD = re.compile(
+_NAME_WORD = rx.compile(
     r"^[A-ZÀ-ÖØ-ÞĀ-ž][a-zß-öø-ÿĀ-ž]*(?:['’][A-Z]?[a-zß-öø-ÿĀ-ž]+)?(?:[A-Z][a-zß-öø-ÿĀ-ž]+)?"
     r"(?:-[A-Za-zÀ-ÖØ-öø-ÿĀ-ž][a-zß-öø-ÿĀ-ž'’]*)?$|^[A-Z]{2,}(?:-[A-Z]+)?$|^[A-Z]\.$"
 )
 # A first name after a relation word: "daughter Emily", "his wife, Maria".
-_REL_BEFORE_RE = re.compile(
+_REL_BEFORE_RE = rx.compile(
     r"\b(?:daughter|son|wife|husband|mother|father|sister|brother|niece|nephew|grandson|granddaughter|"
     r"friend|partner|fiancée?|boyfriend|girlfriend|neighbou?r|caregiver|guardian|named|called)\b,?\s+"
     rf"({_CAP}(?:[ \t]{_CAP})?)(?![A-Za-z])"
 )
 # Drug and disease word endings: only applied to spaCy NER spans (the rules have their own context).
-_DRUG_SUFFIX = re.compile(
+_DRUG_SUFFIX = rx.compile(
     r"(?i)(?:olol|pril|sartan|statin|mab|nib|azole|cillin|mycin|floxacin|prazole|tidine|dipine|gliptin|"
     r"gliflozin|parin|xaban|triptan|afil|lukast|semide|thiazide|azepam|oxetine|platin|taxel|olone|asone|"
     r"ovir|cycline|profen|codone|morphine|zepine|apine|tropium|terol|glutide|itis|omas?|emia|osis|pathy|"
@@ -302,9 +302,9 @@ def _looks_name_word(word: str, *, ner: bool = False) -> bool:
     # All-caps: a name (KIM YEONWON), not a code or abbreviation (ID, DT, CBC).
     if (
         word.isupper()
-        and not re.fullmatch(r"[A-Z]\.", word)
+        and not rx.fullmatch(r"[A-Z]\.", word)
         and lw not in lexicons.roman_surnames()
-        and (len(word) < 3 or not re.search(r"[AEIOUY]", word))
+        and (len(word) < 3 or not rx.search(r"[AEIOUY]", word))
     ):
         return False
     return _NAME_WORD.match(word) is not None
@@ -316,7 +316,7 @@ def _ok_sequence(words: list[str], text_after: str, *, ner: bool = False) -> boo
     for w in words:
         if not _looks_name_word(w, ner=ner):
             return False
-        base = re.sub(r"(?:['’]s?)$", "", w.lower())
+        base = rx.sub(r"(?:['’]s?)$", "", w.lower())
         if (base in lexicons.eponyms() or w.lower() in lexicons.eponyms()) and _EPONYM_AFTER.match(
             text_after
         ):
@@ -377,14 +377,14 @@ def find_english_names(text: str) -> list[tuple[int, int, float]]:
     return out
 
 
-_NER_WORD = re.compile(r"[^\s,]+")
+_NER_WORD = rx.compile(r"[^\s,]+")
 
 
 def _trim_ner(text: str, start: int, end: int) -> tuple[int, int]:
     """An NER span cut to the name in it: up to a line break or a run of spaces (a
     column), without a role before it (``Surgeon``, ``Hiking partner``) or lowercase
     words after it (``arrived``, ``present``)."""
-    cut = re.search(r"\n|\s{2,}|,\s*\n", text[start:end])
+    cut = rx.search(r"\n|\s{2,}|,\s*\n", text[start:end])
     if cut is not None:
         end = start + cut.start()
     words = list(_NER_WORD.finditer(text, start, end))
@@ -398,7 +398,7 @@ def _trim_ner(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _ner_person_ok(span_text: str, after: str) -> bool:
-    if re.search(r"[\d가-힣@/|:;()\[\]]", span_text):
+    if rx.search(r"[\d가-힣@/|:;()\[\]]", span_text):
         return False
     words = span_text.replace(",", " ").split()
     if not words or len(words) > 4:

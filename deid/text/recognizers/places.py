@@ -3,8 +3,7 @@ street addresses (ADDRESS)."""
 
 from __future__ import annotations
 
-import re
-
+import deid.text.recognizers.rx as rx
 from deid.text import lexicons
 from deid.text.recognizers.base import Rule
 
@@ -30,15 +29,15 @@ _DETAIL = (
     r"|\s?\([가-힣0-9,\s]{1,30}\))*"
 )
 _POSTAL = r"(?:\(\d{5}\)\s?|\[\d{5}\]\s?|\d{5}\s)?"
-KO_ADDRESS = re.compile(
+KO_ADDRESS = rx.compile(
     rf"{_POSTAL}(?:(?:{_PROVINCES})\s)?(?:{_UNIT}\s){{1,2}}(?:{_SUB}\s)?"
     rf"(?:(?:{_ROAD})\s?{_NUM}|{_SUB}\s?{_NUM}|{_SUB}(?![가-힣]))"
     rf"{_DETAIL}"
 )
-KO_ADDRESS_PROVINCE_ONLY = re.compile(
+KO_ADDRESS_PROVINCE_ONLY = rx.compile(
     rf"{_POSTAL}(?:{_PROVINCES})\s(?:{_SUB}\s)?(?:{_ROAD})\s?{_NUM}{_DETAIL}"
 )
-US_ADDRESS = re.compile(
+US_ADDRESS = rx.compile(
     r"\b\d{1,6}\s+(?:[NSEW]\.?\s+)?[A-Z][A-Za-z.'-]*(?:\s+[A-Z][A-Za-z.'-]*){0,4}"
     r"(?:,?\s+(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Fl\.?|Floor|#)\s*[\dA-Z-]+)?,?\s+"
     r"[A-Z][A-Za-z.'-]*(?:\s+[A-Z][A-Za-z.'-]*){0,3},\s+[A-Z]{2}\s+\d{5}(?:-\d{4})?(?!\d)"
@@ -46,7 +45,7 @@ US_ADDRESS = re.compile(
 # Romanized Korean addresses: "12 Gangnam-daero, Seocho-gu, Seoul 06611", "Jungang-ro 12, Chuncheon-si".
 _RO_ROAD = r"[A-Z][a-z]+(?:-[a-z0-9]+)*-(?:daero|ro|gil)(?:\s?\d{1,4}(?:beon)?-?gil)?"
 _RO_UNIT = r"[A-Z][a-z]+(?:-[a-z]+)?-(?:gu|si|gun|dong|eup|myeon|ri|do)"
-RO_ADDRESS = re.compile(
+RO_ADDRESS = rx.compile(
     r"(?:\b\d{1,5}(?:-\d{1,4})?,?\s+" + _RO_ROAD + r"|\b" + _RO_ROAD + r"\s+\d{1,5}(?:-\d{1,4})?)"
     r"(?:,?\s+" + _RO_UNIT + r")*(?:,?\s+(?:Seoul|Busan|Incheon|Daegu|Daejeon|Gwangju|Ulsan|Sejong|"
     r"Gangwon(?:-do)?|Gyeonggi(?:-do)?|[A-Z][a-z]+-(?:si|do)))?(?:,?\s+(?:Korea|South Korea|Republic of Korea))?"
@@ -58,11 +57,11 @@ _UNIT_DETAIL = (
     r"(?:,?\s?(?:[가-힣A-Za-z0-9]{1,12}(?:아파트|빌라|맨션|오피스텔|타운|빌딩)\s?)?\d{1,4}\s?동\s?\d{1,5}\s?호"
     r"|,?\s?(?:지하\s?)?\d{1,3}\s?층)"
 )
-KO_ROAD_UNIT = re.compile(rf"{_POSTAL}(?:{_ROAD})\s?{_NUM}{_UNIT_DETAIL}{_DETAIL}")
-KO_APT_UNIT = re.compile(
+KO_ROAD_UNIT = rx.compile(rf"{_POSTAL}(?:{_ROAD})\s?{_NUM}{_UNIT_DETAIL}{_DETAIL}")
+KO_APT_UNIT = rx.compile(
     r"(?<![가-힣])[가-힣A-Za-z0-9]{1,12}(?:아파트|빌라|맨션|오피스텔)\s?\d{1,4}\s?동\s?\d{1,5}\s?호"
 )
-KO_LABELED_ROAD = re.compile(
+KO_LABELED_ROAD = rx.compile(
     rf"(?:주소지|거주지|자택|현주소|실거주지|주\s?소|Address|address)\s?[:：]?\s{{0,3}}"
     rf"({_POSTAL}(?:{_ROAD})\s?{_NUM}{_DETAIL})"
 )
@@ -171,18 +170,18 @@ _KO_ORG_PREFIX = (
     rf"(?:[가-힣]{{2,8}}(?:대학교|대학|의료법인|학교법인|재단법인)\s)?"
 )
 # A company form before or after the name: (주)태백광업, ㈜세원, 세원정밀(주), 주식회사 한빛.
-KO_COMPANY = re.compile(
+KO_COMPANY = rx.compile(
     r"(?:\(주\)|㈜|\(유\)|주식회사\s?|유한회사\s?)[가-힣A-Za-z0-9]{2,14}|"
     r"(?<![가-힣A-Za-z0-9])[가-힣A-Za-z0-9]{2,14}(?:\(주\)|㈜)"
 )
-KO_ORG = re.compile(
+KO_ORG = rx.compile(
     rf"(?<![가-힣A-Za-z0-9])({_KO_ORG_PREFIX}[가-힣A-Za-z0-9]{{0,14}}{_KO_ORG_SUFFIX})"
     r"(?=(?:에서|에게|에|의|은|는|을|를|과|와|으로|로|이|가|도|측|까지|부터|입니다|이며|이고|에서는|"
     r"에서도|에는|으로부터|이라고)?(?![가-힣]))"
 )
 
 
-def _ko_org_ok(m: re.Match[str], text: str) -> bool:
+def _ko_org_ok(m: rx.Match, text: str) -> bool:
     core = m.group(1).split()[-1]
     if core in _GENERIC_ORG and m.group(1) == core:
         return False
@@ -205,7 +204,7 @@ _EN_ORG_STOP = lexicons.org_generic_words()
 # A capitalized word; a trailing period only for short abbreviations (St., Mt.), never a sentence end.
 _ORG_WORD = r"(?:[A-Z][A-Za-z'&-]*|[A-Z][a-z]{0,2}\.)"
 # Words of one name are one space apart: a line break or a column gap ends it.
-EN_ORG = re.compile(
+EN_ORG = rx.compile(
     r"\b((?:\d{1,4} )?"
     + _ORG_WORD
     + r"(?: (?:"
@@ -216,7 +215,7 @@ EN_ORG = re.compile(
 )
 
 
-def _en_org_span(m: re.Match[str], text: str) -> bool:
+def _en_org_span(m: rx.Match, text: str) -> bool:
     words = m.group(1).split()
     # Needs a distinctive word before the suffix.
     distinct = [
@@ -226,18 +225,18 @@ def _en_org_span(m: re.Match[str], text: str) -> bool:
 
 
 # An organization named after a label: 직장: 한국전력공사 강원본부, 검사기관: 마크로젠, Employer: Acme.
-LABELED_ORG = re.compile(
+LABELED_ORG = rx.compile(
     r"(?:직장|근무처|근무지|소속|회사|검사\s?기관|의뢰\s?기관|수탁\s?기관|기관명|Employer|Employed at|Works at|"
     r"Performing lab|Testing lab)\s?[:：]\s{0,3}"
     r"((?:[가-힣A-Za-z0-9&().-]+)(?:[ \t][가-힣A-Za-z0-9&().-]+){0,3}?)"
     r"(?=\s{2,}|\s?$|\s?[,;/|]|\s(?:퇴직|근무|재직|소속|의뢰|에서|\()|[ \t]*\n)",
-    re.M,
+    rx.M,
 )
 # A report header naming its lab or hospital: "GENETIC TEST REPORT (Macrogen)", "PET-CT 판독 (강릉의료원)".
-HEADER_ORG = re.compile(
+HEADER_ORG = rx.compile(
     r"(?:REPORT|Report|NOTE|SUMMARY|판독|결과\s?보고서|보고서)\s?\(([A-Z가-힣][A-Za-z가-힣&.' -]{1,60})\)"
 )
-_ACRONYM_RE = re.compile(
+_ACRONYM_RE = rx.compile(
     r"(?<![A-Za-z0-9])(?:"
     + "|".join(sorted(lexicons.org_acronyms(), key=len, reverse=True))
     + r")(?![A-Za-z0-9])"

@@ -135,16 +135,16 @@ def _authenticated(user: Any) -> bool:
     return user is not None and not isinstance(user, AnonymousUser) and user.is_authenticated
 
 
-def roles_of(user: Any, organization: Organization | None = None) -> set[str]:
+def roles_of(user: Any, organization: Organization | None = None) -> set[Role]:
     if not _authenticated(user):
         return set()
     qs = Membership.objects.filter(user=user)
     if organization is not None:
         qs = qs.filter(organization=organization)
-    return set(qs.values_list("role", flat=True))
+    return {Role(r) for r in qs.values_list("role", flat=True)}
 
 
-def has_role(user: Any, role: str) -> bool:
+def has_role(user: Any, role: Role) -> bool:
     if not _authenticated(user) or not user.is_active:
         return False
     return Membership.objects.filter(user=user, role=role).exists()

@@ -111,14 +111,14 @@ def _require_user(acting_user: ActingUser | None) -> AuthUser:
     return acting_user
 
 
-def _require_role(acting_user: ActingUser, *allowed: str, action: str) -> str:
+def _require_role(acting_user: ActingUser, *allowed: Role, action: str) -> Role:
     """Return the role the user acts in (the first of ``allowed`` they hold) or refuse."""
     _require_user(acting_user)
     held = roles_of(acting_user)
     for role in allowed:
         if role in held:
             return role
-    names = " or ".join(Role(r).label.lower() for r in allowed)
+    names = " or ".join(str(r.label).lower() for r in allowed)
     raise GovernanceError(
         code=GovernanceErrorCode.PERMISSION_DENIED,
         message=_("Only a %(names)s may %(action)s.") % {"names": names, "action": action},

@@ -7,11 +7,14 @@ fresh PostgreSQL database, migrated by ``manage.py migrate``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 import uuid
@@ -240,3 +243,121 @@ def setup_release(dep: Deployment, *, patients: int) -> dict[str, Any]:
     """Generate the CDW and a release ready to build; return its id and the steward's name."""
     result: dict[str, Any] = dep.python(SETUP_RELEASE.replace("PATIENTS", str(int(patients))))
     return result
+
+
+def release_row(dep: Deployment, release_id: int) -> Any:
+    """The release's state, error and output as the database holds them (no Django here)."""
+    if dep.database_url.startswith("sqlite"):
+        import sqlite3
+
+        conn = sqlite3.connect(dep.database_url.removeprefix("sqlite:///"), timeout=30)
+    else:
+        import psycopg
+
+        conn = psycopg.connect(dep.database_url.replace("postgres://", "postgresql://"))
+    try:
+        cur = conn.cursor()
+        sql = "SELECT state, build_error, files_dir, manifest_sha256, plan_sha256 FROM governance_release WHERE id = "
+        cur.execute(sql + str(int(release_id)))
+        return cur.fetchone()
+    finally:
+        conn.close()
+
+
+def published(dep: Deployment, release_id: int) -> dict[str, Any]:
+    root = dep.releases_dir
+    return {
+        "release_dir": (root / str(release_id)).exists(),
+        "staging": sorted(p.name for p in root.glob(f".staging-{release_id}-*")),
+    }
+
+
+# --- a private PostgreSQL server, to restart under a running deployment ------------------------
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+class PrivatePostgres:
+    """A throw-away PostgreSQL cluster on its own port (the suite's server is never touched)."""
+
+    def __init__(self, root: Path, port: int) -> None:
+        self.root, self.port = root, port
+        self.data = root / "data"
+
+    @property
+    def admin_url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def url(self, dbname: str) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{dbname}"
+
+    def _ctl(self, *args: str) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        command = [str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log")]
+        command += ["-o", options, "-w", *args]
+        subprocess.run(
+            ["su", "postgres", "-c", " ".join(f"'{c}'" for c in command)],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+
+    def start(self) -> None:
+        self._ctl("start")
+
+    def stop(self) -> None:
+        self._ctl("-m", "fast", "stop")
+
+    def restart(self) -> None:
+        """A fast restart: every open connection is cut, as in a failover."""
+        self._ctl("-m", "fast", "restart")
+
+    def create_database(self, name: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def private_postgres_available() -> str | None:
+    """Why a private cluster cannot be made here, or None."""
+    if os.geteuid() != 0:
+        return "needs root (to run initdb as the postgres user)"
+    if not (PG_BIN / "initdb").exists():
+        return f"no PostgreSQL server binaries in {PG_BIN}"
+    return None
+
+
+@contextmanager
+def private_postgres(port: int = 5499) -> Iterator[PrivatePostgres]:
+    # Its own folder under /tmp: the postgres user cannot enter pytest's (root's) tmp_path.
+    root = Path(tempfile.mkdtemp(prefix="deid-pg-"))
+    root.chmod(0o755)
+    subprocess.run(["chown", "postgres", str(root)], check=True)
+    subprocess.run(
+        ["su", "postgres", "-c", f"{PG_BIN / 'initdb'} -D {root / 'data'} -A trust -U postgres"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    server = PrivatePostgres(root, port)
+    server.start()
+    try:
+        yield server
+    finally:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def deployment_on(var_root: Path, database_url: str) -> Iterator[Deployment]:
+    """A deployment on a database that exists already (e.g. on a private server)."""
+    var_dir = var_root / "var"
+    var_dir.mkdir()
+    dep = Deployment(var_dir, database_url)
+    try:
+        dep.manage("migrate", "--noinput", "-v", "0")
+        yield dep
+    finally:
+        dep.stop_workers()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.governance.jobs_harness import deployment, postgres_available
+from tests.governance.jobs_harness import published as _published
+from tests.governance.jobs_harness import release_row as _release_row
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
@@ -51,33 +53,6 @@ def test_a_qcluster_worker_process_runs_a_job_from_the_orm_broker(tmp_path, back
         assert worker.poll() is None, dep.worker_log()
         assert done is not None, f"no worker picked up the job:\n{dep.worker_log()}"
         assert done == [True, "pong:hello", 0]
-
-
-def _release_row(dep, release_id):
-    """The release's state, error and output as the database holds them (no Django here)."""
-    if dep.database_url.startswith("sqlite"):
-        import sqlite3
-
-        conn = sqlite3.connect(dep.database_url.removeprefix("sqlite:///"), timeout=30)
-    else:
-        import psycopg
-
-        conn = psycopg.connect(dep.database_url.replace("postgres://", "postgresql://"))
-    try:
-        cur = conn.cursor()
-        sql = "SELECT state, build_error, files_dir, manifest_sha256, plan_sha256 FROM governance_release WHERE id = "
-        cur.execute(sql + str(int(release_id)))
-        return cur.fetchone()
-    finally:
-        conn.close()
-
-
-def _published(dep, release_id):
-    root = dep.releases_dir
-    return {
-        "release_dir": (root / str(release_id)).exists(),
-        "staging": sorted(p.name for p in root.glob(f".staging-{release_id}-*")),
-    }
 
 
 @pytest.mark.slow

@@ -71,7 +71,12 @@ class _AppendOnlyModel(models.Model):
 class AuditEvent(_AppendOnlyModel):
     """One event of the chain. Create only with ``audit.services.record_event``."""
 
-    seq = models.BigIntegerField(unique=True, help_text="1, 2, 3, ... without gaps")
+    seq = models.BigIntegerField(
+        blank=True,
+        null=True,
+        unique=True,
+        help_text="1, 2, 3, ... without gaps; empty while the event is pending",
+    )
     time = models.DateTimeField(db_index=True)
     # Actor (who acted). No foreign key: the record outlives the account.
     actor_user_id = models.BigIntegerField(null=True, blank=True, db_index=True)
@@ -85,8 +90,9 @@ class AuditEvent(_AppendOnlyModel):
     object_type = models.CharField(max_length=100, db_index=True)
     object_id = models.CharField(max_length=100, db_index=True)
     details_json = models.TextField(default="{}", help_text="canonical JSON, part of the hash")
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    # Empty while the event is pending (batched sequencer, PostgreSQL): audit.sequencer.
+    prev_hash = models.CharField(max_length=64, blank=True, null=True)  # noqa: DJ001 - NULL = pending
+    hash = models.CharField(max_length=64, blank=True, null=True, unique=True)
 
     objects: ClassVar[models.Manager[AuditEvent]] = AppendOnlyQuerySet.as_manager()
 

@@ -22,6 +22,10 @@ any read, so SQLite never has to upgrade a read lock). It then inserts the
 event, linked to the previous hash, and stores the new hash in the head.
 Hence no fork, no gap. The lock is held
 until the caller's transaction ends: keep audited transactions short.
+
+That is the ``inline`` sequencer. On PostgreSQL in production the ``batched`` sequencer
+(``AUDIT_SEQUENCER``, :mod:`audit.sequencer`) appends the event pending, without the lock,
+and seals committed events in batches under it: appenders no longer wait for each other.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
+from audit import sequencer
 from audit.actions import AuditAction
 from audit.canonical import GENESIS_HASH, canonical_details, event_hash
 from audit.models import AuditChainHead, AuditEvent
@@ -172,6 +177,10 @@ def record_event(
         "object_id": object_id_text,
         "details_json": details_json,
     }
+
+    if sequencer.batched(using):
+        # Pending: one INSERT, no lock; sealed in a batch after the commit (audit.sequencer).
+        return sequencer.append_pending(fields, using=using)
 
     with transaction.atomic(using=using):
         # Write first: takes the head's row lock (PostgreSQL) / the write lock (SQLite).

@@ -42,10 +42,12 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import QuerySet
 
 from audit.canonical import EVENT_COLUMNS, GENESIS_HASH, parse_time, row_event_hash
 from audit.checkpoints import Checkpoint, signature_problem, stored_checkpoints
 from audit.models import AuditChainHead, AuditEvent
+from audit.sequencer import pending_events
 
 __all__ = [
     "Damage",
@@ -92,6 +94,10 @@ class VerificationReport:
     head_seq: int | None
     checkpoints_checked: int
     problems: tuple[Damage, ...] = field(default=())
+    # Events appended but not yet sealed (batched sequencer) and the oldest one's age (s):
+    # not part of the chain yet, not damage; a growing age means no sealer is running.
+    pending: int = 0
+    pending_age_seconds: float | None = None
     # Exports only: why an undamaged export still proves nothing about the real log
     # (no trusted checkpoint at its end). None when anchored (and always for the database,
     # whose head row and checkpoints anchor the chain).
@@ -187,22 +193,19 @@ def _diagnose(
     )
 
 
+def _sealed(using: str) -> QuerySet[AuditEvent]:
+    """The chain: sealed events (pending ones, batched sequencer, have no place in it yet)."""
+    return AuditEvent.objects.using(using).filter(seq__isnull=False)
+
+
 def _stream(using: str, chunk_size: int) -> Iterator[Row]:
-    return (
-        AuditEvent.objects.using(using)
-        .order_by("seq")
-        .values_list(*COLUMNS)
-        .iterator(chunk_size=chunk_size)
-    )
+    return _sealed(using).order_by("seq").values_list(*COLUMNS).iterator(chunk_size=chunk_size)
 
 
 def _fetch_after(using: str) -> Callable[[int, int], list[Row]]:
     def fetch(seq: int, limit: int) -> list[Row]:
         return list(
-            AuditEvent.objects.using(using)
-            .filter(seq__gt=seq)
-            .order_by("seq")
-            .values_list(*COLUMNS)[:limit]
+            _sealed(using).filter(seq__gt=seq).order_by("seq").values_list(*COLUMNS)[:limit]
         )
 
     return fetch
@@ -269,6 +272,7 @@ def verify_chain(
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         head = AuditChainHead.objects.using(using).filter(pk=AuditChainHead.SINGLETON_ID).first()
+        pending, pending_age = pending_events(using)
         all_checkpoints = list(checkpoints)
         if include_stored_checkpoints:
             all_checkpoints = stored_checkpoints(using) + all_checkpoints
@@ -299,6 +303,8 @@ def verify_chain(
         head_seq=head.seq if head is not None else None,
         checkpoints_checked=len(all_checkpoints),
         problems=tuple(problems),
+        pending=pending,
+        pending_age_seconds=pending_age,
     )
 
 

@@ -7,9 +7,12 @@ Each backend runs in its own process against a scratch database (PostgreSQL:
 ``deid_audit_bench`` on ``BENCH_PG_URL``, dropped afterwards; SQLite: a temp
 file). Baselines measured in the same run:
 
-* appends: a plain one-row INSERT per transaction into an unindexed table;
-  ``record_event`` (head lock, hash, insert, head update) is reported as a
-  ratio of that.
+* appends: a plain one-row INSERT per transaction into an unindexed table, by one
+  writer and by ``--threads`` writers at once; ``record_event`` with the ``inline``
+  sequencer (head lock, hash, insert, head update in the caller's transaction) and, on
+  PostgreSQL, the ``batched`` one (a pending INSERT; sealed in batches after the commit,
+  ``audit/sequencer.py``) are reported as ratios of the plain INSERT with as many
+  writers; for ``batched`` also the rate until every event is sealed into the chain.
 * verification: streaming the rows without hashing (the database's share) and
   hashing in-memory rows without a database (Python's share).
 
@@ -54,22 +57,48 @@ def _pg_recreate(url: str, *, drop_only: bool = False) -> None:
 # --- phases (run inside the per-backend child process) -----------------------------------------
 
 
-def _plain_insert_rate(n: int) -> float:
-    from django.db import connection
+def _plain_insert_rate(n: int, threads: int = 1) -> float:
+    """Plain one-row INSERTs, one transaction each, from ``threads`` writers at once."""
+    from django.db import connection, connections
 
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS bench_plain")
         cursor.execute("CREATE TABLE bench_plain (id INTEGER PRIMARY KEY, payload TEXT)")
+    per_thread = n // threads
+    barrier = threading.Barrier(threads + 1)
+
+    def worker(w: int) -> None:
+        try:
+            barrier.wait()
+            for i in range(per_thread):
+                with connection.cursor() as cursor:  # autocommit: one transaction per row
+                    cursor.execute(
+                        "INSERT INTO bench_plain (id, payload) VALUES (%s, %s)",
+                        [w * per_thread + i, f"row {i}" * 10],
+                    )
+        finally:
+            connections.close_all()
+
+    pool = [threading.Thread(target=worker, args=(w,)) for w in range(threads)]
+    for thread in pool:
+        thread.start()
+    barrier.wait()
     start = time.perf_counter()
-    for i in range(n):
-        with connection.cursor() as cursor:  # autocommit: one transaction per row
-            cursor.execute(
-                "INSERT INTO bench_plain (id, payload) VALUES (%s, %s)", [i, f"row {i}" * 10]
-            )
-    return n / (time.perf_counter() - start)
+    for thread in pool:
+        thread.join()
+    return per_thread * threads / (time.perf_counter() - start)
 
 
-def _append_rate(n: int, threads: int) -> float:
+def _sealed_after(start: float) -> float:
+    """Seconds from ``start`` until no event is pending (the batched sequencer's lag)."""
+    from audit.models import AuditEvent
+
+    while AuditEvent.objects.filter(seq__isnull=True).exists():
+        time.sleep(0.01)
+    return time.perf_counter() - start
+
+
+def _append_rate(n: int, threads: int, *, until_sealed: bool = False) -> float:
     from django.db import connections
 
     from audit.actions import AuditAction
@@ -106,7 +135,7 @@ def _append_rate(n: int, threads: int) -> float:
     start = time.perf_counter()
     for thread in pool:
         thread.join()
-    elapsed = time.perf_counter() - start
+    elapsed = _sealed_after(start) if until_sealed else time.perf_counter() - start
     if errors:
         raise errors[0]
     return per_thread * threads / elapsed
@@ -232,20 +261,38 @@ def run_backend(args: argparse.Namespace) -> None:
     call_command("migrate", verbosity=0)
     _say(backend, f"database {connection.settings_dict['NAME']}")
 
-    plain = _plain_insert_rate(args.appends)
-    _say(backend, f"baseline plain INSERT, 1 row/transaction: {plain:,.0f} rows/s")
-    single = _append_rate(args.appends, 1)
-    _say(
-        backend,
-        f"record_event, 1 writer: {single:,.0f} appends/s ({single / plain:.2f}x plain insert)",
-    )
-    if backend == "postgresql" and args.threads > 1:
-        multi = _append_rate(args.appends, args.threads)
+    from django.conf import settings
+
+    def line(name: str, rate: float, base: float, what: str) -> None:
+        _say(backend, f"{name}: {rate:,.0f} {what}/s ({rate / base:.2f}x plain INSERT)")
+
+    writers = [1] + ([args.threads] if backend == "postgresql" and args.threads > 1 else [])
+    for n_writers in writers:
+        plain = _plain_insert_rate(args.appends, n_writers)
         _say(
-            backend,
-            f"record_event, {args.threads} writers: {multi:,.0f} appends/s "
-            f"({multi / plain:.2f}x plain insert, {multi / single:.2f}x one writer)",
+            backend, f"baseline plain INSERT, {n_writers} writer(s), 1 row/tx: {plain:,.0f} rows/s"
         )
+        settings.AUDIT_SEQUENCER = "inline"
+        line(
+            f"record_event inline, {n_writers} writer(s)",
+            _append_rate(args.appends, n_writers),
+            plain,
+            "appends",
+        )
+        if backend == "postgresql":
+            settings.AUDIT_SEQUENCER = "batched"
+            line(
+                f"record_event batched, {n_writers} writer(s)",
+                _append_rate(args.appends, n_writers),
+                plain,
+                "appends",
+            )
+            sealed = _append_rate(args.appends, n_writers, until_sealed=True)
+            line("  ... until every event is sealed", sealed, plain, "events")
+    settings.AUDIT_SEQUENCER = "inline"
+    report = verify_chain(include_stored_checkpoints=False)
+    assert report.ok and report.pending == 0, (report.problems, report.pending)
+    _say(backend, f"chain after the appends: {report.events:,} events, intact, none pending")
     hash_rate, load_rate = _bulk_load(args.events)
     _say(
         backend,
@@ -274,7 +321,7 @@ def main() -> None:
     parser.add_argument("--backend", choices=("postgres", "sqlite", "both"), default="both")
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--appends", type=int, default=2_000)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--run-backend", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")

@@ -202,6 +202,14 @@ DEID_MASTER_KEY_IN_ENV = bool(env.str("DEID_MASTER_KEY", default=""))
 AUDIT_SIGNING_KEY_FILE = Path(
     env.str("AUDIT_SIGNING_KEY_FILE", default=str(DEID_KEYS_DIR / "audit_signing.key"))
 )
+# How audit events get their place in the chain (audit/sequencer.py): "inline" (under the
+# head's lock, in the caller's transaction) or "batched" (pending at once, sealed in batches
+# after the commit; PostgreSQL only, SQLite is always inline).
+AUDIT_SEQUENCER = env.str("AUDIT_SEQUENCER", default="batched" if PRODUCTION else "inline")
+if AUDIT_SEQUENCER not in ("inline", "batched"):
+    raise ImproperlyConfigured(
+        f"AUDIT_SEQUENCER: expected inline or batched, got {AUDIT_SEQUENCER!r}"
+    )
 if PRODUCTION:
     for _name in ("DEID_MASTER_KEY_FILE", "AUDIT_SIGNING_KEY_FILE", "DATABASE_URL"):
         if _name not in env:

@@ -37,7 +37,9 @@ def test_running_twice_leaves_exactly_one_schedule_each() -> None:
     assert Schedule.objects.filter(name=EXPIRE).count() == 1
     assert Schedule.objects.filter(name=CHECKPOINT).count() == 1
     assert Schedule.objects.filter(name=SWEEP).count() == 1
-    assert Schedule.objects.count() == 3
+    assert Schedule.objects.count() == 4
+    seal = Schedule.objects.get(name="deid:audit_seal")
+    assert (seal.schedule_type, seal.minutes) == (Schedule.MINUTES, 1)
     assert Schedule.objects.get(name=SWEEP).schedule_type == Schedule.DAILY
     assert dict(Schedule.objects.values_list("name", "next_run")) == next_runs  # kept
     expire = Schedule.objects.get(name=EXPIRE)
@@ -67,7 +69,7 @@ def test_drift_and_duplicates_are_repaired(db: None) -> None:
     assert Schedule.objects.get(name=EXPIRE).schedule_type == Schedule.DAILY
     assert Schedule.objects.filter(name=CHECKPOINT).count() == 1
     assert Schedule.objects.filter(pk=other.pk).exists()
-    assert "removed 3 schedule(s)" in run("--remove")
+    assert "removed 4 schedule(s)" in run("--remove")
     assert list(Schedule.objects.values_list("pk", flat=True)) == [other.pk]
 
 

@@ -16,6 +16,7 @@ from audit.checkpoints import (
     load_public_key,
     unique_keys,
 )
+from audit.sequencer import seal_pending
 from audit.verify import verify_chain, verify_export
 
 EXIT_DAMAGED = 1
@@ -59,6 +60,11 @@ class Command(BaseCommand):
             help="verify a JSON Lines export (audit_export --format jsonl) instead of the "
             "database, against the --from-checkpoint files inside its range",
         )
+        parser.add_argument(
+            "--seal",
+            action="store_true",
+            help="first seal the pending events (batched sequencer) so they are verified too",
+        )
         parser.add_argument("--database", default="default")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -86,6 +92,10 @@ class Command(BaseCommand):
             except (OSError, ValueError) as exc:
                 raise CommandError(f"{options['export']}: {exc}", returncode=EXIT_USAGE) from None
         else:
+            if options["seal"]:
+                sealed = seal_pending(using=options["database"])
+                if sealed:
+                    self.stderr.write(f"sealed {sealed} pending event(s) first")
             report = verify_chain(
                 using=options["database"],
                 checkpoints=checkpoints,
@@ -100,6 +110,12 @@ class Command(BaseCommand):
                 f"head {report.last_hash}; {report.checkpoints_checked} signed checkpoint(s) "
                 "verified"
             )
+            if report.pending:
+                self.stdout.write(
+                    f"{report.pending} event(s) pending, not yet sealed into the chain (oldest "
+                    f"{report.pending_age_seconds or 0:.0f} s): run `manage.py audit_seal` "
+                    "if that age grows"
+                )
             return
         if not report.problems and report.unanchored is not None:
             first_seq = report.last_seq - report.events + 1 if report.events else 0

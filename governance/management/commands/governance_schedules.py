@@ -10,6 +10,8 @@ name                         every       runs
 ``deid:audit_checkpoint``    hour        ``manage.py audit_checkpoint`` (sign the head)
 ``deid:documents_sweep``     day         ``manage.py governance_documents_sweep``
                                          (files of rolled-back uploads)
+``deid:audit_seal``          minute      ``manage.py audit_seal`` (audit events a process
+                                         left pending at exit: batched sequencer)
 ===========================  ==========  ================================================
 
 Running the command again changes nothing but a drifted definition (function, arguments,
@@ -35,6 +37,7 @@ class ScheduleSpec:
     name: str
     command: str
     schedule_type: str  # a django_q Schedule type code
+    minutes: int | None = None  # for Schedule.MINUTES
 
     @property
     def func(self) -> str:
@@ -53,6 +56,7 @@ def schedule_specs() -> list[ScheduleSpec]:
         ScheduleSpec("deid:governance_expire", "governance_expire", Schedule.DAILY),
         ScheduleSpec("deid:audit_checkpoint", "audit_checkpoint", Schedule.HOURLY),
         ScheduleSpec("deid:documents_sweep", "governance_documents_sweep", Schedule.DAILY),
+        ScheduleSpec("deid:audit_seal", "audit_seal", Schedule.MINUTES, minutes=1),
     ]
 
 
@@ -72,6 +76,7 @@ def ensure_schedules() -> dict[str, str]:
                 "args": spec.args,
                 "kwargs": None,
                 "schedule_type": spec.schedule_type,
+                "minutes": spec.minutes,
                 "repeats": -1,
             }
             if not rows:
@@ -100,7 +105,7 @@ def remove_schedules() -> int:
 class Command(BaseCommand):
     help = (
         "Create or refresh the scheduled jobs (governance_expire daily, audit_checkpoint hourly,"
-        " governance_documents_sweep daily)."
+        " governance_documents_sweep daily, audit_seal every minute)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -1,0 +1,247 @@
+"""The batched sequencer: appends that do not wait for each other (PostgreSQL).
+
+Certificate Transparency logs accept an entry at once and merge it into the tree within a
+bounded delay; the audit log does the same. With ``AUDIT_SEQUENCER = "batched"``:
+
+1. :func:`audit.services.record_event` inserts the event *pending*: its content and time,
+   no ``seq``, ``prev_hash`` or ``hash``. That is one plain INSERT in the caller's
+   transaction: it commits or rolls back with the decision it records, and appenders
+   take no lock, so they do not queue behind each other's commits.
+2. Once the caller's transaction has committed, a sealer thread in the process is woken
+   (:func:`wake`). It takes the chain head's row lock, reads the committed pending events
+   in insertion order, gives them the next sequence numbers and hashes, and writes them
+   and the head in one transaction: one commit for a whole batch.
+3. The database allows exactly that: a pending row may be sealed once, setting only
+   its three chain columns (trigger ``audit_event_seal_only``); every other UPDATE, any
+   DELETE and TRUNCATE is refused, as for sealed rows.
+
+The chain stays gap-free (sequence numbers are given only under the head's lock) and is
+verified as before; pending events are not part of it yet and are reported by
+``audit_verify`` with their age. A process that exits with events still pending leaves
+them to the next sealer: any process's next append, ``manage.py audit_seal`` (scheduled
+every minute by ``governance_schedules``), or ``audit_verify --seal``.
+
+``"inline"`` (the default outside production, and always on SQLite, where one writer
+holds the database at a time anyway) seals each event in the caller's transaction under
+the head's lock, as the log always did.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.utils import timezone
+
+from audit.canonical import GENESIS_HASH, event_hash
+from audit.models import AuditChainHead, AuditEvent
+
+__all__ = ["SEQUENCERS", "batched", "pending_events", "seal_pending", "wake"]
+
+logger = logging.getLogger(__name__)
+
+SEQUENCERS = ("inline", "batched")
+BATCH_SIZE = 1000
+#: the sealer thread also looks for stragglers this often, woken or not (seconds)
+IDLE_SECONDS = 5.0
+#: after a wake the sealer lets commits gather this long, so one transaction seals many
+#: (group commit; the log's "merge delay", far below a second)
+GATHER_SECONDS = 0.05
+
+_CONTENT = (
+    "actor_user_id",
+    "actor_username",
+    "actor_role",
+    "actor_token_id",
+    "actor_session",
+    "actor_ip",
+    "action",
+    "object_type",
+    "object_id",
+    "details_json",
+)
+
+
+class AuditSequencerError(RuntimeError):
+    """The sequencer is misconfigured or the chain head is inconsistent."""
+
+
+def batched(using: str = DEFAULT_DB_ALIAS) -> bool:
+    """Whether appends on this database are pending until sealed (``AUDIT_SEQUENCER``)."""
+    mode = str(getattr(settings, "AUDIT_SEQUENCER", "inline"))
+    if mode not in SEQUENCERS:
+        raise AuditSequencerError(f"AUDIT_SEQUENCER: expected one of {SEQUENCERS}, got {mode!r}")
+    return mode == "batched" and connections[using].vendor == "postgresql"
+
+
+def append_pending(fields: dict[str, Any], *, using: str = DEFAULT_DB_ALIAS) -> AuditEvent:
+    """Insert one pending event (already checked by ``record_event``) with a single
+    statement; the sealer is woken when the caller's transaction commits (at once when
+    there is none: the INSERT was its own transaction)."""
+    now = timezone.now()
+    connection = connections[using]
+    columns = ("time", *fields)
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608 - fixed column names
+            f"VALUES ({', '.join(['%s'] * len(columns))}) RETURNING id",
+            [now, *fields.values()],
+        )
+        row = cursor.fetchone()
+    event = AuditEvent(id=row[0], seq=None, prev_hash=None, hash=None, time=now, **fields)
+    event._state.adding = False
+    event._state.db = using
+    transaction.on_commit(partial(wake, using), using=using)
+    return event
+
+
+def pending_events(using: str = DEFAULT_DB_ALIAS) -> tuple[int, float | None]:
+    """(events waiting to be sealed, age of the oldest in seconds)."""
+    pending = AuditEvent.objects.using(using).filter(seq__isnull=True)
+    oldest = pending.order_by("time").values_list("time", flat=True).first()
+    age = (timezone.now() - oldest).total_seconds() if oldest is not None else None
+    return pending.count(), age
+
+
+def _locked_head(using: str) -> tuple[int, str]:
+    table = connections[using].ops.quote_name(AuditChainHead._meta.db_table)
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            f"SELECT seq, hash FROM {table} WHERE id = %s FOR UPDATE",  # noqa: S608
+            [AuditChainHead.SINGLETON_ID],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise AuditSequencerError(
+            "the audit chain head row is missing; run `manage.py audit_verify` and restore it"
+        )
+    return int(row[0]), str(row[1])
+
+
+def _seal_batch(using: str, batch_size: int) -> int:
+    with transaction.atomic(using=using):
+        seq, prev_hash = _locked_head(using)  # waits for a sealer already at work
+        rows = list(
+            AuditEvent.objects.using(using)
+            .filter(seq__isnull=True)
+            .order_by("id")
+            .values_list("id", "time", *_CONTENT)[:batch_size]
+        )
+        if not rows:
+            return 0
+        if prev_hash == "":  # pragma: no cover - a head row always holds a hash
+            prev_hash = GENESIS_HASH
+        sealed = []
+        for row in rows:
+            seq += 1
+            fields = dict(zip(_CONTENT, row[2:], strict=True))
+            digest = event_hash(seq=seq, time=row[1], prev_hash=prev_hash, **fields)
+            sealed.append((seq, prev_hash, digest, row[0]))
+            prev_hash = digest
+        events = connections[using].ops.quote_name(AuditEvent._meta.db_table)
+        head = connections[using].ops.quote_name(AuditChainHead._meta.db_table)
+        values = ", ".join(["(%s::bigint, %s::bigint, %s, %s)"] * len(sealed))
+        with connections[using].cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {events} AS e SET seq = v.seq, prev_hash = v.prev, hash = v.hash "  # noqa: S608
+                f"FROM (VALUES {values}) AS v(id, seq, prev, hash) "
+                "WHERE e.id = v.id AND e.seq IS NULL",
+                [x for (s_, p_, h_, i_) in sealed for x in (i_, s_, p_, h_)],
+            )
+            if cursor.rowcount != len(sealed):  # pragma: no cover - the head lock forbids it
+                raise AuditSequencerError("a pending event was sealed by someone else")
+            cursor.execute(
+                f"UPDATE {head} SET seq = %s, hash = %s WHERE id = %s",  # noqa: S608
+                [seq, prev_hash, AuditChainHead.SINGLETON_ID],
+            )
+    return len(rows)
+
+
+def seal_pending(*, using: str = DEFAULT_DB_ALIAS, batch_size: int = BATCH_SIZE) -> int:
+    """Seal every committed pending event, batch by batch; return how many were sealed.
+
+    Each batch is one transaction under the head's lock. After each commit the pending
+    rows are looked for again, so an event committed while a batch was being sealed is
+    taken by the next one: nothing is left behind by a race between sealers."""
+    if connections[using].vendor != "postgresql":
+        return 0  # inline appends are sealed already
+    total = 0
+    while True:
+        count = _seal_batch(using, batch_size)
+        if count == 0:
+            return total
+        total += count
+
+
+# --- the sealer thread ------------------------------------------------------------------------
+
+
+class _Sealer:
+    """One daemon thread per process; started on the first wake (after a fork, anew)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid: int | None = None
+        self._aliases: set[str] = set()
+        self._woken = 0  # wakes so far, and how many of them a finished round covered
+        self._covered = 0
+
+    def wake(self, using: str) -> None:
+        with self._lock:
+            self._woken += 1
+            self._aliases.add(using)
+            alive = self._thread is not None and self._thread.is_alive()
+            if not alive or self._pid != os.getpid():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, name="audit-sealer", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            if self._wake.wait(IDLE_SECONDS):
+                time.sleep(GATHER_SECONDS)
+            self._wake.clear()
+            woken = self._woken
+            done = True
+            for using in sorted(self._aliases):
+                try:
+                    seal_pending(using=using)
+                except Exception:  # the database may be away: retry on the next wake
+                    logger.exception("sealing pending audit events failed; retrying later")
+                    done = False
+                    connections[using].close()
+                if not self._wake.is_set():
+                    connections[using].close()  # idle: hold no connection between bursts
+            if done:
+                self._covered = woken
+
+    def drain(self) -> None:
+        """At exit: seal what this process appended since the sealer's last round, once
+        (best effort; what is left waits for ``audit_seal``)."""
+        if self._woken <= self._covered:
+            return
+        for using in sorted(self._aliases):
+            try:
+                seal_pending(using=using)
+            except Exception:
+                logger.warning("pending audit events left for the next sealer at exit")
+
+
+_SEALER = _Sealer()
+atexit.register(_SEALER.drain)
+
+
+def wake(using: str = DEFAULT_DB_ALIAS) -> Any:
+    """Ask this process's sealer to seal what has been committed (``transaction.on_commit``)."""
+    _SEALER.wake(using)

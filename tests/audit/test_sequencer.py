@@ -1,0 +1,151 @@
+"""The batched sequencer: appends pending at once, sealed in batches into one gap-free chain."""
+
+from __future__ import annotations
+
+import threading
+import time
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import IntegrityError, connection, connections, transaction
+from django.db.utils import InternalError, ProgrammingError
+
+from audit import sequencer
+from audit.actions import AuditAction
+from audit.models import AuditEvent
+from audit.services import Actor, record_event
+from audit.verify import verify_chain
+
+THREADS = 8
+PER_THREAD = 40
+
+# The trigger's refusal: integrity_constraint_violation (PostgreSQL), surfaced by Django as
+# IntegrityError; psycopg may report a failed transaction as InternalError/ProgrammingError.
+REFUSED = (IntegrityError, InternalError, ProgrammingError)
+
+
+def _postgres_only() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("the batched sequencer is PostgreSQL's (SQLite always seals inline)")
+
+
+def _append(i: int) -> AuditEvent:
+    return record_event(
+        action=AuditAction.FILE_DOWNLOADED,
+        actor=Actor(username=f"writer{i % THREADS}", role="requester"),
+        object_type="governance.release",
+        object_id=str(i),
+        details={"i": i},
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_eight_writers_append_pending_and_the_sealer_makes_one_gap_free_chain(settings) -> None:
+    _postgres_only()
+    settings.AUDIT_SEQUENCER = "batched"
+    start = AuditEvent.objects.filter(seq__isnull=False).order_by("-seq").first()
+    first_seq = (start.seq if start is not None else 0) + 1
+    barrier = threading.Barrier(THREADS)
+    committed: list[int] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    class Rollback(Exception):
+        pass
+
+    def writer(w: int) -> None:
+        try:
+            barrier.wait()
+            for k in range(PER_THREAD):
+                i = w * PER_THREAD + k
+                try:
+                    with transaction.atomic():
+                        event = _append(i)
+                        assert event.seq is None, "a batched append takes no place in the chain yet"
+                        if k % 5 == 4:  # every fifth decision fails after auditing
+                            raise Rollback
+                    with lock:
+                        committed.append(event.pk)
+                except Rollback:
+                    pass
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
+    deadline = time.monotonic() + 30
+    while AuditEvent.objects.filter(pk__in=committed, seq__isnull=True).exists():
+        assert time.monotonic() < deadline, "the sealer thread did not seal the commits"
+        time.sleep(0.05)
+    seqs = sorted(AuditEvent.objects.filter(pk__in=committed).values_list("seq", flat=True))
+    assert len(seqs) == THREADS * PER_THREAD * 4 // 5  # rolled-back appends left nothing
+    assert seqs == list(range(first_seq, first_seq + len(seqs))), "gap-free, no fork"
+    assert not AuditEvent.objects.filter(seq__isnull=True).exists()
+    report = verify_chain(include_stored_checkpoints=False)
+    assert report.ok, report.problems
+    assert report.pending == 0
+
+
+@pytest.mark.django_db
+def test_a_pending_event_can_be_sealed_once_and_never_edited_or_deleted(settings) -> None:
+    _postgres_only()
+    settings.AUDIT_SEQUENCER = "batched"
+    event = _append(1)  # the test's transaction never commits: it stays pending
+    assert event.seq is None
+    attempts = [
+        ("UPDATE audit_auditevent SET details_json = '{}' WHERE id = %s", "edit its content"),
+        ("UPDATE audit_auditevent SET seq = 999999 WHERE id = %s", "seal it half"),
+        ("DELETE FROM audit_auditevent WHERE id = %s", "delete it"),
+    ]
+    for statement, what in attempts:
+        with pytest.raises(REFUSED), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement, [event.pk])
+        assert AuditEvent.objects.filter(pk=event.pk, seq__isnull=True).exists(), what
+    assert sequencer.seal_pending() >= 1
+    event.refresh_from_db()
+    assert event.seq is not None
+    assert event.hash
+    with pytest.raises(REFUSED), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE audit_auditevent SET seq = NULL, prev_hash = NULL, hash = NULL WHERE id = %s",
+            [event.pk],
+        )
+    assert verify_chain(include_stored_checkpoints=False).ok
+
+
+@pytest.mark.django_db
+def test_pending_events_are_reported_by_verify_and_sealed_by_audit_seal(settings) -> None:
+    _postgres_only()
+    settings.AUDIT_SEQUENCER = "batched"
+    _append(2)
+    _append(3)
+    report = verify_chain(include_stored_checkpoints=False)
+    assert report.ok, "pending events are not damage"
+    assert report.pending >= 2
+    out = StringIO()
+    call_command("audit_verify", "--no-stored-checkpoints", stdout=out)
+    assert "event(s) pending, not yet sealed" in out.getvalue()
+    out = StringIO()
+    call_command("audit_seal", stdout=out)
+    assert "still pending" in out.getvalue()
+    assert "; 0 still pending" in out.getvalue()
+    report = verify_chain(include_stored_checkpoints=False)
+    assert report.ok
+    assert report.pending == 0
+
+
+@pytest.mark.django_db
+def test_sqlite_always_seals_inline(settings) -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only")
+    settings.AUDIT_SEQUENCER = "batched"
+    assert not sequencer.batched()
+    assert _append(4).seq is not None

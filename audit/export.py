@@ -52,7 +52,7 @@ def iter_event_rows(
     chunk_size: int = 5_000,
 ) -> Iterator[dict[str, Any]]:
     """Events with ``since <= time < until`` in seq order, as plain dicts."""
-    events = AuditEvent.objects.using(using).filter(seq__isnull=False).order_by("seq")
+    events = AuditEvent.objects.using(using).order_by("seq")
     if since is not None:
         events = events.filter(time__gte=since)
     if until is not None:

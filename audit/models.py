@@ -30,7 +30,13 @@ from django.db import models
 
 from audit.actions import AuditAction
 
-__all__ = ["AppendOnlyError", "AuditChainHead", "AuditCheckpoint", "AuditEvent"]
+__all__ = [
+    "AppendOnlyError",
+    "AuditChainHead",
+    "AuditCheckpoint",
+    "AuditEvent",
+    "PendingEvent",
+]
 
 
 class AppendOnlyError(RuntimeError):
@@ -71,12 +77,7 @@ class _AppendOnlyModel(models.Model):
 class AuditEvent(_AppendOnlyModel):
     """One event of the chain. Create only with ``audit.services.record_event``."""
 
-    seq = models.BigIntegerField(
-        blank=True,
-        null=True,
-        unique=True,
-        help_text="1, 2, 3, ... without gaps; empty while the event is pending",
-    )
+    seq = models.BigIntegerField(unique=True, help_text="1, 2, 3, ... without gaps")
     time = models.DateTimeField(db_index=True)
     # Actor (who acted). No foreign key: the record outlives the account.
     actor_user_id = models.BigIntegerField(null=True, blank=True, db_index=True)
@@ -90,9 +91,16 @@ class AuditEvent(_AppendOnlyModel):
     object_type = models.CharField(max_length=100, db_index=True)
     object_id = models.CharField(max_length=100, db_index=True)
     details_json = models.TextField(default="{}", help_text="canonical JSON, part of the hash")
-    # Empty while the event is pending (batched sequencer, PostgreSQL): audit.sequencer.
-    prev_hash = models.CharField(max_length=64, blank=True, null=True)  # noqa: DJ001 - NULL = pending
-    hash = models.CharField(max_length=64, blank=True, null=True, unique=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+    # Bookkeeping, not hashed: the pending row this event was sealed from (audit.sequencer).
+    pending_id = models.BigIntegerField(
+        blank=True,
+        editable=False,
+        null=True,
+        unique=True,
+        help_text="the pending row this event was sealed from (batched sequencer)",
+    )
 
     objects: ClassVar[models.Manager[AuditEvent]] = AppendOnlyQuerySet.as_manager()
 
@@ -131,6 +139,35 @@ class AuditEvent(_AppendOnlyModel):
         if self.actor_token_id:
             parts.append(f"token {self.actor_token_id}")
         return " ".join(parts)
+
+
+class PendingEvent(_AppendOnlyModel):
+    """An event appended by the batched sequencer, not yet sealed into the chain: its
+    content only (no seq, no hash). ``audit.sequencer`` moves it into :class:`AuditEvent`;
+    on PostgreSQL the database lets a row leave only that way."""
+
+    time = models.DateTimeField()
+    actor_user_id = models.BigIntegerField(null=True, blank=True)
+    actor_username = models.CharField(max_length=150, blank=True)
+    actor_role = models.CharField(max_length=64, blank=True)
+    actor_token_id = models.CharField(max_length=64, blank=True)
+    actor_session = models.CharField(max_length=64, blank=True)
+    actor_ip = models.CharField(max_length=64, blank=True)
+    action = models.CharField(max_length=64)
+    object_type = models.CharField(max_length=100)
+    object_id = models.CharField(max_length=100)
+    details_json = models.TextField(default="{}")
+
+    objects: ClassVar[models.Manager[PendingEvent]] = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        managed = False
+        db_table = "audit_pendingevent"
+        ordering = ("id",)
+        verbose_name = "pending audit event"
+
+    def __str__(self) -> str:
+        return f"pending #{self.pk} {self.action} {self.object_type}:{self.object_id}"
 
 
 class AuditChainHead(models.Model):

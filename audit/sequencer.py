@@ -3,17 +3,18 @@
 Certificate Transparency logs accept an entry at once and merge it into the tree within a
 bounded delay; the audit log does the same. With ``AUDIT_SEQUENCER = "batched"``:
 
-1. :func:`audit.services.record_event` inserts the event *pending*: its content and time,
-   no ``seq``, ``prev_hash`` or ``hash``. That is one plain INSERT in the caller's
-   transaction: it commits or rolls back with the decision it records, and appenders
-   take no lock, so they do not queue behind each other's commits.
+1. :func:`audit.services.record_event` inserts the event *pending*: its content and time
+   in ``audit_pendingevent``, a narrow table with no secondary index. That is one plain
+   INSERT in the caller's transaction: it commits or rolls back with the decision it
+   records, and appenders take no lock, so they do not queue behind each other's commits.
 2. Once the caller's transaction has committed, a sealer thread in the process is woken
    (:func:`wake`). It takes the chain head's row lock, reads the committed pending events
-   in insertion order, gives them the next sequence numbers and hashes, and writes them
-   and the head in one transaction: one commit for a whole batch.
-3. The database allows exactly that: a pending row may be sealed once, setting only
-   its three chain columns (trigger ``audit_event_seal_only``); every other UPDATE, any
-   DELETE and TRUNCATE is refused, as for sealed rows.
+   in insertion order, gives them the next sequence numbers and hashes, inserts them into
+   the chain, deletes them from the pending table and moves the head, in one transaction:
+   one commit for a whole batch.
+3. The database allows exactly that (PostgreSQL triggers, migration 0002): a pending row
+   cannot be changed and can be deleted only once the chain holds an event naming it
+   (``pending_id``); the head advances by one, or to the last event of a sealed batch.
 
 The chain stays gap-free (sequence numbers are given only under the head's lock) and is
 verified as before; pending events are not part of it yet and are reported by
@@ -40,8 +41,8 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
-from audit.canonical import GENESIS_HASH, event_hash
-from audit.models import AuditChainHead, AuditEvent
+from audit.canonical import event_hash
+from audit.models import AuditChainHead, AuditEvent, PendingEvent
 
 __all__ = ["SEQUENCERS", "batched", "pending_events", "seal_pending", "wake"]
 
@@ -84,11 +85,12 @@ def batched(using: str = DEFAULT_DB_ALIAS) -> bool:
 def append_pending(fields: dict[str, Any], *, using: str = DEFAULT_DB_ALIAS) -> AuditEvent:
     """Insert one pending event (already checked by ``record_event``) with a single
     statement; the sealer is woken when the caller's transaction commits (at once when
-    there is none: the INSERT was its own transaction)."""
+    there is none: the INSERT was its own transaction). Returns the event as it will be
+    sealed, without its place in the chain yet (``seq``, ``hash`` and ``pk`` empty)."""
     now = timezone.now()
     connection = connections[using]
     columns = ("time", *fields)
-    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    table = connection.ops.quote_name(PendingEvent._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608 - fixed column names
@@ -96,17 +98,14 @@ def append_pending(fields: dict[str, Any], *, using: str = DEFAULT_DB_ALIAS) -> 
             [now, *fields.values()],
         )
         row = cursor.fetchone()
-    event = AuditEvent(id=row[0], seq=None, prev_hash=None, hash=None, time=now, **fields)
-    event._state.adding = False
-    event._state.db = using
     transaction.on_commit(partial(wake, using), using=using)
-    return event
+    return AuditEvent(time=now, pending_id=row[0], **fields)
 
 
 def pending_events(using: str = DEFAULT_DB_ALIAS) -> tuple[int, float | None]:
     """(events waiting to be sealed, age of the oldest in seconds)."""
-    pending = AuditEvent.objects.using(using).filter(seq__isnull=True)
-    oldest = pending.order_by("time").values_list("time", flat=True).first()
+    pending = PendingEvent.objects.using(using).all()
+    oldest = pending.order_by("id").values_list("time", flat=True).first()
     age = (timezone.now() - oldest).total_seconds() if oldest is not None else None
     return pending.count(), age
 
@@ -127,37 +126,38 @@ def _locked_head(using: str) -> tuple[int, str]:
 
 
 def _seal_batch(using: str, batch_size: int) -> int:
+    connection = connections[using]
+    events = connection.ops.quote_name(AuditEvent._meta.db_table)
+    pending = connection.ops.quote_name(PendingEvent._meta.db_table)
+    head = connection.ops.quote_name(AuditChainHead._meta.db_table)
     with transaction.atomic(using=using):
         seq, prev_hash = _locked_head(using)  # waits for a sealer already at work
         rows = list(
-            AuditEvent.objects.using(using)
-            .filter(seq__isnull=True)
+            PendingEvent.objects.using(using)
             .order_by("id")
             .values_list("id", "time", *_CONTENT)[:batch_size]
         )
         if not rows:
             return 0
-        if prev_hash == "":  # pragma: no cover - a head row always holds a hash
-            prev_hash = GENESIS_HASH
         sealed = []
         for row in rows:
             seq += 1
             fields = dict(zip(_CONTENT, row[2:], strict=True))
             digest = event_hash(seq=seq, time=row[1], prev_hash=prev_hash, **fields)
-            sealed.append((seq, prev_hash, digest, row[0]))
+            sealed.append((seq, row[1], *row[2:], prev_hash, digest, row[0]))
             prev_hash = digest
-        events = connections[using].ops.quote_name(AuditEvent._meta.db_table)
-        head = connections[using].ops.quote_name(AuditChainHead._meta.db_table)
-        values = ", ".join(["(%s::bigint, %s::bigint, %s, %s)"] * len(sealed))
-        with connections[using].cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {events} AS e SET seq = v.seq, prev_hash = v.prev, hash = v.hash "  # noqa: S608
-                f"FROM (VALUES {values}) AS v(id, seq, prev, hash) "
-                "WHERE e.id = v.id AND e.seq IS NULL",
-                [x for (s_, p_, h_, i_) in sealed for x in (i_, s_, p_, h_)],
+        columns = ("seq", "time", *_CONTENT, "prev_hash", "hash", "pending_id")
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {events} ({', '.join(columns)}) "  # noqa: S608 - fixed names
+                f"VALUES ({', '.join(['%s'] * len(columns))})",
+                sealed,
             )
-            if cursor.rowcount != len(sealed):  # pragma: no cover - the head lock forbids it
-                raise AuditSequencerError("a pending event was sealed by someone else")
+            ids = [row[0] for row in rows]
+            cursor.execute(
+                f"DELETE FROM {pending} WHERE id IN ({', '.join(['%s'] * len(ids))})",  # noqa: S608
+                ids,
+            )
             cursor.execute(
                 f"UPDATE {head} SET seq = %s, hash = %s WHERE id = %s",  # noqa: S608
                 [seq, prev_hash, AuditChainHead.SINGLETON_ID],

@@ -13,7 +13,7 @@ from django.db.utils import InternalError, ProgrammingError
 
 from audit import sequencer
 from audit.actions import AuditAction
-from audit.models import AuditEvent
+from audit.models import AuditEvent, PendingEvent
 from audit.services import Actor, record_event
 from audit.verify import verify_chain
 
@@ -44,7 +44,7 @@ def _append(i: int) -> AuditEvent:
 def test_eight_writers_append_pending_and_the_sealer_makes_one_gap_free_chain(settings) -> None:
     _postgres_only()
     settings.AUDIT_SEQUENCER = "batched"
-    start = AuditEvent.objects.filter(seq__isnull=False).order_by("-seq").first()
+    start = AuditEvent.objects.order_by("-seq").first()
     first_seq = (start.seq if start is not None else 0) + 1
     barrier = threading.Barrier(THREADS)
     committed: list[int] = []
@@ -66,7 +66,7 @@ def test_eight_writers_append_pending_and_the_sealer_makes_one_gap_free_chain(se
                         if k % 5 == 4:  # every fifth decision fails after auditing
                             raise Rollback
                     with lock:
-                        committed.append(event.pk)
+                        committed.append(event.pending_id)
                 except Rollback:
                     pass
         except BaseException as exc:
@@ -82,42 +82,41 @@ def test_eight_writers_append_pending_and_the_sealer_makes_one_gap_free_chain(se
     assert not errors, errors
 
     deadline = time.monotonic() + 30
-    while AuditEvent.objects.filter(pk__in=committed, seq__isnull=True).exists():
+    while PendingEvent.objects.filter(pk__in=committed).exists():
         assert time.monotonic() < deadline, "the sealer thread did not seal the commits"
         time.sleep(0.05)
-    seqs = sorted(AuditEvent.objects.filter(pk__in=committed).values_list("seq", flat=True))
+    sealed = AuditEvent.objects.filter(pending_id__in=committed)
+    seqs = sorted(sealed.values_list("seq", flat=True))
     assert len(seqs) == THREADS * PER_THREAD * 4 // 5  # rolled-back appends left nothing
     assert seqs == list(range(first_seq, first_seq + len(seqs))), "gap-free, no fork"
-    assert not AuditEvent.objects.filter(seq__isnull=True).exists()
+    assert not PendingEvent.objects.exists()
     report = verify_chain(include_stored_checkpoints=False)
     assert report.ok, report.problems
     assert report.pending == 0
 
 
 @pytest.mark.django_db
-def test_a_pending_event_can_be_sealed_once_and_never_edited_or_deleted(settings) -> None:
+def test_a_pending_event_cannot_be_changed_and_leaves_only_into_the_chain(settings) -> None:
     _postgres_only()
     settings.AUDIT_SEQUENCER = "batched"
     event = _append(1)  # the test's transaction never commits: it stays pending
     assert event.seq is None
+    pending_id = event.pending_id
     attempts = [
-        ("UPDATE audit_auditevent SET details_json = '{}' WHERE id = %s", "edit its content"),
-        ("UPDATE audit_auditevent SET seq = 999999 WHERE id = %s", "seal it half"),
-        ("DELETE FROM audit_auditevent WHERE id = %s", "delete it"),
+        ("UPDATE audit_pendingevent SET details_json = '{}' WHERE id = %s", "edit it"),
+        ("DELETE FROM audit_pendingevent WHERE id = %s", "delete it outside the chain"),
+        ("UPDATE audit_auditchainhead SET seq = seq + 5", "move the head past the chain"),
     ]
     for statement, what in attempts:
+        params = [pending_id] if "%s" in statement else []
         with pytest.raises(REFUSED), transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(statement, [event.pk])
-        assert AuditEvent.objects.filter(pk=event.pk, seq__isnull=True).exists(), what
+            cursor.execute(statement, params)
+        assert PendingEvent.objects.filter(pk=pending_id).exists(), what
     assert sequencer.seal_pending() >= 1
-    event.refresh_from_db()
-    assert event.seq is not None
-    assert event.hash
-    with pytest.raises(REFUSED), transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE audit_auditevent SET seq = NULL, prev_hash = NULL, hash = NULL WHERE id = %s",
-            [event.pk],
-        )
+    assert not PendingEvent.objects.filter(pk=pending_id).exists()
+    sealed = AuditEvent.objects.get(pending_id=pending_id)
+    assert sealed.details == {"i": 1}
+    assert sealed.time == event.time
     assert verify_chain(include_stored_checkpoints=False).ok
 
 

@@ -124,9 +124,9 @@ def stream_file(
     """Yield the bytes of ``byte_range`` from ``fh`` in chunks, never the whole file.
 
     Before every ``check_every``-th chunk (after the first), ``still_allowed()``
-    is asked again; when it returns a reason (revoked, expired...), the stream
-    stops there: the client sees a short body and must ask again, and then gets
-    the error. ``on_close`` runs exactly once, however the stream ends
+    is asked again; when it returns a reason (revoked, expired...), or cannot answer
+    (``check_failed``: the database is away), the stream stops there: the client sees a
+    short body and must ask again, and then gets the error. ``on_close`` runs exactly once, however the stream ends
     (finished, stopped, client gone), with the bytes handed to the server; a
     finished download is recorded just before its last chunk goes out.
     """
@@ -138,7 +138,10 @@ def stream_file(
         fh.seek(byte_range.start)
         while remaining > 0:
             if chunks and chunks % check_every == 0:
-                reason = still_allowed()
+                try:
+                    reason = still_allowed()
+                except Exception:  # e.g. the database went away: cannot tell, so stop
+                    reason = "check_failed"
                 if reason is not None:
                     result.stopped_reason = reason
                     return

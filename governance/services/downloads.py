@@ -7,10 +7,12 @@ API's views and the portal call these functions and write no audit row themselve
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,6 +21,8 @@ from audit.services import Actor, record_event
 from governance.api.downloads import SIGNED_LINK_MAX_SECONDS, SignedLink, sign_link
 from governance.api.selectors_api import manifest_files, release_denial
 from governance.models import Release
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "LinkRefused",
@@ -52,9 +56,33 @@ def release_manifest_viewed(*, release: Release, actor: Actor) -> None:
     )
 
 
+#: How long the end of a download waits for the database to come back (a restart, a
+#: failover) before it gives up recording it; see :func:`file_download_recorded`.
+RECORD_RETRY_SECONDS = 60.0
+
+
 def file_download_recorded(*, release_id: int, actor: Actor, details: dict[str, Any]) -> None:
-    """A download ended (completed, stopped by a revocation, or broken off): what was sent."""
-    _release_event(AuditAction.FILE_DOWNLOADED, release_id=release_id, actor=actor, details=details)
+    """A download ended (completed, stopped by a revocation, or broken off): what was sent.
+
+    It runs when the response closes, outside any request transaction; if the database is
+    away (restarted under a running download) the record is retried on a fresh connection
+    for up to :data:`RECORD_RETRY_SECONDS`, so a restart loses no download record. Past
+    that the error is raised (and logged by the server)."""
+    deadline = time.monotonic() + RECORD_RETRY_SECONDS
+    delay = 0.2
+    while True:
+        try:
+            _release_event(
+                AuditAction.FILE_DOWNLOADED, release_id=release_id, actor=actor, details=details
+            )
+            return
+        except (OperationalError, InterfaceError):
+            if connection.in_atomic_block or time.monotonic() + delay > deadline:
+                raise
+            logger.warning("recording download of release %s: database away, retrying", release_id)
+            connection.close()
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 def file_download_denied(

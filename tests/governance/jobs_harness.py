@@ -361,3 +361,104 @@ def deployment_on(var_root: Path, database_url: str) -> Iterator[Deployment]:
         yield dep
     finally:
         dep.stop_workers()
+
+
+# --- the production web server of a deployment -------------------------------------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def production_server(dep: Deployment, **env: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """gunicorn (``config/gunicorn.conf.py``) in production mode on a free loopback port,
+    behind a pretend TLS proxy (send ``X-Forwarded-Proto: https``); yields (process, URL)."""
+    import secrets
+
+    import requests
+
+    keys = dep.var_dir / "keys"
+    keys.mkdir(exist_ok=True)
+    port = _free_port()
+    server_env = {
+        **dep.env,
+        "DJANGO_ENV": "production",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "AUDIT_SIGNING_KEY_FILE": str(keys / "audit_signing.key"),
+        "DEID_TRUSTED_PROXIES": "127.0.0.1",
+        "DEID_API_RATE": "1000000/min",
+        "DEID_DOWNLOAD_RATE": "1000000/min",
+        "DEID_BIND": f"127.0.0.1:{port}",
+        "DEID_WEB_WORKERS": "2",
+        "DEID_WEB_THREADS": "16",
+        **env,
+    }
+    log = (dep.var_dir / "gunicorn.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "-c",
+            "config/gunicorn.conf.py",
+        ],
+        cwd=ROOT,
+        env=server_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            answer = requests.get(
+                f"{base}/api/v1/",
+                headers={"X-Forwarded-Proto": "https"},
+                timeout=2,
+                allow_redirects=False,
+            )
+            return answer.status_code < 500
+        except requests.RequestException:
+            return False
+
+    try:
+        wait_for(up, timeout=60, what=f"gunicorn to answer\n{dep.var_dir / 'gunicorn.log'}")
+        yield proc, base
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        log.close()
+
+
+PUBLISHED_RELEASE = """
+from pathlib import Path
+import random
+from django.conf import settings
+from tests.governance.api_support import make_world, write_release_files
+a, _b = make_world(Path(settings.DEID_RELEASES_DIR))
+write_release_files(
+    a.release,
+    {name: random.Random(name).randbytes(size) for name, size in FILES.items()},
+    Path(settings.DEID_RELEASES_DIR),
+)
+result = {"release": a.release.pk, "token": a.token}
+"""
+
+
+def published_release(dep: Deployment, files: dict[str, int]) -> dict[str, Any]:
+    """A published release of ``files`` (name -> size; the bytes are seeded by the name:
+    ``random.Random(name).randbytes(size)``), with a recipient's API token."""
+    result: dict[str, Any] = dep.python(PUBLISHED_RELEASE.replace("FILES", repr(files)))
+    return result

@@ -21,7 +21,9 @@ from tests.governance.jobs_harness import (
     deployment_on,
     private_postgres,
     private_postgres_available,
+    production_server,
     published,
+    published_release,
     release_row,
     setup_release,
     wait_for,
@@ -228,3 +230,68 @@ def test_backup_and_restore_give_the_same_pseudonyms_and_a_verifying_chain(
 
         assert by_name(rebuilt) == by_name(built)
         assert any(name.startswith("person") for name in by_name(built))
+
+
+@pytest.mark.skipif(bool(private_postgres_available()), reason=str(private_postgres_available()))
+def test_the_database_restarted_during_a_download(tmp_path: Path) -> None:
+    """A recipient reads a 48 MiB file slowly through gunicorn; PostgreSQL restarts mid-stream.
+    The next permission check cannot be answered, so the stream stops (fail closed) with a
+    short body; the download's record waits for the database and is kept
+    (``stopped: check_failed``); a new download completes and verifies; the chain verifies."""
+    import hashlib
+    import random
+    import time
+
+    import requests
+
+    size = 48 * 1024 * 1024
+    with private_postgres(port=5497) as pg:
+        pg.create_database("deid_download")
+        with deployment_on(tmp_path, pg.url("deid_download")) as dep:
+            info = published_release(dep, {"big.bin": size})
+            rid, token = info["release"], info["token"]
+            url_path = f"/api/v1/releases/{rid}/files/big.bin"
+            headers = {"Authorization": f"Bearer {token}", "X-Forwarded-Proto": "https"}
+            with production_server(dep) as (_server, base):
+                progress = {"got": 0, "restarted": False}
+
+                def read_slowly() -> None:
+                    with requests.get(
+                        base + url_path, headers=headers, stream=True, timeout=60
+                    ) as r:
+                        assert r.status_code == 200
+                        for chunk in r.iter_content(1024 * 1024):
+                            progress["got"] += len(chunk)
+                            if progress["got"] >= 10 * 1024 * 1024 and not progress["restarted"]:
+                                pg.restart()
+                                progress["restarted"] = True
+                            time.sleep(0.02)  # a slow reader: the server waits on it
+
+                with pytest.raises(requests.RequestException):  # the body ends short
+                    read_slowly()
+                assert progress["restarted"]
+                assert progress["got"] < size
+
+                def recorded() -> Any:
+                    details: list[dict[str, Any]] = dep.python(
+                        """
+                        from audit.models import AuditEvent
+                        result = [e.details for e in AuditEvent.objects.filter(
+                            action="file.downloaded")]
+                        """
+                    )
+                    return details or None
+
+                (first,) = wait_for(recorded, timeout=90, what="the broken download's record")
+                assert first["completed"] is False
+                assert first["stopped"] == "check_failed"
+                assert first["bytes_sent"] < size
+
+                body = requests.get(base + url_path, headers=headers, timeout=120).content
+                expected = random.Random("big.bin").randbytes(size)
+                assert hashlib.sha256(body).digest() == hashlib.sha256(expected).digest()
+            events = wait_for(
+                lambda: len(recorded() or []) == 2 and recorded(), timeout=60, what="2 records"
+            )
+            assert [e["completed"] for e in events] == [False, True]
+            assert "audit chain intact" in _chain_verifies(dep)

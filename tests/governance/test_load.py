@@ -17,19 +17,21 @@ import hashlib
 import json
 import os
 import random
-import secrets
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.governance.jobs_harness import ROOT, deployment, postgres_available, wait_for
+from tests.governance.jobs_harness import (
+    ROOT,
+    deployment,
+    postgres_available,
+    production_server,
+    published_release,
+    wait_for,
+)
 
 pytestmark = [
     pytest.mark.slow,
@@ -43,12 +45,6 @@ FILES = {f"part-{i}.bin": 4 * 1024 * 1024 + 7919 * i for i in range(4)}
 def _content(name: str, size: int) -> bytes:
     """A file's bytes, the same in the server's folder and in the test (seeded by name)."""
     return random.Random(name).randbytes(size)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _rss_of_tree(pid: int) -> int:
@@ -66,74 +62,17 @@ def _rss_of_tree(pid: int) -> int:
     return total
 
 
-SETUP = """
-from pathlib import Path
-import random
-from django.conf import settings
-from tests.governance.api_support import make_world, write_release_files
-files = FILES
-a, _b = make_world(Path(settings.DEID_RELEASES_DIR))
-write_release_files(
-    a.release,
-    {name: random.Random(name).randbytes(size) for name, size in files.items()},
-    Path(settings.DEID_RELEASES_DIR),
-)
-result = {"release": a.release.pk, "token": a.token}
-"""
-
-
 def test_twenty_recipients_downloading_ranges_for_a_minute(tmp_path: Path) -> None:
     seconds = float(os.environ.get("DEID_LOAD_SECONDS", "60"))
     contents = {name: _content(name, size) for name, size in FILES.items()}
     sha = {name: hashlib.sha256(data).hexdigest() for name, data in contents.items()}
     with deployment(tmp_path, "postgres") as dep:
-        info = dep.python(SETUP.replace("FILES", repr(FILES)))
+        info = published_release(dep, FILES)
         release_id, token = info["release"], info["token"]
-        keys = dep.var_dir / "keys"
-        keys.mkdir(exist_ok=True)
-        port = _free_port()
-        env = {
-            **dep.env,
-            "DJANGO_ENV": "production",
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-            "AUDIT_SIGNING_KEY_FILE": str(keys / "audit_signing.key"),
-            "DEID_TRUSTED_PROXIES": "127.0.0.1",  # the test plays the TLS proxy
-            "DEID_API_RATE": "1000000/min",
-            "DEID_DOWNLOAD_RATE": "1000000/min",
-            "DEID_BIND": f"127.0.0.1:{port}",
-            "DEID_WEB_WORKERS": "2",
-            "DEID_WEB_THREADS": "16",
-        }
-        log = (dep.var_dir / "gunicorn.log").open("wb")
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "config.wsgi:application",
-                "-c",
-                "config/gunicorn.conf.py",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
+        with production_server(dep) as (server, base):
             import requests
 
-            base = f"http://127.0.0.1:{port}"
             headers = {"Authorization": f"Bearer {token}", "X-Forwarded-Proto": "https"}
-
-            def up() -> bool:
-                try:
-                    return requests.get(f"{base}/api/v1/releases/", headers=headers, timeout=2).ok
-                except requests.RequestException:
-                    return False
-
-            wait_for(up, timeout=60, what="gunicorn to answer")
             results: list[tuple[float, int, int]] = []  # (seconds, status, bytes)
             errors: list[str] = []
             lock = threading.Lock()
@@ -194,10 +133,6 @@ def test_twenty_recipients_downloading_ranges_for_a_minute(tmp_path: Path) -> No
             for t in [*threads, sampler]:
                 t.join(timeout=120)
             elapsed = time.monotonic() - started
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=60)
-            log.close()
 
         assert not errors, errors[:10]
         assert len(results) >= CLIENTS, "every recipient finished requests"

@@ -1,6 +1,6 @@
 """The append-only, hash-chained audit log.
 
-Three tables, all created by ``audit/migrations/0001_initial.py``:
+Four tables, created by ``audit/migrations/0001_initial.py`` and ``0002_batched_sequencer.py``:
 
 * ``AuditEvent``: one row per event, ``seq`` 1, 2, 3, ... without gaps;
   ``hash`` = SHA-256 over the canonical encoding of every field and
@@ -8,6 +8,8 @@ Three tables, all created by ``audit/migrations/0001_initial.py``:
 * ``AuditChainHead``: one row (id 1) holding the last ``seq`` and ``hash``;
   appenders lock it, so there is exactly one successor of each event.
 * ``AuditCheckpoint``: signed heads (Ed25519), also exported as files.
+* ``PendingEvent``: events appended by the batched sequencer, not yet sealed into the
+  chain (``audit/sequencer.py``); a row may leave only into the chain.
 
 Database triggers reject UPDATE, DELETE and TRUNCATE of events and
 checkpoints (and DELETE/TRUNCATE of the head) on PostgreSQL, and UPDATE and

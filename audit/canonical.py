@@ -41,9 +41,9 @@ __all__ = [
 HASH_VERSION = 1
 # The stored fields of an event that enter its hash, in column order, and the stored
 # row (those and the hash itself): the one list verify, export, admin and bench use.
-HASHED_FIELDS = (
-    "seq",
-    "time",
+# CONTENT_FIELDS: what an event says (who, what, to what), without its time and place in
+# the chain: all a pending event (batched sequencer) holds besides its time.
+CONTENT_FIELDS = (
     "actor_user_id",
     "actor_username",
     "actor_role",
@@ -54,8 +54,8 @@ HASHED_FIELDS = (
     "object_type",
     "object_id",
     "details_json",
-    "prev_hash",
 )
+HASHED_FIELDS = ("seq", "time", *CONTENT_FIELDS, "prev_hash")
 EVENT_COLUMNS = (*HASHED_FIELDS, "hash")
 # prev_hash of the first event (seq 1).
 GENESIS_HASH = "0" * 64

@@ -41,7 +41,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
-from audit.canonical import event_hash
+from audit.canonical import CONTENT_FIELDS, event_hash
 from audit.models import AuditChainHead, AuditEvent, PendingEvent
 
 __all__ = ["SEQUENCERS", "batched", "pending_events", "seal_pending", "wake"]
@@ -56,18 +56,7 @@ IDLE_SECONDS = 5.0
 #: (group commit; the log's "merge delay", far below a second)
 GATHER_SECONDS = 0.05
 
-_CONTENT = (
-    "actor_user_id",
-    "actor_username",
-    "actor_role",
-    "actor_token_id",
-    "actor_session",
-    "actor_ip",
-    "action",
-    "object_type",
-    "object_id",
-    "details_json",
-)
+_CONTENT = CONTENT_FIELDS
 
 
 class AuditSequencerError(RuntimeError):

@@ -61,8 +61,11 @@ import numpy.typing as npt
 
 from deid.errors import PolicyError, PrivacyTargetNotMet
 from deid.longitudinal.combos import (
+    BoolArray,
+    FloatArray,
     Groups,
     Instances,
+    IntArray,
     combinations,
     dense_codes,
     dense_ids,
@@ -81,10 +84,6 @@ __all__ = [
     "dense_ids",
 ]
 
-IntArray = npt.NDArray[np.int64]
-I32Array = npt.NDArray[np.int32]
-BoolArray = npt.NDArray[np.bool_]
-FloatArray = npt.NDArray[np.float64]
 
 #: rounds of support recounting before the fallback (every event of a person still in a
 #: rare combination goes); each round removes at least one event, so this only bounds time

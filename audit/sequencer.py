@@ -50,8 +50,10 @@ logger = logging.getLogger(__name__)
 
 SEQUENCERS = ("inline", "batched")
 BATCH_SIZE = 1000
-#: the sealer thread also looks for stragglers this often, woken or not (seconds)
+#: an idle sealer thread ends after this long without a wake (the next wake starts one)
 IDLE_SECONDS = 5.0
+#: after a failed round (the database away) the sealer tries again this often
+RETRY_SECONDS = 2.0
 #: after a wake the sealer lets commits gather this long, so one transaction seals many
 #: (group commit; the log's "merge delay", far below a second)
 GATHER_SECONDS = 0.05
@@ -174,7 +176,9 @@ def seal_pending(*, using: str = DEFAULT_DB_ALIAS, batch_size: int = BATCH_SIZE)
 
 
 class _Sealer:
-    """One daemon thread per process; started on the first wake (after a fork, anew)."""
+    """One daemon thread per process, started by a wake (after a fork, anew) and ended
+    when idle: it touches the database only when something was committed, or to retry a
+    round that failed."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -189,30 +193,40 @@ class _Sealer:
         with self._lock:
             self._woken += 1
             self._aliases.add(using)
+            self._wake.set()
             alive = self._thread is not None and self._thread.is_alive()
             if not alive or self._pid != os.getpid():
                 self._pid = os.getpid()
                 self._thread = threading.Thread(target=self._run, name="audit-sealer", daemon=True)
                 self._thread.start()
-        self._wake.set()
 
     def _run(self) -> None:
+        failed = False
         while True:
-            if self._wake.wait(IDLE_SECONDS):
-                time.sleep(GATHER_SECONDS)
+            if not self._wake.wait(RETRY_SECONDS if failed else IDLE_SECONDS) and not failed:
+                with self._lock:
+                    if not self._wake.is_set():
+                        self._thread = None  # idle: the next wake starts a new thread
+                        return
+                continue
+            time.sleep(GATHER_SECONDS)
             self._wake.clear()
             woken = self._woken
-            done = True
+            failed = False
             for using in sorted(self._aliases):
                 try:
                     seal_pending(using=using)
-                except Exception:  # the database may be away: retry on the next wake
-                    logger.exception("sealing pending audit events failed; retrying later")
-                    done = False
+                except Exception:  # the database may be away: try again shortly
+                    logger.warning(
+                        "sealing pending audit events failed; retrying in %s s",
+                        RETRY_SECONDS,
+                        exc_info=True,
+                    )
+                    failed = True
                     connections[using].close()
                 if not self._wake.is_set():
-                    connections[using].close()  # idle: hold no connection between bursts
-            if done:
+                    connections[using].close()  # between bursts, hold no connection
+            if not failed:
                 self._covered = woken
 
     def drain(self) -> None:

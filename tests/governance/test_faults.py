@@ -72,8 +72,9 @@ def _transforming(dep: Deployment, release_id: int) -> Any:
 @pytest.mark.skipif(bool(private_postgres_available()), reason=str(private_postgres_available()))
 def test_the_database_restarted_during_a_build(tmp_path: Path) -> None:
     """A fast restart cuts every connection mid-transform. The worker's progress writes fail
-    (advisory, logged), recording the outcome fails, the attempt is retried from a clean
-    staging area and the release is built once, with every audit row and a verifying chain."""
+    (advisory, logged); if recording the outcome fails too, the attempt is retried from a
+    clean staging area. Either way the release is built once, with every audit row and a
+    verifying chain."""
     with private_postgres() as pg:
         pg.create_database("deid_fault")
         with deployment_on(tmp_path, pg.url("deid_fault")) as dep:
@@ -97,7 +98,11 @@ def test_the_database_restarted_during_a_build(tmp_path: Path) -> None:
             )
             log = dep.worker_log()
             assert state == "built", f"{error}\n{log}"
-            assert "attempt 1 failed; retrying" in log, "the restart hit the build"
+            # The restart is felt either by a progress write (advisory: logged, the build goes
+            # on over a fresh connection) or by recording the outcome (the attempt is retried
+            # from a clean staging area); which one depends on where the transform was.
+            felt = ("attempt 1 failed; retrying", "could not record progress")
+            assert any(sign in log for sign in felt), f"the restart did not hit the build\n{log}"
             assert published(dep, rid) == {"release_dir": True, "staging": []}
             assert files_dir
             assert manifest_sha

@@ -90,8 +90,9 @@ class AuditEvent(_AppendOnlyModel):
     actor_ip = models.CharField(max_length=64, blank=True)
     action = models.CharField(max_length=64, db_index=True)
     # Subject (what it was done to).
-    object_type = models.CharField(max_length=100, db_index=True)
-    object_id = models.CharField(max_length=100, db_index=True)
+    # Indexed together (audit_event_object_idx), which serves a filter by type too.
+    object_type = models.CharField(max_length=100)
+    object_id = models.CharField(max_length=100)
     details_json = models.TextField(default="{}", help_text="canonical JSON, part of the hash")
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)

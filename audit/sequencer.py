@@ -34,9 +34,10 @@ import logging
 import os
 import threading
 import time
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
@@ -80,17 +81,35 @@ def append_pending(fields: dict[str, Any], *, using: str = DEFAULT_DB_ALIAS) -> 
     sealed, without its place in the chain yet (``seq``, ``hash`` and ``pk`` empty)."""
     now = timezone.now()
     connection = connections[using]
-    columns = ("time", *fields)
-    table = connection.ops.quote_name(PendingEvent._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608 - fixed column names
-            f"VALUES ({', '.join(['%s'] * len(columns))}) RETURNING id",
-            [now, *fields.values()],
-        )
-        row = cursor.fetchone()
+    # The driver's own cursor on Django's connection (same transaction): Django's cursor
+    # wrapper cost as much CPU as the INSERT, and appends are the hot path (every download
+    # appends). Errors still surface as django.db errors.
+    with connection.wrap_database_errors:
+        connection.ensure_connection()
+        with psycopg.Cursor(connection.connection) as cursor:  # server-side binding
+            cursor.execute(
+                _insert_pending_sql(tuple(fields)), [now, *fields.values()], prepare=True
+            )
+            row = cursor.fetchone()
+    if row is None:  # pragma: no cover - INSERT ... RETURNING returns its row
+        raise AuditSequencerError("the pending event's INSERT returned no id")
     transaction.on_commit(partial(wake, using), using=using)
     return AuditEvent(time=now, pending_id=row[0], **fields)
+
+
+@cache
+def _insert_pending_sql(columns: tuple[str, ...]) -> str:
+    names = ", ".join(("time", *columns))
+    marks = ", ".join(["%s"] * (len(columns) + 1))
+    table = PendingEvent._meta.db_table
+    return f"INSERT INTO {table} ({names}) VALUES ({marks}) RETURNING id"  # noqa: S608
+
+
+@cache
+def _select_pending_sql() -> str:
+    names = ", ".join(("id", "time", *_CONTENT))
+    table = PendingEvent._meta.db_table
+    return f"SELECT {names} FROM {table} ORDER BY id LIMIT %s"  # noqa: S608 - fixed names
 
 
 def pending_events(using: str = DEFAULT_DB_ALIAS) -> tuple[int, float | None]:
@@ -123,11 +142,9 @@ def _seal_batch(using: str, batch_size: int) -> int:
     head = connection.ops.quote_name(AuditChainHead._meta.db_table)
     with transaction.atomic(using=using):
         seq, prev_hash = _locked_head(using)  # waits for a sealer already at work
-        rows = list(
-            PendingEvent.objects.using(using)
-            .order_by("id")
-            .values_list("id", "time", *_CONTENT)[:batch_size]
-        )
+        with psycopg.Cursor(connection.connection) as raw:
+            raw.execute(_select_pending_sql(), [batch_size], prepare=True)
+            rows = raw.fetchall()
         if not rows:
             return 0
         sealed = []
@@ -139,15 +156,13 @@ def _seal_batch(using: str, batch_size: int) -> int:
             prev_hash = digest
         columns = ("seq", "time", *_CONTENT, "prev_hash", "hash", "pending_id")
         with connection.cursor() as cursor:
-            cursor.executemany(
-                f"INSERT INTO {events} ({', '.join(columns)}) "  # noqa: S608 - fixed names
-                f"VALUES ({', '.join(['%s'] * len(columns))})",
-                sealed,
-            )
-            ids = [row[0] for row in rows]
+            # COPY: one statement for the batch (a third of executemany's time)
+            with cursor.cursor.copy(f"COPY {events} ({', '.join(columns)}) FROM STDIN") as copy:
+                for values in sealed:
+                    copy.write_row(values)
             cursor.execute(
-                f"DELETE FROM {pending} WHERE id IN ({', '.join(['%s'] * len(ids))})",  # noqa: S608
-                ids,
+                f"DELETE FROM {pending} WHERE id = ANY(%s)",  # noqa: S608 - fixed names
+                [[row[0] for row in rows]],
             )
             cursor.execute(
                 f"UPDATE {head} SET seq = %s, hash = %s WHERE id = %s",  # noqa: S608
@@ -207,6 +222,8 @@ class _Sealer:
                 with self._lock:
                     if not self._wake.is_set():
                         self._thread = None  # idle: the next wake starts a new thread
+                        for using in self._aliases:
+                            connections[using].close()  # an idle sealer holds no connection
                         return
                 continue
             time.sleep(GATHER_SECONDS)
@@ -224,8 +241,6 @@ class _Sealer:
                     )
                     failed = True
                     connections[using].close()
-                if not self._wake.is_set():
-                    connections[using].close()  # between bursts, hold no connection
             if not failed:
                 self._covered = woken
 

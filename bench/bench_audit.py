@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -87,6 +88,10 @@ def _plain_insert_rate(n: int, threads: int = 1) -> float:
     for thread in pool:
         thread.join()
     return per_thread * threads / (time.perf_counter() - start)
+
+
+def _spread(values: list[float]) -> str:
+    return f"{min(values):,.0f}-{max(values):,.0f}"
 
 
 def _sealed_after(start: float) -> float:
@@ -263,32 +268,43 @@ def run_backend(args: argparse.Namespace) -> None:
 
     from django.conf import settings
 
-    def line(name: str, rate: float, base: float, what: str) -> None:
-        _say(backend, f"{name}: {rate:,.0f} {what}/s ({rate / base:.2f}x plain INSERT)")
-
     writers = [1] + ([args.threads] if backend == "postgresql" and args.threads > 1 else [])
     for n_writers in writers:
-        plain = _plain_insert_rate(args.appends, n_writers)
+        # Rounds interleave the baseline and the appends, so a slow moment of the machine
+        # falls on both; each figure is the median of its rounds, each ratio the median of
+        # the rounds' ratios.
+        rounds: dict[str, list[float]] = {}
+        for _ in range(args.rounds):
+            plain = _plain_insert_rate(args.appends, n_writers)
+            rounds.setdefault("plain", []).append(plain)
+            settings.AUDIT_SEQUENCER = "inline"
+            rounds.setdefault("inline", []).append(_append_rate(args.appends, n_writers))
+            if backend == "postgresql":
+                settings.AUDIT_SEQUENCER = "batched"
+                rounds.setdefault("batched", []).append(_append_rate(args.appends, n_writers))
+                rounds.setdefault("sealed", []).append(
+                    _append_rate(args.appends, n_writers, until_sealed=True)
+                )
         _say(
-            backend, f"baseline plain INSERT, {n_writers} writer(s), 1 row/tx: {plain:,.0f} rows/s"
+            backend,
+            f"baseline plain INSERT, {n_writers} writer(s), 1 row/tx: "
+            f"{statistics.median(rounds['plain']):,.0f} rows/s "
+            f"(median of {args.rounds} rounds: {_spread(rounds['plain'])})",
         )
-        settings.AUDIT_SEQUENCER = "inline"
-        line(
-            f"record_event inline, {n_writers} writer(s)",
-            _append_rate(args.appends, n_writers),
-            plain,
-            "appends",
-        )
-        if backend == "postgresql":
-            settings.AUDIT_SEQUENCER = "batched"
-            line(
-                f"record_event batched, {n_writers} writer(s)",
-                _append_rate(args.appends, n_writers),
-                plain,
-                "appends",
-            )
-            sealed = _append_rate(args.appends, n_writers, until_sealed=True)
-            line("  ... until every event is sealed", sealed, plain, "events")
+        names = {
+            "inline": (f"record_event inline, {n_writers} writer(s)", "appends"),
+            "batched": (f"record_event batched, {n_writers} writer(s)", "appends"),
+            "sealed": ("  ... until every event is sealed", "events"),
+        }
+        for key, (name, what) in names.items():
+            if key in rounds:
+                ratios = [r / p for r, p in zip(rounds[key], rounds["plain"], strict=True)]
+                _say(
+                    backend,
+                    f"{name}: {statistics.median(rounds[key]):,.0f} {what}/s "
+                    f"({statistics.median(ratios):.2f}x plain INSERT; rounds "
+                    f"{', '.join(f'{r:.2f}' for r in ratios)})",
+                )
     settings.AUDIT_SEQUENCER = "inline"
     report = verify_chain(include_stored_checkpoints=False)
     assert report.ok, report.problems
@@ -323,6 +339,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--appends", type=int, default=2_000)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per figure")
     parser.add_argument("--run-backend", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -338,6 +355,8 @@ def main() -> None:
         str(args.appends),
         "--threads",
         str(args.threads),
+        "--rounds",
+        str(args.rounds),
         "--run-backend",
     ]
     for backend in backends:

@@ -105,6 +105,7 @@ def test_a_pending_event_cannot_be_changed_and_leaves_only_into_the_chain(settin
     attempts = [
         ("UPDATE audit_pendingevent SET details_json = '{}' WHERE id = %s", "edit it"),
         ("DELETE FROM audit_pendingevent WHERE id = %s", "delete it outside the chain"),
+        ("DELETE FROM audit_pendingevent WHERE id >= %s", "delete it among others"),
         ("UPDATE audit_auditchainhead SET seq = seq + 5", "move the head past the chain"),
     ]
     for statement, what in attempts:
@@ -148,3 +149,17 @@ def test_sqlite_always_seals_inline(settings) -> None:
     settings.AUDIT_SEQUENCER = "batched"
     assert not sequencer.batched()
     assert _append(4).seq is not None
+
+
+@pytest.mark.django_db
+def test_the_chain_keeps_only_the_indexes_its_queries_use() -> None:
+    """Every sealed event pays for each index of the chain table (migration 0003)."""
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, "audit_auditevent")
+    indexed = {tuple(c["columns"]) for c in constraints.values() if c["index"] or c["unique"]}
+    assert not [name for name in constraints if name.endswith("_like")]
+    assert ("object_type",) not in indexed
+    assert ("object_id",) not in indexed
+    assert ("object_type", "object_id") in indexed  # serves the filter by type too
+    for column in ("seq", "hash", "pending_id", "time", "action", "actor_username"):
+        assert (column,) in indexed, column

@@ -58,6 +58,18 @@ def en_given_names() -> tuple[str, ...]:
 
 
 @cache
+def world_given_names() -> frozenset[str]:
+    """Given names in use around the world, lower case (``build_world_names``)."""
+    return frozenset(_words("world_given_names.txt"))
+
+
+@cache
+def world_surnames() -> frozenset[str]:
+    """Family names in use around the world, lower case (``build_world_names``)."""
+    return frozenset(_words("world_surnames.txt"))
+
+
+@cache
 def org_acronyms() -> tuple[str, ...]:
     """Acronyms of hospitals and labs (KNUH, GNAH...), case-sensitive."""
     return _words("phi_org_acronyms.txt")

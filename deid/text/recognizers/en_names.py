@@ -19,6 +19,7 @@ the romanized surname list decides what counts as a Korean surname.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 
 import deid.text.recognizers.rx as rx
@@ -132,6 +133,30 @@ _VIETNAMESE = rx.compile(
     rf"(?<![{_UP}{_LO}])({_CAPWORD}[ \t](?:Thi|Thị|Van|Văn)[ \t]{_CAPWORD}(?:[ \t]{_CAPWORD})?)(?![{_UP}{_LO}])"
 )
 
+# One initial and a family name the lexicons know: "T. Aldana", "K. Wójcik".
+_ONE_INITIAL_SURNAME = rx.compile(rf"(?<![A-Za-z.])([A-Z]\.\s?{_CAPWORD})(?![A-Za-z])")
+# Initials without dots before a romanized Korean family name: "HJ Lee", "SY Park".
+_BARE_INITIALS_SURNAME = rx.compile(
+    r"(?<![A-Za-z])([A-Z]{2}\s[A-Z][a-z]{1,4})(?![A-Za-z])(?![ \t-][A-Z][a-z])"
+)
+# Two capitals that are a clinical abbreviation, not initials: "CT Kim" is no name.
+_NOT_INITIALS = rx.compile(
+    r"CT|MR|US|ER|OR|ED|IV|IM|SC|PO|GI|GU|UA|UO|BP|HR|RR|OT|PT|ST|RN|NP|PA|MD|DO|EM|CC|PI"
+)
+# A single name word a lexicon knows, with something around it that a name has:
+_LONE_NAME = rx.compile(rf"(?<![{_UP}{_LO}'’.-])({_CAPWORD})(?![{_UP}{_LO}'’-])")
+_LIST_LABEL_BEFORE = rx.compile(r"(?:[A-Za-z]{2,}|[가-힣]{1,8})\s?:\s*(?:\S+\s?[,/&]\s?)?$")
+# Korean text around a Latin name: a role or relation before it ("동행인 Sergei",
+# "남자친구(Lucas)"), a particle or title after it ("Sergei 씨", "Lucas와").
+_KO_NAME_SUFFIX = rx.compile(r"\s?(?:씨|님|선생님|와|과|에게|한테|께서|께)(?![가-힣])")
+_ROLE_PAREN_AFTER = rx.compile(r"\s?\((?:[A-Za-z][A-Za-z .-]{0,24}|[가-힣 ]{1,10})\)")
+_SIBLINGS_BEFORE = rx.compile(
+    r"(?i:\b(?:siblings?|children|kids|twins|sons|daughters|parents|grandchildren|cousins|"
+    r"family members?|relatives?|visitors?|contacts?|crew|team members?))\s?:?\s*$"
+)
+_AND_NAME = rx.compile(rf"\s?(?:,|/|&|and|or)\s?({_CAPWORD})")
+_NAME_AND = rx.compile(rf"({_CAPWORD})\s?(?:,|/|&|and|or)\s?$")
+
 _ROMAN_SYLLABLE = rx.compile(
     r"(?i:(?:kk|tt|pp|ss|jj|ch|sh|[bcdghjklmnprstwy])?"
     r"(?:yeo|yae|wae|ae|ea|eo|eu|oe|oo|ui|wa|we|wi|wo|ya|ye|yo|yu|a|e|i|o|u)(?:ng|n|m|l|k|p|t)?)"
@@ -140,7 +165,14 @@ _ROMAN_SYLLABLE = rx.compile(
 
 @cache
 def _given_names() -> frozenset[str]:
-    return frozenset(w.lower() for w in lexicons.en_given_names())
+    """Given names: the census and curated lists and the world's (names-dataset)."""
+    return frozenset(w.lower() for w in lexicons.en_given_names()) | lexicons.world_given_names()
+
+
+@cache
+def _any_names() -> frozenset[str]:
+    """Every name the lexicons know, given or family, romanized Korean included."""
+    return _given_names() | lexicons.world_surnames() | lexicons.roman_surnames()
 
 
 _NOT_NAMES = frozenset(
@@ -228,8 +260,11 @@ def _eponym_use(text: str, end: int) -> bool:
     return (
         rx.match(
             r"(?i)(?:['’]s)?\s(?:disease|syndrome|sign|score|scale|test|lymphoma|criteria|classification|"
-            r"procedure|operation|catheter|tube|maneuver|stain|grade|type|fracture|palsy|reflex|ulcer)",
-            text[end : end + 16],
+            r"procedure|operation|catheter|tube|maneuver|stain|grade|type|fracture|palsy|reflex|ulcer|"
+            r"classification|criteria|technique|approach|repair|anastomosis|flap|incision|view|"
+            r"position|node|cells?|bod(?:y|ies)|phenomenon|effect|law|method|formula|equation|"
+            r"index|staging|\w+ectomy|\w+otomy|\w+ostomy|\w+plasty|\w+pexy)",
+            text[end : end + 24],
         )
         is not None
     )
@@ -277,7 +312,8 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
         if m.group(1).split()[0].lower() not in _NOT_SALUTED:
             add(_clean(text, *m.span(1)), 0.75)
     for m in _SPEAKER.finditer(text):
-        if m.group(1).split()[0].lower() in given:
+        first = m.group(1).split()[0].lower()
+        if first in given and first not in lexicons.eponyms():  # not "Lauren: intestinal"
             add(_clean(text, *m.span(1)), 0.7)
     for m in _INITIALS_LABEL.finditer(text):
         out.append((m.start(1), m.end(1), 0.8))
@@ -285,7 +321,50 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
         add(m.span(1), 0.75)
     for m in _RELATION.finditer(text):
         add(_clean(text, *m.span(1)), 0.75)
+    _lexicon_names(text, add)
     return out
+
+
+def _korean_role_before(before: str) -> bool:
+    from deid.text.recognizers.ko_names import korean_role_before
+
+    return korean_role_before(before.rstrip("( "))
+
+
+def _lexicon_names(text: str, add: Callable[[tuple[int, int] | None, float], None]) -> None:
+    """Names the world lexicons know, with the little context a lone name has: "T. Aldana",
+    "HJ Lee", "Crew: Alvarez, Nakamura", "siblings Zeynep and Emre", "동행인 Sergei",
+    "Chioma (OT student)"."""
+    surnames = lexicons.world_surnames() | lexicons.roman_surnames()
+    for m in _ONE_INITIAL_SURNAME.finditer(text):
+        last = m.group(1).split(".")[-1].strip()
+        if last.lower() in surnames and not _blocked(last):
+            add(m.span(1), 0.7)
+    roman = lexicons.roman_surnames()
+    for m in _BARE_INITIALS_SURNAME.finditer(text):
+        initials, last = m.group(1).split()
+        if not _NOT_INITIALS.fullmatch(initials) and last.lower() in roman:
+            add(m.span(1), 0.7)
+    names = _any_names()
+    for m in _LONE_NAME.finditer(text):
+        word = m.group(1)
+        if word.lower() not in names or _blocked(word) or is_role_word(word):
+            continue
+        s, e = m.span(1)
+        line_start = text.rfind("\n", 0, s) + 1
+        before, after = text[line_start:s], text[e : e + 30]
+        coordinated = _AND_NAME.match(after)
+        previous = _NAME_AND.search(before)
+        if (
+            _LIST_LABEL_BEFORE.search(before)
+            or _SIBLINGS_BEFORE.search(before)
+            or _korean_role_before(before)
+            or _KO_NAME_SUFFIX.match(after)
+            or _ROLE_PAREN_AFTER.match(after)
+            or (coordinated is not None and coordinated.group(1).lower() in names)
+            or (previous is not None and previous.group(1).lower() in names)
+        ):
+            add((s, e), 0.65)
 
 
 # HL7 v2 segments and the fields holding a person's name (XPN, or XCN after an id).

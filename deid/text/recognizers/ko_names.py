@@ -28,7 +28,7 @@ from functools import cache, lru_cache
 import deid.text.recognizers.rx as rx
 from deid.text import lexicons
 
-__all__ = ["KoreanNameScorer", "given_name_llr", "surname_share"]
+__all__ = ["KoreanNameScorer", "given_name_llr", "korean_role_before", "surname_share"]
 
 _HANGUL_RUN = rx.compile(r"[가-힣]+")
 
@@ -66,6 +66,10 @@ _ROLE_ENDING_BEFORE = rx.compile(
 _INSTITUTION_BEFORE = rx.compile(r"(?:병원|의원|학원|요양원|법원|공원|본원|분원|지원)\s{1,2}$")
 # A family name and a given name written apart: "길 태 호", "김 수 자", "박 올가".
 _SPACED_NAME = rx.compile(r"(?<![가-힣])([가-힣]) (?:[가-힣] [가-힣]|[가-힣]{2})(?![가-힣])")
+# A compound family name and a given name written apart: "선우 혁", "남궁 민수".
+_SPACED_COMPOUND = rx.compile(
+    r"(?<![가-힣])(?:남궁|황보|제갈|선우|독고|사공|서문|동방) [가-힣]{1,2}(?![가-힣])"
+)
 # Vietnamese family names in Hangul and the middle names 반 (Văn) and 티 (Thị).
 _VIETNAMESE_HANGUL = rx.compile(
     r"(?<![가-힣])(?:응우옌|응웬|쩐|레|팜|호앙|후인|판|부이|보|당|도|응오|즈엉|리|하|마이|찐|딘|다오)"
@@ -89,10 +93,13 @@ _SPEAKER_AFTER = rx.compile(r"\s?(?:\([^)\n]{0,20}\))?\s?(?:[:：]|오전|오후
 _LIST_BEFORE = rx.compile(r"(?:^|[\s(:])[가-힣]{3}(?:님|씨)?\s?[,/·]\s?$")
 _SEX_AGE_AFTER = rx.compile(r"\s{0,2}(?:[MF남여]\s?/\s?\d|\d{1,3}\s?/\s?[MF남여]|\d{1,3}\s?세)")
 _PARTICLE_AFTER = ("에게", "에게서", "께", "께서", "한테", "와", "과", "이랑", "랑", "하고")
+# ...and with a topic or focus particle after it: "엄기봉과는", "이수진에게도", "박민과만"
+_PARTICLE_COMBOS = tuple(p + q for p in _PARTICLE_AFTER for q in ("는", "도", "만", "의"))
 _SUFFIXES = tuple(
     sorted(
         {
             *_PARTICLE_AFTER,
+            *_PARTICLE_COMBOS,
             "님",
             "씨",
             "님께",
@@ -301,6 +308,16 @@ def _kiwi() -> object:
     return Kiwi()  # the model ships in kiwipiepy-model: nothing is downloaded
 
 
+def korean_role_before(before: str) -> bool:
+    """Whether the text before a word ends with a Korean role or relation (of anyone's name,
+    Korean or not): "주치의", "보호자 아들", "동행인"."""
+    before = before[-16:] + " "
+    return bool(
+        _ROLE_BEFORE.search(before)
+        or (_ROLE_ENDING_BEFORE.search(before) and not _INSTITUTION_BEFORE.search(before))
+    )
+
+
 class KoreanNameScorer:
     """Finds Korean names in a text: ``find(text) -> [(start, end, score)]``."""
 
@@ -328,6 +345,16 @@ class KoreanNameScorer:
             if not labelled or first not in _surname_shares():
                 continue
             out.append((m.start(), m.end(), 0.75))
+        for m in _SPACED_COMPOUND.finditer(text):
+            line_start = text.rfind("\n", 0, m.start()) + 1
+            before = text[max(line_start, m.start() - 16) : m.start()]
+            after = text[m.end() : m.end() + 8]
+            if (
+                korean_role_before(before)
+                or _LABEL_COLON.search(before)
+                or _TITLE_AFTER.match(after.lstrip())
+            ):
+                out.append((m.start(), m.end(), 0.75))
         for m in _VIETNAMESE_HANGUL.finditer(text):
             out.append((m.start(), m.end(), 0.75))
         return out
@@ -448,8 +475,9 @@ class KoreanNameScorer:
         if share <= 0:
             return None
         prior = max(-2.0, min(1.5, math.log(share / 0.01))) + given_name_llr(given) / 2
-        if len(given) == 1:
-            prior -= _ONE_SYLLABLE_GIVEN
+        # a compound family name (남궁, 선우) is evidence enough for a one-syllable given name
+        one_syllable = _ONE_SYLLABLE_GIVEN if len(given) == 1 and len(surname) == 1 else 0.0
+        prior -= one_syllable
         line_start = text.rfind("\n", 0, start) + 1
         before = text[max(line_start, start - 16) : start]
         after = text[end + len(suffix) : end + len(suffix) + 12]
@@ -462,7 +490,7 @@ class KoreanNameScorer:
             context += 1.5
         if suffix and _TITLE_AFTER.fullmatch(suffix.rstrip("께서이은의과를을도가는에게")):
             context += 3.0
-        elif suffix in _PARTICLE_AFTER:
+        elif suffix in _PARTICLE_AFTER or suffix in _PARTICLE_COMBOS:
             context += 1.0
         if not suffix:
             if _TITLE_AFTER.match(after.lstrip()) and after[:1] == " ":
@@ -506,9 +534,8 @@ class KoreanNameScorer:
             return None  # a one-syllable given name needs context, and not to be a word
         if context == 0.0 and (morph < 1.5 or len(given) != 2 or word[-1] in _PLACE_END):
             return None  # without context: Kiwi's proper noun and a two-syllable given name
-        if morph >= 1.5 and prior < _RARE_FLOOR + given_name_llr(given) / 2:
-            # Kiwi reads no known word here: a rare family name says little against a name
-            prior = (
-                _RARE_FLOOR + given_name_llr(given) / 2 - (len(given) == 1) * _ONE_SYLLABLE_GIVEN
-            )
+        if (morph >= 1.5 or context >= 3.0) and prior < _RARE_FLOOR + given_name_llr(given) / 2:
+            # Kiwi reads no known word here, or a role names the word: a rare family name
+            # says little against a name
+            prior = _RARE_FLOOR + given_name_llr(given) / 2 - one_syllable
         return -2.5 + prior + context + morph

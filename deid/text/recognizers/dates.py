@@ -183,17 +183,32 @@ def _validator(kind: str) -> Validator:
 MD_AFTER_WORD = rx.compile(
     r"(?:회의|예약|예약일|외래|재진|방문|내원|입원|퇴원|수술|시술|검사|일자|일시|날짜|발병|발생|촬영|접종|"
     r"예정|메모|기록|[Ff]/[Uu]|[Ff]ollow-?up|[Nn]ext visit|[Aa]ppt\.?|[Aa]ppointment|[Ss]cheduled|[Dd]ate|"
-    r"DOS|seen on|[Rr]eturned call:?[^\n]{0,40}?|[Ll]ast \w+ [\d.]+ on)"
-    r"\s?[:：]?\s?(?P<md>(?<![\d./:-])" + _M + r"/" + _D + r")(?![\d/]|\.\d)"
+    r"DOS|seen on|[Rr]eturned call:?[^\n]{0,40}?|[Ll]ast \w+ [\d.]+ on|설명|교육|상담|통화|작성)"
+    r"일?\s?[:：]?\s?(?P<md>(?<![\d./:-])" + _M + r"/" + _D + r")(?![\d/]|\.\d)"
 )
 
-# 6/18 14:20: a month/day with a time of day after it.
-MD_BEFORE_TIME = rx.compile(
+# 12/9(월), 3.14 (Thu): a month/day with its day of the week after it.
+MD_BEFORE_WEEKDAY = rx.compile(
     r"(?<![\d./:-])(?P<md>"
+    + _M
+    + r"[/.]"
+    + _D
+    + r")(?![\d/]|\.\d)(?=\s?\(?(?:[월화수목금토일](?:요일)?|Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\.?\))"
+)
+
+# 6/18 14:20: a month/day with a time of day after it; 11.30 05:20 only opening a line (a
+# lab value is written so too: "K 3.5 08:00").
+MD_BEFORE_TIME = rx.compile(
+    r"(?:(?<![\d./:-])(?P<md>"
     + _M
     + r"/"
     + _D
-    + r")(?![\d/]|\.\d)(?=,?\s(?:[01]?\d|2[0-3]):[0-5]\d\b)"
+    + r")|^[ \t\[]*(?P<md>"
+    + _M
+    + r"\."
+    + _D
+    + r"))(?![\d/]|\.\d)(?=\]?,?\s(?:[01]?\d|2[0-3]):[0-5]\d\b)",
+    rx.M,
 )
 
 DATE_RULES = [
@@ -203,6 +218,14 @@ DATE_RULES = [
     Rule("DATE", MD_AFTER_WORD, 0.7, group="md", validator=_validator("md"), name="md_after_word"),
     Rule(
         "DATE", MD_BEFORE_TIME, 0.7, group="md", validator=_validator("md"), name="md_before_time"
+    ),
+    Rule(
+        "DATE",
+        MD_BEFORE_WEEKDAY,
+        0.7,
+        group="md",
+        validator=_validator("md"),
+        name="md_before_weekday",
     ),
 ]
 
@@ -223,7 +246,9 @@ def _render_weekday(orig: str, weekday: int) -> str:
 
 
 # For re-parsing a found date: patterns whose detection needs a lookahead outside the span.
-_PARSE_ONLY: tuple[tuple[str, rx.Pattern, float], ...] = (("md", rx.compile(_M + r"/" + _D), 0.0),)
+_PARSE_ONLY: tuple[tuple[str, rx.Pattern, float], ...] = (
+    ("md", rx.compile(_M + r"[/.]" + _D), 0.0),
+)
 
 
 def shift_date_text(text: str, days: int) -> str | None:

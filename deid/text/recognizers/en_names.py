@@ -42,7 +42,7 @@ _ROLES = (
     r"[Dd]ietitian|[Cc]linician|[Oo]perator|[Aa]ssistant|[Aa]nesthesiologist|[Cc]ardiologist|"
     r"[Nn]eurologist|[Oo]ncologist|[Pp]hysician|[Tt]echnologist|[Ss]ocial worker|[Cc]ase manager|"
     r"Charge RN|Triage RN|Taken by|Seen by|Paged|paged|Report(?:ed)? by|Called by|Caller|Client|Decedent|"
-    r"Proband|Recipient|Donor|Member|Infant|Mother|Father|Vulnerable adult|"
+    r"Proband|Recipient|Donor|Member|Infant|Mother|Father|Vulnerable adult|R[1-4]|PGY-?\d|"
     r"Daughter|Son|Wife|Husband|Sister|Brother|Spouse|Partner|Guardian|Bystander|Witness|Roommate|"
     r"[Aa]ide|[Cc]aregiver|[Cc]haplain|Detective|Deputy|[Cc]aseworker|[Ss]ponsor|PI|CRC|Investigator"
 )
@@ -128,6 +128,12 @@ _SPEAKER = rx.compile(
 _INITIALS_LABEL = rx.compile(
     r"(?i:\binitials?)\s*[:：]?\s*((?:[A-Z]\.\s?){1,3}[A-Z]\.?|[A-Z]{2,3})(?![A-Za-z])"
 )
+# A letter's or message's sign-off: "Thanks, Tarek", "Best regards,\nIngrid Solberg".
+_SIGN_OFF = rx.compile(
+    r"(?i:\b(?:thanks|thank you|many thanks|best|best regards|kind regards|regards|cheers|"
+    r"sincerely|yours sincerely|warm regards|warmly|respectfully|take care))[,!.]?[ \t]*\n?[ \t]*"
+    rf"({_CAPWORD}(?:[ \t]{_CAPWORD})?)(?![{_UP}{_LO}])"
+)
 # Vietnamese names, romanized: the middle name Thi/Van marks them ("Tran Thi Mai").
 _VIETNAMESE = rx.compile(
     rf"(?<![{_UP}{_LO}])({_CAPWORD}[ \t](?:Thi|Thị|Van|Văn)[ \t]{_CAPWORD}(?:[ \t]{_CAPWORD})?)(?![{_UP}{_LO}])"
@@ -167,6 +173,11 @@ _ROMAN_SYLLABLE = rx.compile(
 def _given_names() -> frozenset[str]:
     """Given names: the census and curated lists and the world's (names-dataset)."""
     return frozenset(w.lower() for w in lexicons.en_given_names()) | lexicons.world_given_names()
+
+
+@cache
+def _surnames() -> frozenset[str]:
+    return lexicons.world_surnames() | lexicons.roman_surnames()
 
 
 @cache
@@ -315,6 +326,9 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
         first = m.group(1).split()[0].lower()
         if first in given and first not in lexicons.eponyms():  # not "Lauren: intestinal"
             add(_clean(text, *m.span(1)), 0.7)
+    for m in _SIGN_OFF.finditer(text):
+        if m.group(1).split()[0].lower() in given:
+            add(_clean(text, *m.span(1)), 0.75)
     for m in _INITIALS_LABEL.finditer(text):
         out.append((m.start(1), m.end(1), 0.8))
     for m in _VIETNAMESE.finditer(text):
@@ -335,7 +349,7 @@ def _lexicon_names(text: str, add: Callable[[tuple[int, int] | None, float], Non
     """Names the world lexicons know, with the little context a lone name has: "T. Aldana",
     "HJ Lee", "Crew: Alvarez, Nakamura", "siblings Zeynep and Emre", "동행인 Sergei",
     "Chioma (OT student)"."""
-    surnames = lexicons.world_surnames() | lexicons.roman_surnames()
+    surnames = _surnames()
     for m in _ONE_INITIAL_SURNAME.finditer(text):
         last = m.group(1).split(".")[-1].strip()
         if last.lower() in surnames and not _blocked(last):
@@ -352,7 +366,7 @@ def _lexicon_names(text: str, add: Callable[[tuple[int, int] | None, float], Non
             continue
         s, e = m.span(1)
         line_start = text.rfind("\n", 0, s) + 1
-        before, after = text[line_start:s], text[e : e + 30]
+        before, after = text[max(line_start, s - 40) : s], text[e : e + 30]
         coordinated = _AND_NAME.match(after)
         previous = _NAME_AND.search(before)
         if (

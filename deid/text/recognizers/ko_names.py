@@ -38,7 +38,7 @@ _COMPOUND = ("남궁", "황보", "제갈", "선우", "독고", "사공", "서문
 
 # Context before a name (end of the text before it, same line).
 _ROLE_BEFORE = rx.compile(
-    r"(?:^|[\s(/:·,])(?:EM|RN|LPN|NP|PA|CRNA|R[1-4]|PGY-?\d|Dr\.?|Prof\.?|MD|"
+    r"(?:^|[\s(/:·,])(?:EM|RN|LPN|NP|PA|CRNA|R[1-4]|PGY-?\d|Dr\.?|Prof\.?|MD|Pt\.?|pt\.?|"
     r"인턴|레지던트|전공의|전임의|펠로우|fellow|Fellow|간호사|수간호사|책임간호사|교수|교수님|의사|원장|원장님|"
     r"주치의|담당의|당직의|전문의|집도의|마취의|판독의|의뢰의|회신의|진료의|수련의|조수|제\d조수|"
     r"사회복지사|영양사|약사|물리치료사|작업치료사|언어치료사|상담사|유전상담사|상담자|코디네이터|"
@@ -65,7 +65,9 @@ _ROLE_ENDING_BEFORE = rx.compile(
 # ...but an institution is no role (강원대학교병원 신장내과, 본원 외래).
 _INSTITUTION_BEFORE = rx.compile(r"(?:병원|의원|학원|요양원|법원|공원|본원|분원|지원)\s{1,2}$")
 # A family name and a given name written apart: "길 태 호", "김 수 자", "박 올가".
-_SPACED_NAME = rx.compile(r"(?<![가-힣])([가-힣]) (?:[가-힣] [가-힣]|[가-힣]{2})(?![가-힣])")
+_SPACED_NAME = rx.compile(
+    r"(?<![가-힣])([가-힣]) (?:[가-힣] [가-힣]|[가-힣]{1,2})(?![가-힣])(?! [가-힣](?![가-힣]))"
+)
 # A compound family name and a given name written apart: "선우 혁", "남궁 민수".
 _SPACED_COMPOUND = rx.compile(
     r"(?<![가-힣])(?:남궁|황보|제갈|선우|독고|사공|서문|동방) [가-힣]{1,2}(?![가-힣])"
@@ -80,6 +82,7 @@ _CELL_AFTER = rx.compile(r"\s{0,2}[|\t]")
 _LABEL_COLON = rx.compile(r"[가-힣A-Za-z]{1,8}\s{0,2}[:：]\s{0,2}$")
 _TITLE_AFTER = rx.compile(
     r"(?:님|씨|선생님|선생|교수님|교수|원장님|원장|간호사|전공의|전임의|과장|팀장|부장|실장|대리|주임|"
+    r"학생|치료사|상담사|복지사|영양사|약사|기사|요원|대원|위원|직원|수녀님|신부님|목사님|스님|여사님|여사|"
     r"경위|경장|경사|어르신|할머니|할아버지|환자|보호자|군|양|님께|선생님께)"
 )
 _BRACKET_AFTER = rx.compile(
@@ -133,6 +136,16 @@ _SUFFIXES = tuple(
             "이의",
             "이와",
             "이에게",
+            # a copula after a name: "딸 김소연이에요", "담당 박지호입니다"
+            "이에요",
+            "이예요",
+            "예요",
+            "에요",
+            "입니다",
+            "이고",
+            "이며",
+            "이라고",
+            "라고",
             "선생님",
             "선생님께",
             "선생님께서",
@@ -156,7 +169,7 @@ _NOT_NAME_END = frozenset("함됨음듯측쪽병증과실료법술약제적부�
 # one next to a role or title).
 _HARD_END = frozenset("함됨음듯측쪽병증과실료법술약제적")
 # Noun suffixes after a known word (원무+과, 서명+일): never the end of a name there.
-_WORD_PLUS = frozenset("과실일팀부방표")
+_WORD_PLUS = frozenset("과실일팀부방표에량률치값")
 # Endings of role nouns (신고자, 소방사, 면담의): a line's label, not its speaker.
 _ROLE_END = frozenset("자사의")
 # Endings of place names: a name ending so needs context ("강남구", "원주시").
@@ -337,11 +350,12 @@ class KoreanNameScorer:
             first = m.group(1)
             line_start = text.rfind("\n", 0, m.start()) + 1
             before = text[max(line_start, m.start() - 16) : m.start()]
-            labelled = bool(
-                _ROLE_BEFORE.search(before)
-                or _LABEL_COLON.search(before)
-                or rx.search(r"성\s?명\s?[:：]?\s*$", before)
+            person_label = bool(
+                _ROLE_BEFORE.search(before) or rx.search(r"성\s?명\s?[:：]?\s*$", before)
             )
+            # "김 진" (one syllable each) only after a person's label: "부위: 좌 측" is none
+            one_syllable = len(m.group(0)) == 3
+            labelled = person_label or (not one_syllable and _LABEL_COLON.search(before))
             if not labelled or first not in _surname_shares():
                 continue
             out.append((m.start(), m.end(), 0.75))

@@ -13,6 +13,7 @@ import deid.text.recognizers.rx as rx
 from deid.text import lexicons
 from deid.text.recognizers.en_names import find_hl7_names, find_more_english_names, is_role_word
 from deid.text.recognizers.ko_names import KoreanNameScorer
+from deid.text.recognizers.note_names import aligned_row_names, listed_names, repeated_names
 
 # ------------------------------------------------------------------ Korean
 _HANGUL_RUN = rx.compile(r"[가-힣]+")
@@ -455,4 +456,9 @@ class PersonRecognizer(EntityRecognizer):
                 s, e = _trim_ner(text, s, e)
                 if e > s and _ner_person_ok(text[s:e], text[e : e + 20]):
                     spans.append((s, e, 0.7))
+        # What the note says elsewhere about the names found: rows of the same shape,
+        # and the same name again.
+        spans.extend(aligned_row_names(text, spans, scorer))
+        spans.extend(listed_names(text, spans, scorer))
+        spans.extend(repeated_names(text, spans))
         return spans

@@ -495,6 +495,63 @@ def test_names_with_little_context(
 
 
 @pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        # the same name again, with a particle; a family name alone later
+        ("보호자 우경민 님과 면담함.\n우경민 재방문 예정.", ["우경민", "우경민 재"]),
+        ("Interpreter Bogdan Marinescu present.\nMarinescu translated the consent.", ["Marinescu"]),
+        # rows of the same shape, one of them with a name found by its context
+        ("09:00 우경민 님 (재진)\n09:20 석만호 (재진)", ["석만호"]),
+        # a column of name-shaped words with no name found yet
+        ("Bed 7 남기춘 체중 61\nBed 8 여봉선 체중 48\nBed 9 탁필례 체중 52", ["남기춘", "탁필례"]),
+        # the next items of a list a found name opens
+        ("보호자 최다혜, 석만호 동행", ["석만호"]),
+    ],
+)
+def test_a_note_tells_more_about_the_names_it_holds(
+    scrubber: Scrubber, text: str, names: list[str]
+) -> None:
+    spans = [(e.start, e.end) for e in scrubber.analyze(text, None) if e.type == "PERSON"]
+    for name in names:
+        start = text.rindex(name)
+        covered = any(s <= start < e for s, e in spans)
+        assert covered, (name, [text[s:e] for s, e in spans])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "| 항목 | 결과 |\n| 심전도 | 정상 |\n| 방사선 | 정상 |",
+        "1. 고혈압 조절 중\n2. 당뇨병 식이\n3. 심부전 악화",
+        "Bed 7 체중 61\nBed 8 체중 48\nBed 9 체중 52",
+    ],
+)
+def test_rows_of_clinical_words_are_no_names(scrubber: Scrubber, text: str) -> None:
+    found = _found(scrubber, text, "ko")
+    assert "PERSON" not in found.values(), found
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("수술 예정 3/14(목) 오전", "3/14"),
+        ("외래 4.2(화) 재진", "4.2"),
+        ("11.5 07:10 체온 38.2, 해열제 투여", "11.5"),
+        ("입원일 2/27, 주치의 변경", "2/27"),
+    ],
+)
+def test_month_day_dates_by_their_company(scrubber: Scrubber, text: str, value: str) -> None:
+    assert _found(scrubber, text, "ko").get(value) == "DATE"
+
+
+@pytest.mark.parametrize(
+    "text", ["K 3.5 08:00 재검", "Hb 10.5 14:00 수혈 후 재검", "I/O 1.2 (목표)"]
+)
+def test_lab_values_before_a_time_are_no_dates(scrubber: Scrubber, text: str) -> None:
+    assert "DATE" not in _found(scrubber, text, "ko").values()
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "Ulcer base clean (Forrest III); biopsy x2.",

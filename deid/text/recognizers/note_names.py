@@ -1,0 +1,181 @@
+"""Names found again in the same note: what one sure finding says about the rest.
+
+A note names its people more than once, and lists them in rows of the same shape; the
+recognizers judge each word on its own, so a name they are sure of in one place can slip
+through in another, where its context is thin. Note-level passes, run after them:
+
+- **repetition**: every other occurrence of a found name (a whole word, or a Korean name
+  followed by a particle) is the same person: "보호자 김소연 ... 저는 김소연이에요"; so is
+  the family name of a found Latin name alone ("Giorgos Papadakis ... Papadakis");
+- **lists**: the words after a found name and a separator that look like Korean names
+  ("동실 환자 권영식, 홍복동");
+- **aligned rows**: lines that open the same way (schedules, bed lists, tables without
+  rules: "09:00 노성자 (초진)", "09:10 윤태호 (재진)") hold names at the same place; when
+  one row's word there is a name, a word there in a sibling row that starts with a Korean
+  family name and is no word Kiwi knows is one too; so is such a word in a column of
+  three rows or more where most of them are (a bed list with no name found yet).
+
+Each only adds PERSON spans, and each word it adds must still look like a Korean name.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import deid.text.recognizers.rx as rx
+from deid.text import lexicons
+from deid.text.recognizers.ko_names import KoreanNameScorer, surname_share
+
+__all__ = ["aligned_row_names", "listed_names", "repeated_names"]
+
+_HANGUL = rx.compile(r"[가-힣]")
+_LATIN_NAME = rx.compile(r"[A-Z][A-Za-z'’.\- ]{2,40}")
+# What may follow a repeated Korean name: a particle, an honorific, a copula.
+_KO_TAIL = rx.compile(
+    r"(?:님|씨|선생님|이에요|이예요|예요|에요|입니다|이고|이며|이랑|이라고|라고|이가|이는|이의|"
+    r"에게|께|께서|한테|와|과|이|가|은|는|을|를|의|도|만|로|으로)?(?![가-힣])"
+)
+_ROW_WORD = rx.compile(r"[가-힣]{2,8}")
+# The next item after a name in a list: a separator, then a Hangul word.
+_NEXT_ITEM = rx.compile(r"(?:님|씨)?\s?(?:,|·|/|및|、)\s?([가-힣]{3,5})(?![가-힣])")
+_NUMBER = rx.compile(r"\d+")
+_LATIN = rx.compile(r"[A-Za-z]+")
+_SPACES = rx.compile(r"\s+")
+_ROLE_END = frozenset("사의")
+
+
+def repeated_names(text: str, spans: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
+    """Other occurrences of the names in ``spans`` (whole words) in ``text``."""
+    out: list[tuple[int, int, float]] = []
+    seen: set[str] = set()
+    names: list[tuple[int, str]] = []
+    for s, e, _ in spans:
+        name = text[s:e]
+        names.append((s, name))
+        parts = name.split()
+        # the family name alone, as a note goes on: "Giorgos Papadakis ... Papadakis"
+        if len(parts) >= 2 and not _HANGUL.match(name) and len(parts[-1]) >= 4:
+            names.append((s + len(name) - len(parts[-1]), parts[-1]))
+    for s, name in names:
+        if name in seen or not _repeatable(name):
+            continue
+        seen.add(name)
+        korean = _HANGUL.match(name) is not None
+        at = text.find(name)
+        while at >= 0:
+            start, end = at, at + len(name)
+            at = text.find(name, end)
+            if start == s:
+                continue
+            before = text[start - 1 : start] if start else ""
+            after = text[end : end + 8]
+            if before and (before.isalpha() or before in "'’-"):
+                continue  # inside a longer word
+            if korean:
+                if _KO_TAIL.match(after) is None:
+                    continue
+            elif after[:1].isalpha() or after[:1] in "'’-":
+                continue
+            out.append((start, end, 0.6))
+    return out
+
+
+def _repeatable(name: str) -> bool:
+    if _HANGUL.match(name):
+        compact = name.replace(" ", "")
+        return 2 <= len(compact) <= 5 and all("가" <= c <= "힣" for c in compact)
+    # Latin: a capitalized name of three letters or more that is no word of the stop lists
+    if not _LATIN_NAME.fullmatch(name) or len(name.replace(" ", "")) < 3:
+        return False
+    return name.lower() not in lexicons.en_stopwords()
+
+
+def _shape(prefix: str) -> str:
+    """The shape of a line's opening: numbers and Latin words stand for any of their kind."""
+    shape = _NUMBER.sub("0", _LATIN.sub("A", prefix))
+    return _SPACES.sub(" ", shape).strip()
+
+
+def aligned_row_names(
+    text: str, spans: list[tuple[int, int, float]], scorer: KoreanNameScorer
+) -> list[tuple[int, int, float]]:
+    """Korean names at the place of a found name in lines that open the same way."""
+    lines: list[tuple[int, str]] = []
+    pos = 0
+    for line in text.split("\n"):
+        lines.append((pos, line))
+        pos += len(line) + 1
+    if len(lines) < 2:
+        return []
+    found = {(s, e) for s, e, _ in spans}
+    # shape of the opening -> is there a found Korean name right after it?
+    named_shapes: set[str] = set()
+    openings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for start, line in lines:
+        for m in _ROW_WORD.finditer(line):
+            prefix = line[: m.start()]
+            if not prefix.strip() or _HANGUL.search(prefix[-1:] or " "):
+                continue
+            shape = _shape(prefix)
+            if not shape:
+                continue
+            word_start = start + m.start()
+            openings[shape].append((word_start, start + m.end()))
+            if any(s == word_start for s, _ in found):
+                named_shapes.add(shape)
+            break  # the first Hangul word of the line only
+    out: list[tuple[int, int, float]] = []
+    for shape, rows in openings.items():
+        if len(rows) < 2:
+            continue
+        candidates = [
+            (s, s + len(word), 0.65)
+            for s, e in rows
+            if not any(fs <= s < fe for fs, fe in found)
+            and (word := _name_part(text[s:e])) is not None
+        ]
+        if not candidates:
+            continue
+        known = scorer.known_words(text, candidates)
+        names = [c for c, k in zip(candidates, known, strict=True) if not k]
+        # A found name at that place, or a column of three rows or more where most
+        # words are names by shape ("Bed 3 육삼순", "Bed 4 모태봉", "Bed 5 은경애").
+        if shape in named_shapes or (len(rows) >= 3 and len(names) * 3 >= len(rows) * 2):
+            out.extend(names)
+    return out
+
+
+def listed_names(
+    text: str, spans: list[tuple[int, int, float]], scorer: KoreanNameScorer
+) -> list[tuple[int, int, float]]:
+    """The next items of a list that a found name opens: "권영식, 홍복동", "김민수·이영희"."""
+    candidates: list[tuple[int, int, float]] = []
+    ends = sorted({e for _, e, _ in spans})
+    starts = {s for s, _, _ in spans}
+    for end in ends:
+        pos = end
+        while True:
+            m = _NEXT_ITEM.match(text, pos)
+            if m is None or m.start(1) in starts:
+                break
+            word = _name_part(m.group(1))
+            if word is None:
+                break
+            candidates.append((m.start(1), m.start(1) + len(word), 0.65))
+            pos = m.start(1) + len(word)
+    if not candidates:
+        return []
+    known = scorer.known_words(text, candidates)
+    return [c for c, k in zip(candidates, known, strict=True) if not k]
+
+
+def _name_part(run: str) -> str | None:
+    """The name in a row's first Hangul word (its particle or honorific cut off), if the
+    word looks like a Korean name: a family name, one or two more syllables."""
+    stop = lexicons.ko_name_stopwords()
+    for word in (run, *(run[: -len(t)] for t in ("님", "씨", "님이", "님은") if run.endswith(t))):
+        if word[-1] in _ROLE_END:
+            continue  # a role noun ("위생사", "예진의") labelling the next name
+        if 3 <= len(word) <= 4 and word not in stop and surname_share(word[0]) > 0:
+            return word
+    return None

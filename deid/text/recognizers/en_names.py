@@ -145,6 +145,14 @@ _ONE_INITIAL_SURNAME = rx.compile(rf"(?<![A-Za-z.])([A-Z]\.\s?{_CAPWORD})(?![A-Z
 _BARE_INITIALS_SURNAME = rx.compile(
     r"(?<![A-Za-z])([A-Z]{2}\s[A-Z][a-z]{1,4})(?![A-Za-z])(?![ \t-][A-Z][a-z])"
 )
+# "ABUBAKAR, Halima", "HUANG, Wei": a family name in capitals, a comma, a given name.
+_CAPS_FAMILY_COMMA_GIVEN = rx.compile(
+    rf"(?<![A-Za-z])([A-Z]{{2,}}(?:[ -][A-Z]{{2,}})?, ?[{_UP}][{_LO}]+(?:[ -][{_UP}][{_LO}]+)?)(?![{_UP}{_LO}])"
+)
+# "PARK SANG-CHUL", "KIM MIN SU": a romanized Korean name all in capitals.
+_CAPS_ROMAN = rx.compile(
+    r"(?<![A-Za-z])([A-Z]{2,5}(?:[ ,]{1,2}[A-Z]{2,6}(?:-[A-Z]{2,6})?){1,2})(?![A-Za-z])"
+)
 # Two capitals that are a clinical abbreviation, not initials: "CT Kim" is no name.
 _NOT_INITIALS = rx.compile(
     r"CT|MR|US|ER|OR|ED|IV|IM|SC|PO|GI|GU|UA|UO|BP|HR|RR|OT|PT|ST|RN|NP|PA|MD|DO|EM|CC|PI"
@@ -158,7 +166,14 @@ _KO_NAME_SUFFIX = rx.compile(r"\s?(?:씨|님|선생님|와|과|에게|한테|께
 _ROLE_PAREN_AFTER = rx.compile(r"\s?\((?:[A-Za-z][A-Za-z .-]{0,24}|[가-힣 ]{1,10})\)")
 _SIBLINGS_BEFORE = rx.compile(
     r"(?i:\b(?:siblings?|children|kids|twins|sons|daughters|parents|grandchildren|cousins|"
-    r"family members?|relatives?|visitors?|contacts?|crew|team members?))\s?:?\s*$"
+    r"family members?|relatives?|visitors?|contacts?|crew|team members?|medics|paramedics|"
+    r"EMTs|officers|deputies|nurses|doctors|drs\.?|residents|interns|staff|witnesses|"
+    r"attendees|present))\s?:?\s*$"
+)
+_GROUP_LIST = rx.compile(
+    r"(?:\b(?:[Mm]edics|[Pp]aramedics|EMTs|[Oo]fficers|[Dd]eputies|[Ww]itnesses|[Cc]rew|"
+    r"[Ss]iblings|[Cc]hildren|[Gg]randchildren|[Cc]aregivers|[Dd]rs\.?|[Nn]urses))\s?:?\s+"
+    rf"({_CAPWORD}(?:\s?(?:,|&|and)\s?{_CAPWORD}){{1,3}})"
 )
 _AND_NAME = rx.compile(rf"\s?(?:,|/|&|and|or)\s?({_CAPWORD})")
 _NAME_AND = rx.compile(rf"({_CAPWORD})\s?(?:,|/|&|and|or)\s?$")
@@ -339,6 +354,14 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
     return out
 
 
+def _two_syllables(word: str) -> bool:
+    """SANGCHUL, MINSU: two romanized syllables written as one word."""
+    return any(
+        _ROMAN_SYLLABLE.fullmatch(word[:i]) and _ROMAN_SYLLABLE.fullmatch(word[i:])
+        for i in range(1, len(word))
+    )
+
+
 def _korean_role_before(before: str) -> bool:
     from deid.text.recognizers.ko_names import korean_role_before
 
@@ -354,11 +377,28 @@ def _lexicon_names(text: str, add: Callable[[tuple[int, int] | None, float], Non
         last = m.group(1).split(".")[-1].strip()
         if last.lower() in surnames and not _blocked(last):
             add(m.span(1), 0.7)
+    given = _given_names()
+    for m in _CAPS_FAMILY_COMMA_GIVEN.finditer(text):
+        family, first = (p.strip() for p in m.group(1).split(",", 1))
+        if first.split()[0].lower() in given and not _blocked(family.split()[-1].title()):
+            add(m.span(1), 0.75)
     roman = lexicons.roman_surnames()
+    for m in _CAPS_ROMAN.finditer(text):
+        words = rx.split(r"[ ,-]+", m.group(1))
+        if words[0].lower() in roman and all(
+            _ROMAN_SYLLABLE.fullmatch(w) or _two_syllables(w) for w in words[1:]
+        ):
+            add(m.span(1), 0.75)
     for m in _BARE_INITIALS_SURNAME.finditer(text):
         initials, last = m.group(1).split()
         if not _NOT_INITIALS.fullmatch(initials) and last.lower() in roman:
             add(m.span(1), 0.7)
+    # After a plural role or a group ("Medics Hargrove and Patel", "Witnesses: Ruiz, Okoro"),
+    # every capitalized word of the list is a name, known to a lexicon or not.
+    for m in _GROUP_LIST.finditer(text):
+        for w in _LONE_NAME.finditer(text, m.start(1), m.end(1)):
+            if not _blocked(w.group(1)) and not is_role_word(w.group(1)):
+                add(w.span(1), 0.7)
     names = _any_names()
     for m in _LONE_NAME.finditer(text):
         word = m.group(1)

@@ -38,7 +38,7 @@ _COMPOUND = ("남궁", "황보", "제갈", "선우", "독고", "사공", "서문
 
 # Context before a name (end of the text before it, same line).
 _ROLE_BEFORE = rx.compile(
-    r"(?:^|[\s(/:·,])(?:EM|RN|LPN|NP|PA|CRNA|R[1-4]|PGY-?\d|Dr\.?|Prof\.?|MD|Pt\.?|pt\.?|"
+    r"(?:^|[\s(/:·,\x22\x27“‘「『\[<])(?:EM|RN|LPN|NP|PA|CRNA|R[1-4]|PGY-?\d|Dr\.?|Prof\.?|MD|Pt\.?|pt\.?|"
     r"인턴|레지던트|전공의|전임의|펠로우|fellow|Fellow|간호사|수간호사|책임간호사|교수|교수님|의사|원장|원장님|"
     r"주치의|담당의|당직의|전문의|집도의|마취의|판독의|의뢰의|회신의|진료의|수련의|조수|제\d조수|"
     r"사회복지사|영양사|약사|물리치료사|작업치료사|언어치료사|상담사|유전상담사|상담자|코디네이터|"
@@ -57,7 +57,7 @@ _ROLE_BEFORE = rx.compile(
 # A word that names a role by its ending (피접종자, 면담의, 치위생사, 원무과장, 소방교):
 # weaker than a listed role.
 _ROLE_ENDING_BEFORE = rx.compile(
-    r"(?:^|[\s(/:·,])(?:[가-힣]{1,6}[자사의원장교관인]|"
+    r"(?:^|[\s(/:·,\x22\x27“‘「『\[<])(?:[가-힣]{1,6}[자사의원장교관인]|"
     # what a person does in the record: 집도 김OO, 마취 이OO, 면담 박OO
     r"집도|마취|보조|어시스트|소독|순환|참관|입회|동행|면담|상담|처방|투약|채혈|시행|의뢰|회신|인계|인수|"
     r"통화|면회|접수|입력|검수|감수|승인|결재|참석|참여)\s{1,2}$"

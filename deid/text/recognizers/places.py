@@ -242,7 +242,15 @@ _ACRONYM_RE = rx.compile(
     + r")(?![A-Za-z0-9])"
 )
 
+# A saint's name as a hospital's: "St. Vincent's", "Saint Mary's Medical Center", "St Luke's".
+SAINT_ORG = rx.compile(
+    r"\b((?:St\.?|Saint) [A-Z][a-z]+(?:['’]s)?(?: (?:Hospital|Medical Center|Regional|Health|"
+    r"Clinic|Infirmary|General))*)(?![A-Za-z])(?<=['’]s|Hospital|Center|Regional|Health|Clinic|"
+    r"Infirmary|General)"
+)
+
 ORG_RULES = [
+    Rule("ORGANIZATION", SAINT_ORG, 0.75, group=1),
     Rule("ORGANIZATION", LABELED_ORG, 0.8, group=1),
     Rule("ORGANIZATION", HEADER_ORG, 0.7, group=1),
     Rule("ORGANIZATION", _ACRONYM_RE, 0.7),

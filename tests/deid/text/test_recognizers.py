@@ -482,6 +482,13 @@ def test_hl7_name_fields(scrubber: Scrubber) -> None:
         ("친구 제갈윤)과 함께 옴", "ko", ["제갈윤"]),
         # a given name that is also a word (아름, 하늘), after a role
         ("인수자 길하늘 / 인계자 편아름", "ko", ["길하늘", "편아름"]),
+        # a role inside a quotation
+        ('"남편 변춘식이 계속 기침을 한다"고 함', "ko", ["변춘식"]),
+        # capitals: a family name and a comma; a romanized Korean name
+        ("Specimen of OKONJO, Adaeze received.", "en", ["OKONJO, Adaeze"]),
+        ("Patient: CHOI YOUNG-HO, 71M", "en", ["CHOI YOUNG-HO"]),
+        # a group's list, lexicon or not
+        ("Officers Brannigan and Wexley took the statement.", "en", ["Brannigan", "Wexley"]),
     ],
 )
 def test_names_with_little_context(
@@ -560,6 +567,8 @@ def test_lab_values_before_a_time_are_no_dates(scrubber: Scrubber, text: str) ->
         "Lauren: intestinal type. HER2 1+.",
         "Breslow thickness 1.2 mm, Clark level IV.",
         "CT and MR reviewed; US Doppler negative.",
+        "PET CT SCAN, WHOLE BODY: no FDG avid lesion.",
+        "DIAGNOSIS: ADENOCARCINOMA, Gleason 4+3.",
     ],
 )
 def test_eponyms_and_abbreviations_beside_names_stay(scrubber: Scrubber, text: str) -> None:
@@ -670,3 +679,18 @@ def test_a_note_writes_a_date_at_the_tables_unit_as_the_table_does(
     shifted = (day + dt.timedelta(days=shift)).isoformat()
     table = hierarchy.generalize(pa.array([shifted]), 1).to_pylist()[0]
     assert generalize_date_text(day.isoformat(), shift, unit) == table
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Transferred to St. Brigid's for rehab.", "St. Brigid's"),
+        ("Admitted via Saint Columba Hospital ED.", "Saint Columba Hospital"),
+    ],
+)
+def test_saints_name_hospitals(scrubber: Scrubber, text: str, value: str) -> None:
+    assert _found(scrubber, text, "en").get(value) == "ORGANIZATION"
+
+
+def test_a_saint_in_a_sentence_is_no_hospital(scrubber: Scrubber) -> None:
+    assert "ORGANIZATION" not in _found(scrubber, "St. John wort interacts with warfarin.").values()

@@ -187,6 +187,20 @@ MD_AFTER_WORD = rx.compile(
     r"일?\s?[:：]?\s?(?P<md>(?<![\d./:-])" + _M + r"/" + _D + r")(?![\d/]|\.\d)"
 )
 
+# 12.16~12.20, 3/2-3/9: a range of month/days (both ends are dates).
+_M_ = r"(?:0?[1-9]|1[0-2])"
+_D_SLASH = r"(?:0?[1-9]|[12]\d|3[01])"
+_D_DOT = r"(?:0[1-9]|[12]\d|3[01])"  # with a dot, two-digit days only: "10.5-11.2" is a lab range
+_DOSE = r"(?!\s?(?:tabs?|T\b|caps?|amps?|vials?|cups?|doses?|정|알|앰플|포|컵|회분))"
+MD_RANGE = rx.compile(
+    r"(?<![\d./:-])(?P<md>(?P<m>0?[1-9]|1[0-2])/(?P<d>0?[1-9]|[12]\d|3[01]))"
+    rf"(?=\s?[~–-]\s?{_M_}/{_D_SLASH}(?![\d/.]){_DOSE})"
+    rf"|(?<={_M_}/{_D_SLASH}\s?[~–-]\s?)(?P<md>(?P<m>0?[1-9]|1[0-2])/(?P<d>{_D_SLASH}))"
+    rf"(?![\d/.]){_DOSE}"
+    r"|(?<![\d./:-])(?P<md>(?P<m>0?[1-9]|1[0-2])\.(?P<d>0[1-9]|[12]\d|3[01]))"
+    rf"(?=\s?[~–-]\s?{_M_}\.{_D_DOT}(?![\d/.]))"
+    rf"|(?<={_M_}\.{_D_DOT}\s?[~–-]\s?)(?P<md>(?P<m>0?[1-9]|1[0-2])\.(?P<d>{_D_DOT}))(?![\d/.])"
+)
 # 12/9(월), 3.14 (Thu): a month/day with its day of the week after it.
 MD_BEFORE_WEEKDAY = rx.compile(
     r"(?<![\d./:-])(?P<md>"
@@ -219,6 +233,7 @@ DATE_RULES = [
     Rule(
         "DATE", MD_BEFORE_TIME, 0.7, group="md", validator=_validator("md"), name="md_before_time"
     ),
+    Rule("DATE", MD_RANGE, 0.7, group="md", validator=_validator("md"), name="md_range"),
     Rule(
         "DATE",
         MD_BEFORE_WEEKDAY,

@@ -136,6 +136,10 @@ _SUFFIXES = tuple(
             "이의",
             "이와",
             "이에게",
+            # "남편 고태식에 의한", "아들 박민수로부터"
+            "에",
+            "로부터",
+            "으로부터",
             # a copula after a name: "딸 김소연이에요", "담당 박지호입니다"
             "이에요",
             "이예요",
@@ -350,8 +354,11 @@ class KoreanNameScorer:
             first = m.group(1)
             line_start = text.rfind("\n", 0, m.start()) + 1
             before = text[max(line_start, m.start() - 16) : m.start()]
+            after = text[m.end() : m.end() + 8]
             person_label = bool(
-                _ROLE_BEFORE.search(before) or rx.search(r"성\s?명\s?[:：]?\s*$", before)
+                _ROLE_BEFORE.search(before)
+                or rx.search(r"성\s?명\s?[:：]?\s*$", before)
+                or (after[:1] == " " and _TITLE_AFTER.match(after.lstrip()))
             )
             # "김 진" (one syllable each) only after a person's label: "부위: 좌 측" is none
             one_syllable = len(m.group(0)) == 3

@@ -198,7 +198,7 @@ _EN_ORG_SUFFIX = (
     r"Supply|Supplies|Practice|Genetics|Pharmaceuticals?|Therapeutics|Office|Ministry|National\s+Park|Home\s+Care|"
     r"Nursing\s+Home|Care\s+Home|Rehabilitation|Logistics|Pediatrics|Assisted\s+Living|Senior\s+Living|"
     r"Funeral\s+Home|Manor|Industries|Electronics|Construction|Motors|Foods|Farms?|Factory|Mart|"
-    r"Regional|Co\.)"
+    r"Regional|Co\.|Internal\s+Medicine|Family\s+Medicine|Women['’]s\s+Health)"
 )
 _EN_ORG_STOP = lexicons.org_generic_words()
 # A capitalized word; a trailing period only for short abbreviations (St., Mt.), never a sentence end.

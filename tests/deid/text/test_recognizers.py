@@ -545,6 +545,9 @@ def test_rows_of_clinical_words_are_no_names(scrubber: Scrubber, text: str) -> N
         ("외래 4.2(화) 재진", "4.2"),
         ("11.5 07:10 체온 38.2, 해열제 투여", "11.5"),
         ("입원일 2/27, 주치의 변경", "2/27"),
+        ("휴가 기간 (11.04~11.08) 대진", "11.04"),
+        ("휴가 기간 (11.04~11.08) 대진", "11.08"),
+        ("입원 3/2-3/9 경과", "3/9"),
     ],
 )
 def test_month_day_dates_by_their_company(scrubber: Scrubber, text: str, value: str) -> None:
@@ -552,7 +555,14 @@ def test_month_day_dates_by_their_company(scrubber: Scrubber, text: str, value: 
 
 
 @pytest.mark.parametrize(
-    "text", ["K 3.5 08:00 재검", "Hb 10.5 14:00 수혈 후 재검", "I/O 1.2 (목표)"]
+    "text",
+    [
+        "K 3.5 08:00 재검",
+        "Hb 10.5 14:00 수혈 후 재검",
+        "I/O 1.2 (목표)",
+        "Hb 10.5-11.2 유지",
+        "1/2-1/4 tab qd",
+    ],
 )
 def test_lab_values_before_a_time_are_no_dates(scrubber: Scrubber, text: str) -> None:
     assert "DATE" not in _found(scrubber, text, "ko").values()

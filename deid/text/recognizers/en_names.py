@@ -24,6 +24,7 @@ from functools import cache
 
 import deid.text.recognizers.rx as rx
 from deid.text import lexicons
+from deid.text.recognizers.ko_names import korean_role_before
 
 __all__ = ["find_hl7_names", "find_more_english_names", "is_role_word"]
 
@@ -362,12 +363,6 @@ def _two_syllables(word: str) -> bool:
     )
 
 
-def _korean_role_before(before: str) -> bool:
-    from deid.text.recognizers.ko_names import korean_role_before
-
-    return korean_role_before(before.rstrip("( "))
-
-
 def _lexicon_names(text: str, add: Callable[[tuple[int, int] | None, float], None]) -> None:
     """Names the world lexicons know, with the little context a lone name has: "T. Aldana",
     "HJ Lee", "Crew: Alvarez, Nakamura", "siblings Zeynep and Emre", "동행인 Sergei",
@@ -412,7 +407,7 @@ def _lexicon_names(text: str, add: Callable[[tuple[int, int] | None, float], Non
         if (
             _LIST_LABEL_BEFORE.search(before)
             or _SIBLINGS_BEFORE.search(before)
-            or _korean_role_before(before)
+            or korean_role_before(before.rstrip("( "))
             or _KO_NAME_SUFFIX.match(after)
             or _ROLE_PAREN_AFTER.match(after)
             or (coordinated is not None and coordinated.group(1).lower() in names)

@@ -28,7 +28,13 @@ from functools import cache, lru_cache
 import deid.text.recognizers.rx as rx
 from deid.text import lexicons
 
-__all__ = ["KoreanNameScorer", "given_name_llr", "korean_role_before", "surname_share"]
+__all__ = [
+    "NAME_SUFFIXES",
+    "KoreanNameScorer",
+    "given_name_llr",
+    "korean_role_before",
+    "surname_share",
+]
 
 _HANGUL_RUN = rx.compile(r"[가-힣]+")
 
@@ -98,7 +104,7 @@ _SEX_AGE_AFTER = rx.compile(r"\s{0,2}(?:[MF남여]\s?/\s?\d|\d{1,3}\s?/\s?[MF남
 _PARTICLE_AFTER = ("에게", "에게서", "께", "께서", "한테", "와", "과", "이랑", "랑", "하고")
 # ...and with a topic or focus particle after it: "엄기봉과는", "이수진에게도", "박민과만"
 _PARTICLE_COMBOS = tuple(p + q for p in _PARTICLE_AFTER for q in ("는", "도", "만", "의"))
-_SUFFIXES = tuple(
+NAME_SUFFIXES = _SUFFIXES = tuple(
     sorted(
         {
             *_PARTICLE_AFTER,

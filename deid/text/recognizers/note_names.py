@@ -24,20 +24,18 @@ from collections import defaultdict
 
 import deid.text.recognizers.rx as rx
 from deid.text import lexicons
-from deid.text.recognizers.ko_names import KoreanNameScorer, surname_share
+from deid.text.recognizers.ko_names import NAME_SUFFIXES, KoreanNameScorer, surname_share
 
 __all__ = ["aligned_row_names", "listed_names", "repeated_names"]
 
 _HANGUL = rx.compile(r"[가-힣]")
 _LATIN_NAME = rx.compile(r"[A-Z][A-Za-z'’.\- ]{2,40}")
-# What may follow a repeated Korean name: a particle, an honorific, a copula.
-_KO_TAIL = rx.compile(
-    r"(?:님|씨|선생님|이에요|이예요|예요|에요|입니다|이고|이며|이랑|이라고|라고|이가|이는|이의|"
-    r"에게|께|께서|한테|와|과|이|가|은|는|을|를|의|도|만|로|으로)?(?![가-힣])"
-)
+# What may follow a repeated Korean name: what the scorer cuts off a name (a particle, an
+# honorific, a copula), longest first.
+_KO_TAIL = rx.compile("(?:" + "|".join(rx.escape(t) for t in NAME_SUFFIXES) + ")?(?![가-힣])")
 _ROW_WORD = rx.compile(r"[가-힣]{2,8}")
 # The next item after a name in a list: a separator, then a Hangul word.
-_NEXT_ITEM = rx.compile(r"(?:님|씨)?\s?(?:,|·|/|및|、)\s?([가-힣]{3,5})(?![가-힣])")
+_NEXT_ITEM = rx.compile(r"\s?(?:님|씨)?\s?(?:,|·|/|및|、)\s?([가-힣]{3,5})(?![가-힣])")
 _NUMBER = rx.compile(r"\d+")
 _LATIN = rx.compile(r"[A-Za-z]+")
 _SPACES = rx.compile(r"\s+")

@@ -512,7 +512,7 @@ def test_names_with_little_context(
         # a column of name-shaped words with no name found yet
         ("Bed 7 남기춘 체중 61\nBed 8 여봉선 체중 48\nBed 9 탁필례 체중 52", ["남기춘", "탁필례"]),
         # the next items of a list a found name opens
-        ("보호자 최다혜, 석만호 동행", ["석만호"]),
+        ("면회객 우경민 님, 석만호, 용만길", ["석만호", "용만길"]),
     ],
 )
 def test_a_note_tells_more_about_the_names_it_holds(

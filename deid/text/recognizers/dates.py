@@ -84,6 +84,12 @@ DATE_PATTERNS: tuple[tuple[str, rx.Pattern, float], ...] = (
         rx.compile(r"(?P<y>(?:19|20)?\d{2})\s?년\s?" + _M + r"\s?월\s?" + _D + r"\s?일"),
         0.95,
     ),
+    # 2019.05, 2019-05: a year and a two-digit month (not a third part after it)
+    (
+        "ym",
+        rx.compile(r"(?<![\d.\-/])" + _Y4 + r"(?P<s>[.-])(?P<m>0[1-9]|1[0-2])(?![\d]|[.\-/]\d|%)"),
+        0.8,
+    ),
     # 2021년 3월
     ("ko_ym", rx.compile(r"(?P<y>(?:19|20)\d{2})\s?년\s?" + _M + r"\s?월(?!\s?\d)"), 0.85),
     # 3월 5일
@@ -225,6 +231,53 @@ MD_BEFORE_TIME = rx.compile(
     rx.M,
 )
 
+# 2/12, 02/05, (1/21): a month/day on its own. A slash of small numbers is as often a
+# score, a count or a dose (NRS 3/10, LN 2/12, 1/2 tab), so it needs a sign of a date:
+# a leading zero, a word of time before it or after it, parentheses of its own, or the
+# opening of a line; and no sign of a score or count around it.
+MD_ALONE = rx.compile(r"(?<![\d./:\-A-Za-z])(?P<md>" + _M + r"/" + _D + r")(?![\d/]|\.\d|[A-Za-z])")
+_MD_TIME_BEFORE = rx.compile(
+    r"(?:^|[\s(\[#])(?:on|since|until|till|onset|dated|through|thru|as of|starting|started|"
+    r"effective|expected|planned|last|next|post|prior|admitted|discharged|readmitted|"
+    r"transferred|died|expired|born|vaccinated|operated|D/C|d/c|adm|disch|tx|ERCP|op|OP)"
+    r"[\s:]{1,2}$"
+)
+_MD_TIME_AFTER = rx.compile(
+    r"\s?(?:에|부터|까지|경|이후|이전|전후|재검|예정|퇴원|입원|내원|수술|시술|시행|촬영|검사|"
+    r"발생|발병|시작|중단|방문|진료|외래|재진|예약|onwards|onward)"
+)
+_MD_SCORE_BEFORE = rx.compile(
+    r"(?i:\b(?:NRS|VAS|pain|power|grade|gr|apgar|gcs|mmt|motor|murmur|score|scale|ratio|LNs?|"
+    r"nodes?|cores?|positive|negative|of|x|mallampati|ecog|gds|mmse|cdr|phq-?\d*|strength|"
+    r"reflex(?:es)?|dilat\w*|effaced|station|sats?|tabs?|dose|doses|vials?)\b)[^\n\d]{0,6}$"
+    r"|(?:점수|통증|근력|양성|림프절|개|절|정|알|포)\s?$"
+)
+_MD_COUNT_AFTER = rx.compile(
+    r"\s?(?:of\b|tabs?\b|T\b|caps?\b|positive|negative|nodes?|LNs?\b|cores?|"
+    r"[a-z]{0,2}[gl]\b|점|개|정|알|포|앰플|cm|mm|회)"
+)
+
+
+def _md_alone(m: rx.Match, text: str) -> bool:
+    if parse_date("md", m) is None:
+        return False
+    s, e = m.span("md")
+    line_start = text.rfind("\n", 0, s) + 1
+    before, after = text[max(line_start, s - 24) : s], text[e : e + 12]
+    if _MD_SCORE_BEFORE.search(before) or _MD_COUNT_AFTER.match(after):
+        return False
+    zero = m.group("m").startswith("0") or m.group("d").startswith("0")
+    alone_in_parens = before.endswith("(") and after.startswith(")")
+    opens_line = not before.strip(" \t-*•#[") and after[:1] in (" ", "\t", ")", "]", "")
+    return bool(
+        zero
+        or alone_in_parens
+        or opens_line
+        or _MD_TIME_BEFORE.search(before)
+        or _MD_TIME_AFTER.match(after)
+    )
+
+
 DATE_RULES = [
     Rule("DATE", rx, score, validator=_validator(kind), name=kind)
     for kind, rx, score in DATE_PATTERNS
@@ -234,6 +287,7 @@ DATE_RULES = [
         "DATE", MD_BEFORE_TIME, 0.7, group="md", validator=_validator("md"), name="md_before_time"
     ),
     Rule("DATE", MD_RANGE, 0.7, group="md", validator=_validator("md"), name="md_range"),
+    Rule("DATE", MD_ALONE, 0.65, group="md", validator=_md_alone, name="md_alone"),
     Rule(
         "DATE",
         MD_BEFORE_WEEKDAY,

@@ -67,7 +67,10 @@ _NAME_CREDENTIAL = rx.compile(
     rf"((?:{_INITIALS}\s?)?{_CAPWORD}(?:[ \t-]{_CAPWORD}){{0,2}}|{_INITIALS}\s?{_CAPWORD})"
     rf",\s?(?:{_CREDENTIALS})(?![A-Za-z])"
 )
-_INITIAL_SURNAME = rx.compile(rf"(?<![A-Za-z.])((?:[A-Z]\.\s?){{2,3}}\s?{_CAPWORD})(?![A-Za-z])")
+# (on one line: "M.D.\nDepartment of Surgery" is a credential and a heading)
+_INITIAL_SURNAME = rx.compile(
+    rf"(?<![A-Za-z.])((?:[A-Z]\.[ \t]?){{2,3}}[ \t]?{_CAPWORD})(?![A-Za-z])"
+)
 _SURNAME_INITIALS = rx.compile(rf"(?<![A-Za-z.])({_CAPWORD}\s(?:[A-Z]\.\s?){{1,3}})")
 _SURNAME_FIRST = rx.compile(
     r"(?<![A-Za-z])([A-Z]{2,}(?:[ \t-][A-Z][a-z]+(?:-[a-z]+)?){1,2})(?![A-Za-z])"
@@ -192,6 +195,11 @@ def _given_names() -> frozenset[str]:
 
 
 @cache
+def _census_given_names() -> frozenset[str]:
+    return frozenset(w.lower() for w in lexicons.en_given_names())
+
+
+@cache
 def _surnames() -> frozenset[str]:
     return lexicons.world_surnames() | lexicons.roman_surnames()
 
@@ -259,6 +267,10 @@ _NOT_NAMES = frozenset(
 )
 
 
+_NUMBER_LABEL = rx.compile(r"\b(?:No|Nr|Num|Number)$")
+_NUMBER_AFTER = rx.compile(r"\.?\s?[:#]?\s?[A-Z]{0,3}-?\d")
+
+
 def _blocked(word: str) -> bool:
     if rx.fullmatch(r"(?:[A-Z]\.)+", word):
         return False  # initials: "A." in "A. Petrov"
@@ -306,6 +318,8 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
             return
         if any(_blocked(w) for w in rx.findall(r"[^\s,()]+", text[span[0] : span[1]])):
             return  # "Baby Kang", "Specialty Registrar": a word of the span is no name
+        if _NUMBER_LABEL.search(text[span[0] : span[1]]) and _NUMBER_AFTER.match(text, span[1]):
+            return  # "Reg No. 7700-2841", "Unit Number: 123": the label of a number
         out.append((span[0], span[1], score))
 
     for m in _ROLE_NAME.finditer(text):
@@ -338,9 +352,19 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
     for m in _SALUTATION.finditer(text):
         if m.group(1).split()[0].lower() not in _NOT_SALUTED:
             add(_clean(text, *m.span(1)), 0.75)
-    for m in _SPEAKER.finditer(text):
-        first = m.group(1).split()[0].lower()
-        if first in given and first not in lexicons.eponyms():  # not "Lauren: intestinal"
+    # A lone word before a colon is most often a field label ("Vaso: NE 0.12"): the
+    # census's given names only, unless two lines or more open with a known given name (a
+    # chat log: "Tomasz: me, she's stable" ... "Tomasz: will do").
+    speakers = [
+        m
+        for m in _SPEAKER.finditer(text)
+        if (first := m.group(1).split()[0].lower()) in given
+        and first not in lexicons.eponyms()  # not "Lauren: intestinal"
+    ]
+    census = _census_given_names()
+    for m in speakers:
+        words = m.group(1).split()
+        if len(words) > 1 or len(speakers) >= 2 or words[0].lower() in census:
             add(_clean(text, *m.span(1)), 0.7)
     for m in _SIGN_OFF.finditer(text):
         if m.group(1).split()[0].lower() in given:
@@ -363,6 +387,25 @@ def _two_syllables(word: str) -> bool:
     )
 
 
+def _caps_roman_names(text: str, roman: frozenset[str]) -> list[tuple[int, int]]:
+    """Romanized Korean names in capitals: a family name, then the longest run of
+    romanized syllables ("PARK, JI-HOON  MRN" is "PARK, JI-HOON": the capitals after it
+    are the next field's label)."""
+    out: list[tuple[int, int]] = []
+    for m in _CAPS_ROMAN.finditer(text):
+        parts = list(rx.finditer(r"[A-Z]+", m.group(1)))
+        if parts[0].group(0).lower() not in roman:
+            continue
+        last = 0
+        for i, part in enumerate(parts[1:], 1):
+            if not (_ROMAN_SYLLABLE.fullmatch(part.group(0)) or _two_syllables(part.group(0))):
+                break
+            last = i
+        if last:
+            out.append((m.start(1), m.start(1) + parts[last].end()))
+    return out
+
+
 def _lexicon_names(text: str, add: Callable[[tuple[int, int] | None, float], None]) -> None:
     """Names the world lexicons know, with the little context a lone name has: "T. Aldana",
     "HJ Lee", "Crew: Alvarez, Nakamura", "siblings Zeynep and Emre", "동행인 Sergei",
@@ -378,12 +421,8 @@ def _lexicon_names(text: str, add: Callable[[tuple[int, int] | None, float], Non
         if first.split()[0].lower() in given and not _blocked(family.split()[-1].title()):
             add(m.span(1), 0.75)
     roman = lexicons.roman_surnames()
-    for m in _CAPS_ROMAN.finditer(text):
-        words = rx.split(r"[ ,-]+", m.group(1))
-        if words[0].lower() in roman and all(
-            _ROMAN_SYLLABLE.fullmatch(w) or _two_syllables(w) for w in words[1:]
-        ):
-            add(m.span(1), 0.75)
+    for span in _caps_roman_names(text, roman):
+        add(span, 0.75)
     for m in _BARE_INITIALS_SURNAME.finditer(text):
         initials, last = m.group(1).split()
         if not _NOT_INITIALS.fullmatch(initials) and last.lower() in roman:

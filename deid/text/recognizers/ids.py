@@ -166,7 +166,8 @@ def _not_product_code(m: rx.Match, text: str) -> bool:
 
 # A quantity, not an identifier: viral loads, doses, money ("HBV DNA 23000000 IU/mL", "12000000원").
 _UNIT_AFTER = rx.compile(
-    r"\s?(?:IU|iu|copies|cp|/|mg|mcg|g\b|mL|ml|U/|U\b|cells|개|원|won|KRW|₩|%|x\s?10|×|회|명|건)"
+    # a slash only right after the number ("23000000/mL"): "20931842 / F/47" is a field end
+    r"/|\s?(?:IU|iu|copies|cp|mg|mcg|g\b|mL|ml|U/|U\b|cells|개|원|won|KRW|₩|%|x\s?10|×|회|명|건)"
 )
 _QUANTITY_BEFORE = rx.compile(
     r"(?i)(?:DNA|RNA|viral load|copies|용량|금액|비용|치료비|진료비|₩|\$)\s?[:=]?\s*$"
@@ -467,6 +468,14 @@ AGE_RULES = [
     Rule(
         "AGE",
         rx.compile(r"\b[A-Z][a-z]+, " + _A + r"(?=[,;.)]\s|[,;)])"),
+        0.7,
+        group="age",
+        validator=_age_over_89,
+    ),
+    # ...or in brackets after it: "Mrs. Kwak (93) is comfortable", "조부 김갑수(92)".
+    Rule(
+        "AGE",
+        rx.compile(r"(?:\b[A-Z][a-z]+|[가-힣]{2,4})\s?\(" + _A + r"\)"),
         0.7,
         group="age",
         validator=_age_over_89,

@@ -58,7 +58,12 @@ _ROLE_BEFORE = rx.compile(
     r"(?:큰|작은|막내|맏|둘째|셋째|외|친|의붓)?(?:딸|아들|며느리|사위|손자|손녀|형|누나|언니|오빠|동생)(?:분|님)?|"
     r"장남|차남|삼남|장녀|차녀|삼녀|여자\s?친구|남자\s?친구|애인|약혼자|동거인|시누이|올케|처남|처제|형수|"
     r"매형|매제|고모|이모|삼촌|외삼촌|숙모|사촌|나이트|데이|이브닝|Night|Day|Eve|"
-    r"[가-힣]{0,5}과|[A-Za-z가-힣]{0,4}팀)\s{0,2}[:：]?\s{0,2}$"
+    r"[가-힣]{0,5}과|[A-Za-z가-힣]{0,4}팀|"
+    # English roles in a mixed note: "Attending 오승민", "Interpreter 응우옌", "PT 김하람"
+    r"[Aa]ttending|[Rr]esident|[Ii]ntern|[Nn]urse|[Ss]urgeon|[Ii]nterpreter|[Ss]cribe|[Tt]herapist|"
+    r"[Ee]ndoscopist|[Aa]nesthesiologist|[Pp]athologist|[Rr]adiologist|[Cc]oordinator|[Cc]ounselor|"
+    r"[Gg]uardian|[Cc]aregiver|[Ss]pouse|[Dd]aughter|[Ss]on|[Ww]ife|[Hh]usband|[Mm]other|[Ff]ather|"
+    r"PT|OT|ST|SW|CM|NOK)\s{0,2}[:：]?\s{0,2}$"
 )
 # A word that names a role by its ending (피접종자, 면담의, 치위생사, 원무과장, 소방교):
 # weaker than a listed role.
@@ -66,7 +71,9 @@ _ROLE_ENDING_BEFORE = rx.compile(
     r"(?:^|[\s(/:·,\x22\x27“‘「『\[<])(?:[가-힣]{1,6}[자사의원장교관인]|"
     # what a person does in the record: 집도 김OO, 마취 이OO, 면담 박OO
     r"집도|마취|보조|어시스트|소독|순환|참관|입회|동행|면담|상담|처방|투약|채혈|시행|의뢰|회신|인계|인수|"
-    r"통화|면회|접수|입력|검수|감수|승인|결재|참석|참여)\s{1,2}$"
+    r"통화|면회|접수|입력|검수|감수|승인|결재|참석|참여|"
+    # ...and in English: "Given by 한소희", "seen by 여민호", "d/w 구자철"
+    r"by|d/w|[Ss]igned|[Cc]alled|[Pp]aged|[Nn]otified|[Ii]nformed)\s{1,2}$"
 )
 # ...but an institution is no role (강원대학교병원 신장내과, 본원 외래).
 _INSTITUTION_BEFORE = rx.compile(r"(?:병원|의원|학원|요양원|법원|공원|본원|분원|지원)\s{1,2}$")
@@ -181,6 +188,9 @@ _HARD_END = frozenset("함됨음듯측쪽병증과실료법술약제적")
 # Noun suffixes after a known word (원무+과, 서명+일): never the end of a name there.
 _WORD_PLUS = frozenset("과실일팀부방표에량률치값")
 # Endings of role nouns (신고자, 소방사, 면담의): a line's label, not its speaker.
+# ...or a case particle after a known word, when a listing rule took the two for a name
+# (전화+로 after "보호자(배우자 오금순)").
+_WORD_PLUS_OR_PARTICLE = _WORD_PLUS | frozenset("로를을가도")
 _ROLE_END = frozenset("자사의")
 # Endings of place names: a name ending so needs context ("강남구", "원주시").
 _PLACE_END = frozenset("구시군도")
@@ -434,7 +444,7 @@ class KoreanNameScorer:
             known = _splits_known_word(common, s, e)
             # a known word and a noun suffix (원무+과, 서명+일)
             known = known or (
-                text[e - 1] in _WORD_PLUS
+                text[e - 1] in _WORD_PLUS_OR_PARTICLE
                 and any(cs == s and ce == e - 1 and ce - cs >= 2 for cs, ce in common)
             )
             # a cut of a longer proper noun Kiwi reads (소독 of 소독간호사)

@@ -365,8 +365,8 @@ def find_english_names(text: str) -> list[tuple[int, int, float]]:
         a, b = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
         la, lb = a.lower(), b.lower()
         hyph = "-" in a or "-" in b
-        if is_role_word(a):
-            continue  # "Surgeon Yang Tae-hoon": the role is no given name
+        if is_role_word(a) and not (la in roman and "-" in b):
+            continue  # "Surgeon Yang Tae-hoon": the role is no given name (but "Son Ji-woo" is)
         if la in roman and _given_ok(b) and lb not in roman | {"md"}:
             sure = hyph or len(b) >= 5
         elif lb in roman and _given_ok(a) and la not in roman:

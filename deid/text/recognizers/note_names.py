@@ -35,7 +35,8 @@ _LATIN_NAME = rx.compile(r"[A-Z][A-Za-z'’.\- ]{2,40}")
 _KO_TAIL = rx.compile("(?:" + "|".join(rx.escape(t) for t in NAME_SUFFIXES) + ")?(?![가-힣])")
 _ROW_WORD = rx.compile(r"[가-힣]{2,8}")
 # The next item after a name in a list: a separator, then a Hangul word.
-_NEXT_ITEM = rx.compile(r"\s?(?:님|씨)?\s?(?:,|·|/|및|、)\s?([가-힣]{3,5})(?![가-힣])")
+# An arrow hands over from one name to the next ("Given by 한소희 → 권나래").
+_NEXT_ITEM = rx.compile(r"\s?(?:님|씨)?\s?(?:,|·|/|및|、|→|->|=>|>)\s?([가-힣]{3,5})(?![가-힣])")
 _NUMBER = rx.compile(r"\d+")
 _LATIN = rx.compile(r"[A-Za-z]+")
 _SPACES = rx.compile(r"\s+")

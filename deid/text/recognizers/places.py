@@ -51,6 +51,27 @@ RO_ADDRESS = rx.compile(
     r"Gangwon(?:-do)?|Gyeonggi(?:-do)?|[A-Z][a-z]+-(?:si|do)))?(?:,?\s+(?:Korea|South Korea|Republic of Korea))?"
     r"(?:,?\s+\d{5})?(?!\d)"
 )
+# A district without a road: "Yanggu-gun, Gangwon", "in Danggu-dong, Wonju-si". A given
+# name ends so too (Min-gu, Ji-dong): a province or city after it, or a word of place
+# before it, is needed.
+_RO_PROVINCE = (
+    r"(?:Seoul|Busan|Incheon|Daegu|Daejeon|Gwangju|Ulsan|Sejong|Jeju|Gangwon(?:-do)?|Gyeonggi(?:-do)?|"
+    r"[A-Z][a-z]+-(?:si|do))"
+)
+_RO_DISTRICT = r"[A-Z][a-z]+-(?:gun|gu|dong|eup|myeon|ri)"
+RO_DISTRICT = rx.compile(
+    rf"\b({_RO_DISTRICT}(?:,?\s{_RO_UNIT})*,?\s{_RO_PROVINCE}(?:,?\s(?:Korea|South Korea))?)(?![A-Za-z-])"
+    rf"|(?:\b(?:[Ii]n|[Aa]t|[Ff]rom|[Nn]ear|[Ll]ives|[Rr]esides|[Aa]ddress:?|[Vv]illage of))\s"
+    rf"({_RO_DISTRICT}(?:,?\s{_RO_UNIT})*(?:,?\s{_RO_PROVINCE})?)(?![A-Za-z-])"
+)
+
+
+def _district_ok(m: rx.Match, text: str) -> bool:
+    """Not the given name of "Kim Min-gu, Gangwon": no family name before it."""
+    before = text[max(0, m.start() - 12) : m.start()].split()
+    return not before or before[-1].lower() not in lexicons.roman_surnames()
+
+
 # Without city or province: a road address with a unit ("중앙로 12, 101동 1203호") or an
 # apartment unit ("현대아파트 101동 202호"), or a road address after an address label.
 _UNIT_DETAIL = (
@@ -70,6 +91,8 @@ ADDRESS_RULES = [
     Rule("ADDRESS", KO_APT_UNIT, 0.8),
     Rule("ADDRESS", KO_LABELED_ROAD, 0.8, group=1),
     Rule("ADDRESS", RO_ADDRESS, 0.8),
+    Rule("ADDRESS", RO_DISTRICT, 0.75, group=1, validator=_district_ok, name="ro_district"),
+    Rule("ADDRESS", RO_DISTRICT, 0.75, group=2, name="ro_district_after_word"),
     Rule("ADDRESS", KO_ADDRESS, 0.85),
     Rule("ADDRESS", KO_ADDRESS_PROVINCE_ONLY, 0.85),
     Rule("ADDRESS", US_ADDRESS, 0.85),
@@ -181,6 +204,23 @@ KO_ORG = rx.compile(
 )
 
 
+# A clinic named by its town or a brand word and its specialty, without 의원: "홍천연세내과",
+# "태백중앙내과", "튼튼정형외과". A department (호흡기내과, 신경외과) has neither.
+_CLINIC_BRAND = (
+    r"연세|서울|중앙|제일|우리|하나|튼튼|열린|밝은|맑은|바른|좋은|편한|새봄|봄|미래|사랑|행복|건강|참|"
+    r"365|드림|미소|희망|소망|늘|푸른|성모|세브란스|삼성|아산|한마음|온누리|365일|365열린"
+)
+_CLINIC_SPECIALTY = (
+    r"내과|외과|정형외과|소아과|소아청소년과|이비인후과|안과|피부과|비뇨기과|비뇨의학과|산부인과|"
+    r"신경과|신경외과|가정의학과|정신건강의학과|재활의학과|마취통증의학과|통증의학과|영상의학과|치과"
+)
+KO_CLINIC = rx.compile(
+    rf"(?<![가-힣A-Za-z0-9])((?:{_GANGWON_CITIES})(?:{_CLINIC_BRAND})?(?:{_CLINIC_SPECIALTY})"
+    rf"|(?:{_CLINIC_BRAND})(?:{_CLINIC_SPECIALTY}))(?:의원)?"
+    r"(?=(?:에서|에|의|은|는|을|를|과|와|으로|로|이|가|도|측|까지|부터)?(?![가-힣]))"
+)
+
+
 def _ko_org_ok(m: rx.Match, text: str) -> bool:
     core = m.group(1).split()[-1]
     if core in _GENERIC_ORG and m.group(1) == core:
@@ -198,7 +238,9 @@ _EN_ORG_SUFFIX = (
     r"Supply|Supplies|Practice|Genetics|Pharmaceuticals?|Therapeutics|Office|Ministry|National\s+Park|Home\s+Care|"
     r"Nursing\s+Home|Care\s+Home|Rehabilitation|Logistics|Pediatrics|Assisted\s+Living|Senior\s+Living|"
     r"Funeral\s+Home|Manor|Industries|Electronics|Construction|Motors|Foods|Farms?|Factory|Mart|"
-    r"Regional|Co\.|Internal\s+Medicine|Family\s+Medicine|Women['’]s\s+Health)"
+    r"Regional|Co\.|Internal\s+Medicine|Family\s+Medicine|Women['’]s\s+Health|"
+    # a hospital by its short name ("Mercy General", "Gangneung Asan"), lodgings
+    r"General|Asan|Severance|Sacred\s+Heart|Resort|Inn|Lodge|Hostel)"
 )
 _EN_ORG_STOP = lexicons.org_generic_words()
 # A capitalized word; a trailing period only for short abbreviations (St., Mt.), never a sentence end.
@@ -256,6 +298,7 @@ ORG_RULES = [
     Rule("ORGANIZATION", _ACRONYM_RE, 0.7),
     Rule("ORGANIZATION", KO_ORG, 0.8, group=0, validator=_ko_org_ok),
     Rule("ORGANIZATION", KO_COMPANY, 0.8),
+    Rule("ORGANIZATION", KO_CLINIC, 0.75, name="ko_clinic"),
     Rule("ORGANIZATION", EN_ORG, 0.75, group=1, validator=_en_org_span),
 ]
 

@@ -704,3 +704,68 @@ def test_saints_name_hospitals(scrubber: Scrubber, text: str, value: str) -> Non
 
 def test_a_saint_in_a_sentence_is_no_hospital(scrubber: Scrubber) -> None:
     assert "ORGANIZATION" not in _found(scrubber, "St. John wort interacts with warfarin.").values()
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "value", "etype"),
+    [
+        ("PATIENT: PARK, JI-HOON  MRN: 10448210", "en", "PARK, JI-HOON", "PERSON"),
+        ("Pedigree notes (proband Son Ji-woo, 12F)", "en", "Son Ji-woo", "PERSON"),
+        ("Given by 한소희 → 권나래", "mixed", "권나래", "PERSON"),
+        ("seen by 여민호 today", "mixed", "여민호", "PERSON"),
+        ("Tomasz: me, she's stable\nTomasz: will do", "en", "Tomasz", "PERSON"),
+        ("HTN, DM으로 홍천연세내과 f/u 중", "ko", "홍천연세내과", "ORGANIZATION"),
+        ("staying at Alpensia Resort. Wife arrived", "en", "Alpensia Resort", "ORGANIZATION"),
+        ("transferred from Mercy General today", "en", "Mercy General", "ORGANIZATION"),
+        ("Patient at home in Yanggu-gun, Gangwon.", "en", "Yanggu-gun, Gangwon", "ADDRESS"),
+        ("Mrs. Kwak (93) is comfortable today.", "en", "93", "AGE"),
+        ("Pt Cho Eun-ji / 20931842 / F/47", "mixed", "20931842", "MRN"),
+        ("Prior GA (2019.05) uneventful.", "en", "2019.05", "DATE"),
+        ("Nursing handoff (D→E) 02/05", "en", "02/05", "DATE"),
+        ("bipolar hemiarthroplasty (1/21)", "en", "1/21", "DATE"),
+        ("Rt. MCA infarct, onset 1/14, MBI 35", "en", "1/14", "DATE"),
+        ("for Lt TKR on 2/18", "en", "2/18", "DATE"),
+        ("2/12 재검 후 다시 보겠습니다.", "ko", "2/12", "DATE"),
+    ],
+)
+def test_round_four_shapes(
+    scrubber: Scrubber, text: str, lang: str, value: str, etype: str
+) -> None:
+    assert _found(scrubber, text, lang).get(value) == etype, _found(scrubber, text, lang)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("NRS 3/10, LN 2/12, power 4/5 in both legs", "en"),
+        ("take 1/2 tab bid", "en"),
+        ("Apgar 8/9, pN1 (2/31)", "en"),
+        ("positive in 3/12 cores", "en"),
+        ("통증 3/10 호소, 1/2 정 복용", "ko"),
+    ],
+)
+def test_scores_counts_and_doses_are_no_month_days(
+    scrubber: Scrubber, text: str, lang: str
+) -> None:
+    assert "DATE" not in _found(scrubber, text, lang).values(), _found(scrubber, text, lang)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "word"),
+    [
+        ("Vaso: NE 0.12 mcg/kg/min tapering.", "mixed", "Vaso"),
+        ("Patient: An Chul-soo, 66M, Reg No. 7700-2841", "en", "Reg No"),
+        ("x\nJong-hyun Bae, M.D.\nDepartment of Surgery", "en", "M.D."),
+        ("보호자(배우자 오금순) 전화로 동의함", "ko", "전화로"),
+        ("Kim Min-gu, Gangwon", "en", "Kim Min-gu"),  # a name, not an address
+        ("호흡기내과 협진, 신경외과 당직", "ko", "호흡기내과"),
+    ],
+)
+def test_labels_words_and_departments_stay_what_they_are(
+    scrubber: Scrubber, text: str, lang: str, word: str
+) -> None:
+    found = _found(scrubber, text, lang)
+    if word == "Kim Min-gu":
+        assert found.get(word) == "PERSON", found
+    else:
+        assert word not in found, found

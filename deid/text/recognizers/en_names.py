@@ -149,6 +149,21 @@ _ONE_INITIAL_SURNAME = rx.compile(rf"(?<![A-Za-z.])([A-Z]\.\s?{_CAPWORD})(?![A-Z
 _BARE_INITIALS_SURNAME = rx.compile(
     r"(?<![A-Za-z])([A-Z]{2}\s[A-Z][a-z]{1,4})(?![A-Za-z])(?![ \t-][A-Z][a-z])"
 )
+# ...and after it: "Kim MJ", "Lee SH".
+_SURNAME_BARE_INITIALS = rx.compile(
+    r"(?<![A-Za-z.-])([A-Z][a-z]{1,4}\s[A-Z]{2})(?![A-Za-z-]|\.[A-Za-z])"
+)
+_ROMAN_GIVEN = rx.compile(r"(?<![A-Za-z'’.-])([A-Z][a-z]{2,9}(?:-[a-z]{2,5})?)(?![A-Za-z'’-])")
+# What a person does, right after a lone name: "Jiyeon reports nausea", "Tomasz denies".
+_PERSON_VERB_AFTER = rx.compile(
+    r"\s(?:reports?|reported|states?|stated|denies|denied|says|said|complains?|complained|"
+    r"presents?|presented|called|calls|agreed|agrees|refused|refuses|declined|declines|returns?|"
+    r"returned|feels|felt|notes|noted|describes|described|endorses|endorsed|admits|admitted to|"
+    r"prefers|wants|wanted|asked|asks|understands|understood|lives|lived|works|worked|arrived|"
+    r"visited|was seen|is seen|was admitted|is admitted|was discharged|is a \d|was a \d|is an? "
+    r"\d|has been|had been|tolerated|tolerates|remains|remained|appears|appeared|verbalized|"
+    r"verbalizes|expressed|expresses|requested|requests|consented|signed)\b"
+)
 # "ABUBAKAR, Halima", "HUANG, Wei": a family name in capitals, a comma, a given name.
 _CAPS_FAMILY_COMMA_GIVEN = rx.compile(
     rf"(?<![A-Za-z])([A-Z]{{2,}}(?:[ -][A-Z]{{2,}})?, ?[{_UP}][{_LO}]+(?:[ -][{_UP}][{_LO}]+)?)(?![{_UP}{_LO}])"
@@ -159,7 +174,8 @@ _CAPS_ROMAN = rx.compile(
 )
 # Two capitals that are a clinical abbreviation, not initials: "CT Kim" is no name.
 _NOT_INITIALS = rx.compile(
-    r"CT|MR|US|ER|OR|ED|IV|IM|SC|PO|GI|GU|UA|UO|BP|HR|RR|OT|PT|ST|RN|NP|PA|MD|DO|EM|CC|PI"
+    r"CT|MR|US|ER|OR|ED|IV|IM|SC|PO|GI|GU|UA|UO|BP|HR|RR|OT|PT|ST|RN|NP|PA|MD|DO|EM|CC|PI|"
+    r"RD|MS|SW|DC|NA|CM|HD|PD|SI|HI"
 )
 # A single name word a lexicon knows, with something around it that a name has:
 _LONE_NAME = rx.compile(rf"(?<![{_UP}{_LO}'’.-])({_CAPWORD})(?![{_UP}{_LO}'’-])")
@@ -267,6 +283,7 @@ _NOT_NAMES = frozenset(
 )
 
 
+_FUNCTION_WORDS = frozenset(["on", "no", "so", "an", "to", "do", "go", "in", "up", "or", "as"])
 _NUMBER_LABEL = rx.compile(r"\b(?:No|Nr|Num|Number)$")
 _NUMBER_AFTER = rx.compile(r"\.?\s?[:#]?\s?[A-Z]{0,3}-?\d")
 
@@ -387,6 +404,49 @@ def _two_syllables(word: str) -> bool:
     )
 
 
+def _hyphenated_syllables(word: str) -> bool:
+    parts = word.split("-")
+    return len(parts) == 2 and all(_ROMAN_SYLLABLE.fullmatch(p) for p in parts)
+
+
+def _bare_initials_names(text: str, roman: frozenset[str]) -> list[tuple[int, int]]:
+    """Initials without dots and a romanized Korean family name: "HJ Lee", "Kim MJ"."""
+    out: list[tuple[int, int]] = []
+    for m in _BARE_INITIALS_SURNAME.finditer(text):
+        initials, last = m.group(1).split()
+        if not _NOT_INITIALS.fullmatch(initials) and last.lower() in roman:
+            out.append(m.span(1))
+    for m in _SURNAME_BARE_INITIALS.finditer(text):
+        last, initials = m.group(1).split()
+        if (
+            not _NOT_INITIALS.fullmatch(initials)
+            and last.lower() in roman
+            and last.lower() not in _FUNCTION_WORDS  # "On HD", "No SI"
+            and last.lower() not in lexicons.en_stopwords()
+        ):
+            out.append(m.span(1))
+    return out
+
+
+def _roman_given_names(text: str) -> list[tuple[int, int]]:
+    """A romanized Korean given name no list holds, doing what a person does: "Jiyeon
+    reports nausea", "Seo-yeon denies"; no English word ("Bowel remained")."""
+    out: list[tuple[int, int]] = []
+    for m in _ROMAN_GIVEN.finditer(text):
+        word = m.group(1)
+        lw = word.lower()
+        if (
+            _PERSON_VERB_AFTER.match(text, m.end(1))
+            and (_two_syllables(lw.replace("-", "")) or _hyphenated_syllables(lw))
+            and not _blocked(word)
+            and not is_role_word(word)
+            and lw not in lexicons.eponyms()
+            and lw not in lexicons.english_words()
+        ):
+            out.append(m.span(1))
+    return out
+
+
 def _caps_roman_names(text: str, roman: frozenset[str]) -> list[tuple[int, int]]:
     """Romanized Korean names in capitals: a family name, then the longest run of
     romanized syllables ("PARK, JI-HOON  MRN" is "PARK, JI-HOON": the capitals after it
@@ -423,16 +483,16 @@ def _lexicon_names(text: str, add: Callable[[tuple[int, int] | None, float], Non
     roman = lexicons.roman_surnames()
     for span in _caps_roman_names(text, roman):
         add(span, 0.75)
-    for m in _BARE_INITIALS_SURNAME.finditer(text):
-        initials, last = m.group(1).split()
-        if not _NOT_INITIALS.fullmatch(initials) and last.lower() in roman:
-            add(m.span(1), 0.7)
+    for span in _bare_initials_names(text, roman):
+        add(span, 0.7)
     # After a plural role or a group ("Medics Hargrove and Patel", "Witnesses: Ruiz, Okoro"),
     # every capitalized word of the list is a name, known to a lexicon or not.
     for m in _GROUP_LIST.finditer(text):
         for w in _LONE_NAME.finditer(text, m.start(1), m.end(1)):
             if not _blocked(w.group(1)) and not is_role_word(w.group(1)):
                 add(w.span(1), 0.7)
+    for span in _roman_given_names(text):
+        add(span, 0.65)
     names = _any_names()
     for m in _LONE_NAME.finditer(text):
         word = m.group(1)
@@ -449,6 +509,7 @@ def _lexicon_names(text: str, add: Callable[[tuple[int, int] | None, float], Non
             or korean_role_before(before.rstrip("( "))
             or _KO_NAME_SUFFIX.match(after)
             or _ROLE_PAREN_AFTER.match(after)
+            or _PERSON_VERB_AFTER.match(after)
             or (coordinated is not None and coordinated.group(1).lower() in names)
             or (previous is not None and previous.group(1).lower() in names)
         ):

@@ -726,6 +726,9 @@ def test_a_saint_in_a_sentence_is_no_hospital(scrubber: Scrubber) -> None:
         ("Rt. MCA infarct, onset 1/14, MBI 35", "en", "1/14", "DATE"),
         ("for Lt TKR on 2/18", "en", "2/18", "DATE"),
         ("2/12 재검 후 다시 보겠습니다.", "ko", "2/12", "DATE"),
+        ("Seen by Kim MJ and Lee SH.", "en", "Lee SH", "PERSON"),
+        ("Jiyeon reports nausea since yesterday.", "en", "Jiyeon", "PERSON"),
+        ("Seo-yeon denies fever.", "en", "Seo-yeon", "PERSON"),
     ],
 )
 def test_round_four_shapes(
@@ -759,6 +762,9 @@ def test_scores_counts_and_doses_are_no_month_days(
         ("보호자(배우자 오금순) 전화로 동의함", "ko", "전화로"),
         ("Kim Min-gu, Gangwon", "en", "Kim Min-gu"),  # a name, not an address
         ("호흡기내과 협진, 신경외과 당직", "ko", "호흡기내과"),
+        ("On HD since 2019, No SI today", "en", "On HD"),
+        ("Bowel remained quiet overnight", "en", "Bowel"),
+        ("Diet: Bora Song RD reviewed", "en", "Bora Song RD"),
     ],
 )
 def test_labels_words_and_departments_stay_what_they_are(

@@ -258,6 +258,9 @@ _MD_COUNT_AFTER = rx.compile(
 )
 
 
+_SCORED_LINE = rx.compile(r"(?i:pain|nrs|vas|score|통증)|\d/10\b")
+
+
 def _md_alone(m: rx.Match, text: str) -> bool:
     if parse_date("md", m) is None:
         return False
@@ -267,12 +270,16 @@ def _md_alone(m: rx.Match, text: str) -> bool:
     if _MD_SCORE_BEFORE.search(before) or _MD_COUNT_AFTER.match(after):
         return False
     zero = m.group("m").startswith("0") or m.group("d").startswith("0")
+    # a line that scores pain ("Pain 6/10 ... Reassessed 2230: 3/10.") gives the weak signs
+    # below (brackets, a line's opening or end) no weight
+    scored = _SCORED_LINE.search(text, line_start, s) is not None
     alone_in_parens = before.endswith("(") and after.startswith(")")
     opens_line = not before.strip(" \t-*•#[") and after[:1] in (" ", "\t", ")", "]", "")
+    # closing a line or a sentence: "[물리치료 경과] 3/5", "privacy officer notified 3/5."
+    closes_line = rx.match(r"[ \t]*\.?[ \t]*(?:\n|$)", after) is not None
     return bool(
         zero
-        or alone_in_parens
-        or opens_line
+        or (not scored and (alone_in_parens or opens_line or closes_line))
         or _MD_TIME_BEFORE.search(before)
         or _MD_TIME_AFTER.match(after)
     )

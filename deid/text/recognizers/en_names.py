@@ -35,7 +35,7 @@ _LO = "a-zß-öø-ÿĀ-ž"
 _CAPWORD = rf"[{_UP}](?:['’][{_UP}])?[{_LO}]+(?:[{_UP}][{_LO}]+)?(?:-[{_UP}{_LO}][{_LO}]+)?"
 _INITIALS = r"(?:[A-Z]\.\s?){1,3}"
 _ROLES = (
-    r"RN|LPN|LVN|NP|PA|PA-C|CNM|CRNA|Dr\.?|Prof\.?|Det\.?|Officer|Fr\.?|"
+    r"RN|LPN|LVN|NP|PA|PA-C|CNM|CRNA|Dr\.?|Prof\.?|Det\.?|[Oo]fficer|[Dd]eputy|[Tt]rooper|Fr\.?|"
     r"[Aa]ttending|[Rr]esident|[Ff]ellow|[Ii]ntern|[Ss]taff|[Ss]urgeon|[Pp]athologist|[Rr]adiologist|"
     r"[Hh]ematopathologist|[Cc]ytotechnologist|[Cc]ounse(?:l)?lor|[Cc]oordinator|[Cc]haplain|[Ss]itter|"
     r"[Pp]rovider|[Ii]ntensivist|[Pp]harmacist|[Ss]onographer|[Aa]dvocate|[Ii]nterpreter|[Nn]urse|"
@@ -76,8 +76,9 @@ _SURNAME_FIRST = rx.compile(
     r"(?<![A-Za-z])([A-Z]{2,}(?:[ \t-][A-Z][a-z]+(?:-[a-z]+)?){1,2})(?![A-Za-z])"
 )
 _SURNAME_COMMA = rx.compile(rf"(?<![A-Za-z])({_CAPWORD}, ?[A-Z][a-z]+-[a-z]+)(?![A-Za-z])")
+# (a dash before it only as a sign-off: "-Rosa Delgado, billing", not "Smith-Rosa Delgado")
 _GIVEN_FAMILY = rx.compile(
-    rf"(?<![{_UP}{_LO}'’-])([{_UP}][{_LO}]+)((?:[ \t]{_CAPWORD}){{1,2}})(?![{_UP}{_LO}])"
+    rf"(?<![{_UP}{_LO}'’])(?<![^\s(]-)([{_UP}][{_LO}]+)((?:[ \t]{_CAPWORD}){{1,2}})(?![{_UP}{_LO}])"
 )
 # "Thompson, Gerald", "O'Donnell, Siobhan": a family name, a comma, a known given name.
 _FAMILY_COMMA_GIVEN = rx.compile(
@@ -143,6 +144,25 @@ _VIETNAMESE = rx.compile(
     rf"(?<![{_UP}{_LO}])({_CAPWORD}[ \t](?:Thi|Thị|Van|Văn)[ \t]{_CAPWORD}(?:[ \t]{_CAPWORD})?)(?![{_UP}{_LO}])"
 )
 
+# A name before an e-mail address in angle brackets: "To: Thomas Wright <t.wright@...>".
+_NAME_BEFORE_EMAIL = rx.compile(
+    rf"(?<![{_UP}{_LO}])({_CAPWORD}(?:[ \t](?:[A-Z]\.|{_CAPWORD})){{0,3}})[ \t]*<[^<>@\s]+@[^<>\s]+>"
+)
+# A greeting or a name alone opening a message: "Hi Ji-ho,", "Tom, the samples ...".
+_GREETING = rx.compile(
+    rf"(?i:\b(?:hi|hello|hey|good morning|good afternoon))[ \t]+({_CAPWORD})(?=[ \t]*[,!:])"
+)
+_OPENING_NAME = rx.compile(rf"^[ \t]*({_CAPWORD})(?=,[ \t])", rx.M)
+# A transcriptionist's or typist's initials in lower case: "Transcribed: kl", "tr: jh".
+_TYPIST = rx.compile(
+    r"(?i:\b(?:transcribed(?: by)?|typed(?: by)?|transcriptionist|tr|dt))\s?[:/]\s?([a-z]{2,3})\b"
+)
+# A user name made of a name: "user jpark viewed", "login: minji.kim".
+_USER_NAME = rx.compile(
+    r"(?i:\b(?:user(?:name)?|login|account|uid))\s?[:=]?\s?([a-z]{1,3}[a-z]{2,12}(?:[._][a-z]{2,12})?)\b"
+)
+_CELL_BEFORE = rx.compile(r"[|\t][ \t]{0,2}$")
+_CELL_AFTER = rx.compile(r"[ \t]{0,2}[|\t]")
 # One initial and a family name the lexicons know: "T. Aldana", "K. Wójcik".
 _ONE_INITIAL_SURNAME = rx.compile(rf"(?<![A-Za-z.])([A-Z]\.\s?{_CAPWORD})(?![A-Za-z])")
 # Initials without dots before a romanized Korean family name: "HJ Lee", "SY Park".
@@ -384,7 +404,11 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
         if len(words) > 1 or len(speakers) >= 2 or words[0].lower() in census:
             add(_clean(text, *m.span(1)), 0.7)
     for m in _SIGN_OFF.finditer(text):
-        if m.group(1).split()[0].lower() in given:
+        first = m.group(1).split()[0].lower()
+        if first in given or (
+            first not in lexicons.english_words()
+            and (_two_syllables(first) or _hyphenated_syllables(first))
+        ):
             add(_clean(text, *m.span(1)), 0.75)
     for m in _INITIALS_LABEL.finditer(text):
         out.append((m.start(1), m.end(1), 0.8))
@@ -393,6 +417,45 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
     for m in _RELATION.finditer(text):
         add(_clean(text, *m.span(1)), 0.75)
     _lexicon_names(text, add)
+    # (their layout is the evidence: "Wright" before an address is a name, word or not)
+    out.extend((s, e, score) for (s, e), score in _message_names(text))
+    return out
+
+
+def _message_names(text: str) -> list[tuple[tuple[int, int], float]]:
+    """Names of e-mail and message layouts: before an address, after a greeting, opening
+    a message, a typist's initials, a user name made of a name."""
+    out: list[tuple[tuple[int, int], float]] = []
+    given = _given_names()
+    for m in _NAME_BEFORE_EMAIL.finditer(text):
+        words = list(rx.finditer(r"\S+", m.group(1)))
+        while words and (
+            is_role_word(words[0].group(0)) or words[0].group(0).lower() in _NOT_NAMES
+        ):
+            words.pop(0)
+        if words:
+            out.append(((m.start(1) + words[0].start(), m.start(1) + words[-1].end()), 0.75))
+    for m in _GREETING.finditer(text):
+        out.append((m.span(1), 0.7))
+    for m in _OPENING_NAME.finditer(text):
+        word = m.group(1).lower()
+        if word in _census_given_names() or (
+            word not in lexicons.english_words()
+            and (_hyphenated_syllables(word) or (word in given and not _blocked(m.group(1))))
+        ):
+            out.append((m.span(1), 0.65))
+    for m in _TYPIST.finditer(text):
+        out.append((m.span(1), 0.7))
+    surnames = _surnames()
+    for m in _USER_NAME.finditer(text):
+        parts = rx.split(r"[._]", m.group(1))
+        if len(parts) == 2:
+            ok = parts[0] in given or parts[1] in surnames
+        else:
+            word = parts[0]
+            ok = any(word[i:] in lexicons.roman_surnames() or word[i:] in surnames for i in (1, 2))
+        if ok and m.group(1) not in lexicons.english_words():
+            out.append((m.span(1), 0.7))
     return out
 
 
@@ -473,7 +536,11 @@ def _lexicon_names(text: str, add: Callable[[tuple[int, int] | None, float], Non
     surnames = _surnames()
     for m in _ONE_INITIAL_SURNAME.finditer(text):
         last = m.group(1).split(".")[-1].strip()
-        if last.lower() in surnames and not _blocked(last):
+        # a cell of its own in a table row is name enough: "| S. Ortega | screen fail"
+        cell = _CELL_BEFORE.search(text, max(0, m.start(1) - 4), m.start(1)) and _CELL_AFTER.match(
+            text, m.end(1)
+        )
+        if (last.lower() in surnames or cell) and not _blocked(last):
             add(m.span(1), 0.7)
     given = _given_names()
     for m in _CAPS_FAMILY_COMMA_GIVEN.finditer(text):

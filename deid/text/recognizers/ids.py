@@ -139,8 +139,8 @@ _MRN_LABELS = (
     r"Specimen\s?(?:ID|No\.?|Number|#)?|Sample\s?(?:ID|No\.?|#)?|Acc(?:ession|\.)?\s?(?:No\.?|Number|#)?|"
     r"Case\s?(?:No\.?|Number|#)|Unit\s?No\.?|Kit\s?(?:No\.?|#)|Report\s?(?:No\.?|#)|"
     r"Exam\s?(?:No\.?|#|ID)|Study\s?(?:ID|No\.?|#)|Lab\s?(?:ID|No\.?|#)|Visit\s?(?:ID|No\.?|#)|"
-    r"(?:ED|ER|OPD|ICU|OR|Rx)\s?(?:#|No\.?)|ID\s?(?:#|No\.?)|Subject(?:\s?(?:ID|No\.?|#|Number))?|"
-    r"Participant(?:\s?(?:ID|No\.?|#|Number))?|Screening\s?(?:ID|No\.?|#)|Enrol(?:l)?ment\s?(?:ID|No\.?|#)|[A-Za-z]{3,12}\s(?:no\.|number|#))|"
+    r"(?:ED|ER|OPD|ICU|OR|Rx)\s?(?:#|No\.?)|ID\s?(?:#|No\.?)|Subj(?:ect)?s?(?:\s?(?:ID|No\.?|#|Number))?|"
+    r"Participants?(?:\s?(?:ID|No\.?|#|Number))?|Screening\s?(?:ID|No\.?|#)|Enrol(?:l)?ment\s?(?:ID|No\.?|#)|[A-Za-z]{3,12}\s(?:no\.|number|#))|"
     r"(?<![A-Za-z])ID|(?<![A-Za-z])[A-Z]{2,4}\s?#"
 )
 # An identifier token (a regex, not a secret).
@@ -195,10 +195,24 @@ MRN_RULES = [
             and _PRODUCT_CONTEXT.search(text[max(0, m.start(1) - 20) : m.start(1)]) is None
         ),
     ),
-    # Any Korean "...번호" (number) label: 외래번호, 접수번호, 수진자번호...
+    # Any Korean "...번호" (number) label: 외래번호, 접수번호, 수진자번호, 면허번호: 제 88214호...
     Rule(
         "MRN",
-        rx.compile(r"[가-힣]{1,6}\s?번호\s?[:#]?\s{0,3}" + _ID_TOKEN + _NA),
+        rx.compile(
+            r"[가-힣]{1,6}\s?번호\s?[:#]?\s{0,3}(?:제\s?)?" + _ID_TOKEN + r"(?:(?=호)|" + _NA + ")"
+        ),
+        0.85,
+        group=1,
+        validator=_has_digits(4),
+    ),
+    # The other end of a range of ids: "subjects 07-0031 to 07-0054", "Subj 07-0031~0054".
+    Rule(
+        "MRN",
+        rx.compile(
+            r"(?i:subj(?:ect)?s?|participants?|samples?|specimens?|cases?)\s?(?:ID|No\.?|#)?\s?[:#]?\s?"
+            r"[A-Za-z]{0,4}-?\d[\dA-Za-z-]*\s?(?:to|through|~|-|–)\s?([A-Za-z]{0,4}-?\d{2}[\dA-Za-z-]*)"
+            + _NA
+        ),
         0.85,
         group=1,
         validator=_has_digits(4),
@@ -277,7 +291,7 @@ PASSPORT_RULES = [
     Rule(
         "PASSPORT",
         rx.compile(
-            r"(?i:여권\s?번호|여권|passport\s?(?:no\.?|number|#)?)\s?[:#.]?\s{0,3}"
+            r"(?i:여권\s?번호|여권|passport\s?(?:no\.?|number|#)?)\s?(?:\([^()\n]{1,30}\)\s?)?[:#.]?\s{0,3}"
             r"([A-Z]{1,2}\d{7,8}|[A-Z]\d{3}[A-Z]\d{4}|\d{9})" + _NA
         ),
         0.97,

@@ -42,6 +42,13 @@ US_ADDRESS = rx.compile(
     r"(?:,?\s+(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Fl\.?|Floor|#)\s*[\dA-Z-]+)?,?\s+"
     r"[A-Z][A-Za-z.'-]*(?:\s+[A-Z][A-Za-z.'-]*){0,3},\s+[A-Z]{2}\s+\d{5}(?:-\d{4})?(?!\d)"
 )
+# A street address without its city: "14 Maple Ct", "221 N Harbor View Dr, Apt 3B".
+US_STREET = rx.compile(
+    r"(?<![\d/.:-])\b\d{1,6}[ \t]+(?:[NSEW]\.?[ \t]+)?[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+){0,3}[ \t]+"
+    r"(?:St|Street|Ave|Avenue|Rd|Road|Dr|Drive|Ct|Court|Ln|Lane|Blvd|Boulevard|Way|Pl|Place|Ter|"
+    r"Terrace|Cir|Circle|Pkwy|Parkway|Hwy|Highway)\.?"
+    r"(?:,?[ \t]+(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|#)[ \t]*[\dA-Z-]+)?(?![A-Za-z])"
+)
 # Romanized Korean addresses: "12 Gangnam-daero, Seocho-gu, Seoul 06611", "Jungang-ro 12, Chuncheon-si".
 _RO_ROAD = r"[A-Z][a-z]+(?:-[a-z0-9]+)*-(?:daero|ro|gil)(?:\s?\d{1,4}(?:beon)?-?gil)?"
 _RO_UNIT = r"[A-Z][a-z]+(?:-[a-z]+)?-(?:gu|si|gun|dong|eup|myeon|ri|do)"
@@ -96,6 +103,7 @@ ADDRESS_RULES = [
     Rule("ADDRESS", KO_ADDRESS, 0.85),
     Rule("ADDRESS", KO_ADDRESS_PROVINCE_ONLY, 0.85),
     Rule("ADDRESS", US_ADDRESS, 0.85),
+    Rule("ADDRESS", US_STREET, 0.75, name="us_street"),
 ]
 
 # ------------------------------------------------------------------ organizations
@@ -183,6 +191,28 @@ _GENERIC_ORG = frozenset(
         "농협",
         "수협",
         "축협",
+        # banks (an account number is the identifier: "농협 [110-123-456789]")
+        "국민은행",
+        "신한은행",
+        "우리은행",
+        "하나은행",
+        "기업은행",
+        "농협은행",
+        "수협은행",
+        "부산은행",
+        "대구은행",
+        "경남은행",
+        "광주은행",
+        "전북은행",
+        "제주은행",
+        "씨티은행",
+        "우체국",
+        "새마을금고",
+        "신협",
+        "카카오뱅크",
+        "토스뱅크",
+        "가족센터",
+        "콜센터",
     ]
 )
 _GANGWON_CITIES = (

@@ -729,6 +729,20 @@ def test_a_saint_in_a_sentence_is_no_hospital(scrubber: Scrubber) -> None:
         ("Seen by Kim MJ and Lee SH.", "en", "Lee SH", "PERSON"),
         ("Jiyeon reports nausea since yesterday.", "en", "Jiyeon", "PERSON"),
         ("Seo-yeon denies fever.", "en", "Seo-yeon", "PERSON"),
+        ("Left voicemail.\n-Rosa Delgado, billing specialist", "en", "Rosa Delgado", "PERSON"),
+        ("To: Thomas Wright <t.wright@biogenix.com>", "en", "Thomas Wright", "PERSON"),
+        ("Please confirm receipt. Regards, Minji", "en", "Minji", "PERSON"),
+        ("Hi Ji-ho, your MRI is at 2 pm", "en", "Ji-ho", "PERSON"),
+        ("Dictated: A. Rahimi MD  Transcribed: kl  03/02/2025", "en", "kl", "PERSON"),
+        ("user jpark viewed chart 10448210", "en", "jpark", "PERSON"),
+        ("Animal control notified, officer J. Blakely badge 2231.", "en", "J. Blakely", "PERSON"),
+        ("Subj 016 | S. Ortega | screen fail (eGFR 38)", "en", "S. Ortega", "PERSON"),
+        ("Dog owned by Mr. Ferreira (14 Maple Ct).", "en", "14 Maple Ct", "ADDRESS"),
+        ("aliquots (subjects 07-0031 to 07-0054) go out", "en", "07-0054", "MRN"),
+        ("면허번호: 제 88214호", "ko", "88214", "MRN"),
+        ("Passport (for school abroad): TZ4408812", "en", "TZ4408812", "PASSPORT"),
+        ("[물리치료 경과] 3/5\n편상철 님 보행", "ko", "3/5", "DATE"),
+        ("Privacy officer notified 3/5.", "en", "3/5", "DATE"),
     ],
 )
 def test_round_four_shapes(
@@ -745,6 +759,8 @@ def test_round_four_shapes(
         ("Apgar 8/9, pN1 (2/31)", "en"),
         ("positive in 3/12 cores", "en"),
         ("통증 3/10 호소, 1/2 정 복용", "ko"),
+        ("2130 Pain 6/10, oxycodone given. Reassessed 2230: 3/10.", "en"),
+        ("Motor 5/5.\nReflexes 2/4", "en"),
     ],
 )
 def test_scores_counts_and_doses_are_no_month_days(
@@ -765,6 +781,9 @@ def test_scores_counts_and_doses_are_no_month_days(
         ("On HD since 2019, No SI today", "en", "On HD"),
         ("Bowel remained quiet overnight", "en", "Bowel"),
         ("Diet: Bora Song RD reviewed", "en", "Bora Song RD"),
+        ("Flagged: user not on care team", "en", "not"),
+        ("농협 [110-123-456789]로 입금, 국민은행 계좌", "ko", "국민은행"),
+        ("DOB 04/22/1971\nDear Dr. Abernathy,", "en", "04/22/1971\nDear Dr"),
     ],
 )
 def test_labels_words_and_departments_stay_what_they_are(

@@ -73,17 +73,20 @@ _ROLE_ENDING_BEFORE = rx.compile(
     r"집도|마취|보조|어시스트|소독|순환|참관|입회|동행|면담|상담|처방|투약|채혈|시행|의뢰|회신|인계|인수|"
     r"통화|면회|접수|입력|검수|감수|승인|결재|참석|참여|"
     # ...and in English: "Given by 한소희", "seen by 여민호", "d/w 구자철"
-    r"by|d/w|[Ss]igned|[Cc]alled|[Pp]aged|[Nn]otified|[Ii]nformed)\s{1,2}$"
+    r"by|d/w|[Ss]igned|[Cc]alled|[Pp]aged|[Nn]otified|[Ii]nformed)"
+    # (numbered and with a colon too: "진단의 2: 라윤경")
+    r"(?:\s?\d{1,2})?\s?[:：]?\s{1,2}$"
 )
 # ...but an institution is no role (강원대학교병원 신장내과, 본원 외래).
 _INSTITUTION_BEFORE = rx.compile(r"(?:병원|의원|학원|요양원|법원|공원|본원|분원|지원)\s{1,2}$")
 # A family name and a given name written apart: "길 태 호", "김 수 자", "박 올가".
+# (not a piece of a longer spaced run, but a title may follow: "이 준 호 님 귀하")
 _SPACED_NAME = rx.compile(
-    r"(?<![가-힣])([가-힣]) (?:[가-힣] [가-힣]|[가-힣]{1,2})(?![가-힣])(?! [가-힣](?![가-힣]))"
+    r"(?<![가-힣])([가-힣]) (?:[가-힣] [가-힣]|[가-힣]{1,2})(?![가-힣])(?! (?!님|씨)[가-힣](?![가-힣]))"
 )
 # A compound family name and a given name written apart: "선우 혁", "남궁 민수".
 _SPACED_COMPOUND = rx.compile(
-    r"(?<![가-힣])(?:남궁|황보|제갈|선우|독고|사공|서문|동방) [가-힣]{1,2}(?![가-힣])"
+    r"(?<![가-힣])(?:남궁|황보|제갈|선우|독고|사공|서문|동방) (?:[가-힣] [가-힣]|[가-힣]{1,2})(?![가-힣])"
 )
 # Vietnamese family names in Hangul and the middle names 반 (Văn) and 티 (Thị).
 _VIETNAMESE_HANGUL = rx.compile(
@@ -92,11 +95,14 @@ _VIETNAMESE_HANGUL = rx.compile(
 )
 _CELL_BEFORE = rx.compile(r"[|\t]\s{0,2}$")
 _CELL_AFTER = rx.compile(r"\s{0,2}[|\t]")
-_LABEL_COLON = rx.compile(r"[가-힣A-Za-z]{1,8}\s{0,2}[:：]\s{0,2}$")
+# (a numbered label too: "진단의 2: 라윤경")
+_LABEL_COLON = rx.compile(r"[가-힣A-Za-z]{1,8}(?:\s?\d{1,2})?\s{0,2}[:：]\s{0,2}$")
 _TITLE_AFTER = rx.compile(
     r"(?:님|씨|선생님|선생|교수님|교수|원장님|원장|간호사|전공의|전임의|과장|팀장|부장|실장|대리|주임|"
     r"학생|치료사|상담사|복지사|영양사|약사|기사|요원|대원|위원|직원|수녀님|신부님|목사님|스님|여사님|여사|"
-    r"경위|경장|경사|어르신|할머니|할아버지|환자|보호자|군|양|님께|선생님께)"
+    r"경위|경장|경사|어르신|할머니|할아버지|환자|보호자|군|양|님께|선생님께|"
+    # how a letter or a message addresses a person: "우경민 고객님", "이 준 호 님 귀하"
+    r"고객님|고객|귀하|회원님|수검자|수험자|어머님|아버님)"
 )
 _BRACKET_AFTER = rx.compile(
     r"\s?\(\s?(?:남|여|M|F|\d{1,3}|남편|아내|처|부인|배우자|딸|아들|자녀|어머니|아버지|엄마|아빠|모|부|"
@@ -191,6 +197,9 @@ _WORD_PLUS = frozenset("과실일팀부방표에량률치값")
 # ...or a case particle after a known word, when a listing rule took the two for a name
 # (전화+로 after "보호자(배우자 오금순)").
 _WORD_PLUS_OR_PARTICLE = _WORD_PLUS | frozenset("로를을가도")
+_DEPARTMENT_END = rx.compile(
+    r"(?:내과|외과|의학과|소아과|안과|치과|피부과|신경과|비뇨기과|산부인과)$"
+)
 _ROLE_END = frozenset("자사의")
 # Endings of place names: a name ending so needs context ("강남구", "원주시").
 _PLACE_END = frozenset("구시군도")
@@ -390,6 +399,7 @@ class KoreanNameScorer:
                 korean_role_before(before)
                 or _LABEL_COLON.search(before)
                 or _TITLE_AFTER.match(after.lstrip())
+                or _SEX_AGE_AFTER.match(after.lstrip(" ("))  # "선우 진 (M/55)"
             ):
                 out.append((m.start(), m.end(), 0.75))
         for m in _VIETNAMESE_HANGUL.finditer(text):
@@ -502,6 +512,8 @@ class KoreanNameScorer:
         word = text[start:end]
         if word in self.stop or (suffix and (start, end + len(suffix)) in common):
             return None  # listed, or a cut of one word Kiwi knows (정형외+과, 원무+과)
+        if suffix == "과" and _DEPARTMENT_END.search(word + suffix):
+            return None  # a department, whatever Kiwi reads: 신장내+과, 흉부외+과
         if _splits_known_word(common, start, end) and (start, end) not in common:
             return None  # 구강+궤(양): the end of the candidate cuts a word Kiwi knows
         surname = word[:2] if word[:2] in _COMPOUND and len(word) >= 3 else word[:1]

@@ -37,6 +37,7 @@ _ROW_WORD = rx.compile(r"[가-힣]{2,8}")
 # The next item after a name in a list: a separator, then a Hangul word.
 # An arrow hands over from one name to the next ("Given by 한소희 → 권나래").
 _NEXT_ITEM = rx.compile(r"\s?(?:님|씨)?\s?(?:,|·|/|및|、|→|->|=>|>)\s?([가-힣]{3,5})(?![가-힣])")
+_PREVIOUS_ITEM = rx.compile(r"(?<![가-힣])([가-힣]{3,4}?)\s?(?:님|씨)?\s?(?:,|·|/|및|、)\s?$")
 _NUMBER = rx.compile(r"\d+")
 _LATIN = rx.compile(r"[A-Za-z]+")
 _SPACES = rx.compile(r"\s+")
@@ -147,10 +148,19 @@ def aligned_row_names(
 def listed_names(
     text: str, spans: list[tuple[int, int, float]], scorer: KoreanNameScorer
 ) -> list[tuple[int, int, float]]:
-    """The next items of a list that a found name opens: "권영식, 홍복동", "김민수·이영희"."""
+    """The next items of a list that a found name opens ("권영식, 홍복동", "김민수·이영희"),
+    and the item just before a found name."""
     candidates: list[tuple[int, int, float]] = []
     ends = sorted({e for _, e, _ in spans})
     starts = {s for s, _, _ in spans}
+    # ...and the item before a found name: "회원 석만호·제복희" when only 제복희 was found
+    for start in sorted(starts):
+        m = _PREVIOUS_ITEM.search(text, max(0, start - 12), start)
+        if m is None or m.end(1) in ends:
+            continue
+        word = _name_part(m.group(1))
+        if word is not None and len(word) == len(m.group(1)):
+            candidates.append((m.start(1), m.end(1), 0.65))
     for end in ends:
         pos = end
         while True:

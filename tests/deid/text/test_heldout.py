@@ -71,7 +71,7 @@ FLOORS: dict[str, tuple[float, float, dict[str, float]]] = {
     "handwritten": (0.985, 0.99, {**_IDS, "PERSON": 0.99, "MRN": 1.0, "DATE": 1.0}),
     "fresh": (0.98, 0.98, {**_IDS, "PERSON": 0.98, "MRN": 1.0, "ADDRESS": 1.0, "DATE": 1.0}),
     "fresh2": (0.985, 0.985, {**_IDS, "PERSON": 0.98, "MRN": 0.94, "ORGANIZATION": 1.0}),
-    "fresh3": (0.93, 0.99, {"PHONE": 1.0, "PERSON": 0.925, "MRN": 0.87, "DATE": 0.97}),
+    "fresh3": (0.95, 0.99, {"PHONE": 1.0, "PERSON": 0.95, "MRN": 0.87, "DATE": 0.97}),
     "fresh4": (0.98, 0.985, {**_IDS, "PERSON": 0.99, "MRN": 1.0, "KR_RRN": 1.0, "DATE": 0.96}),
     "fresh5": (0.975, 0.985, {**_IDS, "PERSON": 0.97, "MRN": 1.0, "KR_RRN": 1.0, "DATE": 0.95}),
     "fresh6": (0.98, 0.96, {**_IDS, "PERSON": 0.99, "MRN": 1.0, "DATE": 0.9}),

@@ -743,6 +743,17 @@ def test_a_saint_in_a_sentence_is_no_hospital(scrubber: Scrubber) -> None:
         ("Passport (for school abroad): TZ4408812", "en", "TZ4408812", "PASSPORT"),
         ("[물리치료 경과] 3/5\n편상철 님 보행", "ko", "3/5", "DATE"),
         ("Privacy officer notified 3/5.", "en", "3/5", "DATE"),
+        ("경로당 회원 석만호·제복희 외 14명", "ko", "석만호", "PERSON"),
+        ("우경민 고객님, 강릉제일내과의원입니다.", "ko", "우경민", "PERSON"),
+        (
+            "진단의 1: 송재헌 (춘천예담정신병원) / 진단의 2: 라윤경 (국립춘천병원)",
+            "ko",
+            "라윤경",
+            "PERSON",
+        ),
+        ("서문 경 희 님 - 무릎 주사 후 호전.", "ko", "서문 경 희", "PERSON"),
+        ("이 준 호 님 귀하", "ko", "이 준 호", "PERSON"),
+        ("3. 선우 진 (M/55) — 영상 재검토", "ko", "선우 진", "PERSON"),
     ],
 )
 def test_round_four_shapes(
@@ -784,6 +795,9 @@ def test_scores_counts_and_doses_are_no_month_days(
         ("Flagged: user not on care team", "en", "not"),
         ("농협 [110-123-456789]로 입금, 국민은행 계좌", "ko", "국민은행"),
         ("DOB 04/22/1971\nDear Dr. Abernathy,", "en", "04/22/1971\nDear Dr"),
+        ("처방의: 신장내과 엄태식 / 중재 약사: 하윤슬", "ko", "신장내"),
+        ("7병동 은서영 간호사님, 차도윤 선생님 정말 감사했습니다.", "ko", "간호사님"),
+        ("부위: 좌 측 무릎", "ko", "좌 측"),
     ],
 )
 def test_labels_words_and_departments_stay_what_they_are(

@@ -239,7 +239,8 @@ MD_ALONE = rx.compile(r"(?<![\d./:\-A-Za-z])(?P<md>" + _M + r"/" + _D + r")(?![\
 _MD_TIME_BEFORE = rx.compile(
     r"(?:^|[\s(\[#])(?:on|since|until|till|onset|dated|through|thru|as of|starting|started|"
     r"effective|expected|planned|last|next|post|prior|admitted|discharged|readmitted|"
-    r"transferred|died|expired|born|vaccinated|operated|D/C|d/c|adm|disch|tx|ERCP|op|OP)"
+    r"transferred|died|expired|born|vaccinated|operated|D/C|d/c|adm|disch|tx|ERCP|op|OP|"
+    r"completed|performed|done|placed|drawn|collected|obtained|reviewed|signed|updated)"
     r"[\s:]{1,2}$"
 )
 _MD_TIME_AFTER = rx.compile(

@@ -190,7 +190,7 @@ _CAPS_FAMILY_COMMA_GIVEN = rx.compile(
 )
 # "PARK SANG-CHUL", "KIM MIN SU": a romanized Korean name all in capitals.
 _CAPS_ROMAN = rx.compile(
-    r"(?<![A-Za-z])([A-Z]{2,5}(?:[ ,]{1,2}[A-Z]{2,6}(?:-[A-Z]{2,6})?){1,2})(?![A-Za-z])"
+    r"(?<![A-Za-z])([A-Z]{2,5}(?:[ ,]{1,2}[A-Z]{2,6}(?:-[A-Z]{1,6})?){1,2})(?![A-Za-z])"
 )
 # Two capitals that are a clinical abbreviation, not initials: "CT Kim" is no name.
 _NOT_INITIALS = rx.compile(
@@ -220,7 +220,7 @@ _NAME_AND = rx.compile(rf"({_CAPWORD})\s?(?:,|/|&|and|or)\s?$")
 
 _ROMAN_SYLLABLE = rx.compile(
     r"(?i:(?:kk|tt|pp|ss|jj|ch|sh|[bcdghjklmnprstwy])?"
-    r"(?:yeo|yae|wae|ae|ea|eo|eu|oe|oo|ui|wa|we|wi|wo|ya|ye|yo|yu|a|e|i|o|u)(?:ng|n|m|l|k|p|t)?)"
+    r"(?:yeo|yae|wae|ae|ea|eo|eu|oe|oo|ui|wa|we|wi|wo|ya|ye|yo|yu|a|e|i|o|u)(?:ng|n|m|l|k|p|t|h)?)"
 )
 
 

@@ -73,6 +73,18 @@ RRN_RULES = [
 
 # ---------------------------------------------------------------- phones
 _SEP = r"[-.\s]?"
+
+
+def _quarter_hour(hhmm: str) -> bool:
+    return int(hhmm[:2]) <= 23 and hhmm[2:] in ("00", "15", "30", "45")
+
+
+def _not_shift_times(m: rx.Match, text: str) -> bool:
+    """A service number (1588-1234), not a shift written as two times ("1900-0700")."""
+    first, _, second = m.group(0).partition("-")
+    return not (_quarter_hour(first) and _quarter_hour(second))
+
+
 PHONE_RULES = [
     # Korean mobile: 010-1234-5678, 01012345678, +82 10-1234-5678, +82-(0)10...
     Rule(
@@ -98,7 +110,7 @@ PHONE_RULES = [
         0.9,
     ),
     # Nationwide service numbers 1588-1234.
-    Rule("PHONE", rx.compile(_NB + r"1[5689]\d{2}-\d{4}" + _NA), 0.6),
+    Rule("PHONE", rx.compile(_NB + r"1[5689]\d{2}-\d{4}" + _NA), 0.6, validator=_not_shift_times),
     # North-American: (415) 555-0132, 415-555-0132, +1 206-320-8394, 1-800-555-0133.
     Rule(
         "PHONE",

@@ -234,7 +234,7 @@ def find_korean_names(text: str) -> list[tuple[int, int, float]]:
 _SYL = (
     r"(?:kk|tt|pp|ss|jj|ch|sh|[bcdghjklmnprstwy])?"
     r"(?:yeo|yae|wae|ae|ai|ea|ee|ei|eo|eu|oe|oo|ou|ui|wa|we|wi|wo|ya|ye|yo|yu|a|e|i|o|u)"
-    r"(?:ng|n|m|l|k|p|t|r)?"
+    r"(?:ng|n|m|l|k|p|t|r|h)?"
 )
 _GIVEN_RE = rx.compile(rf"(?i:{_SYL})(?:-?(?i:{_SYL}))?")
 _CAP = r"[A-ZÀ-ÖØ-ÞĀ-ž][a-zA-ZÀ-ÖØ-öø-ÿĀ-ž'’]*(?:-[A-Za-zÀ-ÖØ-öø-ÿĀ-ž][a-zA-ZÀ-ÖØ-öø-ÿĀ-ž'’]*)*"

@@ -66,10 +66,12 @@ _RO_PROVINCE = (
     r"[A-Z][a-z]+-(?:si|do))"
 )
 _RO_DISTRICT = r"[A-Z][a-z]+-(?:gun|gu|dong|eup|myeon|ri)"
+_RO_CITY = r"(?:[A-Z][a-z]+-si,?\s)?"  # "Sokcho-si, Joyang-dong"
 RO_DISTRICT = rx.compile(
-    rf"\b({_RO_DISTRICT}(?:,?\s{_RO_UNIT})*,?\s{_RO_PROVINCE}(?:,?\s(?:Korea|South Korea))?)(?![A-Za-z-])"
+    rf"\b({_RO_CITY}{_RO_DISTRICT}(?:,?\s{_RO_UNIT})*,?\s{_RO_PROVINCE}(?:,?\s(?:Korea|South Korea))?)"
+    r"(?![A-Za-z-])"
     rf"|(?:\b(?:[Ii]n|[Aa]t|[Ff]rom|[Nn]ear|[Ll]ives|[Rr]esides|[Aa]ddress:?|[Vv]illage of))\s"
-    rf"({_RO_DISTRICT}(?:,?\s{_RO_UNIT})*(?:,?\s{_RO_PROVINCE})?)(?![A-Za-z-])"
+    rf"({_RO_CITY}{_RO_DISTRICT}(?:,?\s{_RO_UNIT})*(?:,?\s{_RO_PROVINCE})?)(?![A-Za-z-])"
 )
 
 

@@ -1,4 +1,4 @@
-"""Recall on notes the scrubber was not written for: nine hand-written corpora.
+"""Recall on notes the scrubber was not written for: ten hand-written corpora.
 
 Each corpus was written by hand, in styles unlike the dev set's templates, before the
 round of work that then looked at its misses; each was scored once on arrival, and that
@@ -20,27 +20,33 @@ first score is the honest figure for unseen notes:
 - ``fresh9.md`` (40 notes: billing and insurance memos, e-mail, SMS, logs, certificates)
   after round 4's first two commits: 0.923 overall, PERSON 0.930, MRN 0.700, DATE 0.941,
   PHONE, RRN and e-mail 1.000, character precision 0.992.
+- ``fresh10.md`` (40 notes: admission, progress, discharge, nursing, radiology, genetic,
+  referral, social-work and billing notes, a third each Korean, English and mixed) after
+  round 4's fourth commit: 0.971 overall, PERSON 0.984, MRN, PHONE, RRN 1.000, character
+  precision 0.984 -- the first arrival at or above the issue's 0.95 on both.
 
 Round 3 added the world name lists (names-dataset: given and family names of 105
 countries), rules for a lone name with little context, and note-level passes (a found
 name again, rows of the same shape, lists: ``recognizers/note_names.py``). fresh3, whose
 misses round 3 did not look at, went from 0.896 to 0.926 (PERSON 0.876 to 0.921).
 
-Round 4 (on fresh8's and then fresh9's misses) added month/days on their own when something marks them
-as dates (a leading zero, a word of time, brackets of their own, a line's opening) and
+Round 4 (on fresh8's, fresh9's and fresh3's misses) added month/days on their own when
+something marks them as dates (a leading zero, a word of time, brackets of their own, a
+line's opening or end) and
 not as scores or counts, year-month dates, English roles and "by" before Korean names,
 arrows in hand-over lists, clinics named by town or brand and specialty (홍천연세내과),
 romanized districts, ages in brackets after a name; then names of message layouts (before
 an e-mail address, after a greeting, a sign-off, typists' initials, user names), bare
 initials after a family name, a lone name before what a person does, street addresses
-without a city, ranges of subject ids, licence numbers.
+without a city, ranges of subject ids, licence numbers; Korean titles of letters
+(고객님, 귀하), spaced names before a title, the list item before a found name.
 
-All are now tuned on (fresh3 lightly, after its first score). The floors are what the scrubber reaches
+All but fresh10 are now tuned on (fresh10 only for six misses after its first score). The floors are what the scrubber reaches
 on each (it is deterministic): a change that loses recall on any fails here. The goal
 of the issue (overall and PERSON recall >= 0.95 on unseen notes) is not met on every
-arrival: each new corpus has scored 0.85-0.94 overall on arrival (the last three:
-fresh7 0.906 with PERSON 0.922, fresh8 0.923 with PERSON 0.963, fresh9 0.923 with
-PERSON 0.930).
+arrival: the corpora have scored 0.85-0.97 overall on arrival (the last three:
+fresh8 0.923 with PERSON 0.963, fresh9 0.923 with PERSON 0.930, fresh10 0.971 with
+PERSON 0.984).
 """
 
 from __future__ import annotations
@@ -64,6 +70,7 @@ FRESH6 = CORPUS.parent / "fresh6.md"
 FRESH7 = CORPUS.parent / "fresh7.md"
 FRESH8 = CORPUS.parent / "fresh8.md"
 FRESH9 = CORPUS.parent / "fresh9.md"
+FRESH10 = CORPUS.parent / "fresh10.md"
 _IDS = {"PHONE": 1.0, "KR_RRN": 1.0, "EMAIL": 1.0}
 
 # corpus -> (overall recall, character precision, {type: recall})
@@ -78,6 +85,7 @@ FLOORS: dict[str, tuple[float, float, dict[str, float]]] = {
     "fresh7": (0.94, 0.99, {**_IDS, "PERSON": 0.93, "MRN": 1.0, "DATE": 1.0}),
     "fresh8": (0.99, 0.99, {**_IDS, "PERSON": 1.0, "MRN": 1.0, "KR_RRN": 1.0, "DATE": 1.0}),
     "fresh9": (0.99, 0.99, {**_IDS, "PERSON": 0.99, "MRN": 1.0, "DATE": 1.0, "PASSPORT": 1.0}),
+    "fresh10": (0.985, 0.99, {**_IDS, "PERSON": 1.0, "MRN": 1.0, "ADDRESS": 1.0, "DATE": 0.97}),
 }
 
 
@@ -104,6 +112,7 @@ def _score(scrubber: Scrubber, path: Path) -> PhiScore:
         ("fresh7", FRESH7),
         ("fresh8", FRESH8),
         ("fresh9", FRESH9),
+        ("fresh10", FRESH10),
     ],
 )
 def test_recall_on_hand_written_notes_holds(scrubber: Scrubber, name: str, path: Path) -> None:
@@ -119,7 +128,19 @@ def test_recall_on_hand_written_notes_holds(scrubber: Scrubber, name: str, path:
 
 
 def test_corpora_are_well_formed() -> None:
-    for path in (CORPUS, FRESH, FRESH2, FRESH3, FRESH4, FRESH5, FRESH6, FRESH7, FRESH8, FRESH9):
+    for path in (
+        CORPUS,
+        FRESH,
+        FRESH2,
+        FRESH3,
+        FRESH4,
+        FRESH5,
+        FRESH6,
+        FRESH7,
+        FRESH8,
+        FRESH9,
+        FRESH10,
+    ):
         notes = load(path)
         assert notes
         for note in notes:

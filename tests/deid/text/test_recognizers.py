@@ -754,6 +754,15 @@ def test_a_saint_in_a_sentence_is_no_hospital(scrubber: Scrubber) -> None:
         ("서문 경 희 님 - 무릎 주사 후 호전.", "ko", "서문 경 희", "PERSON"),
         ("이 준 호 님 귀하", "ko", "이 준 호", "PERSON"),
         ("3. 선우 진 (M/55) — 영상 재검토", "ko", "선우 진", "PERSON"),
+        (
+            "lives with daughter in Sokcho-si, Joyang-dong; works",
+            "en",
+            "Sokcho-si, Joyang-dong",
+            "ADDRESS",
+        ),
+        ("Proband: MIN, SEO-A   Sample: EX2503-118", "en", "MIN, SEO-A", "PERSON"),
+        ("Plan home tomorrow.\n— Yoon-ah Seo, PGY-2", "en", "Yoon-ah Seo", "PERSON"),
+        ("Med rec completed 3/9 with patient's wife", "en", "3/9", "DATE"),
     ],
 )
 def test_round_four_shapes(
@@ -798,6 +807,9 @@ def test_scores_counts_and_doses_are_no_month_days(
         ("처방의: 신장내과 엄태식 / 중재 약사: 하윤슬", "ko", "신장내"),
         ("7병동 은서영 간호사님, 차도윤 선생님 정말 감사했습니다.", "ko", "간호사님"),
         ("부위: 좌 측 무릎", "ko", "좌 측"),
+        ("NURSING NOTE 03/10/25 1900-0700\nPt resting", "en", "1900-0700"),
+        ("23:00 부모님(국태호, 민경아) 도착", "ko", "부모님"),
+        ("Ko Yeong-ja (F/70), AVF Lt. arm, 4hr", "mixed", "AVF Lt"),
     ],
 )
 def test_labels_words_and_departments_stay_what_they_are(

@@ -141,6 +141,12 @@ DATE_PATTERNS: tuple[tuple[str, rx.Pattern, float], ...] = (
     ("d_mon_y", rx.compile(r"(?<!\d)" + _D + r"-" + _MON + r"-" + _Y4 + r"(?!\d)"), 0.95),
     # March 2021
     ("mon_y", rx.compile(r"\b" + _MON + r"\.?,?\s+" + _Y4 + r"(?!\d)"), 0.8),
+    # 5 March, 24th February (no year)
+    (
+        "d_mon",
+        rx.compile(r"(?<![\d.,/-])" + _D + r"(?:st|nd|rd|th)?\s" + _MON + r"\b\.?(?!,?\s?\d)"),
+        0.8,
+    ),
     # March 5 (no year)
     ("mon_d", rx.compile(r"\b" + _MON + r"\.?\s+" + _D + r"(?:st|nd|rd|th)?(?![\d,]|,\s?\d)"), 0.8),
     # 9/5경부터, 3/2 퇴원: month/day without year, only before a Korean time word.
@@ -244,7 +250,8 @@ _MD_TIME_BEFORE = rx.compile(
     r"[\s:]{1,2}$"
 )
 _MD_TIME_AFTER = rx.compile(
-    r"\s?(?:에|부터|까지|경|이후|이전|전후|재검|예정|퇴원|입원|내원|수술|시술|시행|촬영|검사|"
+    r"\s?(?:오전|오후|새벽|아침|저녁|밤|[AaPp]\.?[Mm]\.?\b|morning|evening|night|"
+    r"에|부터|까지|경|이후|이전|전후|재검|예정|퇴원|입원|내원|수술|시술|시행|촬영|검사|"
     r"발생|발병|시작|중단|방문|진료|외래|재진|예약|onwards|onward)"
 )
 _MD_SCORE_BEFORE = rx.compile(

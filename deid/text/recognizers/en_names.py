@@ -45,6 +45,8 @@ _ROLES = (
     r"Charge RN|Triage RN|Taken by|Seen by|Paged|paged|Report(?:ed)? by|Called by|Caller|Client|Decedent|"
     r"Proband|Recipient|Donor|Member|Infant|Mother|Father|Vulnerable adult|R[1-4]|PGY-?\d|"
     r"Daughter|Son|Wife|Husband|Sister|Brother|Spouse|Partner|Guardian|Bystander|Witness|Roommate|"
+    r"Granddaughter|Grandson|Grandmother|Grandfather|Niece|Nephew|Aunt|Uncle|Cousin|Stepdaughter|"
+    r"Stepson|Stepmother|Stepfather|Neighbou?r|Friend|"
     r"[Aa]ide|[Cc]aregiver|[Cc]haplain|Detective|Deputy|[Cc]aseworker|[Ss]ponsor|PI|CRC|Investigator"
 )
 _CREDENTIALS = (
@@ -129,6 +131,10 @@ _SPEAKER = rx.compile(
     rf"^[ \t]*({_CAPWORD}(?:[ \t](?:[A-Z]\.|{_CAPWORD}))?)(?:[ \t]\([^)\n]{{1,30}}\))?:[ \t]",
     rx.M,
 )
+# A person's initials in brackets after their id: "Subject KR-07-112 (C.Y.P.)".
+# (three letters: two in brackets are as often an abbreviation, "주소(C.C.)")
+_INITIALS_IN_BRACKETS = rx.compile(r"\(((?:[A-Z]\.){3})\)")
+_NOT_PERSON_INITIALS = frozenset(["B.I.D.", "T.I.D.", "Q.I.D.", "P.R.N.", "A.S.A.", "U.S.A."])
 # A person's initials after their label: "Initials: K.S.L.", "Pt initials JHK".
 _INITIALS_LABEL = rx.compile(
     r"(?i:\binitials?)\s*[:：]?\s*((?:[A-Z]\.\s?){1,3}[A-Z]\.?|[A-Z]{2,3})(?![A-Za-z])"
@@ -412,6 +418,9 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
             add(_clean(text, *m.span(1)), 0.75)
     for m in _INITIALS_LABEL.finditer(text):
         out.append((m.start(1), m.end(1), 0.8))
+    for m in _INITIALS_IN_BRACKETS.finditer(text):
+        if m.group(1) not in _NOT_PERSON_INITIALS:
+            out.append((m.start(1), m.end(1), 0.7))
     for m in _VIETNAMESE.finditer(text):
         add(m.span(1), 0.75)
     for m in _RELATION.finditer(text):

@@ -272,11 +272,12 @@ _EN_ORG_SUFFIX = (
     r"Funeral\s+Home|Manor|Industries|Electronics|Construction|Motors|Foods|Farms?|Factory|Mart|"
     r"Regional|Co\.|Internal\s+Medicine|Family\s+Medicine|Women['’]s\s+Health|"
     # a hospital by its short name ("Mercy General", "Gangneung Asan"), lodgings
-    r"General|Asan|Severance|Sacred\s+Heart|Resort|Inn|Lodge|Hostel)"
+    r"General|Asan|Severance|Sacred\s+Heart|Resort|Inn|Lodge|Hostel|"
+    r"Convent|Monastery|Abbey|Parish|Temple|Mosque)"
 )
 _EN_ORG_STOP = lexicons.org_generic_words()
 # A capitalized word; a trailing period only for short abbreviations (St., Mt.), never a sentence end.
-_ORG_WORD = r"(?:[A-Z][A-Za-z'&-]*|[A-Z][a-z]{0,2}\.)"
+_ORG_WORD = r"(?:[A-Z][A-Za-z0-9'&-]*|[A-Z][a-z]{0,2}\.)"  # (High1 Grand Hotel)
 # Words of one name are one space apart: a line break or a column gap ends it.
 EN_ORG = rx.compile(
     r"\b((?:\d{1,4} )?"

@@ -246,7 +246,10 @@ _MD_TIME_BEFORE = rx.compile(
     r"(?:^|[\s(\[#])(?:on|since|until|till|onset|dated|through|thru|as of|starting|started|"
     r"effective|expected|planned|last|next|post|prior|admitted|discharged|readmitted|"
     r"transferred|died|expired|born|vaccinated|operated|D/C|d/c|adm|disch|tx|ERCP|op|OP|"
-    r"completed|performed|done|placed|drawn|collected|obtained|reviewed|signed|updated)"
+    r"completed|performed|done|placed|drawn|collected|obtained|reviewed|signed|updated|"
+    # the title of a note or log before its date: "Nursing note 3/17", "Handoff 3/17"
+    r"(?i:note|notes|summary|handoff|hand-off|visit|call|memo|log|record|report|rounds?|update|"
+    r"entry|admit|admission|discharge)|시작|종료|부터|까지|일자|날짜|일시|[가-힣]{2,8}\s?[:：])"
     r"[\s:]{1,2}$"
 )
 _MD_TIME_AFTER = rx.compile(
@@ -258,14 +261,19 @@ _MD_SCORE_BEFORE = rx.compile(
     r"(?i:\b(?:NRS|VAS|pain|power|grade|gr|apgar|gcs|mmt|motor|murmur|score|scale|ratio|LNs?|"
     r"nodes?|cores?|positive|negative|of|x|mallampati|ecog|gds|mmse|cdr|phq-?\d*|strength|"
     r"reflex(?:es)?|dilat\w*|effaced|station|sats?|tabs?|dose|doses|vials?)\b)[^\n\d]{0,6}$"
-    r"|(?:점수|통증|근력|양성|림프절|개|절|정|알|포)\s?$"
+    r"|(?:점수|통증|근력|양성|림프절|개|절|정|알|포)\s?[:：]?\s?$"
 )
 _MD_COUNT_AFTER = rx.compile(
-    r"\s?(?:of\b|tabs?\b|T\b|caps?\b|positive|negative|nodes?|LNs?\b|cores?|"
+    # (a dose after it too: "1/2 1000 mg")
+    r"\s?\d[\d,.]*\s?(?:mg|mcg|ml|mL|cc|g\b|U\b|IU|units?|tabs?|정|알|포)"
+    r"|\s?(?:of\b|tabs?\b|T\b|caps?\b|positive|negative|nodes?|LNs?\b|cores?|"
     r"[a-z]{0,2}[gl]\b|점|개|정|알|포|앰플|cm|mm|회)"
 )
 
 
+_MILITARY_TIME_AFTER = rx.compile(
+    r"[ \t](?:[01]\d|2[0-3])[0-5]\d(?![\d.,])(?!\s?(?:mg|mcg|ml|mL|cc|g\b|U\b|u\b|IU|units?|명|원|개|cells))"
+)
 _SCORED_LINE = rx.compile(r"(?i:pain|nrs|vas|score|통증)|\d/10\b")
 
 
@@ -285,9 +293,12 @@ def _md_alone(m: rx.Match, text: str) -> bool:
     opens_line = not before.strip(" \t-*•#[") and after[:1] in (" ", "\t", ")", "]", "")
     # closing a line or a sentence: "[물리치료 경과] 3/5", "privacy officer notified 3/5."
     closes_line = rx.match(r"[ \t]*\.?[ \t]*(?:\n|$)", after) is not None
+    # a 24-hour time without a colon after it: "Nursing note 3/17 1530" (not "1/2 1000 mg")
+    military_time = _MILITARY_TIME_AFTER.match(after) is not None
     return bool(
         zero
         or (not scored and (alone_in_parens or opens_line or closes_line))
+        or military_time
         or _MD_TIME_BEFORE.search(before)
         or _MD_TIME_AFTER.match(after)
     )

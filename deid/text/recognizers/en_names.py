@@ -47,6 +47,12 @@ _ROLES = (
     r"Daughter|Son|Wife|Husband|Sister|Brother|Spouse|Partner|Guardian|Bystander|Witness|Roommate|"
     r"Granddaughter|Grandson|Grandmother|Grandfather|Niece|Nephew|Aunt|Uncle|Cousin|Stepdaughter|"
     r"Stepson|Stepmother|Stepfather|Neighbou?r|Friend|"
+    r"(?:[Dd]aughter|[Ss]on|[Mm]other|[Ff]ather|[Bb]rother|[Ss]ister)-in-law|"
+    r"[Cc]o-?worker|[Cc]olleague|[Ff]oreman|[Ss]upervisor|[Ll]andlord|[Cc]lassmate|[Tt]eammate|"
+    r"Policyholder|Subscriber|Insured|Beneficiary|Claimant|Applicant|Guarantor|"
+    r"(?:Logged|Entered|Recorded|Verified|Reviewed|Signed|Completed|Prepared|Approved|Checked|"
+    r"Witnessed|Administered|Performed|Interpreted|Accepted|Referred|Requested|Ordered|Obtained|"
+    r"Consented|Dictated|Transcribed|Typed|Read) by|"
     r"[Aa]ide|[Cc]aregiver|[Cc]haplain|Detective|Deputy|[Cc]aseworker|[Ss]ponsor|PI|CRC|Investigator"
 )
 _CREDENTIALS = (

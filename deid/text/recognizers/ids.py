@@ -146,7 +146,7 @@ _MRN_LABELS = (
     r"(?:등록|환자|차트|병록|진료|의무기록|검체|접수|병리|외래|입원|혈액|세포병리|생검|처방전?)\s?(?:번호|No\.?)|"
     r"(?:병록|등록|차트|의무기록)(?=\s{0,2}[:#]?\s{0,2}[A-Za-z]{0,4}-?\d)|환자\s?ID|"
     r"(?i:MRN|MR\s?No\.?|MR#|Pt\.?\s?ID|Patient\s?(?:ID|No\.?|Number|#)|"
-    r"Hosp(?:ital|\.)?\s?(?:No\.?|Number|Num\.?|ID|#)|Chart\s?(?:No\.?|Number|#)|"
+    r"Hosp(?:ital|\.)?\s?(?:No\.?|Number|Num\.?|ID|#)|Chart\s?(?:No\.?|Number|#)|Chart(?=\s{1,2}[A-Z]{0,3}-?\d)|"
     r"(?:Med(?:ical)?\s)?Rec(?:ord|\.)?\s?(?:No\.?|Number|#)|Reg(?:istration|\.)?\s?(?:No\.?|Number|#)|"
     r"Specimen\s?(?:ID|No\.?|Number|#)?|Sample\s?(?:ID|No\.?|#)?|Acc(?:ession|\.)?\s?(?:No\.?|Number|#)?|"
     r"Case\s?(?:No\.?|Number|#)|Unit\s?No\.?|Kit\s?(?:No\.?|#)|Report\s?(?:No\.?|#)|"
@@ -493,7 +493,7 @@ AGE_RULES = [
     # An apposition after a name: "her father Stanley Kowalczyk, 95, ...", "Pt Walter Simmons, 96."
     Rule(
         "AGE",
-        rx.compile(r"\b[A-Z][a-z]+, " + _A + r"(?=[,;.)]\s|[,;)])"),
+        rx.compile(r"\b[A-Z][a-z]+(?:-[a-z]+)?, " + _A + r"(?=[,;.)]\s|[,;)])"),
         0.7,
         group="age",
         validator=_age_over_89,

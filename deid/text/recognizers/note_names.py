@@ -108,8 +108,14 @@ def aligned_row_names(
     if len(lines) < 2:
         return []
     found = {(s, e) for s, e, _ in spans}
-    # shape of the opening -> is there a found Korean name right after it?
+    # shape of the opening -> is there a found name right after it? A Latin name counts
+    # too: "1. Pyo Mi-ran 302-2", "2. 왕재석 305-1", "3. Nguyen Van Tuan 306-4"
     named_shapes: set[str] = set()
+    for s, _ in found:
+        line_start = text.rfind("\n", 0, s) + 1
+        prefix = text[line_start:s]
+        if prefix.strip() and len(prefix) <= 12 and not _HANGUL.search(prefix):
+            named_shapes.add(_shape(prefix))
     openings: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for start, line in lines:
         for m in _ROW_WORD.finditer(line):
@@ -126,8 +132,8 @@ def aligned_row_names(
             break  # the first Hangul word of the line only
     out: list[tuple[int, int, float]] = []
     for shape, rows in openings.items():
-        if len(rows) < 2:
-            continue
+        if len(rows) < 2 and shape not in named_shapes:
+            continue  # one row is enough where a sibling row holds a found (Latin) name
         candidates = [
             (s, s + len(word), 0.65)
             for s, e in rows

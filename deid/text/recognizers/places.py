@@ -68,7 +68,9 @@ _RO_PROVINCE = (
 _RO_DISTRICT = r"[A-Z][a-z]+-(?:gun|gu|dong|eup|myeon|ri)"
 _RO_CITY = r"(?:[A-Z][a-z]+-si,?\s)?"  # "Sokcho-si, Joyang-dong"
 RO_DISTRICT = rx.compile(
-    rf"\b({_RO_CITY}{_RO_DISTRICT}(?:,?\s{_RO_UNIT})*,?\s{_RO_PROVINCE}(?:,?\s(?:Korea|South Korea))?)"
+    # a city and its district are an address on their own: "Donghae-si, Cheongok-dong"
+    rf"\b([A-Z][a-z]+-si,?\s{_RO_DISTRICT}(?:,?\s{_RO_PROVINCE})?(?![A-Za-z-])|"
+    rf"{_RO_CITY}{_RO_DISTRICT}(?:,?\s{_RO_UNIT})*,?\s{_RO_PROVINCE}(?:,?\s(?:Korea|South Korea))?)"
     r"(?![A-Za-z-])"
     rf"|(?:\b(?:[Ii]n|[Aa]t|[Ff]rom|[Nn]ear|[Ll]ives|[Rr]esides|[Aa]ddress:?|[Vv]illage of))\s"
     rf"({_RO_CITY}{_RO_DISTRICT}(?:,?\s{_RO_UNIT})*(?:,?\s{_RO_PROVINCE})?)(?![A-Za-z-])"
@@ -253,10 +255,18 @@ KO_CLINIC = rx.compile(
 )
 
 
+_TRADE_SUFFIX = rx.compile(
+    r"(?:생명|화재|시멘트|광업|건설|산업|정밀|전자|물산|상사|제약|식품|운수|택시|가공|농산|수산)$"
+)
+
+
 def _ko_org_ok(m: rx.Match, text: str) -> bool:
     core = m.group(1).split()[-1]
     if core in _GENERIC_ORG and m.group(1) == core:
         return False
+    trade = _TRADE_SUFFIX.search(core)
+    if trade is not None and trade.start() < 2:
+        return False  # a firm has a name before its trade: 삼성전자, not 유+전자 (유전자)
     # "XX과의원" where XX is only a department name stays generic.
     return len(core) >= 3
 

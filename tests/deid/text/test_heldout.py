@@ -1,4 +1,4 @@
-"""Recall on notes the scrubber was not written for: twelve hand-written corpora.
+"""Recall on notes the scrubber was not written for: thirteen hand-written corpora.
 
 Each corpus was written by hand, in styles unlike the dev set's templates, before the
 round of work that then looked at its misses; each was scored once on arrival, and that
@@ -27,6 +27,9 @@ first score is the honest figure for unseen notes:
 - ``fresh11.md`` (30 notes, the same kinds) after round 4's fifth commit: 0.947 overall,
   PERSON 0.990, DATE 0.857 (month/days and days-before-months without a year),
   ORGANIZATION 0.500, MRN, PHONE, RRN 1.000, character precision 0.962.
+- ``fresh12.md`` (30 notes, the same kinds, romanized and Hangul names side by side)
+  after round 4's sixth commit: 0.920 overall, PERSON 0.962, MRN 0.800, DATE 0.879,
+  PHONE 1.000, character precision 0.987.
 
 Round 3 added the world name lists (names-dataset: given and family names of 105
 countries), rules for a lone name with little context, and note-level passes (a found
@@ -44,12 +47,12 @@ initials after a family name, a lone name before what a person does, street addr
 without a city, ranges of subject ids, licence numbers; Korean titles of letters
 (고객님, 귀하), spaced names before a title, the list item before a found name.
 
-All are now tuned on (fresh10 and fresh11 only for the few misses of their first score). The floors are what the scrubber reaches
+All are now tuned on (fresh10-fresh12 only for the few misses of their first score). The floors are what the scrubber reaches
 on each (it is deterministic): a change that loses recall on any fails here. The goal
 of the issue (overall and PERSON recall >= 0.95 on unseen notes) is not met on every
 arrival: the corpora have scored 0.85-0.97 overall on arrival (the last three:
-fresh9 0.923 with PERSON 0.930, fresh10 0.971 with PERSON 0.984, fresh11 0.947 with
-PERSON 0.990).
+fresh10 0.971 with PERSON 0.984, fresh11 0.947 with PERSON 0.990, fresh12 0.920 with
+PERSON 0.962).
 """
 
 from __future__ import annotations
@@ -75,6 +78,7 @@ FRESH8 = CORPUS.parent / "fresh8.md"
 FRESH9 = CORPUS.parent / "fresh9.md"
 FRESH10 = CORPUS.parent / "fresh10.md"
 FRESH11 = CORPUS.parent / "fresh11.md"
+FRESH12 = CORPUS.parent / "fresh12.md"
 _IDS = {"PHONE": 1.0, "KR_RRN": 1.0, "EMAIL": 1.0}
 
 # corpus -> (overall recall, character precision, {type: recall})
@@ -90,7 +94,8 @@ FLOORS: dict[str, tuple[float, float, dict[str, float]]] = {
     "fresh8": (0.99, 0.99, {**_IDS, "PERSON": 1.0, "MRN": 1.0, "KR_RRN": 1.0, "DATE": 1.0}),
     "fresh9": (0.99, 0.99, {**_IDS, "PERSON": 0.99, "MRN": 1.0, "DATE": 1.0, "PASSPORT": 1.0}),
     "fresh10": (0.985, 0.99, {**_IDS, "PERSON": 1.0, "MRN": 1.0, "ADDRESS": 1.0, "DATE": 0.97}),
-    "fresh11": (0.98, 0.985, {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 0.96}),
+    "fresh11": (0.99, 0.985, {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 0.96}),
+    "fresh12": (0.99, 0.99, {**_IDS, "PERSON": 0.99, "MRN": 1.0, "DATE": 1.0, "ADDRESS": 1.0}),
 }
 
 
@@ -119,6 +124,7 @@ def _score(scrubber: Scrubber, path: Path) -> PhiScore:
         ("fresh9", FRESH9),
         ("fresh10", FRESH10),
         ("fresh11", FRESH11),
+        ("fresh12", FRESH12),
     ],
 )
 def test_recall_on_hand_written_notes_holds(scrubber: Scrubber, name: str, path: Path) -> None:

@@ -81,6 +81,28 @@ def _found(scrubber: Scrubber, text: str, lang: str | None = None) -> dict[str, 
         ),
         ("Subject KR-07-112 (C.Y.P.) consented", "en", "C.Y.P.", "PERSON"),
         ("Granddaughter Olivia visiting; asked", "en", "Olivia", "PERSON"),
+        ("Name: 김태산 (Kim Tae-san), 66/M, Chart 3308-1172", "mixed", "3308-1172", "MRN"),
+        (
+            "will take him home to Donghae-si, Cheongok-dong.",
+            "en",
+            "Donghae-si, Cheongok-dong",
+            "ADDRESS",
+        ),
+        ("Nursing note 3/17 1530\nPt c/o nausea", "en", "3/17", "DATE"),
+        ("Handoff 3/17 (NF → day team)", "en", "3/17", "DATE"),
+        ("Admit 3/10  D/C 3/16", "en", "3/10", "DATE"),
+        ("시뮬레이션: 3/19. 치료 시작 3/24.", "ko", "3/24", "DATE"),
+        (
+            "1. Pyo Mi-ran 302-2: Hb drop\n2. 왕재석 305-1: 새벽 흉통\n3. Nguyen Van Tuan 306-4: AMA",
+            "mixed",
+            "왕재석",
+            "PERSON",
+        ),
+        ("Coworker Diego drove him.", "en", "Diego", "PERSON"),
+        ("Logged by Seo-hee (front desk)", "en", "Seo-hee", "PERSON"),
+        ("Daughter-in-law Sunny provides care", "en", "Sunny", "PERSON"),
+        ("Mrs. Yun Ok-ja, 92, resting", "en", "92", "AGE"),
+        ("Re: Policyholder Jin-ho Seok, policy no.", "en", "Jin-ho Seok", "PERSON"),
     ],
 )
 def test_round_four_shapes(
@@ -131,6 +153,9 @@ def test_scores_counts_and_doses_are_no_month_days(
         ("To the Admissions Office, Kangwon National University", "en", "Admissions Office"),
         ("Granddaughter Olivia visiting; asked", "en", "Granddaughter Olivia"),
         ("주소(C.C.): 흉통, metformin 500 mg (B.I.D.)", "ko", "B.I.D."),
+        ("[유전자 검사 결과]", "ko", "유전자"),
+        ("1/2 1000 mg po", "en", "1/2"),
+        ("통증: 3/10", "ko", "3/10"),
     ],
 )
 def test_labels_words_and_departments_stay_what_they_are(

@@ -141,6 +141,15 @@ DATE_PATTERNS: tuple[tuple[str, rx.Pattern, float], ...] = (
     ("d_mon_y", rx.compile(r"(?<!\d)" + _D + r"-" + _MON + r"-" + _Y4 + r"(?!\d)"), 0.95),
     # March 2021
     ("mon_y", rx.compile(r"\b" + _MON + r"\.?,?\s+" + _Y4 + r"(?!\d)"), 0.8),
+    # 18 Mar 25, 19-Mar-25 (two-digit year)
+    (
+        "d_mon_y2",
+        rx.compile(r"(?<![\d.,/-])" + _D + r"(?P<s>[ -])" + _MON + r"(?P=s)(?P<y>\d{2})(?![\d:])"),
+        0.85,
+    ),
+    # 19-Mar, Mar-19 (no year)
+    ("d_mon", rx.compile(r"(?<![\d.,/-])" + _D + r"-" + _MON + r"\b(?!-\d)"), 0.8),
+    ("mon_d", rx.compile(r"\b" + _MON + r"-" + _D + r"(?![\d-])"), 0.8),
     # 5 March, 24th February (no year)
     (
         "d_mon",
@@ -148,7 +157,11 @@ DATE_PATTERNS: tuple[tuple[str, rx.Pattern, float], ...] = (
         0.8,
     ),
     # March 5 (no year)
-    ("mon_d", rx.compile(r"\b" + _MON + r"\.?\s+" + _D + r"(?:st|nd|rd|th)?(?![\d,]|,\s?\d)"), 0.8),
+    (
+        "mon_d",
+        rx.compile(r"\b" + _MON + r"\.?\s+" + _D + r"(?:st|nd|rd|th)?(?![\d,:]|,\s?\d)"),
+        0.8,
+    ),
     # 9/5경부터, 3/2 퇴원: month/day without year, only before a Korean time word.
     (
         "md",
@@ -242,6 +255,11 @@ MD_BEFORE_TIME = rx.compile(
 # a leading zero, a word of time before it or after it, parentheses of its own, or the
 # opening of a line; and no sign of a score or count around it.
 MD_ALONE = rx.compile(r"(?<![\d./:\-A-Za-z])(?P<md>" + _M + r"/" + _D + r")(?![\d/]|\.\d|[A-Za-z])")
+# 3.19 D근무, 03.18: with a dot, a two-digit day and a stronger sign (a value is written so)
+MD_DOT_ALONE = rx.compile(
+    r"(?<![\d./:\-A-Za-z])(?P<md>(?P<m>0?[1-9]|1[0-2])\.(?P<d>0[1-9]|[12]\d|3[01]))"
+    r"(?![\d/]|\.\d|[A-Za-z%])"
+)
 _MD_TIME_BEFORE = rx.compile(
     r"(?:^|[\s(\[#])(?:on|since|until|till|onset|dated|through|thru|as of|starting|started|"
     r"effective|expected|planned|last|next|post|prior|admitted|discharged|readmitted|"
@@ -249,11 +267,11 @@ _MD_TIME_BEFORE = rx.compile(
     r"completed|performed|done|placed|drawn|collected|obtained|reviewed|signed|updated|"
     # the title of a note or log before its date: "Nursing note 3/17", "Handoff 3/17"
     r"(?i:note|notes|summary|handoff|hand-off|visit|call|memo|log|record|report|rounds?|update|"
-    r"entry|admit|admission|discharge)|시작|종료|부터|까지|일자|날짜|일시|[가-힣]{2,8}\s?[:：])"
+    r"entry|admit|admission|discharge|received|sent|reported|faxed|mailed|returned)|시작|종료|부터|까지|일자|날짜|일시|[가-힣]{2,8}\s?[:：])"
     r"[\s:]{1,2}$"
 )
 _MD_TIME_AFTER = rx.compile(
-    r"\s?(?:오전|오후|새벽|아침|저녁|밤|[AaPp]\.?[Mm]\.?\b|morning|evening|night|"
+    r"\s?(?:오전|오후|새벽|아침|저녁|밤|[DEN]?근무|듀티|당직|[AaPp]\.?[Mm]\.?\b|morning|evening|night|"
     r"에|부터|까지|경|이후|이전|전후|재검|예정|퇴원|입원|내원|수술|시술|시행|촬영|검사|"
     r"발생|발병|시작|중단|방문|진료|외래|재진|예약|onwards|onward)"
 )
@@ -275,6 +293,28 @@ _MILITARY_TIME_AFTER = rx.compile(
     r"[ \t](?:[01]\d|2[0-3])[0-5]\d(?![\d.,])(?!\s?(?:mg|mcg|ml|mL|cc|g\b|U\b|u\b|IU|units?|명|원|개|cells))"
 )
 _SCORED_LINE = rx.compile(r"(?i:pain|nrs|vas|score|통증)|\d/10\b")
+
+
+_LAB_BEFORE = rx.compile(r"(?:\b[A-Za-z][A-Za-z0-9-]{0,5}\s?[:=]?|→|->|~|[<>≥≤])\s?$")
+
+
+def _md_dot_alone(m: rx.Match, text: str) -> bool:
+    if parse_date("md", m) is None:
+        return False
+    s, e = m.span("md")
+    line_start = text.rfind("\n", 0, s) + 1
+    before, after = text[max(line_start, s - 24) : s], text[e : e + 12]
+    if _MD_SCORE_BEFORE.search(before) or _MD_COUNT_AFTER.match(after):
+        return False
+    if m.group("m").startswith("0"):
+        return True
+    if _LAB_BEFORE.search(before):
+        return False  # a lab value: "Hb 10.12 오후", "Cr 1.19 → 1.20"
+    return bool(
+        _MD_TIME_AFTER.match(after)
+        or _MILITARY_TIME_AFTER.match(after)
+        or (_MD_TIME_BEFORE.search(before) and not before.rstrip().endswith(":"))
+    )
 
 
 def _md_alone(m: rx.Match, text: str) -> bool:
@@ -314,6 +354,7 @@ DATE_RULES = [
     ),
     Rule("DATE", MD_RANGE, 0.7, group="md", validator=_validator("md"), name="md_range"),
     Rule("DATE", MD_ALONE, 0.65, group="md", validator=_md_alone, name="md_alone"),
+    Rule("DATE", MD_DOT_ALONE, 0.6, group="md", validator=_md_dot_alone, name="md_dot_alone"),
     Rule(
         "DATE",
         MD_BEFORE_WEEKDAY,

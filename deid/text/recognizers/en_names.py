@@ -60,7 +60,8 @@ _CREDENTIALS = (
     r"FRCP|FACMG|FACP|DDS|DMD|MPH|SANE-A|BSN|MSN|DNP|OTR|PT|DPT"
 )
 _ROLE_NAME = rx.compile(
-    rf"(?:(?<![A-Za-z])(?:{_ROLES}))\s*[:,-]?\s+"
+    # (a note in brackets may sit between: "Interpreter (Polish): Agnieszka")
+    rf"(?:(?<![A-Za-z])(?:{_ROLES}))(?:\s?\([^()\n]{{1,20}}\))?\s*[:,-]?\s+"
     rf"((?:{_INITIALS}\s?)?{_CAPWORD}(?:[ \t](?:{_INITIALS}|{_CAPWORD})){{0,2}}|{_INITIALS}\s?{_CAPWORD})"
 )
 _ROLE_WORD = rx.compile(rf"(?:{_ROLES})")
@@ -211,7 +212,9 @@ _NOT_INITIALS = rx.compile(
 )
 # A single name word a lexicon knows, with something around it that a name has:
 _LONE_NAME = rx.compile(rf"(?<![{_UP}{_LO}'’.-])({_CAPWORD})(?![{_UP}{_LO}'’-])")
-_LIST_LABEL_BEFORE = rx.compile(r"(?:[A-Za-z]{2,}|[가-힣]{1,8})\s?:\s*(?:\S+\s?[,/&]\s?)?$")
+_LIST_LABEL_BEFORE = rx.compile(r"(?:[A-Za-z]{2,}\)?|[가-힣]{1,8})\s?:\s*(?:\S+\s?[,/&]\s?)?$")
+# An age right after a name: "referring Erik, age 7,", "Chloe, 34,"
+_AGE_AFTER = rx.compile(r",?\s(?:age|aged)\s\d|,\s\d{1,3}(?:\s?(?:y/?o|yo|years?(?: old)?))?[,.;)]")
 # Korean text around a Latin name: a role or relation before it ("동행인 Sergei",
 # "남자친구(Lucas)"), a particle or title after it ("Sergei 씨", "Lucas와").
 _KO_NAME_SUFFIX = rx.compile(r"\s?(?:씨|님|선생님|와|과|에게|한테|께서|께)(?![가-힣])")
@@ -506,6 +509,26 @@ def _bare_initials_names(text: str, roman: frozenset[str]) -> list[tuple[int, in
     return out
 
 
+def _names_after_korean_roles(text: str) -> list[tuple[int, int]]:
+    """A capitalized Latin word no list holds after a Korean person role: "동료 Enkhjargal
+    통역", "간병인 Tuyet"; not an English word ("동료 Team")."""
+    out: list[tuple[int, int]] = []
+    for m in _LONE_NAME.finditer(text):
+        word = m.group(1)
+        s = m.start(1)
+        before = text[max(text.rfind("\n", 0, s) + 1, s - 16) : s]
+        if (
+            len(word) >= 3
+            and rx.search(r"[가-힣]\s$", before)
+            and korean_role_before(before)
+            and word.lower() not in lexicons.english_words()
+            and not _blocked(word)
+            and not is_role_word(word)
+        ):
+            out.append(m.span(1))
+    return out
+
+
 def _roman_given_names(text: str) -> list[tuple[int, int]]:
     """A romanized Korean given name no list holds, doing what a person does: "Jiyeon
     reports nausea", "Seo-yeon denies"; no English word ("Bowel remained")."""
@@ -575,6 +598,8 @@ def _lexicon_names(text: str, add: Callable[[tuple[int, int] | None, float], Non
                 add(w.span(1), 0.7)
     for span in _roman_given_names(text):
         add(span, 0.65)
+    for span in _names_after_korean_roles(text):
+        add(span, 0.65)
     names = _any_names()
     for m in _LONE_NAME.finditer(text):
         word = m.group(1)
@@ -592,6 +617,7 @@ def _lexicon_names(text: str, add: Callable[[tuple[int, int] | None, float], Non
             or _KO_NAME_SUFFIX.match(after)
             or _ROLE_PAREN_AFTER.match(after)
             or _PERSON_VERB_AFTER.match(after)
+            or _AGE_AFTER.match(after)
             or (coordinated is not None and coordinated.group(1).lower() in names)
             or (previous is not None and previous.group(1).lower() in names)
         ):

@@ -279,7 +279,7 @@ INSURANCE_RULES = [
         "HEALTH_INSURANCE",
         rx.compile(
             r"(?i:건강보험증\s?번호|건강보험\s?번호|보험증\s?번호|보험\s?번호|보험증|"
-            r"insurance\s?(?:no\.?|number|id|#)|member\s?(?:id|no\.?|number)|medicare\s?(?:no\.?|number|id|#)?|"
+            r"insurance\s?(?:no\.?|number|id|#)|member\s?(?:id|no\.?|number)?|medicare\s?(?:no\.?|number|id|#)?|"
             r"mbi|nhis\s?(?:no\.?|number|id)?|policy\s?(?:no\.?|number|#)|subscriber\s?id)"
             r"\s?[:#.]?\s{0,3}([A-Za-z0-9][A-Za-z0-9-]{5,20})" + _NA
         ),

@@ -312,9 +312,9 @@ def _en_org_span(m: rx.Match, text: str) -> bool:
 # An organization named after a label: 직장: 한국전력공사 강원본부, 검사기관: 마크로젠, Employer: Acme.
 LABELED_ORG = rx.compile(
     r"(?:직장|근무처|근무지|소속|회사|검사\s?기관|의뢰\s?기관|수탁\s?기관|기관명|Employer|Employed at|Works at|"
-    r"Performing lab|Testing lab)\s?[:：]\s{0,3}"
+    r"Performing lab|Testing lab|[Ii]nsurance|[Ii]nsurer|[Pp]ayer|보험사)\s?[:：]\s{0,3}"
     r"((?:[가-힣A-Za-z0-9&().-]+)(?:[ \t][가-힣A-Za-z0-9&().-]+){0,3}?)"
-    r"(?=\s{2,}|\s?$|\s?[,;/|]|\s(?:퇴직|근무|재직|소속|의뢰|에서|\()|[ \t]*\n)",
+    r"(?=\s{2,}|\s?$|\s?[,;/|]|\s(?:퇴직|근무|재직|소속|의뢰|에서|\(|member|policy|ID)|[ \t]*\n)",
     rx.M,
 )
 # A report header naming its lab or hospital: "GENETIC TEST REPORT (Macrogen)", "PET-CT 판독 (강릉의료원)".

@@ -103,6 +103,17 @@ def _found(scrubber: Scrubber, text: str, lang: str | None = None) -> dict[str, 
         ("Daughter-in-law Sunny provides care", "en", "Sunny", "PERSON"),
         ("Mrs. Yun Ok-ja, 92, resting", "en", "92", "AGE"),
         ("Re: Policyholder Jin-ho Seok, policy no.", "en", "Jin-ho Seok", "PERSON"),
+        ("Hospital Day 4 — Mar-19", "en", "Mar-19", "DATE"),
+        ("19-Mar 02:10 pt fell", "en", "19-Mar", "DATE"),
+        ("CT HEAD W/O — 18 Mar 25 06:40", "en", "18 Mar 25", "DATE"),
+        ("3.19 D근무\n1. 김복남 님 식사량 1/2", "ko", "3.19", "DATE"),
+        ("입원 2025.03.11 → 퇴원 03.18", "ko", "03.18", "DATE"),
+        ("outside case (slides received 3/12).", "en", "3/12", "DATE"),
+        ("Secondary insurance: Aetna member W881204571.", "en", "W881204571", "HEALTH_INSURANCE"),
+        ("Secondary insurance: Aetna member W881204571.", "en", "Aetna", "ORGANIZATION"),
+        ("Interpreter (Polish): Agnieszka via video.", "en", "Agnieszka", "PERSON"),
+        ("동료 Enkhjargal 통역. 회사: (주)대한금속", "mixed", "Enkhjargal", "PERSON"),
+        ("Thank you for referring Erik, age 7, whom I saw", "en", "Erik", "PERSON"),
     ],
 )
 def test_round_four_shapes(
@@ -156,6 +167,9 @@ def test_scores_counts_and_doses_are_no_month_days(
         ("[유전자 검사 결과]", "ko", "유전자"),
         ("1/2 1000 mg po", "en", "1/2"),
         ("통증: 3/10", "ko", "3/10"),
+        ("Hb 10.12 오후 재검", "ko", "10.12"),
+        ("K 3.25 mEq/L, Cr 1.19 → 1.20", "en", "1.19"),
+        ("동료 Team 회의", "mixed", "Team"),
     ],
 )
 def test_labels_words_and_departments_stay_what_they_are(

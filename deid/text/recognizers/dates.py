@@ -159,7 +159,8 @@ DATE_PATTERNS: tuple[tuple[str, rx.Pattern, float], ...] = (
     # March 5 (no year)
     (
         "mon_d",
-        rx.compile(r"\b" + _MON + r"\.?\s+" + _D + r"(?:st|nd|rd|th)?(?![\d,:]|,\s?\d)"),
+        # (a comma after it only before a number: "March 20, nights" is a date)
+        rx.compile(r"\b" + _MON + r"\.?\s+" + _D + r"(?:st|nd|rd|th)?(?![\d:]|,\s?\d)"),
         0.8,
     ),
     # 9/5경부터, 3/2 퇴원: month/day without year, only before a Korean time word.
@@ -310,8 +311,11 @@ def _md_dot_alone(m: rx.Match, text: str) -> bool:
         return True
     if _LAB_BEFORE.search(before):
         return False  # a lab value: "Hb 10.12 오후", "Cr 1.19 → 1.20"
+    # a signature's date: "상담: 남예린 사회복지사 / 3.19" closing the line
+    signed = before.rstrip().endswith("/") and rx.match(r"[ \t]*(?:\n|$)", after) is not None
     return bool(
-        _MD_TIME_AFTER.match(after)
+        signed
+        or _MD_TIME_AFTER.match(after)
         or _MILITARY_TIME_AFTER.match(after)
         or (_MD_TIME_BEFORE.search(before) and not before.rstrip().endswith(":"))
     )

@@ -214,6 +214,11 @@ _NOT_INITIALS = rx.compile(
 _LONE_NAME = rx.compile(rf"(?<![{_UP}{_LO}'’.-])({_CAPWORD})(?![{_UP}{_LO}'’-])")
 _LIST_LABEL_BEFORE = rx.compile(r"(?:[A-Za-z]{2,}\)?|[가-힣]{1,8})\s?:\s*(?:\S+\s?[,/&]\s?)?$")
 # An age right after a name: "referring Erik, age 7,", "Chloe, 34,"
+# Care handed over to a person: "Handed over to Priya at 0700", "report given to Jolene"
+_HANDOVER_BEFORE = rx.compile(
+    r"(?i:\b(?:handed(?: over)? to|hand-?off to|handover to|report(?: given)? to|signed out to|"
+    r"care (?:transferred|handed) to|relieved by|covered by|covering for))\s$"
+)
 _AGE_AFTER = rx.compile(r",?\s(?:age|aged)\s\d|,\s\d{1,3}(?:\s?(?:y/?o|yo|years?(?: old)?))?[,.;)]")
 # Korean text around a Latin name: a role or relation before it ("동행인 Sergei",
 # "남자친구(Lucas)"), a particle or title after it ("Sergei 씨", "Lucas와").
@@ -618,6 +623,7 @@ def _lexicon_names(text: str, add: Callable[[tuple[int, int] | None, float], Non
             or _ROLE_PAREN_AFTER.match(after)
             or _PERSON_VERB_AFTER.match(after)
             or _AGE_AFTER.match(after)
+            or _HANDOVER_BEFORE.search(before)
             or (coordinated is not None and coordinated.group(1).lower() in names)
             or (previous is not None and previous.group(1).lower() in names)
         ):

@@ -241,6 +241,19 @@ MRN_RULES = [
         group=1,
         validator=_not_product_code,
     ),
+    # A number in a patient header beside sex and age: "표태섭 / M / 71 / 3311-0928".
+    Rule(
+        "MRN",
+        rx.compile(r"(?:\b[MF]|남|여)\s?/\s?\d{1,3}\s?/\s?(\d{3,4}-\d{4,8})(?![\d-])"),
+        0.8,
+        group=1,
+    ),
+    Rule(
+        "MRN",
+        rx.compile(r"(?<![\d-])(\d{3,4}-\d{4,8})\s?/\s?(?:[MF]\b|남|여)\s?/\s?\d{1,3}"),
+        0.8,
+        group=1,
+    ),
     # Record numbers with a year or site prefix: 23-551207, 2019-004512, 91-004417.
     Rule(
         "MRN",

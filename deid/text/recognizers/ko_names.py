@@ -104,6 +104,9 @@ _TITLE_AFTER = rx.compile(
     # how a letter or a message addresses a person: "우경민 고객님", "이 준 호 님 귀하"
     r"고객님|고객|귀하|회원님|수검자|수험자|어머님|아버님)"
 )
+_CREDENTIAL_AFTER = rx.compile(
+    r"[ \t/,(]{1,2}(?:RN|MD|NP|PA|PharmD|RD|MSW|LPN|CRNA|PGY-?\d|R[1-4])\b"
+)
 _BRACKET_AFTER = rx.compile(
     r"\s?\(\s?(?:남|여|M|F|\d{1,3}|남편|아내|처|부인|배우자|딸|아들|자녀|어머니|아버지|엄마|아빠|모|부|"
     r"형|누나|언니|오빠|동생|손자|손녀|조카|며느리|사위|친구|보호자|본인|관계|환자|"
@@ -544,8 +547,8 @@ class KoreanNameScorer:
         if not suffix:
             if _TITLE_AFTER.match(after.lstrip()) and after[:1] == " ":
                 context += 3.0
-            if _BRACKET_AFTER.match(after):
-                context += 3.0
+            if _BRACKET_AFTER.match(after) or _CREDENTIAL_AFTER.match(after):
+                context += 3.0  # "(남편)", "구다인 RN", "하은서 MD"
             elif _SEX_AGE_AFTER.match(after):
                 context += 2.5
         if (

@@ -283,7 +283,8 @@ _EN_ORG_SUFFIX = (
     r"Regional|Co\.|Internal\s+Medicine|Family\s+Medicine|Women['’]s\s+Health|"
     # a hospital by its short name ("Mercy General", "Gangneung Asan"), lodgings
     r"General|Asan|Severance|Sacred\s+Heart|Resort|Inn|Lodge|Hostel|"
-    r"Convent|Monastery|Abbey|Parish|Temple|Mosque)"
+    r"Convent|Monastery|Abbey|Parish|Temple|Mosque|Cement|Mining|Steel|Chemicals?|Fisheries|Shipping|"
+    r"Marine|Textiles?)"
 )
 _EN_ORG_STOP = lexicons.org_generic_words()
 # A capitalized word; a trailing period only for short abbreviations (St., Mt.), never a sentence end.
@@ -296,12 +297,35 @@ EN_ORG = rx.compile(
     + _ORG_WORD
     + r"|of|&)){0,6} "
     + _EN_ORG_SUFFIX
-    + r"(?: of [A-Z][A-Za-z'-]*(?: [A-Z][A-Za-z'-]*){0,3})?)(?![A-Za-z])"
+    + r"(?: of [A-Z][A-Za-z'-]*(?: [A-Z][A-Za-z'-]*){0,3})?"
+    # a branch by its region: "Hana Center Gangwon"
+    + r"(?: (?:Gangwon|Chuncheon|Wonju|Gangneung|Sokcho|Samcheok|Donghae|Taebaek|Seoul|Korea))?)"
+    + r"(?![A-Za-z])"
+)
+
+
+_BANKS = frozenset(
+    [
+        "woori",
+        "shinhan",
+        "hana",
+        "kookmin",
+        "kb",
+        "nh",
+        "nonghyup",
+        "ibk",
+        "kakao",
+        "citi",
+        "sc",
+        "busan",
+    ]
 )
 
 
 def _en_org_span(m: rx.Match, text: str) -> bool:
     words = m.group(1).split()
+    if words[-1] == "Bank" and all(w.lower() in _BANKS for w in words[:-1]):
+        return False  # a bank, not an identifier: the account number is ("Woori Bank 1002-...")
     # Needs a distinctive word before the suffix.
     distinct = [
         w for w in words[:-1] if (w.lower() not in _EN_ORG_STOP and w[0].isupper()) or w.isdigit()

@@ -114,6 +114,13 @@ def _found(scrubber: Scrubber, text: str, lang: str | None = None) -> dict[str, 
         ("Interpreter (Polish): Agnieszka via video.", "en", "Agnieszka", "PERSON"),
         ("동료 Enkhjargal 통역. 회사: (주)대한금속", "mixed", "Enkhjargal", "PERSON"),
         ("Thank you for referring Erik, age 7, whom I saw", "en", "Erik", "PERSON"),
+        ("E근무 혈압 저하. 구다인 RN", "ko", "구다인", "PERSON"),
+        ("상담: 남예린 사회복지사 / 3.19", "ko", "3.19", "DATE"),
+        ("Nursing — March 20, nights", "en", "March 20", "DATE"),
+        ("Handed over to Priya at 0700.", "en", "Priya", "PERSON"),
+        ("표태섭 / M / 71 / 3311-0928", "ko", "3311-0928", "MRN"),
+        ("after lifting at work (Samcheok Cement).", "en", "Samcheok Cement", "ORGANIZATION"),
+        ("Case manager at Hana Center Gangwon: Kim", "en", "Hana Center Gangwon", "ORGANIZATION"),
     ],
 )
 def test_round_four_shapes(
@@ -170,6 +177,8 @@ def test_scores_counts_and_doses_are_no_month_days(
         ("Hb 10.12 오후 재검", "ko", "10.12"),
         ("K 3.25 mEq/L, Cr 1.19 → 1.20", "en", "1.19"),
         ("동료 Team 회의", "mixed", "Team"),
+        ("deposit via Woori Bank account 1002-448-771203", "en", "Woori Bank"),
+        ("담당 공무원 석지훈 주무관과 통화", "ko", "공무원"),
     ],
 )
 def test_labels_words_and_departments_stay_what_they_are(

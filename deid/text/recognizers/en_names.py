@@ -167,12 +167,17 @@ _GREETING = rx.compile(
 )
 _OPENING_NAME = rx.compile(rf"^[ \t]*({_CAPWORD})(?=,[ \t])", rx.M)
 # A transcriptionist's or typist's initials in lower case: "Transcribed: kl", "tr: jh".
+# (after a colon only: "tr/ml" is no typist)
 _TYPIST = rx.compile(
-    r"(?i:\b(?:transcribed(?: by)?|typed(?: by)?|transcriptionist|tr|dt))\s?[:/]\s?([a-z]{2,3})\b"
+    r"(?i:\b(?:transcribed(?: by)?|typed(?: by)?|transcriptionist|tr|dt))\s?:\s?([a-z]{2,3})\b"
 )
 # A user name made of a name: "user jpark viewed", "login: minji.kim".
 _USER_NAME = rx.compile(
     r"(?i:\b(?:user(?:name)?|login|account|uid))\s?[:=]?\s?([a-z]{1,3}[a-z]{2,12}(?:[._][a-z]{2,12})?)\b"
+)
+# Accounts of no person ("user admin": ad+min is no name).
+_SYSTEM_USERS = frozenset(
+    ["admin", "root", "guest", "system", "sysadmin", "operator", "service", "tester", "support"]
 )
 _CELL_BEFORE = rx.compile(r"[|\t][ \t]{0,2}$")
 _CELL_AFTER = rx.compile(r"[ \t]{0,2}[|\t]")
@@ -477,7 +482,7 @@ def _message_names(text: str) -> list[tuple[tuple[int, int], float]]:
         else:
             word = parts[0]
             ok = any(word[i:] in lexicons.roman_surnames() or word[i:] in surnames for i in (1, 2))
-        if ok and m.group(1) not in lexicons.english_words():
+        if ok and m.group(1) not in lexicons.english_words() and m.group(1) not in _SYSTEM_USERS:
             out.append((m.span(1), 0.7))
     return out
 

@@ -179,6 +179,8 @@ def test_scores_counts_and_doses_are_no_month_days(
         ("동료 Team 회의", "mixed", "Team"),
         ("deposit via Woori Bank account 1002-448-771203", "en", "Woori Bank"),
         ("담당 공무원 석지훈 주무관과 통화", "ko", "공무원"),
+        ("login by user admin from 10.0.0.1", "en", "admin"),
+        ("NS tr/ml 유지", "mixed", "ml"),
     ],
 )
 def test_labels_words_and_departments_stay_what_they_are(

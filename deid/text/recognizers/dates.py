@@ -299,14 +299,24 @@ _SCORED_LINE = rx.compile(r"(?i:pain|nrs|vas|score|통증)|\d/10\b")
 _LAB_BEFORE = rx.compile(r"(?:\b[A-Za-z][A-Za-z0-9-]{0,5}\s?[:=]?|→|->|~|[<>≥≤])\s?$")
 
 
-def _md_dot_alone(m: rx.Match, text: str) -> bool:
+def _md_around(m: rx.Match, text: str) -> tuple[int, str, str] | None:
+    """(line start, text before, text after) of a month/day that parses and has no score
+    or count word next to it; None otherwise."""
     if parse_date("md", m) is None:
-        return False
+        return None
     s, e = m.span("md")
     line_start = text.rfind("\n", 0, s) + 1
     before, after = text[max(line_start, s - 24) : s], text[e : e + 12]
     if _MD_SCORE_BEFORE.search(before) or _MD_COUNT_AFTER.match(after):
+        return None
+    return line_start, before, after
+
+
+def _md_dot_alone(m: rx.Match, text: str) -> bool:
+    around = _md_around(m, text)
+    if around is None:
         return False
+    _, before, after = around
     if m.group("m").startswith("0"):
         return True
     if _LAB_BEFORE.search(before):
@@ -322,13 +332,11 @@ def _md_dot_alone(m: rx.Match, text: str) -> bool:
 
 
 def _md_alone(m: rx.Match, text: str) -> bool:
-    if parse_date("md", m) is None:
+    around = _md_around(m, text)
+    if around is None:
         return False
-    s, e = m.span("md")
-    line_start = text.rfind("\n", 0, s) + 1
-    before, after = text[max(line_start, s - 24) : s], text[e : e + 12]
-    if _MD_SCORE_BEFORE.search(before) or _MD_COUNT_AFTER.match(after):
-        return False
+    line_start, before, after = around
+    s = m.start("md")
     zero = m.group("m").startswith("0") or m.group("d").startswith("0")
     # a line that scores pain ("Pain 6/10 ... Reassessed 2230: 3/10.") gives the weak signs
     # below (brackets, a line's opening or end) no weight

@@ -24,7 +24,7 @@ from functools import cache
 
 import deid.text.recognizers.rx as rx
 from deid.text import lexicons
-from deid.text.recognizers.ko_names import korean_role_before
+from deid.text.recognizers.ko_names import CELL_AFTER, CELL_BEFORE, korean_role_before
 
 __all__ = ["find_hl7_names", "find_more_english_names", "is_role_word"]
 
@@ -179,8 +179,6 @@ _USER_NAME = rx.compile(
 _SYSTEM_USERS = frozenset(
     ["admin", "root", "guest", "system", "sysadmin", "operator", "service", "tester", "support"]
 )
-_CELL_BEFORE = rx.compile(r"[|\t][ \t]{0,2}$")
-_CELL_AFTER = rx.compile(r"[ \t]{0,2}[|\t]")
 # One initial and a family name the lexicons know: "T. Aldana", "K. Wójcik".
 _ONE_INITIAL_SURNAME = rx.compile(rf"(?<![A-Za-z.])([A-Z]\.\s?{_CAPWORD})(?![A-Za-z])")
 # Initials without dots before a romanized Korean family name: "HJ Lee", "SY Park".
@@ -585,7 +583,7 @@ def _lexicon_names(text: str, add: Callable[[tuple[int, int] | None, float], Non
     for m in _ONE_INITIAL_SURNAME.finditer(text):
         last = m.group(1).split(".")[-1].strip()
         # a cell of its own in a table row is name enough: "| S. Ortega | screen fail"
-        cell = _CELL_BEFORE.search(text, max(0, m.start(1) - 4), m.start(1)) and _CELL_AFTER.match(
+        cell = CELL_BEFORE.search(text, max(0, m.start(1) - 4), m.start(1)) and CELL_AFTER.match(
             text, m.end(1)
         )
         if (last.lower() in surnames or cell) and not _blocked(last):

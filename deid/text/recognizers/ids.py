@@ -242,17 +242,15 @@ MRN_RULES = [
         validator=_not_product_code,
     ),
     # A number in a patient header beside sex and age: "표태섭 / M / 71 / 3311-0928".
+    # (on either side of "M / 71": a lookbehind of any width, which ``regex`` allows)
     Rule(
         "MRN",
-        rx.compile(r"(?:\b[MF]|남|여)\s?/\s?\d{1,3}\s?/\s?(\d{3,4}-\d{4,8})(?![\d-])"),
+        rx.compile(
+            r"(?:(?<=(?:\b[MF]|남|여)\s?/\s?\d{1,3}\s?/\s?)"
+            r"|(?<![\d-])(?=\d{3,4}-\d{4,8}\s?/\s?(?:[MF]\b|남|여)\s?/\s?\d{1,3}))"
+            r"\d{3,4}-\d{4,8}(?![\d-])"
+        ),
         0.8,
-        group=1,
-    ),
-    Rule(
-        "MRN",
-        rx.compile(r"(?<![\d-])(\d{3,4}-\d{4,8})\s?/\s?(?:[MF]\b|남|여)\s?/\s?\d{1,3}"),
-        0.8,
-        group=1,
     ),
     # Record numbers with a year or site prefix: 23-551207, 2019-004512, 91-004417.
     Rule(

@@ -93,8 +93,9 @@ _VIETNAMESE_HANGUL = rx.compile(
     r"(?<![가-힣])(?:응우옌|응웬|쩐|레|팜|호앙|후인|판|부이|보|당|도|응오|즈엉|리|하|마이|찐|딘|다오)"
     r"\s(?:반|티)\s[가-힣]{1,3}(?![가-힣])"
 )
-_CELL_BEFORE = rx.compile(r"[|\t]\s{0,2}$")
-_CELL_AFTER = rx.compile(r"\s{0,2}[|\t]")
+# A cell of its own in a table row (used for Latin names too, by en_names).
+CELL_BEFORE = _CELL_BEFORE = rx.compile(r"[|\t]\s{0,2}$")
+CELL_AFTER = _CELL_AFTER = rx.compile(r"\s{0,2}[|\t]")
 # (a numbered label too: "진단의 2: 라윤경")
 _LABEL_COLON = rx.compile(r"[가-힣A-Za-z]{1,8}(?:\s?\d{1,2})?\s{0,2}[:：]\s{0,2}$")
 _TITLE_AFTER = rx.compile(

@@ -36,6 +36,7 @@ _CAPWORD = rf"[{_UP}](?:['’][{_UP}])?[{_LO}]+(?:[{_UP}][{_LO}]+)?(?:-[{_UP}{_L
 _INITIALS = r"(?:[A-Z]\.\s?){1,3}"
 _ROLES = (
     r"RN|LPN|LVN|NP|PA|PA-C|CNM|CRNA|Dr\.?|Prof\.?|Det\.?|[Oo]fficer|[Dd]eputy|[Tt]rooper|Fr\.?|"
+    r"Capt\.?|Sgt\.?|Maj\.?|Col\.?|Cpl\.?|Pvt\.?|Cmdr\.?|[Cc]lerk|[Ss]ecretary|[Rr]eceptionist|"
     r"[Aa]ttending|[Rr]esident|[Ff]ellow|[Ii]ntern|[Ss]taff|[Ss]urgeon|[Pp]athologist|[Rr]adiologist|"
     r"[Hh]ematopathologist|[Cc]ytotechnologist|[Cc]ounse(?:l)?lor|[Cc]oordinator|[Cc]haplain|[Ss]itter|"
     r"[Pp]rovider|[Ii]ntensivist|[Pp]harmacist|[Ss]onographer|[Aa]dvocate|[Ii]nterpreter|[Nn]urse|"
@@ -180,7 +181,8 @@ _SYSTEM_USERS = frozenset(
     ["admin", "root", "guest", "system", "sysadmin", "operator", "service", "tester", "support"]
 )
 # One initial and a family name the lexicons know: "T. Aldana", "K. Wójcik".
-_ONE_INITIAL_SURNAME = rx.compile(rf"(?<![A-Za-z.])([A-Z]\.\s?{_CAPWORD})(?![A-Za-z])")
+# (not after a digit: "PLT 58K. No bleeding")
+_ONE_INITIAL_SURNAME = rx.compile(rf"(?<![A-Za-z0-9.])([A-Z]\.\s?{_CAPWORD})(?![A-Za-z])")
 # Initials without dots before a romanized Korean family name: "HJ Lee", "SY Park".
 _BARE_INITIALS_SURNAME = rx.compile(
     r"(?<![A-Za-z])([A-Z]{2}\s[A-Z][a-z]{1,4})(?![A-Za-z])(?![ \t-][A-Z][a-z])"
@@ -327,6 +329,7 @@ _NOT_NAMES = frozenset(
 
 
 _FUNCTION_WORDS = frozenset(["on", "no", "so", "an", "to", "do", "go", "in", "up", "or", "as"])
+_EPONYM_NEXT = rx.compile(r"[ \t]([A-Z][a-z]+)")
 _NUMBER_LABEL = rx.compile(r"\b(?:No|Nr|Num|Number)$")
 _NUMBER_AFTER = rx.compile(r"\.?\s?[:#]?\s?[A-Z]{0,3}-?\d")
 
@@ -362,7 +365,7 @@ def _eponym_use(text: str, end: int) -> bool:
             r"procedure|operation|catheter|tube|maneuver|stain|grade|type|fracture|palsy|reflex|ulcer|"
             r"classification|criteria|technique|approach|repair|anastomosis|flap|incision|view|"
             r"position|node|cells?|bod(?:y|ies)|phenomenon|effect|law|method|formula|equation|"
-            r"index|staging|\w+ectomy|\w+otomy|\w+ostomy|\w+plasty|\w+pexy)",
+            r"index|staging|stage|\w+ectomy|\w+otomy|\w+ostomy|\w+plasty|\w+pexy)",
             text[end : end + 24],
         )
         is not None
@@ -376,6 +379,9 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
     def add(span: tuple[int, int] | None, score: float) -> None:
         if span is None or span[1] <= span[0] or _eponym_use(text, span[1]):
             return
+        nxt = _EPONYM_NEXT.match(text, span[1])
+        if nxt is not None and nxt.group(1).lower() in lexicons.eponyms():
+            return  # "Ann" of "Ann Arbor stage": the name of a named thing
         if any(_blocked(w) for w in rx.findall(r"[^\s,()]+", text[span[0] : span[1]])):
             return  # "Baby Kang", "Specialty Registrar": a word of the span is no name
         if _NUMBER_LABEL.search(text[span[0] : span[1]]) and _NUMBER_AFTER.match(text, span[1]):

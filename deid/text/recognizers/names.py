@@ -242,6 +242,7 @@ _CAPSEQ = rf"{_CAP}(?:[ \t]{_CAP}){{1,2}}"
 _TITLE_RE = rx.compile(
     rf"\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Sister)\.?\s+((?:[A-Z]\.\s?){{0,2}}{_CAP}(?:[ \t]{_CAP}){{0,2}})"
 )
+_MONTH_GIVEN = frozenset(["april", "may", "june", "july", "august"])
 _LABEL_RE = rx.compile(
     r"(?:\b(?:Patient|Pt|pt|Name|Patient name|Caregiver|Guardian|Interpreter|Dictated by|Read by|Reported by|"
     r"Reviewed by|Signed by|signed|Signed|Sincerely|Discussed with|seeing|Attending|Resident|Fellow|Physician|"
@@ -261,8 +262,9 @@ _REL_AFTER_RE = rx.compile(
 )
 # A capitalized word with a lower-case letter ("Gong", "Min-seok"; not "CS" in "CS Gong").
 _CAPL = r"[A-Z][a-z][a-zA-Z'’]*(?:-[A-Za-z][a-zA-Z'’]*)*"
+# (the second word in a lookahead, so that it can open the next pair: "Parents Lim Jae-hyuk")
 _ROMAN_RE = rx.compile(
-    rf"\b({_CAPL})[ \t]({_CAPL})(?![A-Za-z])|\b([A-Z]{{2,}})[ \t]([A-Z]{{2,}})(?![A-Za-z])"
+    rf"\b({_CAPL})(?=[ \t]({_CAPL})(?![A-Za-z]))|\b([A-Z]{{2,}})(?=[ \t]([A-Z]{{2,}})(?![A-Za-z]))"
 )
 _EPONYM_AFTER = rx.compile(
     r"(?i)^(?:'s|’s|'|\s(?:disease|syndrome|sign|score|scale|test|criteria|classification|lymphoma|dementia|"
@@ -330,6 +332,25 @@ def _trim_words(s: str, start: int) -> tuple[int, int, list[str]]:
     return start, start + len(s), words
 
 
+def _titled_names(text: str, roman: frozenset[str]) -> list[tuple[int, int, bool]]:
+    """Names after a title: one surname is enough ("Dr. Oh"). A month is a given name there
+    when a name follows it ("Mrs. June Whitfield", not "Dr. May" alone); such a span is
+    returned checked (True), the others still go through the word checks."""
+    out: list[tuple[int, int, bool]] = []
+    for m in _TITLE_RE.finditer(text):
+        s, e = m.span(1)
+        words = text[s:e].split()
+        if (
+            len(words) >= 2
+            and words[0].lower() in _MONTH_GIVEN
+            and _ok_sequence(words[1:], text[e : e + 20])
+        ):
+            out.append((s, e, True))
+        elif words[0].lower() in roman or _looks_name_word(words[0]):
+            out.append((s, e, False))
+    return out
+
+
 def find_english_names(text: str) -> list[tuple[int, int, float]]:
     out: list[tuple[int, int, float]] = []
     roman = lexicons.roman_surnames()
@@ -348,11 +369,10 @@ def find_english_names(text: str) -> list[tuple[int, int, float]]:
         if len(words) >= min_words and _ok_sequence(words, text[end : end + 20]):
             out.append((start, end, score))
 
-    for m in _TITLE_RE.finditer(text):
-        # One surname after a title is enough ("Dr. Oh").
-        s, e = m.span(1)
-        first = text[s:e].split()[0]
-        if first.lower() in roman or _looks_name_word(first):
+    for s, e, checked in _titled_names(text, roman):
+        if checked:
+            out.append((s, e, 0.9))
+        else:
             add(s, e, 0.9)
     for m in _LABEL_RE.finditer(text):
         add(m.start(1), m.end(1), 0.8, min_words=2)
@@ -374,7 +394,7 @@ def find_english_names(text: str) -> list[tuple[int, int, float]]:
         else:
             continue
         if sure:
-            add(m.start(), m.end(), 0.75)
+            add(m.start(), m.end(2) if m.group(1) else m.end(4), 0.75)
     return out
 
 

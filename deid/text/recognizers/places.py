@@ -68,8 +68,10 @@ _RO_PROVINCE = (
 _RO_DISTRICT = r"[A-Z][a-z]+-(?:gun|gu|dong|eup|myeon|ri)"
 _RO_CITY = r"(?:[A-Z][a-z]+-si,?\s)?"  # "Sokcho-si, Joyang-dong"
 RO_DISTRICT = rx.compile(
-    # a city and its district are an address on their own: "Donghae-si, Cheongok-dong"
+    # a city and its district are an address on their own: "Donghae-si, Cheongok-dong",
+    # and so is a numbered lot in a district: "88 Gyo-dong, Gangneung-si"
     rf"\b([A-Z][a-z]+-si,?\s{_RO_DISTRICT}(?:,?\s{_RO_PROVINCE})?(?![A-Za-z-])|"
+    rf"\d{{1,5}}(?:-\d{{1,4}})?\s{_RO_DISTRICT}(?:,?\s{_RO_UNIT})*(?:,?\s{_RO_PROVINCE})?(?![A-Za-z-])|"
     rf"{_RO_CITY}{_RO_DISTRICT}(?:,?\s{_RO_UNIT})*,?\s{_RO_PROVINCE}(?:,?\s(?:Korea|South Korea))?)"
     r"(?![A-Za-z-])"
     rf"|(?:\b(?:[Ii]n|[Aa]t|[Ff]rom|[Nn]ear|[Ll]ives|[Rr]esides|[Aa]ddress:?|[Vv]illage of))\s"
@@ -249,7 +251,7 @@ _CLINIC_SPECIALTY = (
     r"신경과|신경외과|가정의학과|정신건강의학과|재활의학과|마취통증의학과|통증의학과|영상의학과|치과"
 )
 KO_CLINIC = rx.compile(
-    rf"(?<![가-힣A-Za-z0-9])((?:{_GANGWON_CITIES})(?:{_CLINIC_BRAND})?(?:{_CLINIC_SPECIALTY})"
+    rf"(?<![가-힣A-Za-z0-9])((?:{_GANGWON_CITIES})\s?(?:{_CLINIC_BRAND})?(?:{_CLINIC_SPECIALTY})"
     rf"|(?:{_CLINIC_BRAND})(?:{_CLINIC_SPECIALTY}))(?:의원)?"
     r"(?=(?:에서|에|의|은|는|을|를|과|와|으로|로|이|가|도|측|까지|부터)?(?![가-힣]))"
 )

@@ -1,4 +1,4 @@
-"""Recall on notes the scrubber was not written for: fifteen hand-written corpora.
+"""Recall on notes the scrubber was not written for: sixteen hand-written corpora.
 
 Each corpus was written by hand, in styles unlike the dev set's templates, before the
 round of work that then looked at its misses; each was scored once on arrival, and that
@@ -35,6 +35,8 @@ first score is the honest figure for unseen notes:
   precision 0.975.
 - ``fresh14.md`` (20 notes) after round 4's eighth commit: 0.934 overall, PERSON 0.971,
   MRN 0.800, DATE 0.900, ORGANIZATION 0.750, PHONE 1.000, character precision 0.978.
+- ``fresh15.md`` (20 notes) after round 4's review mends: 0.920 overall, PERSON 0.944,
+  MRN 0.750, DATE 1.000, ORGANIZATION 0.000 (3), PHONE 1.000, character precision 0.975.
 
 Round 3 added the world name lists (names-dataset: given and family names of 105
 countries), rules for a lone name with little context, and note-level passes (a found
@@ -52,12 +54,12 @@ initials after a family name, a lone name before what a person does, street addr
 without a city, ranges of subject ids, licence numbers; Korean titles of letters
 (고객님, 귀하), spaced names before a title, the list item before a found name.
 
-All are now tuned on (fresh10-fresh14 only for the few misses of their first score). The floors are what the scrubber reaches
+All are now tuned on (fresh10-fresh15 only for the few misses of their first score). The floors are what the scrubber reaches
 on each (it is deterministic): a change that loses recall on any fails here. The goal
 of the issue (overall and PERSON recall >= 0.95 on unseen notes) is not met on every
 arrival: the corpora have scored 0.85-0.97 overall on arrival (the last three:
-fresh12 0.920 with PERSON 0.962, fresh13 0.933 with PERSON 0.970, fresh14 0.934 with
-PERSON 0.971).
+fresh13 0.933 with PERSON 0.970, fresh14 0.934 with PERSON 0.971, fresh15 0.920 with
+PERSON 0.944).
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ FRESH11 = CORPUS.parent / "fresh11.md"
 FRESH12 = CORPUS.parent / "fresh12.md"
 FRESH13 = CORPUS.parent / "fresh13.md"
 FRESH14 = CORPUS.parent / "fresh14.md"
+FRESH15 = CORPUS.parent / "fresh15.md"
 _IDS = {"PHONE": 1.0, "KR_RRN": 1.0, "EMAIL": 1.0}
 
 # corpus -> (overall recall, character precision, {type: recall})
@@ -105,6 +108,7 @@ FLOORS: dict[str, tuple[float, float, dict[str, float]]] = {
     "fresh12": (0.99, 0.99, {**_IDS, "PERSON": 0.99, "MRN": 1.0, "DATE": 1.0, "ADDRESS": 1.0}),
     "fresh13": (0.995, 0.975, {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0}),
     "fresh14": (0.995, 0.99, {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0}),
+    "fresh15": (0.98, 0.99, {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0, "ADDRESS": 1.0}),
 }
 
 
@@ -136,6 +140,7 @@ def _score(scrubber: Scrubber, path: Path) -> PhiScore:
         ("fresh12", FRESH12),
         ("fresh13", FRESH13),
         ("fresh14", FRESH14),
+        ("fresh15", FRESH15),
     ],
 )
 def test_recall_on_hand_written_notes_holds(scrubber: Scrubber, name: str, path: Path) -> None:

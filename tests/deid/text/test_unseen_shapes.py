@@ -122,6 +122,18 @@ def _found(scrubber: Scrubber, text: str, lang: str | None = None) -> dict[str, 
         ("3311-0928 / F / 66 / 폐렴", "ko", "3311-0928", "MRN"),
         ("after lifting at work (Samcheok Cement).", "en", "Samcheok Cement", "ORGANIZATION"),
         ("Case manager at Hana Center Gangwon: Kim", "en", "Hana Center Gangwon", "ORGANIZATION"),
+        ("Parents Lim Jae-hyuk and Sophia Lim informed", "en", "Lim Jae-hyuk", "PERSON"),
+        ("please call the ward clerk, Bora, on 033-370-5512", "en", "Bora", "PERSON"),
+        ("Unit commander Capt. Alvarez visited.", "en", "Alvarez", "PERSON"),
+        ("Tak Hyun-soo (탁현수), M/45, 2044-7781", "mixed", "2044-7781", "MRN"),
+        (
+            "To: Mr. Viktor Sokolov, 88 Gyo-dong, Gangneung-si",
+            "en",
+            "88 Gyo-dong, Gangneung-si",
+            "ADDRESS",
+        ),
+        ("한 달 전 철원 성모내과 방문", "ko", "철원 성모내과", "ORGANIZATION"),
+        ("Your mother, Mrs. June Whitfield, is recovering", "en", "June Whitfield", "PERSON"),
     ],
 )
 def test_round_four_shapes(
@@ -182,6 +194,9 @@ def test_scores_counts_and_doses_are_no_month_days(
         ("담당 공무원 석지훈 주무관과 통화", "ko", "공무원"),
         ("login by user admin from 10.0.0.1", "en", "admin"),
         ("NS tr/ml 유지", "mixed", "ml"),
+        ("Platelets 41K → 58K. No bleeding.", "en", "K. No"),
+        ("Impression: Ann Arbor stage III.", "en", "Ann"),
+        ("seen by Dr. May", "en", "May"),
     ],
 )
 def test_labels_words_and_departments_stay_what_they_are(

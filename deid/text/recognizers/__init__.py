@@ -22,6 +22,7 @@ from deid.text.recognizers.ids import (
 )
 from deid.text.recognizers.names import PersonRecognizer
 from deid.text.recognizers.places import ADDRESS_RULES, ORG_RULES
+from deid.text.recognizers.structured import StructuredRecognizer
 
 RULE_GROUPS: dict[str, list[Rule]] = {
     "KoreanRrnRecognizer": RRN_RULES,
@@ -45,6 +46,7 @@ def build_recognizers(language: str, *, use_ner: bool) -> list[EntityRecognizer]
         RuleRecognizer(name, rules, language) for name, rules in RULE_GROUPS.items()
     ]
     recs.append(PersonRecognizer(language, use_ner=use_ner))
+    recs.append(StructuredRecognizer(language))
     return recs
 
 

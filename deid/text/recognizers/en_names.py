@@ -26,7 +26,7 @@ import deid.text.recognizers.rx as rx
 from deid.text import lexicons
 from deid.text.recognizers.ko_names import CELL_AFTER, CELL_BEFORE, korean_role_before
 
-__all__ = ["find_hl7_names", "find_more_english_names", "is_role_word"]
+__all__ = ["find_more_english_names", "is_role_word"]
 
 # Latin letters with accents (Araújo, Grün, Fernández) count as letters of a name.
 _UP = "A-ZÀ-ÖØ-ÞĀ-ž"  # Latin Extended-A has both cases (Petrović, Yıldız, Łukasz)
@@ -145,7 +145,12 @@ _INITIALS_IN_BRACKETS = rx.compile(r"\(((?:[A-Z]\.){3})\)")
 _NOT_PERSON_INITIALS = frozenset(["B.I.D.", "T.I.D.", "Q.I.D.", "P.R.N.", "A.S.A.", "U.S.A."])
 # A person's initials after their label: "Initials: K.S.L.", "Pt initials JHK".
 _INITIALS_LABEL = rx.compile(
-    r"(?i:\binitials?)\s*[:：]?\s*((?:[A-Z]\.\s?){1,3}[A-Z]\.?|[A-Z]{2,3})(?![A-Za-z])"
+    r"(?i:\binitials?|이니셜)\s*[:：]?\s*((?:[A-Z]\.\s?){1,3}[A-Z]\.?|[A-Z](?:-[A-Z]){1,3}|[A-Z]{2,3})(?![A-Za-z])"
+)
+# A name in quotes after what names a baby or a nickname: Baby boy "Minh", goes by "Ace".
+_QUOTED_NAME = rx.compile(
+    r"(?:\b[Bb]aby\s(?:[Bb]oy|[Gg]irl)|\bgoes by|\bknown as|\bnicknamed|\b(?:his|her|their|whose) name is)"
+    r"\s[\"“']([A-Z][a-z]+(?:[ -][A-Z][a-z]+)?)[\"”']"
 )
 # A letter's or message's sign-off: "Thanks, Tarek", "Best regards,\nIngrid Solberg".
 _SIGN_OFF = rx.compile(
@@ -262,7 +267,7 @@ def _census_given_names() -> frozenset[str]:
 
 @cache
 def _surnames() -> frozenset[str]:
-    return lexicons.world_surnames() | lexicons.roman_surnames()
+    return lexicons.world_surnames() | lexicons.roman_surnames() | lexicons.cn_surnames()
 
 
 @cache
@@ -274,6 +279,8 @@ def _any_names() -> frozenset[str]:
 _NOT_NAMES = frozenset(
     [
         "dr",
+        "drs",
+        "messrs",
         "mr",
         "mrs",
         "ms",
@@ -441,6 +448,8 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
             add(_clean(text, *m.span(1)), 0.75)
     for m in _INITIALS_LABEL.finditer(text):
         out.append((m.start(1), m.end(1), 0.8))
+    for m in _QUOTED_NAME.finditer(text):
+        out.append((m.start(1), m.end(1), 0.75))
     for m in _INITIALS_IN_BRACKETS.finditer(text):
         if m.group(1) not in _NOT_PERSON_INITIALS:
             out.append((m.start(1), m.end(1), 0.7))
@@ -637,50 +646,3 @@ def _lexicon_names(text: str, add: Callable[[tuple[int, int] | None, float], Non
             or (previous is not None and previous.group(1).lower() in names)
         ):
             add((s, e), 0.65)
-
-
-# HL7 v2 segments and the fields holding a person's name (XPN, or XCN after an id).
-_HL7_NAME_FIELDS: dict[str, tuple[tuple[int, int], ...]] = {
-    # (field number, first component of the name: 0 for XPN, 1 for XCN "id^family^given")
-    "PID": ((5, 0), (6, 0), (9, 0)),
-    "NK1": ((2, 0),),
-    "GT1": ((3, 0),),
-    "IN1": ((16, 0),),
-    "PV1": ((7, 1), (8, 1), (9, 1), (17, 1)),
-    "ORC": ((10, 1), (11, 1), (12, 1)),
-    "OBR": ((16, 1), (32, 1)),
-}
-_HL7_SEGMENT = rx.compile(r"^(PID|NK1|GT1|IN1|PV1|ORC|OBR)\|", rx.M)
-
-
-def find_hl7_names(text: str) -> list[tuple[int, int, float]]:
-    """Names in HL7 v2 messages, by field: ``PID|1||123^^^H^MR||CHOI^MIN SEO||...``."""
-    out: list[tuple[int, int, float]] = []
-    for m in _HL7_SEGMENT.finditer(text):
-        line_end = text.find("\n", m.start())
-        line = text[m.start() : line_end if line_end >= 0 else len(text)].rstrip("\r")
-        fields = line.split("|")
-        starts = [0]
-        for f in fields[:-1]:
-            starts.append(starts[-1] + len(f) + 1)
-        for number, first in _HL7_NAME_FIELDS[m.group(1)]:
-            if number >= len(fields):
-                continue
-            for rep_start, rep in _repetitions(fields[number], starts[number]):
-                parts = rep.split("^")
-                name = parts[first : first + 3]
-                if not any(rx.search(r"[A-Za-z가-힣]", p) for p in name):
-                    continue
-                s = rep_start + sum(len(p) + 1 for p in parts[:first])
-                e = s + len("^".join(name).rstrip("^"))
-                out.append((m.start() + s, m.start() + e, 0.85))
-    return out
-
-
-def _repetitions(field: str, start: int) -> list[tuple[int, str]]:
-    out: list[tuple[int, str]] = []
-    for rep in field.split("~"):
-        if rep:
-            out.append((start, rep))
-        start += len(rep) + 1
-    return out

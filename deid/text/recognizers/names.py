@@ -11,9 +11,10 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 import deid.text.recognizers.rx as rx
 from deid.text import lexicons
-from deid.text.recognizers.en_names import find_hl7_names, find_more_english_names, is_role_word
+from deid.text.recognizers.en_names import find_more_english_names, is_role_word
 from deid.text.recognizers.ko_names import KoreanNameScorer
 from deid.text.recognizers.note_names import aligned_row_names, listed_names, repeated_names
+from deid.text.recognizers.structured import find_structured_names
 
 # ------------------------------------------------------------------ Korean
 _HANGUL_RUN = rx.compile(r"[가-힣]+")
@@ -307,6 +308,7 @@ def _looks_name_word(word: str, *, ner: bool = False) -> bool:
         word.isupper()
         and not rx.fullmatch(r"[A-Z]\.", word)
         and lw not in lexicons.roman_surnames()
+        and lw not in lexicons.cn_surnames()
         and (len(word) < 3 or not rx.search(r"[AEIOUY]", word))
     ):
         return False
@@ -463,7 +465,7 @@ class PersonRecognizer(EntityRecognizer):
         spans.extend(scorer.find(text))
         spans.extend(find_more_english_names(text))
         spans.extend(find_english_names(text))
-        spans.extend(find_hl7_names(text))
+        spans.extend(find_structured_names(text))
         if self.use_ner and nlp_artifacts is not None:
             for ent in getattr(nlp_artifacts, "entities", None) or []:
                 if ent.label_ != "PERSON":

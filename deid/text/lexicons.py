@@ -70,6 +70,12 @@ def world_surnames() -> frozenset[str]:
 
 
 @cache
+def cn_surnames() -> frozenset[str]:
+    """Chinese family names the world list lacks (``cn_surnames.txt``), lower case."""
+    return frozenset(_words("cn_surnames.txt"))
+
+
+@cache
 def org_acronyms() -> tuple[str, ...]:
     """Acronyms of hospitals and labs (KNUH, GNAH...), case-sensitive."""
     return _words("phi_org_acronyms.txt")

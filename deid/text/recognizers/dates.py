@@ -265,6 +265,7 @@ _MD_TIME_BEFORE = rx.compile(
     r"(?:^|[\s(\[#])(?:on|since|until|till|onset|dated|through|thru|as of|starting|started|"
     r"effective|expected|planned|last|next|post|prior|admitted|discharged|readmitted|"
     r"transferred|died|expired|born|vaccinated|operated|D/C|d/c|adm|disch|tx|ERCP|op|OP|"
+    r"hospitali[sz]ed|seen|called|notified|enrolled|randomi[sz]ed|consented|dosed|"
     r"completed|performed|done|placed|drawn|collected|obtained|reviewed|signed|updated|"
     # the title of a note or log before its date: "Nursing note 3/17", "Handoff 3/17"
     r"(?i:note|notes|summary|handoff|hand-off|visit|call|memo|log|record|report|rounds?|update|"
@@ -274,7 +275,7 @@ _MD_TIME_BEFORE = rx.compile(
 _MD_TIME_AFTER = rx.compile(
     r"\s?(?:오전|오후|새벽|아침|저녁|밤|[DEN]?근무|듀티|당직|[AaPp]\.?[Mm]\.?\b|morning|evening|night|"
     r"에|부터|까지|경|이후|이전|전후|재검|예정|퇴원|입원|내원|수술|시술|시행|촬영|검사|"
-    r"발생|발병|시작|중단|방문|진료|외래|재진|예약|onwards|onward)"
+    r"발생|발병|시작|중단|방문|진료|외래|재진|예약|전화|통화|상담|면담|연락|교육|회진|onwards|onward)"
 )
 _MD_SCORE_BEFORE = rx.compile(
     r"(?i:\b(?:NRS|VAS|pain|power|grade|gr|apgar|gcs|mmt|motor|murmur|score|scale|ratio|LNs?|"
@@ -310,6 +311,22 @@ def _md_around(m: rx.Match, text: str) -> tuple[int, str, str] | None:
     if _MD_SCORE_BEFORE.search(before) or _MD_COUNT_AFTER.match(after):
         return None
     return line_start, before, after
+
+
+# 04-09 after "hospitalized": a month-day with a hyphen, both numbers of two digits, the
+# month with its leading zero, and a word of time next to it (an id or a range is written
+# so too: "Subject 07-114", "pages 10-12").
+MD_DASH_ALONE = rx.compile(
+    r"(?<![\d./:\-A-Za-z])(?P<md>(?P<m>0[1-9])-(?P<d>0[1-9]|[12]\d|3[01]))(?![\d/-]|\.\d|[A-Za-z])"
+)
+
+
+def _md_dash_alone(m: rx.Match, text: str) -> bool:
+    around = _md_around(m, text)
+    if around is None:
+        return False
+    _, before, after = around
+    return bool(_MD_TIME_BEFORE.search(before) or _MD_TIME_AFTER.match(after))
 
 
 def _md_dot_alone(m: rx.Match, text: str) -> bool:
@@ -367,6 +384,7 @@ DATE_RULES = [
     Rule("DATE", MD_RANGE, 0.7, group="md", validator=_validator("md"), name="md_range"),
     Rule("DATE", MD_ALONE, 0.65, group="md", validator=_md_alone, name="md_alone"),
     Rule("DATE", MD_DOT_ALONE, 0.6, group="md", validator=_md_dot_alone, name="md_dot_alone"),
+    Rule("DATE", MD_DASH_ALONE, 0.6, group="md", validator=_md_dash_alone, name="md_dash_alone"),
     Rule(
         "DATE",
         MD_BEFORE_WEEKDAY,

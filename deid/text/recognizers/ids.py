@@ -144,7 +144,9 @@ PHONE_RULES = [
 # ---------------------------------------------------------------- MRN / record ids
 _MRN_LABELS = (
     r"(?:등록|환자|차트|병록|진료|의무기록|검체|접수|병리|외래|입원|혈액|세포병리|생검|처방전?)\s?(?:번호|No\.?)|"
-    r"(?:병록|등록|차트|의무기록)(?=\s{0,2}[:#]?\s{0,2}[A-Za-z]{0,4}-?\d)|환자\s?ID|"
+    r"(?:병록|등록|차트|의무기록)(?=\s{0,2}[:#]?\s{0,2}[A-Za-z]{0,4}-?\d)|환자\s?ID|시리얼|일련\s?번호|"
+    # device serials and badges identify a person too (HIPAA's device identifiers)
+    r"(?i:serial(?:\s?(?:no\.?|number|#))?|S/N|device\s?(?:ID|serial|no\.?)|badge(?:\s?(?:no\.?|number|#))?)|"
     r"(?i:MRN|MR\s?No\.?|MR#|Pt\.?\s?ID|Patient\s?(?:ID|No\.?|Number|#)|"
     r"Hosp(?:ital|\.)?\s?(?:No\.?|Number|Num\.?|ID|#)|Chart\s?(?:No\.?|Number|#)|Chart(?=\s{1,2}[A-Z]{0,3}-?\d)|"
     r"(?:Med(?:ical)?\s)?Rec(?:ord|\.)?\s?(?:No\.?|Number|#)|Reg(?:istration|\.)?\s?(?:No\.?|Number|#)|"

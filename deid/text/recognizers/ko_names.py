@@ -48,6 +48,8 @@ _ROLE_BEFORE = rx.compile(
     r"인턴|레지던트|전공의|전임의|펠로우|fellow|Fellow|간호사|수간호사|책임간호사|교수|교수님|의사|원장|원장님|"
     r"주치의|담당의|당직의|전문의|집도의|마취의|판독의|의뢰의|회신의|진료의|수련의|조수|제\d조수|"
     r"사회복지사|영양사|약사|물리치료사|작업치료사|언어치료사|상담사|유전상담사|상담자|코디네이터|"
+    # a profession with a qualifier before it: 연구간호사, 연구코디네이터, 임상병리사
+    r"[가-힣]{1,4}(?:간호사|코디네이터|상담사|치료사|복지사|병리사|방사선사|위생사|통역사|구조사)|"
     r"요양보호사|간병인|통역사|경찰|경장|경사|경위|형사|기사|팀장|부장|과장|대리|주임|교사|"
     r"담당|작성|작성자|판독|확인|서명|보고자|인계자|인수자|설명의사|설명자|의뢰자|"
     r"성명|이름|환자명|환자|보호자|대리인|신청인|대상자|내담자|수진자|피보험자|예금주|수신|발신|"
@@ -93,6 +95,11 @@ _VIETNAMESE_HANGUL = rx.compile(
     r"(?<![가-힣])(?:응우옌|응웬|쩐|레|팜|호앙|후인|판|부이|보|당|도|응오|즈엉|리|하|마이|찐|딘|다오)"
     r"\s(?:반|티)\s[가-힣]{1,3}(?![가-힣])"
 )
+# ...and without a middle name, where a title follows or a role precedes: "팜 투 짱 선생님"
+# (the family names that are no Korean syllable or word)
+_VIETNAMESE_LOOSE = rx.compile(
+    r"(?<![가-힣])(?:응우옌|응웬|쩐|팜|호앙|후인|부이|응오|즈엉|다오|찐|딘)(?:\s[가-힣]{1,2}){1,2}(?![가-힣])"
+)
 # A cell of its own in a table row (used for Latin names too, by en_names).
 CELL_BEFORE = _CELL_BEFORE = rx.compile(r"[|\t]\s{0,2}$")
 CELL_AFTER = _CELL_AFTER = rx.compile(r"\s{0,2}[|\t]")
@@ -102,6 +109,9 @@ _TITLE_AFTER = rx.compile(
     r"(?:님|씨|선생님|선생|교수님|교수|원장님|원장|간호사|전공의|전임의|과장|팀장|부장|실장|대리|주임|"
     r"학생|치료사|상담사|복지사|영양사|약사|기사|요원|대원|위원|직원|수녀님|신부님|목사님|스님|여사님|여사|"
     r"경위|경장|경사|어르신|할머니|할아버지|환자|보호자|군|양|님께|선생님께|"
+    # professions, with a qualifier before them: 임상병리사, 방사선사, 치위생사, 연구간호사
+    r"[가-힣]{0,4}(?:병리사|방사선사|위생사|조무사|구조사|보호사|지원사|통역사|변호사|세무사|노무사|"
+    r"연구원|간호사|코디네이터)|"
     # how a letter or a message addresses a person: "우경민 고객님", "이 준 호 님 귀하"
     r"고객님|고객|귀하|회원님|수검자|수험자|어머님|아버님)"
 )
@@ -286,6 +296,9 @@ _RARE_FLOOR = -1.0
 # Most Korean given names have two syllables: "석지은" is a name before "석지" + "은".
 _ONE_SYLLABLE_GIVEN = 1.5
 # Honorifics Kiwi may keep inside a proper noun it has not seen ("홍길동님").
+# Particles Kiwi may read into an unknown proper noun before a number ("마서진이 4/6"):
+# no evidence either way.
+_GLUED_PARTICLES = frozenset(["이", "가", "은", "는", "을", "를", "의", "도"])
 _SUFFIXES_KIWI_KEEPS = frozenset(
     ["님", "씨", "님께", "님이", "님은", "님의", "님과", "님을", "님도"]
 )
@@ -408,6 +421,14 @@ class KoreanNameScorer:
                 out.append((m.start(), m.end(), 0.75))
         for m in _VIETNAMESE_HANGUL.finditer(text):
             out.append((m.start(), m.end(), 0.75))
+        for m in _VIETNAMESE_LOOSE.finditer(text):
+            line_start = text.rfind("\n", 0, m.start()) + 1
+            before = text[max(line_start, m.start() - 16) : m.start()]
+            after = text[m.end() : m.end() + 8]
+            if (after[:1] == " " and _TITLE_AFTER.match(after.lstrip())) or korean_role_before(
+                before
+            ):
+                out.append((m.start(), m.end(), 0.7))
         return out
 
     def _find_words(self, text: str) -> list[tuple[int, int, float]]:
@@ -578,7 +599,11 @@ class KoreanNameScorer:
         nnp_end = nnp_starts.get(start)
         if nnp_end == end or (nnp_end == end + len(suffix) and suffix in _SUFFIXES_KIWI_KEEPS):
             morph += 1.5
-        elif nnp_end is not None and nnp_end > end:
+        elif (
+            nnp_end is not None
+            and nnp_end > end
+            and not (nnp_end == end + len(suffix) and suffix in _GLUED_PARTICLES)
+        ):
             morph -= 1.0  # Kiwi reads a longer proper noun (신장내과): the cut is no name
         if (start, end) in common:
             # Kiwi reads a common word; a role or title next to it weighs more

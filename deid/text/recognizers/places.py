@@ -44,10 +44,14 @@ US_ADDRESS = rx.compile(
 )
 # A street address without its city: "14 Maple Ct", "221 N Harbor View Dr, Apt 3B".
 US_STREET = rx.compile(
+    # (a unit may open it, and a town close it: "Unit 4, 210 Cedar Lane, Wonju")
+    r"(?:\b(?:Unit|Apt\.?|Apartment|Suite|Ste\.?|Flat|Room|Rm\.?)[ \t]?[\dA-Z-]{1,5},[ \t])?"
     r"(?<![\d/.:-])\b\d{1,6}[ \t]+(?:[NSEW]\.?[ \t]+)?[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+){0,3}[ \t]+"
     r"(?:St|Street|Ave|Avenue|Rd|Road|Dr|Drive|Ct|Court|Ln|Lane|Blvd|Boulevard|Way|Pl|Place|Ter|"
     r"Terrace|Cir|Circle|Pkwy|Parkway|Hwy|Highway)\.?"
     r"(?:,?[ \t]+(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|#)[ \t]*[\dA-Z-]+)?(?![A-Za-z])"
+    r"(?:,[ \t](?!(?:Mr|Mrs|Ms|Dr|Apt|Unit|Suite)\b)[A-Z][a-z]+(?:-si)?"
+    r"(?=[ \t]*(?:$|\n|[.;)]|,[ \t]?(?:[A-Z]{2}\b|Korea|Gangwon))))?"
 )
 # Romanized Korean addresses: "12 Gangnam-daero, Seocho-gu, Seoul 06611", "Jungang-ro 12, Chuncheon-si".
 _RO_ROAD = r"[A-Z][a-z]+(?:-[a-z0-9]+)*-(?:daero|ro|gil)(?:\s?\d{1,4}(?:beon)?-?gil)?"
@@ -118,7 +122,7 @@ _KO_ORG_SUFFIX = (
     r"검사센터|의료재단|재단|연구소|요양원|센터|랩|의학연구소|검사의학연구소|대학교|공사|공단|주식회사|"
     r"본부|(?<!복)지사|지점|지청|협회|조합|은행|경찰서|소방서|복지관|교회|성당|터미널|초등학교|중학교|고등학교|"
     # offices of local government, insurers, firms by their trade
-    r"군청|시청|구청|도청|읍사무소|면사무소|행정복지센터|생명|화재|손해보험|시멘트|광업|건설|산업|정밀|"
+    r"군청|시청|구청|도청|읍사무소|면사무소|행정복지센터|생명|화재|해상|손해보험|시멘트|광업|건설|산업|정밀|"
     r"전자|물산|상사|제약|식품|운수|택시|가공|농협|수협|축협|농산|수산|기증원|경로당|어린이집|유치원)"
 )
 # Words that end in an org suffix but name no particular organization.
@@ -219,6 +223,12 @@ _GENERIC_ORG = frozenset(
         "토스뱅크",
         "가족센터",
         "콜센터",
+        # nationwide services, one in every town: named so, none in particular
+        "다문화가족지원센터",
+        "건강가정지원센터",
+        "정신건강복지센터",
+        "치매안심센터",
+        "행정복지센터",
     ]
 )
 _GANGWON_CITIES = (
@@ -258,7 +268,7 @@ KO_CLINIC = rx.compile(
 
 
 _TRADE_SUFFIX = rx.compile(
-    r"(?:생명|화재|시멘트|광업|건설|산업|정밀|전자|물산|상사|제약|식품|운수|택시|가공|농산|수산)$"
+    r"(?:생명|화재|해상|시멘트|광업|건설|산업|정밀|전자|물산|상사|제약|식품|운수|택시|가공|농산|수산)$"
 )
 
 
@@ -286,7 +296,9 @@ _EN_ORG_SUFFIX = (
     # a hospital by its short name ("Mercy General", "Gangneung Asan"), lodgings
     r"General|Asan|Severance|Sacred\s+Heart|Resort|Inn|Lodge|Hostel|"
     r"Convent|Monastery|Abbey|Parish|Temple|Mosque|Cement|Mining|Steel|Chemicals?|Fisheries|Shipping|"
-    r"Marine|Textiles?)"
+    r"Marine|Textiles?|"
+    # public bodies that hold records of a person: police, courts, fire services
+    r"Police|Police\s+Station|Fire\s+Station|Fire\s+Department|Court|Prosecutors?['’]?\s+Office)"
 )
 _EN_ORG_STOP = lexicons.org_generic_words()
 # A capitalized word; a trailing period only for short abbreviations (St., Mt.), never a sentence end.
@@ -343,6 +355,71 @@ LABELED_ORG = rx.compile(
     r"(?=\s{2,}|\s?$|\s?[,;/|]|\s(?:퇴직|근무|재직|소속|의뢰|에서|\(|member|policy|ID)|[ \t]*\n)",
     rx.M,
 )
+# An employer named in prose, without a colon: "works at Kakao Mobility", "employed by Doosan".
+EMPLOYER_ORG = rx.compile(
+    r"(?:\b(?:works?|working|worked)\s(?:at|for)|\bemployed\s(?:at|by)|\bemployee\sof|"
+    r"\b(?:job|internship)\sat)\s"
+    r"((?:[A-Z][A-Za-z0-9&'-]+)(?:[ \t](?:[A-Z][A-Za-z0-9&'-]+|&)){0,3})(?![A-Za-z])"
+)
+
+
+def _employer_ok(m: rx.Match, text: str) -> bool:
+    words = m.group(1).split()
+    return any(
+        w.lower() not in _EN_ORG_STOP and w.lower() not in lexicons.en_stopwords() for w in words
+    )
+
+
+# A brand written in camel case before what it runs: "the CareFirst lab", "LabCorp clinic".
+# (not a family name's prefix: McDonald, LeFort, DeBakey, MacLeod, VanDyke)
+_CAMEL = r"(?!Mc|Mac|De|Di|Da|La|Le|Van|Von|Du)[A-Z][a-z]+[A-Z][A-Za-z]*(?![\dA-Za-z])"
+BRAND_ORG = rx.compile(
+    rf"\b({_CAMEL}(?: [A-Z][A-Za-z]+)? (?:lab|laboratory|clinic|pharmacy|center|centre|office|"
+    r"hospital|practice))(?![A-Za-z])"
+)
+
+
+def _brand_ok(m: rx.Match, text: str) -> bool:
+    first = m.group(1).split()[0].lower()
+    return first not in lexicons.eponyms() and first not in lexicons.en_stopwords()
+
+
+# A person's affiliation in brackets, a word of no dictionary: "O. Petrenko (Macrogen)".
+AFFILIATION_ORG = rx.compile(
+    r"(?:\b[A-Z]\.\s?|\b[A-Z][a-z]+\s)[A-Z][a-z]+(?:-[a-z]+)?\s\(([A-Z][a-z]{3,}(?: [A-Z][a-z]+){0,2})\)"
+)
+_ROMAN_PLACES = frozenset(
+    [
+        "gangwon",
+        "chuncheon",
+        "wonju",
+        "gangneung",
+        "sokcho",
+        "samcheok",
+        "donghae",
+        "taebaek",
+        "seoul",
+        "korea",
+        "busan",
+        "incheon",
+        "daegu",
+        "daejeon",
+        "gwangju",
+        "ulsan",
+        "sejong",
+        "jeju",
+    ]
+)
+
+
+def _affiliation_ok(m: rx.Match, text: str) -> bool:
+    words = [w.lower() for w in m.group(1).split()]
+    return not any(
+        w in lexicons.english_words() or w in lexicons.en_stopwords() or w in _ROMAN_PLACES
+        for w in words
+    )
+
+
 # A report header naming its lab or hospital: "GENETIC TEST REPORT (Macrogen)", "PET-CT 판독 (강릉의료원)".
 HEADER_ORG = rx.compile(
     r"(?:REPORT|Report|NOTE|SUMMARY|판독|결과\s?보고서|보고서)\s?\(([A-Z가-힣][A-Za-z가-힣&.' -]{1,60})\)"
@@ -369,6 +446,9 @@ ORG_RULES = [
     Rule("ORGANIZATION", KO_COMPANY, 0.8),
     Rule("ORGANIZATION", KO_CLINIC, 0.75, name="ko_clinic"),
     Rule("ORGANIZATION", EN_ORG, 0.75, group=1, validator=_en_org_span),
+    Rule("ORGANIZATION", EMPLOYER_ORG, 0.7, group=1, validator=_employer_ok, name="employer"),
+    Rule("ORGANIZATION", BRAND_ORG, 0.6, group=1, validator=_brand_ok, name="brand"),
+    Rule("ORGANIZATION", AFFILIATION_ORG, 0.6, group=1, validator=_affiliation_ok),
 ]
 
 

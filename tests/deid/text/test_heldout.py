@@ -1,4 +1,4 @@
-"""Recall on notes the scrubber was not written for: sixteen hand-written corpora.
+"""Recall on notes the scrubber was not written for: seventeen hand-written corpora.
 
 Each corpus was written by hand, in styles unlike the dev set's templates, before the
 round of work that then looked at its misses; each was scored once on arrival, and that
@@ -37,6 +37,11 @@ first score is the honest figure for unseen notes:
   MRN 0.800, DATE 0.900, ORGANIZATION 0.750, PHONE 1.000, character precision 0.978.
 - ``fresh15.md`` (20 notes) after round 4's review mends: 0.920 overall, PERSON 0.944,
   MRN 0.750, DATE 1.000, ORGANIZATION 0.000 (3), PHONE 1.000, character precision 0.975.
+- ``fresh16.md`` (30 notes in layouts no earlier corpus had: HL7 messages, a CSV export, a
+  JSON record, a sample manifest table, tumour-board minutes, an SAE report, an incident
+  report, death certificates, delivery, dental, transfusion and wearable-monitoring notes)
+  before round 5: 0.874 overall, PERSON 0.893, MRN 0.815, DATE 0.942, ORGANIZATION 0.500,
+  ADDRESS 0.600, PHONE, RRN and e-mail 1.000, character precision 0.993.
 
 Round 3 added the world name lists (names-dataset: given and family names of 105
 countries), rules for a lone name with little context, and note-level passes (a found
@@ -54,12 +59,19 @@ initials after a family name, a lone name before what a person does, street addr
 without a city, ranges of subject ids, licence numbers; Korean titles of letters
 (고객님, 귀하), spaced names before a title, the list item before a found name.
 
-All are now tuned on (fresh10-fresh15 only for the few misses of their first score). The floors are what the scrubber reaches
+Round 5 (on fresh16's misses) added identifiers by their place in structured layouts
+(``recognizers/structured.py``: HL7 v2 fields by number, the columns of CSV, TSV and pipe
+tables by their header), Chinese family names the world list lacks, professions after a
+name (임상병리사), Vietnamese names in Hangul before a title, initials after a label, a
+baby's name in quotes, device serials and badges, employers in prose, brands in camel
+case before "lab", affiliations in brackets, insurers (현대해상), police and courts.
+
+All are now tuned on (fresh10-fresh16 only for the few misses of their first score). The floors are what the scrubber reaches
 on each (it is deterministic): a change that loses recall on any fails here. The goal
 of the issue (overall and PERSON recall >= 0.95 on unseen notes) is not met on every
-arrival: the corpora have scored 0.85-0.97 overall on arrival (the last three:
+arrival: the corpora have scored 0.85-0.97 overall on arrival (the last four:
 fresh13 0.933 with PERSON 0.970, fresh14 0.934 with PERSON 0.971, fresh15 0.920 with
-PERSON 0.944).
+PERSON 0.944, fresh16 0.874 with PERSON 0.893 -- new layouts on purpose).
 """
 
 from __future__ import annotations
@@ -89,6 +101,7 @@ FRESH12 = CORPUS.parent / "fresh12.md"
 FRESH13 = CORPUS.parent / "fresh13.md"
 FRESH14 = CORPUS.parent / "fresh14.md"
 FRESH15 = CORPUS.parent / "fresh15.md"
+FRESH16 = CORPUS.parent / "fresh16.md"
 _IDS = {"PHONE": 1.0, "KR_RRN": 1.0, "EMAIL": 1.0}
 
 # corpus -> (overall recall, character precision, {type: recall})
@@ -109,6 +122,11 @@ FLOORS: dict[str, tuple[float, float, dict[str, float]]] = {
     "fresh13": (0.995, 0.975, {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0}),
     "fresh14": (0.995, 0.99, {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0}),
     "fresh15": (0.98, 0.99, {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0, "ADDRESS": 1.0}),
+    "fresh16": (
+        0.995,
+        0.99,
+        {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0, "ADDRESS": 1.0, "ORGANIZATION": 1.0},
+    ),
 }
 
 
@@ -141,6 +159,7 @@ def _score(scrubber: Scrubber, path: Path) -> PhiScore:
         ("fresh13", FRESH13),
         ("fresh14", FRESH14),
         ("fresh15", FRESH15),
+        ("fresh16", FRESH16),
     ],
 )
 def test_recall_on_hand_written_notes_holds(scrubber: Scrubber, name: str, path: Path) -> None:
@@ -168,6 +187,12 @@ def test_corpora_are_well_formed() -> None:
         FRESH8,
         FRESH9,
         FRESH10,
+        FRESH11,
+        FRESH12,
+        FRESH13,
+        FRESH14,
+        FRESH15,
+        FRESH16,
     ):
         notes = load(path)
         assert notes

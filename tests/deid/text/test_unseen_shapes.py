@@ -207,3 +207,64 @@ def test_labels_words_and_departments_stay_what_they_are(
         assert found.get(word) == "PERSON", found
     else:
         assert word not in found, found
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "value", "etype"),
+    [
+        # round 5 (fresh16's misses on arrival)
+        ("K 6.8 — 검사실 용하늘 임상병리사가 병동으로 전화", "ko", "용하늘", "PERSON"),
+        ("담당 연구간호사 마서진이 4/6 전화 상담.", "ko", "마서진", "PERSON"),
+        ("담당 연구간호사 마서진이 4/6 전화 상담.", "ko", "4/6", "DATE"),
+        ("확인자: 연구코디네이터 표지안", "ko", "표지안", "PERSON"),
+        ("통역: 다문화가족지원센터 팜 투 짱 선생님", "ko", "팜 투 짱", "PERSON"),
+        ("Subject 07-114, initials K-H-S", "en", "K-H-S", "PERSON"),
+        ('Baby boy "Minh" 3.21 kg, Apgar 8/9.', "en", "Minh", "PERSON"),
+        ("Name: WEN LI   Sex: F   DOB: 1979-11-02", "en", "WEN LI", "PERSON"),
+        ("Grade 3 fever onset 2025-04-08, hospitalized 04-09.", "en", "04-09", "DATE"),
+        ("기기: 워치 (시리얼 SN4471-88230).", "ko", "SN4471-88230", "MRN"),
+        ("Officer Grant Whitaker (badge 4471)", "en", "4471", "MRN"),
+        ("works at Kakao Mobility (remote 3 days).", "en", "Kakao Mobility", "ORGANIZATION"),
+        ("Prepared by O. Petrenko (Macrogen), checked", "en", "Macrogen", "ORGANIZATION"),
+        (
+            "Officer Whitaker, Pyeongtaek Military Police",
+            "en",
+            "Pyeongtaek Military Police",
+            "ORGANIZATION",
+        ),
+        ("실손보험사 현대해상 제출용 서류", "ko", "현대해상", "ORGANIZATION"),
+        ("pt's INR at the CareFirst lab in Gangneung", "en", "CareFirst lab", "ORGANIZATION"),
+        (
+            "Place of death: St. Benedict Hospice, Unit 4, 210 Cedar Lane, Wonju\nCause",
+            "en",
+            "Unit 4, 210 Cedar Lane, Wonju",
+            "ADDRESS",
+        ),
+    ],
+)
+def test_round_five_shapes(
+    scrubber: Scrubber, text: str, lang: str, value: str, etype: str
+) -> None:
+    assert _found(scrubber, text, lang).get(value) == etype, _found(scrubber, text, lang)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "word"),
+    [
+        ("Present: Drs. Pyo (chair), Lindqvist", "en", "Drs"),
+        ("통역: 다문화가족지원센터 팜 투 짱 선생님", "ko", "다문화가족지원센터"),
+        ("CBT referral to Yuna Shin, PsyD.", "en", "PsyD"),
+        ('the drug called "Keytruda" was started', "en", "Keytruda"),
+        ("McDonald criteria met; LeFort fracture", "en", "McDonald"),
+        ("sent via KakaoTalk to the family", "en", "KakaoTalk"),
+        ("He works at home. She worked for The company.", "en", "The company"),
+        ("pages 04-09 reviewed", "en", "04-09"),
+        ("Seen by Dr. Kim (Radiology)", "en", "Radiology"),
+        ("serial dilutions 1:10 to 1:640", "en", "1:10"),
+        ("선박 해상 사고로 내원", "ko", "해상"),
+        ("검사 결과 설명, 연구원 방문 예정", "ko", "연구원"),
+    ],
+)
+def test_round_five_words_stay(scrubber: Scrubber, text: str, lang: str, word: str) -> None:
+    found = _found(scrubber, text, lang)
+    assert not any(word in value for value in found), found

@@ -139,6 +139,12 @@ DATE_PATTERNS: tuple[tuple[str, rx.Pattern, float], ...] = (
     ),
     # 05-Mar-2021
     ("d_mon_y", rx.compile(r"(?<!\d)" + _D + r"-" + _MON + r"-" + _Y4 + r"(?!\d)"), 0.95),
+    # 01DEC2025, 14Nov2025 (run together, as lab and radiology systems print them)
+    (
+        "d_mon_y",
+        rx.compile(r"(?<![\dA-Za-z])" + _D + _MON + _Y4 + r"(?![\dA-Za-z])"),
+        0.9,
+    ),
     # March 2021
     ("mon_y", rx.compile(r"\b" + _MON + r"\.?,?\s+" + _Y4 + r"(?!\d)"), 0.8),
     # 18 Mar 25, 19-Mar-25 (two-digit year)
@@ -247,7 +253,8 @@ MD_BEFORE_TIME = rx.compile(
     + _M
     + r"\."
     + _D
-    + r"))(?![\d/]|\.\d)(?=\]?,?\s(?:[01]?\d|2[0-3]):[0-5]\d\b)",
+    + r")|(?<![\d./:-])(?P<md>(?P<m>0[1-9]|1[0-2])-(?P<d>0[1-9]|[12]\d|3[01])))"
+    r"(?![\d/-]|\.\d)(?=\]?,?\s(?:[01]?\d|2[0-3]):[0-5]\d\b)",
     rx.M,
 )
 
@@ -269,13 +276,16 @@ _MD_TIME_BEFORE = rx.compile(
     r"completed|performed|done|placed|drawn|collected|obtained|reviewed|signed|updated|"
     # the title of a note or log before its date: "Nursing note 3/17", "Handoff 3/17"
     r"(?i:note|notes|summary|handoff|hand-off|visit|call|memo|log|record|report|rounds?|update|"
-    r"entry|admit|admission|discharge|received|sent|reported|faxed|mailed|returned)|시작|종료|부터|까지|일자|날짜|일시|[가-힣]{2,8}\s?[:：])"
-    r"[\s:]{1,2}$"
+    r"entry|admit|admission|discharge|received|sent|reported|faxed|mailed|returned)|시작|종료|부터|까지|일자|날짜|일시|[가-힣]{2,8}\s?[:：]|"
+    # what is done on a day, before its date in brackets too: "담낭절제술 시행(11/25, ...)"
+    r"시행|수술|시술|촬영|채혈|접종|입원|퇴원|내원)"
+    r"[\s:(]{1,2}$"
 )
 _MD_TIME_AFTER = rx.compile(
     r"\s?(?:오전|오후|새벽|아침|저녁|밤|[DEN]?근무|듀티|당직|[AaPp]\.?[Mm]\.?\b|morning|evening|night|"
     r"에|부터|까지|경|이후|이전|전후|재검|예정|퇴원|입원|내원|수술|시술|시행|촬영|검사|"
-    r"발생|발병|시작|중단|방문|진료|외래|재진|예약|전화|통화|상담|면담|연락|교육|회진|onwards|onward)"
+    r"발생|발병|시작|중단|방문|진료|외래|재진|예약|전화|통화|상담|면담|연락|교육|회진|협진|회신|경과|"
+    r"onwards|onward)"
 )
 _MD_SCORE_BEFORE = rx.compile(
     r"(?i:\b(?:NRS|VAS|pain|power|grade|gr|apgar|gcs|mmt|motor|murmur|score|scale|ratio|LNs?|"
@@ -287,7 +297,7 @@ _MD_COUNT_AFTER = rx.compile(
     # (a dose after it too: "1/2 1000 mg")
     r"\s?\d[\d,.]*\s?(?:mg|mcg|ml|mL|cc|g\b|U\b|IU|units?|tabs?|정|알|포)"
     r"|\s?(?:of\b|tabs?\b|T\b|caps?\b|positive|negative|nodes?|LNs?\b|cores?|"
-    r"[a-z]{0,2}[gl]\b|점|개|정|알|포|앰플|cm|mm|회)"
+    r"[a-z]{0,2}[gl]\b|(?:점|개|정|알|포|앰플|회)(?![가-힣])|cm|mm)"
 )
 
 
@@ -340,8 +350,11 @@ def _md_dot_alone(m: rx.Match, text: str) -> bool:
         return False  # a lab value: "Hb 10.12 오후", "Cr 1.19 → 1.20"
     # a signature's date: "상담: 남예린 사회복지사 / 3.19" closing the line
     signed = before.rstrip().endswith("/") and rx.match(r"[ \t]*(?:\n|$)", after) is not None
+    # opening a line before Korean words: "11.26 신경과 협진 회신" (a value follows its name)
+    opens_korean_line = not before.strip(" \t[-*•#") and rx.match(r" [가-힣]", after) is not None
     return bool(
         signed
+        or opens_korean_line
         or _MD_TIME_AFTER.match(after)
         or _MILITARY_TIME_AFTER.match(after)
         or (_MD_TIME_BEFORE.search(before) and not before.rstrip().endswith(":"))
@@ -413,7 +426,7 @@ def _render_weekday(orig: str, weekday: int) -> str:
 
 # For re-parsing a found date: patterns whose detection needs a lookahead outside the span.
 _PARSE_ONLY: tuple[tuple[str, rx.Pattern, float], ...] = (
-    ("md", rx.compile(_M + r"[/.]" + _D), 0.0),
+    ("md", rx.compile(_M + r"[/.-]" + _D), 0.0),
 )
 
 

@@ -176,6 +176,13 @@ _OPENING_NAME = rx.compile(rf"^[ \t]*({_CAPWORD})(?=,[ \t])", rx.M)
 # (after a colon only: "tr/ml" is no typist)
 _TYPIST = rx.compile(
     r"(?i:\b(?:transcribed(?: by)?|typed(?: by)?|transcriptionist|tr|dt))\s?:\s?([a-z]{2,3})\b"
+    # ...or "transcribed by jlr" closing a line (the words, not the abbreviations)
+    r"|(?i:\b(?:transcribed|typed) by)\s([a-z]{2,3})[ \t]*\.?[ \t]*(?:\n|$)"
+)
+# A signature of initials and a post: "-- MLK / PGY2", "— JH, RN".
+_SIGNED_INITIALS = rx.compile(
+    r"(?:^|\n)[ \t]*(?:--?|—|–)[ \t]*([A-Z]{2,3})[ \t]?[/,][ \t]?"
+    r"(?:PGY-?\d|R[1-4]|MD|RN|NP|PA|DO|MS[1-4]|CRNA)\b[ \t]*(?:\n|$)"
 )
 # A user name made of a name: "user jpark viewed", "login: minji.kim".
 _USER_NAME = rx.compile(
@@ -280,6 +287,9 @@ _NOT_NAMES = frozenset(
     [
         "dr",
         "drs",
+        "re",
+        "fw",
+        "fwd",
         "messrs",
         "mr",
         "mrs",
@@ -485,8 +495,11 @@ def _message_names(text: str) -> list[tuple[tuple[int, int], float]]:
             and (_hyphenated_syllables(word) or (word in given and not _blocked(m.group(1))))
         ):
             out.append((m.span(1), 0.65))
-    for m in _TYPIST.finditer(text):
+    for m in _SIGNED_INITIALS.finditer(text):
         out.append((m.span(1), 0.7))
+    for m in _TYPIST.finditer(text):
+        group = 1 if m.group(1) else 2
+        out.append((m.span(group), 0.7))
     surnames = _surnames()
     for m in _USER_NAME.finditer(text):
         parts = rx.split(r"[._]", m.group(1))
@@ -554,13 +567,16 @@ def _names_after_korean_roles(text: str) -> list[tuple[int, int]]:
 
 def _roman_given_names(text: str) -> list[tuple[int, int]]:
     """A romanized Korean given name no list holds, doing what a person does: "Jiyeon
-    reports nausea", "Seo-yeon denies"; no English word ("Bowel remained")."""
+    reports nausea", "Seo-yeon denies", or taking over a shift ("Handover to Sun-mi"); no
+    English word ("Bowel remained")."""
     out: list[tuple[int, int]] = []
     for m in _ROMAN_GIVEN.finditer(text):
         word = m.group(1)
         lw = word.lower()
+        line_start = text.rfind("\n", 0, m.start(1)) + 1
+        before = text[max(line_start, m.start(1) - 30) : m.start(1)]
         if (
-            _PERSON_VERB_AFTER.match(text, m.end(1))
+            (_PERSON_VERB_AFTER.match(text, m.end(1)) or _HANDOVER_BEFORE.search(before))
             and (_two_syllables(lw.replace("-", "")) or _hyphenated_syllables(lw))
             and not _blocked(word)
             and not is_role_word(word)

@@ -209,6 +209,17 @@ MRN_RULES = [
             and _PRODUCT_CONTEXT.search(text[max(0, m.start(1) - 20) : m.start(1)]) is None
         ),
     ),
+    # ...written in groups with spaces: "NHS no. 485 777 3456", "MRN 1234 5678"
+    Rule(
+        "MRN",
+        rx.compile(
+            r"(?:" + _MRN_LABELS + r")\s?(?:[:#=.]|No\.?)?\s{0,3}[:#]?\s{0,3}"
+            r"(\d{2,6}(?: \d{2,6}){1,3})(?![A-Za-z0-9_-]|\.\d| ?\d)"
+        ),
+        0.9,
+        group=1,
+        validator=lambda m, text: 8 <= sum(c.isdigit() for c in m.group(1)) <= 16,
+    ),
     # Any Korean "...번호" (number) label: 외래번호, 접수번호, 수진자번호, 면허번호: 제 88214호...
     Rule(
         "MRN",

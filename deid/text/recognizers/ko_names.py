@@ -23,6 +23,7 @@ other evidence to be strong (Kiwi's proper noun and a name-like given name).
 from __future__ import annotations
 
 import math
+from collections import Counter
 from functools import cache, lru_cache
 
 import deid.text.recognizers.rx as rx
@@ -40,6 +41,7 @@ _HANGUL_RUN = rx.compile(r"[가-힣]+")
 
 # Family-name shares (2015 census, rounded); names not listed get _RARE_SHARE.
 _RARE_SHARE = 0.0003
+_REPEATED_BONUS = 1.0
 _COMPOUND = ("남궁", "황보", "제갈", "선우", "독고", "사공", "서문", "동방")
 
 # Context before a name (end of the text before it, same line).
@@ -100,6 +102,11 @@ _VIETNAMESE_HANGUL = rx.compile(
 _VIETNAMESE_LOOSE = rx.compile(
     r"(?<![가-힣])(?:응우옌|응웬|쩐|팜|호앙|후인|부이|응오|즈엉|다오|찐|딘)(?:\s[가-힣]{1,2}){1,2}(?![가-힣])"
 )
+# A family name alone after an English title: "Wound repair by Dr. 봉".
+_TITLE_SURNAME = rx.compile(r"\b(?:Dr|Prof)\.?\s?([가-힣]{1,2})(?![가-힣])")
+# A Korean family name and a given name apart, before sex and age: "김 아나스타샤 (F/39)",
+# "박 올가 (F/45)".
+_SPACED_FOREIGN = rx.compile(r"(?<![가-힣])([가-힣]) ([가-힣]{2,6})(?![가-힣])")
 # A cell of its own in a table row (used for Latin names too, by en_names).
 CELL_BEFORE = _CELL_BEFORE = rx.compile(r"[|\t]\s{0,2}$")
 CELL_AFTER = _CELL_AFTER = rx.compile(r"\s{0,2}[|\t]")
@@ -421,6 +428,22 @@ class KoreanNameScorer:
                 out.append((m.start(), m.end(), 0.75))
         for m in _VIETNAMESE_HANGUL.finditer(text):
             out.append((m.start(), m.end(), 0.75))
+        for m in _TITLE_SURNAME.finditer(text):
+            family = m.group(1)
+            if (family in _COMPOUND or len(family) == 1) and surname_share(family) > 0:
+                out.append((m.start(1), m.end(1), 0.75))
+        foreign = [
+            m
+            for m in _SPACED_FOREIGN.finditer(text)
+            if surname_share(m.group(1)) > 0
+            and _SEX_AGE_AFTER.match(text[m.end() : m.end() + 10].lstrip(" ("))
+        ]
+        if foreign:
+            _, common = self._morphology(text, [m for m in foreign])
+            for m in foreign:
+                # no word Kiwi knows opens it ("이 환자분": 환자+분)
+                if not any(cs == m.start(2) for cs, _ in common):
+                    out.append((m.start(), m.end(), 0.7))
         for m in _VIETNAMESE_LOOSE.finditer(text):
             line_start = text.rfind("\n", 0, m.start()) + 1
             before = text[max(line_start, m.start() - 16) : m.start()]
@@ -440,6 +463,9 @@ class KoreanNameScorer:
         if not runs:
             return []
         nnp_starts, common = self._morphology(text, runs)
+        # A proper noun of a name's shape that the note repeats is one person it talks
+        # about ("차은결이 ... 차은결의"): more likely a name than a one-off.
+        seen = Counter(word for m in runs for word, _ in self._candidates(m.group(0)))
         out: list[tuple[int, int, float]] = []
         for m in runs:
             best: tuple[float, int, int] | None = None
@@ -447,6 +473,12 @@ class KoreanNameScorer:
             for word, suffix in self._candidates(run):
                 end = start + len(word)
                 score = self.score(text, start, end, suffix, nnp_starts, common)
+                if (
+                    score is not None
+                    and seen[word] >= 2
+                    and nnp_starts.get(start) in (end, end + len(suffix))
+                ):
+                    score += _REPEATED_BONUS
                 if score is not None and (best is None or score > best[0]):
                     best = (score, start, end)
             if best is not None and best[0] >= self.threshold:

@@ -42,6 +42,7 @@ _NUMBER = rx.compile(r"\d+")
 _LATIN = rx.compile(r"[A-Za-z]+")
 _SPACES = rx.compile(r"\s+")
 _ROLE_END = frozenset("사의")
+_LABEL_AFTER = rx.compile(r"\s?[:：]|\s?\d")
 
 
 def repeated_names(text: str, spans: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
@@ -174,8 +175,8 @@ def listed_names(
             if m is None or m.start(1) in starts:
                 break
             word = _name_part(m.group(1))
-            if word is None:
-                break
+            if word is None or _LABEL_AFTER.match(text, m.start(1) + len(word)):
+                break  # "금하윤, 주민번호 950405-...": a field's label, not the next name
             candidates.append((m.start(1), m.start(1) + len(word), 0.65))
             pos = m.start(1) + len(word)
     if not candidates:

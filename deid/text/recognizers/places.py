@@ -56,10 +56,18 @@ US_STREET = rx.compile(
 # Romanized Korean addresses: "12 Gangnam-daero, Seocho-gu, Seoul 06611", "Jungang-ro 12, Chuncheon-si".
 _RO_ROAD = r"[A-Z][a-z]+(?:-[a-z0-9]+)*-(?:daero|ro|gil)(?:\s?\d{1,4}(?:beon)?-?gil)?"
 _RO_UNIT = r"[A-Z][a-z]+(?:-[a-z]+)?-(?:gu|si|gun|dong|eup|myeon|ri|do)"
+# Towns of Gangwon written without -si/-gun ("33 Hwangji-ro, Taebaek").
+_RO_TOWNS = (
+    r"Chuncheon|Wonju|Gangneung|Donghae|Taebaek|Sokcho|Samcheok|Hongcheon|Hoengseong|Yeongwol|"
+    r"Pyeongchang|Jeongseon|Cheorwon|Hwacheon|Yanggu|Inje|Goseong|Yangyang"
+)
 RO_ADDRESS = rx.compile(
+    # (an apartment or unit may open it: "Apt 1102, 33 Hwangji-ro")
+    r"(?:\b(?:Apt\.?|Apartment|Unit|Suite|Ste\.?|Room|Rm\.?|Flat)\s?[\dA-Z-]{1,5},?\s)?"
     r"(?:\b\d{1,5}(?:-\d{1,4})?,?\s+" + _RO_ROAD + r"|\b" + _RO_ROAD + r"\s+\d{1,5}(?:-\d{1,4})?)"
     r"(?:,?\s+" + _RO_UNIT + r")*(?:,?\s+(?:Seoul|Busan|Incheon|Daegu|Daejeon|Gwangju|Ulsan|Sejong|"
-    r"Gangwon(?:-do)?|Gyeonggi(?:-do)?|[A-Z][a-z]+-(?:si|do)))?(?:,?\s+(?:Korea|South Korea|Republic of Korea))?"
+    r"Gangwon(?:-do)?|Gyeonggi(?:-do)?|[A-Z][a-z]+-(?:si|do)|(?:" + _RO_TOWNS + r")(?![A-Za-z-])))?"
+    r"(?:,?\s+(?:Korea|South Korea|Republic of Korea))?"
     r"(?:,?\s+\d{5})?(?!\d)"
 )
 # A district without a road: "Yanggu-gun, Gangwon", "in Danggu-dong, Wonju-si". A given
@@ -123,7 +131,8 @@ _KO_ORG_SUFFIX = (
     r"본부|(?<!복)지사|지점|지청|협회|조합|은행|경찰서|소방서|복지관|교회|성당|터미널|초등학교|중학교|고등학교|"
     # offices of local government, insurers, firms by their trade
     r"군청|시청|구청|도청|읍사무소|면사무소|행정복지센터|생명|화재|해상|손해보험|시멘트|광업|건설|산업|정밀|"
-    r"전자|물산|상사|제약|식품|운수|택시|가공|농협|수협|축협|농산|수산|기증원|경로당|어린이집|유치원)"
+    r"전자|물산|상사|제약|식품|운수|택시|가공|농협|수협|축협|농산|수산|기증원|경로당|어린이집|유치원|"
+    r"장례식장|평가원|진흥원|관리원|관리청)"
 )
 # Words that end in an org suffix but name no particular organization.
 _GENERIC_ORG = frozenset(
@@ -223,6 +232,23 @@ _GENERIC_ORG = frozenset(
         "토스뱅크",
         "가족센터",
         "콜센터",
+        "장례식장",
+        # a hospital's own centres: departments, not places of their own
+        "소화기센터",
+        "심장센터",
+        "암센터",
+        "뇌신경센터",
+        "척추센터",
+        "관절센터",
+        "검진센터",
+        "건강증진센터",
+        "응급의료센터",
+        "권역응급의료센터",
+        "외상센터",
+        "권역외상센터",
+        "내시경센터",
+        "투석센터",
+        "재활센터",
         # nationwide services, one in every town: named so, none in particular
         "다문화가족지원센터",
         "건강가정지원센터",
@@ -244,7 +270,9 @@ KO_COMPANY = rx.compile(
     r"(?<![가-힣A-Za-z0-9])[가-힣A-Za-z0-9]{2,14}(?:\(주\)|㈜)"
 )
 KO_ORG = rx.compile(
-    rf"(?<![가-힣A-Za-z0-9])({_KO_ORG_PREFIX}[가-힣A-Za-z0-9]{{0,14}}{_KO_ORG_SUFFIX})"
+    # (a facility of it after a space: "삼척의료원 장례식장")
+    rf"(?<![가-힣A-Za-z0-9])({_KO_ORG_PREFIX}[가-힣A-Za-z0-9]{{0,14}}{_KO_ORG_SUFFIX}"
+    r"(?:\s(?:장례식장|분원|별관|본관))?)"
     r"(?=(?:에서|에게|에|의|은|는|을|를|과|와|으로|로|이|가|도|측|까지|부터|입니다|이며|이고|에서는|"
     r"에서도|에는|으로부터|이라고)?(?![가-힣]))"
 )
@@ -357,7 +385,7 @@ LABELED_ORG = rx.compile(
 )
 # An employer named in prose, without a colon: "works at Kakao Mobility", "employed by Doosan".
 EMPLOYER_ORG = rx.compile(
-    r"(?:\b(?:works?|working|worked)\s(?:at|for)|\bemployed\s(?:at|by)|\bemployee\sof|"
+    r"(?:\b(?:works?|working|worked)(?:\sas\san?\s[a-z]+(?:\s[a-z]+)?)?\s(?:at|for)|\bemployed\s(?:at|by)|\bemployee\sof|"
     r"\b(?:job|internship)\sat)\s"
     r"((?:[A-Z][A-Za-z0-9&'-]+)(?:[ \t](?:[A-Z][A-Za-z0-9&'-]+|&)){0,3})(?![A-Za-z])"
 )
@@ -412,10 +440,21 @@ _ROMAN_PLACES = frozenset(
 )
 
 
+# Services named short in brackets after a clinician: "Dr Wahlberg (Ortho)".
+_SERVICE_WORDS = (
+    "ortho cardio neuro onc gyn obgyn uro derm rheum endo nephro pulm psych peds "
+    "surg rad path gastro heme hemonc ent ophtho optho anes anesth nsgy gensurg ctsurg vascular"
+)
+_SERVICES = frozenset(_SERVICE_WORDS.split())
+
+
 def _affiliation_ok(m: rx.Match, text: str) -> bool:
     words = [w.lower() for w in m.group(1).split()]
     return not any(
-        w in lexicons.english_words() or w in lexicons.en_stopwords() or w in _ROMAN_PLACES
+        w in lexicons.english_words()
+        or w in lexicons.en_stopwords()
+        or w in _ROMAN_PLACES
+        or w in _SERVICES
         for w in words
     )
 

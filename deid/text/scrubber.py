@@ -53,8 +53,8 @@ def _presidio_lang(lang: str) -> str:
 
 
 def _keep_edge(text: str, s: int, e: int, etype: str, *, leading: bool) -> bool:
-    """Balanced brackets, a date's leading apostrophe ('23.4.18) and an initial's period
-    belong to the span."""
+    """Balanced brackets, a date's leading apostrophe ('23.4.18), its closing period and an
+    initial's period belong to the span."""
     seg = text[s:e]
     if leading:
         c = text[s]
@@ -72,7 +72,16 @@ def _keep_edge(text: str, s: int, e: int, etype: str, *, leading: bool) -> bool:
         and text[e - 2].isupper()
         and (e - 2 == s or not text[e - 3].isalpha())
     )
-    return (c == ")" and "(" in seg) or (c == "]" and "[" in seg) or initial
+    # ...and so does a date's closing period after an abbreviated month or in a dotted
+    # date: "3rd Dec.", "12.3.", "2025. 3. 17." (not a sentence's: "on 18th March.")
+    word = seg[:-1].split()[-1] if seg[:-1].split() else ""
+    date_dot = (
+        etype == "DATE"
+        and c == "."
+        and e - s >= 3
+        and ((text[e - 2].isalpha() and len(word) <= 4) or "." in seg[:-1])
+    )
+    return (c == ")" and "(" in seg) or (c == "]" and "[" in seg) or initial or date_dot
 
 
 def merge_entities(text: str, raw: Sequence[tuple[str, int, int, float]]) -> list[Entity]:

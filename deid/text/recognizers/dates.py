@@ -98,7 +98,7 @@ DATE_PATTERNS: tuple[tuple[str, rx.Pattern, float], ...] = (
     (
         "mon_d_y",
         rx.compile(
-            r"\b" + _MON + r"\.?(?:\s+|-)" + _D + r"(?:st|nd|rd|th)?(?:,?\s+|-)" + _Y4 + r"(?!\d)"
+            r"\b" + _MON + r"\.?(?:\s+|-)" + _D + r"(?P<ord>st|nd|rd|th)?(?:,?\s+|-)" + _Y4 + r"(?!\d)"
         ),
         0.95,
     ),
@@ -106,14 +106,14 @@ DATE_PATTERNS: tuple[tuple[str, rx.Pattern, float], ...] = (
     (
         "wd_d_mon_y",
         rx.compile(
-            r"\b" + _WD + _D + r"(?:st|nd|rd|th)?\s+" + _MON + r"\.?,?\s+" + _Y4 + r"(?!\d)"
+            r"\b" + _WD + _D + r"(?P<ord>st|nd|rd|th)?\s+" + _MON + r"\.?,?\s+" + _Y4 + r"(?!\d)"
         ),
         0.95,
     ),
     (
         "wd_mon_d_y",
         rx.compile(
-            r"\b" + _WD + _MON + r"\.?\s+" + _D + r"(?:st|nd|rd|th)?,?\s+" + _Y4 + r"(?!\d)"
+            r"\b" + _WD + _MON + r"\.?\s+" + _D + r"(?P<ord>st|nd|rd|th)?,?\s+" + _Y4 + r"(?!\d)"
         ),
         0.95,
     ),
@@ -134,7 +134,7 @@ DATE_PATTERNS: tuple[tuple[str, rx.Pattern, float], ...] = (
     # 5 March 2021
     (
         "d_mon_y",
-        rx.compile(r"(?<!\d)" + _D + r"(?:st|nd|rd|th)?\s+" + _MON + r"\.?,?\s+" + _Y4 + r"(?!\d)"),
+        rx.compile(r"(?<!\d)" + _D + r"(?P<ord>st|nd|rd|th)?\s+" + _MON + r"\.?,?\s+" + _Y4 + r"(?!\d)"),
         0.95,
     ),
     # 05-Mar-2021
@@ -159,14 +159,14 @@ DATE_PATTERNS: tuple[tuple[str, rx.Pattern, float], ...] = (
     # 5 March, 24th February (no year)
     (
         "d_mon",
-        rx.compile(r"(?<![\d.,/-])" + _D + r"(?:st|nd|rd|th)?\s" + _MON + r"\b\.?(?!,?\s?\d)"),
+        rx.compile(r"(?<![\d.,/-])" + _D + r"(?P<ord>st|nd|rd|th)?\s" + _MON + r"\b\.?(?!,?\s?\d)"),
         0.8,
     ),
     # March 5 (no year)
     (
         "mon_d",
         # (a comma after it only before a number: "March 20, nights" is a date)
-        rx.compile(r"\b" + _MON + r"\.?\s+" + _D + r"(?:st|nd|rd|th)?(?![\d:]|,\s?\d)"),
+        rx.compile(r"\b" + _MON + r"\.?\s+" + _D + r"(?P<ord>st|nd|rd|th)?(?![\d:]|,\s?\d)"),
         0.8,
     ),
     # 9/5경부터, 3/2 퇴원: month/day without year, only before a Korean time word.
@@ -233,13 +233,24 @@ MD_RANGE = rx.compile(
     rf"(?=\s?[~–-]\s?{_M_}\.{_D_DOT}(?![\d/.]))"
     rf"|(?<={_M_}\.{_D_DOT}\s?[~–-]\s?)(?P<md>(?P<m>0?[1-9]|1[0-2])\.(?P<d>{_D_DOT}))(?![\d/.])"
 )
+# 11/19-20: a month/day and the day a night shift or a stay ends on.
+MD_DAY_RANGE = rx.compile(
+    r"(?<![\d./:-])(?P<md>(?P<m>0?[1-9]|1[0-2])/(?P<d>0?[1-9]|[12]\d|3[01])-(?P<d2>[0-3]?\d))"
+    r"(?![\d/.]|[A-Za-z])"
+)
+
+
+def _md_day_range(m: rx.Match, text: str) -> bool:
+    return int(m.group("d")) < int(m.group("d2")) <= 31 and _md_alone(m, text)
+
+
 # 12/9(월), 3.14 (Thu): a month/day with its day of the week after it.
 MD_BEFORE_WEEKDAY = rx.compile(
     r"(?<![\d./:-])(?P<md>"
     + _M
     + r"[/.]"
     + _D
-    + r")(?![\d/]|\.\d)(?=\s?\(?(?:[월화수목금토일](?:요일)?|Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\.?\))"
+    + r"\.?)(?![\d/]|\.\d)(?=\s?\(?(?:[월화수목금토일](?:요일)?|Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\.?\))"
 )
 
 # 6/18 14:20: a month/day with a time of day after it; 11.30 05:20 only opening a line (a
@@ -254,7 +265,7 @@ MD_BEFORE_TIME = rx.compile(
     + r"\."
     + _D
     + r")|(?<![\d./:-])(?P<md>(?P<m>0[1-9]|1[0-2])-(?P<d>0[1-9]|[12]\d|3[01])))"
-    r"(?![\d/-]|\.\d)(?=\]?,?\s(?:[01]?\d|2[0-3]):[0-5]\d\b)",
+    r"(?![\d/-]|\.\d)(?=\]?,?\s(?:[01]?\d|2[0-3]):[0-5]\d(?:\b|[AaPp][Mm]))",
     rx.M,
 )
 
@@ -272,7 +283,8 @@ _MD_TIME_BEFORE = rx.compile(
     r"(?:^|[\s(\[#])(?:on|since|until|till|onset|dated|through|thru|as of|starting|started|"
     r"effective|expected|planned|last|next|post|prior|admitted|discharged|readmitted|"
     r"transferred|died|expired|born|vaccinated|operated|D/C|d/c|adm|disch|tx|ERCP|op|OP|"
-    r"hospitali[sz]ed|seen|called|notified|enrolled|randomi[sz]ed|consented|dosed|"
+    r"hospitali[sz]ed|seen|called|notified|enrolled|randomi[sz]ed|consented|dosed|shift|duty|"
+    r"entry for|addendum for|note for|charting for|"
     r"completed|performed|done|placed|drawn|collected|obtained|reviewed|signed|updated|"
     # the title of a note or log before its date: "Nursing note 3/17", "Handoff 3/17"
     r"(?i:note|notes|summary|handoff|hand-off|visit|call|memo|log|record|report|rounds?|update|"
@@ -398,6 +410,7 @@ DATE_RULES = [
     Rule("DATE", MD_ALONE, 0.65, group="md", validator=_md_alone, name="md_alone"),
     Rule("DATE", MD_DOT_ALONE, 0.6, group="md", validator=_md_dot_alone, name="md_dot_alone"),
     Rule("DATE", MD_DASH_ALONE, 0.6, group="md", validator=_md_dash_alone, name="md_dash_alone"),
+    Rule("DATE", MD_DAY_RANGE, 0.65, group="md", validator=_md_day_range, name="md_day_range"),
     Rule(
         "DATE",
         MD_BEFORE_WEEKDAY,
@@ -418,6 +431,13 @@ def _render_month_name(orig: str, month: int) -> str:
     return full if orig in _MONTH_NAMES else full[:3]
 
 
+def _ordinal(day: int) -> str:
+    """The English ordinal suffix of a day: 1st, 2nd, 3rd, 11th, 22nd."""
+    if 11 <= day % 100 <= 13:
+        return "th"
+    return {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+
+
 def _render_weekday(orig: str, weekday: int) -> str:
     full = _WEEKDAYS[weekday]
     word = full if len(orig) > 4 and orig[:1].isupper() and not orig.isupper() else full[:3]
@@ -426,7 +446,7 @@ def _render_weekday(orig: str, weekday: int) -> str:
 
 # For re-parsing a found date: patterns whose detection needs a lookahead outside the span.
 _PARSE_ONLY: tuple[tuple[str, rx.Pattern, float], ...] = (
-    ("md", rx.compile(_M + r"[/.-]" + _D), 0.0),
+    ("md", rx.compile(_M + r"[/.-]" + _D + r"\.?"), 0.0),
 )
 
 
@@ -458,6 +478,8 @@ def shift_date_text(text: str, days: int) -> str | None:
             values["mon"] = _render_month_name(gd["mon"], new.month)
         if gd.get("wd"):
             values["wd"] = _render_weekday(gd["wd"], new.weekday())
+        if gd.get("ord"):
+            values["ord"] = _ordinal(new.day)
         if gd.get("d2"):
             end = (
                 d.replace(day=int(gd["d2"])) + _dt.timedelta(days=days)

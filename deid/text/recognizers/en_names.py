@@ -146,6 +146,8 @@ _NOT_PERSON_INITIALS = frozenset(["B.I.D.", "T.I.D.", "Q.I.D.", "P.R.N.", "A.S.A
 # A person's initials after their label: "Initials: K.S.L.", "Pt initials JHK".
 _INITIALS_LABEL = rx.compile(
     r"(?i:\binitials?|이니셜)\s*[:：]?\s*((?:[A-Z]\.\s?){1,3}[A-Z]\.?|[A-Z](?:-[A-Z]){1,3}|[A-Z]{2,3})(?![A-Za-z])"
+    # a study participant or a patient named by dotted initials: "participant J.M."
+    r"|(?i:\b(?:participant|subject|patient|pt))\.?\s(?-i:((?:[A-Z]\.){2,3}))(?![A-Za-z])"
 )
 # A name in quotes after what names a baby or a nickname: Baby boy "Minh", goes by "Ace".
 _QUOTED_NAME = rx.compile(
@@ -183,6 +185,16 @@ _TYPIST = rx.compile(
 _SIGNED_INITIALS = rx.compile(
     r"(?:^|\n)[ \t]*(?:--?|—|–)[ \t]*([A-Z]{2,3})[ \t]?[/,][ \t]?"
     r"(?:PGY-?\d|R[1-4]|MD|RN|NP|PA|DO|MS[1-4]|CRNA)\b[ \t]*(?:\n|$)"
+)
+# Lower-case initials after a staff label: "Sonographer: kj / Radiologist: ...".
+_STAFF_INITIALS = rx.compile(
+    r"(?i:\b(?:sonographer|technologist|tech|scribe|recorder|screener|phlebotomist|entered by|"
+    r"recorded by|charted by))\s?[:：]?\s?([a-z]{2,3})(?=[ \t]*(?:[/|,;]|\n|$))"
+)
+# A romanized given name signing after a dash, with a post after it: "— Hee-jin, unit clerk".
+_DASH_GIVEN = rx.compile(
+    r"(?:^|\s)[—–-]{1,2}[ \t]?([A-Z][a-z]+-[a-z]+)(?=,[ \t]?(?:[a-z]+[ \t])?(?:clerk|nurse|RN|MD|"
+    r"coordinator|secretary|scribe|aide|assistant|tech|therapist|interpreter|volunteer)\b)"
 )
 # A user name made of a name: "user jpark viewed", "login: minji.kim".
 _USER_NAME = rx.compile(
@@ -457,7 +469,8 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
         ):
             add(_clean(text, *m.span(1)), 0.75)
     for m in _INITIALS_LABEL.finditer(text):
-        out.append((m.start(1), m.end(1), 0.8))
+        group = 1 if m.group(1) else 2
+        out.append((m.start(group), m.end(group), 0.8))
     for m in _QUOTED_NAME.finditer(text):
         out.append((m.start(1), m.end(1), 0.75))
     for m in _INITIALS_IN_BRACKETS.finditer(text):
@@ -497,6 +510,11 @@ def _message_names(text: str) -> list[tuple[tuple[int, int], float]]:
             out.append((m.span(1), 0.65))
     for m in _SIGNED_INITIALS.finditer(text):
         out.append((m.span(1), 0.7))
+    for m in _STAFF_INITIALS.finditer(text):
+        out.append((m.span(1), 0.7))
+    for m in _DASH_GIVEN.finditer(text):
+        if not _blocked(m.group(1)) and not is_role_word(m.group(1)):
+            out.append((m.span(1), 0.7))
     for m in _TYPIST.finditer(text):
         group = 1 if m.group(1) else 2
         out.append((m.span(group), 0.7))

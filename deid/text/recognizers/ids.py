@@ -196,29 +196,31 @@ def _bare_number_is_id(m: rx.Match, text: str) -> bool:
     return _QUANTITY_BEFORE.search(text[max(0, m.start(1) - 16) : m.start(1)]) is None
 
 
+def _labelled_id(m: rx.Match, text: str) -> bool:
+    value = str(m.group("id"))
+    digits = sum(c.isdigit() for c in value)
+    if " " in value and not 8 <= digits <= 16:
+        return False  # spaced groups: as long as a real number
+    if digits < 4:
+        return False
+    return _PRODUCT_CONTEXT.search(text[max(0, m.start("id") - 20) : m.start("id")]) is None
+
+
 MRN_RULES = [
     Rule(
         "MRN",
         rx.compile(
-            r"(?:" + _MRN_LABELS + r")\s?(?:[:#=.]|No\.?)?\s{0,3}[:#]?\s{0,3}" + _ID_TOKEN + _NA
+            r"(?:" + _MRN_LABELS + r")\s?(?:[:#=.]|No\.?)?\s{0,3}[:#]?\s{0,3}"
+            # the id, or groups of digits with spaces: "NHS no. 485 777 3456" (one pass of
+            # the label alternation for both: it is the costliest regex of the scrubber)
+            r"(?:(?P<id>(?=(?:\d ?){8})\d{2,6}(?: \d{2,6}){1,3})(?![A-Za-z0-9_-]|\.\d| ?\d)|"
+            + _ID_TOKEN.replace("(", "(?P<id>", 1)
+            + _NA
+            + ")"
         ),
         0.95,
-        group=1,
-        validator=lambda m, text: (
-            _has_digits(4)(m, text)
-            and _PRODUCT_CONTEXT.search(text[max(0, m.start(1) - 20) : m.start(1)]) is None
-        ),
-    ),
-    # ...written in groups with spaces: "NHS no. 485 777 3456", "MRN 1234 5678"
-    Rule(
-        "MRN",
-        rx.compile(
-            r"(?:" + _MRN_LABELS + r")\s?(?:[:#=.]|No\.?)?\s{0,3}[:#]?\s{0,3}"
-            r"(\d{2,6}(?: \d{2,6}){1,3})(?![A-Za-z0-9_-]|\.\d| ?\d)"
-        ),
-        0.9,
-        group=1,
-        validator=lambda m, text: 8 <= sum(c.isdigit() for c in m.group(1)) <= 16,
+        group="id",
+        validator=_labelled_id,
     ),
     # Any Korean "...번호" (number) label: 외래번호, 접수번호, 수진자번호, 면허번호: 제 88214호...
     Rule(

@@ -102,6 +102,32 @@ _VIETNAMESE_HANGUL = rx.compile(
 _VIETNAMESE_LOOSE = rx.compile(
     r"(?<![가-힣])(?:응우옌|응웬|쩐|팜|호앙|후인|부이|응오|즈엉|다오|찐|딘)(?:\s[가-힣]{1,2}){1,2}(?![가-힣])"
 )
+# A given name with the familiar 이 and a particle: "딸 수정이가", "예린이랑" (after a
+# final consonant only; 어린이가 and 고양이랑 are words Kiwi knows).
+_FAMILIAR_NAME = rx.compile(
+    r"(?<![가-힣])([가-힣]{2})이(?:가|는|를|랑|도|한테|에게|의|야|나|만|하고)(?![가-힣])"
+)
+_FAMILIAR_LLR = 3.0
+_PERSON_LABELS = frozenset(
+    ["대상", "대상자", "환자", "보호자", "성명", "이름", "담당", "작성", "작성자", "통역", "통역사"]
+)
+# Departments, wards, teams and languages after a label are no names: "담당: 소아청소년과",
+# "통역: 러시아어 통역사".
+_NOT_A_NAME_END = rx.compile(r"(?:과|실|팀|부|센터|병동|어)$")
+
+
+def _korean_shaped(word: str) -> bool:
+    """A Korean family name and a two-syllable given name that reads as one."""
+    return len(word) == 3 and surname_share(word[0]) > 0 and given_name_llr(word[1:]) > 0
+# A foreign name of two words in Hangul before 씨 or 님: "잔나 코발렌코 씨".
+_FOREIGN_PAIR_TITLED = rx.compile(
+    r"(?<![가-힣])([가-힣]{2,5}) ([가-힣]{2,6})(?=\s?(?:씨|님)(?![가-힣]))"
+)
+# A foreign name alone after a person's label: "통역: 올레나", "보호자: 타티아나".
+_FOREIGN_AFTER_LABEL = rx.compile(
+    r"(?:통역사?|보호자|성명|이름|환자명?|작성자|담당자?|대상자|간병인|Interpreter)\s?[:：]\s?"
+    r"([가-힣]{2,6})(?![가-힣])"
+)
 # A family name alone after an English title: "Wound repair by Dr. 봉".
 _TITLE_SURNAME = rx.compile(r"\b(?:Dr|Prof)\.?\s?([가-힣]{1,2})(?![가-힣])")
 # A Korean family name and a given name apart, before sex and age: "김 아나스타샤 (F/39)",
@@ -393,7 +419,40 @@ class KoreanNameScorer:
         self.stop = lexicons.ko_name_stopwords()
 
     def find(self, text: str) -> list[tuple[int, int, float]]:
-        return self._find_words(text) + self._find_spaced(text)
+        return self._find_words(text) + self._find_spaced(text) + self._find_unsurnamed(text)
+
+    def _find_unsurnamed(self, text: str) -> list[tuple[int, int, float]]:
+        """Names without a Korean family name in front: a given name with the familiar 이
+        ("딸 수정이가", "예린이랑"), a foreign name in Hangul before 씨/님 ("잔나 코발렌코 씨"),
+        a foreign name after a person's label ("통역: 올레나"). Each needs Kiwi to read no
+        common word there (어린이가, 고양이랑 and 통역: 없음 stay)."""
+        found: list[tuple[rx.Match, int, int, float]] = []
+        for m in _FAMILIAR_NAME.finditer(text):
+            given = m.group(1)
+            if (ord(given[-1]) - 0xAC00) % 28 and given_name_llr(given) > _FAMILIAR_LLR:
+                found.append((m, m.start(1), m.end(1) + 1, 0.65))  # the name and its 이
+        for m in _FOREIGN_PAIR_TITLED.finditer(text):
+            first, second = m.group(1), m.group(2)
+            if first in _PERSON_LABELS or _korean_shaped(second):
+                continue  # "대상 최막례 님": a label and a Korean name
+            found.append((m, m.start(1), m.end(2), 0.7))
+        for m in _FOREIGN_AFTER_LABEL.finditer(text):
+            if not _NOT_A_NAME_END.search(m.group(1)):
+                found.append((m, m.start(1), m.end(1), 0.7))
+        if not found:
+            return []
+        nnp, common = self._morphology(text, [f[0] for f in found])
+        out: list[tuple[int, int, float]] = []
+        for _, s, e, score in found:
+            words = [(w.start() + s, w.end() + s) for w in _HANGUL_RUN.finditer(text[s:e])]
+            if any(cs < we and ws < ce for ws, we in words for cs, ce in common):
+                continue  # a word Kiwi knows
+            if score == 0.65:
+                e -= 1  # the familiar 이 is no part of the name
+            elif not any(nnp.get(ws, -1) >= we for ws, we in words):
+                continue  # a foreign name: Kiwi reads a proper noun in it
+            out.append((s, e, score))
+        return out
 
     def _find_spaced(self, text: str) -> list[tuple[int, int, float]]:
         """Names written with spaces after a label or role: "성 명 : 길 태 호", "통역사 박 올가",

@@ -252,7 +252,7 @@ _LABEL_RE = rx.compile(
     r"Son|Daughter|Wife|Husband|Mother|Father|cc|CC|Attn|Dear)\b\s*[:,-]?\s*|"
     r"(?:환자명?|성명|보호자|담당의?|주치의|작성자?|판독의?|의뢰의|상담자|대상|예금주|서명|교수|전공의|"
     r"통역사|통역|간병인|후원자|기증자|면담자|간호사|참석자?|동석자?|배석자?)\s?[:：]?\s{0,3})"
-    rf"({_CAP}, ?{_CAP}(?:[ \t]{_CAP})?(?![a-z])|{_CAPSEQ}|[A-Z]{{2,}}(?:[ \t-][A-Z]{{2,}}){{1,2}})"
+    rf"({_CAP}, ?{_CAP}(?:[ \t][A-Z]\.|[ \t]{_CAP}(?:[ \t][A-Z]\.)?)?(?![a-z])|{_CAPSEQ}|[A-Z]{{2,}}(?:[ \t-][A-Z]{{2,}}){{1,2}})"
 )
 _REL_AFTER_RE = rx.compile(
     rf"({_CAPSEQ}|[A-Z]{{2,}}(?:\s[A-Z]{{2,}}){{1,2}})\s*(?:\((?:spouse|wife|husband|son|daughter|mother|father|sister|"

@@ -111,6 +111,10 @@ KO_LABELED_ROAD = rx.compile(
     rf"(?:주소지|거주지|자택|현주소|실거주지|주\s?소|Address|address)\s?[:：]?\s{{0,3}}"
     rf"({_POSTAL}(?:{_ROAD})\s?{_NUM}{_DETAIL})"
 )
+# A road on its own after a word of place: "on Toegye-ro", "near Gangnam-daero".
+RO_ROAD_ALONE = rx.compile(
+    r"\b(?:on|at|in|near|along|off|from)\s(" + _RO_ROAD + r")(?![A-Za-z-])"
+)
 ADDRESS_RULES = [
     Rule("ADDRESS", KO_ROAD_UNIT, 0.8),
     Rule("ADDRESS", KO_APT_UNIT, 0.8),
@@ -122,6 +126,7 @@ ADDRESS_RULES = [
     Rule("ADDRESS", KO_ADDRESS_PROVINCE_ONLY, 0.85),
     Rule("ADDRESS", US_ADDRESS, 0.85),
     Rule("ADDRESS", US_STREET, 0.75, name="us_street"),
+    Rule("ADDRESS", RO_ROAD_ALONE, 0.6, group=1, name="ro_road_alone"),
 ]
 
 # ------------------------------------------------------------------ organizations
@@ -132,7 +137,7 @@ _KO_ORG_SUFFIX = (
     # offices of local government, insurers, firms by their trade
     r"군청|시청|구청|도청|읍사무소|면사무소|행정복지센터|생명|화재|해상|손해보험|시멘트|광업|건설|산업|정밀|"
     r"전자|물산|상사|제약|식품|운수|택시|가공|농협|수협|축협|농산|수산|기증원|경로당|어린이집|유치원|"
-    r"장례식장|평가원|진흥원|관리원|관리청)"
+    r"장례식장|평가원|진흥원|관리원|관리청|자동차|중공업|물류)"
 )
 # Words that end in an org suffix but name no particular organization.
 _GENERIC_ORG = frozenset(
@@ -272,7 +277,7 @@ KO_COMPANY = rx.compile(
 KO_ORG = rx.compile(
     # (a facility of it after a space: "삼척의료원 장례식장")
     rf"(?<![가-힣A-Za-z0-9])({_KO_ORG_PREFIX}[가-힣A-Za-z0-9]{{0,14}}{_KO_ORG_SUFFIX}"
-    r"(?:\s(?:장례식장|분원|별관|본관))?)"
+    r"(?:\s(?:장례식장|분원|별관|본관|[가-힣]{2,4}(?:공장|지점|사업장|물류센터)))?)"
     r"(?=(?:에서|에게|에|의|은|는|을|를|과|와|으로|로|이|가|도|측|까지|부터|입니다|이며|이고|에서는|"
     r"에서도|에는|으로부터|이라고)?(?![가-힣]))"
 )
@@ -296,7 +301,8 @@ KO_CLINIC = rx.compile(
 
 
 _TRADE_SUFFIX = rx.compile(
-    r"(?:생명|화재|해상|시멘트|광업|건설|산업|정밀|전자|물산|상사|제약|식품|운수|택시|가공|농산|수산)$"
+    r"(?:생명|화재|해상|시멘트|광업|건설|산업|정밀|전자|물산|상사|제약|식품|운수|택시|가공|농산|수산|"
+    r"자동차|중공업|물류)$"
 )
 
 
@@ -459,6 +465,32 @@ def _affiliation_ok(m: rx.Match, text: str) -> bool:
     )
 
 
+# A shop or a workplace by its brand before what it is: "at GS25 convenience store".
+SHOP_ORG = rx.compile(
+    r"\b(?:at|from|in|outside|near)\s(?:the\s|a\s)?([A-Z][A-Za-z0-9&'-]*(?:\s[A-Z][A-Za-z0-9&'-]+){0,2})"
+    r"\s(?:convenience store|store|supermarket|cafe|café|restaurant|shop|bakery|factory|warehouse|"
+    r"gym|plant|branch|outlet)\b"
+)
+# A hospital or clinic whose kind comes first: "Clínica San Rafael", "Hôpital Saint-Louis".
+PREFIX_ORG = rx.compile(
+    r"\b((?:Clínica|Clinica|Hôpital|Hospital|Klinikum|Sanatorio|Policlínica|Clinique|Ospedale|"
+    r"Centro Médico)[ \t](?:(?:de|del|la|San|Santa|São|Saint|St\.?)[ \t-])*[A-Z][A-Za-zÀ-ÿ'-]+"
+    r"(?:[ \t](?:de|del|la|[A-Z][A-Za-zÀ-ÿ'-]+)){0,3})"
+)
+
+
+def _distinct_name(m: rx.Match, text: str) -> bool:
+    """Some word of the name is no English or generic word ("Hospital Course" is none)."""
+    words = [w.lower() for w in rx.findall(r"[A-Za-zÀ-ÿ0-9'-]+", m.group(1))]
+    return any(
+        w not in lexicons.english_words()
+        and w not in _EN_ORG_STOP
+        and w not in lexicons.en_stopwords()
+        and w not in ("de", "del", "la", "san", "santa", "são", "saint", "st")
+        for w in words[1:] or words
+    )
+
+
 # A report header naming its lab or hospital: "GENETIC TEST REPORT (Macrogen)", "PET-CT 판독 (강릉의료원)".
 HEADER_ORG = rx.compile(
     r"(?:REPORT|Report|NOTE|SUMMARY|판독|결과\s?보고서|보고서)\s?\(([A-Z가-힣][A-Za-z가-힣&.' -]{1,60})\)"
@@ -488,6 +520,8 @@ ORG_RULES = [
     Rule("ORGANIZATION", EMPLOYER_ORG, 0.7, group=1, validator=_employer_ok, name="employer"),
     Rule("ORGANIZATION", BRAND_ORG, 0.6, group=1, validator=_brand_ok, name="brand"),
     Rule("ORGANIZATION", AFFILIATION_ORG, 0.6, group=1, validator=_affiliation_ok),
+    Rule("ORGANIZATION", SHOP_ORG, 0.6, group=1, validator=_distinct_name, name="shop"),
+    Rule("ORGANIZATION", PREFIX_ORG, 0.7, group=1, validator=_distinct_name, name="prefix_org"),
 ]
 
 

@@ -1,4 +1,4 @@
-"""Recall on notes the scrubber was not written for: eighteen hand-written corpora.
+"""Recall on notes the scrubber was not written for: nineteen hand-written corpora.
 
 Each corpus was written by hand, in styles unlike the dev set's templates, before the
 round of work that then looked at its misses; each was scored once on arrival, and that
@@ -46,6 +46,11 @@ first score is the honest figure for unseen notes:
   label, SOAP, ICU and hospice lists, a British letter, SMS, complaints, a health check)
   after round 5's first commits: 0.889 overall, PERSON 0.925, DATE 0.846, MRN 0.889,
   ORGANIZATION 0.786, PHONE, RRN and e-mail 1.000, character precision 0.984.
+- ``fresh18.md`` (30 notes: quoted speech, particles on names, a British discharge letter,
+  peds, school and occupational reports, pharmacy, home visits, SMS, care homes,
+  multicultural counselling) after round 5's second commit: 0.890 overall, PERSON 0.908,
+  DATE 0.861, ORGANIZATION 0.714, ADDRESS 0.800, MRN, PHONE, AGE and e-mail 1.000,
+  character precision 0.993.
 
 Round 3 added the world name lists (names-dataset: given and family names of 105
 countries), rules for a lone name with little context, and note-level passes (a found
@@ -63,7 +68,7 @@ initials after a family name, a lone name before what a person does, street addr
 without a city, ranges of subject ids, licence numbers; Korean titles of letters
 (고객님, 귀하), spaced names before a title, the list item before a found name.
 
-Round 5 (on fresh16's and fresh17's misses) added identifiers by their place in structured layouts
+Round 5 (on fresh16's, fresh17's and fresh18's misses) added identifiers by their place in structured layouts
 (``recognizers/structured.py``: HL7 v2 fields by number, the columns of CSV, TSV and pipe
 tables by their header), Chinese family names the world list lacks, professions after a
 name (임상병리사), Vietnamese names in Hangul before a title, initials after a label, a
@@ -72,15 +77,19 @@ case before "lab", affiliations in brackets, insurers (현대해상), police and
 proper noun of a name's shape that a note repeats, a family name after "Dr.", a family
 name and a given name apart before sex and age, signatures of initials, month-days with a
 hyphen before a time and dotted ones opening a Korean line, dates run together (01DEC2025),
-numbers in spaced groups after a label (NHS no.), romanized addresses with a unit and town.
+numbers in spaced groups after a label (NHS no.), romanized addresses with a unit and town;
+then given names with the familiar 이 (딸 수정이가), foreign names in Hangul before 씨 or
+after a person's label, shops by brand, roads alone, hospitals named kind-first (Clínica
+San Rafael), staff initials, dates' closing periods (3rd Dec., 12.3.). fresh7, whose misses
+round 5 did not look at, went from 0.953 to 0.969 (PERSON 0.942 to 0.961).
 
-All are now tuned on (fresh10-fresh17 only for the few misses of their first score). The floors are what the scrubber reaches
+All are now tuned on (fresh10-fresh18 only for the few misses of their first score). The floors are what the scrubber reaches
 on each (it is deterministic): a change that loses recall on any fails here. The goal
 of the issue (overall and PERSON recall >= 0.95 on unseen notes) is not met on every
 arrival: the corpora have scored 0.85-0.97 overall on arrival (the last four:
 fresh13 0.933 with PERSON 0.970, fresh14 0.934 with PERSON 0.971, fresh15 0.920 with
 PERSON 0.944, fresh16 0.874 with PERSON 0.893 -- new layouts on purpose, fresh17 0.889
-with PERSON 0.925).
+with PERSON 0.925, fresh18 0.890 with PERSON 0.908).
 """
 
 from __future__ import annotations
@@ -112,6 +121,7 @@ FRESH14 = CORPUS.parent / "fresh14.md"
 FRESH15 = CORPUS.parent / "fresh15.md"
 FRESH16 = CORPUS.parent / "fresh16.md"
 FRESH17 = CORPUS.parent / "fresh17.md"
+FRESH18 = CORPUS.parent / "fresh18.md"
 _IDS = {"PHONE": 1.0, "KR_RRN": 1.0, "EMAIL": 1.0}
 
 # corpus -> (overall recall, character precision, {type: recall})
@@ -123,7 +133,7 @@ FLOORS: dict[str, tuple[float, float, dict[str, float]]] = {
     "fresh4": (0.98, 0.985, {**_IDS, "PERSON": 0.99, "MRN": 1.0, "KR_RRN": 1.0, "DATE": 0.96}),
     "fresh5": (0.975, 0.985, {**_IDS, "PERSON": 0.97, "MRN": 1.0, "KR_RRN": 1.0, "DATE": 0.95}),
     "fresh6": (0.98, 0.96, {**_IDS, "PERSON": 0.99, "MRN": 1.0, "DATE": 0.9}),
-    "fresh7": (0.95, 0.99, {**_IDS, "PERSON": 0.93, "MRN": 1.0, "DATE": 1.0}),
+    "fresh7": (0.965, 0.99, {**_IDS, "PERSON": 0.96, "MRN": 1.0, "DATE": 1.0}),
     "fresh8": (0.99, 0.99, {**_IDS, "PERSON": 1.0, "MRN": 1.0, "KR_RRN": 1.0, "DATE": 1.0}),
     "fresh9": (0.99, 0.99, {**_IDS, "PERSON": 0.99, "MRN": 1.0, "DATE": 1.0, "PASSPORT": 1.0}),
     "fresh10": (0.985, 0.99, {**_IDS, "PERSON": 1.0, "MRN": 1.0, "ADDRESS": 1.0, "DATE": 0.97}),
@@ -142,6 +152,7 @@ FLOORS: dict[str, tuple[float, float, dict[str, float]]] = {
         0.99,
         {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0, "ADDRESS": 1.0, "ORGANIZATION": 1.0},
     ),
+    "fresh18": (0.99, 0.99, {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0, "ADDRESS": 1.0}),
 }
 
 
@@ -176,6 +187,7 @@ def _score(scrubber: Scrubber, path: Path) -> PhiScore:
         ("fresh15", FRESH15),
         ("fresh16", FRESH16),
         ("fresh17", FRESH17),
+        ("fresh18", FRESH18),
     ],
 )
 def test_recall_on_hand_written_notes_holds(scrubber: Scrubber, name: str, path: Path) -> None:
@@ -210,6 +222,7 @@ def test_corpora_are_well_formed() -> None:
         FRESH15,
         FRESH16,
         FRESH17,
+        FRESH18,
     ):
         notes = load(path)
         assert notes

@@ -188,6 +188,12 @@ def test_year_alone_and_scores_are_not_dates(scrubber: Scrubber, text: str) -> N
         ("April 2-5, 2024", 3, "April 5-8, 2024"),
         ("April 28-30, 2024", 3, "May 1-3, 2024"),
         ("April 28-30, 2024", 2, None),  # now across two months: the caller tags it
+        # ordinals follow the new day; a dotted month/day keeps its closing period
+        ("3rd Dec.", 10, "13th Dec."),
+        ("21st March 2024", 1, "22nd March 2024"),
+        ("March 1st, 2024", 10, "March 11th, 2024"),
+        ("12.3.", 3, "12.6."),
+        ("01DEC2025", 14, "15DEC2025"),
     ],
 )
 def test_shift_keeps_format(date: str, days: int, expected: str | None) -> None:

@@ -38,6 +38,9 @@ class Rule:
     require_context: bool = False
     context_score: float = 0.95
     name: str = field(default="")
+    # A cheap pattern the text must contain for the rule to run at all (a literal its
+    # matches always hold): skips a costly scan on the notes that cannot match.
+    prefilter: rx.Pattern | None = None
 
 
 def context_found(text: str, start: int, words: Sequence[str], window: int) -> bool:
@@ -71,6 +74,8 @@ class RuleRecognizer(EntityRecognizer):
         """Run every rule on ``text``: (entity, start, end, score) tuples."""
         out: list[tuple[str, int, int, float]] = []
         for rule in self.rules:
+            if rule.prefilter is not None and rule.prefilter.search(text) is None:
+                continue
             for m in rule.regex.finditer(text):
                 start, end = m.span(rule.group)
                 if start < 0 or end <= start:

@@ -98,7 +98,13 @@ DATE_PATTERNS: tuple[tuple[str, rx.Pattern, float], ...] = (
     (
         "mon_d_y",
         rx.compile(
-            r"\b" + _MON + r"\.?(?:\s+|-)" + _D + r"(?P<ord>st|nd|rd|th)?(?:,?\s+|-)" + _Y4 + r"(?!\d)"
+            r"\b"
+            + _MON
+            + r"\.?(?:\s+|-)"
+            + _D
+            + r"(?P<ord>st|nd|rd|th)?(?:,?\s+|-)"
+            + _Y4
+            + r"(?!\d)"
         ),
         0.95,
     ),
@@ -134,7 +140,9 @@ DATE_PATTERNS: tuple[tuple[str, rx.Pattern, float], ...] = (
     # 5 March 2021
     (
         "d_mon_y",
-        rx.compile(r"(?<!\d)" + _D + r"(?P<ord>st|nd|rd|th)?\s+" + _MON + r"\.?,?\s+" + _Y4 + r"(?!\d)"),
+        rx.compile(
+            r"(?<!\d)" + _D + r"(?P<ord>st|nd|rd|th)?\s+" + _MON + r"\.?,?\s+" + _Y4 + r"(?!\d)"
+        ),
         0.95,
     ),
     # 05-Mar-2021

@@ -231,6 +231,7 @@ MRN_RULES = [
         0.85,
         group=1,
         validator=_has_digits(4),
+        prefilter=rx.compile("번호"),
     ),
     # The other end of a range of ids: "subjects 07-0031 to 07-0054", "Subj 07-0031~0054".
     Rule(

@@ -119,6 +119,8 @@ _NOT_A_NAME_END = rx.compile(r"(?:과|실|팀|부|센터|병동|어)$")
 def _korean_shaped(word: str) -> bool:
     """A Korean family name and a two-syllable given name that reads as one."""
     return len(word) == 3 and surname_share(word[0]) > 0 and given_name_llr(word[1:]) > 0
+
+
 # A foreign name of two words in Hangul before 씨 or 님: "잔나 코발렌코 씨".
 _FOREIGN_PAIR_TITLED = rx.compile(
     r"(?<![가-힣])([가-힣]{2,5}) ([가-힣]{2,6})(?=\s?(?:씨|님)(?![가-힣]))"

@@ -112,18 +112,21 @@ KO_LABELED_ROAD = rx.compile(
     rf"({_POSTAL}(?:{_ROAD})\s?{_NUM}{_DETAIL})"
 )
 # A road on its own after a word of place: "on Toegye-ro", "near Gangnam-daero".
-RO_ROAD_ALONE = rx.compile(
-    r"\b(?:on|at|in|near|along|off|from)\s(" + _RO_ROAD + r")(?![A-Za-z-])"
-)
+RO_ROAD_ALONE = rx.compile(r"\b(?:on|at|in|near|along|off|from)\s(" + _RO_ROAD + r")(?![A-Za-z-])")
+# What a Korean address always holds: a city, county or district word before a space, or
+# a road and its number.
+_KO_UNIT_WORD = rx.compile(r"[가-힣](?:시|군|구)\s")
+HANGUL = rx.compile(r"[가-힣]")
+_KO_ROAD_NUMBER = rx.compile(r"(?:대로|로|길)\s?(?:산\s?)?\d")
 ADDRESS_RULES = [
-    Rule("ADDRESS", KO_ROAD_UNIT, 0.8),
-    Rule("ADDRESS", KO_APT_UNIT, 0.8),
+    Rule("ADDRESS", KO_ROAD_UNIT, 0.8, prefilter=_KO_ROAD_NUMBER),
+    Rule("ADDRESS", KO_APT_UNIT, 0.8, prefilter=HANGUL),
     Rule("ADDRESS", KO_LABELED_ROAD, 0.8, group=1),
     Rule("ADDRESS", RO_ADDRESS, 0.8),
     Rule("ADDRESS", RO_DISTRICT, 0.75, group=1, validator=_district_ok, name="ro_district"),
     Rule("ADDRESS", RO_DISTRICT, 0.75, group=2, name="ro_district_after_word"),
-    Rule("ADDRESS", KO_ADDRESS, 0.85),
-    Rule("ADDRESS", KO_ADDRESS_PROVINCE_ONLY, 0.85),
+    Rule("ADDRESS", KO_ADDRESS, 0.85, prefilter=_KO_UNIT_WORD),
+    Rule("ADDRESS", KO_ADDRESS_PROVINCE_ONLY, 0.85, prefilter=_KO_ROAD_NUMBER),
     Rule("ADDRESS", US_ADDRESS, 0.85),
     Rule("ADDRESS", US_STREET, 0.75, name="us_street"),
     Rule("ADDRESS", RO_ROAD_ALONE, 0.6, group=1, name="ro_road_alone"),
@@ -300,6 +303,8 @@ KO_CLINIC = rx.compile(
 )
 
 
+# What an organization's name always ends with (KO_ORG's prefilter).
+_KO_ORG_END = rx.compile(_KO_ORG_SUFFIX)
 _TRADE_SUFFIX = rx.compile(
     r"(?:생명|화재|해상|시멘트|광업|건설|산업|정밀|전자|물산|상사|제약|식품|운수|택시|가공|농산|수산|"
     r"자동차|중공업|물류)$"
@@ -513,9 +518,9 @@ ORG_RULES = [
     Rule("ORGANIZATION", LABELED_ORG, 0.8, group=1),
     Rule("ORGANIZATION", HEADER_ORG, 0.7, group=1),
     Rule("ORGANIZATION", _ACRONYM_RE, 0.7),
-    Rule("ORGANIZATION", KO_ORG, 0.8, group=0, validator=_ko_org_ok),
-    Rule("ORGANIZATION", KO_COMPANY, 0.8),
-    Rule("ORGANIZATION", KO_CLINIC, 0.75, name="ko_clinic"),
+    Rule("ORGANIZATION", KO_ORG, 0.8, group=0, validator=_ko_org_ok, prefilter=_KO_ORG_END),
+    Rule("ORGANIZATION", KO_COMPANY, 0.8, prefilter=HANGUL),
+    Rule("ORGANIZATION", KO_CLINIC, 0.75, name="ko_clinic", prefilter=HANGUL),
     Rule("ORGANIZATION", EN_ORG, 0.75, group=1, validator=_en_org_span),
     Rule("ORGANIZATION", EMPLOYER_ORG, 0.7, group=1, validator=_employer_ok, name="employer"),
     Rule("ORGANIZATION", BRAND_ORG, 0.6, group=1, validator=_brand_ok, name="brand"),

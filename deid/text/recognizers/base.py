@@ -76,7 +76,8 @@ class RuleRecognizer(EntityRecognizer):
         for rule in self.rules:
             if rule.prefilter is not None and rule.prefilter.search(text) is None:
                 continue
-            for m in rule.regex.finditer(text):
+            # (all matches first: the time limit is the regex's, not the validators')
+            for m in list(rule.regex.finditer(text)):
                 start, end = m.span(rule.group)
                 if start < 0 or end <= start:
                     continue

@@ -327,6 +327,7 @@ _MILITARY_TIME_AFTER = rx.compile(
 _SCORED_LINE = rx.compile(r"(?i:pain|nrs|vas|score|통증)|\d/10\b")
 
 
+_VALUE_BEFORE = rx.compile(r"[\d%]\s?$")
 _LAB_BEFORE = rx.compile(r"(?:\b[A-Za-z][A-Za-z0-9-]{0,5}\s?[:=]?|→|->|~|[<>≥≤])\s?$")
 
 
@@ -372,9 +373,17 @@ def _md_dot_alone(m: rx.Match, text: str) -> bool:
     signed = before.rstrip().endswith("/") and rx.match(r"[ \t]*(?:\n|$)", after) is not None
     # opening a line before Korean words: "11.26 신경과 협진 회신" (a value follows its name)
     opens_korean_line = not before.strip(" \t[-*•#") and rx.match(r" [가-힣]", after) is not None
+    # in brackets of its own after words, not after a value's name: "외래 초진 (10.07)"
+    alone_in_parens = (
+        before.endswith("(")
+        and after.startswith(")")
+        and not _LAB_BEFORE.search(before[:-1])
+        and not _VALUE_BEFORE.search(before[:-1])  # "Cr 1.2 (1.05)": an earlier value
+    )
     return bool(
         signed
         or opens_korean_line
+        or alone_in_parens
         or _MD_TIME_AFTER.match(after)
         or _MILITARY_TIME_AFTER.match(after)
         or (_MD_TIME_BEFORE.search(before) and not before.rstrip().endswith(":"))

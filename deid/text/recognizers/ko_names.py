@@ -34,6 +34,7 @@ __all__ = [
     "KoreanNameScorer",
     "given_name_llr",
     "korean_role_before",
+    "line_words",
     "surname_share",
 ]
 
@@ -134,7 +135,7 @@ _FOREIGN_AFTER_LABEL = rx.compile(
 _TITLE_SURNAME = rx.compile(r"\b(?:Dr|Prof)\.?\s?([가-힣]{1,2})(?![가-힣])")
 # A Korean family name and a given name apart, before sex and age: "김 아나스타샤 (F/39)",
 # "박 올가 (F/45)".
-_SPACED_FOREIGN = rx.compile(r"(?<![가-힣])([가-힣]) ([가-힣]{2,6})(?![가-힣])")
+_SPACED_FOREIGN = rx.compile(r"(?<![가-힣0-9])([가-힣]) ([가-힣]{2,6})(?![가-힣])")
 # A cell of its own in a table row (used for Latin names too, by en_names).
 CELL_BEFORE = _CELL_BEFORE = rx.compile(r"[|\t]\s{0,2}$")
 CELL_AFTER = _CELL_AFTER = rx.compile(r"\s{0,2}[|\t]")
@@ -393,6 +394,11 @@ def _line_words(
         elif t.tag in ("NNG", "VV", "VA", "XR", "MAG", "NNB") and t.len >= 2:
             known.append((t.start, t.start + t.len))
     return tuple(proper), tuple(known)
+
+
+def line_words(line: str) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+    """Kiwi's proper nouns and known common words of one line (see ``_line_words``)."""
+    return _line_words(line)
 
 
 @cache

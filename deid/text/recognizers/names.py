@@ -401,6 +401,31 @@ def find_english_names(text: str) -> list[tuple[int, int, float]]:
 
 
 _NER_WORD = rx.compile(r"[^\s,]+")
+_NAME_PARTICLES = frozenset(
+    [
+        "de",
+        "da",
+        "del",
+        "della",
+        "di",
+        "du",
+        "la",
+        "le",
+        "van",
+        "von",
+        "der",
+        "den",
+        "dos",
+        "das",
+        "bin",
+        "binti",
+        "al",
+        "el",
+        "ter",
+        "y",
+        "e",
+    ]
+)
 
 
 def _trim_ner(text: str, start: int, end: int) -> tuple[int, int]:
@@ -411,6 +436,12 @@ def _trim_ner(text: str, start: int, end: int) -> tuple[int, int]:
     if cut is not None:
         end = start + cut.start()
     words = list(_NER_WORD.finditer(text, start, end))
+    # a lower-case word that is no name particle ends the name: "Jang Dong-il of Dongbang
+    # Fisheries" is a name and an employer
+    for i, w in enumerate(words[1:], 1):
+        if w.group(0)[:1].islower() and w.group(0) not in _NAME_PARTICLES:
+            words = words[:i]
+            break
     while words and (words[-1].group(0)[:1].islower() or words[-1].group(0) in ("'s", "’s")):
         words.pop()
     while words and is_role_word(words[0].group(0)):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import deid.text.recognizers.rx as rx
 from deid.text import lexicons
 from deid.text.recognizers.base import Rule
+from deid.text.recognizers.ko_names import line_words
 
 _PROVINCES = (
     r"강원특별자치도|강원도|강원|서울특별시|서울시|서울|부산광역시|부산시|부산|대구광역시|대구시|대구|"
@@ -470,6 +471,24 @@ def _affiliation_ok(m: rx.Match, text: str) -> bool:
     )
 
 
+# A workplace named after 직장/근무처 without a colon: "직장 강원랜드 교대근무" (a proper noun
+# Kiwi reads; 직장 동료, 직장 생활 are words).
+KO_WORKPLACE = rx.compile(
+    r"(?:직장|근무처|근무지|회사)\s{1,2}([가-힣A-Za-z0-9]{2,12})(?=\s|[,.)]|에서|에|의|$)"
+)
+
+
+def _ko_workplace_ok(m: rx.Match, text: str) -> bool:
+    line_start = text.rfind("\n", 0, m.start(1)) + 1
+    line_end = text.find("\n", m.end(1))
+    line = text[line_start : line_end if line_end >= 0 else len(text)]
+    proper, known = line_words(line)
+    s, e = m.start(1) - line_start, m.end(1) - line_start
+    if any(ks < e and s < ke for ks, ke in known):
+        return False
+    return any(ps == s and pe >= e for ps, pe in proper)
+
+
 # A shop or a workplace by its brand before what it is: "at GS25 convenience store".
 SHOP_ORG = rx.compile(
     r"\b(?:at|from|in|outside|near)\s(?:the\s|a\s)?([A-Z][A-Za-z0-9&'-]*(?:\s[A-Z][A-Za-z0-9&'-]+){0,2})"
@@ -526,12 +545,20 @@ ORG_RULES = [
     Rule("ORGANIZATION", BRAND_ORG, 0.6, group=1, validator=_brand_ok, name="brand"),
     Rule("ORGANIZATION", AFFILIATION_ORG, 0.6, group=1, validator=_affiliation_ok),
     Rule("ORGANIZATION", SHOP_ORG, 0.6, group=1, validator=_distinct_name, name="shop"),
+    Rule("ORGANIZATION", KO_WORKPLACE, 0.65, group=1, validator=_ko_workplace_ok),
     Rule("ORGANIZATION", PREFIX_ORG, 0.7, group=1, validator=_distinct_name, name="prefix_org"),
 ]
 
 
+_TITLED_OF = rx.compile(r"(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.?\s[^\n]*?\sof\s")
+
+
 def trim_en_org(text: str, start: int, end: int) -> tuple[int, int]:
-    """Drop leading stop words ("at", "The", "Outside") from an English org span."""
+    """Drop leading stop words ("at", "The", "Outside") from an English org span, and a
+    titled person before "of" ("Mr. Jang Dong-il of Dongbang Fisheries")."""
+    titled = _TITLED_OF.match(text, start, end)
+    if titled is not None:
+        start = titled.end()
     while True:
         seg = text[start:end]
         first = seg.split(maxsplit=1)[0] if seg.strip() else ""

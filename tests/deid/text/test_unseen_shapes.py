@@ -295,6 +295,15 @@ def test_labels_words_and_departments_stay_what_they_are(
         ("Late entry for 11/18: cousin brought records", "en", "11/18", "DATE"),
         ("records from Clínica San Rafael (Bogotá).", "en", "Clínica San Rafael", "ORGANIZATION"),
         ("Records scanned. — Hee-jin, unit clerk", "en", "Hee-jin", "PERSON"),
+        # fresh19's misses on arrival
+        ("외래 초진 (10.07)\n마루한 (남/45)", "ko", "10.07", "DATE"),
+        ("직장 강원랜드 교대근무. 아내 봉소희 씨", "ko", "강원랜드", "ORGANIZATION"),
+        (
+            "Collateral from his employer, Mr. Jang Dong-il of Dongbang Fisheries.",
+            "en",
+            "Dongbang Fisheries",
+            "ORGANIZATION",
+        ),
     ],
 )
 def test_round_five_shapes(
@@ -336,6 +345,11 @@ def test_round_five_shapes(
         ("면역조직화학 추가 보고", "ko", "면역조직화학"),
         ("자동차 사고로 내원", "ko", "자동차"),
         ("at the Main store", "en", "Main"),
+        ("Cr (1.05) 상승, Hb 10.2 (10.12)", "ko", "1.05"),
+        ("Cr (1.05) 상승, Hb 10.2 (10.12)", "ko", "10.12"),
+        ("직장 동료와 다툼, 직장 생활 어려움", "ko", "동료"),
+        ("1001호 어말순 (F/88) – 금식", "ko", "호 어말순"),
+        ("Collateral from Mr. Jang Dong-il of Dongbang Fisheries.", "en", "of Dongbang"),
     ],
 )
 def test_round_five_words_stay(scrubber: Scrubber, text: str, lang: str, word: str) -> None:

@@ -160,6 +160,9 @@ _SIGN_OFF = rx.compile(
     r"sincerely|yours sincerely|warm regards|warmly|respectfully|take care))[,!.]?[ \t]*\n?[ \t]*"
     rf"({_CAPWORD}(?:[ \t]{_CAPWORD})?)(?![{_UP}{_LO}])"
 )
+# A known given name alone signing a message after a dash, closing its line: "ok thank
+# you! - Jess".
+_DASH_SIGNATURE = rx.compile(r"(?:^|[ \t])[-–—~][ \t]?([A-Z][a-z]{1,14})[ \t]*(?:\n|$)")
 # Vietnamese names, romanized: the middle name Thi/Van marks them ("Tran Thi Mai").
 _VIETNAMESE = rx.compile(
     rf"(?<![{_UP}{_LO}])({_CAPWORD}[ \t](?:Thi|Thị|Van|Văn)[ \t]{_CAPWORD}(?:[ \t]{_CAPWORD})?)(?![{_UP}{_LO}])"
@@ -195,6 +198,12 @@ _STAFF_INITIALS = rx.compile(
 _DASH_GIVEN = rx.compile(
     r"(?:^|\s)[—–-]{1,2}[ \t]?([A-Z][a-z]+-[a-z]+)(?=,[ \t]?(?:[a-z]+[ \t])?(?:clerk|nurse|RN|MD|"
     r"coordinator|secretary|scribe|aide|assistant|tech|therapist|interpreter|volunteer)\b)"
+)
+# A romanized Korean name typed in lower case: "kim minsu", "park ji-sung" (the most
+# common family names, a given name of two romanized syllables that is no English word).
+_LOWER_ROMAN = rx.compile(
+    r"(?<![A-Za-z@._/-])(kim|lee|park|choi|jung|jeong|kang|cho|yoon|yun|jang|lim|han|seo|shin|"
+    r"kwon|hwang|ahn|yoo|hong|jeon|moon|baek|nam|bae)\s([a-z]{2,}(?:-[a-z]{2,})?)(?![A-Za-z@._/-])"
 )
 # A user name made of a name: "user jpark viewed", "login: minji.kim".
 _USER_NAME = rx.compile(
@@ -246,7 +255,9 @@ _LIST_LABEL_BEFORE = rx.compile(r"(?:[A-Za-z]{2,}\)?|[가-힣]{1,8})\s?:\s*(?:\S
 # Care handed over to a person: "Handed over to Priya at 0700", "report given to Jolene"
 _HANDOVER_BEFORE = rx.compile(
     r"(?i:\b(?:handed(?: over)? to|hand-?off to|handover to|report(?: given)? to|signed out to|"
-    r"care (?:transferred|handed) to|relieved by|covered by|covering for))\s$"
+    r"care (?:transferred|handed) to|relieved by|covered by|covering for|discussed with|"
+    r"spoke (?:with|to)|talked (?:with|to)|met with|d/w|reviewed with|seen with|paged|"
+    r"texted|messaged|emailed|asked))\s$"
 )
 _AGE_AFTER = rx.compile(r",?\s(?:age|aged)\s\d|,\s\d{1,3}(?:\s?(?:y/?o|yo|years?(?: old)?))?[,.;)]")
 # Korean text around a Latin name: a role or relation before it ("동행인 Sergei",
@@ -261,7 +272,9 @@ _SIBLINGS_BEFORE = rx.compile(
 )
 _GROUP_LIST = rx.compile(
     r"(?:\b(?:[Mm]edics|[Pp]aramedics|EMTs|[Oo]fficers|[Dd]eputies|[Ww]itnesses|[Cc]rew|"
-    r"[Ss]iblings|[Cc]hildren|[Gg]randchildren|[Cc]aregivers|[Dd]rs\.?|[Nn]urses))\s?:?\s+"
+    r"[Ss]iblings|[Cc]hildren|[Gg]randchildren|[Cc]aregivers|[Dd]rs\.?|[Nn]urses|[Ff]riends|"
+    r"[Rr]oommates|[Cc]o-?workers|[Cc]olleagues|[Nn]eighbou?rs|[Cc]ousins|[Pp]arents|[Ss]ons|"
+    r"[Dd]aughters|[Bb]rothers|[Ss]isters))\s?:?\s+"
     rf"({_CAPWORD}(?:\s?(?:,|&|and)\s?{_CAPWORD}){{1,3}})"
 )
 _AND_NAME = rx.compile(rf"\s?(?:,|/|&|and|or)\s?({_CAPWORD})")
@@ -483,12 +496,13 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
     _lexicon_names(text, add)
     # (their layout is the evidence: "Wright" before an address is a name, word or not)
     out.extend((s, e, score) for (s, e), score in _message_names(text))
+    out.extend((s, e, score) for (s, e), score in _signature_names(text))
     return out
 
 
 def _message_names(text: str) -> list[tuple[tuple[int, int], float]]:
     """Names of e-mail and message layouts: before an address, after a greeting, opening
-    a message, a typist's initials, a user name made of a name."""
+    a message, a user name made of a name."""
     out: list[tuple[tuple[int, int], float]] = []
     given = _given_names()
     for m in _NAME_BEFORE_EMAIL.finditer(text):
@@ -508,16 +522,6 @@ def _message_names(text: str) -> list[tuple[tuple[int, int], float]]:
             and (_hyphenated_syllables(word) or (word in given and not _blocked(m.group(1))))
         ):
             out.append((m.span(1), 0.65))
-    for m in _SIGNED_INITIALS.finditer(text):
-        out.append((m.span(1), 0.7))
-    for m in _STAFF_INITIALS.finditer(text):
-        out.append((m.span(1), 0.7))
-    for m in _DASH_GIVEN.finditer(text):
-        if not _blocked(m.group(1)) and not is_role_word(m.group(1)):
-            out.append((m.span(1), 0.7))
-    for m in _TYPIST.finditer(text):
-        group = 1 if m.group(1) else 2
-        out.append((m.span(group), 0.7))
     surnames = _surnames()
     for m in _USER_NAME.finditer(text):
         parts = rx.split(r"[._]", m.group(1))
@@ -528,6 +532,37 @@ def _message_names(text: str) -> list[tuple[tuple[int, int], float]]:
             ok = any(word[i:] in lexicons.roman_surnames() or word[i:] in surnames for i in (1, 2))
         if ok and m.group(1) not in lexicons.english_words() and m.group(1) not in _SYSTEM_USERS:
             out.append((m.span(1), 0.7))
+    return out
+
+
+def _signature_names(text: str) -> list[tuple[tuple[int, int], float]]:
+    """Names of signatures and hurried typing: initials and a post after a dash, staff
+    initials after a label, a given name signing after a dash, a typist's initials, a
+    romanized name in lower case."""
+    out: list[tuple[tuple[int, int], float]] = []
+    given = _given_names()
+    for m in _SIGNED_INITIALS.finditer(text):
+        out.append((m.span(1), 0.7))
+    for m in _STAFF_INITIALS.finditer(text):
+        out.append((m.span(1), 0.7))
+    for m in _DASH_SIGNATURE.finditer(text):
+        word = m.group(1)
+        if word.lower() in given and not _blocked(word) and not is_role_word(word):
+            out.append((m.span(1), 0.65))
+    for m in _DASH_GIVEN.finditer(text):
+        if not _blocked(m.group(1)) and not is_role_word(m.group(1)):
+            out.append((m.span(1), 0.7))
+    for m in _TYPIST.finditer(text):
+        group = 1 if m.group(1) else 2
+        out.append((m.span(group), 0.7))
+    for m in _LOWER_ROMAN.finditer(text):
+        first = m.group(2)
+        if (
+            (_two_syllables(first.replace("-", "")) or _hyphenated_syllables(first))
+            and first not in lexicons.english_words()
+            and first not in lexicons.en_stopwords()
+        ):
+            out.append(((m.start(1), m.end(2)), 0.65))
     return out
 
 

@@ -135,7 +135,7 @@ PHONE_RULES = [
     # International with spaces: +1 647 555 0178, +44 20 7946 0958, +82 33 240 5611.
     Rule(
         "PHONE",
-        rx.compile(r"(?<![A-Za-z0-9_-])\+\d{1,3}(?:[\s.-]\(?\d{1,4}\)?){2,4}(?![0-9])"),
+        rx.compile(r"(?<![A-Za-z0-9_-])\+\d{1,3}(?:[\s.-]\(?\d{1,5}\)?){1,4}(?![0-9])"),
         0.8,
         validator=lambda m, text: 8 <= sum(c.isdigit() for c in m.group(0)) <= 15,
     ),

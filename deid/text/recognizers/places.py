@@ -113,7 +113,10 @@ KO_LABELED_ROAD = rx.compile(
     rf"({_POSTAL}(?:{_ROAD})\s?{_NUM}{_DETAIL})"
 )
 # A road on its own after a word of place: "on Toegye-ro", "near Gangnam-daero".
-RO_ROAD_ALONE = rx.compile(r"\b(?:on|at|in|near|along|off|from)\s(" + _RO_ROAD + r")(?![A-Za-z-])")
+RO_ROAD_ALONE = rx.compile(
+    r"\b(?:on|at|in|near|along|off|from)\s(" + _RO_ROAD + r"|(?:Route|Highway|Hwy\.?|Interstate|"
+    r"State Road|County Road|National Road)\s\d{1,4}|I-\d{1,3})(?![A-Za-z0-9-])"
+)
 # What a Korean address always holds: a city, county or district word before a space, or
 # a road and its number.
 _KO_UNIT_WORD = rx.compile(r"[가-힣](?:시|군|구)\s")
@@ -342,7 +345,8 @@ _EN_ORG_SUFFIX = (
 )
 _EN_ORG_STOP = lexicons.org_generic_words()
 # A capitalized word; a trailing period only for short abbreviations (St., Mt.), never a sentence end.
-_ORG_WORD = r"(?:[A-Z][A-Za-z0-9'&-]*|[A-Z][a-z]{0,2}\.)"  # (High1 Grand Hotel)
+# (High1 Grand Hotel; letters beyond ASCII: Acıbadem Hospital, Clínica Dávila)
+_ORG_WORD = r"(?:[A-ZÀ-ÖØ-Þ][A-Za-zÀ-ÖØ-öø-ÿĀ-ž0-9'&-]*|[A-Z][a-z]{0,2}\.)"
 # Words of one name are one space apart: a line break or a column gap ends it.
 EN_ORG = rx.compile(
     r"\b((?:\d{1,4} )?"

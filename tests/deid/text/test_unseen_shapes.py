@@ -304,6 +304,19 @@ def test_labels_words_and_departments_stay_what_they_are(
             "Dongbang Fisheries",
             "ORGANIZATION",
         ),
+        # fresh20's misses on arrival
+        ("Hospital day 3. kim minsu (pt prefers lowercase) reports", "en", "kim minsu", "PERSON"),
+        ("Discussed with Tobias from PT — ambulate TID.", "en", "Tobias", "PERSON"),
+        ("brought by friends Jake and Matt after ingestion", "en", "Matt", "PERSON"),
+        (
+            "To Dr. Murat Kaya, Acıbadem Hospital, Istanbul",
+            "en",
+            "Acıbadem Hospital",
+            "ORGANIZATION",
+        ),
+        ("lives alone in a trailer off Route 9 in Inje-gun.", "en", "Route 9", "ADDRESS"),
+        ("[답장] ok thank you! - Jess", "mixed", "Jess", "PERSON"),
+        ("pt's son Raj (+91 98450 22107) calling", "en", "+91 98450 22107", "PHONE"),
     ],
 )
 def test_round_five_shapes(
@@ -350,6 +363,10 @@ def test_round_five_shapes(
         ("직장 동료와 다툼, 직장 생활 어려움", "ko", "동료"),
         ("1001호 어말순 (F/88) – 금식", "ko", "호 어말순"),
         ("Collateral from Mr. Jang Dong-il of Dongbang Fisheries.", "en", "of Dongbang"),
+        ("엄마 김미숙님은 검사 원하지 않음.", "ko", "원하지"),
+        ("lee said ok; song dance; han river view", "en", "lee said"),
+        ("Discussed with Family Medicine; asked Pharmacy to review", "en", "Pharmacy"),
+        ("BP 120/80 - Normal\nHR 70 - Regular", "en", "Normal"),
     ],
 )
 def test_round_five_words_stay(scrubber: Scrubber, text: str, lang: str, word: str) -> None:

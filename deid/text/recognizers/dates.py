@@ -241,6 +241,51 @@ MD_RANGE = rx.compile(
     rf"(?=\s?[~–-]\s?{_M_}\.{_D_DOT}(?![\d/.]))"
     rf"|(?<={_M_}\.{_D_DOT}\s?[~–-]\s?)(?P<md>(?P<m>0?[1-9]|1[0-2])\.(?P<d>{_D_DOT}))(?![\d/.])"
 )
+# 9/15 → 9/17: a date moved to another (both ends month/days, no score on the line:
+# "pain 6/10 → 3/10", "power 3/5 → 4/5" stay).
+MD_ARROW = rx.compile(
+    r"(?<![\d./:-])(?P<a>(?P<m>0?[1-9]|1[0-2])/(?P<d>0?[1-9]|[12]\d|3[01]))\s?(?:→|->|=>)\s?"
+    r"(?P<b>(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01]))(?![\d/]|\.\d)"
+)
+
+
+def _md_arrow(m: rx.Match, text: str) -> bool:
+    line_start = text.rfind("\n", 0, m.start()) + 1
+    if _SCORED_LINE.search(text, line_start, m.end()) is not None:
+        return False
+    before = text[max(line_start, m.start() - 24) : m.start()]
+    if _MD_SCORE_BEFORE.search(before) or _MD_COUNT_AFTER.match(text, m.end()):
+        return False
+    return all(
+        (end := _MD_PAIR.fullmatch(m.group(k))) is not None and parse_date("md", end) is not None
+        for k in ("a", "b")
+    )
+
+
+_ARROW_FROM = rx.compile(r"\d{1,2}/\d{1,2}\s?(?:→|->|=>|~)\s?$")
+_MD_PAIR = rx.compile(r"(?P<m>\d{1,2})/(?P<d>\d{1,2})")
+
+
+# | 9/22 | 9/23 | 9/24 |: month/days as the column heads of a flowsheet (two or more in
+# cells of their own on one line, and no score on it: "| power | 4/5 | 5/5 |" stays).
+MD_CELL = rx.compile(
+    r"(?<=[|\t][ \t]{0,2})(?P<md>(?P<m>0?[1-9]|1[0-2])/(?P<d>0?[1-9]|[12]\d|3[01]))(?=[ \t]{0,2}[|\t])"
+)
+
+
+def _md_cell(m: rx.Match, text: str) -> bool:
+    line_start = text.rfind("\n", 0, m.start()) + 1
+    line_end = text.find("\n", m.end())
+    line = text[line_start : line_end if line_end >= 0 else len(text)]
+    if _SCORED_LINE.search(line) or _MD_SCORE_BEFORE.search(
+        line.split("|")[1] if "|" in line else ""
+    ):
+        return False
+    cells = [c.strip() for c in rx.split(r"[|\t]", line) if c.strip()]
+    dates = [c for c in cells if _MD_PAIR.fullmatch(c)]
+    return len(dates) >= 2 and len(dates) >= len(cells) - 1 and _md_around(m, text) is not None
+
+
 # 11/19-20: a month/day and the day a night shift or a stay ends on.
 MD_DAY_RANGE = rx.compile(
     r"(?<![\d./:-])(?P<md>(?P<m>0?[1-9]|1[0-2])/(?P<d>0?[1-9]|[12]\d|3[01])-(?P<d2>[0-3]?\d))"
@@ -292,6 +337,7 @@ _MD_TIME_BEFORE = rx.compile(
     r"effective|expected|planned|last|next|post|prior|admitted|discharged|readmitted|"
     r"transferred|died|expired|born|vaccinated|operated|D/C|d/c|adm|disch|tx|ERCP|op|OP|"
     r"hospitali[sz]ed|seen|called|notified|enrolled|randomi[sz]ed|consented|dosed|shift|duty|"
+    r"d\.|b\.|DOD|recheck|repeat|due|"
     r"entry for|addendum for|note for|charting for|"
     r"completed|performed|done|placed|drawn|collected|obtained|reviewed|signed|updated|"
     # the title of a note or log before its date: "Nursing note 3/17", "Handoff 3/17"
@@ -340,6 +386,10 @@ def _md_around(m: rx.Match, text: str) -> tuple[int, str, str] | None:
     line_start = text.rfind("\n", 0, s) + 1
     before, after = text[max(line_start, s - 24) : s], text[e : e + 12]
     if _MD_SCORE_BEFORE.search(before) or _MD_COUNT_AFTER.match(after):
+        return None
+    # the second of two values: "power 3/5 → 4/5" is a score as its first is
+    earlier = _ARROW_FROM.search(before)
+    if earlier is not None and _MD_SCORE_BEFORE.search(before[: earlier.start()]):
         return None
     return line_start, before, after
 
@@ -403,7 +453,7 @@ def _md_alone(m: rx.Match, text: str) -> bool:
     alone_in_parens = before.endswith("(") and after.startswith(")")
     opens_line = not before.strip(" \t-*•#[") and after[:1] in (" ", "\t", ")", "]", "")
     # closing a line or a sentence: "[물리치료 경과] 3/5", "privacy officer notified 3/5."
-    closes_line = rx.match(r"[ \t]*\.?[ \t]*(?:\n|$)", after) is not None
+    closes_line = rx.match(r"[ \t]*(?:\.?[ \t]*(?:\n|$)|\.[ \t]+[-–—(A-Z가-힣])", after) is not None
     # a 24-hour time without a colon after it: "Nursing note 3/17 1530" (not "1/2 1000 mg")
     military_time = _MILITARY_TIME_AFTER.match(after) is not None
     return bool(
@@ -428,6 +478,9 @@ DATE_RULES = [
     Rule("DATE", MD_DOT_ALONE, 0.6, group="md", validator=_md_dot_alone, name="md_dot_alone"),
     Rule("DATE", MD_DASH_ALONE, 0.6, group="md", validator=_md_dash_alone, name="md_dash_alone"),
     Rule("DATE", MD_DAY_RANGE, 0.65, group="md", validator=_md_day_range, name="md_day_range"),
+    Rule("DATE", MD_CELL, 0.65, group="md", validator=_md_cell, name="md_cell"),
+    Rule("DATE", MD_ARROW, 0.65, group="a", validator=_md_arrow, name="md_arrow_from"),
+    Rule("DATE", MD_ARROW, 0.65, group="b", validator=_md_arrow, name="md_arrow_to"),
     Rule(
         "DATE",
         MD_BEFORE_WEEKDAY,

@@ -54,7 +54,8 @@ _ROLES = (
     r"(?:Logged|Entered|Recorded|Verified|Reviewed|Signed|Completed|Prepared|Approved|Checked|"
     r"Witnessed|Administered|Performed|Interpreted|Accepted|Referred|Requested|Ordered|Obtained|"
     r"Consented|Dictated|Transcribed|Typed|Read) by|"
-    r"[Aa]ide|[Cc]aregiver|[Cc]haplain|Detective|Deputy|[Cc]aseworker|[Ss]ponsor|PI|CRC|Investigator"
+    r"[Aa]ide|[Cc]aregiver|[Cc]haplain|Detective|Deputy|[Cc]aseworker|[Ss]ponsor|PI|CRC|Investigator|"
+    r"[Hh]ygienist|[Pp]hlebotomist|[Pp]aramedic|EMT|[Dd]ispatcher|[Vv]olunteer|[Ss]cribe"
 )
 _CREDENTIALS = (
     r"MD|M\.D\.|DO|RN|LPN|LVN|NP|PA|PA-C|PhD|PharmD|MSW|LCSW|LCGC|CGC|MS|RD|RDCS|CNM|CRNA|MHT|"

@@ -233,6 +233,14 @@ MRN_RULES = [
         validator=_has_digits(4),
         prefilter=rx.compile("번호"),
     ),
+    # A licence number without 번호: "(면허 제66120호)", "자격 제 2231호".
+    Rule(
+        "MRN",
+        rx.compile(r"(?:면허|자격|등록)\s?[:#]?\s?제\s?(\d{3,8})(?=\s?호)"),
+        0.85,
+        group=1,
+        prefilter=rx.compile("제"),
+    ),
     # The other end of a range of ids: "subjects 07-0031 to 07-0054", "Subj 07-0031~0054".
     Rule(
         "MRN",

@@ -13,7 +13,12 @@ import deid.text.recognizers.rx as rx
 from deid.text import lexicons
 from deid.text.recognizers.en_names import find_more_english_names, is_role_word
 from deid.text.recognizers.ko_names import KoreanNameScorer
-from deid.text.recognizers.note_names import aligned_row_names, listed_names, repeated_names
+from deid.text.recognizers.note_names import (
+    aligned_row_names,
+    bracketed_names,
+    listed_names,
+    repeated_names,
+)
 from deid.text.recognizers.structured import find_structured_names
 
 # ------------------------------------------------------------------ Korean
@@ -257,7 +262,7 @@ _LABEL_RE = rx.compile(
 _REL_AFTER_RE = rx.compile(
     rf"({_CAPSEQ}|[A-Z]{{2,}}(?:\s[A-Z]{{2,}}){{1,2}})\s*(?:\((?:spouse|wife|husband|son|daughter|mother|father|sister|"
     r"brother|friend|caregiver|guardian|niece|nephew|grandson|granddaughter|daughter-in-law|son-in-law|partner|"
-    r"fellow|resident|attending|nurse|RN|MD|pager|[MF]\b|\d{1,3}\s?[MF]?\b|아들|딸|며느리|사위|남편|아내|처|배우자|"
+    r"fellow|resident|attending|nurse|RN|MD|pager|[MF]\b|\d{1,3}\s?[MF]?\b(?![/.-]\d)|아들|딸|며느리|사위|남편|아내|처|배우자|"
     r"어머니|아버지|모|부|형|누나|언니|오빠|동생|손자|손녀|조카|친구|보호자|남|여|\d{1,3}세)|,\s?(?:MD|M\.D\.|RN|PhD|DO|NP|PA|MSW|CGC)\b|"
     r",\s?(?:a|an)\s\d{1,3}-year)"
 )
@@ -282,7 +287,8 @@ _NAME_WORD = rx.compile(
 _REL_BEFORE_RE = rx.compile(
     r"\b(?:daughter|son|wife|husband|mother|father|sister|brother|niece|nephew|grandson|granddaughter|"
     r"friend|partner|fiancée?|boyfriend|girlfriend|neighbou?r|caregiver|guardian|named|called)\b,?\s+"
-    rf"({_CAP}(?:[ \t]{_CAP})?)(?![A-Za-z])"
+    # (not an acronym: "called EMS")
+    rf"(?![A-Z]{{2,4}}\b)({_CAP}(?:[ \t]{_CAP})?)(?![A-Za-z])"
 )
 # Drug and disease word endings: only applied to spaCy NER spans (the rules have their own context).
 _DRUG_SUFFIX = rx.compile(
@@ -513,5 +519,6 @@ class PersonRecognizer(EntityRecognizer):
         # and the same name again.
         spans.extend(aligned_row_names(text, spans, scorer))
         spans.extend(listed_names(text, spans, scorer))
+        spans.extend(bracketed_names(text, spans))
         spans.extend(repeated_names(text, spans))
         return spans

@@ -26,7 +26,7 @@ import deid.text.recognizers.rx as rx
 from deid.text import lexicons
 from deid.text.recognizers.ko_names import NAME_SUFFIXES, KoreanNameScorer, surname_share
 
-__all__ = ["aligned_row_names", "listed_names", "repeated_names"]
+__all__ = ["aligned_row_names", "bracketed_names", "listed_names", "repeated_names"]
 
 _HANGUL = rx.compile(r"[가-힣]")
 _LATIN_NAME = rx.compile(r"[A-Z][A-Za-z'’.\- ]{2,40}")
@@ -78,6 +78,112 @@ def repeated_names(text: str, spans: list[tuple[int, int, float]]) -> list[tuple
             elif after[:1].isalpha() or after[:1] in "'’-":
                 continue
             out.append((start, end, 0.6))
+    return out
+
+
+# The same name in the other script, in brackets right after a found one: "Olivia Kim
+# (김올리비아, 5세)", "홍길순(Hong Gil-soon)".
+_HANGUL_IN_BRACKETS = rx.compile(r"\s?\(([가-힣]{2,8})(?=[,)/]|\s?\d|\s[MF남여])")
+_LATIN_IN_BRACKETS = rx.compile(r"\s?\(([A-Z][A-Za-z'’-]+(?:[ -][A-Za-z][A-Za-z'’-]+){0,3})\)")
+
+
+# Common Korean family names and their romanizations: the two writings of one name share
+# the family name ("Olivia Kim" and 김올리비아; not "Tran Thi Mai (베트남)").
+_ROMANIZED = {
+    "김": "kim gim",
+    "이": "lee yi rhee ri",
+    "박": "park pak bak",
+    "최": "choi choe",
+    "정": "jung jeong chung",
+    "강": "kang gang",
+    "조": "cho jo",
+    "윤": "yoon yun",
+    "장": "jang chang",
+    "임": "lim im yim",
+    "한": "han",
+    "오": "oh o",
+    "서": "seo suh",
+    "신": "shin sin",
+    "권": "kwon gwon",
+    "황": "hwang",
+    "안": "ahn an",
+    "송": "song",
+    "유": "yoo yu",
+    "류": "ryu yoo yu",
+    "전": "jeon jun chun",
+    "홍": "hong",
+    "고": "ko go koh",
+    "문": "moon mun",
+    "양": "yang",
+    "손": "son sohn",
+    "배": "bae",
+    "백": "baek paek",
+    "허": "heo hur",
+    "남": "nam",
+    "심": "sim shim",
+    "노": "noh no roh",
+    "하": "ha",
+    "곽": "kwak",
+    "성": "sung seong",
+    "차": "cha",
+    "주": "joo ju",
+    "우": "woo",
+    "구": "koo gu",
+    "민": "min",
+    "나": "na",
+    "진": "jin",
+    "지": "ji",
+    "엄": "eom um",
+    "원": "won",
+    "천": "chun cheon",
+    "방": "bang",
+    "공": "kong gong",
+    "현": "hyun",
+    "함": "ham",
+    "변": "byun byeon",
+    "염": "yeom",
+    "여": "yeo",
+    "추": "choo chu",
+    "도": "do",
+    "석": "seok",
+    "선": "sun seon",
+    "설": "seol sul",
+    "마": "ma",
+    "길": "gil",
+    "연": "yeon",
+    "표": "pyo",
+    "명": "myung",
+    "반": "ban",
+    "왕": "wang",
+    "옥": "ok",
+    "육": "yook yuk",
+    "탁": "tak",
+    "국": "guk kook",
+    "봉": "bong",
+    "빈": "bin",
+    "경": "kyung gyeong",
+    "모": "mo",
+}
+
+
+def _same_family(hangul: str, latin: str) -> bool:
+    words = {w.lower() for w in rx.split(r"[\s,-]+", latin) if w}
+    return bool(words & set(_ROMANIZED.get(hangul[:1], "").split()))
+
+
+def bracketed_names(text: str, spans: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
+    """A found name's writing in the other script, in brackets right after it, with the
+    same family name ("Olivia Kim (김올리비아, 5세)", "홍길순(Hong Gil-soon)")."""
+    out: list[tuple[int, int, float]] = []
+    for s, e, _ in spans:
+        name = text[s:e]
+        korean = _HANGUL.match(name) is not None
+        m = (_LATIN_IN_BRACKETS if korean else _HANGUL_IN_BRACKETS).match(text, e)
+        if m is None:
+            continue
+        hangul, latin = (name, m.group(1)) if korean else (m.group(1), name)
+        if _same_family(hangul, latin):
+            out.append((m.start(1), m.end(1), 0.7))
     return out
 
 

@@ -27,6 +27,10 @@ _NUM = r"(?:산\s?)?\d{1,5}(?:-\d{1,5})?(?:번지)?"
 _DETAIL = (
     r"(?:,?\s?(?:[가-힣A-Za-z0-9]{1,12}(?:아파트|빌라|맨션|오피스텔|타운|빌딩)\s?)?(?:\d{1,4}\s?동\s?)?\d{1,5}\s?호"
     r"|,?\s?(?:지하\s?)?\d{1,3}\s?층(?:\s?\d{1,4}\s?호)?"
+    # a building of any name, one or two words, then its wing, floor or unit: "H스퀘어 N동 7층",
+    # "e편한세상 춘천한숲시티 102동 1403호"
+    r"|,?\s?(?:[가-힣A-Za-z0-9]{1,14}\s){1,2}(?:[A-Za-z0-9]{1,4}\s?동\s?)?"
+    r"(?:\d{1,3}\s?층(?:\s?\d{1,4}\s?호)?|\d{1,5}\s?호)"
     r"|\s?\([가-힣0-9,\s]{1,30}\))*"
 )
 _POSTAL = r"(?:\(\d{5}\)\s?|\[\d{5}\]\s?|\d{5}\s)?"
@@ -144,7 +148,7 @@ _KO_ORG_SUFFIX = (
     # offices of local government, insurers, firms by their trade
     r"군청|시청|구청|도청|읍사무소|면사무소|행정복지센터|생명|화재|해상|손해보험|시멘트|광업|건설|산업|정밀|"
     r"전자|물산|상사|제약|식품|운수|택시|가공|농협|수협|축협|농산|수산|기증원|경로당|어린이집|유치원|"
-    r"장례식장|평가원|진흥원|관리원|관리청|자동차|중공업|물류)"
+    r"장례식장|평가원|진흥원|관리원|관리청|자동차|중공업|물류|사단|여단|군단|학교)"
 )
 # Words that end in an org suffix but name no particular organization.
 _GENERIC_ORG = frozenset(
@@ -245,6 +249,8 @@ _GENERIC_ORG = frozenset(
         "가족센터",
         "콜센터",
         "장례식장",
+        "학교",
+        "사단",
         # a hospital's own centres: departments, not places of their own
         "소화기센터",
         "심장센터",
@@ -401,7 +407,8 @@ LABELED_ORG = rx.compile(
 )
 # An employer named in prose, without a colon: "works at Kakao Mobility", "employed by Doosan".
 EMPLOYER_ORG = rx.compile(
-    r"(?:\b(?:works?|working|worked)(?:\sas\san?\s[a-z]+(?:\s[a-z]+)?)?\s(?:at|for)|\bemployed\s(?:at|by)|\bemployee\sof|"
+    r"(?:\b(?:[Ww]orks?|[Ww]orking|[Ww]orked)(?:\sas\san?\s[a-z]+(?:\s[a-z]+)?|\s(?:nights|days|weekends|"
+    r"shifts|part-time|full-time))?\s(?:at|for)|\b(?:her|his|their)\s(?:workplace|employer),?|\bemployed\s(?:at|by)|\bemployee\sof|"
     r"\b(?:job|internship)\sat)\s"
     r"((?:[A-Z][A-Za-z0-9&'-]+)(?:[ \t](?:[A-Z][A-Za-z0-9&'-]+|&)){0,3})(?![A-Za-z])"
 )
@@ -432,6 +439,7 @@ def _brand_ok(m: rx.Match, text: str) -> bool:
 AFFILIATION_ORG = rx.compile(
     r"(?:\b[A-Z]\.\s?|\b[A-Z][a-z]+\s)[A-Z][a-z]+(?:-[a-z]+)?\s\(([A-Z][a-z]{3,}(?: [A-Z][a-z]+){0,2})\)"
 )
+_RO_TOWN_WORDS = frozenset(w.lower() for w in _RO_TOWNS.split("|"))
 _ROMAN_PLACES = frozenset(
     [
         "gangwon",
@@ -499,6 +507,25 @@ SHOP_ORG = rx.compile(
     r"\s(?:convenience store|store|supermarket|cafe|café|restaurant|shop|bakery|factory|warehouse|"
     r"gym|plant|branch|outlet)\b"
 )
+# A place of care by its name alone after what happened there: "one admission at Bellevue",
+# "transferred from Sinchon Severance" (not a unit: "admitted to ICU", "to Medicine").
+CARE_PLACE_ORG = rx.compile(
+    r"\b(?:admitted (?:to|at)|admission (?:to|at)|hospitali[sz]ed (?:at|in)|transferred (?:from|to)|"
+    r"seen at|treated at|followed (?:up )?at|discharged from|delivered at|born at)\s(?:the\s)?"
+    r"([A-Z][A-Za-zÀ-ÿ'-]+(?:\s[A-Z][A-Za-zÀ-ÿ'-]+){0,3})(?![A-Za-z])"
+)
+
+
+def _care_place_ok(m: rx.Match, text: str) -> bool:
+    words = m.group(1).split()
+    if any(w.isupper() and len(w) <= 5 for w in words):
+        return False  # a unit: ICU, CCU, MICU, ER
+    low = [w.lower() for w in words]
+    if any(w in _ROMAN_PLACES or w in _RO_TOWN_WORDS for w in low):
+        return False  # a town, not a place of care
+    return _distinct_name(m, text)
+
+
 # A hospital or clinic whose kind comes first: "Clínica San Rafael", "Hôpital Saint-Louis".
 PREFIX_ORG = rx.compile(
     r"\b((?:Clínica|Clinica|Hôpital|Hospital|Klinikum|Sanatorio|Policlínica|Clinique|Ospedale|"
@@ -551,6 +578,7 @@ ORG_RULES = [
     Rule("ORGANIZATION", SHOP_ORG, 0.6, group=1, validator=_distinct_name, name="shop"),
     Rule("ORGANIZATION", KO_WORKPLACE, 0.65, group=1, validator=_ko_workplace_ok),
     Rule("ORGANIZATION", PREFIX_ORG, 0.7, group=1, validator=_distinct_name, name="prefix_org"),
+    Rule("ORGANIZATION", CARE_PLACE_ORG, 0.6, group=1, validator=_care_place_ok, name="care_place"),
 ]
 
 

@@ -338,6 +338,8 @@ _MD_TIME_BEFORE = rx.compile(
     r"transferred|died|expired|born|vaccinated|operated|D/C|d/c|adm|disch|tx|ERCP|op|OP|"
     r"hospitali[sz]ed|seen|called|notified|enrolled|randomi[sz]ed|consented|dosed|shift|duty|"
     r"d\.|b\.|DOD|recheck|repeat|due|"
+    # an examination before its date: "Chest CT 9/8", "MRI 3/2", "echo 4/11"
+    r"CT|MRI|MR|CXR|X-?ray|US|echo|ECG|EKG|EEG|PET|scan|biopsy|EGD|colonoscopy|labs?|culture|"
     r"entry for|addendum for|note for|charting for|"
     r"completed|performed|done|placed|drawn|collected|obtained|reviewed|signed|updated|"
     # the title of a note or log before its date: "Nursing note 3/17", "Handoff 3/17"

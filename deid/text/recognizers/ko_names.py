@@ -107,9 +107,16 @@ _VIETNAMESE_LOOSE = rx.compile(
 # A given name with the familiar 이 and a particle: "딸 수정이가", "예린이랑" (after a
 # final consonant only; 어린이가 and 고양이랑 are words Kiwi knows).
 _FAMILIAR_NAME = rx.compile(
-    r"(?<![가-힣])([가-힣]{2})이(?:가|는|를|랑|도|한테|에게|의|야|나|만|하고)(?![가-힣])"
+    r"(?<![가-힣])([가-힣]{2})['’\x22”]?이(?:가|는|를|랑|도|한테|에게|의|야|나|만|하고|와|와의)(?![가-힣])"
 )
 _FAMILIAR_LLR = 3.0
+_BRACKET_OR_COMMA = rx.compile(r"\s?[(,/]")
+# A given name alone: before 씨/님 and a relation in brackets ("보호자 철수 씨(형)"), or as a
+# child's name before 엄마/아빠 ("영희 엄마(정미란)", "지은이 엄마가").
+_GIVEN_ALONE = rx.compile(
+    r"(?<![가-힣])([가-힣]{2})(?:\s?(?:씨|님)\s?\((?:형|동생|언니|오빠|누나|아들|딸|남편|아내|친구|보호자)\)"
+    r"|이?\s(?:엄마|아빠|어머니|아버지|어머님|아버님)(?![가-힣]))"
+)
 _PERSON_LABELS = frozenset(
     ["대상", "대상자", "환자", "보호자", "성명", "이름", "담당", "작성", "작성자", "통역", "통역사"]
 )
@@ -395,7 +402,7 @@ def _line_words(
     for t in _kiwi().tokenize(line):  # type: ignore[attr-defined]
         if t.tag == "NNP" or (t.oov and t.tag.startswith("NN")):
             proper.append((t.start, t.start + t.len))
-        elif t.tag in ("NNG", "VV", "VA", "XR", "MAG", "NNB") and t.len >= 2:
+        elif t.tag in ("NNG", "VV", "VA", "XR", "MAG", "NNB", "NP") and t.len >= 2:
             known.append((t.start, t.start + t.len))
     return tuple(proper), tuple(known)
 
@@ -435,41 +442,46 @@ class KoreanNameScorer:
 
     def _find_unsurnamed(self, text: str) -> list[tuple[int, int, float]]:
         """Names without a Korean family name in front: a given name with the familiar 이
-        ("딸 수정이가", "예린이랑"), a foreign name in Hangul before 씨/님 ("잔나 코발렌코 씨"),
-        a foreign name after a person's label ("통역: 올레나"). Each needs Kiwi to read no
-        common word there (어린이가, 고양이랑 and 통역: 없음 stay)."""
-        found: list[tuple[rx.Match, int, int, float]] = []
+        ("딸 수정이가", "예린이랑"), a given name alone where its place says so ("보호자 철수
+        씨(형)", "영희 엄마"), a foreign name in Hangul before 씨/님 ("잔나 코발렌코 씨"), a
+        foreign name after a person's label ("통역: 올레나"). Each needs Kiwi to read no
+        common word there (어린이가, 고양이랑, 아이 엄마 and 통역: 없음 stay); a foreign name
+        needs Kiwi to read a proper noun in it."""
+        # (match, start, end, score, what): "familiar" spans carry the 이 until checked
+        found: list[tuple[rx.Match, int, int, float, str]] = []
         for m in _FAMILIAR_NAME.finditer(text):
             given = m.group(1)
             if (ord(given[-1]) - 0xAC00) % 28 and given_name_llr(given) > _FAMILIAR_LLR:
-                found.append((m, m.start(1), m.end(1) + 1, 0.65))  # the name and its 이
+                found.append((m, m.start(1), m.end(1) + 1, 0.65, "familiar"))
+        for m in _GIVEN_ALONE.finditer(text):
+            if given_name_llr(m.group(1)) > _FAMILIAR_LLR:
+                found.append((m, m.start(1), m.end(1), 0.65, "given"))
         for m in _FOREIGN_PAIR_TITLED.finditer(text):
             first, second = m.group(1), m.group(2)
             if first in _PERSON_LABELS or _korean_shaped(second):
                 continue  # "대상 최막례 님": a label and a Korean name
-            found.append((m, m.start(1), m.end(2), 0.7))
+            found.append((m, m.start(1), m.end(2), 0.7, "foreign"))
         for m in _FOREIGN_AFTER_LABEL.finditer(text):
             if not _NOT_A_NAME_END.search(m.group(1)):
-                found.append((m, m.start(1), m.end(1), 0.7))
+                found.append((m, m.start(1), m.end(1), 0.7, "foreign"))
         if not found:
             return []
         nnp, common = self._morphology(text, [f[0] for f in found])
         out: list[tuple[int, int, float]] = []
-        for _, s, e, score in found:
+        for _, s, e, score, what in found:
             words = [(w.start() + s, w.end() + s) for w in _HANGUL_RUN.finditer(text[s:e])]
             if any(cs < we and ws < ce for ws, we in words for cs, ce in common):
                 continue  # a word Kiwi knows
-            if score == 0.65:
-                e -= 1  # the familiar 이 is no part of the name
-            elif not any(nnp.get(ws, -1) >= we for ws, we in words):
-                continue  # a foreign name: Kiwi reads a proper noun in it
-            out.append((s, e, score))
+            if what == "foreign" and not any(nnp.get(ws, -1) >= we for ws, we in words):
+                continue
+            out.append((s, e - 1 if what == "familiar" else e, score))  # the 이 is no part
         return out
 
     def _find_spaced(self, text: str) -> list[tuple[int, int, float]]:
         """Names written with spaces after a label or role: "성 명 : 길 태 호", "통역사 박 올가",
-        and Vietnamese names in Hangul ("응우옌 반 훙", "쩐 티 마이")."""
+        "선우 진 (M/55)"; and the other ways of :meth:`_find_apart`."""
         out: list[tuple[int, int, float]] = []
+        spaced: list[rx.Match] = []
         for m in _SPACED_NAME.finditer(text):
             first = m.group(1)
             line_start = text.rfind("\n", 0, m.start()) + 1
@@ -485,7 +497,14 @@ class KoreanNameScorer:
             labelled = person_label or (not one_syllable and _LABEL_COLON.search(before))
             if not labelled or first not in _surname_shares():
                 continue
-            out.append((m.start(), m.end(), 0.75))
+            spaced.append(m)
+        if spaced:
+            # no common word after the family name: "Dr. 허 외래 예약" is a name and a word
+            _, common = self._morphology(text, spaced)
+            for m in spaced:
+                given = m.start() + 2
+                if not any(cs == given and ce - cs >= 2 for cs, ce in common):
+                    out.append((m.start(), m.end(), 0.75))
         for m in _SPACED_COMPOUND.finditer(text):
             line_start = text.rfind("\n", 0, m.start()) + 1
             before = text[max(line_start, m.start() - 16) : m.start()]
@@ -497,6 +516,13 @@ class KoreanNameScorer:
                 or _SEX_AGE_AFTER.match(after.lstrip(" ("))  # "선우 진 (M/55)"
             ):
                 out.append((m.start(), m.end(), 0.75))
+        return out + self._find_apart(text)
+
+    def _find_apart(self, text: str) -> list[tuple[int, int, float]]:
+        """A family name and a given name apart in other ways: Vietnamese names in Hangul
+        ("응우옌 반 훙", "팜 투 짱 선생님"), a family name alone after "Dr.", a Korean family
+        name and a foreign given name before sex and age ("김 아나스타샤 (F/39)")."""
+        out: list[tuple[int, int, float]] = []
         for m in _VIETNAMESE_HANGUL.finditer(text):
             out.append((m.start(), m.end(), 0.75))
         for m in _TITLE_SURNAME.finditer(text):
@@ -541,7 +567,7 @@ class KoreanNameScorer:
         for m in runs:
             best: tuple[float, int, int] | None = None
             run, start = m.group(0), m.start()
-            for word, suffix in self._candidates(run):
+            for word, suffix in self._candidates(run, text[m.end() : m.end() + 2]):
                 end = start + len(word)
                 score = self.score(text, start, end, suffix, nnp_starts, common)
                 if (
@@ -621,9 +647,14 @@ class KoreanNameScorer:
     def _starts(run: str) -> bool:
         return run[:2] in _COMPOUND or run[0] in _surname_shares()
 
-    def _candidates(self, run: str) -> list[tuple[str, str]]:
+    def _candidates(self, run: str, after: str = "") -> list[tuple[str, str]]:
         out = [(run, "")] if len(run) <= 4 else []
+        # a bracket or a comma right after: the last syllable is the name's, not a particle
+        # ("아들 손정만 (동거)" is 손정만, not 손정 + 만)
+        bracket = len(run) <= 4 and _BRACKET_OR_COMMA.match(after) is not None
         for suf in _SUFFIXES:
+            if bracket and len(suf) == 1:
+                continue
             if run.endswith(suf) and 2 <= len(run) - len(suf) <= 4:
                 out.append((run[: -len(suf)], suf))
         return out
@@ -711,7 +742,8 @@ class KoreanNameScorer:
         if (start, end) in common:
             # Kiwi reads a common word; a role or title next to it weighs more
             morph -= 1.0 if context >= 2.5 else 2.5
-        if len(given) == 1 and (context < 2.5 or (start, end) in common):
+        # (a word Kiwi knows may still be a name between a role and a credential: "작성 이훈 RN")
+        if len(given) == 1 and (context < 2.5 or ((start, end) in common and context < 5.5)):
             return None  # a one-syllable given name needs context, and not to be a word
         if context == 0.0 and (morph < 1.5 or len(given) != 2 or word[-1] in _PLACE_END):
             return None  # without context: Kiwi's proper noun and a two-syllable given name

@@ -148,7 +148,7 @@ _KO_ORG_SUFFIX = (
     # offices of local government, insurers, firms by their trade
     r"군청|시청|구청|도청|읍사무소|면사무소|행정복지센터|생명|화재|해상|손해보험|시멘트|광업|건설|산업|정밀|"
     r"전자|물산|상사|제약|식품|운수|택시|가공|농협|수협|축협|농산|수산|기증원|경로당|어린이집|유치원|"
-    r"장례식장|평가원|진흥원|관리원|관리청|자동차|중공업|물류|사단|여단|군단|학교)"
+    r"장례식장|평가원|진흥원|관리원|관리청|자동차|중공업|물류|사단|여단|군단|학교|탄광|광업소)"
 )
 # Words that end in an org suffix but name no particular organization.
 _GENERIC_ORG = frozenset(
@@ -250,6 +250,17 @@ _GENERIC_ORG = frozenset(
         "콜센터",
         "장례식장",
         "학교",
+        "다문화센터",
+        "재활병원",
+        "요양병원",
+        "종합병원",
+        "상급병원",
+        "전문병원",
+        "정신병원",
+        "한방병원",
+        "치과병원",
+        "개인병원",
+        "동네병원",
         "사단",
         # a hospital's own centres: departments, not places of their own
         "소화기센터",

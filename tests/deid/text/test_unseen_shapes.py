@@ -341,6 +341,14 @@ def test_labels_words_and_departments_stay_what_they_are(
         ("춘천국제학교 유치부.", "ko", "춘천국제학교", "ORGANIZATION"),
         ("start allopurinol 100. Recheck urate 10/15. — H. Nam, NP", "en", "10/15", "DATE"),
         ("연정미 님 수술 9/15 → 9/17로 연기", "ko", "9/17", "DATE"),
+        # fresh22's misses on arrival
+        ("E: 보호자 철수 씨(형)에게 설명함. 작성 이훈 RN", "ko", "철수", "PERSON"),
+        ("E: 보호자 철수 씨(형)에게 설명함. 작성 이훈 RN", "ko", "이훈", "PERSON"),
+        ("영희 엄마(정미란)가 밤새 못 잤다고 함.\n영희는 해열제 후 호전.", "ko", "영희", "PERSON"),
+        ("직업: 무직 (전 강원탄광 광부)", "ko", "강원탄광", "ORGANIZATION"),
+        ("가족: 아들 손정만 (동거), 딸 손정숙 (서울 거주)", "ko", "손정만", "PERSON"),
+        ("Chest CT 9/8 — 금현우 (M/61)", "mixed", "9/8", "DATE"),
+        ("친구 '서윤'이와의 갈등 호소.", "ko", "서윤", "PERSON"),
     ],
 )
 def test_round_five_shapes(
@@ -403,6 +411,13 @@ def test_round_five_shapes(
         ("Pt Tran Thi Mai (베트남, 결혼이주), Jeffrey Collins (주한미군)", "mixed", "베트남"),
         ("To: Dr. Noh Seung-woo (내분비)", "mixed", "내분비"),
         ("학교 보건실에서 연락", "ko", "학교"),
+        ("통역 응우옌 티 투 (다문화센터)", "ko", "다문화센터"),
+        ("상담: 재활병원 전원 희망.", "ko", "재활병원"),
+        ("[초진 문진표] 작성", "ko", "문진표"),
+        ("Dr. 허 외래 조기 예약 안내", "mixed", "외래"),
+        ("선생님 저희 엄마 박옥련 오늘, 저희 아버지(변상철)", "ko", "저희"),
+        ("아이 엄마가 옴. 환자 아버지 방문", "ko", "아이"),
+        ("CT 3/4 of liver", "en", "3/4"),
     ],
 )
 def test_round_five_words_stay(scrubber: Scrubber, text: str, lang: str, word: str) -> None:

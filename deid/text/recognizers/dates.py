@@ -155,6 +155,8 @@ DATE_PATTERNS: tuple[tuple[str, rx.Pattern, float], ...] = (
     ),
     # March 2021
     ("mon_y", rx.compile(r"\b" + _MON + r"\.?,?\s+" + _Y4 + r"(?!\d)"), 0.8),
+    # 8/2026, 03/2025: a month and a four-digit year
+    ("m_y", rx.compile(r"(?<![\d/.-])" + _M + r"/" + _Y4 + r"(?![\d/])"), 0.8),
     # 18 Mar 25, 19-Mar-25 (two-digit year)
     (
         "d_mon_y2",
@@ -337,7 +339,7 @@ _MD_TIME_BEFORE = rx.compile(
     r"effective|expected|planned|last|next|post|prior|admitted|discharged|readmitted|"
     r"transferred|died|expired|born|vaccinated|operated|D/C|d/c|adm|disch|tx|ERCP|op|OP|"
     r"hospitali[sz]ed|seen|called|notified|enrolled|randomi[sz]ed|consented|dosed|shift|duty|"
-    r"d\.|b\.|DOD|recheck|repeat|due|"
+    r"d\.|b\.|DOD|recheck|repeat|due|enc|encounter|tel|"
     # an examination before its date: "Chest CT 9/8", "MRI 3/2", "echo 4/11"
     r"CT|MRI|MR|CXR|X-?ray|US|echo|ECG|EKG|EEG|PET|scan|biopsy|EGD|colonoscopy|labs?|culture|"
     r"entry for|addendum for|note for|charting for|"

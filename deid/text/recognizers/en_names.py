@@ -33,6 +33,7 @@ _UP = "A-ZÀ-ÖØ-ÞĀ-ž"  # Latin Extended-A has both cases (Petrović, Yıld�
 _LO = "a-zß-öø-ÿĀ-ž"
 # Smith, O'Donnell, McDonald, D'Angelo, Delgado-Ruiz.
 _CAPWORD = rf"[{_UP}](?:['’][{_UP}])?[{_LO}]+(?:[{_UP}][{_LO}]+)?(?:-[{_UP}{_LO}][{_LO}]+)?"
+_NAME_PARTICLE = r"(?:van|von|de|del|della|di|da|du|la|le|der|den|ter|bin|binti|al|el|Ó|Ní|Mac|Nic)"
 _INITIALS = r"(?:[A-Z]\.\s?){1,3}"
 _ROLES = (
     r"RN|LPN|LVN|NP|PA|PA-C|CNM|CRNA|Dr\.?|Prof\.?|Det\.?|[Oo]fficer|[Dd]eputy|[Tt]rooper|Fr\.?|"
@@ -55,7 +56,8 @@ _ROLES = (
     r"Witnessed|Administered|Performed|Interpreted|Accepted|Referred|Requested|Ordered|Obtained|"
     r"Consented|Dictated|Transcribed|Typed|Read) by|"
     r"[Aa]ide|[Cc]aregiver|[Cc]haplain|Detective|Deputy|[Cc]aseworker|[Ss]ponsor|PI|CRC|Investigator|"
-    r"[Hh]ygienist|[Pp]hlebotomist|[Pp]aramedic|EMT|[Dd]ispatcher|[Vv]olunteer|[Ss]cribe"
+    r"[Hh]ygienist|[Pp]hlebotomist|[Pp]aramedic|EMT|[Dd]ispatcher|[Vv]olunteer|[Ss]cribe|RT|RRT|"
+    r"Imam|Rabbi|Pastor|Rev\.?|Reverend|Deacon"
 )
 _CREDENTIALS = (
     r"MD|M\.D\.|DO|RN|LPN|LVN|NP|PA|PA-C|PhD|PharmD|MSW|LCSW|LCGC|CGC|MS|RD|RDCS|CNM|CRNA|MHT|"
@@ -64,7 +66,8 @@ _CREDENTIALS = (
 _ROLE_NAME = rx.compile(
     # (a note in brackets may sit between: "Interpreter (Polish): Agnieszka")
     rf"(?:(?<![A-Za-z])(?:{_ROLES}))(?:\s?\([^()\n]{{1,20}}\))?\s*[:,-]?\s+"
-    rf"((?:{_INITIALS}\s?)?{_CAPWORD}(?:[ \t](?:{_INITIALS}|{_CAPWORD})){{0,2}}|{_INITIALS}\s?{_CAPWORD})"
+    rf"((?:{_INITIALS}\s?)?{_CAPWORD}(?:[ \t](?:{_INITIALS}|{_CAPWORD}|{_NAME_PARTICLE}(?=[ \t][{_UP}]))){{0,3}}"
+    rf"|{_INITIALS}\s?{_CAPWORD})"
 )
 _ROLE_WORD = rx.compile(rf"(?:{_ROLES})")
 
@@ -77,6 +80,8 @@ def is_role_word(word: str) -> bool:
 _NAME_CREDENTIAL = rx.compile(
     rf"((?:{_INITIALS}\s?)?{_CAPWORD}(?:[ \t-]{_CAPWORD}){{0,2}}|{_INITIALS}\s?{_CAPWORD})"
     rf",\s?(?:{_CREDENTIALS})(?![A-Za-z])"
+    # (without the comma after an initial and a family name: "— K. O'Neill RN")
+    rf"|({_INITIALS}\s?{_CAPWORD})[ \t](?:{_CREDENTIALS})(?![A-Za-z])"
 )
 # (on one line: "M.D.\nDepartment of Surgery" is a credential and a heading)
 _INITIAL_SURNAME = rx.compile(
@@ -206,6 +211,19 @@ _LOWER_ROMAN = rx.compile(
     r"(?<![A-Za-z@._/-])(kim|lee|park|choi|jung|jeong|kang|cho|yoon|yun|jang|lim|han|seo|shin|"
     r"kwon|hwang|ahn|yoo|hong|jeon|moon|baek|nam|bae)\s([a-z]{2,}(?:-[a-z]{2,})?)(?![A-Za-z@._/-])"
 )
+# A given name typed in lower case after a relation: "pt's wife mary called" (census given
+# names, not the everyday words among them: "son will bring").
+_RELATION_LOWER = rx.compile(
+    r"\b(?:wife|husband|son|daughter|mother|father|mom|mum|dad|sister|brother|partner|"
+    r"girlfriend|boyfriend|fiancée?|niece|nephew|grandson|granddaughter)\s([a-z]{3,12})\b"
+)
+_LOWER_NOT_NAME_WORDS = (
+    "will grace mark rose may june april hope faith joy bill pat art sue chase dawn lily don "
+    "ray guy jack rich bob frank sandy summer autumn amber ruby pearl ivy jade holly heather "
+    "violet iris daisy crystal angel sky rod drew gene jean carol dean lane glen major king "
+    "earl herb sterling cash rocky sunny misty destiny harmony honey star dusty baby"
+)
+_LOWER_NOT_NAMES = frozenset(_LOWER_NOT_NAME_WORDS.split())
 # A user name made of a name: "user jpark viewed", "login: minji.kim".
 _USER_NAME = rx.compile(
     r"(?i:\b(?:user(?:name)?|login|account|uid))\s?[:=]?\s?([a-z]{1,3}[a-z]{2,12}(?:[._][a-z]{2,12})?)\b"
@@ -314,6 +332,13 @@ _NOT_NAMES = frozenset(
         "dr",
         "drs",
         "re",
+        "per",
+        "imam",
+        "rabbi",
+        "pastor",
+        "rev",
+        "reverend",
+        "deacon",
         "fw",
         "fwd",
         "messrs",
@@ -434,7 +459,7 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
     for m in _ROLE_NAME.finditer(text):
         add(_clean(text, *m.span(1)), 0.8)
     for m in _NAME_CREDENTIAL.finditer(text):
-        add(_clean(text, *m.span(1)), 0.85)
+        add(_clean(text, *m.span(1 if m.group(1) else 2)), 0.85)
     for m in _INITIAL_SURNAME.finditer(text):
         add(_clean(text, *m.span(1)), 0.75)
     for m in _SURNAME_INITIALS.finditer(text):
@@ -556,6 +581,10 @@ def _signature_names(text: str) -> list[tuple[tuple[int, int], float]]:
     for m in _TYPIST.finditer(text):
         group = 1 if m.group(1) else 2
         out.append((m.span(group), 0.7))
+    census = _census_given_names()
+    for m in _RELATION_LOWER.finditer(text):
+        if m.group(1) in census and m.group(1) not in _LOWER_NOT_NAMES:
+            out.append((m.span(1), 0.65))
     for m in _LOWER_ROMAN.finditer(text):
         first = m.group(2)
         if (
@@ -600,17 +629,21 @@ def _bare_initials_names(text: str, roman: frozenset[str]) -> list[tuple[int, in
 
 
 def _names_after_korean_roles(text: str) -> list[tuple[int, int]]:
-    """A capitalized Latin word no list holds after a Korean person role: "동료 Enkhjargal
-    통역", "간병인 Tuyet"; not an English word ("동료 Team")."""
+    """A capitalized Latin word no list holds after a Korean person role ("동료 Enkhjargal
+    통역", "간병인 Tuyet") or taking over care ("report to D'Angelo"); not an English word
+    ("동료 Team")."""
     out: list[tuple[int, int]] = []
     for m in _LONE_NAME.finditer(text):
         word = m.group(1)
         s = m.start(1)
-        before = text[max(text.rfind("\n", 0, s) + 1, s - 16) : s]
+        line_start = text.rfind("\n", 0, s) + 1
+        before = text[max(line_start, s - 16) : s]
         if (
             len(word) >= 3
-            and rx.search(r"[가-힣]\s$", before)
-            and korean_role_before(before)
+            and (
+                (rx.search(r"[가-힣]\s$", before) and korean_role_before(before))
+                or _HANDOVER_BEFORE.search(text[max(line_start, s - 30) : s])
+            )
             and word.lower() not in lexicons.english_words()
             and not _blocked(word)
             and not is_role_word(word)

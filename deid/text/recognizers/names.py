@@ -244,9 +244,15 @@ _SYL = (
 )
 _GIVEN_RE = rx.compile(rf"(?i:{_SYL})(?:-?(?i:{_SYL}))?")
 _CAP = r"[A-ZÀ-ÖØ-ÞĀ-ž][a-zA-ZÀ-ÖØ-öø-ÿĀ-ž'’]*(?:-[A-Za-zÀ-ÖØ-öø-ÿĀ-ž][a-zA-ZÀ-ÖØ-öø-ÿĀ-ž'’]*)*"
-_CAPSEQ = rf"{_CAP}(?:[ \t]{_CAP}){{1,2}}"
+# Particles inside a family name: "van der Berg", "de la Cruz", "Ó Súilleabháin".
+_PARTICLES = r"(?:van|von|de|del|della|di|da|du|la|le|der|den|ter|bin|binti|al|el|Ó|Ní|Mac|Nic)"
+_CAPSEQ = rf"{_CAP}(?:[ \t](?:{_PARTICLES}[ \t])*{_CAP}){{1,2}}"
+_PARTICLE_WORD = rx.compile(_PARTICLES)
+_GENERATION = rx.compile(r"(?:II|III|IV|Jr|Sr|Jnr|Snr)\.?,?")
 _TITLE_RE = rx.compile(
-    rf"\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Sister)\.?\s+((?:[A-Z]\.\s?){{0,2}}{_CAP}(?:[ \t]{_CAP}){{0,2}})"
+    r"\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Sister|Sr|Rev|Reverend|Fr|Father|Imam|Rabbi|"
+    rf"Pastor|Deacon|Brother)\.?\s+((?:[A-Z]\.\s?){{0,2}}(?:{_PARTICLES}\s)*{_CAP}"
+    rf"(?:[ \t](?:{_PARTICLES}[ \t])*{_CAP}){{0,2}})"
 )
 _MONTH_GIVEN = frozenset(["april", "may", "june", "july", "august"])
 _LABEL_RE = rx.compile(
@@ -304,6 +310,8 @@ def _given_ok(word: str) -> bool:
 
 
 def _looks_name_word(word: str, *, ner: bool = False) -> bool:
+    if _GENERATION.fullmatch(word):
+        return False  # "III", "Jr.": after the name, no part of it
     lw = word.lower().strip("'’")
     if lw in lexicons.en_stopwords() and lw not in lexicons.roman_surnames():
         return False
@@ -324,7 +332,9 @@ def _looks_name_word(word: str, *, ner: bool = False) -> bool:
 def _ok_sequence(words: list[str], text_after: str, *, ner: bool = False) -> bool:
     if not words:
         return False
-    for w in words:
+    for i, w in enumerate(words):
+        if 0 < i < len(words) - 1 and _PARTICLE_WORD.fullmatch(w):
+            continue  # "de la" in "Pieter de la Cruz"
         if not _looks_name_word(w, ner=ner):
             return False
         base = rx.sub(r"(?:['’]s?)$", "", w.lower())
@@ -354,6 +364,8 @@ def _titled_names(text: str, roman: frozenset[str]) -> list[tuple[int, int, bool
             and _ok_sequence(words[1:], text[e : e + 20])
         ):
             out.append((s, e, True))
+        elif _PARTICLE_WORD.fullmatch(words[0]) and _ok_sequence(words[-1:], text[e : e + 20]):
+            out.append((s, e, True))  # "Dr van der Berg": the particles open the family name
         elif words[0].lower() in roman or _looks_name_word(words[0]):
             out.append((s, e, False))
     return out

@@ -84,6 +84,8 @@ def repeated_names(text: str, spans: list[tuple[int, int, float]]) -> list[tuple
 # The same name in the other script, in brackets right after a found one: "Olivia Kim
 # (김올리비아, 5세)", "홍길순(Hong Gil-soon)".
 _HANGUL_IN_BRACKETS = rx.compile(r"\s?\(([가-힣]{2,8})(?=[,)/]|\s?\d|\s[MF남여])")
+# ...or the name it goes by, in quotes: 'Venkataraman Subramanian ("Venkat")'.
+_NICKNAME_IN_BRACKETS = rx.compile(r"\s?\(\s?[\x22“'‘]([A-Z][a-z]{1,14})[\x22”'’]\s?\)")
 _LATIN_IN_BRACKETS = rx.compile(r"\s?\(([A-Z][A-Za-z'’-]+(?:[ -][A-Za-z][A-Za-z'’-]+){0,3})\)")
 
 
@@ -178,6 +180,10 @@ def bracketed_names(text: str, spans: list[tuple[int, int, float]]) -> list[tupl
     for s, e, _ in spans:
         name = text[s:e]
         korean = _HANGUL.match(name) is not None
+        nickname = _NICKNAME_IN_BRACKETS.match(text, e)
+        if nickname is not None:
+            out.append((nickname.start(1), nickname.end(1), 0.7))
+            continue
         m = (_LATIN_IN_BRACKETS if korean else _HANGUL_IN_BRACKETS).match(text, e)
         if m is None:
             continue

@@ -51,7 +51,7 @@ US_ADDRESS = rx.compile(
 US_STREET = rx.compile(
     # (a unit may open it, and a town close it: "Unit 4, 210 Cedar Lane, Wonju")
     r"(?:\b(?:Unit|Apt\.?|Apartment|Suite|Ste\.?|Flat|Room|Rm\.?)[ \t]?[\dA-Z-]{1,5},[ \t])?"
-    r"(?<![\d/.:-])\b\d{1,6}[ \t]+(?:[NSEW]\.?[ \t]+)?[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+){0,3}[ \t]+"
+    r"(?<![\d/.:-])\b\d{1,6}[A-Z]?[ \t]+(?:[NSEW]\.?[ \t]+)?[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+){0,3}[ \t]+"
     r"(?:St|Street|Ave|Avenue|Rd|Road|Dr|Drive|Ct|Court|Ln|Lane|Blvd|Boulevard|Way|Pl|Place|Ter|"
     r"Terrace|Cir|Circle|Pkwy|Parkway|Hwy|Highway)\.?"
     r"(?:,?[ \t]+(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|#)[ \t]*[\dA-Z-]+)?(?![A-Za-z])"
@@ -116,6 +116,11 @@ KO_LABELED_ROAD = rx.compile(
     rf"(?:주소지|거주지|자택|현주소|실거주지|주\s?소|Address|address)\s?[:：]?\s{{0,3}}"
     rf"({_POSTAL}(?:{_ROAD})\s?{_NUM}{_DETAIL})"
 )
+# A street without its number after a word of place: "Rx sent to Walgreens on Elm St".
+STREET_ALONE = rx.compile(
+    r"\b(?:on|at|off|near|along)\s((?:[A-Z][a-z]+\s){1,2}(?:St|Street|Ave|Avenue|Rd|Road|Blvd|"
+    r"Boulevard|Ln|Lane|Way|Ct|Court|Terrace|Pl|Place|Pkwy|Parkway))\b\.?"
+)
 # A road on its own after a word of place: "on Toegye-ro", "near Gangnam-daero".
 RO_ROAD_ALONE = rx.compile(
     r"\b(?:on|at|in|near|along|off|from)\s(" + _RO_ROAD + r"|(?:Route|Highway|Hwy\.?|Interstate|"
@@ -138,6 +143,7 @@ ADDRESS_RULES = [
     Rule("ADDRESS", US_ADDRESS, 0.85),
     Rule("ADDRESS", US_STREET, 0.75, name="us_street"),
     Rule("ADDRESS", RO_ROAD_ALONE, 0.6, group=1, name="ro_road_alone"),
+    Rule("ADDRESS", STREET_ALONE, 0.6, group=1, name="street_alone"),
 ]
 
 # ------------------------------------------------------------------ organizations
@@ -358,7 +364,8 @@ _EN_ORG_SUFFIX = (
     r"Convent|Monastery|Abbey|Parish|Temple|Mosque|Cement|Mining|Steel|Chemicals?|Fisheries|Shipping|"
     r"Marine|Textiles?|"
     # public bodies that hold records of a person: police, courts, fire services
-    r"Police|Police\s+Station|Fire\s+Station|Fire\s+Department|Court|Prosecutors?['’]?\s+Office)"
+    r"Police|Police\s+Station|Fire\s+Station|Fire\s+Department|Court|Prosecutors?['’]?\s+Office|"
+    r"Preschool|Kindergarten|Daycare|Day\s+Care|Nursery|Academy|Charities)"
 )
 _EN_ORG_STOP = lexicons.org_generic_words()
 # A capitalized word; a trailing period only for short abbreviations (St., Mt.), never a sentence end.
@@ -537,6 +544,26 @@ def _care_place_ok(m: rx.Match, text: str) -> bool:
     return _distinct_name(m, text)
 
 
+# Where a prescription goes, and where a caseworker or teacher works: "Rx sent to Walgreens",
+# "caseworker at Catholic Charities" (two capitalized words, one not generic, or a word of
+# no dictionary).
+SERVICE_ORG = rx.compile(
+    r"\b(?:(?:Rx|[Pp]rescriptions?|[Mm]eds?)\s(?:sent|faxed|called in)\sto|filled at|picked up at|"
+    r"(?:[Cc]ase ?worker|[Cc]ase manager|[Ss]ocial worker|[Tt]eacher|[Cc]ounselor|[Vv]olunteer|"
+    r"[Pp]astor|[Cc]oordinator|[Aa]dvocate|[Oo]fficer)\s(?:at|with|from))\s(?:the\s)?"
+    r"([A-Z][A-Za-z'&-]+(?:\s[A-Z][A-Za-z'&-]+){0,3})(?![A-Za-z])"
+)
+
+
+def _service_org_ok(m: rx.Match, text: str) -> bool:
+    words = [w.lower() for w in m.group(1).split()]
+    if any(w in lexicons.en_stopwords() for w in words):
+        return False
+    if len(words) >= 2:
+        return any(w not in _EN_ORG_STOP for w in words)
+    return words[0] not in lexicons.english_words() and words[0] not in _EN_ORG_STOP
+
+
 # A hospital or clinic whose kind comes first: "Clínica San Rafael", "Hôpital Saint-Louis".
 PREFIX_ORG = rx.compile(
     r"\b((?:Clínica|Clinica|Hôpital|Hospital|Klinikum|Sanatorio|Policlínica|Clinique|Ospedale|"
@@ -555,6 +582,12 @@ def _distinct_name(m: rx.Match, text: str) -> bool:
         and w not in ("de", "del", "la", "san", "santa", "são", "saint", "st")
         for w in words[1:] or words
     )
+
+
+def _labeled_org_ok(m: rx.Match, text: str) -> bool:
+    """A name after the label, not another field: "insurance: policy no. JTB-22417781"."""
+    value = m.group(1)
+    return not (value[:1].islower() or sum(c.isdigit() for c in value) >= 4)
 
 
 # A report header naming its lab or hospital: "GENETIC TEST REPORT (Macrogen)", "PET-CT 판독 (강릉의료원)".
@@ -576,7 +609,7 @@ SAINT_ORG = rx.compile(
 
 ORG_RULES = [
     Rule("ORGANIZATION", SAINT_ORG, 0.75, group=1),
-    Rule("ORGANIZATION", LABELED_ORG, 0.8, group=1),
+    Rule("ORGANIZATION", LABELED_ORG, 0.8, group=1, validator=_labeled_org_ok),
     Rule("ORGANIZATION", HEADER_ORG, 0.7, group=1),
     Rule("ORGANIZATION", _ACRONYM_RE, 0.7),
     Rule("ORGANIZATION", KO_ORG, 0.8, group=0, validator=_ko_org_ok, prefilter=_KO_ORG_END),
@@ -590,6 +623,7 @@ ORG_RULES = [
     Rule("ORGANIZATION", KO_WORKPLACE, 0.65, group=1, validator=_ko_workplace_ok),
     Rule("ORGANIZATION", PREFIX_ORG, 0.7, group=1, validator=_distinct_name, name="prefix_org"),
     Rule("ORGANIZATION", CARE_PLACE_ORG, 0.6, group=1, validator=_care_place_ok, name="care_place"),
+    Rule("ORGANIZATION", SERVICE_ORG, 0.6, group=1, validator=_service_org_ok, name="service"),
 ]
 
 

@@ -349,6 +349,44 @@ def test_labels_words_and_departments_stay_what_they_are(
         ("가족: 아들 손정만 (동거), 딸 손정숙 (서울 거주)", "ko", "손정만", "PERSON"),
         ("Chest CT 9/8 — 금현우 (M/61)", "mixed", "9/8", "DATE"),
         ("친구 '서윤'이와의 갈등 호소.", "ko", "서윤", "PERSON"),
+        # fresh23's misses on arrival
+        (
+            "goals with his daughter-in-law, María José García López, and",
+            "en",
+            "María José García López",
+            "PERSON",
+        ),
+        ("0600 pt's wife mary called, updated.", "en", "mary", "PERSON"),
+        ("0700 report to D'Angelo.\n— K. O'Neill RN", "en", "D'Angelo", "PERSON"),
+        ("0700 report to D'Angelo.\n— K. O'Neill RN", "en", "K. O'Neill", "PERSON"),
+        ("Requesting: Dr van der Berg (hospitalist).", "en", "van der Berg", "PERSON"),
+        ("Pt Pieter de la Cruz III, 71, retired fisherman", "en", "Pieter de la Cruz", "PERSON"),
+        ('his son Venkataraman Subramanian ("Venkat"). Questions', "en", "Venkat", "PERSON"),
+        ("Rx sent to Walgreens on Elm St. Follow up", "en", "Walgreens", "ORGANIZATION"),
+        ("Rx sent to Walgreens on Elm St. Follow up", "en", "Elm St", "ADDRESS"),
+        ("— Patrick Ó Súilleabháin, MD", "en", "Patrick Ó Súilleabháin", "PERSON"),
+        ("Tel enc 8/27: Sr. Bernadette called", "en", "8/27", "DATE"),
+        ("Tel enc 8/27: Sr. Bernadette called", "en", "Bernadette", "PERSON"),
+        ("suctioned by RT Marcus.", "en", "Marcus", "PERSON"),
+        (
+            "hold the apartment (14B Parkside Terrace) until",
+            "en",
+            "14B Parkside Terrace",
+            "ADDRESS",
+        ),
+        (
+            "caseworker at Catholic Charities is Antoine Dubois",
+            "en",
+            "Catholic Charities",
+            "ORGANIZATION",
+        ),
+        (
+            "Attends Little Acorns Preschool. Vaccines",
+            "en",
+            "Little Acorns Preschool",
+            "ORGANIZATION",
+        ),
+        ("Next WCC 8/2026.", "en", "8/2026", "DATE"),
     ],
 )
 def test_round_five_shapes(
@@ -418,6 +456,13 @@ def test_round_five_shapes(
         ("선생님 저희 엄마 박옥련 오늘, 저희 아버지(변상철)", "ko", "저희"),
         ("아이 엄마가 옴. 환자 아버지 방문", "ko", "아이"),
         ("CT 3/4 of liver", "en", "3/4"),
+        ("Per Jones (night RN) he pulled", "en", "Per"),
+        ("Imam Yusuf Al-Amin of the center", "en", "Imam"),
+        ("Travel insurance: policy no. JTB-22417781", "en", "policy"),
+        ("Pt Pieter de la Cruz III, 71", "en", "III"),
+        ("son will bring his CPAP; wife grace period", "en", "will"),
+        ("teacher at The School", "en", "School"),
+        ("CT MD reviewed", "en", "CT"),
     ],
 )
 def test_round_five_words_stay(scrubber: Scrubber, text: str, lang: str, word: str) -> None:

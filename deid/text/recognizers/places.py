@@ -548,7 +548,8 @@ def _care_place_ok(m: rx.Match, text: str) -> bool:
 # "caseworker at Catholic Charities" (two capitalized words, one not generic, or a word of
 # no dictionary).
 SERVICE_ORG = rx.compile(
-    r"\b(?:(?:Rx|[Pp]rescriptions?|[Mm]eds?)\s(?:sent|faxed|called in)\sto|filled at|picked up at|"
+    r"\b(?:(?:Rx|[Pp]rescriptions?|[Mm]eds?|[Rr]efills?)\s(?:sent|faxed|called in)\sto|filled at|"
+    r"picked up at|(?:home health|home care|hospice|transport|nursing)\s(?:via|through|with|from)|"
     r"(?:[Cc]ase ?worker|[Cc]ase manager|[Ss]ocial worker|[Tt]eacher|[Cc]ounselor|[Vv]olunteer|"
     r"[Pp]astor|[Cc]oordinator|[Aa]dvocate|[Oo]fficer)\s(?:at|with|from))\s(?:the\s)?"
     r"([A-Z][A-Za-z'&-]+(?:\s[A-Z][A-Za-z'&-]+){0,3})(?![A-Za-z])"

@@ -1,4 +1,4 @@
-"""Recall on notes the scrubber was not written for: twenty-four hand-written corpora.
+"""Recall on notes the scrubber was not written for: twenty-five hand-written corpora.
 
 Each corpus was written by hand, in styles unlike the dev set's templates, before the
 round of work that then looked at its misses; each was scored once on arrival, and that
@@ -73,6 +73,9 @@ first score is the honest figure for unseen notes:
   lower-case given names, nicknames in quotes, religious titles, pharmacy chains, streets
   without numbers) after round 5's seventh commit: 0.750 overall, PERSON 0.778, DATE 0.857,
   ORGANIZATION 0.500, ADDRESS 0.000 (3), character precision 0.968.
+- ``fresh24.md`` (20 notes in the everyday kinds of the dev set's notes, no deliberate new
+  layout) after round 5's eighth commit: 0.981 overall, PERSON 1.000 (60), MRN, DATE and
+  PHONE 1.000, ORGANIZATION 0.600 (5), character precision 0.996.
 
 Round 3 added the world name lists (names-dataset: given and family names of 105
 countries), rules for a lone name with little context, and note-level passes (a found
@@ -105,7 +108,7 @@ after a person's label, shops by brand, roads alone, hospitals named kind-first 
 San Rafael), staff initials, dates' closing periods (3rd Dec., 12.3.). fresh7, whose misses
 round 5 did not look at, went from 0.953 to 0.969 (PERSON 0.942 to 0.961).
 
-All are now tuned on (fresh10-fresh23 only for the few misses of their first score). The floors are what the scrubber reaches
+All are now tuned on (fresh10-fresh24 only for the few misses of their first score). The floors are what the scrubber reaches
 on each (it is deterministic): a change that loses recall on any fails here. The goal
 of the issue (overall and PERSON recall >= 0.95 on unseen notes) is not met on every
 arrival: the corpora have scored 0.85-0.97 overall on arrival (the last four:
@@ -113,7 +116,8 @@ fresh13 0.933 with PERSON 0.970, fresh14 0.934 with PERSON 0.971, fresh15 0.920 
 PERSON 0.944, fresh16 0.874 with PERSON 0.893 -- new layouts on purpose, fresh17 0.889
 with PERSON 0.925, fresh18 0.890 with PERSON 0.908, fresh19 0.988 with PERSON 1.000, fresh20 0.952 with
 PERSON 0.952, fresh21 0.908 with PERSON 0.977, fresh22 0.929 with PERSON 0.914,
-fresh23 0.750 with PERSON 0.778).
+fresh23 0.750 with PERSON 0.778,
+fresh24 0.981 with PERSON 1.000).
 """
 
 from __future__ import annotations
@@ -151,6 +155,7 @@ FRESH20 = CORPUS.parent / "fresh20.md"
 FRESH21 = CORPUS.parent / "fresh21.md"
 FRESH22 = CORPUS.parent / "fresh22.md"
 FRESH23 = CORPUS.parent / "fresh23.md"
+FRESH24 = CORPUS.parent / "fresh24.md"
 _IDS = {"PHONE": 1.0, "KR_RRN": 1.0, "EMAIL": 1.0}
 
 # corpus -> (overall recall, character precision, {type: recall})
@@ -158,7 +163,7 @@ FLOORS: dict[str, tuple[float, float, dict[str, float]]] = {
     "handwritten": (0.985, 0.99, {**_IDS, "PERSON": 0.99, "MRN": 1.0, "DATE": 1.0}),
     "fresh": (0.98, 0.98, {**_IDS, "PERSON": 0.98, "MRN": 1.0, "ADDRESS": 1.0, "DATE": 1.0}),
     "fresh2": (0.985, 0.985, {**_IDS, "PERSON": 0.98, "MRN": 0.94, "ORGANIZATION": 1.0}),
-    "fresh3": (0.95, 0.99, {"PHONE": 1.0, "PERSON": 0.95, "MRN": 0.87, "DATE": 0.97}),
+    "fresh3": (0.955, 0.99, {"PHONE": 1.0, "PERSON": 0.96, "MRN": 0.87, "DATE": 1.0}),
     "fresh4": (0.98, 0.985, {**_IDS, "PERSON": 0.99, "MRN": 1.0, "KR_RRN": 1.0, "DATE": 0.96}),
     "fresh5": (0.975, 0.985, {**_IDS, "PERSON": 0.97, "MRN": 1.0, "KR_RRN": 1.0, "DATE": 0.95}),
     "fresh6": (0.98, 0.96, {**_IDS, "PERSON": 0.99, "MRN": 1.0, "DATE": 0.9}),
@@ -207,6 +212,11 @@ FLOORS: dict[str, tuple[float, float, dict[str, float]]] = {
         0.995,
         {**_IDS, "PERSON": 1.0, "DATE": 1.0, "ADDRESS": 1.0, "ORGANIZATION": 1.0},
     ),
+    "fresh24": (
+        0.995,
+        0.995,
+        {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0, "ORGANIZATION": 1.0},
+    ),
 }
 
 
@@ -247,6 +257,7 @@ def _score(scrubber: Scrubber, path: Path) -> PhiScore:
         ("fresh21", FRESH21),
         ("fresh22", FRESH22),
         ("fresh23", FRESH23),
+        ("fresh24", FRESH24),
     ],
 )
 def test_recall_on_hand_written_notes_holds(scrubber: Scrubber, name: str, path: Path) -> None:
@@ -287,6 +298,7 @@ def test_corpora_are_well_formed() -> None:
         FRESH21,
         FRESH22,
         FRESH23,
+        FRESH24,
     ):
         notes = load(path)
         assert notes

@@ -387,6 +387,9 @@ def test_labels_words_and_departments_stay_what_they_are(
             "ORGANIZATION",
         ),
         ("Next WCC 8/2026.", "en", "8/2026", "DATE"),
+        # fresh24's misses on arrival
+        ("Refill sent to CVS pharmacy. — Gina Morales, LPN", "en", "CVS", "ORGANIZATION"),
+        ("Arranged home health via Visiting Angels.", "en", "Visiting Angels", "ORGANIZATION"),
     ],
 )
 def test_round_five_shapes(
@@ -463,6 +466,8 @@ def test_round_five_shapes(
         ("son will bring his CPAP; wife grace period", "en", "will"),
         ("teacher at The School", "en", "School"),
         ("CT MD reviewed", "en", "CT"),
+        ("주진단: 급성 신우신염", "ko", "주진단"),
+        ("home care through the county", "en", "county"),
     ],
 )
 def test_round_five_words_stay(scrubber: Scrubber, text: str, lang: str, word: str) -> None:

@@ -72,16 +72,18 @@ def _keep_edge(text: str, s: int, e: int, etype: str, *, leading: bool) -> bool:
         and text[e - 2].isupper()
         and (e - 2 == s or not text[e - 3].isalpha())
     )
-    # ...and so does a date's closing period after an abbreviated month or in a dotted
-    # date: "3rd Dec.", "12.3.", "2025. 3. 17." (not a sentence's: "on 18th March.")
-    word = seg[:-1].split()[-1] if seg[:-1].split() else ""
-    date_dot = (
-        etype == "DATE"
-        and c == "."
-        and e - s >= 3
-        and ((text[e - 2].isalpha() and len(word) <= 4) or "." in seg[:-1])
-    )
+    date_dot = etype == "DATE" and c == "." and e - s >= 3 and _closing_date_period(seg)
     return (c == ")" and "(" in seg) or (c == "]" and "[" in seg) or initial or date_dot
+
+
+def _closing_date_period(seg: str) -> bool:
+    """A date's closing period after an abbreviated month or in a dotted date: "3rd Dec.",
+    "12.3.", "2025. 3. 17." (not a sentence's: "on 18th March.")."""
+    body = seg[:-1]
+    if "." in body:
+        return True
+    words = body.split()
+    return bool(words) and words[-1].isalpha() and len(words[-1]) <= 4
 
 
 def merge_entities(text: str, raw: Sequence[tuple[str, int, int, float]]) -> list[Entity]:

@@ -21,6 +21,7 @@ the note-level passes see them), the others through :class:`StructuredRecognizer
 from __future__ import annotations
 
 import datetime as _dt
+from functools import lru_cache
 from typing import Any
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
@@ -188,7 +189,7 @@ _THING_WORDS = _words(
     "icd kcd code codes loinc snomed cpt atc edi rs rsid dbsnp gene genes variant "
     "hgvs transcript omim clinvar pmid nct protocol lot batch drug drugs medication "
     "medications med meds test tests item items product file device brand generic "
-    "study site facility hospital company org organization unit ward room bed lab "
+    "study site facility hospital company org organization ward room bed "
     "assay panel exon chr chromosome position pos ref alt 약품 약품명 약제 검사 검사명 코드 상병 상병코드 "
     "병동 병실 제품 로트"
 )
@@ -210,6 +211,13 @@ _NAME_CELL = rx.compile(
     r"^(?:[A-Z][A-Za-z'’.\-]*(?:,?\s[A-Za-z][A-Za-z'’.\-]*){0,4}|[가-힣]{2,5}(?:\s[가-힣]{1,4}){0,2})$"
 )
 _ID_CELL = rx.compile(r"^[A-Za-z]{0,6}[-_#]?[A-Za-z0-9]*\d[A-Za-z0-9]*(?:[-_/.][A-Za-z0-9]+){0,4}$")
+
+
+# An id word run into its qualifier: "patientid", "recordno", "subjectnum" (not "fluid").
+_RUN_TOGETHER_ID = rx.compile(
+    r"(?:patient|pt|subject|participant|sample|specimen|record|visit|encounter|case|chart|member|"
+    r"user|study|export|hosp|hospital|unit)(?:id|no|num|nr)"
+)
 
 
 def _kind(label: str) -> str | None:
@@ -234,7 +242,8 @@ def _kind(label: str) -> str | None:
     if (
         norm in _ID_WORDS
         or words[-1] in _ID_WORDS
-        or (norm.endswith(("번호", "id")) and len(norm) > 2)
+        or norm.endswith("번호")
+        or _RUN_TOGETHER_ID.fullmatch(words[-1]) is not None
     ):
         return "ID"
     if norm in _EITHER_WORDS:
@@ -368,11 +377,13 @@ def _table_at(lines: list[tuple[int, str]], i: int, out: list[Span]) -> int:
 
 
 # ---------------------------------------------------------------- entry points
-def find_structured(text: str) -> list[Span]:
-    """Every span of HL7 segments and delimited tables in ``text``."""
+@lru_cache(maxsize=8)
+def find_structured(text: str) -> tuple[Span, ...]:
+    """Every span of HL7 segments and delimited tables in ``text`` (cached: the person
+    recognizer and :class:`StructuredRecognizer` read the same note one after the other)."""
     if "|" not in text and "," not in text and "\t" not in text and ";" not in text:
-        return []
-    return _hl7(text) + _tables(text)
+        return ()
+    return tuple(_hl7(text) + _tables(text))
 
 
 def find_structured_names(text: str) -> list[tuple[int, int, float]]:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deid.text import Scrubber
-from deid.text.recognizers.structured import find_structured
+from deid.text.recognizers.structured import _kind, find_structured
 
 
 def _found(scrubber: Scrubber, text: str, lang: str | None = "en") -> dict[str, str]:
@@ -109,3 +109,25 @@ def test_every_cell_of_an_id_name_and_date_column_is_found(
         assert (pid, "MRN") in spans
         assert (name, "PERSON") in spans
         assert (day, "DATE") in spans
+
+
+@pytest.mark.parametrize(
+    ("label", "kind"),
+    [
+        ("export_id", "ID"),
+        ("patientid", "ID"),
+        ("Unit No", "ID"),
+        ("등록번호", "ID"),
+        ("patient_name", "PERSON"),
+        ("DOB", "DATE"),
+        ("subject", "EITHER"),
+        # words that end like an id word, and columns of things
+        ("fluid", None),
+        ("paid", None),
+        ("drug name", None),
+        ("icd_10_id", None),
+        ("unit", None),
+    ],
+)
+def test_a_column_kind_comes_from_its_header(label: str, kind: str | None) -> None:
+    assert _kind(label) == kind

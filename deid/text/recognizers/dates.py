@@ -335,13 +335,13 @@ MD_DOT_ALONE = rx.compile(
     r"(?![\d/]|\.\d|[A-Za-z%])"
 )
 _MD_TIME_BEFORE = rx.compile(
-    r"(?:^|[\s(\[#])(?:on|since|until|till|onset|dated|through|thru|as of|starting|started|"
+    r"(?:^|[\s(\[#])(?i:on|since|until|till|onset|dated|through|thru|as of|starting|started|"
     r"effective|expected|planned|last|next|post|prior|admitted|discharged|readmitted|"
     r"transferred|died|expired|born|vaccinated|operated|D/C|d/c|adm|disch|tx|ERCP|op|OP|"
     r"hospitali[sz]ed|seen|called|notified|enrolled|randomi[sz]ed|consented|dosed|shift|duty|"
     r"d\.|b\.|DOD|recheck|repeat|due|enc|encounter|tel|"
     # an examination before its date: "Chest CT 9/8", "MRI 3/2", "echo 4/11"
-    r"CT|MRI|MR|CXR|X-?ray|US|echo|ECG|EKG|EEG|PET|scan|biopsy|EGD|colonoscopy|labs?|culture|"
+    r"CT|MRI|MR|CXR|X-?ray|US|echo|ECG|EKG|EEG|PET|scan|biopsy|EGD|colonoscopy|labs?|culture|ED|ER|"
     r"entry for|addendum for|note for|charting for|"
     r"completed|performed|done|placed|drawn|collected|obtained|reviewed|signed|updated|"
     # the title of a note or log before its date: "Nursing note 3/17", "Handoff 3/17"

@@ -147,7 +147,8 @@ _SPEAKER = rx.compile(
 )
 # A person's initials in brackets after their id: "Subject KR-07-112 (C.Y.P.)".
 # (three letters: two in brackets are as often an abbreviation, "주소(C.C.)")
-_INITIALS_IN_BRACKETS = rx.compile(r"\(((?:[A-Z]\.){3})\)")
+# (three dotted initials, or two right after an id: "participant GW-2231 (T.K.)")
+_INITIALS_IN_BRACKETS = rx.compile(r"\(((?:[A-Z]\.){3})\)|(?<=\d\s?)\(((?:[A-Z]\.){2})\)")
 _NOT_PERSON_INITIALS = frozenset(["B.I.D.", "T.I.D.", "Q.I.D.", "P.R.N.", "A.S.A.", "U.S.A."])
 # A person's initials after their label: "Initials: K.S.L.", "Pt initials JHK".
 _INITIALS_LABEL = rx.compile(
@@ -513,8 +514,9 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
     for m in _QUOTED_NAME.finditer(text):
         out.append((m.start(1), m.end(1), 0.75))
     for m in _INITIALS_IN_BRACKETS.finditer(text):
-        if m.group(1) not in _NOT_PERSON_INITIALS:
-            out.append((m.start(1), m.end(1), 0.7))
+        group = 1 if m.group(1) else 2
+        if m.group(group) not in _NOT_PERSON_INITIALS:
+            out.append((m.start(group), m.end(group), 0.7))
     for m in _VIETNAMESE.finditer(text):
         add(m.span(1), 0.75)
     for m in _RELATION.finditer(text):

@@ -53,7 +53,7 @@ _ROLE_BEFORE = rx.compile(
     r"사회복지사|영양사|약사|물리치료사|작업치료사|언어치료사|상담사|유전상담사|상담자|코디네이터|"
     # a profession with a qualifier before it: 연구간호사, 연구코디네이터, 임상병리사
     r"[가-힣]{1,4}(?:간호사|코디네이터|상담사|치료사|복지사|병리사|방사선사|위생사|통역사|구조사)|"
-    r"요양보호사|간병인|통역사|경찰|경장|경사|경위|형사|기사|팀장|부장|과장|대리|주임|교사|"
+    r"요양보호사|간병인|통역사|통역|경찰|경장|경사|경위|형사|기사|팀장|부장|과장|대리|주임|교사|"
     r"담당|작성|작성자|판독|확인|서명|보고자|인계자|인수자|설명의사|설명자|의뢰자|"
     r"성명|이름|환자명|환자|보호자|대리인|신청인|대상자|내담자|수진자|피보험자|예금주|수신|발신|"
     r"남편|아내|처|부인|배우자|딸|아들|자녀|어머니|아버지|엄마|아빠|모|부|형|누나|언니|오빠|동생|"
@@ -134,6 +134,13 @@ def _korean_shaped(word: str) -> bool:
 _FOREIGN_PAIR_TITLED = rx.compile(
     r"(?<![가-힣])([가-힣]{2,5}) ([가-힣]{2,6})(?=\s?(?:씨|님)(?![가-힣]))"
 )
+# A common Korean family name and a foreign given name of three syllables or more, glued,
+# after a role: "(통역 김나타샤)".
+_SURNAME_LONG_GIVEN = rx.compile(r"(?<![가-힣])([가-힣])[가-힣]{3,5}(?![가-힣])")
+# ...only after an interpreter, carer or spouse, and not ending as a word, a department
+# or a particle does: "(통역 김나타샤)", not "의뢰과: 신장내과", "이성태씨"
+_FOREIGN_KIN_BEFORE = rx.compile(r"(?:통역사?|간병인|보호자|배우자|남편|아내|부인)\s?[:：]?\s?$")
+_NOT_A_LONG_NAME_END = rx.compile(r"(?:씨|님|이|가|은|는|을|를|의|과|와|도|실|팀|부|센터|병동|어)$")
 # A foreign name alone after a person's label: "통역: 올레나", "보호자: 타티아나".
 _FOREIGN_AFTER_LABEL = rx.compile(
     r"(?:통역사?|보호자|성명|이름|환자명?|작성자|담당자?|대상자|간병인|Interpreter)\s?[:：]\s?"
@@ -464,6 +471,15 @@ class KoreanNameScorer:
         for m in _FOREIGN_AFTER_LABEL.finditer(text):
             if not _NOT_A_NAME_END.search(m.group(1)):
                 found.append((m, m.start(1), m.end(1), 0.7, "foreign"))
+        for m in _SURNAME_LONG_GIVEN.finditer(text):
+            line_start = text.rfind("\n", 0, m.start()) + 1
+            before = text[max(line_start, m.start() - 16) : m.start()]
+            if (
+                surname_share(m.group(1)) >= 0.01
+                and _FOREIGN_KIN_BEFORE.search(before)
+                and not _NOT_A_LONG_NAME_END.search(m.group(0))
+            ):
+                found.append((m, m.start(), m.end(), 0.7, "foreign"))
         if not found:
             return []
         nnp, common = self._morphology(text, [f[0] for f in found])

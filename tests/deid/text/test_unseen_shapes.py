@@ -390,6 +390,11 @@ def test_labels_words_and_departments_stay_what_they_are(
         # fresh24's misses on arrival
         ("Refill sent to CVS pharmacy. — Gina Morales, LPN", "en", "CVS", "ORGANIZATION"),
         ("Arranged home health via Visiting Angels.", "en", "Visiting Angels", "ORGANIZATION"),
+        # fresh26's misses on arrival
+        ("Next: 8/12 with Dr. Amadi.", "en", "8/12", "DATE"),
+        ("ED 7/28: 22M brought by campus security", "en", "7/28", "DATE"),
+        ("participant GW-2231 (T.K.).\nBlood drawn", "en", "T.K.", "PERSON"),
+        ("배우자 Irina 씨와 면담 (통역 김나타샤).", "mixed", "김나타샤", "PERSON"),
     ],
 )
 def test_round_five_shapes(
@@ -468,6 +473,9 @@ def test_round_five_shapes(
         ("CT MD reviewed", "en", "CT"),
         ("주진단: 급성 신우신염", "ko", "주진단"),
         ("home care through the county", "en", "county"),
+        ("take 1/2 tab (B.I.D.)", "en", "B.I.D."),
+        ("의뢰과: 신장내과 → 심장내과", "ko", "신장내과"),
+        ("보호자 이성태씨 면담, 통역 필요", "ko", "이성태씨"),
     ],
 )
 def test_round_five_words_stay(scrubber: Scrubber, text: str, lang: str, word: str) -> None:

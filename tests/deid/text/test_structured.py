@@ -89,7 +89,9 @@ def test_tables_of_things_hold_no_people(scrubber: Scrubber, text: str) -> None:
     assert not found, found
 
 
-_NAME = st.sampled_from(["Kowalski, Anna", "Yeo, Dongwook", "Okafor, Chidi", "Wen, Li"])
+_NAME = st.sampled_from(
+    ["Kowalski, Anna", "Yeo, Dongwook", "Okafor, Chidi", "Wen, Li", "García, Ana", "Sørensen, Bo"]
+)
 _ID = st.integers(min_value=100000, max_value=99999999).map(str)
 _DAY = st.dates(min_value=date(1900, 1, 1), max_value=date(2099, 12, 31)).map(date.isoformat)
 

@@ -82,6 +82,16 @@ def org_acronyms() -> tuple[str, ...]:
 
 
 @cache
+def org_names() -> tuple[str, ...]:
+    """Institutions named without a word of their kind (Johns Hopkins, KONOS), one per
+    line, case-sensitive."""
+    path = DATA_DIR / "phi_org_names.txt"
+    with path.open(encoding="utf-8") as fh:
+        lines = (line.strip() for line in fh)
+        return tuple(line for line in lines if line and not line.startswith("#"))
+
+
+@cache
 def org_generic_words() -> frozenset[str]:
     """Lower-case words that do not make an English organization name distinctive."""
     return frozenset(w.lower() for w in _words("phi_org_generic_words.txt"))

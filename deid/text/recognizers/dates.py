@@ -374,7 +374,11 @@ _MD_COUNT_AFTER = rx.compile(
 _MILITARY_TIME_AFTER = rx.compile(
     r"[ \t](?:[01]\d|2[0-3])[0-5]\d(?![\d.,])(?!\s?(?:mg|mcg|ml|mL|cc|g\b|U\b|u\b|IU|units?|명|원|개|cells))"
 )
-_SCORED_LINE = rx.compile(r"(?i:pain|nrs|vas|score|통증)|\d/10\b")
+# (scales scored as a fraction too: "Apgar history 6/8", "Katz ADL 5/6, Lawton IADL 4/8")
+_SCORED_LINE = rx.compile(
+    r"(?i:pain|nrs|vas|score|통증|apgar|i?adls?\b|mmse|moca|barthel|katz|lawton|bishop|gcs\b|"
+    r"braden|morse|phq|gad-?7|epworth|mini-cog|cores\b|power\b|strength)|\d/10\b"
+)
 
 
 _VALUE_BEFORE = rx.compile(r"[\d%]\s?$")

@@ -26,7 +26,7 @@ import deid.text.recognizers.rx as rx
 from deid.text import lexicons
 from deid.text.recognizers.ko_names import CELL_AFTER, CELL_BEFORE, korean_role_before
 
-__all__ = ["find_more_english_names", "is_role_word"]
+__all__ = ["any_name", "find_more_english_names", "is_role_word"]
 
 # Latin letters with accents (Araújo, Grün, Fernández) count as letters of a name.
 _UP = "A-ZÀ-ÖØ-ÞĀ-ž"  # Latin Extended-A has both cases (Petrović, Yıldız, Łukasz)
@@ -57,7 +57,8 @@ _ROLES = (
     r"Consented|Dictated|Transcribed|Typed|Read) by|"
     r"[Aa]ide|[Cc]aregiver|[Cc]haplain|Detective|Deputy|[Cc]aseworker|[Ss]ponsor|PI|CRC|Investigator|"
     r"[Hh]ygienist|[Pp]hlebotomist|[Pp]aramedic|EMT|[Dd]ispatcher|[Vv]olunteer|[Ss]cribe|RT|RRT|"
-    r"Imam|Rabbi|Pastor|Rev\.?|Reverend|Deacon"
+    r"Imam|Rabbi|Pastor|Rev\.?|Reverend|Deacon|[Tt]echnician|[Dd]entist|[Oo]ptometrist|[Tt]rainer|"
+    r"[Cc]oach|[Tt]eacher|[Pp]rincipal|[Tt]utor|[Dd]river"
 )
 _CREDENTIALS = (
     r"MD|M\.D\.|DO|RN|LPN|LVN|NP|PA|PA-C|PhD|PharmD|MSW|LCSW|LCGC|CGC|MS|RD|RDCS|CNM|CRNA|MHT|"
@@ -70,6 +71,11 @@ _ROLE_NAME = rx.compile(
     rf"|{_INITIALS}\s?{_CAPWORD})"
 )
 _ROLE_WORD = rx.compile(rf"(?:{_ROLES})")
+# A role as a field's label and a name written family-first: "Client: Oyelaran, Babajide".
+_ROLE_COMMA_NAME = rx.compile(
+    rf"(?<![A-Za-z])(?:{_ROLES})\s?[:：]\s{{0,3}}"
+    rf"({_CAPWORD}(?:[ -]{_CAPWORD})?, ?{_CAPWORD}(?:[ \t]{_CAPWORD})?)(?![{_UP}{_LO}])"
+)
 
 
 def is_role_word(word: str) -> bool:
@@ -91,7 +97,12 @@ _SURNAME_INITIALS = rx.compile(rf"(?<![A-Za-z.])({_CAPWORD}\s(?:[A-Z]\.\s?){{1,3
 _SURNAME_FIRST = rx.compile(
     r"(?<![A-Za-z])([A-Z]{2,}(?:[ \t-][A-Z][a-z]+(?:-[a-z]+)?){1,2})(?![A-Za-z])"
 )
-_SURNAME_COMMA = rx.compile(rf"(?<![A-Za-z])({_CAPWORD}, ?[A-Z][a-z]+-[a-z]+)(?![A-Za-z])")
+# "Lee, Ji-won", "Kim, Hyewon" (the given name checked: hyphenated or two romanized syllables)
+# (not a firm's name going on: "Mr. Jung, Daepo Marine Co.")
+_SURNAME_COMMA = rx.compile(
+    rf"(?<![A-Za-z])({_CAPWORD}, ?([A-Z][a-z]+(?:-[a-z]+)?))(?![A-Za-z])"
+    rf"(?![ \t](?!(?:{_CREDENTIALS})(?![A-Za-z]))[A-Z])"
+)
 # (a dash before it only as a sign-off: "-Rosa Delgado, billing", not "Smith-Rosa Delgado")
 _GIVEN_FAMILY = rx.compile(
     rf"(?<![{_UP}{_LO}'’])(?<![^\s(]-)([{_UP}][{_LO}]+)((?:[ \t]{_CAPWORD}){{1,2}})(?![{_UP}{_LO}])"
@@ -152,7 +163,7 @@ _INITIALS_IN_BRACKETS = rx.compile(r"\(((?:[A-Z]\.){3})\)|(?<=\d\s?)\(((?:[A-Z]\
 _NOT_PERSON_INITIALS = frozenset(["B.I.D.", "T.I.D.", "Q.I.D.", "P.R.N.", "A.S.A.", "U.S.A."])
 # A person's initials after their label: "Initials: K.S.L.", "Pt initials JHK".
 _INITIALS_LABEL = rx.compile(
-    r"(?i:\binitials?|이니셜)\s*[:：]?\s*((?:[A-Z]\.\s?){1,3}[A-Z]\.?|[A-Z](?:-[A-Z]){1,3}|[A-Z]{2,3})(?![A-Za-z])"
+    r"(?i:\binitials?|이니셜)\s*[:：]?\s*((?:[A-Z]\.\s?){1,3}[A-Z]\.?|[A-Z]{1,2}(?:-[A-Z]{1,2}){1,3}|[A-Z]{2,3})(?![A-Za-z])"
     # a study participant or a patient named by dotted initials: "participant J.M."
     r"|(?i:\b(?:participant|subject|patient|pt))\.?\s(?-i:((?:[A-Z]\.){2,3}))(?![A-Za-z])"
 )
@@ -257,7 +268,8 @@ _PERSON_VERB_AFTER = rx.compile(
 )
 # "ABUBAKAR, Halima", "HUANG, Wei": a family name in capitals, a comma, a given name.
 _CAPS_FAMILY_COMMA_GIVEN = rx.compile(
-    rf"(?<![A-Za-z])([A-Z]{{2,}}(?:[ -][A-Z]{{2,}})?, ?[{_UP}][{_LO}]+(?:[ -][{_UP}][{_LO}]+)?)(?![{_UP}{_LO}])"
+    rf"(?<![A-Za-z])([A-Z]{{2,}}(?:[ -][A-Z]{{2,}})?, ?[{_UP}][{_LO}]+(?:-[{_LO}]+)?(?:[ -][{_UP}][{_LO}]+)?)"
+    rf"(?![{_UP}{_LO}])"
 )
 # "PARK SANG-CHUL", "KIM MIN SU": a romanized Korean name all in capitals.
 _CAPS_ROMAN = rx.compile(
@@ -326,6 +338,11 @@ def _surnames() -> frozenset[str]:
 def _any_names() -> frozenset[str]:
     """Every name the lexicons know, given or family, romanized Korean included."""
     return _given_names() | lexicons.world_surnames() | lexicons.roman_surnames()
+
+
+def any_name(word: str) -> bool:
+    """A given or family name some lexicon knows (any case)."""
+    return word.lower() in _any_names()
 
 
 _NOT_NAMES = frozenset(
@@ -459,6 +476,8 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
 
     for m in _ROLE_NAME.finditer(text):
         add(_clean(text, *m.span(1)), 0.8)
+    for m in _ROLE_COMMA_NAME.finditer(text):
+        add(_clean(text, *m.span(1)), 0.8)
     for m in _NAME_CREDENTIAL.finditer(text):
         add(_clean(text, *m.span(1 if m.group(1) else 2)), 0.85)
     for m in _INITIAL_SURNAME.finditer(text):
@@ -475,7 +494,7 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
         ):
             add(m.span(1), 0.8)
     for m in _SURNAME_COMMA.finditer(text):
-        if m.group(1).split(",")[0].lower() in roman:
+        if m.group(1).split(",")[0].lower() in roman and _roman_given(m.group(2)):
             add(m.span(1), 0.8)
     given = _given_names()
     for m in _GIVEN_FAMILY.finditer(text):
@@ -606,6 +625,15 @@ def _two_syllables(word: str) -> bool:
     )
 
 
+def _roman_given(word: str) -> bool:
+    """Ji-won, Hyewon: a romanized Korean given name (hyphenated syllables, or two
+    syllables run together that are no English word)."""
+    lw = word.lower()
+    if "-" in lw:
+        return _hyphenated_syllables(lw)
+    return _two_syllables(lw) and lw not in lexicons.english_words()
+
+
 def _hyphenated_syllables(word: str) -> bool:
     parts = word.split("-")
     return len(parts) == 2 and all(_ROMAN_SYLLABLE.fullmatch(p) for p in parts)
@@ -700,6 +728,7 @@ def _lexicon_names(text: str, add: Callable[[tuple[int, int] | None, float], Non
     "HJ Lee", "Crew: Alvarez, Nakamura", "siblings Zeynep and Emre", "동행인 Sergei",
     "Chioma (OT student)"."""
     surnames = _surnames()
+    roman = lexicons.roman_surnames()
     for m in _ONE_INITIAL_SURNAME.finditer(text):
         last = m.group(1).split(".")[-1].strip()
         # a cell of its own in a table row is name enough: "| S. Ortega | screen fail"
@@ -711,9 +740,11 @@ def _lexicon_names(text: str, add: Callable[[tuple[int, int] | None, float], Non
     given = _given_names()
     for m in _CAPS_FAMILY_COMMA_GIVEN.finditer(text):
         family, first = (p.strip() for p in m.group(1).split(",", 1))
-        if first.split()[0].lower() in given and not _blocked(family.split()[-1].title()):
+        known = first.split()[0].lower() in given or (
+            family.lower() in roman and _roman_given(first.split()[0])
+        )
+        if known and not _blocked(family.split()[-1].title()):
             add(m.span(1), 0.75)
-    roman = lexicons.roman_surnames()
     for span in _caps_roman_names(text, roman):
         add(span, 0.75)
     for span in _bare_initials_names(text, roman):

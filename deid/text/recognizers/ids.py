@@ -144,6 +144,9 @@ PHONE_RULES = [
 # ---------------------------------------------------------------- MRN / record ids
 _MRN_LABELS = (
     r"(?:등록|환자|차트|병록|진료|의무기록|검체|접수|병리|외래|입원|혈액|세포병리|생검|처방전?)\s?(?:번호|No\.?)|"
+    # study subjects, employees, members and examinees by their number
+    r"(?:스크리닝|피험자|대상자|연구대상자|참여자|무작위배정|무작위화|사원|회원|수진자|검진|키트|기기)"
+    r"\s?(?:번호|No\.?|ID)|사번|"
     r"(?:병록|등록|차트|의무기록)(?=\s{0,2}[:#]?\s{0,2}[A-Za-z]{0,4}-?\d)|환자\s?ID|시리얼|일련\s?번호|"
     # device serials and badges identify a person too (HIPAA's device identifiers)
     r"(?i:serial(?:\s?(?:no\.?|number|#))?|S/N|device\s?(?:ID|serial|no\.?)|badge(?:\s?(?:no\.?|number|#))?)|"
@@ -201,9 +204,12 @@ def _labelled_id(m: rx.Match, text: str) -> bool:
     digits = sum(c.isdigit() for c in value)
     if " " in value and not 8 <= digits <= 16:
         return False  # spaced groups: as long as a real number
-    if digits < 4:
-        return False
+    if digits < 4 and not (digits == 3 and _SHORT_PREFIXED.fullmatch(value)):
+        return False  # (a short number with a prefix after its label is one: "SCR-014")
     return _PRODUCT_CONTEXT.search(text[max(0, m.start("id") - 20) : m.start("id")]) is None
+
+
+_SHORT_PREFIXED = rx.compile(r"[A-Za-z]{2,5}-\d{3}")
 
 
 MRN_RULES = [

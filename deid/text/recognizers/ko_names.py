@@ -6,7 +6,8 @@ log-odds:
 
 - **the name itself**: how common the family name is (census shares) and how
   name-like the given syllables are (a syllable model of Korean given names by
-  position, from the ``korean-name-generator`` package's statistics);
+  position, from the ``korean-name-generator`` package's statistics:
+  :mod:`deid.text.recognizers.ko_model`);
 - **morphology**: Kiwi (``kiwipiepy`` with its bundled model: offline) tags the word
   as a proper noun (NNP), or as a common word it knows (a common noun, a verb);
 - **context**: a label or role before it (``성명:``, ``EM``, ``RN``, ``R2``, ``간호사``,
@@ -28,6 +29,7 @@ from functools import cache, lru_cache
 
 import deid.text.recognizers.rx as rx
 from deid.text import lexicons
+from deid.text.recognizers.ko_model import given_name_llr, surname_share, surname_shares
 
 __all__ = [
     "NAME_SUFFIXES",
@@ -40,8 +42,6 @@ __all__ = [
 
 _HANGUL_RUN = rx.compile(r"[가-힣]+")
 
-# Family-name shares (2015 census, rounded); names not listed get _RARE_SHARE.
-_RARE_SHARE = 0.0003
 _REPEATED_BONUS = 1.0
 _COMPOUND = ("남궁", "황보", "제갈", "선우", "독고", "사공", "서문", "동방")
 
@@ -58,6 +58,10 @@ _ROLE_BEFORE = rx.compile(
     r"성명|이름|환자명|환자|보호자|대리인|신청인|대상자|내담자|수진자|피보험자|예금주|수신|발신|"
     r"남편|아내|처|부인|배우자|딸|아들|자녀|어머니|아버지|엄마|아빠|모|부|형|누나|언니|오빠|동생|"
     r"남동생|여동생|형제|자매|손자|손녀|조카|며느리|사위|할머니|할아버지|시어머니|시아버지|장모|장인|"
+    r"모친|부친|조모|조부|외조모|외조부|시모|시부|"
+    # staff, clergy, teachers and coaches, fire-service ranks
+    r"위생사|기공사|조무사|방사선사|병리사|원목|신부|목사|스님|수녀|코치|감독|담임|교감|교장|트레이너|"
+    r"매니저|구급대원|소방사|소방교|소방장|소방위|소방경|통장|이장|반장|"
     r"친구|동료|직장동료|룸메이트|이웃|산모|환아|고인|망인|부모|가족|staff|Staff|기록|기록자|회송의|"
     # kin with an order or side (큰딸, 장남, 외손자, 아들분), partners, shift labels
     r"(?:큰|작은|막내|맏|둘째|셋째|외|친|의붓)?(?:딸|아들|며느리|사위|손자|손녀|형|누나|언니|오빠|동생)(?:분|님)?|"
@@ -104,6 +108,11 @@ _VIETNAMESE_HANGUL = rx.compile(
 _VIETNAMESE_LOOSE = rx.compile(
     r"(?<![가-힣])(?:응우옌|응웬|쩐|팜|호앙|후인|부이|응오|즈엉|다오|찐|딘)(?:\s[가-힣]{1,2}){1,2}(?![가-힣])"
 )
+# ...and glued, with the middle name, the way Korean forms write them: "간병인 쩐티화 씨"
+_VIETNAMESE_GLUED = rx.compile(
+    r"(?<![가-힣])(?:응우옌|응웬|쩐|팜|호앙|후인|부이|응오|즈엉|찐|딘)(?:티|반)[가-힣]{1,2}?"
+    r"(?:(?![가-힣])|(?=씨|님|이|가|는|을|를|의|와|도|에게))"
+)
 # A given name with the familiar 이 and a particle: "딸 수정이가", "예린이랑" (after a
 # final consonant only; 어린이가 and 고양이랑 are words Kiwi knows).
 _FAMILIAR_NAME = rx.compile(
@@ -116,6 +125,11 @@ _BRACKET_OR_COMMA = rx.compile(r"\s?[(,/]")
 _GIVEN_ALONE = rx.compile(
     r"(?<![가-힣])([가-힣]{2})(?:\s?(?:씨|님)\s?\((?:형|동생|언니|오빠|누나|아들|딸|남편|아내|친구|보호자)\)"
     r"|이?\s(?:엄마|아빠|어머니|아버지|어머님|아버님)(?![가-힣]))"
+)
+# A (baby's) given name in quotes after what names it: 신생아 이름 예정 "지호", 태명 '튼튼이'.
+_QUOTED_GIVEN = rx.compile(
+    r"(?:이름|성명|태명|애칭|별명|예명)(?:은|는|이|:|：)?[ \t]?(?:예정|으로|로)?[ \t]?[:：]?[ \t]?"
+    r"[\x22“'‘]([가-힣]{2,3})[\x22”'’]"
 )
 _PERSON_LABELS = frozenset(
     ["대상", "대상자", "환자", "보호자", "성명", "이름", "담당", "작성", "작성자", "통역", "통역사"]
@@ -273,78 +287,6 @@ _ROLE_END = frozenset("자사의")
 _PLACE_END = frozenset("구시군도")
 
 
-@cache
-def _surname_shares() -> dict[str, float]:
-    """Family name -> share of the population (the census shares of the name model)."""
-    from korean_name_generator import trained_data
-
-    counts = dict(
-        zip(
-            (chr(c + 0xAC00) for c in trained_data.lastNames),
-            trained_data.lastNameFrequency,
-            strict=False,
-        )
-    )
-    total = float(sum(counts.values()))
-    shares = {s: n / total for s, n in counts.items()}
-    for s in lexicons.ko_surnames():
-        shares.setdefault(s, _RARE_SHARE)
-    return shares
-
-
-def surname_share(surname: str) -> float:
-    return _surname_shares().get(surname, 0.0)
-
-
-@cache
-def _given_tables() -> tuple[dict[str, float], dict[str, float]]:
-    """Per position of a two-syllable given name: syllable -> log(P / uniform), max over sexes."""
-    from korean_name_generator import namer, trained_data
-
-    del namer  # importing it unpacks trained_data.firstNames
-    uniform = 11172.0
-    tables: list[dict[str, float]] = [{}, {}]
-    for sex in (0, 1):
-        for pos in (0, 1):
-            for syl, p in _syllable_probs(trained_data.firstNames[sex][pos]).items():
-                llr = math.log(p * uniform)
-                if llr > tables[pos].get(syl, -math.inf):
-                    tables[pos][syl] = llr
-    return tables[0], tables[1]
-
-
-def _syllable_probs(model: list[list[int]]) -> dict[str, float]:
-    """P(syllable) of the generator's jamo model (initial, medial | initial, final)."""
-
-    def dense(values: list[int], n: int) -> list[float]:
-        out = [float(v or 0) for v in values[:n]]
-        return out + [0.0] * (n - len(out))
-
-    cho = dense(model[0], 19)
-    jung = dense(model[1], 19 * 21)
-    jung_jong = dense(model[2], 21 * 28)
-    cho_jong = dense(model[3], 19 * 28)
-    total_cho = sum(cho) or 1.0
-    out: dict[str, float] = {}
-    for c in range(19):
-        if not cho[c]:
-            continue
-        total_jung = sum(jung[c * 21 : (c + 1) * 21]) or 1.0
-        for v in range(21):
-            if not jung[c * 21 + v]:
-                continue
-            weights = [jung_jong[v * 28 + f] * cho_jong[c * 28 + f] for f in range(28)]
-            total_w = sum(weights)
-            if not total_w:
-                continue
-            for f in range(28):
-                if weights[f]:
-                    p = cho[c] / total_cho * jung[c * 21 + v] / total_jung * weights[f] / total_w
-                    out[chr(0xAC00 + 28 * 21 * c + 28 * v + f)] = p
-    return out
-
-
-_FLOOR = -5.0
 # The least a family name weighs (log-odds) on a word Kiwi does not know.
 _RARE_FLOOR = -1.0
 # Most Korean given names have two syllables: "석지은" is a name before "석지" + "은".
@@ -362,39 +304,6 @@ def _splits_known_word(common: set[tuple[int, int]], start: int, end: int) -> bo
     """A candidate that is a word Kiwi knows, or whose end cuts one (구강+궤양): Kiwi reads
     words there, not a name."""
     return any(s < end < e or (s == start and e == end) for s, e in common)
-
-
-# Given-name syllables of older generations (born before about 1970: 춘자, 말순, 옥례,
-# 복녀), which the generator's model of recent names rates low; patients of a regional
-# hospital are mostly of those generations.
-_OLDER_FIRST = frozenset("말순옥춘복금점막귀분끝필갑을")
-_OLDER_SECOND = frozenset("자례녀분옥임단덕심엽순숙희")
-_OLDER_LLR = 3.0
-_LISTED_LLR = 1.0  # a syllable of the project's given-name list (lexicons.ko_given_syllables)
-
-
-def _syllable_llr(table: dict[str, float], older: frozenset[str], syllable: str) -> float:
-    llr = table.get(syllable, _FLOOR)
-    if syllable in older:
-        llr = max(llr, _OLDER_LLR)
-    elif syllable in lexicons.ko_given_syllables():
-        llr = max(llr, _LISTED_LLR)
-    return llr
-
-
-def given_name_llr(given: str) -> float:
-    """How name-like a given name is: mean log-likelihood ratio of its syllables."""
-    first, second = _given_tables()
-    if len(given) == 1:
-        return max(
-            _syllable_llr(first, _OLDER_FIRST, given), _syllable_llr(second, _OLDER_SECOND, given)
-        )
-    if len(given) == 2:
-        return (
-            _syllable_llr(first, _OLDER_FIRST, given[0])
-            + _syllable_llr(second, _OLDER_SECOND, given[1])
-        ) / 2
-    return _FLOOR
 
 
 @lru_cache(maxsize=4096)
@@ -436,6 +345,41 @@ def korean_role_before(before: str) -> bool:
     )
 
 
+def _unsurnamed_candidates(text: str) -> list[tuple[rx.Match, int, int, float, str]]:
+    """(match, start, end, score, what) of :meth:`KoreanNameScorer._find_unsurnamed`'s
+    candidates: "familiar" spans carry the 이 until checked."""
+    found: list[tuple[rx.Match, int, int, float, str]] = []
+    for m in _FAMILIAR_NAME.finditer(text):
+        given = m.group(1)
+        if (ord(given[-1]) - 0xAC00) % 28 and given_name_llr(given) > _FAMILIAR_LLR:
+            found.append((m, m.start(1), m.end(1) + 1, 0.65, "familiar"))
+    for m in _GIVEN_ALONE.finditer(text):
+        if given_name_llr(m.group(1)) > _FAMILIAR_LLR:
+            found.append((m, m.start(1), m.end(1), 0.65, "given"))
+    for m in _QUOTED_GIVEN.finditer(text):
+        given = m.group(1)
+        if given_name_llr(given[-2:]) > 0 or _korean_shaped(given):
+            found.append((m, m.start(1), m.end(1), 0.7, "quoted"))
+    for m in _FOREIGN_PAIR_TITLED.finditer(text):
+        first, second = m.group(1), m.group(2)
+        if first in _PERSON_LABELS or _korean_shaped(second):
+            continue  # "대상 최막례 님": a label and a Korean name
+        found.append((m, m.start(1), m.end(2), 0.7, "foreign"))
+    for m in _FOREIGN_AFTER_LABEL.finditer(text):
+        if not _NOT_A_NAME_END.search(m.group(1)):
+            found.append((m, m.start(1), m.end(1), 0.7, "foreign"))
+    for m in _SURNAME_LONG_GIVEN.finditer(text):
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        before = text[max(line_start, m.start() - 16) : m.start()]
+        if (
+            surname_share(m.group(1)) >= 0.01
+            and _FOREIGN_KIN_BEFORE.search(before)
+            and not _NOT_A_LONG_NAME_END.search(m.group(0))
+        ):
+            found.append((m, m.start(), m.end(), 0.7, "foreign"))
+    return found
+
+
 class KoreanNameScorer:
     """Finds Korean names in a text: ``find(text) -> [(start, end, score)]``."""
 
@@ -454,32 +398,7 @@ class KoreanNameScorer:
         foreign name after a person's label ("통역: 올레나"). Each needs Kiwi to read no
         common word there (어린이가, 고양이랑, 아이 엄마 and 통역: 없음 stay); a foreign name
         needs Kiwi to read a proper noun in it."""
-        # (match, start, end, score, what): "familiar" spans carry the 이 until checked
-        found: list[tuple[rx.Match, int, int, float, str]] = []
-        for m in _FAMILIAR_NAME.finditer(text):
-            given = m.group(1)
-            if (ord(given[-1]) - 0xAC00) % 28 and given_name_llr(given) > _FAMILIAR_LLR:
-                found.append((m, m.start(1), m.end(1) + 1, 0.65, "familiar"))
-        for m in _GIVEN_ALONE.finditer(text):
-            if given_name_llr(m.group(1)) > _FAMILIAR_LLR:
-                found.append((m, m.start(1), m.end(1), 0.65, "given"))
-        for m in _FOREIGN_PAIR_TITLED.finditer(text):
-            first, second = m.group(1), m.group(2)
-            if first in _PERSON_LABELS or _korean_shaped(second):
-                continue  # "대상 최막례 님": a label and a Korean name
-            found.append((m, m.start(1), m.end(2), 0.7, "foreign"))
-        for m in _FOREIGN_AFTER_LABEL.finditer(text):
-            if not _NOT_A_NAME_END.search(m.group(1)):
-                found.append((m, m.start(1), m.end(1), 0.7, "foreign"))
-        for m in _SURNAME_LONG_GIVEN.finditer(text):
-            line_start = text.rfind("\n", 0, m.start()) + 1
-            before = text[max(line_start, m.start() - 16) : m.start()]
-            if (
-                surname_share(m.group(1)) >= 0.01
-                and _FOREIGN_KIN_BEFORE.search(before)
-                and not _NOT_A_LONG_NAME_END.search(m.group(0))
-            ):
-                found.append((m, m.start(), m.end(), 0.7, "foreign"))
+        found = _unsurnamed_candidates(text)
         if not found:
             return []
         nnp, common = self._morphology(text, [f[0] for f in found])
@@ -511,7 +430,7 @@ class KoreanNameScorer:
             # "김 진" (one syllable each) only after a person's label: "부위: 좌 측" is none
             one_syllable = len(m.group(0)) == 3
             labelled = person_label or (not one_syllable and _LABEL_COLON.search(before))
-            if not labelled or first not in _surname_shares():
+            if not labelled or first not in surname_shares():
                 continue
             spaced.append(m)
         if spaced:
@@ -536,11 +455,13 @@ class KoreanNameScorer:
 
     def _find_apart(self, text: str) -> list[tuple[int, int, float]]:
         """A family name and a given name apart in other ways: Vietnamese names in Hangul
-        ("응우옌 반 훙", "팜 투 짱 선생님"), a family name alone after "Dr.", a Korean family
+        ("응우옌 반 훙", "팜 투 짱 선생님", "쩐티화 씨"), a family name alone after "Dr.", a Korean family
         name and a foreign given name before sex and age ("김 아나스타샤 (F/39)")."""
         out: list[tuple[int, int, float]] = []
         for m in _VIETNAMESE_HANGUL.finditer(text):
             out.append((m.start(), m.end(), 0.75))
+        for m in _VIETNAMESE_GLUED.finditer(text):
+            out.append((m.start(), m.end(), 0.7))
         for m in _TITLE_SURNAME.finditer(text):
             family = m.group(1)
             if (family in _COMPOUND or len(family) == 1) and surname_share(family) > 0:
@@ -661,7 +582,7 @@ class KoreanNameScorer:
 
     @staticmethod
     def _starts(run: str) -> bool:
-        return run[:2] in _COMPOUND or run[0] in _surname_shares()
+        return run[:2] in _COMPOUND or run[0] in surname_shares()
 
     def _candidates(self, run: str, after: str = "") -> list[tuple[str, str]]:
         out = [(run, "")] if len(run) <= 4 else []

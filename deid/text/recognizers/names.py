@@ -11,11 +11,12 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 import deid.text.recognizers.rx as rx
 from deid.text import lexicons
-from deid.text.recognizers.en_names import find_more_english_names, is_role_word
+from deid.text.recognizers.en_names import any_name, find_more_english_names, is_role_word
 from deid.text.recognizers.ko_names import KoreanNameScorer
 from deid.text.recognizers.note_names import (
     aligned_row_names,
     bracketed_names,
+    listed_latin_names,
     listed_names,
     repeated_names,
 )
@@ -464,15 +465,42 @@ def _trim_ner(text: str, start: int, end: int) -> tuple[int, int]:
         words.pop()
     while words and is_role_word(words[0].group(0)):
         words.pop(0)
+    # an English word that is no name opens it: "Dad Joaquín", "Discussed Hodgkin-type"
+    while len(words) > 1 and _plain_english(words[0].group(0)):
+        words.pop(0)
     if not words:
         return start, start
     return words[0].start(), words[-1].end()
+
+
+_EPONYM_COMPOUND = rx.compile(r"[A-Z][a-z'’]+-[a-z]+")
+
+
+# Words that open an NER span and are no part of the name: how family are called, and
+# verbs of the note ("Discussed", "Visiting").
+_NOT_NAME_OPENER_WORDS = (
+    "mom mum dad papa mama grandma grandpa granny nana auntie aunty uncle sis bro baby"
+)
+_NOT_NAME_OPENERS = frozenset(_NOT_NAME_OPENER_WORDS.split())
+
+
+def _plain_english(word: str) -> bool:
+    low = word.lower()
+    if low in _NOT_NAME_OPENERS:
+        return True
+    verb = low.endswith(("ed", "ing")) and len(low) > 5
+    return verb and low in lexicons.english_words() and not any_name(low)
 
 
 def _ner_person_ok(span_text: str, after: str) -> bool:
     if rx.search(r"[\d가-힣@/|:;()\[\]]", span_text):
         return False
     words = span_text.replace(",", " ").split()
+    if any(
+        _EPONYM_COMPOUND.fullmatch(w) and w.split("-")[0].lower() in lexicons.eponyms()
+        for w in words
+    ):
+        return False  # "Hodgkin-type", "Crohn's-like": a named disease, not a person
     if not words or len(words) > 4:
         return False
     if len(words) == 1 and words[0].lower() not in lexicons.roman_surnames():
@@ -531,6 +559,7 @@ class PersonRecognizer(EntityRecognizer):
         # and the same name again.
         spans.extend(aligned_row_names(text, spans, scorer))
         spans.extend(listed_names(text, spans, scorer))
+        spans.extend(listed_latin_names(text, spans))
         spans.extend(bracketed_names(text, spans))
         spans.extend(repeated_names(text, spans))
         return spans

@@ -21,12 +21,19 @@ Each only adds PERSON spans, and each word it adds must still look like a Korean
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import cache
 
 import deid.text.recognizers.rx as rx
 from deid.text import lexicons
 from deid.text.recognizers.ko_names import NAME_SUFFIXES, KoreanNameScorer, surname_share
 
-__all__ = ["aligned_row_names", "bracketed_names", "listed_names", "repeated_names"]
+__all__ = [
+    "aligned_row_names",
+    "bracketed_names",
+    "listed_latin_names",
+    "listed_names",
+    "repeated_names",
+]
 
 _HANGUL = rx.compile(r"[가-힣]")
 _LATIN_NAME = rx.compile(r"[A-Z][A-Za-z'’.\- ]{2,40}")
@@ -43,6 +50,7 @@ _LATIN = rx.compile(r"[A-Za-z]+")
 _SPACES = rx.compile(r"\s+")
 _ROLE_END = frozenset("사의")
 _LABEL_AFTER = rx.compile(r"\s?[:：]|\s?\d")
+_ROMAN_GIVEN = rx.compile(r"[A-Z][a-z]{1,4}-[a-z]{2,5}")
 
 
 def repeated_names(text: str, spans: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
@@ -54,9 +62,15 @@ def repeated_names(text: str, spans: list[tuple[int, int, float]]) -> list[tuple
         name = text[s:e]
         names.append((s, name))
         parts = name.split()
+        if len(parts) < 2 or _HANGUL.match(name):
+            continue
         # the family name alone, as a note goes on: "Giorgos Papadakis ... Papadakis"
-        if len(parts) >= 2 and not _HANGUL.match(name) and len(parts[-1]) >= 4:
+        if len(parts[-1]) >= 4:
             names.append((s + len(name) - len(parts[-1]), parts[-1]))
+        # the given name alone, where it is one: "Visited Agnes (Agnes Kowalczyk)",
+        # "Hae-won Seok ... Thanks, Hae-won"
+        if _is_given(parts[0]):
+            names.append((s, parts[0]))
     for s, name in names:
         if name in seen or not _repeatable(name):
             continue
@@ -193,6 +207,24 @@ def bracketed_names(text: str, spans: list[tuple[int, int, float]]) -> list[tupl
     return out
 
 
+def _is_given(word: str) -> bool:
+    """A Latin word that is a given name: one of the world lists, or a romanized Korean
+    given name with its hyphen ("Hae-won")."""
+    if len(word) < 3 or not word[:1].isupper() or word.isupper():
+        return False
+    low = word.lower()
+    if low in lexicons.en_stopwords():
+        return False
+    if "-" in word:
+        return _ROMAN_GIVEN.fullmatch(word) is not None
+    return low in lexicons.world_given_names() or low in _en_given()
+
+
+@cache
+def _en_given() -> frozenset[str]:
+    return frozenset(lexicons.en_given_names())
+
+
 def _repeatable(name: str) -> bool:
     if _HANGUL.match(name):
         compact = name.replace(" ", "")
@@ -295,6 +327,37 @@ def listed_names(
         return []
     known = scorer.known_words(text, candidates)
     return [c for c, k in zip(candidates, known, strict=True) if not k]
+
+
+# The next item of a list of names with a note each: "감재희 (RadOnc), Schellenberg (MedOnc)".
+_NEXT_BRACKETED = rx.compile(
+    r"\s?\([^()\n]{1,24}\)\s?[,;/]\s?"
+    r"([A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ'’]+(?:[ -][A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ'’]+)?)\s?\([^()\n]{1,24}\)"
+)
+
+
+def listed_latin_names(
+    text: str, spans: list[tuple[int, int, float]]
+) -> list[tuple[int, int, float]]:
+    """A Latin name as the next item of a list whose items are a name and a note in
+    brackets, after a found name ("감재희 (RadOnc), Schellenberg (MedOnc)"); no English
+    word ("Kim (Cardiology), Nursing (Ward 5)")."""
+    out: list[tuple[int, int, float]] = []
+    starts = {s for s, _, _ in spans}
+    for _, end, _ in sorted(spans):
+        pos = end
+        while (m := _NEXT_BRACKETED.match(text, pos)) is not None and m.start(1) not in starts:
+            words = m.group(1).replace("-", " ").split()
+            if any(_plain_word(w) for w in words):
+                break
+            out.append((m.start(1), m.end(1), 0.65))
+            pos = m.end(1)
+    return out
+
+
+def _plain_word(word: str) -> bool:
+    low = word.lower()
+    return len(low) < 3 or low in lexicons.english_words() or low in lexicons.en_stopwords()
 
 
 def _name_part(run: str) -> str | None:

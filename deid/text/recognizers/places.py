@@ -70,6 +70,8 @@ RO_ADDRESS = rx.compile(
     # (an apartment or unit may open it: "Apt 1102, 33 Hwangji-ro")
     r"(?:\b(?:Apt\.?|Apartment|Unit|Suite|Ste\.?|Room|Rm\.?|Flat)\s?[\dA-Z-]{1,5},?\s)?"
     r"(?:\b\d{1,5}(?:-\d{1,4})?,?\s+" + _RO_ROAD + r"|\b" + _RO_ROAD + r"\s+\d{1,5}(?:-\d{1,4})?)"
+    # (a unit after the road: "14 Beotkkot-gil, Unit 302, Sokcho")
+    r"(?:,?\s(?:Apt\.?|Apartment|Unit|Suite|Ste\.?|Room|Rm\.?|Flat|#)\s?[\dA-Z-]{1,6}(?![\w-]))?"
     r"(?:,?\s+" + _RO_UNIT + r")*(?:,?\s+(?:Seoul|Busan|Incheon|Daegu|Daejeon|Gwangju|Ulsan|Sejong|"
     r"Gangwon(?:-do)?|Gyeonggi(?:-do)?|[A-Z][a-z]+-(?:si|do)|(?:" + _RO_TOWNS + r")(?![A-Za-z-])))?"
     r"(?:,?\s+(?:Korea|South Korea|Republic of Korea))?"
@@ -88,7 +90,8 @@ RO_DISTRICT = rx.compile(
     # a city and its district are an address on their own: "Donghae-si, Cheongok-dong",
     # and so is a numbered lot in a district: "88 Gyo-dong, Gangneung-si"
     rf"\b([A-Z][a-z]+-si,?\s{_RO_DISTRICT}(?:,?\s{_RO_PROVINCE})?(?![A-Za-z-])|"
-    rf"\d{{1,5}}(?:-\d{{1,4}})?\s{_RO_DISTRICT}(?:,?\s{_RO_UNIT})*(?:,?\s{_RO_PROVINCE})?(?![A-Za-z-])|"
+    rf"\d{{1,5}}(?:-\d{{1,4}})?\s{_RO_DISTRICT}(?:,?\s{_RO_UNIT})*"
+    rf"(?:,?\s(?:{_RO_PROVINCE}|(?:{_RO_TOWNS})(?![A-Za-z-])))?(?![A-Za-z-])|"
     rf"{_RO_CITY}{_RO_DISTRICT}(?:,?\s{_RO_UNIT})*,?\s{_RO_PROVINCE}(?:,?\s(?:Korea|South Korea))?)"
     r"(?![A-Za-z-])"
     rf"|(?:\b(?:[Ii]n|[Aa]t|[Ff]rom|[Nn]ear|[Ll]ives|[Rr]esides|[Aa]ddress:?|[Vv]illage of))\s"
@@ -154,7 +157,9 @@ _KO_ORG_SUFFIX = (
     # offices of local government, insurers, firms by their trade
     r"군청|시청|구청|도청|읍사무소|면사무소|행정복지센터|생명|화재|해상|손해보험|시멘트|광업|건설|산업|정밀|"
     r"전자|물산|상사|제약|식품|운수|택시|가공|농협|수협|축협|농산|수산|기증원|경로당|어린이집|유치원|"
-    r"장례식장|평가원|진흥원|관리원|관리청|자동차|중공업|물류|사단|여단|군단|학교|탄광|광업소)"
+    r"장례식장|평가원|진흥원|관리원|관리청|자동차|중공업|물류|사단|여단|군단|학교|탄광|광업소|"
+    # shops and trades that notes name: pharmacies, dental labs, opticians, sports clubs
+    r"약국|기공소|안경원|산후조리원|FC)"
 )
 # Words that end in an org suffix but name no particular organization.
 _GENERIC_ORG = frozenset(
@@ -173,6 +178,20 @@ _GENERIC_ORG = frozenset(
         "지역병원",
         "협력병원",
         "외부병원",
+        "이송병원",
+        "전원병원",
+        "의뢰병원",
+        "회송병원",
+        "기공사",
+        "기공소",
+        "문전약국",
+        "원내약국",
+        "원외약국",
+        "외부약국",
+        "동네약국",
+        "인근약국",
+        "단골약국",
+        "치과기공소",
         "개인병원",
         "개인의원",
         "동네병원",
@@ -361,8 +380,10 @@ _EN_ORG_SUFFIX = (
     r"Regional|Co\.|Internal\s+Medicine|Family\s+Medicine|Women['’]s\s+Health|"
     # a hospital by its short name ("Mercy General", "Gangneung Asan"), lodgings
     r"General|Asan|Severance|Sacred\s+Heart|Resort|Inn|Lodge|Hostel|"
-    r"Convent|Monastery|Abbey|Parish|Temple|Mosque|Cement|Mining|Steel|Chemicals?|Fisheries|Shipping|"
-    r"Marine|Textiles?|"
+    r"Convent|Monastery|Abbey|[Pp]arish|Temple|Mosque|Cement|Mining|Steel|Chemicals?|Fisheries|Shipping|"
+    r"Marine|Textiles?|Dental|"
+    # a firm by its trade alone ("Airlife Medical"), not a heading ("Past Medical History")
+    r"Medical(?![ \t]+[A-Z])|"
     # public bodies that hold records of a person: police, courts, fire services
     r"Police|Police\s+Station|Fire\s+Station|Fire\s+Department|Court|Prosecutors?['’]?\s+Office|"
     r"Preschool|Kindergarten|Daycare|Day\s+Care|Nursery|Academy|Charities)"
@@ -426,7 +447,7 @@ LABELED_ORG = rx.compile(
 # An employer named in prose, without a colon: "works at Kakao Mobility", "employed by Doosan".
 EMPLOYER_ORG = rx.compile(
     r"(?:\b(?:[Ww]orks?|[Ww]orking|[Ww]orked)(?:\sas\san?\s[a-z]+(?:\s[a-z]+)?|\s(?:nights|days|weekends|"
-    r"shifts|part-time|full-time))?\s(?:at|for)|\b(?:her|his|their)\s(?:workplace|employer),?|\bemployed\s(?:at|by)|\bemployee\sof|"
+    r"shifts|part-time|full-time))?\s(?:at|for)|\b(?:[Hh]er|[Hh]is|[Tt]heir)\s(?:workplace|employer),?|\bemployed\s(?:at|by)|\bemployee\sof|"
     r"\b(?:job|internship)\sat)\s"
     r"((?:[A-Z][A-Za-z0-9&'-]+)(?:[ \t](?:[A-Z][A-Za-z0-9&'-]+|&)){0,3})(?![A-Za-z])"
 )
@@ -600,6 +621,12 @@ _ACRONYM_RE = rx.compile(
     + "|".join(sorted(lexicons.org_acronyms(), key=len, reverse=True))
     + r")(?![A-Za-z0-9])"
 )
+# Institutions named without a word of their kind: "Johns Hopkins", "KONOS".
+_KNOWN_ORG_RE = rx.compile(
+    r"(?<![A-Za-z0-9가-힣])(?:"
+    + "|".join(rx.escape(n) for n in sorted(lexicons.org_names(), key=len, reverse=True))
+    + r")(?![A-Za-z0-9])"
+)
 
 # A saint's name as a hospital's: "St. Vincent's", "Saint Mary's Medical Center", "St Luke's".
 SAINT_ORG = rx.compile(
@@ -613,6 +640,7 @@ ORG_RULES = [
     Rule("ORGANIZATION", LABELED_ORG, 0.8, group=1, validator=_labeled_org_ok),
     Rule("ORGANIZATION", HEADER_ORG, 0.7, group=1),
     Rule("ORGANIZATION", _ACRONYM_RE, 0.7),
+    Rule("ORGANIZATION", _KNOWN_ORG_RE, 0.7, name="known_org"),
     Rule("ORGANIZATION", KO_ORG, 0.8, group=0, validator=_ko_org_ok, prefilter=_KO_ORG_END),
     Rule("ORGANIZATION", KO_COMPANY, 0.8, prefilter=HANGUL),
     Rule("ORGANIZATION", KO_CLINIC, 0.75, name="ko_clinic", prefilter=HANGUL),

@@ -58,6 +58,13 @@ def en_given_names() -> tuple[str, ...]:
 
 
 @cache
+def word_given_names() -> frozenset[str]:
+    """Given names that are also English words (grace, hope, major), lower case: names
+    only where the context is sure."""
+    return frozenset(_words("en_word_given_names.txt"))
+
+
+@cache
 def world_given_names() -> frozenset[str]:
     """Given names in use around the world, lower case (``build_world_names``)."""
     return frozenset(_words("world_given_names.txt"))

@@ -229,13 +229,7 @@ _RELATION_LOWER = rx.compile(
     r"\b(?:wife|husband|son|daughter|mother|father|mom|mum|dad|sister|brother|partner|"
     r"girlfriend|boyfriend|fiancée?|niece|nephew|grandson|granddaughter)\s([a-z]{3,12})\b"
 )
-_LOWER_NOT_NAME_WORDS = (
-    "will grace mark rose may june april hope faith joy bill pat art sue chase dawn lily don "
-    "ray guy jack rich bob frank sandy summer autumn amber ruby pearl ivy jade holly heather "
-    "violet iris daisy crystal angel sky rod drew gene jean carol dean lane glen major king "
-    "earl herb sterling cash rocky sunny misty destiny harmony honey star dusty baby"
-)
-_LOWER_NOT_NAMES = frozenset(_LOWER_NOT_NAME_WORDS.split())
+_LOWER_NOT_NAMES = lexicons.word_given_names()
 # A user name made of a name: "user jpark viewed", "login: minji.kim".
 _USER_NAME = rx.compile(
     r"(?i:\b(?:user(?:name)?|login|account|uid))\s?[:=]?\s?([a-z]{1,3}[a-z]{2,12}(?:[._][a-z]{2,12})?)\b"

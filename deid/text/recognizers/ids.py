@@ -142,6 +142,7 @@ PHONE_RULES = [
 ]
 
 # ---------------------------------------------------------------- MRN / record ids
+_CASE_KIND = rx.compile(r"\d[가-힣]")
 _MRN_LABELS = (
     r"(?:등록|환자|차트|병록|진료|의무기록|검체|접수|병리|외래|입원|혈액|세포병리|생검|처방전?)\s?(?:번호|No\.?)|"
     # study subjects, employees, members and examinees by their number
@@ -150,7 +151,7 @@ _MRN_LABELS = (
     r"(?:병록|등록|차트|의무기록)(?=\s{0,2}[:#]?\s{0,2}[A-Za-z]{0,4}-?\d)|환자\s?ID|시리얼|일련\s?번호|"
     # device serials and badges identify a person too (HIPAA's device identifiers)
     r"(?i:serial(?:\s?(?:no\.?|number|#))?|S/N|device\s?(?:ID|serial|no\.?)|badge(?:\s?(?:no\.?|number|#))?)|"
-    r"(?i:MRN|MR\s?No\.?|MR#|Pt\.?\s?ID|Patient\s?(?:ID|No\.?|Number|#)|"
+    r"(?i:MRN|MR\s?No\.?|MR#|NHS(?:\s?(?:No\.?|Number|#))?|Pt\.?\s?ID|Patient\s?(?:ID|No\.?|Number|#)|"
     r"Hosp(?:ital|\.)?\s?(?:No\.?|Number|Num\.?|ID|#)|Chart\s?(?:No\.?|Number|#)|Chart(?=\s{1,2}[A-Z]{0,3}-?\d)|"
     r"(?:Med(?:ical)?\s)?Rec(?:ord|\.)?\s?(?:No\.?|Number|#)|Reg(?:istration|\.)?\s?(?:No\.?|Number|#)|"
     r"Specimen\s?(?:ID|No\.?|Number|#)?|Sample\s?(?:ID|No\.?|#)?|Acc(?:ession|\.)?\s?(?:No\.?|Number|#)?|"
@@ -258,6 +259,18 @@ MRN_RULES = [
         0.85,
         group=1,
         validator=_has_digits(4),
+    ),
+    # A Korean court's case number: year, the kind of case in Hangul, serial ("2025느단10233",
+    # "2024가합51234"): it names a party to the case.
+    Rule(
+        "MRN",
+        rx.compile(
+            r"(?<![\d가-힣])((?:19|20)\d{2}(?![년월일회차호명세개번층동])[가-힣]{1,3}\d{2,7})(?![\d가-힣])"
+        ),
+        0.8,
+        group=1,
+        name="court_case",
+        prefilter=_CASE_KIND,
     ),
     # Specimen/record ids shaped like AB-1234567, NGS21-00421, GS18-79001.
     Rule(

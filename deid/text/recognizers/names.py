@@ -21,6 +21,7 @@ from deid.text.recognizers.note_names import (
     repeated_names,
 )
 from deid.text.recognizers.structured import find_structured_names
+from deid.text.recognizers.word_names import find_word_given_names
 
 # ------------------------------------------------------------------ Korean
 _HANGUL_RUN = rx.compile(r"[가-힣]+")
@@ -473,6 +474,14 @@ def _trim_ner(text: str, start: int, end: int) -> tuple[int, int]:
     return words[0].start(), words[-1].end()
 
 
+_ACRONYM = rx.compile(r"[A-Z]{2,4}")
+
+
+def _surname_word(word: str) -> bool:
+    low = word.lower()
+    return low in lexicons.roman_surnames() or low in lexicons.cn_surnames()
+
+
 _EPONYM_COMPOUND = rx.compile(r"[A-Z][a-z'’]+-[a-z]+")
 
 
@@ -501,6 +510,11 @@ def _ner_person_ok(span_text: str, after: str) -> bool:
         for w in words
     ):
         return False  # "Hodgkin-type", "Crohn's-like": a named disease, not a person
+    if _EPONYM_AFTER.match(after) and not after.startswith(("'", "’")):
+        return False  # "Rose Bengal stain", "Mallory Weiss tear": the name of a thing
+    mixed = any(w[:1].isupper() and not w.isupper() for w in words)
+    if mixed and any(_ACRONYM.fullmatch(w) and not _surname_word(w) for w in words):
+        return False  # "Thyroid FNA": a word and an abbreviation, not "KIM Min-su"
     if not words or len(words) > 4:
         return False
     if len(words) == 1 and words[0].lower() not in lexicons.roman_surnames():
@@ -543,6 +557,7 @@ class PersonRecognizer(EntityRecognizer):
         spans.extend(find_more_english_names(text))
         spans.extend(find_english_names(text))
         spans.extend(find_structured_names(text))
+        spans.extend(find_word_given_names(text))
         if self.use_ner and nlp_artifacts is not None:
             for ent in getattr(nlp_artifacts, "entities", None) or []:
                 if ent.label_ != "PERSON":

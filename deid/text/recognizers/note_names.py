@@ -25,6 +25,7 @@ from functools import cache
 
 import deid.text.recognizers.rx as rx
 from deid.text import lexicons
+from deid.text.recognizers.en_names import is_role_word
 from deid.text.recognizers.ko_names import NAME_SUFFIXES, KoreanNameScorer, surname_share
 
 __all__ = [
@@ -187,10 +188,33 @@ def _same_family(hangul: str, latin: str) -> bool:
     return bool(words & set(_ROMANIZED.get(hangul[:1], "").split()))
 
 
+# A name written twice, Latin and then Hangul in brackets with sex or age: "Heaven Park
+# (박헤븐, F/29)", "Rain Cho (조레인, M/31)": found or not, the two writings name each other.
+_LATIN_HANGUL_PAIR = rx.compile(
+    r"(?<![A-Za-z])([A-Z][a-z]+(?:[ -][A-Za-z][a-z]+){1,2})\s?\(([가-힣]{2,5})"
+    r"(?=\s?,\s?(?:[MF]|남|여|\d{1,3}\s?(?:세|[MF]))|\s?/\s?(?:[MF]|남|여|\d))"
+)
+# A name in hanja before its Hangul writing: "金英子(김영자)".
+_HANJA_BEFORE = rx.compile(r"([\u4e00-\u9fff]{2,4})\s?\($")
+
+
 def bracketed_names(text: str, spans: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
     """A found name's writing in the other script, in brackets right after it, with the
-    same family name ("Olivia Kim (김올리비아, 5세)", "홍길순(Hong Gil-soon)")."""
+    same family name ("Olivia Kim (김올리비아, 5세)", "홍길순(Hong Gil-soon)"); a Latin
+    name and its Hangul in brackets before sex or age ("Heaven Park (박헤븐, F/29)"); a
+    name in hanja before a found Hangul name in brackets ("金英子(김영자)")."""
     out: list[tuple[int, int, float]] = []
+    for pair in _LATIN_HANGUL_PAIR.finditer(text):
+        words = list(rx.finditer(r"\S+", pair.group(1)))
+        while len(words) > 2 and is_role_word(words[0].group(0)):
+            words.pop(0)  # "Pt Lee Jiseon (이지선, F/63)"
+        if _same_family(pair.group(2), pair.group(1)):
+            start = pair.start(1) + words[0].start()
+            out.extend([(start, pair.end(1), 0.7), (pair.start(2), pair.end(2), 0.7)])
+    for s, _, _ in spans:
+        hanja = _HANJA_BEFORE.search(text, max(0, s - 6), s)
+        if hanja is not None and _HANGUL.match(text, s):
+            out.append((hanja.start(1), hanja.end(1), 0.7))
     for s, e, _ in spans:
         name = text[s:e]
         korean = _HANGUL.match(name) is not None
@@ -213,11 +237,15 @@ def _is_given(word: str) -> bool:
     if len(word) < 3 or not word[:1].isupper() or word.isupper():
         return False
     low = word.lower()
-    if low in lexicons.en_stopwords():
+    if low in lexicons.en_stopwords() and low not in lexicons.word_given_names():
         return False
     if "-" in word:
         return _ROMAN_GIVEN.fullmatch(word) is not None
-    return low in lexicons.world_given_names() or low in _en_given()
+    return (
+        low in lexicons.world_given_names()
+        or low in _en_given()
+        or low in lexicons.word_given_names()  # "Hope Lee ... home with Hope"
+    )
 
 
 @cache

@@ -159,7 +159,9 @@ _KO_ORG_SUFFIX = (
     r"전자|물산|상사|제약|식품|운수|택시|가공|농협|수협|축협|농산|수산|기증원|경로당|어린이집|유치원|"
     r"장례식장|평가원|진흥원|관리원|관리청|자동차|중공업|물류|사단|여단|군단|학교|탄광|광업소|"
     # shops and trades that notes name: pharmacies, dental labs, opticians, sports clubs
-    r"약국|기공소|안경원|산후조리원|FC)"
+    r"약국|기공소|안경원|산후조리원|FC|"
+    # courts, prosecutors, prisons, and the Red Cross
+    r"법원|검찰청|경찰청|교도소|구치소|적십자사)"
 )
 # Words that end in an org suffix but name no particular organization.
 _GENERIC_ORG = frozenset(
@@ -192,6 +194,7 @@ _GENERIC_ORG = frozenset(
         "인근약국",
         "단골약국",
         "치과기공소",
+        "상담센터",
         "개인병원",
         "개인의원",
         "동네병원",
@@ -326,7 +329,7 @@ KO_COMPANY = rx.compile(
 KO_ORG = rx.compile(
     # (a facility of it after a space: "삼척의료원 장례식장")
     rf"(?<![가-힣A-Za-z0-9])({_KO_ORG_PREFIX}[가-힣A-Za-z0-9]{{0,14}}{_KO_ORG_SUFFIX}"
-    r"(?:\s(?:장례식장|분원|별관|본관|[가-힣]{2,4}(?:공장|지점|사업장|물류센터)))?)"
+    r"(?:[ \t](?:장례식장|분원|별관|본관|[가-힣]{2,4}(?:공장|지점|(?<!복)지사|지부|지회|사업장|물류센터)))?)"
     r"(?=(?:에서|에게|에|의|은|는|을|를|과|와|으로|로|이|가|도|측|까지|부터|입니다|이며|이고|에서는|"
     r"에서도|에는|으로부터|이라고)?(?![가-힣]))"
 )
@@ -438,7 +441,7 @@ def _en_org_span(m: rx.Match, text: str) -> bool:
 
 # An organization named after a label: 직장: 한국전력공사 강원본부, 검사기관: 마크로젠, Employer: Acme.
 LABELED_ORG = rx.compile(
-    r"(?:직장|근무처|근무지|소속|회사|검사\s?기관|의뢰\s?기관|수탁\s?기관|기관명|Employer|Employed at|Works at|"
+    r"(?:직장|근무처|근무지|소속|회사|사업장|사업체|소속\s?기관|검사\s?기관|의뢰\s?기관|수탁\s?기관|기관명|Employer|Employed at|Works at|"
     r"Performing lab|Testing lab|[Ii]nsurance|[Ii]nsurer|[Pp]ayer|보험사)\s?[:：]\s{0,3}"
     r"((?:[가-힣A-Za-z0-9&().-]+)(?:[ \t][가-힣A-Za-z0-9&().-]+){0,3}?)"
     r"(?=\s{2,}|\s?$|\s?[,;/|]|\s(?:퇴직|근무|재직|소속|의뢰|에서|\(|member|policy|ID)|[ \t]*\n)",

@@ -17,6 +17,7 @@ from deid.longitudinal.notes import NoteRules, generalize_icd10_codes
 from deid.text.engine import get_engines
 from deid.text.recognizers.ages import remove_exact_ages, remove_sex_words
 from deid.text.recognizers.dates import generalize_date_text, shift_date_text
+from deid.text.recognizers.ids import listed_ids
 from deid.text.recognizers.places import trim_en_org
 from deid.text.recognizers.rx import PatternTimeout
 from deid.text.surrogates import Surrogates
@@ -173,7 +174,7 @@ class Scrubber:
             text=text, language=plang, nlp_artifacts=artifacts, score_threshold=self.min_score
         )
         raw = [(r.entity_type, r.start, r.end, r.score) for r in results]
-        return merge_entities(text, raw)
+        return merge_entities(text, raw + listed_ids(text, raw))
 
     def analyze(self, text: str, lang: str | None = None) -> list[Entity]:
         """PHI entities of ``text`` (offsets into ``text``)."""

@@ -175,8 +175,11 @@ DATE_PATTERNS: tuple[tuple[str, rx.Pattern, float], ...] = (
     # March 5 (no year)
     (
         "mon_d",
-        # (a comma after it only before a number: "March 20, nights" is a date)
-        rx.compile(r"\b" + _MON + r"\.?\s+" + _D + r"(?P<ord>st|nd|rd|th)?(?![\d:]|,\s?\d)"),
+        # (a comma after it only before a number: "March 20, nights" is a date; a time may
+        # follow: "November 12, 10:30")
+        rx.compile(
+            r"\b" + _MON + r"\.?\s+" + _D + r"(?P<ord>st|nd|rd|th)?(?![\d:]|,\s?(?!\d{1,2}:)\d)"
+        ),
         0.8,
     ),
     # 9/5경부터, 3/2 퇴원: month/day without year, only before a Korean time word.
@@ -338,7 +341,9 @@ _MD_TIME_BEFORE = rx.compile(
     r"(?:^|[\s(\[#])(?i:on|since|until|till|onset|dated|through|thru|as of|starting|started|"
     r"effective|expected|planned|last|next|post|prior|admitted|discharged|readmitted|"
     r"transferred|died|expired|born|vaccinated|operated|D/C|d/c|adm|disch|tx|ERCP|op|OP|"
-    r"hospitali[sz]ed|seen|called|notified|enrolled|randomi[sz]ed|consented|dosed|shift|duty|"
+    r"hospitali[sz]ed|seen|called|notified|enrolled|randomi[sz]ed|consented|dosed|shift|duty|from|"
+    # the end of a range of dates: "from 10/28 to 11/1"
+    r"\d{1,2}/\d{1,2}\s(?:to|until|till|through|thru)|"
     r"d\.|b\.|DOD|recheck|repeat|due|enc|encounter|tel|"
     # an examination before its date: "Chest CT 9/8", "MRI 3/2", "echo 4/11"
     r"CT|MRI|MR|CXR|X-?ray|US|echo|ECG|EKG|EEG|PET|scan|biopsy|EGD|colonoscopy|labs?|culture|ED|ER|"
@@ -366,6 +371,8 @@ _MD_SCORE_BEFORE = rx.compile(
 _MD_COUNT_AFTER = rx.compile(
     # (a dose after it too: "1/2 1000 mg")
     r"\s?\d[\d,.]*\s?(?:mg|mcg|ml|mL|cc|g\b|U\b|IU|units?|tabs?|정|알|포)"
+    # (a range of fractions of a dose: "from 1/2 to 3/4 tab")
+    r"|\s?(?:to|-|~)\s?\d{1,2}/\d{1,2}\s?(?:tabs?\b|T\b|caps?\b|[a-z]{0,2}[gl]\b|정|알|포)"
     r"|\s?(?:of\b|tabs?\b|T\b|caps?\b|positive|negative|nodes?|LNs?\b|cores?|"
     r"[a-z]{0,2}[gl]\b|(?:점|개|정|알|포|앰플|회)(?![가-힣])|cm|mm)"
 )
@@ -473,6 +480,35 @@ def _md_alone(m: rx.Match, text: str) -> bool:
     )
 
 
+# A date in words, as speech-to-text writes it: "march third nineteen seventy two",
+# "June 21st, two thousand and five". (Not parsed: redacted, never shifted.)
+_ORDINAL_WORDS = (
+    r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|"
+    r"thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|"
+    r"twenty[ -](?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)|thirtieth|"
+    r"thirty[ -]first"
+)
+_UNIT_WORDS = r"one|two|three|four|five|six|seven|eight|nine"
+_YEAR_WORDS = (
+    rf"(?:nineteen|twenty)[ -](?:(?:ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
+    rf"seventeen|eighteen|nineteen)|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)"
+    rf"(?:[ -](?:{_UNIT_WORDS}))?|o[h]?[ -](?:{_UNIT_WORDS}))"
+    rf"|two thousand(?:[ -](?:and[ -])?(?:{_UNIT_WORDS}|ten|eleven|twelve|thirteen|fourteen|"
+    rf"fifteen|sixteen|seventeen|eighteen|nineteen|twenty(?:[ -](?:{_UNIT_WORDS}))?))?"
+)
+SPOKEN_DATE = rx.compile(
+    r"(?i:\b(?:january|february|march|april|may|june|july|august|september|october|november|"
+    rf"december)[ ](?:the[ ])?(?:{_ORDINAL_WORDS}|\d{{1,2}}(?:st|nd|rd|th)?)"
+    rf"(?:,?[ ](?P<year>{_YEAR_WORDS}))?)(?![a-z])"
+)
+
+
+def _spoken_ok(m: rx.Match, text: str) -> bool:
+    """Not a verb: "may first be seen", "march second" need a year after them."""
+    month = m.group(0).split()[0]
+    return not (month in ("may", "march") and m.group("year") is None)
+
+
 DATE_RULES = [
     Rule("DATE", rx, score, validator=_validator(kind), name=kind)
     for kind, rx, score in DATE_PATTERNS
@@ -497,6 +533,7 @@ DATE_RULES = [
         validator=_validator("md"),
         name="md_before_weekday",
     ),
+    Rule("DATE", SPOKEN_DATE, 0.8, validator=_spoken_ok, name="spoken"),
 ]
 
 

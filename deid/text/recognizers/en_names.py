@@ -283,7 +283,9 @@ _HANDOVER_BEFORE = rx.compile(
     r"(?i:\b(?:handed(?: over)? to|hand-?off to|handover to|report(?: given)? to|signed out to|"
     r"care (?:transferred|handed) to|relieved by|covered by|covering for|discussed with|"
     r"spoke (?:with|to)|talked (?:with|to)|met with|d/w|reviewed with|seen with|paged|"
-    r"texted|messaged|emailed|asked))\s$"
+    r"texted|messaged|emailed|asked|"
+    # a hand-over's giver and its taker: "handoff from Beatriz to Ye-jin"
+    r"(?:hand-?off|handover|report|care) from|(?:hand-?off|handover|report) from \S+ to))\s$"
 )
 _AGE_AFTER = rx.compile(r",?\s(?:age|aged)\s\d|,\s\d{1,3}(?:\s?(?:y/?o|yo|years?(?: old)?))?[,.;)]")
 # Korean text around a Latin name: a role or relation before it ("동행인 Sergei",

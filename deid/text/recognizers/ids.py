@@ -151,7 +151,7 @@ _MRN_LABELS = (
     r"(?:병록|등록|차트|의무기록)(?=\s{0,2}[:#]?\s{0,2}[A-Za-z]{0,4}-?\d)|환자\s?ID|시리얼|일련\s?번호|"
     # device serials and badges identify a person too (HIPAA's device identifiers)
     r"(?i:serial(?:\s?(?:no\.?|number|#))?|S/N|device\s?(?:ID|serial|no\.?)|badge(?:\s?(?:no\.?|number|#))?)|"
-    r"(?i:MRN|MR\s?No\.?|MR#|NHS(?:\s?(?:No\.?|Number|#))?|Pt\.?\s?ID|Patient\s?(?:ID|No\.?|Number|#)|"
+    r"(?i:MRN|MR\s?No\.?|MR#|NHS(?:\s?(?:No\.?|Number|#))?|(?:DEA|NPI)(?:\s?(?:No\.?|Number|#))?|Pt\.?\s?ID|Patient\s?(?:ID|No\.?|Number|#)|"
     r"Hosp(?:ital|\.)?\s?(?:No\.?|Number|Num\.?|ID|#)|Chart\s?(?:No\.?|Number|#)|Chart(?=\s{1,2}[A-Z]{0,3}-?\d)|"
     r"(?:Med(?:ical)?\s)?Rec(?:ord|\.)?\s?(?:No\.?|Number|#)|Reg(?:istration|\.)?\s?(?:No\.?|Number|#)|"
     r"Specimen\s?(?:ID|No\.?|Number|#)?|Sample\s?(?:ID|No\.?|#)?|Acc(?:ession|\.)?\s?(?:No\.?|Number|#)?|"
@@ -561,3 +561,36 @@ AGE_RULES = [
         validator=_age_over_89,
     ),
 ]
+
+
+# ---------------------------------------------------------------- ids in a list
+_ID_SEPARATOR = rx.compile(r"[ \t]?(?:,|/|;|및|and|&)[ \t]?")
+_ID_WORD = rx.compile(r"[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9](?![\w-])")
+_DIGIT = rx.compile(r"\d")
+_LETTER = rx.compile(r"[A-Za-z]")
+
+
+def _id_shape(value: str) -> str:
+    return _LETTER.sub("A", _DIGIT.sub("9", value))
+
+
+def listed_ids(
+    text: str, found: list[tuple[str, int, int, float]]
+) -> list[tuple[str, int, int, float]]:
+    """The next items of a list that a found identifier opens, written in the same shape:
+    "혈액번호 25-11-028811, 25-11-028812" (a label names the first only)."""
+    out: list[tuple[str, int, int, float]] = []
+    for etype, start, end, score in found:
+        if etype != "MRN":
+            continue
+        shape = _id_shape(text[start:end])
+        if sum(c == "9" for c in shape) < 4:
+            continue
+        pos = end
+        while (sep := _ID_SEPARATOR.match(text, pos)) is not None:
+            word = _ID_WORD.match(text, sep.end())
+            if word is None or _id_shape(word.group(0)) != shape:
+                break
+            out.append(("MRN", word.start(), word.end(), score * 0.9))
+            pos = word.end()
+    return out

@@ -140,13 +140,19 @@ _NOT_A_NAME_END = rx.compile(r"(?:과|실|팀|부|센터|병동|어)$")
 
 
 def _korean_shaped(word: str) -> bool:
-    """A Korean family name and a two-syllable given name that reads as one."""
+    """A Korean family name and a two-syllable given name that reads as one (a compound
+    family name too: 독고준혁)."""
+    if len(word) == 4 and word[:2] in _COMPOUND:
+        return given_name_llr(word[2:]) > 0
     return len(word) == 3 and surname_share(word[0]) > 0 and given_name_llr(word[1:]) > 0
 
 
 # A foreign name of two words in Hangul before 씨 or 님: "잔나 코발렌코 씨".
 _FOREIGN_PAIR_TITLED = rx.compile(
-    r"(?<![가-힣])([가-힣]{2,5}) ([가-힣]{2,6})(?=\s?(?:씨|님)(?![가-힣]))"
+    r"(?<![가-힣0-9])([가-힣]{1,5}) ([가-힣]{2,6})(?=\s?(?:씨|님)(?![가-힣]))"
+    # ...or before a nationality and sex and age in brackets: "마리아 가르시아 (스페인, F/36)"
+    r"|(?<![가-힣0-9])([가-힣]{1,5}) ([가-힣]{2,6})"
+    r"(?=\s?\((?:[가-힣]{2,6},\s?)?(?:[MF]|남|여)\s?/\s?\d)"
 )
 # A common Korean family name and a foreign given name of three syllables or more, glued,
 # after a role: "(통역 김나타샤)".
@@ -176,7 +182,7 @@ _LABEL_COLON = rx.compile(r"[가-힣A-Za-z]{1,8}(?:\s?\d{1,2})?\s{0,2}[:：]\s{0
 _TITLE_AFTER = rx.compile(
     r"(?:님|씨|선생님|선생|교수님|교수|원장님|원장|간호사|전공의|전임의|과장|팀장|부장|실장|대리|주임|"
     r"학생|치료사|상담사|복지사|영양사|약사|기사|요원|대원|위원|직원|수녀님|신부님|목사님|스님|여사님|여사|"
-    r"경위|경장|경사|어르신|할머니|할아버지|환자|보호자|군|양|님께|선생님께|"
+    r"경위|경장|경사|어르신|할머니|할아버지|환자|보호자|군|양|님께|선생님께|아기|"
     # professions, with a qualifier before them: 임상병리사, 방사선사, 치위생사, 연구간호사
     r"[가-힣]{0,4}(?:병리사|방사선사|위생사|조무사|구조사|보호사|지원사|통역사|변호사|세무사|노무사|"
     r"연구원|간호사|코디네이터|복지사|치료사|상담사)|"
@@ -364,10 +370,11 @@ def _unsurnamed_candidates(text: str) -> list[tuple[rx.Match, int, int, float, s
         if given_name_llr(given[-2:]) > 0 or _korean_shaped(given):
             found.append((m, m.start(1), m.end(1), 0.7, "quoted"))
     for m in _FOREIGN_PAIR_TITLED.finditer(text):
-        first, second = m.group(1), m.group(2)
+        g = 1 if m.group(1) else 3
+        first, second = m.group(g), m.group(g + 1)
         if first in _PERSON_LABELS or _korean_shaped(second):
             continue  # "대상 최막례 님": a label and a Korean name
-        found.append((m, m.start(1), m.end(2), 0.7, "foreign"))
+        found.append((m, m.start(g), m.end(g + 1), 0.7, "foreign"))
     for m in _FOREIGN_AFTER_LABEL.finditer(text):
         if not _NOT_A_NAME_END.search(m.group(1)):
             found.append((m, m.start(1), m.end(1), 0.7, "foreign"))

@@ -11,6 +11,7 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 import deid.text.recognizers.rx as rx
 from deid.text import lexicons
+from deid.text.recognizers.case_names import find_case_names
 from deid.text.recognizers.en_names import any_name, find_more_english_names, is_role_word
 from deid.text.recognizers.ko_names import KoreanNameScorer
 from deid.text.recognizers.note_names import (
@@ -558,6 +559,7 @@ class PersonRecognizer(EntityRecognizer):
         spans.extend(find_english_names(text))
         spans.extend(find_structured_names(text))
         spans.extend(find_word_given_names(text))
+        spans.extend(find_case_names(text))
         if self.use_ner and nlp_artifacts is not None:
             for ent in getattr(nlp_artifacts, "entities", None) or []:
                 if ent.label_ != "PERSON":
@@ -575,6 +577,6 @@ class PersonRecognizer(EntityRecognizer):
         spans.extend(aligned_row_names(text, spans, scorer))
         spans.extend(listed_names(text, spans, scorer))
         spans.extend(listed_latin_names(text, spans))
-        spans.extend(bracketed_names(text, spans))
+        spans.extend(bracketed_names(text, spans, scorer))
         spans.extend(repeated_names(text, spans))
         return spans

@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 _HANGUL = rx.compile(r"[가-힣]")
+_HANGUL_RUN = rx.compile(r"[가-힣]+")
 _LATIN_NAME = rx.compile(r"[A-Z][A-Za-z'’.\- ]{2,40}")
 # What may follow a repeated Korean name: what the scorer cuts off a name (a particle, an
 # honorific, a copula), longest first.
@@ -191,14 +192,16 @@ def _same_family(hangul: str, latin: str) -> bool:
 # A name written twice, Latin and then Hangul in brackets with sex or age: "Heaven Park
 # (박헤븐, F/29)", "Rain Cho (조레인, M/31)": found or not, the two writings name each other.
 _LATIN_HANGUL_PAIR = rx.compile(
-    r"(?<![A-Za-z])([A-Z][a-z]+(?:[ -][A-Za-z][a-z]+){1,2})\s?\(([가-힣]{2,5})"
+    r"(?<![A-Za-z])([A-Z][a-z]+(?:[ -][A-Za-z][a-z]+){1,2})\s?\(([가-힣]{2,5}|[가-힣]{1,4} [가-힣]{1,4})"
     r"(?=\s?,\s?(?:[MF]|남|여|\d{1,3}\s?(?:세|[MF]))|\s?/\s?(?:[MF]|남|여|\d))"
 )
 # A name in hanja before its Hangul writing: "金英子(김영자)".
 _HANJA_BEFORE = rx.compile(r"([\u4e00-\u9fff]{2,4})\s?\($")
 
 
-def bracketed_names(text: str, spans: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
+def bracketed_names(
+    text: str, spans: list[tuple[int, int, float]], scorer: KoreanNameScorer
+) -> list[tuple[int, int, float]]:
     """A found name's writing in the other script, in brackets right after it, with the
     same family name ("Olivia Kim (김올리비아, 5세)", "홍길순(Hong Gil-soon)"); a Latin
     name and its Hangul in brackets before sex or age ("Heaven Park (박헤븐, F/29)"); a
@@ -208,7 +211,11 @@ def bracketed_names(text: str, spans: list[tuple[int, int, float]]) -> list[tupl
         words = list(rx.finditer(r"\S+", pair.group(1)))
         while len(words) > 2 and is_role_word(words[0].group(0)):
             words.pop(0)  # "Pt Lee Jiseon (이지선, F/63)"
-        if _same_family(pair.group(2), pair.group(1)):
+        hangul = pair.group(2)
+        # the same family name, or a foreign name of two words both ways: "Sato Kenji (사토
+        # 켄지", not "John Miller (영어 강사" (words Kiwi knows)
+        foreign = " " in hangul and len(words) == 2 and not _known_hangul(text, pair, scorer)
+        if _same_family(hangul, pair.group(1)) or foreign:
             start = pair.start(1) + words[0].start()
             out.extend([(start, pair.end(1), 0.7), (pair.start(2), pair.end(2), 0.7)])
     for s, _, _ in spans:
@@ -229,6 +236,13 @@ def bracketed_names(text: str, spans: list[tuple[int, int, float]]) -> list[tupl
         if _same_family(hangul, latin):
             out.append((m.start(1), m.end(1), 0.7))
     return out
+
+
+def _known_hangul(text: str, pair: rx.Match, scorer: KoreanNameScorer) -> bool:
+    """Is any word of the pair's Hangul one Kiwi knows?"""
+    start = pair.start(2)
+    words = [(start + w.start(), start + w.end(), 0.0) for w in _HANGUL_RUN.finditer(pair.group(2))]
+    return any(scorer.known_words(text, words))
 
 
 def _is_given(word: str) -> bool:

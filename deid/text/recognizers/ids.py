@@ -66,13 +66,26 @@ def _rrn_masked_valid(m: rx.Match, text: str) -> bool:
     return rrn_date_ok(m.group(1) + m.group(2) + "000000")
 
 
+# The front half alone after its label: "주민번호 앞자리 910411" (a birth date that the label
+# ties to the number).
+_RRN_FRONT_RE = rx.compile(
+    r"(?:주민(?:등록)?\s?번호|주민번호)\s?(?:앞\s?자리|앞\s?6자리|생년월일)\s?[:：]?\s?(\d{6})(?![\d-])"
+)
+
+
+def _rrn_front_valid(m: rx.Match, text: str) -> bool:
+    return rrn_date_ok(m.group(1) + "1")
+
+
 RRN_RULES = [
     Rule("KR_RRN", _RRN_RE, 0.9, validator=_rrn_valid, context=_RRN_CONTEXT),
     Rule("KR_RRN", _RRN_MASKED_RE, 0.97, validator=_rrn_masked_valid),
+    Rule("KR_RRN", _RRN_FRONT_RE, 0.9, group=1, validator=_rrn_front_valid),
 ]
 
 # ---------------------------------------------------------------- phones
-_SEP = r"[-.\s]?"
+# (a hyphen with spaces too: "010 - 4417 - 0029")
+_SEP = r"(?:[-.\s]?| - )"
 
 
 def _quarter_hour(hhmm: str) -> bool:
@@ -105,10 +118,14 @@ PHONE_RULES = [
         "PHONE",
         rx.compile(
             r"(?:(?<![A-Za-z0-9_-])\+82[-.\s]?(?:\(0\))?\s?(?:2|[3-6][1-5]|70)|\(0(?:2|[3-6][1-5]|70)\)|(?<![A-Za-z0-9_-])0(?:2|[3-6][1-5]|70|50\d))"
-            r"[-.\s)]{0,2}\d{3,4}[-.\s]\d{4}" + _NA
+            r"[-.\s)]{0,2}\d{3,4}[-.\s]\d{4}"
+            # an extension is part of the number: "033-761-2200 ext. 14"
+            r"(?:[ \t]?(?:ext\.?|x|내선)[ \t]?\d{1,5})?" + _NA
         ),
         0.9,
     ),
+    # A mobile number with its prefix in words, as a message says it: "공일공 2298 4410".
+    Rule("PHONE", rx.compile(r"공일공[\s-]?(\d{3,4}[\s-]?\d{4})" + _NA), 0.85, group=1),
     # Nationwide service numbers 1588-1234.
     Rule("PHONE", rx.compile(_NB + r"1[5689]\d{2}-\d{4}" + _NA), 0.6, validator=_not_shift_times),
     # North-American: (415) 555-0132, 415-555-0132, +1 206-320-8394, 1-800-555-0133.
@@ -260,6 +277,17 @@ MRN_RULES = [
         group=1,
         validator=_has_digits(4),
     ),
+    # A letter's reference, with slashes: "our ref GWP/25/11093", "Your ref: KH/ONC/2291".
+    Rule(
+        "MRN",
+        rx.compile(
+            r"(?i:\b(?:our|your|my)\s+ref(?:erence)?\.?(?:\s?(?:no\.?|#))?)\s?[:#]?\s{0,2}"
+            r"([A-Za-z0-9]{1,8}(?:[/-][A-Za-z0-9]{1,10}){1,4})(?![\w/-])"
+        ),
+        0.85,
+        group=1,
+        validator=_has_digits(4),
+    ),
     # A Korean court's case number: year, the kind of case in Hangul, serial ("2025느단10233",
     # "2024가합51234"): it names a party to the case.
     Rule(
@@ -358,7 +386,7 @@ PASSPORT_RULES = [
         "PASSPORT",
         rx.compile(
             r"(?i:여권\s?번호|여권|passport\s?(?:no\.?|number|#)?)\s?(?:\([^()\n]{1,30}\)\s?)?[:#.]?\s{0,3}"
-            r"([A-Z]{1,2}\d{7,8}|[A-Z]\d{3}[A-Z]\d{4}|\d{9})" + _NA
+            r"([A-Z]{1,2}\d{7,8}|[A-Z]\d{3}[A-Z]\d{4}|\d{9}|\d{2} \d{7})" + _NA
         ),
         0.97,
         group=1,
@@ -449,6 +477,20 @@ ACCOUNT_RULES = [
 ]
 
 # ---------------------------------------------------------------- network
+_MAIL_PROVIDER_LIST = (
+    "gmail naver daum hanmail kakao nate yahoo hotmail outlook icloud live msn korea "
+    "hanafos empal dreamwiz paran chol lycos aol protonmail"
+)
+_MAIL_PROVIDERS = frozenset(_MAIL_PROVIDER_LIST.split())
+
+
+def _spelled_email_ok(m: rx.Match, text: str) -> bool:
+    """A mailbox, not words: the local part has a digit, a dot or an underscore, or the
+    domain is a mail provider ("me at gmail dot com", not "looked at me dot com")."""
+    local = m.group(0).split()[0]
+    return bool(rx.search(r"[\d._]", local)) or m.group("domain").lower() in _MAIL_PROVIDERS
+
+
 _TLD = r"(?:[a-z]{2,24})"
 # URL characters: printable ASCII without quotes and brackets (a Korean particle ends the URL).
 _URL_CHARS = r"[A-Za-z0-9\-._~:/?#@!$&*+,;=%]"
@@ -463,6 +505,16 @@ NETWORK_RULES = [
             rx.I,
         ),
         0.97,
+    ),
+    # An address written out to fool harvesters: "jhkim1972 at daum dot net".
+    Rule(
+        "EMAIL",
+        rx.compile(
+            r"(?<![A-Za-z0-9_.+-])[A-Za-z0-9_.+-]{2,40}\s?(?:\bat\b|\[at\]|\(at\))\s?"
+            r"(?P<domain>[A-Za-z0-9-]{2,30})(?:\s?(?:\bdot\b|\[dot\]|\(dot\))\s?[A-Za-z]{2,10}){1,3}\b"
+        ),
+        0.85,
+        validator=_spelled_email_ok,
     ),
     Rule(
         "URL",

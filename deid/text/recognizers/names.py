@@ -293,9 +293,13 @@ _NAME_WORD = rx.compile(
     r"(?:-[A-Za-zÀ-ÖØ-öø-ÿĀ-ž][a-zß-öø-ÿĀ-ž'’]*)?$|^[A-Z]{2,}(?:-[A-Z]+)?$|^[A-Z]\.$"
 )
 # A first name after a relation word: "daughter Emily", "his wife, Maria".
+_COMMA_NAME_INITIAL = rx.compile(r",[ \t]?\S+[ \t]([A-Z])$")
 _REL_BEFORE_RE = rx.compile(
     r"\b(?:daughter|son|wife|husband|mother|father|sister|brother|niece|nephew|grandson|granddaughter|"
-    r"friend|partner|fiancée?|boyfriend|girlfriend|neighbou?r|caregiver|guardian|named|called)\b,?\s+"
+    r"friend|partner|fiancée?|boyfriend|girlfriend|neighbou?r|caregiver|guardian|named|called|"
+    # opening a sentence too: "Husband Reza cell 010-..."
+    r"(?:(?<=\n)|(?<=[.;:] )|(?<![\s\S]))(?:Daughter|Wife|Husband|Mother|Father|Sister|Brother|Partner))"
+    r"\b,?\s+"
     # (not an acronym: "called EMS")
     rf"(?![A-Z]{{2,4}}\b)({_CAP}(?:[ \t]{_CAP})?)(?![A-Za-z])"
 )
@@ -374,11 +378,23 @@ def _titled_names(text: str, roman: frozenset[str]) -> list[tuple[int, int, bool
     return out
 
 
+def _without_initial(text: str, start: int, end: int) -> tuple[int, int | None]:
+    """(end without a closing middle initial, the end with it, or None if there is none)."""
+    initial = _COMMA_NAME_INITIAL.search(text, start, end)
+    if initial is None or text[end : end + 1].isalnum():
+        return end, None
+    return len(text[: initial.start(1)].rstrip()), end
+
+
 def find_english_names(text: str) -> list[tuple[int, int, float]]:
     out: list[tuple[int, int, float]] = []
     roman = lexicons.roman_surnames()
 
     def add(start: int, end: int, score: float, min_words: int = 1) -> None:
+        # a middle initial without its dot closing a name written family-first: "DUARTE,
+        # Ines M" (not the G of "Park Eun-ha G2P1")
+        end, kept = _without_initial(text, start, end)
+        name_end = end
         words = text[start:end].replace(",", " ").split()
         # Drop trailing words that are not name-like (e.g. "Kim Pulmonology").
         while words and not _looks_name_word(words[-1]):
@@ -390,7 +406,7 @@ def find_english_names(text: str) -> list[tuple[int, int, float]]:
             start += len(text[start:]) - len(text[start:].lstrip())
             words.pop(0)
         if len(words) >= min_words and _ok_sequence(words, text[end : end + 20]):
-            out.append((start, end, score))
+            out.append((start, kept if kept is not None and end == name_end else end, score))
 
     for s, e, checked in _titled_names(text, roman):
         if checked:

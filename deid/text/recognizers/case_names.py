@@ -98,7 +98,7 @@ def find_case_names(text: str) -> list[tuple[int, int, float]]:
     given, family_names = _given(), _family()
     for m in _LOWER_TITLED.finditer(text):
         first = m.group(1)
-        if first in family_names | given and not _plain(first):
+        if (first in family_names or first in given) and not _plain(first):
             end = m.end(1)
             second = m.group(2)
             if second and second in family_names and not _plain(second):

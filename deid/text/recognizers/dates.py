@@ -49,15 +49,17 @@ DATE_PATTERNS: tuple[tuple[str, rx.Pattern, float], ...] = (
         0.95,
     ),
     # 20210305 with a date label nearby is handled by the MRN/bare-number rule.
+    # (A pattern that opens on a digit says so first, "(?=\d)": its look-behind and groups are
+    # then tried only there.)
     # 03/05/2021 (US) and 25/03/2021 (day first).
     (
         "mdy",
-        rx.compile(r"(?<![\d./-])" + _M + r"(?P<s>[-/.])" + _D + r"(?P=s)" + _Y4 + r"(?!\d)"),
+        rx.compile(r"(?=\d)(?<![\d./-])" + _M + r"(?P<s>[-/.])" + _D + r"(?P=s)" + _Y4 + r"(?!\d)"),
         0.95,
     ),
     (
         "dmy",
-        rx.compile(r"(?<![\d./-])" + _D + r"(?P<s>[-/.])" + _M + r"(?P=s)" + _Y4 + r"(?!\d)"),
+        rx.compile(r"(?=\d)(?<![\d./-])" + _D + r"(?P<s>[-/.])" + _M + r"(?P=s)" + _Y4 + r"(?!\d)"),
         0.9,
     ),
     # 21/3/5, 24/11/22, 21.03.05 (two-digit year first).
@@ -141,7 +143,13 @@ DATE_PATTERNS: tuple[tuple[str, rx.Pattern, float], ...] = (
     (
         "d_mon_y",
         rx.compile(
-            r"(?<!\d)" + _D + r"(?P<ord>st|nd|rd|th)?\s+" + _MON + r"\.?,?\s+" + _Y4 + r"(?!\d)"
+            r"(?=\d)(?<!\d)"
+            + _D
+            + r"(?P<ord>st|nd|rd|th)?\s+"
+            + _MON
+            + r"\.?,?\s+"
+            + _Y4
+            + r"(?!\d)"
         ),
         0.95,
     ),
@@ -150,7 +158,7 @@ DATE_PATTERNS: tuple[tuple[str, rx.Pattern, float], ...] = (
     # 01DEC2025, 14Nov2025 (run together, as lab and radiology systems print them)
     (
         "d_mon_y",
-        rx.compile(r"(?<![\dA-Za-z])" + _D + _MON + _Y4 + r"(?![\dA-Za-z])"),
+        rx.compile(r"(?=\d)(?<![\dA-Za-z])" + _D + _MON + _Y4 + r"(?![\dA-Za-z])"),
         0.9,
     ),
     # March 2021
@@ -160,7 +168,9 @@ DATE_PATTERNS: tuple[tuple[str, rx.Pattern, float], ...] = (
     # 18 Mar 25, 19-Mar-25 (two-digit year)
     (
         "d_mon_y2",
-        rx.compile(r"(?<![\d.,/-])" + _D + r"(?P<s>[ -])" + _MON + r"(?P=s)(?P<y>\d{2})(?![\d:])"),
+        rx.compile(
+            r"(?=\d)(?<![\d.,/-])" + _D + r"(?P<s>[ -])" + _MON + r"(?P=s)(?P<y>\d{2})(?![\d:])"
+        ),
         0.85,
     ),
     # 19-Mar, Mar-19 (no year)
@@ -169,7 +179,9 @@ DATE_PATTERNS: tuple[tuple[str, rx.Pattern, float], ...] = (
     # 5 March, 24th February (no year)
     (
         "d_mon",
-        rx.compile(r"(?<![\d.,/-])" + _D + r"(?P<ord>st|nd|rd|th)?\s" + _MON + r"\b\.?(?!,?\s?\d)"),
+        rx.compile(
+            r"(?=\d)(?<![\d.,/-])" + _D + r"(?P<ord>st|nd|rd|th)?\s" + _MON + r"\b\.?(?!,?\s?\d)"
+        ),
         0.8,
     ),
     # March 5 (no year)
@@ -237,14 +249,15 @@ _M_ = r"(?:0?[1-9]|1[0-2])"
 _D_SLASH = r"(?:0?[1-9]|[12]\d|3[01])"
 _D_DOT = r"(?:0[1-9]|[12]\d|3[01])"  # with a dot, two-digit days only: "10.5-11.2" is a lab range
 _DOSE = r"(?!\s?(?:tabs?|T\b|caps?|amps?|vials?|cups?|doses?|정|알|앰플|포|컵|회분))"
+# (every branch opens on the month's digit: "(?=\d)" spares the look-behinds elsewhere)
 MD_RANGE = rx.compile(
-    r"(?<![\d./:-])(?P<md>(?P<m>0?[1-9]|1[0-2])/(?P<d>0?[1-9]|[12]\d|3[01]))"
+    r"(?=\d)(?:(?<![\d./:-])(?P<md>(?P<m>0?[1-9]|1[0-2])/(?P<d>0?[1-9]|[12]\d|3[01]))"
     rf"(?=\s?[~–-]\s?{_M_}/{_D_SLASH}(?![\d/.]){_DOSE})"
     rf"|(?<={_M_}/{_D_SLASH}\s?[~–-]\s?)(?P<md>(?P<m>0?[1-9]|1[0-2])/(?P<d>{_D_SLASH}))"
     rf"(?![\d/.]){_DOSE}"
     r"|(?<![\d./:-])(?P<md>(?P<m>0?[1-9]|1[0-2])\.(?P<d>0[1-9]|[12]\d|3[01]))"
     rf"(?=\s?[~–-]\s?{_M_}\.{_D_DOT}(?![\d/.]))"
-    rf"|(?<={_M_}\.{_D_DOT}\s?[~–-]\s?)(?P<md>(?P<m>0?[1-9]|1[0-2])\.(?P<d>{_D_DOT}))(?![\d/.])"
+    rf"|(?<={_M_}\.{_D_DOT}\s?[~–-]\s?)(?P<md>(?P<m>0?[1-9]|1[0-2])\.(?P<d>{_D_DOT}))(?![\d/.]))"
 )
 # 9/15 → 9/17: a date moved to another (both ends month/days, no score on the line:
 # "pain 6/10 → 3/10", "power 3/5 → 4/5" stay).
@@ -304,7 +317,7 @@ def _md_day_range(m: rx.Match, text: str) -> bool:
 
 # 12/9(월), 3.14 (Thu): a month/day with its day of the week after it.
 MD_BEFORE_WEEKDAY = rx.compile(
-    r"(?<![\d./:-])(?P<md>"
+    r"(?=\d)(?<![\d./:-])(?P<md>"
     + _M
     + r"[/.]"
     + _D
@@ -314,7 +327,7 @@ MD_BEFORE_WEEKDAY = rx.compile(
 # 6/18 14:20: a month/day with a time of day after it; 11.30 05:20 only opening a line (a
 # lab value is written so too: "K 3.5 08:00").
 MD_BEFORE_TIME = rx.compile(
-    r"(?:(?<![\d./:-])(?P<md>"
+    r"(?=[\d \t\[])(?:(?<![\d./:-])(?P<md>"
     + _M
     + r"/"
     + _D

@@ -71,11 +71,12 @@ _ROLE_NAME = rx.compile(
     rf"|{_INITIALS}\s?{_CAPWORD})"
 )
 _ROLE_WORD = rx.compile(rf"(?:{_ROLES})")
-# A role as a field's label and a name written family-first: "Client: Oyelaran, Babajide".
-_ROLE_COMMA_NAME = rx.compile(
-    rf"(?<![A-Za-z])(?:{_ROLES})\s?[:：]\s{{0,3}}"
-    rf"({_CAPWORD}(?:[ -]{_CAPWORD})?, ?{_CAPWORD}(?:[ \t]{_CAPWORD})?)(?![{_UP}{_LO}])"
+# A role as a field's label and a name written family-first: "Client: Oyelaran, Babajide"
+# (the name after a colon first, then the role before it: one scan of the roles is costly).
+_COLON_COMMA_NAME = rx.compile(
+    rf"[:：]\s{{0,3}}({_CAPWORD}(?:[ -]{_CAPWORD})?, ?{_CAPWORD}(?:[ \t]{_CAPWORD})?)(?![{_UP}{_LO}])"
 )
+_ROLE_BEFORE_COLON = rx.compile(rf"(?<![A-Za-z])(?:{_ROLES})\s?$")
 
 
 def is_role_word(word: str) -> bool:
@@ -472,8 +473,9 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
 
     for m in _ROLE_NAME.finditer(text):
         add(_clean(text, *m.span(1)), 0.8)
-    for m in _ROLE_COMMA_NAME.finditer(text):
-        add(_clean(text, *m.span(1)), 0.8)
+    for m in _COLON_COMMA_NAME.finditer(text):
+        if _ROLE_BEFORE_COLON.search(text, max(0, m.start() - 30), m.start()):
+            add(_clean(text, *m.span(1)), 0.8)
     for m in _NAME_CREDENTIAL.finditer(text):
         add(_clean(text, *m.span(1 if m.group(1) else 2)), 0.85)
     for m in _INITIAL_SURNAME.finditer(text):

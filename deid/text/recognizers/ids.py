@@ -160,12 +160,17 @@ PHONE_RULES = [
 
 # ---------------------------------------------------------------- MRN / record ids
 _CASE_KIND = rx.compile(r"\d[가-힣]")
+# (Korean labels and Latin ones in two branches, each behind a look at the first
+# character: a position of the other script fails at once; the label alternation is the
+# costliest regex of the scrubber)
 _MRN_LABELS = (
+    r"(?=[가-힣])(?:"
     r"(?:등록|환자|차트|병록|진료|의무기록|검체|접수|병리|외래|입원|혈액|세포병리|생검|처방전?)\s?(?:번호|No\.?)|"
     # study subjects, employees, members and examinees by their number
     r"(?:스크리닝|피험자|대상자|연구대상자|참여자|무작위배정|무작위화|사원|회원|수진자|검진|키트|기기)"
     r"\s?(?:번호|No\.?|ID)|사번|"
-    r"(?:병록|등록|차트|의무기록)(?=\s{0,2}[:#]?\s{0,2}[A-Za-z]{0,4}-?\d)|환자\s?ID|시리얼|일련\s?번호|"
+    r"(?:병록|등록|차트|의무기록)(?=\s{0,2}[:#]?\s{0,2}[A-Za-z]{0,4}-?\d)|환자\s?ID|시리얼|일련\s?번호)|"
+    r"(?=[A-Za-z])(?:"
     # device serials and badges identify a person too (HIPAA's device identifiers)
     r"(?i:serial(?:\s?(?:no\.?|number|#))?|S/N|device\s?(?:ID|serial|no\.?)|badge(?:\s?(?:no\.?|number|#))?)|"
     r"(?i:MRN|MR\s?No\.?|MR#|NHS(?:\s?(?:No\.?|Number|#))?|(?:DEA|NPI)(?:\s?(?:No\.?|Number|#))?|Pt\.?\s?ID|Patient\s?(?:ID|No\.?|Number|#)|"
@@ -176,7 +181,7 @@ _MRN_LABELS = (
     r"Exam\s?(?:No\.?|#|ID)|Study\s?(?:ID|No\.?|#)|Lab\s?(?:ID|No\.?|#)|Visit\s?(?:ID|No\.?|#)|"
     r"(?:ED|ER|OPD|ICU|OR|Rx)\s?(?:#|No\.?)|ID\s?(?:#|No\.?)|Subj(?:ect)?s?(?:\s?(?:ID|No\.?|#|Number))?|"
     r"Participants?(?:\s?(?:ID|No\.?|#|Number))?|Screening\s?(?:ID|No\.?|#)|Enrol(?:l)?ment\s?(?:ID|No\.?|#)|[A-Za-z]{3,12}\s(?:no\.|number|#))|"
-    r"(?<![A-Za-z])ID|(?<![A-Za-z])[A-Z]{2,4}\s?#"
+    r"(?<![A-Za-z])ID|(?<![A-Za-z])[A-Z]{2,4}\s?#)"
 )
 # An identifier token (a regex, not a secret).
 _ID_TOKEN = r"([A-Za-z]{0,5}\d{0,4}[-_]?[A-Za-z0-9]*\d[A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)"  # noqa: S105
@@ -515,6 +520,7 @@ NETWORK_RULES = [
         ),
         0.85,
         validator=_spelled_email_ok,
+        prefilter=rx.compile(r"\bdot\b|\[dot\]|\(dot\)"),
     ),
     Rule(
         "URL",

@@ -29,6 +29,8 @@ _CAPS_LABELLED = rx.compile(
     r"patient|patient name|name|pt))[ \t]*:?[ \t]*"
     # (not a credential after the comma: "Dictated by JANG DASEO, MD")
     rf"({_CAPS_WORD}(?:[ -]{_CAPS_WORD})?,[ \t]?(?!(?:MD|RN|DO|NP|PA|PHD|MS|LPN)\b){_CAPS_WORD}"
+    # (more given names and particles: "GONZALEZ-RUIZ, MARIA DEL CARMEN")
+    rf"(?:[ \t](?!(?:MD|RN|DO|NP|PA|PHD|MS|LPN|MRN|DOB|AGE|SEX)\b){_CAPS_WORD}){{0,3}}"
     r"(?:[ \t][A-Z](?![A-Za-z])\.?)?)"
 )
 _LOWER_TITLED = rx.compile(

@@ -74,6 +74,12 @@ DATE_PATTERNS: tuple[tuple[str, rx.Pattern, float], ...] = (
         ),
         0.8,
     ),
+    # '25. 12. 1.: a two-digit year after an apostrophe, dots and spaces (Korean forms).
+    (
+        "ymd2",
+        rx.compile(r"['’](?P<y>\d{2})(?P<s>\.)\s?" + _M + r"\.\s?" + _D + r"(?!\d)\.?"),
+        0.85,
+    ),
     # 3/9/21 (US, two-digit year last; slashes only).
     (
         "mdy2",

@@ -26,7 +26,7 @@ import deid.text.recognizers.rx as rx
 from deid.text import lexicons
 from deid.text.recognizers.ko_names import CELL_AFTER, CELL_BEFORE, korean_role_before
 
-__all__ = ["any_name", "find_more_english_names", "is_role_word"]
+__all__ = ["any_name", "find_more_english_names", "is_role_word", "roman_given_name"]
 
 # Latin letters with accents (Araújo, Grün, Fernández) count as letters of a name.
 _UP = "A-ZÀ-ÖØ-ÞĀ-ž"  # Latin Extended-A has both cases (Petrović, Yıldız, Łukasz)
@@ -74,7 +74,9 @@ _ROLE_WORD = rx.compile(rf"(?:{_ROLES})")
 # A role as a field's label and a name written family-first: "Client: Oyelaran, Babajide"
 # (the name after a colon first, then the role before it: one scan of the roles is costly).
 _COLON_COMMA_NAME = rx.compile(
-    rf"[:：]\s{{0,3}}({_CAPWORD}(?:[ -]{_CAPWORD})?, ?{_CAPWORD}(?:[ \t]{_CAPWORD})?)(?![{_UP}{_LO}])"
+    rf"[:：]\s{{0,3}}({_CAPWORD}(?:[ -]{_CAPWORD})?, ?(?:{_CAPWORD}(?:[ \t]{_CAPWORD})?"
+    # (or initials: "Pathologist: Kwon, H.")
+    rf"|(?!M\.D\.|D\.O\.|R\.N\.|N\.P\.|P\.A\.|D\.D\.S)[A-Z]\.(?:[ \t]?[A-Z]\.)?))(?![{_UP}{_LO}])"
 )
 _ROLE_BEFORE_COLON = rx.compile(rf"(?<![A-Za-z])(?:{_ROLES})\s?$")
 
@@ -110,7 +112,7 @@ _GIVEN_FAMILY = rx.compile(
 )
 # "Thompson, Gerald", "O'Donnell, Siobhan": a family name, a comma, a known given name.
 _FAMILY_COMMA_GIVEN = rx.compile(
-    rf"(?<![{_UP}{_LO}'’-])({_CAPWORD}(?: {_CAPWORD})?), ?([{_UP}][{_LO}]+)(?: [A-Z]\.)?(?![{_UP}{_LO}])"
+    rf"(?<![{_UP}{_LO}'’-])({_CAPWORD}(?: {_CAPWORD})?), ?([{_UP}][{_LO}]+)(?: [A-Z]\.)?(?![{_UP}{_LO}-])"
 )
 _PARTICLE = r"(?:de|da|del|della|di|du|la|le|van|von|der|den|dos|das|bin|binti|al|el|ter)"
 _RELATION = rx.compile(
@@ -161,7 +163,22 @@ _SPEAKER = rx.compile(
 # (three letters: two in brackets are as often an abbreviation, "주소(C.C.)")
 # (three dotted initials, or two right after an id: "participant GW-2231 (T.K.)")
 _INITIALS_IN_BRACKETS = rx.compile(r"\(((?:[A-Z]\.){3})\)|(?<=\d\s?)\(((?:[A-Z]\.){2})\)")
-_NOT_PERSON_INITIALS = frozenset(["B.I.D.", "T.I.D.", "Q.I.D.", "P.R.N.", "A.S.A.", "U.S.A."])
+_NOT_PERSON_INITIALS = frozenset(
+    [
+        "B.I.D.",
+        "T.I.D.",
+        "Q.I.D.",
+        "P.R.N.",
+        "A.S.A.",
+        "U.S.A.",
+        "U.S.",
+        "U.K.",
+        "A.M.",
+        "P.M.",
+        "P.O.",
+        "N.B.",
+    ]
+)
 # A person's initials after their label: "Initials: K.S.L.", "Pt initials JHK".
 _INITIALS_LABEL = rx.compile(
     r"(?i:\binitials?|이니셜)\s*[:：]?\s*((?:[A-Z]\.\s?){1,3}[A-Z]\.?|[A-Z]{1,2}(?:-[A-Z]{1,2}){1,3}|[A-Z]{2,3})(?![A-Za-z])"
@@ -173,72 +190,28 @@ _QUOTED_NAME = rx.compile(
     r"(?:\b[Bb]aby\s(?:[Bb]oy|[Gg]irl)|\bgoes by|\bknown as|\bnicknamed|\b(?:his|her|their|whose) name is)"
     r"\s[\"“']([A-Z][a-z]+(?:[ -][A-Z][a-z]+)?)[\"”']"
 )
+# Dotted initials as a field of their own between dashes or bars, as a log writes a
+# participant: "0031 — N.K. — eligible", "| J.-H.L. |".
+_INITIALS_FIELD = rx.compile(
+    r"(?:^|(?<=[—–|;]\s)|(?<=[—–|;]))[ \t]?((?:[A-Z]\.-?){2,3})(?=[ \t]?[—–|;])",
+    rx.M,
+)
+# A nickname in quotes inside a name: 'Guadalupe "Lupe" Ortiz'.
+_QUOTED_MIDDLE = rx.compile(
+    rf"(?<![{_UP}{_LO}])({_CAPWORD}[ \t][\x22“]{_CAPWORD}[\x22”][ \t]{_CAPWORD})(?![{_UP}{_LO}])"
+)
 # A letter's or message's sign-off: "Thanks, Tarek", "Best regards,\nIngrid Solberg".
 _SIGN_OFF = rx.compile(
     r"(?i:\b(?:thanks|thank you|many thanks|best|best regards|kind regards|regards|cheers|"
-    r"sincerely|yours sincerely|warm regards|warmly|respectfully|take care))[,!.]?[ \t]*\n?[ \t]*"
+    r"sincerely|yours sincerely|yours|yours truly|yours faithfully|warm regards|warmly|respectfully|"
+    r"take care))[,!.]?[ \t]*\n?[ \t]*"
     rf"({_CAPWORD}(?:[ \t]{_CAPWORD})?)(?![{_UP}{_LO}])"
 )
-# A known given name alone signing a message after a dash, closing its line: "ok thank
-# you! - Jess".
-_DASH_SIGNATURE = rx.compile(r"(?:^|[ \t])[-–—~][ \t]?([A-Z][a-z]{1,14})[ \t]*(?:\n|$)")
 # Vietnamese names, romanized: the middle name Thi/Van marks them ("Tran Thi Mai").
 _VIETNAMESE = rx.compile(
     rf"(?<![{_UP}{_LO}])({_CAPWORD}[ \t](?:Thi|Thị|Van|Văn)[ \t]{_CAPWORD}(?:[ \t]{_CAPWORD})?)(?![{_UP}{_LO}])"
 )
 
-# A name before an e-mail address in angle brackets: "To: Thomas Wright <t.wright@...>".
-_NAME_BEFORE_EMAIL = rx.compile(
-    rf"(?<![{_UP}{_LO}])({_CAPWORD}(?:[ \t](?:[A-Z]\.|{_CAPWORD})){{0,3}})[ \t]*<[^<>@\s]+@[^<>\s]+>"
-)
-# A greeting or a name alone opening a message: "Hi Ji-ho,", "Tom, the samples ...".
-_GREETING = rx.compile(
-    rf"(?i:\b(?:hi|hello|hey|good morning|good afternoon))[ \t]+({_CAPWORD})(?=[ \t]*[,!:])"
-)
-_OPENING_NAME = rx.compile(rf"^[ \t]*({_CAPWORD})(?=,[ \t])", rx.M)
-# A transcriptionist's or typist's initials in lower case: "Transcribed: kl", "tr: jh".
-# (after a colon only: "tr/ml" is no typist)
-_TYPIST = rx.compile(
-    r"(?i:\b(?:transcribed(?: by)?|typed(?: by)?|transcriptionist|tr|dt))\s?:\s?([a-z]{2,3})\b"
-    # ...or "transcribed by jlr" closing a line (the words, not the abbreviations)
-    r"|(?i:\b(?:transcribed|typed) by)\s([a-z]{2,3})[ \t]*\.?[ \t]*(?:\n|$)"
-)
-# A signature of initials and a post: "-- MLK / PGY2", "— JH, RN".
-_SIGNED_INITIALS = rx.compile(
-    r"(?:^|\n)[ \t]*(?:--?|—|–)[ \t]*([A-Z]{2,3})[ \t]?[/,][ \t]?"
-    r"(?:PGY-?\d|R[1-4]|MD|RN|NP|PA|DO|MS[1-4]|CRNA)\b[ \t]*(?:\n|$)"
-)
-# Lower-case initials after a staff label: "Sonographer: kj / Radiologist: ...".
-_STAFF_INITIALS = rx.compile(
-    r"(?i:\b(?:sonographer|technologist|tech|scribe|recorder|screener|phlebotomist|entered by|"
-    r"recorded by|charted by))\s?[:：]?\s?([a-z]{2,3})(?=[ \t]*(?:[/|,;]|\n|$))"
-)
-# A romanized given name signing after a dash, with a post after it: "— Hee-jin, unit clerk".
-_DASH_GIVEN = rx.compile(
-    r"(?:^|\s)[—–-]{1,2}[ \t]?([A-Z][a-z]+-[a-z]+)(?=,[ \t]?(?:[a-z]+[ \t])?(?:clerk|nurse|RN|MD|"
-    r"coordinator|secretary|scribe|aide|assistant|tech|therapist|interpreter|volunteer)\b)"
-)
-# A romanized Korean name typed in lower case: "kim minsu", "park ji-sung" (the most
-# common family names, a given name of two romanized syllables that is no English word).
-_LOWER_ROMAN = rx.compile(
-    r"(?<![A-Za-z@._/-])(kim|lee|park|choi|jung|jeong|kang|cho|yoon|yun|jang|lim|han|seo|shin|"
-    r"kwon|hwang|ahn|yoo|hong|jeon|moon|baek|nam|bae)\s([a-z]{2,}(?:-[a-z]{2,})?)(?![A-Za-z@._/-])"
-)
-# A given name typed in lower case after a relation: "pt's wife mary called" (census given
-# names, not the everyday words among them: "son will bring").
-_RELATION_LOWER = rx.compile(
-    r"\b(?:wife|husband|son|daughter|mother|father|mom|mum|dad|sister|brother|partner|"
-    r"girlfriend|boyfriend|fiancée?|niece|nephew|grandson|granddaughter)\s([a-z]{3,12})\b"
-)
-_LOWER_NOT_NAMES = lexicons.word_given_names()
-# A user name made of a name: "user jpark viewed", "login: minji.kim".
-_USER_NAME = rx.compile(
-    r"(?i:\b(?:user(?:name)?|login|account|uid))\s?[:=]?\s?([a-z]{1,3}[a-z]{2,12}(?:[._][a-z]{2,12})?)\b"
-)
-# Accounts of no person ("user admin": ad+min is no name).
-_SYSTEM_USERS = frozenset(
-    ["admin", "root", "guest", "system", "sysadmin", "operator", "service", "tester", "support"]
-)
 # One initial and a family name the lexicons know: "T. Aldana", "K. Wójcik".
 # (not after a digit: "PLT 58K. No bleeding")
 _ONE_INITIAL_SURNAME = rx.compile(rf"(?<![A-Za-z0-9.])([A-Z]\.\s?{_CAPWORD})(?![A-Za-z])")
@@ -530,6 +503,11 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
         out.append((m.start(group), m.end(group), 0.8))
     for m in _QUOTED_NAME.finditer(text):
         out.append((m.start(1), m.end(1), 0.75))
+    for m in _QUOTED_MIDDLE.finditer(text):
+        add(m.span(1), 0.75)
+    for m in _INITIALS_FIELD.finditer(text):
+        if m.group(1) not in _NOT_PERSON_INITIALS:
+            out.append((m.start(1), m.end(1), 0.7))
     for m in _INITIALS_IN_BRACKETS.finditer(text):
         group = 1 if m.group(1) else 2
         if m.group(group) not in _NOT_PERSON_INITIALS:
@@ -539,79 +517,6 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
     for m in _RELATION.finditer(text):
         add(_clean(text, *m.span(1)), 0.75)
     _lexicon_names(text, add)
-    # (their layout is the evidence: "Wright" before an address is a name, word or not)
-    out.extend((s, e, score) for (s, e), score in _message_names(text))
-    out.extend((s, e, score) for (s, e), score in _signature_names(text))
-    return out
-
-
-def _message_names(text: str) -> list[tuple[tuple[int, int], float]]:
-    """Names of e-mail and message layouts: before an address, after a greeting, opening
-    a message, a user name made of a name."""
-    out: list[tuple[tuple[int, int], float]] = []
-    given = _given_names()
-    for m in _NAME_BEFORE_EMAIL.finditer(text):
-        words = list(rx.finditer(r"\S+", m.group(1)))
-        while words and (
-            is_role_word(words[0].group(0)) or words[0].group(0).lower() in _NOT_NAMES
-        ):
-            words.pop(0)
-        if words:
-            out.append(((m.start(1) + words[0].start(), m.start(1) + words[-1].end()), 0.75))
-    for m in _GREETING.finditer(text):
-        out.append((m.span(1), 0.7))
-    for m in _OPENING_NAME.finditer(text):
-        word = m.group(1).lower()
-        if word in _census_given_names() or (
-            word not in lexicons.english_words()
-            and (_hyphenated_syllables(word) or (word in given and not _blocked(m.group(1))))
-        ):
-            out.append((m.span(1), 0.65))
-    surnames = _surnames()
-    for m in _USER_NAME.finditer(text):
-        parts = rx.split(r"[._]", m.group(1))
-        if len(parts) == 2:
-            ok = parts[0] in given or parts[1] in surnames
-        else:
-            word = parts[0]
-            ok = any(word[i:] in lexicons.roman_surnames() or word[i:] in surnames for i in (1, 2))
-        if ok and m.group(1) not in lexicons.english_words() and m.group(1) not in _SYSTEM_USERS:
-            out.append((m.span(1), 0.7))
-    return out
-
-
-def _signature_names(text: str) -> list[tuple[tuple[int, int], float]]:
-    """Names of signatures and hurried typing: initials and a post after a dash, staff
-    initials after a label, a given name signing after a dash, a typist's initials, a
-    romanized name in lower case."""
-    out: list[tuple[tuple[int, int], float]] = []
-    given = _given_names()
-    for m in _SIGNED_INITIALS.finditer(text):
-        out.append((m.span(1), 0.7))
-    for m in _STAFF_INITIALS.finditer(text):
-        out.append((m.span(1), 0.7))
-    for m in _DASH_SIGNATURE.finditer(text):
-        word = m.group(1)
-        if word.lower() in given and not _blocked(word) and not is_role_word(word):
-            out.append((m.span(1), 0.65))
-    for m in _DASH_GIVEN.finditer(text):
-        if not _blocked(m.group(1)) and not is_role_word(m.group(1)):
-            out.append((m.span(1), 0.7))
-    for m in _TYPIST.finditer(text):
-        group = 1 if m.group(1) else 2
-        out.append((m.span(group), 0.7))
-    census = _census_given_names()
-    for m in _RELATION_LOWER.finditer(text):
-        if m.group(1) in census and m.group(1) not in _LOWER_NOT_NAMES:
-            out.append((m.span(1), 0.65))
-    for m in _LOWER_ROMAN.finditer(text):
-        first = m.group(2)
-        if (
-            (_two_syllables(first.replace("-", "")) or _hyphenated_syllables(first))
-            and first not in lexicons.english_words()
-            and first not in lexicons.en_stopwords()
-        ):
-            out.append(((m.start(1), m.end(2)), 0.65))
     return out
 
 
@@ -621,6 +526,11 @@ def _two_syllables(word: str) -> bool:
         _ROMAN_SYLLABLE.fullmatch(word[:i]) and _ROMAN_SYLLABLE.fullmatch(word[i:])
         for i in range(1, len(word))
     )
+
+
+def roman_given_name(word: str) -> bool:
+    """Ji-won, Hyewon: a romanized Korean given name (public name of :func:`_roman_given`)."""
+    return _roman_given(word)
 
 
 def _roman_given(word: str) -> bool:

@@ -282,6 +282,13 @@ MRN_RULES = [
         group=1,
         validator=_has_digits(4),
     ),
+    # A log row's number before a person's initials: "0031 — N.K. — eligible".
+    Rule(
+        "MRN",
+        rx.compile(r"(?m:^)[ \t]*(\d{3,6})[ \t]?[—–|][ \t]?(?=(?:[A-Z]\.-?){2,3}[ \t]?[—–|])"),
+        0.75,
+        group=1,
+    ),
     # A letter's reference, with slashes: "our ref GWP/25/11093", "Your ref: KH/ONC/2291".
     Rule(
         "MRN",
@@ -324,7 +331,8 @@ MRN_RULES = [
         rx.compile(
             r"(?:(?<=(?:\b[MF]|남|여)\s?/\s?\d{1,3}\s?[/,]\s?)"
             r"|(?<![\d-])(?=\d{3,4}-\d{4,8}\s?/\s?(?:[MF]\b|남|여)\s?/\s?\d{1,3}))"
-            r"\d{3,4}-\d{4,8}(?![\d-])"
+            # (after sex and age, a number without a hyphen too: "[김태곤/M/67/30918827]")
+            r"(?:\d{3,4}-\d{4,8}|(?<=(?:\b[MF]|남|여)\s?/\s?\d{1,3}\s?[/,]\s?)\d{6,10})(?![\d-])"
         ),
         0.8,
     ),

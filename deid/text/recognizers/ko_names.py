@@ -55,6 +55,7 @@ _ROLE_BEFORE = rx.compile(
     r"[가-힣]{1,4}(?:간호사|코디네이터|상담사|치료사|복지사|병리사|방사선사|위생사|통역사|구조사)|"
     r"요양보호사|간병인|통역사|통역|경찰|경장|경사|경위|형사|기사|팀장|부장|과장|대리|주임|교사|"
     r"담당|작성|작성자|판독|확인|서명|보고자|인계자|인수자|인계|인수|진료|시술|시술자|집도|설명의사|설명자|의뢰자|"
+    r"상담|회신|마취|보조|처방의|조제|"
     r"성명|이름|환자명|환자|보호자|대리인|신청인|대상자|내담자|수진자|피보험자|예금주|수신|발신|"
     r"남편|아내|처|부인|배우자|딸|아들|자녀|어머니|아버지|엄마|아빠|모|부|형|누나|언니|오빠|동생|"
     r"남동생|여동생|형제|자매|손자|손녀|조카|며느리|사위|할머니|할아버지|시어머니|시아버지|장모|장인|"
@@ -169,6 +170,8 @@ _FOREIGN_AFTER_LABEL = rx.compile(
     r"(?:통역사?|보호자|성명|이름|환자명?|작성자|담당자?|대상자|간병인|Interpreter)\s?[:：]\s?"
     r"([가-힣]{2,6})(?![가-힣])"
 )
+# A name masked in its middle: "윤*희 (F/44)", "김○수 님" (two of three syllables still name).
+_MASKED_NAME = rx.compile(r"(?<![가-힣])([가-힣])[*＊○◯●Xx]([가-힣]{1,2})(?![가-힣])")
 # A family name alone after an English title: "Wound repair by Dr. 봉".
 _TITLE_SURNAME = rx.compile(r"\b(?:Dr|Prof)\.?\s?([가-힣]{1,2})(?![가-힣])")
 # A Korean family name and a given name apart, before sex and age: "김 아나스타샤 (F/39)",
@@ -472,6 +475,16 @@ class KoreanNameScorer:
             out.append((m.start(), m.end(), 0.75))
         for m in _VIETNAMESE_GLUED.finditer(text):
             out.append((m.start(), m.end(), 0.7))
+        for m in _MASKED_NAME.finditer(text):
+            line_start = text.rfind("\n", 0, m.start()) + 1
+            before = text[max(line_start, m.start() - 16) : m.start()]
+            after = text[m.end() : m.end() + 10]
+            if surname_share(m.group(1)) > 0 and (
+                _SEX_AGE_AFTER.match(after.lstrip(" ("))
+                or (after[:1] == " " and _TITLE_AFTER.match(after.lstrip()))
+                or korean_role_before(before)
+            ):
+                out.append((m.start(), m.end(), 0.7))
         for m in _TITLE_SURNAME.finditer(text):
             family = m.group(1)
             if (family in _COMPOUND or len(family) == 1) and surname_share(family) > 0:

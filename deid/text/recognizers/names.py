@@ -12,11 +12,13 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 import deid.text.recognizers.rx as rx
 from deid.text import lexicons
 from deid.text.recognizers.case_names import find_case_names
+from deid.text.recognizers.en_layouts import find_layout_names
 from deid.text.recognizers.en_names import any_name, find_more_english_names, is_role_word
 from deid.text.recognizers.ko_names import KoreanNameScorer
 from deid.text.recognizers.note_names import (
     aligned_row_names,
     bracketed_names,
+    given_names_again,
     listed_latin_names,
     listed_names,
     repeated_names,
@@ -254,7 +256,8 @@ _PARTICLE_WORD = rx.compile(_PARTICLES)
 _GENERATION = rx.compile(r"(?:II|III|IV|Jr|Sr|Jnr|Snr)\.?,?")
 _TITLE_RE = rx.compile(
     r"\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Sister|Sr|Rev|Reverend|Fr|Father|Imam|Rabbi|"
-    rf"Pastor|Deacon|Brother)\.?\s+((?:[A-Z]\.\s?){{0,2}}(?:{_PARTICLES}\s)*{_CAP}"
+    # (initials with or without their dots: "Dr J. Okoye", "Dr J Okoye")
+    rf"Pastor|Deacon|Brother)\.?\s+((?:[A-Z](?:\.\s?|\s)){{0,2}}(?:{_PARTICLES}\s)*{_CAP}"
     rf"(?:[ \t](?:{_PARTICLES}[ \t])*{_CAP}){{0,2}})"
 )
 _MONTH_GIVEN = frozenset(["april", "may", "june", "july", "august"])
@@ -293,10 +296,13 @@ _NAME_WORD = rx.compile(
     r"(?:-[A-Za-zÀ-ÖØ-öø-ÿĀ-ž][a-zß-öø-ÿĀ-ž'’]*)?$|^[A-Z]{2,}(?:-[A-Z]+)?$|^[A-Z]\.$"
 )
 # A first name after a relation word: "daughter Emily", "his wife, Maria".
-_COMMA_NAME_INITIAL = rx.compile(r",[ \t]?\S+[ \t]([A-Z])$")
+# (or after a family name alone: "Pt: Smith J")
+_BARE_INITIAL = rx.compile(r"[A-Z]\.?")
+_COMMA_NAME_INITIAL = rx.compile(r"(?:,[ \t]?\S+|^[A-Z][a-z]+)[ \t]([A-Z])$")
 _REL_BEFORE_RE = rx.compile(
     r"\b(?:daughter|son|wife|husband|mother|father|sister|brother|niece|nephew|grandson|granddaughter|"
     r"friend|partner|fiancée?|boyfriend|girlfriend|neighbou?r|caregiver|guardian|named|called|"
+    r"comadre|compadre|godmother|godfather|goddaughter|godson|"
     # opening a sentence too: "Husband Reza cell 010-..."
     r"(?:(?<=\n)|(?<=[.;:] )|(?<![\s\S]))(?:Daughter|Wife|Husband|Mother|Father|Sister|Brother|Partner))"
     r"\b,?\s+"
@@ -375,15 +381,17 @@ def _titled_names(text: str, roman: frozenset[str]) -> list[tuple[int, int, bool
             out.append((s, e, True))  # "Dr van der Berg": the particles open the family name
         elif words[0].lower() in roman or _looks_name_word(words[0]):
             out.append((s, e, False))
+        elif len(words) >= 2 and _BARE_INITIAL.fullmatch(words[0]) and _looks_name_word(words[-1]):
+            out.append((s, e, True))  # "Dr J Okoye": an initial without its dot
     return out
 
 
 def _without_initial(text: str, start: int, end: int) -> tuple[int, int | None]:
     """(end without a closing middle initial, the end with it, or None if there is none)."""
-    initial = _COMMA_NAME_INITIAL.search(text, start, end)
+    initial = _COMMA_NAME_INITIAL.search(text[start:end])
     if initial is None or text[end : end + 1].isalnum():
         return end, None
-    return len(text[: initial.start(1)].rstrip()), end
+    return len(text[: start + initial.start(1)].rstrip()), end
 
 
 def find_english_names(text: str) -> list[tuple[int, int, float]]:
@@ -405,7 +413,8 @@ def find_english_names(text: str) -> list[tuple[int, int, float]]:
             start += len(words[0])
             start += len(text[start:]) - len(text[start:].lstrip())
             words.pop(0)
-        if len(words) >= min_words and _ok_sequence(words, text[end : end + 20]):
+        enough = len(words) + (kept is not None) >= min_words  # (the initial is a word)
+        if enough and words and _ok_sequence(words, text[end : end + 20]):
             out.append((start, kept if kept is not None and end == name_end else end, score))
 
     for s, e, checked in _titled_names(text, roman):
@@ -505,7 +514,8 @@ _EPONYM_COMPOUND = rx.compile(r"[A-Z][a-z'’]+-[a-z]+")
 # Words that open an NER span and are no part of the name: how family are called, and
 # verbs of the note ("Discussed", "Visiting").
 _NOT_NAME_OPENER_WORDS = (
-    "mom mum dad papa mama grandma grandpa granny nana auntie aunty uncle sis bro baby"
+    "mom mum dad papa mama grandma grandpa granny nana auntie aunty uncle sis bro baby "
+    "yours sincerely regards thanks cheers best faithfully truly"
 )
 _NOT_NAME_OPENERS = frozenset(_NOT_NAME_OPENER_WORDS.split())
 
@@ -572,6 +582,7 @@ class PersonRecognizer(EntityRecognizer):
         ]
         spans.extend(scorer.find(text))
         spans.extend(find_more_english_names(text))
+        spans.extend(find_layout_names(text))
         spans.extend(find_english_names(text))
         spans.extend(find_structured_names(text))
         spans.extend(find_word_given_names(text))
@@ -594,5 +605,6 @@ class PersonRecognizer(EntityRecognizer):
         spans.extend(listed_names(text, spans, scorer))
         spans.extend(listed_latin_names(text, spans))
         spans.extend(bracketed_names(text, spans, scorer))
-        spans.extend(repeated_names(text, spans))
+        spans.extend(repeated_names(text, spans, scorer))
+        spans.extend(given_names_again(text, spans, scorer))
         return spans

@@ -25,12 +25,13 @@ from functools import cache
 
 import deid.text.recognizers.rx as rx
 from deid.text import lexicons
-from deid.text.recognizers.en_names import is_role_word
+from deid.text.recognizers.en_names import is_role_word, roman_given_name
 from deid.text.recognizers.ko_names import NAME_SUFFIXES, KoreanNameScorer, surname_share
 
 __all__ = [
     "aligned_row_names",
     "bracketed_names",
+    "given_names_again",
     "listed_latin_names",
     "listed_names",
     "repeated_names",
@@ -41,7 +42,12 @@ _HANGUL_RUN = rx.compile(r"[가-힣]+")
 _LATIN_NAME = rx.compile(r"[A-Z][A-Za-z'’.\- ]{2,40}")
 # What may follow a repeated Korean name: what the scorer cuts off a name (a particle, an
 # honorific, a copula), longest first.
-_KO_TAIL = rx.compile("(?:" + "|".join(rx.escape(t) for t in NAME_SUFFIXES) + ")?(?![가-힣])")
+# (and 네, a person's household: "최정남네 삼 남매")
+_KO_TAIL = rx.compile(
+    "(?:"
+    + "|".join(rx.escape(t) for t in (*NAME_SUFFIXES, "네", "네가", "네는", "네의"))
+    + ")?(?![가-힣])"
+)
 _ROW_WORD = rx.compile(r"[가-힣]{2,8}")
 # The next item after a name in a list: a separator, then a Hangul word.
 # An arrow hands over from one name to the next ("Given by 한소희 → 권나래").
@@ -55,10 +61,27 @@ _LABEL_AFTER = rx.compile(r"\s?[:：]|\s?\d")
 _ROMAN_GIVEN = rx.compile(r"[A-Z][a-z]{1,4}-[a-z]{2,5}")
 
 
-def repeated_names(text: str, spans: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
-    """Other occurrences of the names in ``spans`` (whole words) in ``text``."""
+def repeated_names(
+    text: str, spans: list[tuple[int, int, float]], scorer: KoreanNameScorer | None = None
+) -> list[tuple[int, int, float]]:
+    """Other occurrences of the names in ``spans`` (whole words) in ``text``; a Korean
+    given name alone (two syllables) only where Kiwi reads no word ("수정이가 ... 오타 수정")."""
     out: list[tuple[int, int, float]] = []
     seen: set[str] = set()
+    for s, name in _name_forms(text, spans):
+        if name in seen or not _repeatable(name):
+            continue
+        seen.add(name)
+        out.extend(_occurrences(text, s, name))
+    short = [sp for sp in out if sp[1] - sp[0] == 2 and _HANGUL.match(text, sp[0])]
+    if scorer is not None and short:
+        known = {sp for sp, k in zip(short, scorer.known_words(text, short), strict=True) if k}
+        out = [sp for sp in out if sp not in known]
+    return out
+
+
+def _name_forms(text: str, spans: list[tuple[int, int, float]]) -> list[tuple[int, str]]:
+    """(start, form) of each found name and the parts of a Latin name said alone."""
     names: list[tuple[int, str]] = []
     for s, e, _ in spans:
         name = text[s:e]
@@ -66,35 +89,68 @@ def repeated_names(text: str, spans: list[tuple[int, int, float]]) -> list[tuple
         parts = name.split()
         if len(parts) < 2 or _HANGUL.match(name):
             continue
-        # the family name alone, as a note goes on: "Giorgos Papadakis ... Papadakis"
-        if len(parts[-1]) >= 4:
-            names.append((s + len(name) - len(parts[-1]), parts[-1]))
+        family, given = _latin_parts(name)
+        # the family name alone, as a note goes on: "Giorgos Papadakis ... Papadakis", in
+        # capitals too: "Smith J ... J SMITH's daughter"
+        if family and len(family) >= 4:
+            names.append((s + name.find(family), family))
+            if not family.isupper():
+                names.append((s + name.find(family), family.upper()))
         # the given name alone, where it is one: "Visited Agnes (Agnes Kowalczyk)",
         # "Hae-won Seok ... Thanks, Hae-won"
-        if _is_given(parts[0]):
-            names.append((s, parts[0]))
-    for s, name in names:
-        if name in seen or not _repeatable(name):
+        if given and _is_given(given):
+            names.append((s + name.find(given), given))
+        # a nickname in quotes inside it: 'Guadalupe "Lupe" Ortiz ... Lupe cleans'
+        for part in parts[1:-1]:
+            if part[:1] in "\x22“" and part[-1:] in "\x22”" and len(part) > 4:
+                names.append((s + name.find(part) + 1, part[1:-1]))
+    return names
+
+
+def _occurrences(text: str, s: int, name: str) -> list[tuple[int, int, float]]:
+    """The whole-word occurrences of ``name`` in ``text`` other than the one at ``s``."""
+    out: list[tuple[int, int, float]] = []
+    korean = _HANGUL.match(name) is not None
+    at = text.find(name)
+    while at >= 0:
+        start, end = at, at + len(name)
+        at = text.find(name, end)
+        if start == s:
             continue
-        seen.add(name)
-        korean = _HANGUL.match(name) is not None
-        at = text.find(name)
-        while at >= 0:
-            start, end = at, at + len(name)
-            at = text.find(name, end)
-            if start == s:
+        before = text[start - 1 : start] if start else ""
+        after = text[end : end + 8]
+        if before and (before.isalpha() or before in "'’-"):
+            continue  # inside a longer word
+        if korean:
+            if _KO_TAIL.match(after) is None:
                 continue
-            before = text[start - 1 : start] if start else ""
-            after = text[end : end + 8]
-            if before and (before.isalpha() or before in "'’-"):
-                continue  # inside a longer word
-            if korean:
-                if _KO_TAIL.match(after) is None:
-                    continue
-            elif after[:1].isalpha() or after[:1] in "'’-":
-                continue
-            out.append((start, end, 0.6))
+        elif after[:1].isalpha() or (after[:1] in "'’-" and not _POSSESSIVE.match(after)):
+            continue
+        else:
+            initial = _INITIAL_BEFORE.search(text, max(0, start - 3), start)
+            start = initial.start() if initial is not None else start  # "J SMITH"
+        out.append((start, end, 0.6))
     return out
+
+
+_POSSESSIVE = rx.compile(r"['’]s(?![A-Za-z])")
+_INITIAL_BEFORE = rx.compile(r"(?<![A-Za-z.])[A-Z]\.?[ \t]$")
+_INITIAL_WORD = rx.compile(r"[A-Z]\.?")
+
+
+def _latin_parts(name: str) -> tuple[str | None, str | None]:
+    """(family name, given name) of a Latin name: "Kim, Hyewon" -> ("Kim", "Hyewon"),
+    "Agnes Kowalczyk" -> ("Kowalczyk", "Agnes"), "Smith J" -> ("Smith", None)."""
+    if "," in name:
+        before, _, after = name.partition(",")
+        rest = [w for w in after.split() if not _INITIAL_WORD.fullmatch(w)]
+        return (before.split()[-1] if before.split() else None), (rest[0] if rest else None)
+    words = [w for w in name.split() if not _INITIAL_WORD.fullmatch(w)]
+    if not words:
+        return None, None
+    if len(words) == 1:
+        return words[0], None
+    return words[-1], words[0]
 
 
 # The same name in the other script, in brackets right after a found one: "Olivia Kim
@@ -238,6 +294,36 @@ def bracketed_names(
     return out
 
 
+# What may follow a given name said alone: the familiar 이, a particle, a vocative, 씨/님.
+_GIVEN_TAIL = r"(?:이)?(?:가|는|를|랑|도|한테|에게|의|야|아|나|씨|님)?(?![가-힣])"
+
+
+def given_names_again(
+    text: str, spans: list[tuple[int, int, float]], scorer: KoreanNameScorer
+) -> list[tuple[int, int, float]]:
+    """The given name of a found Korean name, said alone elsewhere in the note: "아내
+    윤순덕 님 ... \"순덕이 어디 갔냐\"" (not a word Kiwi knows: 수정 of 이수정 stays)."""
+    candidates: list[tuple[int, int, float]] = []
+    seen: set[str] = set()
+    found = {(s, e) for s, e, _ in spans}
+    for s, e, _ in spans:
+        name = text[s:e]
+        if not _HANGUL.match(name) or len(name) not in (3, 4):
+            continue
+        given = name[2:] if len(name) == 4 else name[1:]
+        if len(given) != 2 or given in seen or given in lexicons.ko_name_stopwords():
+            continue
+        seen.add(given)
+        for m in rx.finditer(rf"(?<![가-힣]){given}{_GIVEN_TAIL}", text):
+            start = m.start()
+            if not any(fs <= start < fe for fs, fe in found):
+                candidates.append((start, start + 2, 0.6))
+    if not candidates:
+        return []
+    known = scorer.known_words(text, candidates)
+    return [c for c, k in zip(candidates, known, strict=True) if not k]
+
+
 def _known_hangul(text: str, pair: rx.Match, scorer: KoreanNameScorer) -> bool:
     """Is any word of the pair's Hangul one Kiwi knows?"""
     start = pair.start(2)
@@ -255,6 +341,8 @@ def _is_given(word: str) -> bool:
         return False
     if "-" in word:
         return _ROMAN_GIVEN.fullmatch(word) is not None
+    if roman_given_name(word):
+        return True  # "Kim, Hyewon ... Hyewon ate"
     return (
         low in lexicons.world_given_names()
         or low in _en_given()

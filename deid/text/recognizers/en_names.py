@@ -26,7 +26,7 @@ import deid.text.recognizers.rx as rx
 from deid.text import lexicons
 from deid.text.recognizers.ko_names import CELL_AFTER, CELL_BEFORE, korean_role_before
 
-__all__ = ["any_name", "find_more_english_names", "is_role_word", "roman_given_name"]
+__all__ = ["LANGUAGES", "any_name", "find_more_english_names", "is_role_word", "roman_given_name"]
 
 # Latin letters with accents (Araújo, Grün, Fernández) count as letters of a name.
 _UP = "A-ZÀ-ÖØ-ÞĀ-ž"  # Latin Extended-A has both cases (Petrović, Yıldız, Łukasz)
@@ -124,6 +124,19 @@ _RELATION = rx.compile(
 )
 
 
+# Languages before an interpreter's name, never a family name before a comma there:
+# "Interpreter used: Spanish, Lucía Paredes".
+_LANGUAGE_LIST = (
+    "spanish, english, korean, chinese, mandarin, cantonese, japanese, vietnamese, russian, "
+    "french, german, arabic, thai, tagalog, mongolian, uzbek, nepali, hindi, urdu, portuguese"
+)
+LANGUAGES = frozenset(_LANGUAGE_LIST.split(", "))
+# What a family history says of a relative, in capitals: no name.
+_DISEASE_ACRONYM_LIST = (
+    "MI CAD DM HTN CVA CHF COPD CA AF AFIB PE DVT TB HIV HCV HBV CKD ESRD SLE RA ALS AD PD BPH "
+    "IHD ACS AAA GERD IBD UC OA OSA PCOS SCD ADHD ASD MR NIDDM IDDM"
+)
+_DISEASE_ACRONYMS = frozenset(_DISEASE_ACRONYM_LIST.split())
 # "Dear Ji-woo,", "Dear Mrs. Kowalski,": whom a letter is written to.
 _SALUTATION = rx.compile(
     rf"\bDear[ \t]+(?:(?:Mr|Mrs|Ms|Mx|Dr|Prof)\.?[ \t]+)?({_CAPWORD}(?:[ \t]{_CAPWORD}){{0,2}})[ \t]*[,:!\n]"
@@ -233,6 +246,16 @@ _PERSON_VERB_AFTER = rx.compile(
     r"visited|was seen|is seen|was admitted|is admitted|was discharged|is a \d|was a \d|is an? "
     r"\d|has been|had been|tolerated|tolerates|remains|remained|appears|appeared|verbalized|"
     r"verbalizes|expressed|expresses|requested|requests|consented|signed)\b"
+)
+# A full name as the subject of a history: "HPI: Lowell Petrakis is a 66M who ...".
+_SUBJECT_NAME = rx.compile(
+    rf"(?<![{_UP}{_LO}'’.-])({_CAPWORD}(?:[ \t]{_CAPWORD}){{1,2}})"
+    r"(?=\s(?:is|was)\s(?:a|an)\s\d{1,3}|\s(?:presents|presented|reports|denies|states)\b)"
+)
+# A relative's given name in brackets: "Two daughters, one (Eleni) is a nurse".
+_RELATIVE_IN_BRACKETS = rx.compile(
+    r"(?i:\b(?:daughters?|sons?|sisters?|brothers?|children|kids|grandchildren|wife|husband|"
+    rf"partner|mother|father|parents|siblings?)\b)[^.\n()]{{0,20}}\(({_CAPWORD})\)"
 )
 # "ABUBAKAR, Halima", "HUANG, Wei": a family name in capitals, a comma, a given name.
 _CAPS_FAMILY_COMMA_GIVEN = rx.compile(
@@ -472,7 +495,8 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
         if m.group(1).lower() in given:
             add(_clean(text, *m.span()), 0.7)
     for m in _FAMILY_COMMA_GIVEN.finditer(text):
-        if m.group(2).lower() in given and not _blocked(m.group(1).split()[-1]):
+        family = m.group(1).split()[-1]
+        if m.group(2).lower() in given and not _blocked(family) and family.lower() not in LANGUAGES:
             add(_clean(text, *m.span()), 0.7)
     for m in _SALUTATION.finditer(text):
         if m.group(1).split()[0].lower() not in _NOT_SALUTED:
@@ -505,6 +529,13 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
         out.append((m.start(1), m.end(1), 0.75))
     for m in _QUOTED_MIDDLE.finditer(text):
         add(m.span(1), 0.75)
+    for m in _SUBJECT_NAME.finditer(text):
+        last = m.group(1).split()[-1]
+        if last.lower() not in lexicons.english_words() or any_name(last):
+            add(_clean(text, *m.span(1)), 0.75)  # (not "Bell Palsy is a ...")
+    for m in _RELATIVE_IN_BRACKETS.finditer(text):
+        if not _blocked(m.group(1)) and m.group(1).lower() not in lexicons.english_words():
+            add(m.span(1), 0.7)
     for m in _INITIALS_FIELD.finditer(text):
         if m.group(1) not in _NOT_PERSON_INITIALS:
             out.append((m.start(1), m.end(1), 0.7))
@@ -515,7 +546,8 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
     for m in _VIETNAMESE.finditer(text):
         add(m.span(1), 0.75)
     for m in _RELATION.finditer(text):
-        add(_clean(text, *m.span(1)), 0.75)
+        if m.group(1).split()[0] not in _DISEASE_ACRONYMS:  # "father MI at 58"
+            add(_clean(text, *m.span(1)), 0.75)
     _lexicon_names(text, add)
     return out
 

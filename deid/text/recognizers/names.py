@@ -13,7 +13,12 @@ import deid.text.recognizers.rx as rx
 from deid.text import lexicons
 from deid.text.recognizers.case_names import find_case_names
 from deid.text.recognizers.en_layouts import find_layout_names
-from deid.text.recognizers.en_names import any_name, find_more_english_names, is_role_word
+from deid.text.recognizers.en_names import (
+    LANGUAGES,
+    any_name,
+    find_more_english_names,
+    is_role_word,
+)
 from deid.text.recognizers.ko_names import KoreanNameScorer
 from deid.text.recognizers.note_names import (
     aligned_row_names,
@@ -409,7 +414,7 @@ def find_english_names(text: str) -> list[tuple[int, int, float]]:
             end -= len(words[-1])
             end = len(text[:end].rstrip())
             words.pop()
-        while words and not _looks_name_word(words[0]):
+        while words and (not _looks_name_word(words[0]) or words[0].lower() in LANGUAGES):
             start += len(words[0])
             start += len(text[start:]) - len(text[start:].lstrip())
             words.pop(0)
@@ -493,7 +498,9 @@ def _trim_ner(text: str, start: int, end: int) -> tuple[int, int]:
     while words and is_role_word(words[0].group(0)):
         words.pop(0)
     # an English word that is no name opens it: "Dad Joaquín", "Discussed Hodgkin-type"
-    while len(words) > 1 and _plain_english(words[0].group(0)):
+    while len(words) > 1 and (
+        _plain_english(words[0].group(0)) or words[0].group(0).lower() in LANGUAGES
+    ):
         words.pop(0)
     if not words:
         return start, start

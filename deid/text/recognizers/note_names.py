@@ -252,6 +252,7 @@ _LATIN_HANGUL_PAIR = rx.compile(
     r"(?=\s?,\s?(?:[MF]|남|여|\d{1,3}\s?(?:세|[MF]))|\s?/\s?(?:[MF]|남|여|\d))"
 )
 # A name in hanja before its Hangul writing: "金英子(김영자)".
+_HANJA_IN_BRACKETS = rx.compile(r"\s?\(([\u4e00-\u9fff]{2,4})[),]")
 _HANJA_BEFORE = rx.compile(r"([\u4e00-\u9fff]{2,4})\s?\($")
 
 
@@ -274,10 +275,13 @@ def bracketed_names(
         if _same_family(hangul, pair.group(1)) or foreign:
             start = pair.start(1) + words[0].start()
             out.extend([(start, pair.end(1), 0.7), (pair.start(2), pair.end(2), 0.7)])
-    for s, _, _ in spans:
+    for s, e, _ in spans:
         hanja = _HANJA_BEFORE.search(text, max(0, s - 6), s)
         if hanja is not None and _HANGUL.match(text, s):
             out.append((hanja.start(1), hanja.end(1), 0.7))
+        after = _HANJA_IN_BRACKETS.match(text, e)  # "Xu Ming (徐明)"
+        if after is not None:
+            out.append((after.start(1), after.end(1), 0.7))
     for s, e, _ in spans:
         name = text[s:e]
         korean = _HANGUL.match(name) is not None

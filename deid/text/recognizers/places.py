@@ -159,7 +159,7 @@ _KO_ORG_SUFFIX = (
     r"전자|물산|상사|제약|식품|운수|택시|가공|농협|수협|축협|농산|수산|기증원|경로당|어린이집|유치원|"
     r"장례식장|평가원|진흥원|관리원|관리청|자동차|중공업|물류|사단|여단|군단|학교|탄광|광업소|"
     # shops and trades that notes name: pharmacies, dental labs, opticians, sports clubs
-    r"약국|기공소|안경원|산후조리원|FC|"
+    r"약국|기공소|안경원|산후조리원|FC|제철|제강|에너지|항공|해운|백화점|"
     # courts, prosecutors, prisons, and the Red Cross
     r"법원|검찰청|경찰청|교도소|구치소|적십자사)"
 )
@@ -361,7 +361,7 @@ KO_CLINIC = rx.compile(
 _KO_ORG_END = rx.compile(_KO_ORG_SUFFIX)
 _TRADE_SUFFIX = rx.compile(
     r"(?:생명|화재|해상|시멘트|광업|건설|산업|정밀|전자|물산|상사|제약|식품|운수|택시|가공|농산|수산|"
-    r"자동차|중공업|물류)$"
+    r"자동차|중공업|물류|제철|제강|에너지|항공|해운|백화점)$"
 )
 
 
@@ -533,16 +533,20 @@ def _affiliation_ok(m: rx.Match, text: str) -> bool:
 # A workplace named after 직장/근무처 without a colon: "직장 강원랜드 교대근무" (a proper noun
 # Kiwi reads; 직장 동료, 직장 생활 are words).
 KO_WORKPLACE = rx.compile(
-    r"(?:직장|근무처|근무지|회사)\s{1,2}([가-힣A-Za-z0-9]{2,12})(?=\s|[,.)]|에서|에|의|$)"
+    r"(?:직장|근무처|근무지|회사)\s{1,2}(?P<org>[가-힣A-Za-z0-9]{2,12})(?=\s|[,.)]|에서|에|의|$)"
+    # ...or in brackets after the word: "회사(네이버)를 그만둔 뒤"
+    r"|(?:직장|근무처|근무지|회사)\s?\((?P<org>[가-힣A-Za-z0-9]{2,12})(?P<bracket>\))"
 )
 
 
 def _ko_workplace_ok(m: rx.Match, text: str) -> bool:
-    line_start = text.rfind("\n", 0, m.start(1)) + 1
-    line_end = text.find("\n", m.end(1))
+    if m.group("bracket"):
+        return True  # in brackets after 회사: what else would it be
+    line_start = text.rfind("\n", 0, m.start("org")) + 1
+    line_end = text.find("\n", m.end("org"))
     line = text[line_start : line_end if line_end >= 0 else len(text)]
     proper, known = line_words(line)
-    s, e = m.start(1) - line_start, m.end(1) - line_start
+    s, e = m.start("org") - line_start, m.end("org") - line_start
     if any(ks < e and s < ke for ks, ke in known):
         return False
     return any(ps == s and pe >= e for ps, pe in proper)
@@ -657,7 +661,7 @@ ORG_RULES = [
     Rule("ORGANIZATION", BRAND_ORG, 0.6, group=1, validator=_brand_ok, name="brand"),
     Rule("ORGANIZATION", AFFILIATION_ORG, 0.6, group=1, validator=_affiliation_ok),
     Rule("ORGANIZATION", SHOP_ORG, 0.6, group=1, validator=_distinct_name, name="shop"),
-    Rule("ORGANIZATION", KO_WORKPLACE, 0.65, group=1, validator=_ko_workplace_ok),
+    Rule("ORGANIZATION", KO_WORKPLACE, 0.65, group="org", validator=_ko_workplace_ok),
     Rule("ORGANIZATION", PREFIX_ORG, 0.7, group=1, validator=_distinct_name, name="prefix_org"),
     Rule("ORGANIZATION", CARE_PLACE_ORG, 0.6, group=1, validator=_care_place_ok, name="care_place"),
     Rule("ORGANIZATION", SERVICE_ORG, 0.6, group=1, validator=_service_org_ok, name="service"),

@@ -282,6 +282,25 @@ MRN_RULES = [
         group=1,
         validator=_has_digits(4),
     ),
+    # The last four digits of a social security or card number: "SSN on file (last 4 4471)".
+    Rule(
+        "MRN",
+        rx.compile(
+            r"(?i:\b(?:SSN|social security|social|card|acct|account)\b[^\n]{0,20}?\blast\s?(?:4|four)"
+            r"(?:\s?digits)?)\s?[:#(]?\s?(\d{4})(?!\d)"
+        ),
+        0.85,
+        group=1,
+    ),
+    # A REDCap record: "REDCap note — record 118".
+    Rule(
+        "MRN",
+        rx.compile(
+            r"(?i:\bREDCap\b[^\n]{0,30}?\brecord(?:\s?(?:ID|#|no\.?))?)\s?[:#]?\s?(\d{1,8})(?!\d)"
+        ),
+        0.85,
+        group=1,
+    ),
     # A log row's number before a person's initials: "0031 — N.K. — eligible".
     Rule(
         "MRN",

@@ -1,4 +1,4 @@
-"""Recall on notes the scrubber was not written for: twenty-seven hand-written corpora.
+"""Recall on notes the scrubber was not written for: thirty-four hand-written corpora.
 
 Each corpus was written by hand, in styles unlike the dev set's templates, before the
 round of work that then looked at its misses; each was scored once on arrival, and that
@@ -85,6 +85,32 @@ first score is the honest figure for unseen notes:
   after fresh25: 0.926 overall, PERSON 0.944 (36), DATE 0.846, MRN, PHONE and
   ORGANIZATION 1.000, character precision 1.000.
 
+Round 6 (this round: each corpus committed alone with its arrival score, then its misses
+mended in the next commit):
+
+- ``fresh27.md`` (30 notes: operative records, radiology dictation, 119 run sheets,
+  pedigrees, outside pathology consults, trial screening logs, critical-value calls) before
+  round 6: 0.920 overall, PERSON 0.915 (117), MRN 0.875, ORGANIZATION 0.842, precision 0.992;
+- ``fresh28.md`` (30 specialty notes full of eponyms and scales that look like names) before
+  round 6: 0.945 overall, PERSON 0.981 (107), ORGANIZATION 0.684, precision 0.963;
+- ``fresh29.md`` (30 notes: given names that are English words -- Grace, Hope, Major --
+  and native Korean given names that are words -- 하늘, 한결, 구슬; a hanja name, a court
+  case number) after round 6's first commit: 0.880 overall, PERSON 0.864 (110), MRN 0.667;
+- ``fresh30.md`` (30 notes: ALL-CAPS and all-lower-case notes, raw speech-to-text
+  dictation, e-signatures, Western names in Hangul, NPI/DEA numbers) after round 6's second
+  commit: 0.876 overall, PERSON 0.868 (106), MRN 0.727, DATE 0.895;
+- ``fresh31.md`` (30 notes stressing identifier shapes: phones with dots, spaces, spaced
+  hyphens, extensions, a number half in words; RRNs without a hyphen, masked or front half
+  only; spelled-out e-mail) after round 6's third commit: 0.932 overall, PHONE 0.917 (36),
+  MRN 0.933, KR_RRN 0.800 (5), EMAIL 0.857 (7), PERSON 0.935;
+- ``fresh32.md`` (30 notes: patient banners, certificates with spaced names, "Smith J",
+  screening logs of initials, masked names, nicknames, ages over 90) after round 6's fourth
+  commit: 0.869 overall, PERSON 0.840 (106), MRN 0.692 (13);
+- ``fresh33.md`` (30 notes in document kinds: gross descriptions quoting a label, nursing
+  admission assessments, H&P social histories, records-copy requests, consents,
+  certificates, incident reports) after round 6's fifth commit: 0.954 overall, PERSON 0.952
+  (105), ORGANIZATION 0.750 -- the issue's overall and PERSON goals met on arrival.
+
 Round 3 added the world name lists (names-dataset: given and family names of 105
 countries), rules for a lone name with little context, and note-level passes (a found
 name again, rows of the same shape, lists: ``recognizers/note_names.py``). fresh3, whose
@@ -116,7 +142,7 @@ after a person's label, shops by brand, roads alone, hospitals named kind-first 
 San Rafael), staff initials, dates' closing periods (3rd Dec., 12.3.). fresh7, whose misses
 round 5 did not look at, went from 0.953 to 0.969 (PERSON 0.942 to 0.961).
 
-All are now tuned on (fresh10-fresh24 only for the few misses of their first score). The floors are what the scrubber reaches
+All are now tuned on (fresh10-fresh33 only for the misses of their first score). The floors are what the scrubber reaches
 on each (it is deterministic): a change that loses recall on any fails here. The goal
 of the issue (overall and PERSON recall >= 0.95 on unseen notes) is not met on every
 arrival: the corpora have scored 0.85-0.97 overall on arrival (the last four:
@@ -127,7 +153,9 @@ PERSON 0.952, fresh21 0.908 with PERSON 0.977, fresh22 0.929 with PERSON 0.914,
 fresh23 0.750 with PERSON 0.778,
 fresh24 0.981 with PERSON 1.000,
 fresh25 1.000 with PERSON 1.000,
-fresh26 0.926 with PERSON 0.944).
+fresh26 0.926 with PERSON 0.944; round 6: fresh27 0.920 with PERSON 0.915, fresh28 0.945
+with PERSON 0.981, fresh29 0.880 with PERSON 0.864, fresh30 0.876 with PERSON 0.868, fresh31
+0.932 with PERSON 0.935, fresh32 0.869 with PERSON 0.840, fresh33 0.954 with PERSON 0.952).
 """
 
 from __future__ import annotations
@@ -168,6 +196,13 @@ FRESH23 = CORPUS.parent / "fresh23.md"
 FRESH24 = CORPUS.parent / "fresh24.md"
 FRESH25 = CORPUS.parent / "fresh25.md"
 FRESH26 = CORPUS.parent / "fresh26.md"
+FRESH27 = CORPUS.parent / "fresh27.md"
+FRESH28 = CORPUS.parent / "fresh28.md"
+FRESH29 = CORPUS.parent / "fresh29.md"
+FRESH30 = CORPUS.parent / "fresh30.md"
+FRESH31 = CORPUS.parent / "fresh31.md"
+FRESH32 = CORPUS.parent / "fresh32.md"
+FRESH33 = CORPUS.parent / "fresh33.md"
 _IDS = {"PHONE": 1.0, "KR_RRN": 1.0, "EMAIL": 1.0}
 
 # corpus -> (overall recall, character precision, {type: recall})
@@ -231,6 +266,29 @@ FLOORS: dict[str, tuple[float, float, dict[str, float]]] = {
     ),
     "fresh25": (0.995, 0.995, {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0}),
     "fresh26": (0.995, 0.995, {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0}),
+    "fresh27": (
+        0.995,
+        0.99,
+        {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0, "ADDRESS": 1.0, "ORGANIZATION": 1.0},
+    ),
+    "fresh28": (0.985, 0.995, {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0, "ADDRESS": 1.0}),
+    "fresh29": (
+        0.985,
+        0.995,
+        {**_IDS, "PERSON": 0.98, "MRN": 1.0, "DATE": 1.0, "ORGANIZATION": 1.0},
+    ),
+    "fresh30": (0.995, 0.995, {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0}),
+    "fresh31": (
+        0.995,
+        0.98,
+        {**_IDS, "PERSON": 1.0, "KR_RRN": 1.0, "MRN": 1.0, "DATE": 1.0, "PASSPORT": 1.0},
+    ),
+    "fresh32": (
+        0.99,
+        0.995,
+        {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0, "AGE": 1.0, "ADDRESS": 1.0},
+    ),
+    "fresh33": (0.99, 0.995, {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0, "KR_RRN": 1.0}),
 }
 
 
@@ -274,6 +332,13 @@ def _score(scrubber: Scrubber, path: Path) -> PhiScore:
         ("fresh24", FRESH24),
         ("fresh25", FRESH25),
         ("fresh26", FRESH26),
+        ("fresh27", FRESH27),
+        ("fresh28", FRESH28),
+        ("fresh29", FRESH29),
+        ("fresh30", FRESH30),
+        ("fresh31", FRESH31),
+        ("fresh32", FRESH32),
+        ("fresh33", FRESH33),
     ],
 )
 def test_recall_on_hand_written_notes_holds(scrubber: Scrubber, name: str, path: Path) -> None:
@@ -317,6 +382,13 @@ def test_corpora_are_well_formed() -> None:
         FRESH24,
         FRESH25,
         FRESH26,
+        FRESH27,
+        FRESH28,
+        FRESH29,
+        FRESH30,
+        FRESH31,
+        FRESH32,
+        FRESH33,
     ):
         notes = load(path)
         assert notes

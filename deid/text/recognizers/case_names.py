@@ -33,6 +33,11 @@ _CAPS_LABELLED = rx.compile(
     rf"(?:[ \t](?!(?:MD|RN|DO|NP|PA|PHD|MS|LPN|MRN|DOB|AGE|SEX)\b){_CAPS_WORD}){{0,3}}"
     r"(?:[ \t][A-Z](?![A-Za-z])\.?)?)"
 )
+# A name in brackets written family-first with the family name in capitals: "Specimen
+# SO-25-1102 (BECKER, Franziska)".
+_CAPS_COMMA_IN_BRACKETS = rx.compile(
+    r"\(((?:[A-Z]{2,}(?:-[A-Z]{2,})?),[ \t]?([A-Z][a-z]+(?:[ -][A-Z]?[a-z]+)?))\)"
+)
 _LOWER_TITLED = rx.compile(
     r"(?<![A-Za-z])(?:dr|doctor|mr|mrs|ms|pt|patient|nurse)\.?[ \t]([a-z][a-z'’-]{2,})"
     r"(?:[ \t]([a-z][a-z'’-]{2,}))?(?![A-Za-z])"
@@ -93,6 +98,9 @@ def find_case_names(text: str) -> list[tuple[int, int, float]]:
                 words.pop()  # "DR. SMITH TODAY": the name ends before a word
             if words:
                 out.append((m.start(1) + words[0].start(), m.start(1) + words[-1].end(), 0.8))
+        for m in _CAPS_COMMA_IN_BRACKETS.finditer(text):
+            if not _plain(m.group(2).split()[0].split("-")[0]):
+                out.append((m.start(1), m.end(1), 0.75))
         for m in _CAPS_LABELLED.finditer(text):
             family = m.group(1).split(",")[0]
             if family.split()[-1].lower() not in lexicons.en_stopwords():  # the label says it

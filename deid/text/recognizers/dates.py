@@ -159,6 +159,20 @@ DATE_PATTERNS: tuple[tuple[str, rx.Pattern, float], ...] = (
         ),
         0.95,
     ),
+    # 3rd of December 2025 (British letters)
+    (
+        "d_mon_y",
+        rx.compile(
+            r"(?=\d)(?<!\d)"
+            + _D
+            + r"(?P<ord>st|nd|rd|th)?\s+of\s+"
+            + _MON
+            + r"\.?,?\s+"
+            + _Y4
+            + r"(?!\d)"
+        ),
+        0.95,
+    ),
     # 05-Mar-2021
     ("d_mon_y", rx.compile(r"(?<!\d)" + _D + r"-" + _MON + r"-" + _Y4 + r"(?!\d)"), 0.95),
     # 01DEC2025, 14Nov2025 (run together, as lab and radiology systems print them)

@@ -26,7 +26,14 @@ import deid.text.recognizers.rx as rx
 from deid.text import lexicons
 from deid.text.recognizers.ko_names import CELL_AFTER, CELL_BEFORE, korean_role_before
 
-__all__ = ["LANGUAGES", "any_name", "find_more_english_names", "is_role_word", "roman_given_name"]
+__all__ = [
+    "CITIES",
+    "LANGUAGES",
+    "any_name",
+    "find_more_english_names",
+    "is_role_word",
+    "roman_given_name",
+]
 
 # Latin letters with accents (Araújo, Grün, Fernández) count as letters of a name.
 _UP = "A-ZÀ-ÖØ-ÞĀ-ž"  # Latin Extended-A has both cases (Petrović, Yıldız, Łukasz)
@@ -131,6 +138,15 @@ _LANGUAGE_LIST = (
     "french, german, arabic, thai, tagalog, mongolian, uzbek, nepali, hindi, urdu, portuguese"
 )
 LANGUAGES = frozenset(_LANGUAGE_LIST.split(", "))
+# Cities that NER and the lexicons read as people (two capitalized words): a place is no name.
+_CITY_LIST = (
+    "san francisco|san diego|san jose|san antonio|los angeles|las vegas|abu dhabi|sao paulo|"
+    "são paulo|buenos aires|kuala lumpur|tel aviv|hong kong|ho chi minh|new delhi|santa monica|"
+    "santa clara|santa cruz|rio de janeiro|mexico city|cape town|saint louis|st louis|st. louis|"
+    "salt lake city|new york|new jersey|new orleans|costa rica|puerto rico|sri lanka|addis ababa|"
+    "phnom penh|ulaanbaatar|dar es salaam|port moresby"
+)
+CITIES = frozenset(_CITY_LIST.split("|"))
 # What a family history says of a relative, in capitals: no name.
 _DISEASE_ACRONYM_LIST = (
     "MI CAD DM HTN CVA CHF COPD CA AF AFIB PE DVT TB HIV HCV HBV CKD ESRD SLE RA ALS AD PD BPH "
@@ -461,6 +477,8 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
         nxt = _EPONYM_NEXT.match(text, span[1])
         if nxt is not None and nxt.group(1).lower() in lexicons.eponyms():
             return  # "Ann" of "Ann Arbor stage": the name of a named thing
+        if text[span[0] : span[1]].lower() in CITIES:
+            return  # "Invitae (San Francisco)": a place
         if any(_blocked(w) for w in rx.findall(r"[^\s,()]+", text[span[0] : span[1]])):
             return  # "Baby Kang", "Specialty Registrar": a word of the span is no name
         if _NUMBER_LABEL.search(text[span[0] : span[1]]) and _NUMBER_AFTER.match(text, span[1]):

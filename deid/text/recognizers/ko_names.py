@@ -155,6 +155,12 @@ _FOREIGN_PAIR_TITLED = rx.compile(
     r"|(?<![가-힣0-9])([가-힣]{1,5}) ([가-힣]{2,6})"
     r"(?=\s?\((?:[가-힣]{2,6},\s?)?(?:[MF]|남|여)\s?/\s?\d)"
 )
+# A foreign name of one word before 씨 and a nationality in brackets: "뚜이 씨(베트남, 결혼이주)".
+_GIVEN_NATIONALITY = rx.compile(
+    r"(?<![가-힣])([가-힣]{2,5})\s?(?:씨|님)\s?\((?:베트남|중국|필리핀|캄보디아|태국|몽골|"
+    r"우즈베키스탄|카자흐스탄|키르기스스탄|러시아|일본|미국|캐나다|네팔|인도네시아|스리랑카|미얀마|"
+    r"방글라데시|파키스탄|인도|라오스|동티모르|나이지리아|가나|우크라이나|조선족|고려인)"
+)
 # A common Korean family name and a foreign given name of three syllables or more, glued,
 # after a role: "(통역 김나타샤)".
 _SURNAME_LONG_GIVEN = rx.compile(r"(?<![가-힣])([가-힣])[가-힣]{3,5}(?![가-힣])")
@@ -378,7 +384,13 @@ def _unsurnamed_candidates(text: str) -> list[tuple[rx.Match, int, int, float, s
         first, second = m.group(g), m.group(g + 1)
         if first in _PERSON_LABELS or _korean_shaped(second):
             continue  # "대상 최막례 님": a label and a Korean name
+        if korean_role_before(first + " "):
+            # "통번역사 레티투 씨": a role and a name of one word
+            found.append((m, m.start(g + 1), m.end(g + 1), 0.7, "foreign"))
+            continue
         found.append((m, m.start(g), m.end(g + 1), 0.7, "foreign"))
+    for m in _GIVEN_NATIONALITY.finditer(text):
+        found.append((m, m.start(1), m.end(1), 0.7, "given"))
     for m in _FOREIGN_AFTER_LABEL.finditer(text):
         if not _NOT_A_NAME_END.search(m.group(1)):
             found.append((m, m.start(1), m.end(1), 0.7, "foreign"))

@@ -14,6 +14,7 @@ from deid.text import lexicons
 from deid.text.recognizers.case_names import find_case_names
 from deid.text.recognizers.en_layouts import find_layout_names
 from deid.text.recognizers.en_names import (
+    CITIES,
     LANGUAGES,
     any_name,
     find_more_english_names,
@@ -537,6 +538,8 @@ def _plain_english(word: str) -> bool:
 
 def _ner_person_ok(span_text: str, after: str) -> bool:
     if rx.search(r"[\d가-힣@/|:;()\[\]]", span_text):
+        return False
+    if span_text.lower() in CITIES:
         return False
     words = span_text.replace(",", " ").split()
     if any(

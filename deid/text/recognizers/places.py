@@ -24,8 +24,15 @@ _UNIT = rf"(?!(?:{_NOT_UNIT})(?![가-힣]))[가-힣]{{1,5}}(?:시|군|구)"
 _SUB = r"[가-힣0-9]{1,8}(?:읍|면|동|리|가)"
 _ROAD = r"[가-힣0-9]{1,10}(?:대로|로|길)(?:\s?\d{1,4}(?:번?길))?"
 _NUM = r"(?:산\s?)?\d{1,5}(?:-\d{1,5})?(?:번지)?"
+# A Gangwon city or county without 시/군, before its dong, eup or myeon: "원주 무실동 ...".
+_SHORT_CITY = (
+    r"(?:춘천|원주|강릉|동해|태백|속초|삼척|홍천|횡성|영월|평창|정선|철원|화천|양구|인제|양양)"
+    r"(?=\s[가-힣0-9]{1,8}(?:읍|면|동)(?![가-힣]))"
+)
 _DETAIL = (
     r"(?:,?\s?(?:[가-힣A-Za-z0-9]{1,12}(?:아파트|빌라|맨션|오피스텔|타운|빌딩)\s?)?(?:\d{1,4}\s?동\s?)?\d{1,5}\s?호"
+    # an apartment and its wing-unit in shorthand: "현대아파트 101-1001"
+    r"|,?\s?[가-힣A-Za-z0-9]{1,12}(?:아파트|빌라|맨션|오피스텔|단지)\s?\d{1,4}-\d{1,5}(?![\d-])"
     r"|,?\s?(?:지하\s?)?\d{1,3}\s?층(?:\s?\d{1,4}\s?호)?"
     # a building of any name, one or two words, then its wing, floor or unit: "H스퀘어 N동 7층",
     # "e편한세상 춘천한숲시티 102동 1403호"
@@ -35,7 +42,7 @@ _DETAIL = (
 )
 _POSTAL = r"(?:\(\d{5}\)\s?|\[\d{5}\]\s?|\d{5}\s)?"
 KO_ADDRESS = rx.compile(
-    rf"{_POSTAL}(?:(?:{_PROVINCES})\s)?(?:{_UNIT}\s){{1,2}}(?:{_SUB}\s)?"
+    rf"{_POSTAL}(?:(?:{_PROVINCES})\s)?(?:(?:{_UNIT}\s){{1,2}}|{_SHORT_CITY}\s)(?:{_SUB}\s)?"
     rf"(?:(?:{_ROAD})\s?{_NUM}|{_SUB}\s?{_NUM}|{_SUB}(?![가-힣]))"
     rf"{_DETAIL}"
 )
@@ -47,6 +54,18 @@ US_ADDRESS = rx.compile(
     r"(?:,?\s+(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Fl\.?|Floor|#)\s*[\dA-Z-]+)?,?\s+"
     r"[A-Z][A-Za-z.'-]*(?:\s+[A-Z][A-Za-z.'-]*){0,3},\s+[A-Z]{2}\s+\d{5}(?:-\d{4})?(?!\d)"
 )
+# A UK address, closed by its postcode: "Flat 3, 12 Rose Lane, Manchester M1 2AB",
+# "221 Kingsway, Cardiff CF10 3AT".
+UK_ADDRESS = rx.compile(
+    r"(?:\b(?:Flat|Apt\.?|Unit)[ \t][\dA-Z]{1,4},[ \t])?\b\d{1,5}[A-Z]?[ \t]"
+    r"[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,3},[ \t](?:[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?,?[ \t])?"
+    r"[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2}\b"
+)
+# A post-office box, with its town, state and ZIP: "PO Box 1187, Sitka, AK 99835".
+PO_BOX = rx.compile(
+    r"\b(?:P\.?[ \t]?O\.?[ \t]?Box|Post Office Box)[ \t]\d{1,6}"
+    r"(?:,[ \t][A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?,[ \t][A-Z]{2}[ \t]\d{5}(?:-\d{4})?)?"
+)
 # A street address without its city: "14 Maple Ct", "221 N Harbor View Dr, Apt 3B".
 US_STREET = rx.compile(
     # (a unit may open it, and a town close it: "Unit 4, 210 Cedar Lane, Wonju")
@@ -56,7 +75,9 @@ US_STREET = rx.compile(
     r"Terrace|Cir|Circle|Pkwy|Parkway|Hwy|Highway)\.?"
     r"(?:,?[ \t]+(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|#)[ \t]*[\dA-Z-]+)?(?![A-Za-z])"
     r"(?:,[ \t](?!(?:Mr|Mrs|Ms|Dr|Apt|Unit|Suite)\b)[A-Z][a-z]+(?:-si)?"
-    r"(?=[ \t]*(?:$|\n|[.;)]|,[ \t]?(?:[A-Z]{2}\b|Korea|Gangwon))))?"
+    r"(?=[ \t]*(?:$|\n|[.;)]|,[ \t]?(?:[A-Z]{2}\b|Korea|Gangwon)))"
+    # (Dublin's postal districts: "14 Ballymun Road, Dublin 9")
+    r"|,[ \t]Dublin[ \t]\d{1,2}W?(?!\d))?"
 )
 # Romanized Korean addresses: "12 Gangnam-daero, Seocho-gu, Seoul 06611", "Jungang-ro 12, Chuncheon-si".
 _RO_ROAD = r"[A-Z][a-z]+(?:-[a-z0-9]+)*-(?:daero|ro|gil)(?:\s?\d{1,4}(?:beon)?-?gil)?"
@@ -131,7 +152,7 @@ RO_ROAD_ALONE = rx.compile(
 )
 # What a Korean address always holds: a city, county or district word before a space, or
 # a road and its number.
-_KO_UNIT_WORD = rx.compile(r"[가-힣](?:시|군|구)\s")
+_KO_UNIT_WORD = rx.compile(r"[가-힣](?:시|군|구)\s|" + _SHORT_CITY)
 HANGUL = rx.compile(r"[가-힣]")
 _KO_ROAD_NUMBER = rx.compile(r"(?:대로|로|길)\s?(?:산\s?)?\d")
 ADDRESS_RULES = [
@@ -144,6 +165,8 @@ ADDRESS_RULES = [
     Rule("ADDRESS", KO_ADDRESS, 0.85, prefilter=_KO_UNIT_WORD),
     Rule("ADDRESS", KO_ADDRESS_PROVINCE_ONLY, 0.85, prefilter=_KO_ROAD_NUMBER),
     Rule("ADDRESS", US_ADDRESS, 0.85),
+    Rule("ADDRESS", UK_ADDRESS, 0.85, name="uk_address"),
+    Rule("ADDRESS", PO_BOX, 0.8, name="po_box"),
     Rule("ADDRESS", US_STREET, 0.75, name="us_street"),
     Rule("ADDRESS", RO_ROAD_ALONE, 0.6, group=1, name="ro_road_alone"),
     Rule("ADDRESS", STREET_ALONE, 0.6, group=1, name="street_alone"),
@@ -160,6 +183,8 @@ _KO_ORG_SUFFIX = (
     r"장례식장|평가원|진흥원|관리원|관리청|자동차|중공업|물류|사단|여단|군단|학교|탄광|광업소|"
     # shops and trades that notes name: pharmacies, dental labs, opticians, sports clubs
     r"약국|기공소|안경원|산후조리원|FC|제철|제강|에너지|항공|해운|백화점|"
+    # associations and clubs: 한국유방암환우회, 노인회
+    r"환우회|연합회|동호회|봉사회|노인회|부녀회|"
     # courts, prosecutors, prisons, and the Red Cross
     r"법원|검찰청|경찰청|교도소|구치소|적십자사)"
 )
@@ -389,7 +414,7 @@ _EN_ORG_SUFFIX = (
     # a hospital by its short name ("Mercy General", "Gangneung Asan"), lodgings
     r"General|Asan|Severance|Sacred\s+Heart|Resort|Inn|Lodge|Hostel|"
     r"Convent|Monastery|Abbey|[Pp]arish|Temple|Mosque|Cement|Mining|Steel|Chemicals?|Fisheries|Shipping|"
-    r"Marine|Textiles?|Dental|"
+    r"Marine|Textiles?|Dental|Pub|Tavern|Restaurant|Bakery|Diner|Bistro|Salon|Fitness|"
     # a firm by its trade alone ("Airlife Medical"), not a heading ("Past Medical History")
     r"Medical(?![ \t]+[A-Z])|"
     # public bodies that hold records of a person: police, courts, fire services
@@ -558,6 +583,24 @@ SHOP_ORG = rx.compile(
     r"\s(?:convenience store|store|supermarket|cafe|café|restaurant|shop|bakery|factory|warehouse|"
     r"gym|plant|branch|outlet)\b"
 )
+# A Korean chain by its brand, with its branch or kind after it: "스타벅스 명동점",
+# "이마트 춘천점", "CU 편의점" (the brands are a closed set; "장점", "문제점" have none).
+_KO_BRANDS = (
+    r"스타벅스|이마트24|이마트|홈플러스|롯데마트|롯데백화점|현대백화점|신세계백화점|신세계|다이소|올리브영|"
+    r"세븐일레븐|미니스톱|맥도날드|버거킹|롯데리아|파리바게뜨|뚜레쥬르|투썸플레이스|이디야|"
+    r"메가커피|빽다방|코스트코|하나로마트|쿠팡|배달의민족|교보문고"
+)
+KO_BRAND_BRANCH = rx.compile(
+    rf"(?<![가-힣A-Za-z0-9])((?:{_KO_BRANDS})\s?(?:[가-힣]{{1,6}}점|편의점|매장|물류센터|풀필먼트센터)?"
+    # (a brand in Latin letters only with its branch or kind: "CU 편의점", "GS25 춘천점")
+    r"|(?:CU|GS25|KFC)\s?(?:[가-힣]{1,6}점|편의점|매장))"
+    r"(?=(?:에서|에|의|은|는|을|를|과|와|으로|로|이|가|도)?(?![가-힣A-Za-z0-9]))"
+)
+# The NHS by its board or trust: "NHS Lothian", "NHS Greater Glasgow and Clyde".
+NHS_ORG = rx.compile(
+    r"\b(NHS[ \t](?!(?:number|no|No|Number)\b)[A-Z][a-z]+(?:[ \t](?:and[ \t])?[A-Z][a-z]+){0,3})"
+    r"(?![A-Za-z])"
+)
 # A place of care by its name alone after what happened there: "one admission at Bellevue",
 # "transferred from Sinchon Severance" (not a unit: "admitted to ICU", "to Medicine").
 CARE_PLACE_ORG = rx.compile(
@@ -661,6 +704,8 @@ ORG_RULES = [
     Rule("ORGANIZATION", BRAND_ORG, 0.6, group=1, validator=_brand_ok, name="brand"),
     Rule("ORGANIZATION", AFFILIATION_ORG, 0.6, group=1, validator=_affiliation_ok),
     Rule("ORGANIZATION", SHOP_ORG, 0.6, group=1, validator=_distinct_name, name="shop"),
+    Rule("ORGANIZATION", KO_BRAND_BRANCH, 0.7, group=1, name="ko_brand"),
+    Rule("ORGANIZATION", NHS_ORG, 0.7, group=1, name="nhs_board"),
     Rule("ORGANIZATION", KO_WORKPLACE, 0.65, group="org", validator=_ko_workplace_ok),
     Rule("ORGANIZATION", PREFIX_ORG, 0.7, group=1, validator=_distinct_name, name="prefix_org"),
     Rule("ORGANIZATION", CARE_PLACE_ORG, 0.6, group=1, validator=_care_place_ok, name="care_place"),

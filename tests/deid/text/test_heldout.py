@@ -1,4 +1,4 @@
-"""Recall on notes the scrubber was not written for: thirty-four hand-written corpora.
+"""Recall on notes the scrubber was not written for: thirty-five hand-written corpora.
 
 Each corpus was written by hand, in styles unlike the dev set's templates, before the
 round of work that then looked at its misses; each was scored once on arrival, and that
@@ -109,7 +109,11 @@ mended in the next commit):
 - ``fresh33.md`` (30 notes in document kinds: gross descriptions quoting a label, nursing
   admission assessments, H&P social histories, records-copy requests, consents,
   certificates, incident reports) after round 6's fifth commit: 0.954 overall, PERSON 0.952
-  (105), ORGANIZATION 0.750 -- the issue's overall and PERSON goals met on arrival.
+  (105), ORGANIZATION 0.750 -- the issue's overall and PERSON goals met on arrival;
+- ``fresh34.md`` (30 notes heavy in places and organizations: Korean apartment addresses in
+  shorthand, UK and Irish postcodes, a PO box, send-out labs, chains and their branches)
+  after round 6's sixth commit: 0.893 overall, ADDRESS 0.500 (12), ORGANIZATION 0.750 (40),
+  PERSON 0.975 (81).
 
 Round 3 added the world name lists (names-dataset: given and family names of 105
 countries), rules for a lone name with little context, and note-level passes (a found
@@ -142,7 +146,7 @@ after a person's label, shops by brand, roads alone, hospitals named kind-first 
 San Rafael), staff initials, dates' closing periods (3rd Dec., 12.3.). fresh7, whose misses
 round 5 did not look at, went from 0.953 to 0.969 (PERSON 0.942 to 0.961).
 
-All are now tuned on (fresh10-fresh33 only for the misses of their first score). The floors are what the scrubber reaches
+All are now tuned on (fresh10-fresh34 only for the misses of their first score). The floors are what the scrubber reaches
 on each (it is deterministic): a change that loses recall on any fails here. The goal
 of the issue (overall and PERSON recall >= 0.95 on unseen notes) is not met on every
 arrival: the corpora have scored 0.85-0.97 overall on arrival (the last four:
@@ -155,7 +159,7 @@ fresh24 0.981 with PERSON 1.000,
 fresh25 1.000 with PERSON 1.000,
 fresh26 0.926 with PERSON 0.944; round 6: fresh27 0.920 with PERSON 0.915, fresh28 0.945
 with PERSON 0.981, fresh29 0.880 with PERSON 0.864, fresh30 0.876 with PERSON 0.868, fresh31
-0.932 with PERSON 0.935, fresh32 0.869 with PERSON 0.840, fresh33 0.954 with PERSON 0.952).
+0.932 with PERSON 0.935, fresh32 0.869 with PERSON 0.840, fresh33 0.954 with PERSON 0.952, fresh34 0.893 with PERSON 0.975).
 """
 
 from __future__ import annotations
@@ -203,6 +207,7 @@ FRESH30 = CORPUS.parent / "fresh30.md"
 FRESH31 = CORPUS.parent / "fresh31.md"
 FRESH32 = CORPUS.parent / "fresh32.md"
 FRESH33 = CORPUS.parent / "fresh33.md"
+FRESH34 = CORPUS.parent / "fresh34.md"
 _IDS = {"PHONE": 1.0, "KR_RRN": 1.0, "EMAIL": 1.0}
 
 # corpus -> (overall recall, character precision, {type: recall})
@@ -289,6 +294,11 @@ FLOORS: dict[str, tuple[float, float, dict[str, float]]] = {
         {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0, "AGE": 1.0, "ADDRESS": 1.0},
     ),
     "fresh33": (0.99, 0.995, {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0, "KR_RRN": 1.0}),
+    "fresh34": (
+        0.995,
+        0.99,
+        {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0, "ADDRESS": 1.0, "ORGANIZATION": 1.0},
+    ),
 }
 
 
@@ -339,6 +349,7 @@ def _score(scrubber: Scrubber, path: Path) -> PhiScore:
         ("fresh31", FRESH31),
         ("fresh32", FRESH32),
         ("fresh33", FRESH33),
+        ("fresh34", FRESH34),
     ],
 )
 def test_recall_on_hand_written_notes_holds(scrubber: Scrubber, name: str, path: Path) -> None:
@@ -389,6 +400,7 @@ def test_corpora_are_well_formed() -> None:
         FRESH31,
         FRESH32,
         FRESH33,
+        FRESH34,
     ):
         notes = load(path)
         assert notes

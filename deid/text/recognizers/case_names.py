@@ -44,6 +44,12 @@ _LOWER_TITLED = rx.compile(
 )
 # (the second word in a lookahead, so that pairs overlap: "for elena petrova")
 _LOWER_PAIR = rx.compile(r"(?<![A-Za-z@._/-])([a-z]{3,})(?=[ \t]([a-z]{3,})(?![A-Za-z@._/-]))")
+# A lower-case name at a bed or before a post in brackets: "pls call re bed 12 park",
+# "from jess (RN)".
+_LOWER_AT_BED = rx.compile(r"\bbed[ \t]?\d{1,3}[a-z]?[ \t]([a-z]{2,12})(?![A-Za-z])")
+_LOWER_BEFORE_POST = rx.compile(
+    r"(?<![A-Za-z])([a-z]{3,12})[ \t]?\((?:RN|MD|NP|PA|LPN|CNA|RT|PT|OT|charge|nurse)\)"
+)
 _LOWER_SIGNED = rx.compile(
     r"(?:^|[ \t])[-–—]{1,2}[ \t]?([a-z]{2,3})[ \t](?:rn|md|np|pa|lpn|do)\b[ \t.]*(?:\n|$)"
 )
@@ -90,21 +96,31 @@ def _name_like(word: str) -> bool:
 
 
 def find_case_names(text: str) -> list[tuple[int, int, float]]:
+    """(start, end, score) of names in capitals and in lower case."""
+    caps = _capital_names(text) if rx.search(r"[A-Z]{2,}", text) else []
+    return caps + _lower_case_names(text)
+
+
+def _capital_names(text: str) -> list[tuple[int, int, float]]:
     out: list[tuple[int, int, float]] = []
-    if rx.search(r"[A-Z]{2,}", text):
-        for m in _CAPS_TITLED.finditer(text):
-            words = list(rx.finditer(r"\S+", m.group(1)))
-            while words and not _name_like(words[-1].group(0)):
-                words.pop()  # "DR. SMITH TODAY": the name ends before a word
-            if words:
-                out.append((m.start(1) + words[0].start(), m.start(1) + words[-1].end(), 0.8))
-        for m in _CAPS_COMMA_IN_BRACKETS.finditer(text):
-            if not _plain(m.group(2).split()[0].split("-")[0]):
-                out.append((m.start(1), m.end(1), 0.75))
-        for m in _CAPS_LABELLED.finditer(text):
-            family = m.group(1).split(",")[0]
-            if family.split()[-1].lower() not in lexicons.en_stopwords():  # the label says it
-                out.append((m.start(1), m.end(1), 0.8))
+    for m in _CAPS_TITLED.finditer(text):
+        words = list(rx.finditer(r"\S+", m.group(1)))
+        while words and not _name_like(words[-1].group(0)):
+            words.pop()  # "DR. SMITH TODAY": the name ends before a word
+        if words:
+            out.append((m.start(1) + words[0].start(), m.start(1) + words[-1].end(), 0.8))
+    for m in _CAPS_COMMA_IN_BRACKETS.finditer(text):
+        if not _plain(m.group(2).split()[0].split("-")[0]):
+            out.append((m.start(1), m.end(1), 0.75))
+    for m in _CAPS_LABELLED.finditer(text):
+        family = m.group(1).split(",")[0]
+        if family.split()[-1].lower() not in lexicons.en_stopwords():  # the label says it
+            out.append((m.start(1), m.end(1), 0.8))
+    return out
+
+
+def _lower_case_names(text: str) -> list[tuple[int, int, float]]:
+    out: list[tuple[int, int, float]] = []
     given, family_names = _given(), _family()
     for m in _LOWER_TITLED.finditer(text):
         first = m.group(1)
@@ -118,6 +134,14 @@ def find_case_names(text: str) -> list[tuple[int, int, float]]:
         first, second = m.group(1), m.group(2)
         if first in given and second in family_names and not _plain(first) and not _plain(second):
             out.append((m.start(1), m.end(2), 0.65))  # (end(2): inside the lookahead)
+    for m in _LOWER_AT_BED.finditer(text):
+        if m.group(1) in lexicons.roman_surnames() or (
+            m.group(1) in family_names and not _plain(m.group(1))
+        ):
+            out.append((m.start(1), m.end(1), 0.65))
+    for m in _LOWER_BEFORE_POST.finditer(text):
+        if m.group(1) in given and not _plain(m.group(1)):
+            out.append((m.start(1), m.end(1), 0.65))
     for m in _LOWER_SIGNED.finditer(text):
         out.append((m.start(1), m.end(1), 0.7))
     return out

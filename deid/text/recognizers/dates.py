@@ -380,6 +380,7 @@ _MD_TIME_BEFORE = rx.compile(
     r"d\.|b\.|DOD|recheck|repeat|due|enc|encounter|tel|"
     # an examination before its date: "Chest CT 9/8", "MRI 3/2", "echo 4/11"
     r"CT|MRI|MR|CXR|X-?ray|US|echo|ECG|EKG|EEG|PET|scan|biopsy|EGD|colonoscopy|labs?|culture|ED|ER|"
+    r"ICU|MICU|SICU|CCU|NICU|PICU|PACU|"
     r"entry for|addendum for|note for|charting for|"
     r"completed|performed|done|placed|drawn|collected|obtained|reviewed|signed|updated|"
     # the title of a note or log before its date: "Nursing note 3/17", "Handoff 3/17"

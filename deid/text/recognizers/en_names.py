@@ -64,6 +64,7 @@ _ROLES = (
     r"Consented|Dictated|Transcribed|Typed|Read) by|"
     r"[Aa]ide|[Cc]aregiver|[Cc]haplain|Detective|Deputy|[Cc]aseworker|[Ss]ponsor|PI|CRC|Investigator|"
     r"[Hh]ygienist|[Pp]hlebotomist|[Pp]aramedic|EMT|[Dd]ispatcher|[Vv]olunteer|[Ss]cribe|RT|RRT|"
+    r"PT|OT|SLP|SW|CM|"
     r"Imam|Rabbi|Pastor|Rev\.?|Reverend|Deacon|[Tt]echnician|[Dd]entist|[Oo]ptometrist|[Tt]rainer|"
     r"[Cc]oach|[Tt]eacher|[Pp]rincipal|[Tt]utor|[Dd]river"
 )
@@ -73,7 +74,8 @@ _CREDENTIALS = (
 )
 _ROLE_NAME = rx.compile(
     # (a note in brackets may sit between: "Interpreter (Polish): Agnieszka")
-    rf"(?:(?<![A-Za-z])(?:{_ROLES}))(?:\s?\([^()\n]{{1,20}}\))?\s*[:,-]?\s+"
+    # (a dash of any kind after the role: "RN – Ye-seul; PT – Bo-ra")
+    rf"(?:(?<![A-Za-z])(?:{_ROLES}))(?:\s?\([^()\n]{{1,20}}\))?\s*[:,\-–—]?\s+"
     rf"((?:{_INITIALS}\s?)?{_CAPWORD}(?:[ \t](?:{_INITIALS}|{_CAPWORD}|{_NAME_PARTICLE}(?=[ \t][{_UP}]))){{0,3}}"
     rf"|{_INITIALS}\s?{_CAPWORD})"
 )
@@ -224,6 +226,12 @@ _QUOTED_NAME = rx.compile(
 _INITIALS_FIELD = rx.compile(
     r"(?:^|(?<=[—–|;]\s)|(?<=[—–|;]))[ \t]?((?:[A-Z]\.-?){2,3})(?=[ \t]?[—–|;])",
     rx.M,
+)
+# A name after what names it: "Preferred name: Inga", "(first name Tunde)", "née Hartmann".
+_NAMED_AS = rx.compile(
+    r"(?i:\b(?:preferred name|goes by|nickname|first name|given name|last name|surname|family name|"
+    r"maiden name|née|nee|aka|a\.k\.a\.))[ \t]*[:=]?[ \t]*"
+    rf"[\x22“]?({_CAPWORD}(?:[ \t]{_CAPWORD})?)[\x22”]?(?![{_UP}{_LO}])"
 )
 # A nickname in quotes inside a name: 'Guadalupe "Lupe" Ortiz'.
 _QUOTED_MIDDLE = rx.compile(
@@ -547,6 +555,9 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
         out.append((m.start(1), m.end(1), 0.75))
     for m in _QUOTED_MIDDLE.finditer(text):
         add(m.span(1), 0.75)
+    for m in _NAMED_AS.finditer(text):
+        if not is_role_word(m.group(1).split()[0]):
+            out.append((m.start(1), m.end(1), 0.8))
     for m in _SUBJECT_NAME.finditer(text):
         last = m.group(1).split()[-1]
         if last.lower() not in lexicons.english_words() or any_name(last):

@@ -66,6 +66,7 @@ _ROLE_BEFORE = rx.compile(
     r"친구|동료|직장동료|룸메이트|이웃|산모|환아|고인|망인|부모|가족|staff|Staff|기록|기록자|회송의|"
     # kin with an order or side (큰딸, 장남, 외손자, 아들분), partners, shift labels
     r"(?:큰|작은|막내|맏|둘째|셋째|외|친|의붓)?(?:딸|아들|며느리|사위|손자|손녀|형|누나|언니|오빠|동생)(?:분|님)?|"
+    r"(?:외|친)(?:할머니|할아버지|삼촌|숙모|손자|손녀)|"
     r"장남|차남|삼남|장녀|차녀|삼녀|여자\s?친구|남자\s?친구|애인|약혼자|동거인|시누이|올케|처남|처제|형수|"
     r"매형|매제|고모|이모|삼촌|외삼촌|숙모|사촌|나이트|데이|이브닝|Night|Day|Eve|"
     r"[가-힣]{0,5}과|[A-Za-z가-힣]{0,4}팀|"
@@ -120,6 +121,8 @@ _FAMILIAR_NAME = rx.compile(
     r"(?<![가-힣])([가-힣]{2})['’\x22”]?이(?:가|는|를|랑|도|한테|에게|의|야|나|만|하고|와|와의)(?![가-힣])"
 )
 _FAMILIAR_LLR = 3.0
+# ...in quotes of its own, as a friend is named: 친구 "철민이"
+_QUOTED_FAMILIAR = rx.compile(r"[\x22“'‘]([가-힣]{2})이[\x22”'’]")
 _BRACKET_OR_COMMA = rx.compile(r"\s?[(,/]")
 # A given name alone: before 씨/님 and a relation in brackets ("보호자 철수 씨(형)"), or as a
 # child's name before 엄마/아빠 ("영희 엄마(정미란)", "지은이 엄마가").
@@ -155,11 +158,20 @@ _FOREIGN_PAIR_TITLED = rx.compile(
     r"|(?<![가-힣0-9])([가-힣]{1,5}) ([가-힣]{2,6})"
     r"(?=\s?\((?:[가-힣]{2,6},\s?)?(?:[MF]|남|여)\s?/\s?\d)"
 )
+# Countries and peoples in Hangul, as notes give a foreigner's nationality in brackets.
+_NATIONALITY_LIST = (
+    "베트남|중국|필리핀|캄보디아|태국|몽골|우즈베키스탄|우즈벡|카자흐스탄|키르기스스탄|러시아|일본|"
+    "미국|캐나다|네팔|인도네시아|스리랑카|미얀마|방글라데시|파키스탄|인도|라오스|동티모르|나이지리아|"
+    "가나|우크라이나|조선족|고려인|독일|영국|프랑스|스페인|이탈리아|호주|뉴질랜드|브라질|멕시코|"
+    "아르헨티나|칠레|페루|콜롬비아|튀르키예|터키|이란|이라크|사우디|이집트|에티오피아|케냐|남아공|"
+    "기니|말리|세네갈|카메룬|폴란드|루마니아|체코|헝가리|스웨덴|노르웨이|덴마크|핀란드|네덜란드|"
+    "벨기에|스위스|오스트리아|그리스|포르투갈|아일랜드|대만|홍콩|싱가포르|말레이시아|타지키스탄|"
+    "투르크메니스탄|아프가니스탄|시리아|요르단|레바논|이스라엘|한국|북한|탈북민"
+)
+NATIONALITIES = frozenset(_NATIONALITY_LIST.split("|"))
 # A foreign name of one word before 씨 and a nationality in brackets: "뚜이 씨(베트남, 결혼이주)".
 _GIVEN_NATIONALITY = rx.compile(
-    r"(?<![가-힣])([가-힣]{2,5})\s?(?:씨|님)\s?\((?:베트남|중국|필리핀|캄보디아|태국|몽골|"
-    r"우즈베키스탄|카자흐스탄|키르기스스탄|러시아|일본|미국|캐나다|네팔|인도네시아|스리랑카|미얀마|"
-    r"방글라데시|파키스탄|인도|라오스|동티모르|나이지리아|가나|우크라이나|조선족|고려인)"
+    rf"(?<![가-힣])([가-힣]{{2,5}})\s?(?:씨|님)\s?\((?:{_NATIONALITY_LIST})(?![가-힣])"
 )
 # A common Korean family name and a foreign given name of three syllables or more, glued,
 # after a role: "(통역 김나타샤)".
@@ -175,6 +187,17 @@ _NOT_A_LONG_NAME_END = rx.compile(r"(?:씨|님|이|가|은|는|을|를|의|과|�
 _FOREIGN_AFTER_LABEL = rx.compile(
     r"(?:통역사?|보호자|성명|이름|환자명?|작성자|담당자?|대상자|간병인|Interpreter)\s?[:：]\s?"
     r"([가-힣]{2,6})(?![가-힣])"
+)
+# A family name alone before a title, apart or glued: "김 교수님께", "정 간호사가", "박과장님",
+# "김쌤" (not a determiner: 전 교수님 is a former professor, 본/모/각/동/현 the same).
+_SURNAME_TITLE = (
+    r"교수님?|선생님?|간호사님?|과장님?|원장님?|팀장님?|실장님?|주임님?|부장님?|약사님?|전공의|"
+    r"전임의|치료사님?|복지사님?|쌤"
+)
+_SURNAME_TITLED = rx.compile(
+    rf"(?<![가-힣])(?!(?:전|현|본|모|각|귀|타|동|제|저|그|해|양|당|한|총|부|우|좌|상|하)(?:\s|{_SURNAME_TITLE}))"
+    rf"([가-힣])(?:\s(?={_SURNAME_TITLE})|(?=(?:{_SURNAME_TITLE})"
+    r"(?:께|께서|이|은|는|을|를|의|도|에게|한테|이가|~)?(?![가-힣])))"
 )
 # A name masked in its middle: "윤*희 (F/44)", "김○수 님" (two of three syllables still name).
 _MASKED_NAME = rx.compile(r"(?<![가-힣])([가-힣])[*＊○◯●Xx]([가-힣]{1,2})(?![가-힣])")
@@ -294,6 +317,7 @@ _NOT_NAME_END = frozenset("함됨음듯측쪽병증과실료법술약제적부�
 _HARD_END = frozenset("함됨음듯측쪽병증과실료법술약제적")
 # Noun suffixes after a known word (원무+과, 서명+일): never the end of a name there.
 _WORD_PLUS = frozenset("과실일팀부방표에량률치값")
+_PARTICLE_SYLLABLES = frozenset("은는을를와과도의가")
 # Endings of role nouns (신고자, 소방사, 면담의): a line's label, not its speaker.
 # ...or a case particle after a known word, when a listing rule took the two for a name
 # (전화+로 after "보호자(배우자 오금순)").
@@ -375,10 +399,21 @@ def _unsurnamed_candidates(text: str) -> list[tuple[rx.Match, int, int, float, s
     for m in _GIVEN_ALONE.finditer(text):
         if given_name_llr(m.group(1)) > _FAMILIAR_LLR:
             found.append((m, m.start(1), m.end(1), 0.65, "given"))
+    for m in _QUOTED_FAMILIAR.finditer(text):
+        given = m.group(1)
+        if (ord(given[-1]) - 0xAC00) % 28 and given_name_llr(given) > 0:
+            found.append((m, m.start(1), m.end(1) + 1, 0.65, "familiar"))
     for m in _QUOTED_GIVEN.finditer(text):
         given = m.group(1)
         if given_name_llr(given[-2:]) > 0 or _korean_shaped(given):
             found.append((m, m.start(1), m.end(1), 0.7, "quoted"))
+    return found + _foreign_candidates(text)
+
+
+def _foreign_candidates(text: str) -> list[tuple[rx.Match, int, int, float, str]]:
+    """Foreign names in Hangul: two words before 씨/님 or before nationality, sex and age, one
+    word after a label or before 씨 and a nationality, a family name glued to a long given name."""
+    found: list[tuple[rx.Match, int, int, float, str]] = []
     for m in _FOREIGN_PAIR_TITLED.finditer(text):
         g = 1 if m.group(1) else 3
         first, second = m.group(g), m.group(g + 1)
@@ -488,6 +523,9 @@ class KoreanNameScorer:
             out.append((m.start(), m.end(), 0.75))
         for m in _VIETNAMESE_GLUED.finditer(text):
             out.append((m.start(), m.end(), 0.7))
+        for m in _SURNAME_TITLED.finditer(text):
+            if surname_share(m.group(1)) >= 0.002:
+                out.append((m.start(1), m.end(1), 0.65))
         for m in _MASKED_NAME.finditer(text):
             line_start = text.rfind("\n", 0, m.start()) + 1
             before = text[max(line_start, m.start() - 16) : m.start()]
@@ -696,6 +734,8 @@ class KoreanNameScorer:
             context += 1.5  # a cell of its own in a table row: "| 맹도윤 | 10291174 | 59/M |"
         if word[-1] in _WORD_PLUS and (start, end - 1) in common:
             return None  # a known word and a noun suffix: 원무+과, 서명+일, 단톡+방
+        if word[-1] in _PARTICLE_SYLLABLES and (start, end - 1) in common:
+            return None  # a known word and its particle: 이름+은, 정보+와
         if word[-1] in _NOT_NAME_END and (
             context < 3.0 or (start, end) in common or len(word) == 2 or word[-1] in _HARD_END
         ):

@@ -154,7 +154,9 @@ _COMMON_SURNAMES = frozenset("김이박최정강조윤장임한오서신권황�
 # Labels before a name. Unambiguous labels may omit the colon; generic ones need it.
 _KO_LABEL = rx.compile(
     r"(?:(?:환자\s?명|환자\s?성명|성\s?명|보호자|주치의|담당의|담당\s?의사|작성자|판독의|의뢰의|상담자|예금주|"
-    r"보고자|확인자|검사자|유전상담|참석자|동석자|배석자|면담자|통역사|간병인|R\d|signed|Signed|Read by|Dictated by)\s{0,3}[:：]?"
+    r"보고자|확인자|검사자|유전상담|참석자|동석자|배석자|면담자|통역사|간병인|R\d|signed|Signed|Read by|Dictated by|"
+    # a name told in speech: "엄마 이름은 윤영자"
+    r"(?:이름|성함|성명)(?:은|는|이)?\s)\s{0,3}[:：]?"
     r"|(?:환자|이\s?름|담당|작성|판독|서명|대상|대상자|수신|발신|참조|Pt|Patient|Name|Caregiver|Guardian|"
     r"Attending|Resident|cc|CC)\s{0,3}[:：])"
     r"\s{0,3}(?:\([^()\n]{1,8}\)\s{0,2})?"

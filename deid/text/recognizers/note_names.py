@@ -26,7 +26,12 @@ from functools import cache
 import deid.text.recognizers.rx as rx
 from deid.text import lexicons
 from deid.text.recognizers.en_names import is_role_word, roman_given_name
-from deid.text.recognizers.ko_names import NAME_SUFFIXES, KoreanNameScorer, surname_share
+from deid.text.recognizers.ko_names import (
+    NAME_SUFFIXES,
+    NATIONALITIES,
+    KoreanNameScorer,
+    surname_share,
+)
 
 __all__ = [
     "aligned_row_names",
@@ -57,6 +62,7 @@ _NUMBER = rx.compile(r"\d+")
 _LATIN = rx.compile(r"[A-Za-z]+")
 _SPACES = rx.compile(r"\s+")
 _ROLE_END = frozenset("사의")
+_UNIT_NUMBER = rx.compile(r"\d+\s?(?:호실|호|번|병상)")
 _LABEL_AFTER = rx.compile(r"\s?[:：]|\s?\d")
 _ROMAN_GIVEN = rx.compile(r"[A-Z][a-z]{1,4}-[a-z]{2,5}")
 
@@ -249,7 +255,7 @@ def _same_family(hangul: str, latin: str) -> bool:
 # (박헤븐, F/29)", "Rain Cho (조레인, M/31)": found or not, the two writings name each other.
 _LATIN_HANGUL_PAIR = rx.compile(
     r"(?<![A-Za-z])([A-Z][a-z]+(?:[ -][A-Za-z][a-z]+){1,2})\s?\(([가-힣]{2,5}|[가-힣]{1,4} [가-힣]{1,4})"
-    r"(?=\s?,\s?(?:[MF]|남|여|\d{1,3}\s?(?:세|[MF]))|\s?/\s?(?:[MF]|남|여|\d))"
+    r"(?=\s?,\s?(?:[가-힣]{2,8},\s?)?(?:[MF]|남|여|\d{1,3}\s?(?:세|[MF]))|\s?/\s?(?:[MF]|남|여|\d))"
 )
 # A name in hanja before its Hangul writing: "金英子(김영자)".
 _HANJA_IN_BRACKETS = rx.compile(r"\s?\(([\u4e00-\u9fff]{2,4})[),]")
@@ -271,7 +277,17 @@ def bracketed_names(
         hangul = pair.group(2)
         # the same family name, or a foreign name of two words both ways: "Sato Kenji (사토
         # 켄지", not "John Miller (영어 강사" (words Kiwi knows)
-        foreign = " " in hangul and len(words) == 2 and not _known_hangul(text, pair, scorer)
+        # ...or a one-word transliteration no word Kiwi knows: "Bolat Nurlanovich (볼랏, 카자흐스탄"
+        foreign = (
+            (" " not in hangul or len(words) == 2)
+            and hangul not in NATIONALITIES  # "Anna Schmidt (독일, F/31)"
+            and not _known_hangul(text, pair, scorer)
+        )
+        if hangul in NATIONALITIES:
+            # the Latin name alone, before its nationality and sex or age: "Oyunchimeg
+            # Batbayar (몽골, F/52)"
+            out.append((pair.start(1) + words[0].start(), pair.end(1), 0.7))
+            continue
         if _same_family(hangul, pair.group(1)) or foreign:
             start = pair.start(1) + words[0].start()
             out.extend([(start, pair.end(1), 0.7), (pair.start(2), pair.end(2), 0.7)])
@@ -393,7 +409,12 @@ def aligned_row_names(
     for s, _ in found:
         line_start = text.rfind("\n", 0, s) + 1
         prefix = text[line_start:s]
-        if prefix.strip() and len(prefix) <= 12 and not _HANGUL.search(prefix):
+        # (a room or bed number may hold Hangul: "• 803호 Aziz Karimov")
+        if (
+            prefix.strip()
+            and len(prefix) <= 12
+            and not _HANGUL.search(_UNIT_NUMBER.sub("0", prefix))
+        ):
             named_shapes.add(_shape(prefix))
     openings: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for start, line in lines:

@@ -414,7 +414,7 @@ _EN_ORG_SUFFIX = (
     # a hospital by its short name ("Mercy General", "Gangneung Asan"), lodgings
     r"General|Asan|Severance|Sacred\s+Heart|Resort|Inn|Lodge|Hostel|"
     r"Convent|Monastery|Abbey|[Pp]arish|Temple|Mosque|Cement|Mining|Steel|Chemicals?|Fisheries|Shipping|"
-    r"Marine|Textiles?|Dental|Pub|Tavern|Restaurant|Bakery|Diner|Bistro|Salon|Fitness|"
+    r"Marine|Textiles?|Dental|Pub|Tavern|Restaurant|Bakery|Diner|Bistro|Salon|Fitness|Market|"
     # a firm by its trade alone ("Airlife Medical"), not a heading ("Past Medical History")
     r"Medical(?![ \t]+[A-Z])|"
     # public bodies that hold records of a person: police, courts, fire services
@@ -664,7 +664,12 @@ def _distinct_name(m: rx.Match, text: str) -> bool:
 def _labeled_org_ok(m: rx.Match, text: str) -> bool:
     """A name after the label, not another field: "insurance: policy no. JTB-22417781"."""
     value = m.group(1)
+    if _TITLE_OPENING.match(value):
+        return False  # "Employer: Mr. Yang": a person
     return not (value[:1].islower() or sum(c.isdigit() for c in value) >= 4)
+
+
+_TITLE_OPENING = rx.compile(r"(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.?\s")
 
 
 # A report header naming its lab or hospital: "GENETIC TEST REPORT (Macrogen)", "PET-CT 판독 (강릉의료원)".

@@ -1,4 +1,4 @@
-"""Recall on notes the scrubber was not written for: thirty-five hand-written corpora.
+"""Recall on notes the scrubber was not written for: thirty-six hand-written corpora.
 
 Each corpus was written by hand, in styles unlike the dev set's templates, before the
 round of work that then looked at its misses; each was scored once on arrival, and that
@@ -113,7 +113,11 @@ mended in the next commit):
 - ``fresh34.md`` (30 notes heavy in places and organizations: Korean apartment addresses in
   shorthand, UK and Irish postcodes, a PO box, send-out labs, chains and their branches)
   after round 6's sixth commit: 0.893 overall, ADDRESS 0.500 (12), ORGANIZATION 0.750 (40),
-  PERSON 0.975 (81).
+  PERSON 0.975 (81);
+- ``fresh35.md`` (30 notes: problem lists, checkbox forms, ward messenger and pager texts in
+  lower case, family names alone before 교수/선생님/간호사 and glued to 과장/쌤, care-team
+  lines with dashes, pedigree keys, bullet hand-over lists) after round 6's seventh commit:
+  0.859 overall, PERSON 0.833 (114), ORGANIZATION 0.818, DATE 0.933.
 
 Round 3 added the world name lists (names-dataset: given and family names of 105
 countries), rules for a lone name with little context, and note-level passes (a found
@@ -146,7 +150,7 @@ after a person's label, shops by brand, roads alone, hospitals named kind-first 
 San Rafael), staff initials, dates' closing periods (3rd Dec., 12.3.). fresh7, whose misses
 round 5 did not look at, went from 0.953 to 0.969 (PERSON 0.942 to 0.961).
 
-All are now tuned on (fresh10-fresh34 only for the misses of their first score). The floors are what the scrubber reaches
+All are now tuned on (fresh10-fresh35 only for the misses of their first score). The floors are what the scrubber reaches
 on each (it is deterministic): a change that loses recall on any fails here. The goal
 of the issue (overall and PERSON recall >= 0.95 on unseen notes) is not met on every
 arrival: the corpora have scored 0.85-0.97 overall on arrival (the last four:
@@ -159,7 +163,7 @@ fresh24 0.981 with PERSON 1.000,
 fresh25 1.000 with PERSON 1.000,
 fresh26 0.926 with PERSON 0.944; round 6: fresh27 0.920 with PERSON 0.915, fresh28 0.945
 with PERSON 0.981, fresh29 0.880 with PERSON 0.864, fresh30 0.876 with PERSON 0.868, fresh31
-0.932 with PERSON 0.935, fresh32 0.869 with PERSON 0.840, fresh33 0.954 with PERSON 0.952, fresh34 0.893 with PERSON 0.975).
+0.932 with PERSON 0.935, fresh32 0.869 with PERSON 0.840, fresh33 0.954 with PERSON 0.952, fresh34 0.893 with PERSON 0.975, fresh35 0.859 with PERSON 0.833).
 """
 
 from __future__ import annotations
@@ -208,6 +212,7 @@ FRESH31 = CORPUS.parent / "fresh31.md"
 FRESH32 = CORPUS.parent / "fresh32.md"
 FRESH33 = CORPUS.parent / "fresh33.md"
 FRESH34 = CORPUS.parent / "fresh34.md"
+FRESH35 = CORPUS.parent / "fresh35.md"
 _IDS = {"PHONE": 1.0, "KR_RRN": 1.0, "EMAIL": 1.0}
 
 # corpus -> (overall recall, character precision, {type: recall})
@@ -299,6 +304,11 @@ FLOORS: dict[str, tuple[float, float, dict[str, float]]] = {
         0.99,
         {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0, "ADDRESS": 1.0, "ORGANIZATION": 1.0},
     ),
+    "fresh35": (
+        0.985,
+        0.995,
+        {**_IDS, "PERSON": 0.99, "MRN": 1.0, "DATE": 0.96, "ORGANIZATION": 1.0},
+    ),
 }
 
 
@@ -350,6 +360,7 @@ def _score(scrubber: Scrubber, path: Path) -> PhiScore:
         ("fresh32", FRESH32),
         ("fresh33", FRESH33),
         ("fresh34", FRESH34),
+        ("fresh35", FRESH35),
     ],
 )
 def test_recall_on_hand_written_notes_holds(scrubber: Scrubber, name: str, path: Path) -> None:
@@ -401,6 +412,7 @@ def test_corpora_are_well_formed() -> None:
         FRESH32,
         FRESH33,
         FRESH34,
+        FRESH35,
     ):
         notes = load(path)
         assert notes

@@ -29,7 +29,7 @@ __all__ = ["find_layout_names", "message_names", "signature_names"]
 
 # A known given name alone signing a message after a dash, closing its line: "ok thank
 # you! - Jess".
-_DASH_SIGNATURE = rx.compile(r"(?:^|[ \t])[-–—~][ \t]?([A-Z][a-z]{1,14})[ \t]*(?:\n|$)")
+_DASH_SIGNATURE = rx.compile(r"(?:^|(?<=\n)|[ \t])[-–—~][ \t]?([A-Z][a-z]{1,14})[ \t]*(?:\n|$)")
 # A name before an e-mail address in angle brackets: "To: Thomas Wright <t.wright@...>".
 _NAME_BEFORE_EMAIL = rx.compile(
     rf"(?<![{_UP}{_LO}])({_CAPWORD}(?:[ \t](?:[A-Z]\.|{_CAPWORD})){{0,3}})[ \t]*<[^<>@\s]+@[^<>\s]+>"
@@ -78,7 +78,8 @@ _RELATION_LOWER = rx.compile(
 _LOWER_NOT_NAMES = lexicons.word_given_names()
 # A user name made of a name: "user jpark viewed", "login: minji.kim".
 _USER_NAME = rx.compile(
-    r"(?i:\b(?:user(?:name)?|login|account|uid))\s?[:=]?\s?([a-z]{1,3}[a-z]{2,12}(?:[._][a-z]{2,12})?)\b"
+    # (digits may close it: "user=mkim2")
+    r"(?i:\b(?:user(?:name)?|login|account|uid))\s?[:=]?\s?([a-z]{1,3}[a-z]{2,12}(?:[._][a-z]{2,12})?\d{0,3})\b"
 )
 # Accounts of no person ("user admin": ad+min is no name).
 _SYSTEM_USERS = frozenset(
@@ -115,7 +116,7 @@ def message_names(text: str) -> list[tuple[tuple[int, int], float]]:
             out.append((m.span(1), 0.65))
     surnames = _surnames()
     for m in _USER_NAME.finditer(text):
-        parts = rx.split(r"[._]", m.group(1))
+        parts = rx.split(r"[._]", m.group(1).rstrip("0123456789"))
         if len(parts) == 2:
             ok = parts[0] in given or parts[1] in surnames
         else:

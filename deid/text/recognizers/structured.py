@@ -7,6 +7,9 @@ identifiers. Two passes:
 
 - **HL7 v2**: the fields of PID, NK1, GT1, IN1, PV1, ORC, OBR, OBX and MSH that hold a
   name, an identifier, a date/time, an address or a phone number (HL7 2.5 field tables);
+- **keyed values**: XML elements and attributes, JSON members, ``key=value`` pairs and
+  indented or quoted YAML (``<family>Moon</family>``, ``"given": ["Chiamaka"]``,
+  ``환자명=권말순``, ``mrn: "7720-1193"``), the key read as a column header is;
 - **tables**: blocks of two lines or more that split into the same number of cells on a
   comma, semicolon, tab or pipe (CSV exports, sample manifests, Markdown tables), whose
   first line is a header of short labels. A column's header names its kind (name, id,
@@ -168,7 +171,8 @@ _NAME_WORDS = _words(
     "firstname lastname surname given_name family_name given family subject_name "
     "participant_name physician doctor provider author nurse clinician reviewer "
     "signed_by signer guardian next_of_kin nok contact_name caregiver mother father "
-    "spouse donor_name requester 성명 이름 환자명 환자성명 보호자 보호자명 의사 담당의 주치의 담당자 작성자 검사자 판독의 "
+    "spouse donor_name requester attending resident surgeon referrer referring_physician "
+    "성명 이름 환자명 환자성명 보호자 보호자명 의사 담당의 주치의 담당자 작성자 검사자 판독의 "
     "간호사 대상자명 참여자명 서명"
 )
 # a header that fits a name or an id: the cell's content decides
@@ -378,14 +382,69 @@ def _table_at(lines: list[tuple[int, str]], i: int, out: list[Span]) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- keyed values
+_XML_ELEMENT = rx.compile(r"<([A-Za-z][\w:.-]{0,30})(?:\s[^<>\n]{0,200})?>([^<>\n]{1,60})</\1>")
+_XML_ATTRIBUTE = rx.compile(r"(?<=\s)([A-Za-z][\w:.-]{0,30})=\x22([^\x22\n]{1,60})\x22")
+_JSON_MEMBER = rx.compile(
+    r"\x22([^\x22\n]{1,30})\x22\s*:\s*(?:\x22([^\x22\n]{1,60})\x22|\[\s*\x22([^\x22\n]{1,60})\x22)"
+)
+_KEY_EQUALS = rx.compile(r"(?<![\w./?&=-])([A-Za-z가-힣_][\w가-힣]{0,20})=([^;&\s\x22<>]{1,40})")
+# (indented or after a list dash, or with its value in quotes: not a note's "Name: ...")
+_YAML_MEMBER = rx.compile(
+    r"^(?:[ \t]{2,}|[ \t]*-[ \t]+)([A-Za-z가-힣_][\w가-힣 ]{0,20}):[ \t]+\x22?([^\x22\n]{1,60}?)\x22?[ \t]*$"
+    r"|^[ \t]*([A-Za-z가-힣_][\w가-힣 ]{0,20}):[ \t]+\x22([^\x22\n]{1,60})\x22[ \t]*$",
+    rx.M,
+)
+_KEYED_HINT = rx.compile(r"</|\x22\s*:|=|^[ \t]*-?[ \t]*[A-Za-z가-힣_]+:", rx.M)
+_TITLE = rx.compile(r"(?:Dr|Mr|Mrs|Ms|Prof)\.?\s")
+_NAME_PART_KEYS = _words(
+    "family given surname last_name first_name lastname firstname family_name given_name"
+)
+
+
+def _keyed(text: str) -> list[Span]:
+    out: list[Span] = []
+    pairs: list[tuple[str, int, int]] = []  # (key, value start, value end)
+    for m in _XML_ELEMENT.finditer(text):
+        pairs.append((m.group(1), m.start(2), m.end(2)))
+    for m in _XML_ATTRIBUTE.finditer(text):
+        pairs.append((m.group(1), m.start(2), m.end(2)))
+    for m in _JSON_MEMBER.finditer(text):
+        g = 2 if m.group(2) is not None else 3
+        pairs.append((m.group(1), m.start(g), m.end(g)))
+    for m in _KEY_EQUALS.finditer(text):
+        pairs.append((m.group(1), m.start(2), m.end(2)))
+    for m in _YAML_MEMBER.finditer(text):
+        g = 1 if m.group(1) is not None else 3
+        pairs.append((m.group(g), m.start(g + 1), m.end(g + 1)))
+    for key, s, e in pairs:
+        # a CDA <id extension="..."> is the identifier; the key otherwise reads as a header
+        kind = "ID" if key == "extension" else _kind(key.split(":")[-1])
+        if kind is None:
+            continue
+        title = _TITLE.match(text, s, e)
+        if title is not None:
+            s = title.end()  # "clinician": "Dr. Soo-min Baek"
+        value = text[s:e].strip()
+        entity = _cell_span(kind, value)
+        if entity is None and _NORMAL.sub("_", key.lower()) in _NAME_PART_KEYS:
+            # a field that holds a name part holds a name, word or not: <family>Moon</family>
+            ok = _NAME_CELL.match(value) and value.lower() not in lexicons.en_stopwords()
+            entity = "PERSON" if ok and not _DIGIT.search(value) else None
+        if entity is not None:
+            out.append((entity, s, e, 0.8))
+    return out
+
+
 # ---------------------------------------------------------------- entry points
 @lru_cache(maxsize=8)
 def find_structured(text: str) -> tuple[Span, ...]:
     """Every span of HL7 segments and delimited tables in ``text`` (cached: the person
     recognizer and :class:`StructuredRecognizer` read the same note one after the other)."""
+    keyed = _keyed(text) if _KEYED_HINT.search(text) else []
     if "|" not in text and "," not in text and "\t" not in text and ";" not in text:
-        return ()
-    return tuple(_hl7(text) + _tables(text))
+        return tuple(keyed)
+    return tuple(_hl7(text) + _tables(text) + keyed)
 
 
 def find_structured_names(text: str) -> list[tuple[int, int, float]]:

@@ -1,4 +1,4 @@
-"""Recall on notes the scrubber was not written for: thirty-six hand-written corpora.
+"""Recall on notes the scrubber was not written for: thirty-seven hand-written corpora.
 
 Each corpus was written by hand, in styles unlike the dev set's templates, before the
 round of work that then looked at its misses; each was scored once on arrival, and that
@@ -117,7 +117,10 @@ mended in the next commit):
 - ``fresh35.md`` (30 notes: problem lists, checkbox forms, ward messenger and pager texts in
   lower case, family names alone before 교수/선생님/간호사 and glued to 과장/쌤, care-team
   lines with dashes, pedigree keys, bullet hand-over lists) after round 6's seventh commit:
-  0.859 overall, PERSON 0.833 (114), ORGANIZATION 0.818, DATE 0.933.
+  0.859 overall, PERSON 0.833 (114), ORGANIZATION 0.818, DATE 0.933;
+- ``fresh36.md`` (15 notes in machine layouts: CDA XML, FHIR JSON, key=value exports, an
+  access log, YAML, HL7 v2, CSV, a markdown table) after round 6's eighth commit: 0.911
+  overall, PERSON 0.848 (46), MRN 0.917.
 
 Round 3 added the world name lists (names-dataset: given and family names of 105
 countries), rules for a lone name with little context, and note-level passes (a found
@@ -150,7 +153,7 @@ after a person's label, shops by brand, roads alone, hospitals named kind-first 
 San Rafael), staff initials, dates' closing periods (3rd Dec., 12.3.). fresh7, whose misses
 round 5 did not look at, went from 0.953 to 0.969 (PERSON 0.942 to 0.961).
 
-All are now tuned on (fresh10-fresh35 only for the misses of their first score). The floors are what the scrubber reaches
+All are now tuned on (fresh10-fresh36 only for the misses of their first score). The floors are what the scrubber reaches
 on each (it is deterministic): a change that loses recall on any fails here. The goal
 of the issue (overall and PERSON recall >= 0.95 on unseen notes) is not met on every
 arrival: the corpora have scored 0.85-0.97 overall on arrival (the last four:
@@ -163,7 +166,7 @@ fresh24 0.981 with PERSON 1.000,
 fresh25 1.000 with PERSON 1.000,
 fresh26 0.926 with PERSON 0.944; round 6: fresh27 0.920 with PERSON 0.915, fresh28 0.945
 with PERSON 0.981, fresh29 0.880 with PERSON 0.864, fresh30 0.876 with PERSON 0.868, fresh31
-0.932 with PERSON 0.935, fresh32 0.869 with PERSON 0.840, fresh33 0.954 with PERSON 0.952, fresh34 0.893 with PERSON 0.975, fresh35 0.859 with PERSON 0.833).
+0.932 with PERSON 0.935, fresh32 0.869 with PERSON 0.840, fresh33 0.954 with PERSON 0.952, fresh34 0.893 with PERSON 0.975, fresh35 0.859 with PERSON 0.833, fresh36 0.911 with PERSON 0.848).
 """
 
 from __future__ import annotations
@@ -213,6 +216,7 @@ FRESH32 = CORPUS.parent / "fresh32.md"
 FRESH33 = CORPUS.parent / "fresh33.md"
 FRESH34 = CORPUS.parent / "fresh34.md"
 FRESH35 = CORPUS.parent / "fresh35.md"
+FRESH36 = CORPUS.parent / "fresh36.md"
 _IDS = {"PHONE": 1.0, "KR_RRN": 1.0, "EMAIL": 1.0}
 
 # corpus -> (overall recall, character precision, {type: recall})
@@ -304,6 +308,7 @@ FLOORS: dict[str, tuple[float, float, dict[str, float]]] = {
         0.99,
         {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0, "ADDRESS": 1.0, "ORGANIZATION": 1.0},
     ),
+    "fresh36": (0.995, 0.99, {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0, "ADDRESS": 1.0}),
     "fresh35": (
         0.985,
         0.995,
@@ -361,6 +366,7 @@ def _score(scrubber: Scrubber, path: Path) -> PhiScore:
         ("fresh33", FRESH33),
         ("fresh34", FRESH34),
         ("fresh35", FRESH35),
+        ("fresh36", FRESH36),
     ],
 )
 def test_recall_on_hand_written_notes_holds(scrubber: Scrubber, name: str, path: Path) -> None:
@@ -413,6 +419,7 @@ def test_corpora_are_well_formed() -> None:
         FRESH33,
         FRESH34,
         FRESH35,
+        FRESH36,
     ):
         notes = load(path)
         assert notes

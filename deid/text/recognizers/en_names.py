@@ -96,7 +96,8 @@ def is_role_word(word: str) -> bool:
 
 
 _NAME_CREDENTIAL = rx.compile(
-    rf"((?:{_INITIALS}\s?)?{_CAPWORD}(?:[ \t-]{_CAPWORD}){{0,2}}|{_INITIALS}\s?{_CAPWORD})"
+    # (an initial may close it: "— Ewa K., RN")
+    rf"((?:{_INITIALS}\s?)?{_CAPWORD}(?:[ \t-]{_CAPWORD}){{0,2}}(?:[ \t][A-Z]\.)?|{_INITIALS}\s?{_CAPWORD})"
     rf",\s?(?:{_CREDENTIALS})(?![A-Za-z])"
     # (without the comma after an initial and a family name: "— K. O'Neill RN")
     rf"|({_INITIALS}\s?{_CAPWORD})[ \t](?:{_CREDENTIALS})(?![A-Za-z])"
@@ -233,6 +234,13 @@ _NAMED_AS = rx.compile(
     r"maiden name|née|nee|aka|a\.k\.a\.))[ \t]*[:=]?[ \t]*"
     rf"[\x22“]?({_CAPWORD}(?:[ \t]{_CAPWORD})?)[\x22”]?(?![{_UP}{_LO}])"
 )
+# A bed and the name in it: "Bed 5 Lindqvist, Maja — DKA", "Bed 3: Amara Diallo".
+_BED_NAME = rx.compile(
+    rf"(?i:\bbed)[ \t]?\d{{1,3}}[A-Za-z]?[ \t]?[-–—:]?[ \t]?"
+    rf"({_CAPWORD},[ \t]?{_CAPWORD}|{_CAPWORD}[ \t]{_CAPWORD})(?![{_UP}{_LO}])"
+)
+# A hand-over between two people named by their given names: "From Hee-won to Tomasz."
+_FROM_TO = rx.compile(rf"\b[Ff]rom[ \t]({_CAPWORD})[ \t]to[ \t]({_CAPWORD})(?![{_UP}{_LO}])")
 # A nickname in quotes inside a name: 'Guadalupe "Lupe" Ortiz'.
 _QUOTED_MIDDLE = rx.compile(
     rf"(?<![{_UP}{_LO}])({_CAPWORD}[ \t][\x22“]{_CAPWORD}[\x22”][ \t]{_CAPWORD})(?![{_UP}{_LO}])"
@@ -441,6 +449,8 @@ def _blocked(word: str) -> bool:
     if rx.fullmatch(r"(?:[A-Z]\.)+", word):
         return False  # initials: "A." in "A. Petrov"
     lw = word.lower().strip("'’.,")
+    if lw.endswith(("ologist", "iatrist", "ician", "ographer")):
+        return True  # "Consultant Gastroenterologist": a post
     if lw in _NOT_NAMES:
         return True
     return (lw in lexicons.en_stopwords() or lw in lexicons.eponyms()) and (
@@ -555,6 +565,11 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
         out.append((m.start(1), m.end(1), 0.75))
     for m in _QUOTED_MIDDLE.finditer(text):
         add(m.span(1), 0.75)
+    for m in _BED_NAME.finditer(text):
+        add(_clean(text, *m.span(1)), 0.75)
+    for m in _FROM_TO.finditer(text):
+        if all(_given_like(m.group(g)) for g in (1, 2)):
+            out.extend([(m.start(1), m.end(1), 0.7), (m.start(2), m.end(2), 0.7)])
     for m in _NAMED_AS.finditer(text):
         if not is_role_word(m.group(1).split()[0]):
             out.append((m.start(1), m.end(1), 0.8))
@@ -586,6 +601,19 @@ def _two_syllables(word: str) -> bool:
     return any(
         _ROMAN_SYLLABLE.fullmatch(word[:i]) and _ROMAN_SYLLABLE.fullmatch(word[i:])
         for i in range(1, len(word))
+    )
+
+
+_HYPHENATED_GIVEN = rx.compile(r"[A-Z][a-z]{1,4}-[a-z]{2,5}")
+
+
+def _given_like(word: str) -> bool:
+    """A given name from the lists, or a romanized Korean one, and no English word."""
+    low = word.lower()
+    if low in lexicons.english_words() or _blocked(word):
+        return False
+    return (
+        low in _given_names() or _roman_given(word) or _HYPHENATED_GIVEN.fullmatch(word) is not None
     )
 
 

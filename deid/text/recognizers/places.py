@@ -180,7 +180,7 @@ _KO_ORG_SUFFIX = (
     # offices of local government, insurers, firms by their trade
     r"군청|시청|구청|도청|읍사무소|면사무소|행정복지센터|생명|화재|해상|손해보험|시멘트|광업|건설|산업|정밀|"
     r"전자|물산|상사|제약|식품|운수|택시|가공|농협|수협|축협|농산|수산|기증원|경로당|어린이집|유치원|"
-    r"장례식장|평가원|진흥원|관리원|관리청|자동차|중공업|물류|사단|여단|군단|학교|탄광|광업소|"
+    r"장례식장|평가원|진흥원|관리원|관리청|자동차|중공업|조선해양|물류|사단|여단|군단|학교|탄광|광업소|"
     # shops and trades that notes name: pharmacies, dental labs, opticians, sports clubs
     r"약국|기공소|안경원|산후조리원|FC|제철|제강|에너지|항공|해운|백화점|"
     # associations and clubs: 한국유방암환우회, 노인회

@@ -1,4 +1,4 @@
-"""Recall on notes the scrubber was not written for: thirty-seven hand-written corpora.
+"""Recall on notes the scrubber was not written for: thirty-eight hand-written corpora.
 
 Each corpus was written by hand, in styles unlike the dev set's templates, before the
 round of work that then looked at its misses; each was scored once on arrival, and that
@@ -120,7 +120,10 @@ mended in the next commit):
   0.859 overall, PERSON 0.833 (114), ORGANIZATION 0.818, DATE 0.933;
 - ``fresh36.md`` (15 notes in machine layouts: CDA XML, FHIR JSON, key=value exports, an
   access log, YAML, HL7 v2, CSV, a markdown table) after round 6's eighth commit: 0.911
-  overall, PERSON 0.848 (46), MRN 0.917.
+  overall, PERSON 0.848 (46), MRN 0.917;
+- ``fresh37.md`` (15 notes, a control: everyday kinds in a new voice, no layout chosen to
+  be new) after round 6's ninth commit: 0.930 overall, PERSON 0.915 (59), ORGANIZATION
+  0.889, precision 0.971.
 
 Round 3 added the world name lists (names-dataset: given and family names of 105
 countries), rules for a lone name with little context, and note-level passes (a found
@@ -153,7 +156,7 @@ after a person's label, shops by brand, roads alone, hospitals named kind-first 
 San Rafael), staff initials, dates' closing periods (3rd Dec., 12.3.). fresh7, whose misses
 round 5 did not look at, went from 0.953 to 0.969 (PERSON 0.942 to 0.961).
 
-All are now tuned on (fresh10-fresh36 only for the misses of their first score). The floors are what the scrubber reaches
+All are now tuned on (fresh10-fresh37 only for the misses of their first score). The floors are what the scrubber reaches
 on each (it is deterministic): a change that loses recall on any fails here. The goal
 of the issue (overall and PERSON recall >= 0.95 on unseen notes) is not met on every
 arrival: the corpora have scored 0.85-0.97 overall on arrival (the last four:
@@ -166,7 +169,7 @@ fresh24 0.981 with PERSON 1.000,
 fresh25 1.000 with PERSON 1.000,
 fresh26 0.926 with PERSON 0.944; round 6: fresh27 0.920 with PERSON 0.915, fresh28 0.945
 with PERSON 0.981, fresh29 0.880 with PERSON 0.864, fresh30 0.876 with PERSON 0.868, fresh31
-0.932 with PERSON 0.935, fresh32 0.869 with PERSON 0.840, fresh33 0.954 with PERSON 0.952, fresh34 0.893 with PERSON 0.975, fresh35 0.859 with PERSON 0.833, fresh36 0.911 with PERSON 0.848).
+0.932 with PERSON 0.935, fresh32 0.869 with PERSON 0.840, fresh33 0.954 with PERSON 0.952, fresh34 0.893 with PERSON 0.975, fresh35 0.859 with PERSON 0.833, fresh36 0.911 with PERSON 0.848, fresh37 0.930 with PERSON 0.915).
 """
 
 from __future__ import annotations
@@ -217,6 +220,7 @@ FRESH33 = CORPUS.parent / "fresh33.md"
 FRESH34 = CORPUS.parent / "fresh34.md"
 FRESH35 = CORPUS.parent / "fresh35.md"
 FRESH36 = CORPUS.parent / "fresh36.md"
+FRESH37 = CORPUS.parent / "fresh37.md"
 _IDS = {"PHONE": 1.0, "KR_RRN": 1.0, "EMAIL": 1.0}
 
 # corpus -> (overall recall, character precision, {type: recall})
@@ -308,6 +312,7 @@ FLOORS: dict[str, tuple[float, float, dict[str, float]]] = {
         0.99,
         {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0, "ADDRESS": 1.0, "ORGANIZATION": 1.0},
     ),
+    "fresh37": (0.995, 0.995, {**_IDS, "PERSON": 1.0, "DATE": 1.0, "ORGANIZATION": 1.0}),
     "fresh36": (0.995, 0.99, {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0, "ADDRESS": 1.0}),
     "fresh35": (
         0.985,
@@ -367,6 +372,7 @@ def _score(scrubber: Scrubber, path: Path) -> PhiScore:
         ("fresh34", FRESH34),
         ("fresh35", FRESH35),
         ("fresh36", FRESH36),
+        ("fresh37", FRESH37),
     ],
 )
 def test_recall_on_hand_written_notes_holds(scrubber: Scrubber, name: str, path: Path) -> None:
@@ -420,6 +426,7 @@ def test_corpora_are_well_formed() -> None:
         FRESH34,
         FRESH35,
         FRESH36,
+        FRESH37,
     ):
         notes = load(path)
         assert notes

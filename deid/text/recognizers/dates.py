@@ -145,27 +145,13 @@ DATE_PATTERNS: tuple[tuple[str, rx.Pattern, float], ...] = (
         ),
         0.95,
     ),
-    # 5 March 2021
+    # 5 March 2021, 3rd of December 2025 (British letters)
     (
         "d_mon_y",
         rx.compile(
             r"(?=\d)(?<!\d)"
             + _D
-            + r"(?P<ord>st|nd|rd|th)?\s+"
-            + _MON
-            + r"\.?,?\s+"
-            + _Y4
-            + r"(?!\d)"
-        ),
-        0.95,
-    ),
-    # 3rd of December 2025 (British letters)
-    (
-        "d_mon_y",
-        rx.compile(
-            r"(?=\d)(?<!\d)"
-            + _D
-            + r"(?P<ord>st|nd|rd|th)?\s+of\s+"
+            + r"(?P<ord>st|nd|rd|th)?\s+(?:of\s+)?"
             + _MON
             + r"\.?,?\s+"
             + _Y4

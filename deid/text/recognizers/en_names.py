@@ -31,6 +31,7 @@ __all__ = [
     "LANGUAGES",
     "any_name",
     "find_more_english_names",
+    "hyphenated_given",
     "is_role_word",
     "roman_given_name",
 ]
@@ -607,14 +608,17 @@ def _two_syllables(word: str) -> bool:
 _HYPHENATED_GIVEN = rx.compile(r"[A-Z][a-z]{1,4}-[a-z]{2,5}")
 
 
+def hyphenated_given(word: str) -> bool:
+    """Hae-won, Ye-rim: the shape of a romanized Korean given name with its hyphen."""
+    return _HYPHENATED_GIVEN.fullmatch(word) is not None
+
+
 def _given_like(word: str) -> bool:
     """A given name from the lists, or a romanized Korean one, and no English word."""
     low = word.lower()
     if low in lexicons.english_words() or _blocked(word):
         return False
-    return (
-        low in _given_names() or _roman_given(word) or _HYPHENATED_GIVEN.fullmatch(word) is not None
-    )
+    return low in _given_names() or _roman_given(word) or hyphenated_given(word)
 
 
 def roman_given_name(word: str) -> bool:

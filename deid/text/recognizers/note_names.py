@@ -25,7 +25,7 @@ from functools import cache
 
 import deid.text.recognizers.rx as rx
 from deid.text import lexicons
-from deid.text.recognizers.en_names import is_role_word, roman_given_name
+from deid.text.recognizers.en_names import hyphenated_given, is_role_word, roman_given_name
 from deid.text.recognizers.ko_names import (
     NAME_SUFFIXES,
     NATIONALITIES,
@@ -64,7 +64,6 @@ _SPACES = rx.compile(r"\s+")
 _ROLE_END = frozenset("사의")
 _UNIT_NUMBER = rx.compile(r"\d+\s?(?:호실|호|번|병상)")
 _LABEL_AFTER = rx.compile(r"\s?[:：]|\s?\d")
-_ROMAN_GIVEN = rx.compile(r"[A-Z][a-z]{1,4}-[a-z]{2,5}")
 
 
 def repeated_names(
@@ -360,7 +359,7 @@ def _is_given(word: str) -> bool:
     if low in lexicons.en_stopwords() and low not in lexicons.word_given_names():
         return False
     if "-" in word:
-        return _ROMAN_GIVEN.fullmatch(word) is not None
+        return hyphenated_given(word)
     if roman_given_name(word):
         return True  # "Kim, Hyewon ... Hyewon ate"
     return (

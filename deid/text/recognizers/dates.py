@@ -371,7 +371,9 @@ _MD_TIME_BEFORE = rx.compile(
     r"completed|performed|done|placed|drawn|collected|obtained|reviewed|signed|updated|"
     # the title of a note or log before its date: "Nursing note 3/17", "Handoff 3/17"
     r"(?i:note|notes|summary|handoff|hand-off|visit|call|memo|log|record|report|rounds?|update|"
-    r"entry|admit|admission|discharge|received|sent|reported|faxed|mailed|returned)|시작|종료|부터|까지|일자|날짜|일시|[가-힣]{2,8}\s?[:：]|"
+    r"entry|admit|admission|discharge|received|sent|reported|faxed|mailed|returned)|"
+    # a Korean record's title before its date: "상담기록 12.05", "다음 면담 12/12"
+    r"[가-힣]{0,4}(?:기록|일지|면담|상담|회신|통화|메모)|시작|종료|부터|까지|일자|날짜|일시|[가-힣]{2,8}\s?[:：]|"
     # what is done on a day, before its date in brackets too: "담낭절제술 시행(11/25, ...)"
     r"시행|수술|시술|촬영|채혈|접종|입원|퇴원|내원)"
     r"[\s:(]{1,2}$"
@@ -445,6 +447,9 @@ def _md_dash_alone(m: rx.Match, text: str) -> bool:
     return bool(_MD_TIME_BEFORE.search(before) or _MD_TIME_AFTER.match(after))
 
 
+_TIME_CLOSING = rx.compile(r"[ \t](?:[01]?\d|2[0-3]):[0-5]\d\)")
+
+
 def _md_dot_alone(m: rx.Match, text: str) -> bool:
     around = _md_around(m, text)
     if around is None:
@@ -459,9 +464,10 @@ def _md_dot_alone(m: rx.Match, text: str) -> bool:
     # opening a line before Korean words: "11.26 신경과 협진 회신" (a value follows its name)
     opens_korean_line = not before.strip(" \t[-*•#") and rx.match(r" [가-힣]", after) is not None
     # in brackets of its own after words, not after a value's name: "외래 초진 (10.07)"
+    # (a time may share its brackets: "보호자 전화 (12.06 19:40)")
     alone_in_parens = (
         before.endswith("(")
-        and after.startswith(")")
+        and (after.startswith(")") or _TIME_CLOSING.match(after) is not None)
         and not _LAB_BEFORE.search(before[:-1])
         and not _VALUE_BEFORE.search(before[:-1])  # "Cr 1.2 (1.05)": an earlier value
     )
@@ -523,6 +529,14 @@ SPOKEN_DATE = rx.compile(
 )
 
 
+# A day of this month by its ordinal: "The cast can come off on the 17th." (not "on the
+# 3rd day", "by the 2nd attempt": no word may follow it). Not parsed: redacted, never shifted.
+ORDINAL_DAY = rx.compile(
+    r"\b(?:on|by|until|till|from|after|before|since)[ \t](?P<day>the[ \t](?:[1-9]|[12]\d|3[01])"
+    r"(?:st|nd|rd|th))(?=[ \t]?[.,;)]|[ \t]*(?:\n|$)|[ \t](?:at|or|and|to|until)\b)"
+)
+
+
 def _spoken_ok(m: rx.Match, text: str) -> bool:
     """Not a verb: "may first be seen", "march second" need a year after them."""
     month = m.group(0).split()[0]
@@ -554,6 +568,7 @@ DATE_RULES = [
         name="md_before_weekday",
     ),
     Rule("DATE", SPOKEN_DATE, 0.8, validator=_spoken_ok, name="spoken"),
+    Rule("DATE", ORDINAL_DAY, 0.6, group="day", name="ordinal_day"),
 ]
 
 

@@ -19,11 +19,10 @@ from deid.text.recognizers.en_names import (
     _blocked,
     _census_given_names,
     _given_names,
-    _hyphenated_syllables,
     _surnames,
-    _two_syllables,
     is_role_word,
 )
+from deid.text.recognizers.roman import hyphenated_syllables, two_syllables
 
 __all__ = ["find_layout_names", "message_names", "signature_names"]
 
@@ -111,7 +110,7 @@ def message_names(text: str) -> list[tuple[tuple[int, int], float]]:
         word = m.group(1).lower()
         if word in _census_given_names() or (
             word not in lexicons.english_words()
-            and (_hyphenated_syllables(word) or (word in given and not _blocked(m.group(1))))
+            and (hyphenated_syllables(word) or (word in given and not _blocked(m.group(1))))
         ):
             out.append((m.span(1), 0.65))
     surnames = _surnames()
@@ -154,7 +153,7 @@ def signature_names(text: str) -> list[tuple[tuple[int, int], float]]:
     for m in _LOWER_ROMAN.finditer(text):
         first = m.group(2)
         if (
-            (_two_syllables(first.replace("-", "")) or _hyphenated_syllables(first))
+            (two_syllables(first.replace("-", "")) or hyphenated_syllables(first))
             and first not in lexicons.english_words()
             and first not in lexicons.en_stopwords()
         ):

@@ -25,15 +25,21 @@ from functools import cache
 import deid.text.recognizers.rx as rx
 from deid.text import lexicons
 from deid.text.recognizers.ko_names import CELL_AFTER, CELL_BEFORE, korean_role_before
+from deid.text.recognizers.roman import (
+    ROMAN_SYLLABLE,
+    hyphenated_given,
+    hyphenated_syllables,
+    roman_given,
+    two_syllables,
+)
 
 __all__ = [
     "CITIES",
     "LANGUAGES",
     "any_name",
     "find_more_english_names",
-    "hyphenated_given",
+    "is_blocked",
     "is_role_word",
-    "roman_given_name",
 ]
 
 # Latin letters with accents (Araújo, Grün, Fernández) count as letters of a name.
@@ -131,7 +137,7 @@ _RELATION = rx.compile(
     r"mom|mum|dad|grandma|grandpa|grandmother|grandfather|stepmother|stepfather|"
     r"granddaughter|partner|fianc[ée]e?|boyfriend|girlfriend|friend|roommate|neighbou?r|caregiver|"
     r"guardian|spouse|aunt|uncle|cousin|stepdaughter|stepson)\b)"
-    rf"[,:]?\s*\(?\s*((?:{_CAPWORD}|[A-Z]{{2,}})(?:[ \t-](?:{_CAPWORD}|[A-Z]{{2,}}|{_PARTICLE} {_CAPWORD})){{0,2}})"
+    rf"[,:]?\s*\(?\s*((?:{_CAPWORD}|[A-Z]{{2,}})(?:[ \t-](?:{_CAPWORD}|[A-Z]{{2,}}|{_PARTICLE}(?: {_PARTICLE})? {_CAPWORD})){{0,2}})"
 )
 
 
@@ -338,11 +344,6 @@ _GROUP_LIST = rx.compile(
 _AND_NAME = rx.compile(rf"\s?(?:,|/|&|and|or)\s?({_CAPWORD})")
 _NAME_AND = rx.compile(rf"({_CAPWORD})\s?(?:,|/|&|and|or)\s?$")
 
-_ROMAN_SYLLABLE = rx.compile(
-    r"(?i:(?:kk|tt|pp|ss|jj|ch|sh|[bcdghjklmnprstwy])?"
-    r"(?:yeo|yae|wae|ae|ea|eo|eu|oe|oo|ui|wa|we|wi|wo|ya|ye|yo|yu|a|e|i|o|u)(?:ng|n|m|l|k|p|t|h)?)"
-)
-
 
 @cache
 def _given_names() -> frozenset[str]:
@@ -442,6 +443,10 @@ _NOT_NAMES = frozenset(
 
 _FUNCTION_WORDS = frozenset(["on", "no", "so", "an", "to", "do", "go", "in", "up", "or", "as"])
 _EPONYM_NEXT = rx.compile(r"[ \t]([A-Z][a-z]+)")
+_ORG_KIND_AFTER = rx.compile(
+    r"[ \t](?:Dental|Care|Hospital|Clinic|Center|Centre|Pharmacy|Labs?|Laboratory|Practice|"
+    r"Medical|Health|Group|Associates|Institute|University)\b"
+)
 _NUMBER_LABEL = rx.compile(r"\b(?:No|Nr|Num|Number)$")
 _NUMBER_AFTER = rx.compile(r"\.?\s?[:#]?\s?[A-Z]{0,3}-?\d")
 
@@ -457,6 +462,11 @@ def _blocked(word: str) -> bool:
     return (lw in lexicons.en_stopwords() or lw in lexicons.eponyms()) and (
         lw not in lexicons.roman_surnames() and lw not in _given_names()
     )
+
+
+def is_blocked(word: str) -> bool:
+    """A word of the stop or eponym lists, or a post: never a name on its own."""
+    return _blocked(word)
 
 
 def _clean(text: str, start: int, end: int) -> tuple[int, int] | None:
@@ -498,6 +508,8 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
             return  # "Ann" of "Ann Arbor stage": the name of a named thing
         if text[span[0] : span[1]].lower() in CITIES:
             return  # "Invitae (San Francisco)": a place
+        if _ORG_KIND_AFTER.match(text, span[1]):
+            return  # "Referred by Lotus Dental Care": a firm's name, not a person's
         if any(_blocked(w) for w in rx.findall(r"[^\s,()]+", text[span[0] : span[1]])):
             return  # "Baby Kang", "Specialty Registrar": a word of the span is no name
         if _NUMBER_LABEL.search(text[span[0] : span[1]]) and _NUMBER_AFTER.match(text, span[1]):
@@ -520,12 +532,12 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
     for m in _SURNAME_FIRST.finditer(text):
         words = rx.split(r"[\s-]", m.group(1))
         if words[0].lower() in roman and all(
-            w.lower() not in lexicons.en_stopwords() or _ROMAN_SYLLABLE.fullmatch(w)
+            w.lower() not in lexicons.en_stopwords() or ROMAN_SYLLABLE.fullmatch(w)
             for w in words[1:]
         ):
             add(m.span(1), 0.8)
     for m in _SURNAME_COMMA.finditer(text):
-        if m.group(1).split(",")[0].lower() in roman and _roman_given(m.group(2)):
+        if m.group(1).split(",")[0].lower() in roman and roman_given(m.group(2)):
             add(m.span(1), 0.8)
     given = _given_names()
     for m in _GIVEN_FAMILY.finditer(text):
@@ -556,7 +568,7 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
         first = m.group(1).split()[0].lower()
         if first in given or (
             first not in lexicons.english_words()
-            and (_two_syllables(first) or _hyphenated_syllables(first))
+            and (two_syllables(first) or hyphenated_syllables(first))
         ):
             add(_clean(text, *m.span(1)), 0.75)
     for m in _INITIALS_LABEL.finditer(text):
@@ -597,47 +609,12 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
     return out
 
 
-def _two_syllables(word: str) -> bool:
-    """SANGCHUL, MINSU: two romanized syllables written as one word."""
-    return any(
-        _ROMAN_SYLLABLE.fullmatch(word[:i]) and _ROMAN_SYLLABLE.fullmatch(word[i:])
-        for i in range(1, len(word))
-    )
-
-
-_HYPHENATED_GIVEN = rx.compile(r"[A-Z][a-z]{1,4}-[a-z]{2,5}")
-
-
-def hyphenated_given(word: str) -> bool:
-    """Hae-won, Ye-rim: the shape of a romanized Korean given name with its hyphen."""
-    return _HYPHENATED_GIVEN.fullmatch(word) is not None
-
-
 def _given_like(word: str) -> bool:
     """A given name from the lists, or a romanized Korean one, and no English word."""
     low = word.lower()
     if low in lexicons.english_words() or _blocked(word):
         return False
-    return low in _given_names() or _roman_given(word) or hyphenated_given(word)
-
-
-def roman_given_name(word: str) -> bool:
-    """Ji-won, Hyewon: a romanized Korean given name (public name of :func:`_roman_given`)."""
-    return _roman_given(word)
-
-
-def _roman_given(word: str) -> bool:
-    """Ji-won, Hyewon: a romanized Korean given name (hyphenated syllables, or two
-    syllables run together that are no English word)."""
-    lw = word.lower()
-    if "-" in lw:
-        return _hyphenated_syllables(lw)
-    return _two_syllables(lw) and lw not in lexicons.english_words()
-
-
-def _hyphenated_syllables(word: str) -> bool:
-    parts = word.split("-")
-    return len(parts) == 2 and all(_ROMAN_SYLLABLE.fullmatch(p) for p in parts)
+    return low in _given_names() or roman_given(word) or hyphenated_given(word)
 
 
 def _bare_initials_names(text: str, roman: frozenset[str]) -> list[tuple[int, int]]:
@@ -695,7 +672,7 @@ def _roman_given_names(text: str) -> list[tuple[int, int]]:
         before = text[max(line_start, m.start(1) - 30) : m.start(1)]
         if (
             (_PERSON_VERB_AFTER.match(text, m.end(1)) or _HANDOVER_BEFORE.search(before))
-            and (_two_syllables(lw.replace("-", "")) or _hyphenated_syllables(lw))
+            and (two_syllables(lw.replace("-", "")) or hyphenated_syllables(lw))
             and not _blocked(word)
             and not is_role_word(word)
             and lw not in lexicons.eponyms()
@@ -716,7 +693,7 @@ def _caps_roman_names(text: str, roman: frozenset[str]) -> list[tuple[int, int]]
             continue
         last = 0
         for i, part in enumerate(parts[1:], 1):
-            if not (_ROMAN_SYLLABLE.fullmatch(part.group(0)) or _two_syllables(part.group(0))):
+            if not (ROMAN_SYLLABLE.fullmatch(part.group(0)) or two_syllables(part.group(0))):
                 break
             last = i
         if last:
@@ -742,7 +719,7 @@ def _lexicon_names(text: str, add: Callable[[tuple[int, int] | None, float], Non
     for m in _CAPS_FAMILY_COMMA_GIVEN.finditer(text):
         family, first = (p.strip() for p in m.group(1).split(",", 1))
         known = first.split()[0].lower() in given or (
-            family.lower() in roman and _roman_given(first.split()[0])
+            family.lower() in roman and roman_given(first.split()[0])
         )
         if known and not _blocked(family.split()[-1].title()):
             add(m.span(1), 0.75)

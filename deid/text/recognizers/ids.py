@@ -149,6 +149,15 @@ PHONE_RULES = [
         0.7,
         group=1,
     ),
+    # A national number with its trunk 0 in spaced groups, as Australia, New Zealand and
+    # Europe write them: "021 448 7702", "0412 345 678", "03 9876 5432".
+    Rule(
+        "PHONE",
+        rx.compile(r"(?<![\w.+/:-])0\d{1,4}(?:[ \t]\d{3,4}){2}(?![\w-]|[.,]\d)"),
+        0.7,
+        validator=lambda m, text: 9 <= sum(c.isdigit() for c in m.group(0)) <= 11,
+        name="trunk_spaced_phone",
+    ),
     # International with spaces: +1 647 555 0178, +44 20 7946 0958, +82 33 240 5611.
     Rule(
         "PHONE",
@@ -173,7 +182,8 @@ _MRN_LABELS = (
     r"(?=[A-Za-z])(?:"
     # device serials and badges identify a person too (HIPAA's device identifiers)
     r"(?i:serial(?:\s?(?:no\.?|number|#))?|S/N|device\s?(?:ID|serial|no\.?)|badge(?:\s?(?:no\.?|number|#))?)|"
-    r"(?i:MRN|MR\s?No\.?|MR#|NHS(?:\s?(?:No\.?|Number|#))?|(?:DEA|NPI)(?:\s?(?:No\.?|Number|#))?|Pt\.?\s?ID|Patient\s?(?:ID|No\.?|Number|#)|"
+    r"(?i:MRN|MR\s?No\.?|MR#|NHS(?:\s?(?:No\.?|Number|#))?|NHI(?:\s?(?:No\.?|Number|#))?|"
+    r"Medicare(?:\s?(?:card|No\.?|Number|#))?|(?:DEA|NPI)(?:\s?(?:No\.?|Number|#))?|Pt\.?\s?ID|Patient\s?(?:ID|No\.?|Number|#)|"
     r"Hosp(?:ital|\.)?\s?(?:No\.?|Number|Num\.?|ID|#)|Chart\s?(?:No\.?|Number|#)|Chart(?=\s{1,2}[A-Z]{0,3}-?\d)|"
     r"(?:Med(?:ical)?\s)?Rec(?:ord|\.)?\s?(?:No\.?|Number|#)|Reg(?:istration|\.)?\s?(?:No\.?|Number|#)|"
     r"Specimen\s?(?:ID|No\.?|Number|#)?|Sample\s?(?:ID|No\.?|#)?|Acc(?:ession|\.)?\s?(?:No\.?|Number|#)?|"
@@ -242,7 +252,7 @@ MRN_RULES = [
             r"(?:" + _MRN_LABELS + r")\s?(?:[:#=.]|No\.?)?\s{0,3}[:#]?\s{0,3}"
             # the id, or groups of digits with spaces: "NHS no. 485 777 3456" (one pass of
             # the label alternation for both: it is the costliest regex of the scrubber)
-            r"(?:(?P<id>(?=(?:\d ?){8})\d{2,6}(?: \d{2,6}){1,3})(?![A-Za-z0-9_-]|\.\d| ?\d)|"
+            r"(?:(?P<id>(?=(?:\d ?){8})\d{2,6}(?: \d{1,6}){1,3})(?![A-Za-z0-9_-]|\.\d| ?\d)|"
             + _ID_TOKEN.replace("(", "(?P<id>", 1)
             + _NA
             + ")"

@@ -55,8 +55,8 @@ _ROLE_BEFORE = rx.compile(
     r"[가-힣]{1,4}(?:간호사|코디네이터|상담사|치료사|복지사|병리사|방사선사|위생사|통역사|구조사)|"
     r"요양보호사|간병인|통역사|통역|경찰|경장|경사|경위|형사|기사|팀장|부장|과장|대리|주임|교사|"
     r"담당|작성|작성자|판독|확인|서명|보고자|인계자|인수자|인계|인수|진료|시술|시술자|집도|설명의사|설명자|의뢰자|"
-    r"상담|회신|마취|보조|처방의|조제|근무자|"
-    r"성명|이름|환자명|환자|보호자|대리인|신청인|대상자|내담자|수진자|피보험자|예금주|수신|발신|"
+    r"상담|회신|마취|보조|처방의|조제|근무자|당직|"
+    r"성명|이름|본명|실명|환자명|환자|보호자|대리인|신청인|대상자|내담자|수진자|피보험자|예금주|수신|발신|"
     r"남편|아내|처|부인|배우자|딸|아들|자녀|어머니|아버지|엄마|아빠|모|부|형|누나|언니|오빠|동생|"
     r"남동생|여동생|형제|자매|손자|손녀|조카|며느리|사위|할머니|할아버지|시어머니|시아버지|장모|장인|"
     r"모친|부친|조모|조부|외조모|외조부|시모|시부|"
@@ -80,7 +80,7 @@ _ROLE_BEFORE = rx.compile(
 # weaker than a listed role.
 _ROLE_ENDING_BEFORE = rx.compile(
     r"(?:^|[\s(/:·,\x22\x27“‘「『\[<])(?:(?!(?:검사|조사|감사|회사|인사|봉사|주사|복사|동의|회의|병원|입원|"
-    r"퇴원|내원|통원|지원|현장|입장|기관|원인|요인|사인|개인|결과)\s{0,2}[:：]?\s{0,2}$)[가-힣]{1,6}[자사의원장교관인]|"
+    r"퇴원|내원|통원|지원|현장|입장|기관|원인|요인|사인|개인|본인|타인|결과)\s{0,2}[:：]?\s{0,2}$)[가-힣]{1,6}[자사의원장교관인]|"
     # what a person does in the record: 집도 김OO, 마취 이OO, 면담 박OO
     r"집도|마취|보조|어시스트|소독|순환|참관|입회|동행|면담|상담|처방|투약|채혈|시행|의뢰|회신|인계|인수|"
     r"통화|면회|접수|입력|검수|감수|승인|결재|참석|참여|"
@@ -229,12 +229,17 @@ _CREDENTIAL_AFTER = rx.compile(
     r"[ \t/,(]{1,2}(?:RN|MD|NP|PA|PharmD|RD|MSW|LPN|CRNA|PGY-?\d|R[1-4])\b"
 )
 _BRACKET_AFTER = rx.compile(
-    r"\s?\(\s?(?:남|여|M|F|\d{1,3}|남편|아내|처|부인|배우자|딸|아들|자녀|어머니|아버지|엄마|아빠|모|부|"
+    # (not a date in brackets: "보호자 전화 (12.06 19:40)")
+    r"\s?\((?!\s?\d{1,2}[./-]\d{1,2}(?:\s|\)))\s?(?:남|여|M|F|\d{1,3}|남편|아내|처|부인|배우자|딸|아들|자녀|어머니|아버지|엄마|아빠|모|부|"
     r"형|누나|언니|오빠|동생|손자|손녀|조카|며느리|사위|친구|보호자|본인|관계|환자|"
     r"생년|생년월일|생일|DOB|만\s?\d|등록|병록|환자번호|ID|#|\d{2,4}[.-]\d)"
 )
 # A name opening a line of a chat or message log: "민경호 오전 9:31 - ...", "정유나(7W RN): ..."
 _SPEAKER_AFTER = rx.compile(r"\s?(?:\([^)\n]{0,20}\))?\s?(?:[:：]|오전|오후|\[?\d{1,2}:\d{2})")
+# A chat line's time, and a ward or team, before its speaker: "(오후 2:31) 병동 제갈윤: 네".
+_CHAT_PREFIX = rx.compile(
+    r"[ \t]*[\[(]?(?:오전|오후)?[ \t]?\d{1,2}:\d{2}[\])]?[ \t]*(?:[가-힣A-Za-z0-9]{1,6}[ \t])?"
+)
 # Another name of a list before it: "환자 왕춘희, 남보배", "부모(빈경식/모현주)"
 _LIST_BEFORE = rx.compile(r"(?:^|[\s(:])[가-힣]{3}(?:님|씨)?\s?[,/·]\s?$")
 _SEX_AGE_AFTER = rx.compile(r"\s{0,2}(?:[MF남여]\s?/\s?\d|\d{1,3}\s?/\s?[MF남여]|\d{1,3}\s?세)")
@@ -358,11 +363,20 @@ def _line_words(
     lines, and headers and labels repeat across notes."""
     proper: list[tuple[int, int]] = []
     known: list[tuple[int, int]] = []
-    for t in _kiwi().tokenize(line):  # type: ignore[attr-defined]
+    tokens = _kiwi().tokenize(line)  # type: ignore[attr-defined]
+    for i, t in enumerate(tokens):
         if t.tag == "NNP" or (t.oov and t.tag.startswith("NN")):
             proper.append((t.start, t.start + t.len))
         elif t.tag in ("NNG", "VV", "VA", "XR", "MAG", "NNB", "NP") and t.len >= 2:
             known.append((t.start, t.start + t.len))
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        if nxt is None or nxt.start != t.start + t.len:
+            continue
+        # a verb's stem and its ending in two syllables ("오+면": if one comes): a word,
+        # though each part is one syllable (longer ones are as often a name Kiwi misreads:
+        # 구하+은; a determiner and a noun too: 연+보라)
+        if t.tag in ("VV", "VA") and nxt.tag.startswith("E") and t.len + nxt.len == 2:
+            known.append((t.start, nxt.start + nxt.len))
     return tuple(proper), tuple(known)
 
 
@@ -719,7 +733,7 @@ class KoreanNameScorer:
             elif _SEX_AGE_AFTER.match(after):
                 context += 2.5
         if (
-            not before.strip()
+            (not before.strip() or _CHAT_PREFIX.fullmatch(before) is not None)
             and not suffix
             and _SPEAKER_AFTER.match(after)
             and (start, end) not in common
@@ -732,6 +746,10 @@ class KoreanNameScorer:
             context += 1.0
         elif _CELL_BEFORE.search(before) and _CELL_AFTER.match(after):
             context += 1.5  # a cell of its own in a table row: "| 맹도윤 | 10291174 | 59/M |"
+        if _TITLE_AFTER.fullmatch(given):
+            return None  # a family name glued to a title: 안+교수(님께서)
+        if word[-1] in "자이" and (start, end - 1) in common and context < 3.0:
+            return None  # a known word and a person suffix or particle: 신고+자, 서명+이
         if word[-1] in _WORD_PLUS and (start, end - 1) in common:
             return None  # a known word and a noun suffix: 원무+과, 서명+일, 단톡+방
         if word[-1] in _PARTICLE_SYLLABLES and (start, end - 1) in common:
@@ -756,7 +774,9 @@ class KoreanNameScorer:
             # Kiwi reads a common word; a role or title next to it weighs more
             morph -= 1.0 if context >= 2.5 else 2.5
         # (a word Kiwi knows may still be a name between a role and a credential: "작성 이훈 RN")
-        if len(given) == 1 and (context < 2.5 or ((start, end) in common and context < 5.5)):
+        # (a compound family name is evidence enough with less: "확인의: 황보규")
+        needed = 2.5 if len(surname) == 1 else 1.5
+        if len(given) == 1 and (context < needed or ((start, end) in common and context < 5.5)):
             return None  # a one-syllable given name needs context, and not to be a word
         if context == 0.0 and (morph < 1.5 or len(given) != 2 or word[-1] in _PLACE_END):
             return None  # without context: Kiwi's proper noun and a two-syllable given name

@@ -12,6 +12,7 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 import deid.text.recognizers.rx as rx
 from deid.text import lexicons
 from deid.text.recognizers.case_names import find_case_names
+from deid.text.recognizers.en_cues import find_cue_names
 from deid.text.recognizers.en_layouts import find_layout_names
 from deid.text.recognizers.en_names import (
     CITIES,
@@ -167,6 +168,11 @@ _NOT_FINAL = frozenset("병함증과실료법술약제사적부동리읍면로�
 _NEVER_FINAL = frozenset("함됨음듯측쪽")
 
 
+_TITLE_GIVEN = frozenset(
+    ["교수", "선생", "원장", "과장", "부장", "실장", "팀장", "주임", "간호", "여사"]
+)
+
+
 def _is_ko_name(word: str, strong: bool) -> bool:
     """``word`` is a plausible Korean full name (surname + given)."""
     if word in lexicons.ko_name_stopwords():
@@ -179,8 +185,8 @@ def _is_ko_name(word: str, strong: bool) -> bool:
         if not word.startswith(sur):
             continue
         given = word[len(sur) :]
-        if not 1 <= len(given) <= 2:
-            continue
+        if not 1 <= len(given) <= 2 or given in _TITLE_GIVEN:
+            continue  # (a family name glued to a title is no full name: 안+교수님께서)
         if strong:
             return True
         # Without context: a two-syllable given name of name syllables only.
@@ -535,7 +541,10 @@ def _plain_english(word: str) -> bool:
     if low in _NOT_NAME_OPENERS:
         return True
     verb = low.endswith(("ed", "ing")) and len(low) > 5
-    return verb and low in lexicons.english_words() and not any_name(low)
+    if verb and low in lexicons.english_words() and not any_name(low):
+        return True
+    # a plural of a word: "Parents Zhang Jianguo and Wang Fang"
+    return low.endswith("s") and low[:-1] in lexicons.english_words() and not any_name(low)
 
 
 def _ner_person_ok(span_text: str, after: str) -> bool:
@@ -599,6 +608,7 @@ class PersonRecognizer(EntityRecognizer):
         spans.extend(find_structured_names(text))
         spans.extend(find_word_given_names(text))
         spans.extend(find_case_names(text))
+        spans.extend(find_cue_names(text))
         if self.use_ner and nlp_artifacts is not None:
             for ent in getattr(nlp_artifacts, "entities", None) or []:
                 if ent.label_ != "PERSON":

@@ -25,13 +25,14 @@ from functools import cache
 
 import deid.text.recognizers.rx as rx
 from deid.text import lexicons
-from deid.text.recognizers.en_names import hyphenated_given, is_role_word, roman_given_name
+from deid.text.recognizers.en_names import is_role_word
 from deid.text.recognizers.ko_names import (
     NAME_SUFFIXES,
     NATIONALITIES,
     KoreanNameScorer,
     surname_share,
 )
+from deid.text.recognizers.roman import hyphenated_given, roman_given
 
 __all__ = [
     "aligned_row_names",
@@ -88,7 +89,7 @@ def repeated_names(
 def _name_forms(text: str, spans: list[tuple[int, int, float]]) -> list[tuple[int, str]]:
     """(start, form) of each found name and the parts of a Latin name said alone."""
     names: list[tuple[int, str]] = []
-    for s, e, _ in spans:
+    for s, e, score in spans:
         name = text[s:e]
         names.append((s, name))
         parts = name.split()
@@ -103,7 +104,9 @@ def _name_forms(text: str, spans: list[tuple[int, int, float]]) -> list[tuple[in
                 names.append((s + name.find(family), family.upper()))
         # the given name alone, where it is one: "Visited Agnes (Agnes Kowalczyk)",
         # "Hae-won Seok ... Thanks, Hae-won"
-        if given and _is_given(given):
+        # (a name no list holds, where the name was found sure: "Mrs Elspeth Munro ...
+        # see Elspeth")
+        if given and (_is_given(given) or (score >= 0.7 and _unlisted_given(given))):
             names.append((s + name.find(given), given))
         # a nickname in quotes inside it: 'Guadalupe "Lupe" Ortiz ... Lupe cleans'
         for part in parts[1:-1]:
@@ -129,7 +132,9 @@ def _occurrences(text: str, s: int, name: str) -> list[tuple[int, int, float]]:
         if korean:
             if _KO_TAIL.match(after) is None:
                 continue
-        elif after[:1].isalpha() or (after[:1] in "'’-" and not _POSSESSIVE.match(after)):
+        elif after[:1].isalpha() or (
+            after[:1] != "" and after[:1] in "'’-" and not _POSSESSIVE.match(after)
+        ):
             continue
         else:
             initial = _INITIAL_BEFORE.search(text, max(0, start - 3), start)
@@ -360,12 +365,26 @@ def _is_given(word: str) -> bool:
         return False
     if "-" in word:
         return hyphenated_given(word)
-    if roman_given_name(word):
+    if roman_given(word):
         return True  # "Kim, Hyewon ... Hyewon ate"
     return (
         low in lexicons.world_given_names()
         or low in _en_given()
         or low in lexicons.word_given_names()  # "Hope Lee ... home with Hope"
+    )
+
+
+def _unlisted_given(word: str) -> bool:
+    """A capitalized word of four letters or more that is no English or stop word."""
+    low = word.lower()
+    return (
+        len(word) >= 4
+        and word[:1].isupper()
+        and word[1:].islower()
+        and word.isalpha()
+        and low not in lexicons.english_words()
+        and low not in lexicons.en_stopwords()
+        and low not in lexicons.eponyms()
     )
 
 
@@ -514,6 +533,9 @@ def _plain_word(word: str) -> bool:
     return len(low) < 3 or low in lexicons.english_words() or low in lexicons.en_stopwords()
 
 
+_WEEKDAYS = rx.compile(r"[월화수목금토일]{2,}(?:로|에|만|요일)?")
+
+
 def _name_part(run: str) -> str | None:
     """The name in a row's first Hangul word (its particle or honorific cut off), if the
     word looks like a Korean name: a family name, one or two more syllables."""
@@ -521,6 +543,11 @@ def _name_part(run: str) -> str | None:
     for word in (run, *(run[: -len(t)] for t in ("님", "씨", "님이", "님은") if run.endswith(t))):
         if word[-1] in _ROLE_END:
             continue  # a role noun ("위생사", "예진의") labelling the next name
-        if 3 <= len(word) <= 4 and word not in stop and surname_share(word[0]) > 0:
+        if (
+            3 <= len(word) <= 4
+            and word not in stop
+            and surname_share(word[0]) > 0
+            and _WEEKDAYS.fullmatch(word) is None  # "화목토로 변경": days of a schedule
+        ):
             return word
     return None

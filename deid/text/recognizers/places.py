@@ -414,7 +414,7 @@ _EN_ORG_SUFFIX = (
     # a hospital by its short name ("Mercy General", "Gangneung Asan"), lodgings
     r"General|Asan|Severance|Sacred\s+Heart|Resort|Inn|Lodge|Hostel|"
     r"Convent|Monastery|Abbey|[Pp]arish|Temple|Mosque|Cement|Mining|Steel|Chemicals?|Fisheries|Shipping|"
-    r"Marine|Textiles?|Dental|Pub|Tavern|Restaurant|Bakery|Diner|Bistro|Salon|Fitness|Market|"
+    r"Marine|Textiles?|Dental(?:[ \t]Care)?|Coal|Energy|Airlines|Telecom|Pub|Tavern|Restaurant|Bakery|Diner|Bistro|Salon|Fitness|Market|"
     # a firm by its trade alone ("Airlife Medical"), not a heading ("Past Medical History")
     r"Medical(?![ \t]+[A-Z])|"
     # public bodies that hold records of a person: police, courts, fire services
@@ -641,10 +641,11 @@ def _service_org_ok(m: rx.Match, text: str) -> bool:
     return words[0] not in lexicons.english_words() and words[0] not in _EN_ORG_STOP
 
 
-# A hospital or clinic whose kind comes first: "Clínica San Rafael", "Hôpital Saint-Louis".
+# A hospital or clinic whose kind comes first: "Clínica San Rafael", "Hôpital Saint-Louis";
+# a hotel: "Hotel Seamarq".
 PREFIX_ORG = rx.compile(
     r"\b((?:Clínica|Clinica|Hôpital|Hospital|Klinikum|Sanatorio|Policlínica|Clinique|Ospedale|"
-    r"Centro Médico)[ \t](?:(?:de|del|la|San|Santa|São|Saint|St\.?)[ \t-])*[A-Z][A-Za-zÀ-ÿ'-]+"
+    r"Centro Médico|Hotel|Hôtel)[ \t](?:(?:de|del|la|San|Santa|São|Saint|St\.?)[ \t-])*[A-Z][A-Za-zÀ-ÿ'-]+"
     r"(?:[ \t](?:de|del|la|[A-Z][A-Za-zÀ-ÿ'-]+)){0,3})"
 )
 
@@ -721,12 +722,24 @@ ORG_RULES = [
 _TITLED_OF = rx.compile(r"(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.?\s[^\n]*?\sof\s")
 
 
+# A firm's site after its name, part of it: "Samsung Display Asan plant", "Yonsei
+# University Mirae campus".
+_SITE_AFTER = rx.compile(
+    r"(?:[ \t][A-Z][a-z]+(?:-[a-z]+)?)?[ \t](?:[Pp]lant|[Cc]ampus|[Bb]ranch|[Ff]actory|[Mm]ill|"
+    r"[Rr]efinery|[Ss]hipyard|[Ww]orks|[Ss]melter)(?![A-Za-z])"
+)
+
+
 def trim_en_org(text: str, start: int, end: int) -> tuple[int, int]:
     """Drop leading stop words ("at", "The", "Outside") from an English org span, and a
-    titled person before "of" ("Mr. Jang Dong-il of Dongbang Fisheries")."""
+    titled person before "of" ("Mr. Jang Dong-il of Dongbang Fisheries"); take in the
+    site written after it ("Samsung Display Asan plant")."""
     titled = _TITLED_OF.match(text, start, end)
     if titled is not None:
         start = titled.end()
+    site = _SITE_AFTER.match(text, end)
+    if site is not None and text[start:end][:1].isascii():
+        end = site.end()
     while True:
         seg = text[start:end]
         first = seg.split(maxsplit=1)[0] if seg.strip() else ""

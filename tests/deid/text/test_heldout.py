@@ -1,4 +1,4 @@
-"""Recall on notes the scrubber was not written for: thirty-eight hand-written corpora.
+"""Recall on notes the scrubber was not written for: forty-one hand-written corpora.
 
 Each corpus was written by hand, in styles unlike the dev set's templates, before the
 round of work that then looked at its misses; each was scored once on arrival, and that
@@ -125,6 +125,20 @@ mended in the next commit):
   be new) after round 6's ninth commit: 0.930 overall, PERSON 0.915 (59), ORGANIZATION
   0.889, precision 0.971.
 
+Round 7 (three corpora written before any of its work, each scored once and committed
+alone, then mended together):
+
+- ``fresh38.md`` (20 notes: messenger exports -- KakaoTalk, Slack, Teams, Band, WhatsApp --,
+  e-mail threads with headers, phone-call records, SMS logs): 0.913 overall, PERSON 0.908
+  (98), DATE 0.929, ORGANIZATION 0.833, precision 0.963;
+- ``fresh39.md`` (18 English notes naming people of many origins: Indian, Hispanic double
+  family names, Arabic, Filipino, Maori, West African, Mongolian; Australian and New
+  Zealand letters, addresses, Medicare and NHI numbers): 0.815 overall, PERSON 0.861 (79),
+  MRN 0.500 (4), ORGANIZATION 0.500 (10), PHONE 0.500 (2), ADDRESS 0.000 (2);
+- ``fresh40.md`` (18 Korean notes: referral replies, certificates, genome and lifelog
+  reports, a 119 run sheet, consents, family talk): 0.944 overall, PERSON 0.931 (58), MRN
+  0.857, DATE 0.962, precision 0.976.
+
 Round 3 added the world name lists (names-dataset: given and family names of 105
 countries), rules for a lone name with little context, and note-level passes (a found
 name again, rows of the same shape, lists: ``recognizers/note_names.py``). fresh3, whose
@@ -156,7 +170,7 @@ after a person's label, shops by brand, roads alone, hospitals named kind-first 
 San Rafael), staff initials, dates' closing periods (3rd Dec., 12.3.). fresh7, whose misses
 round 5 did not look at, went from 0.953 to 0.969 (PERSON 0.942 to 0.961).
 
-All are now tuned on (fresh10-fresh37 only for the misses of their first score). The floors are what the scrubber reaches
+All are now tuned on (fresh10-fresh40 only for the misses of their first score). The floors are what the scrubber reaches
 on each (it is deterministic): a change that loses recall on any fails here. The goal
 of the issue (overall and PERSON recall >= 0.95 on unseen notes) is not met on every
 arrival: the corpora have scored 0.85-0.97 overall on arrival (the last four:
@@ -169,7 +183,8 @@ fresh24 0.981 with PERSON 1.000,
 fresh25 1.000 with PERSON 1.000,
 fresh26 0.926 with PERSON 0.944; round 6: fresh27 0.920 with PERSON 0.915, fresh28 0.945
 with PERSON 0.981, fresh29 0.880 with PERSON 0.864, fresh30 0.876 with PERSON 0.868, fresh31
-0.932 with PERSON 0.935, fresh32 0.869 with PERSON 0.840, fresh33 0.954 with PERSON 0.952, fresh34 0.893 with PERSON 0.975, fresh35 0.859 with PERSON 0.833, fresh36 0.911 with PERSON 0.848, fresh37 0.930 with PERSON 0.915).
+0.932 with PERSON 0.935, fresh32 0.869 with PERSON 0.840, fresh33 0.954 with PERSON 0.952, fresh34 0.893 with PERSON 0.975, fresh35 0.859 with PERSON 0.833, fresh36 0.911 with PERSON 0.848, fresh37 0.930 with PERSON 0.915; round 7: fresh38
+0.913 with PERSON 0.908, fresh39 0.815 with PERSON 0.861, fresh40 0.944 with PERSON 0.931).
 """
 
 from __future__ import annotations
@@ -221,6 +236,9 @@ FRESH34 = CORPUS.parent / "fresh34.md"
 FRESH35 = CORPUS.parent / "fresh35.md"
 FRESH36 = CORPUS.parent / "fresh36.md"
 FRESH37 = CORPUS.parent / "fresh37.md"
+FRESH38 = CORPUS.parent / "fresh38.md"
+FRESH39 = CORPUS.parent / "fresh39.md"
+FRESH40 = CORPUS.parent / "fresh40.md"
 _IDS = {"PHONE": 1.0, "KR_RRN": 1.0, "EMAIL": 1.0}
 
 # corpus -> (overall recall, character precision, {type: recall})
@@ -319,6 +337,21 @@ FLOORS: dict[str, tuple[float, float, dict[str, float]]] = {
         0.995,
         {**_IDS, "PERSON": 0.99, "MRN": 1.0, "DATE": 0.96, "ORGANIZATION": 1.0},
     ),
+    "fresh38": (
+        0.99,
+        0.98,
+        {**_IDS, "PERSON": 0.985, "MRN": 1.0, "DATE": 1.0, "ADDRESS": 1.0, "ORGANIZATION": 1.0},
+    ),
+    "fresh39": (
+        0.995,
+        0.995,
+        {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0, "ADDRESS": 1.0, "ORGANIZATION": 1.0},
+    ),
+    "fresh40": (
+        0.99,
+        0.995,
+        {**_IDS, "PERSON": 0.98, "MRN": 1.0, "DATE": 1.0, "ADDRESS": 1.0, "ORGANIZATION": 1.0},
+    ),
 }
 
 
@@ -373,6 +406,9 @@ def _score(scrubber: Scrubber, path: Path) -> PhiScore:
         ("fresh35", FRESH35),
         ("fresh36", FRESH36),
         ("fresh37", FRESH37),
+        ("fresh38", FRESH38),
+        ("fresh39", FRESH39),
+        ("fresh40", FRESH40),
     ],
 )
 def test_recall_on_hand_written_notes_holds(scrubber: Scrubber, name: str, path: Path) -> None:
@@ -427,6 +463,9 @@ def test_corpora_are_well_formed() -> None:
         FRESH35,
         FRESH36,
         FRESH37,
+        FRESH38,
+        FRESH39,
+        FRESH40,
     ):
         notes = load(path)
         assert notes

@@ -11,7 +11,8 @@ does the work here, and the lists only keep plain words out:
 - **a name written family-first in capitals that the lists know**: "HUSSAIN, AYESHA";
 - **a letter's subject line**: "Re: Wiremu Te Rangi NHI ZAC4471";
 - **a contact before a phone number**: "contact Anahera on 021 448 7702";
-- **someone met at a place of work**: "echo booked with Hamid in the echo lab".
+- **someone met at a place of work**: "echo booked with Hamid in the echo lab";
+- **a companion beside the one addressed**: "to meet you and Joachim", "Tomás and I".
 """
 
 from __future__ import annotations
@@ -79,6 +80,18 @@ _AT_WORKPLACE = rx.compile(
     r"(?:the[ \t])?(?:[a-z]+[ \t])?(?:lab|clinic|unit|office|ward|desk|department|pharmacy|"
     r"team|theatre|theater|suite|room)\b"
 )
+# A companion named beside the one addressed: "to meet you and Joachim", "Tomás and I".
+_WITH_YOU = rx.compile(
+    r"(?i:\b(?:meet|met|meeting|see|seeing|saw|seen|visit|visited|visiting|call|called|told|"
+    r"with))[ \t](?:you|me|us|him|her)[ \t](?:and|&)[ \t]"
+    rf"({_CAP})(?![{_UP}{_LO}'’-])"
+    rf"|(?<![{_UP}{_LO}'’.-])({_CAP})[ \t](?:and|&)[ \t]I[ \t](?:were|went|came|met|will|have|"
+    r"had|visited|called|saw|are)\b"
+)
+_NOT_COMPANION_LIST = (
+    "mom mum dad mother father god jesus family everyone everybody others team staff"
+)
+_NOT_COMPANIONS = frozenset(_NOT_COMPANION_LIST.split())
 _NOT_SPEAKER_LIST = (
     "patient pt care team nurse system note me you doctor dr staff admin pharmacy front desk "
     "reception caller operator bot auto reply triage"
@@ -145,9 +158,22 @@ def find_cue_names(text: str) -> list[tuple[int, int, float]]:
         parts = rx.split(r"[._]", m.group(1))
         if any(any_name(p) for p in parts) and not any(p in _NOT_SPEAKERS for p in parts):
             out.append((m.start(1), m.end(1), 0.7))
+    out.extend(_companions(text))
     for rule in (_CONTACT_PHONE, _AT_WORKPLACE):
         for m in rule.finditer(text):
             word = m.group(1)
             if not _plain(word) and word.lower() not in lexicons.en_stopwords():
                 out.append((m.start(1), m.end(1), 0.65))
+    return out
+
+
+def _companions(text: str) -> list[tuple[int, int, float]]:
+    """A companion named beside the one addressed ("good to see you and Tomás"): the layout
+    is the evidence (the English list holds names too: "Joachim")."""
+    out: list[tuple[int, int, float]] = []
+    for m in _WITH_YOU.finditer(text):
+        g = 1 if m.group(1) else 2
+        word = m.group(g)
+        if not (is_blocked(word) or is_role_word(word) or word.lower() in _NOT_COMPANIONS):
+            out.append((m.start(g), m.end(g), 0.65))
     return out

@@ -181,7 +181,7 @@ _MRN_LABELS = (
     r"(?:병록|등록|차트|의무기록)(?=\s{0,2}[:#]?\s{0,2}[A-Za-z]{0,4}-?\d)|환자\s?ID|시리얼|일련\s?번호)|"
     r"(?=[A-Za-z])(?:"
     # device serials and badges identify a person too (HIPAA's device identifiers)
-    r"(?i:serial(?:\s?(?:no\.?|number|#))?|S/N|device\s?(?:ID|serial|no\.?)|badge(?:\s?(?:no\.?|number|#))?)|"
+    r"(?i:serial(?:\s?(?:no\.?|number|#))?|S/N|device\s?(?:ID|serial|no\.?)|transmitter(?:\s?(?:ID|serial|no\.?))?|badge(?:\s?(?:no\.?|number|#))?)|"
     r"(?i:MRN|MR\s?No\.?|MR#|NHS(?:\s?(?:No\.?|Number|#))?|NHI(?:\s?(?:No\.?|Number|#))?|"
     r"Medicare(?:\s?(?:card|No\.?|Number|#))?|(?:DEA|NPI)(?:\s?(?:No\.?|Number|#))?|Pt\.?\s?ID|Patient\s?(?:ID|No\.?|Number|#)|"
     r"Hosp(?:ital|\.)?\s?(?:No\.?|Number|Num\.?|ID|#)|Chart\s?(?:No\.?|Number|#)|Chart(?=\s{1,2}[A-Z]{0,3}-?\d)|"
@@ -237,8 +237,11 @@ def _labelled_id(m: rx.Match, text: str) -> bool:
     digits = sum(c.isdigit() for c in value)
     if " " in value and not 8 <= digits <= 16:
         return False  # spaced groups: as long as a real number
-    if digits < 4 and not (digits == 3 and _SHORT_PREFIXED.fullmatch(value)):
-        return False  # (a short number with a prefix after its label is one: "SCR-014")
+    mixed = len(value) >= 6 and digits >= 2 and sum(c.isalpha() for c in value) >= 2
+    if digits < 4 and not (digits == 3 and _SHORT_PREFIXED.fullmatch(value)) and not mixed:
+        # (a short number with a prefix after its label is one: "SCR-014"; so is a serial
+        # of letters and digits mixed: "transmitter 8HX2K9")
+        return False
     return _PRODUCT_CONTEXT.search(text[max(0, m.start("id") - 20) : m.start("id")]) is None
 
 

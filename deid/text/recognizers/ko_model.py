@@ -17,7 +17,10 @@ from functools import cache
 
 from deid.text import lexicons
 
-__all__ = ["given_name_llr", "surname_share", "surname_shares"]
+__all__ = ["COMPOUND_SURNAMES", "given_name_llr", "surname_share", "surname_shares"]
+
+# Family names of two syllables.
+COMPOUND_SURNAMES = ("남궁", "황보", "제갈", "선우", "독고", "사공", "서문", "동방")
 
 # Family-name shares (2015 census, rounded); names not listed get _RARE_SHARE.
 _RARE_SHARE = 0.0003

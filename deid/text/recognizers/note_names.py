@@ -26,12 +26,8 @@ from functools import cache
 import deid.text.recognizers.rx as rx
 from deid.text import lexicons
 from deid.text.recognizers.en_names import is_role_word
-from deid.text.recognizers.ko_names import (
-    NAME_SUFFIXES,
-    NATIONALITIES,
-    KoreanNameScorer,
-    surname_share,
-)
+from deid.text.recognizers.ko_names import NAME_SUFFIXES, KoreanNameScorer, surname_share
+from deid.text.recognizers.ko_unsurnamed import NATIONALITIES
 from deid.text.recognizers.roman import hyphenated_given, roman_given
 
 __all__ = [
@@ -92,6 +88,14 @@ def _name_forms(text: str, spans: list[tuple[int, int, float]]) -> list[tuple[in
     for s, e, score in spans:
         name = text[s:e]
         names.append((s, name))
+        handle = _HANDLE.fullmatch(name)
+        if handle is not None:
+            # a user name made of a name: its given name, capitalized, elsewhere
+            # ("user: taeyang.moon ... great week Taeyang!")
+            given = handle.group(1).capitalize()
+            if _is_given(given) or _unlisted_given(given):
+                names.append((s, given))
+            continue
         parts = name.split()
         if len(parts) < 2 or _HANGUL.match(name):
             continue
@@ -143,6 +147,7 @@ def _occurrences(text: str, s: int, name: str) -> list[tuple[int, int, float]]:
     return out
 
 
+_HANDLE = rx.compile(r"([a-z]{3,12})[._][a-z]{2,12}")
 _POSSESSIVE = rx.compile(r"['’]s(?![A-Za-z])")
 _INITIAL_BEFORE = rx.compile(r"(?<![A-Za-z.])[A-Z]\.?[ \t]$")
 _INITIAL_WORD = rx.compile(r"[A-Z]\.?")
@@ -165,7 +170,7 @@ def _latin_parts(name: str) -> tuple[str | None, str | None]:
 
 # The same name in the other script, in brackets right after a found one: "Olivia Kim
 # (김올리비아, 5세)", "홍길순(Hong Gil-soon)".
-_HANGUL_IN_BRACKETS = rx.compile(r"\s?\(([가-힣]{2,8})(?=[,)/]|\s?\d|\s[MF남여])")
+_HANGUL_IN_BRACKETS = rx.compile(r"\s?\(([가-힣]{2,8}(?: [가-힣]{2,6})?)(?=[,)/]|\s?\d|\s[MF남여])")
 # ...or the name it goes by, in quotes: 'Venkataraman Subramanian ("Venkat")'.
 _NICKNAME_IN_BRACKETS = rx.compile(r"\s?\(\s?[\x22“'‘]([A-Z][a-z]{1,14})[\x22”'’]\s?\)")
 _LATIN_IN_BRACKETS = rx.compile(r"\s?\(([A-Z][A-Za-z'’-]+(?:[ -][A-Za-z][A-Za-z'’-]+){0,3})\)")
@@ -313,7 +318,8 @@ def bracketed_names(
         if m is None:
             continue
         hangul, latin = (name, m.group(1)) if korean else (m.group(1), name)
-        if _same_family(hangul, latin):
+        foreign = not korean and " " in hangul and _foreign_hangul(text, m, scorer)
+        if foreign or _same_family(hangul, latin):
             out.append((m.start(1), m.end(1), 0.7))
     return out
 
@@ -346,6 +352,23 @@ def given_names_again(
         return []
     known = scorer.known_words(text, candidates)
     return [c for c, k in zip(candidates, known, strict=True) if not k]
+
+
+def _foreign_hangul(text: str, m: rx.Match, scorer: KoreanNameScorer) -> bool:
+    """Two Hangul words in brackets after a Latin name that write a foreign name: "Mrs.
+    Yamamoto (야마모토 하루코, 83, 일본)"; not a nationality and a kind of person ("(베트남
+    결혼이주여성, 28)", "(인도 유학생)"), not words Kiwi knows."""
+    first, second = m.group(1).split(" ", 1)
+    if first in NATIONALITIES or len(second) > 4 or second[-1] in _PERSON_KIND_END:
+        return False
+    words = [
+        (m.start(1) + w.start(), m.start(1) + w.end(), 0.0)
+        for w in _HANGUL_RUN.finditer(m.group(1))
+    ]
+    return not any(scorer.known_words(text, words))
+
+
+_PERSON_KIND_END = frozenset("생성자인원사족민부모")
 
 
 def _known_hangul(text: str, pair: rx.Match, scorer: KoreanNameScorer) -> bool:

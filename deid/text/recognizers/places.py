@@ -191,6 +191,8 @@ _KO_ORG_SUFFIX = (
 # Words that end in an org suffix but name no particular organization.
 _GENERIC_ORG = frozenset(
     [
+        "주식회사",
+        "유한회사",
         "본원",
         "병원",
         "의원",
@@ -353,8 +355,13 @@ _KO_ORG_PREFIX = (
 )
 # A company form before or after the name: (주)태백광업, ㈜세원, 세원정밀(주), 주식회사 한빛.
 KO_COMPANY = rx.compile(
-    r"(?:\(주\)|㈜|\(유\)|주식회사\s?|유한회사\s?)[가-힣A-Za-z0-9]{2,14}|"
-    r"(?<![가-힣A-Za-z0-9])[가-힣A-Za-z0-9]{2,14}(?:\(주\)|㈜)"
+    # (not a post after the firm's kind: "주식회사 연구소장")
+    r"(?:\(주\)|㈜|\(유\)|주식회사\s?|유한회사\s?|(?:법무|회계|세무|특허)법인\s?|법률사무소\s?)"
+    r"(?![가-힣]{0,4}(?:소장|대표|이사|팀장|부장|과장|변호사|회계사|세무사|변리사)(?![가-힣]))"
+    r"[가-힣A-Za-z0-9]{2,14}|"
+    # (the kind after the name: "메디에이아이 주식회사", "삼정KPMG 회계법인")
+    r"(?<![가-힣A-Za-z0-9])[가-힣A-Za-z0-9]{2,14}(?:\(주\)|㈜|[ \t](?:주식회사|유한회사|회계법인|법무법인)"
+    r"(?![가-힣]))"
 )
 KO_ORG = rx.compile(
     # (a facility of it after a space: "삼척의료원 장례식장")

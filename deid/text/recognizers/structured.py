@@ -388,14 +388,19 @@ _XML_ATTRIBUTE = rx.compile(r"(?<=\s)([A-Za-z][\w:.-]{0,30})=\x22([^\x22\n]{1,60
 _JSON_MEMBER = rx.compile(
     r"\x22([^\x22\n]{1,30})\x22\s*:\s*(?:\x22([^\x22\n]{1,60})\x22|\[\s*\x22([^\x22\n]{1,60})\x22)"
 )
-_KEY_EQUALS = rx.compile(r"(?<![\w./?&=-])([A-Za-z가-힣_][\w가-힣]{0,20})=([^;&\s\x22<>]{1,40})")
+# (a comma ends the value: VCF meta lines run pairs together, "<ID=GW25-T0412,Tissue=...>")
+_KEY_EQUALS = rx.compile(r"(?<![\w./?&=-])([A-Za-z가-힣_][\w가-힣]{0,20})=([^;&,\s\x22<>]{1,40})")
+# A VCF's column header: the columns after FORMAT are its samples ("#CHROM ... FORMAT S1 S2").
+_VCF_HEADER = rx.compile(
+    r"^#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT((?:\t[^\t\n]+)+)", rx.M
+)
 # (indented or after a list dash, or with its value in quotes: not a note's "Name: ...")
 _YAML_MEMBER = rx.compile(
     r"^(?:[ \t]{2,}|[ \t]*-[ \t]+)([A-Za-z가-힣_][\w가-힣 ]{0,20}):[ \t]+\x22?([^\x22\n]{1,60}?)\x22?[ \t]*$"
     r"|^[ \t]*([A-Za-z가-힣_][\w가-힣 ]{0,20}):[ \t]+\x22([^\x22\n]{1,60})\x22[ \t]*$",
     rx.M,
 )
-_KEYED_HINT = rx.compile(r"</|\x22\s*:|=|^[ \t]*-?[ \t]*[A-Za-z가-힣_]+:", rx.M)
+_KEYED_HINT = rx.compile(r"</|\x22\s*:|=|^[ \t]*-?[ \t]*[A-Za-z가-힣_]+:|^#CHROM\t", rx.M)
 _TITLE = rx.compile(r"(?:Dr|Mr|Mrs|Ms|Prof)\.?\s")
 _NAME_PART_KEYS = _words(
     "family given surname last_name first_name lastname firstname family_name given_name"
@@ -417,6 +422,13 @@ def _keyed(text: str) -> list[Span]:
     for m in _YAML_MEMBER.finditer(text):
         g = 1 if m.group(1) is not None else 3
         pairs.append((m.group(g), m.start(g + 1), m.end(g + 1)))
+    for m in _VCF_HEADER.finditer(text):
+        pos = m.start(1)
+        for cell in m.group(1).split("\t")[1:]:
+            pos += 1
+            if _DIGIT.search(cell):
+                out.append(("MRN", pos, pos + len(cell), 0.8))  # a sample's id
+            pos += len(cell)
     for key, s, e in pairs:
         # a CDA <id extension="..."> is the identifier; the key otherwise reads as a header
         kind = "ID" if key == "extension" else _kind(key.split(":")[-1])

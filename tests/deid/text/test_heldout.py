@@ -1,4 +1,4 @@
-"""Recall on notes the scrubber was not written for: forty-one hand-written corpora.
+"""Recall on notes the scrubber was not written for: forty-four hand-written corpora.
 
 Each corpus was written by hand, in styles unlike the dev set's templates, before the
 round of work that then looked at its misses; each was scored once on arrival, and that
@@ -139,6 +139,19 @@ alone, then mended together):
   reports, a 119 run sheet, consents, family talk): 0.944 overall, PERSON 0.931 (58), MRN
   0.857, DATE 0.962, precision 0.976.
 
+Then three more, written after those mends and scored once before the next:
+
+- ``fresh41.md`` (20 notes of the platform's own data kinds: VCF headers, sample sheets,
+  LIMS audit trails, wearable and CGM syncs, lifelog coaching chats, DUA, IRB and
+  data-request letters, an app's JSON export): 0.937 overall, PERSON 0.970 (66), MRN 0.870
+  (23), ORGANIZATION 0.667 (12), precision 0.970;
+- ``fresh42.md`` (18 Korean narrative notes: social work, night nursing, psychiatry, a
+  nursing-home report, school nurse, hospice, given names with 이/이가 in speech): 0.971
+  overall, PERSON 0.962 (78), precision 1.000 -- at the issue's goals on arrival;
+- ``fresh43.md`` (15 notes, a control: everyday kinds in Korean, English and mixed): 0.977
+  overall, PERSON 0.962 (53), MRN, DATE and PHONE 1.000, precision 0.988 -- at the issue's
+  goals on arrival.
+
 Round 3 added the world name lists (names-dataset: given and family names of 105
 countries), rules for a lone name with little context, and note-level passes (a found
 name again, rows of the same shape, lists: ``recognizers/note_names.py``). fresh3, whose
@@ -170,7 +183,7 @@ after a person's label, shops by brand, roads alone, hospitals named kind-first 
 San Rafael), staff initials, dates' closing periods (3rd Dec., 12.3.). fresh7, whose misses
 round 5 did not look at, went from 0.953 to 0.969 (PERSON 0.942 to 0.961).
 
-All are now tuned on (fresh10-fresh40 only for the misses of their first score). The floors are what the scrubber reaches
+All are now tuned on (fresh10-fresh43 only for the misses of their first score). The floors are what the scrubber reaches
 on each (it is deterministic): a change that loses recall on any fails here. The goal
 of the issue (overall and PERSON recall >= 0.95 on unseen notes) is not met on every
 arrival: the corpora have scored 0.85-0.97 overall on arrival (the last four:
@@ -184,7 +197,8 @@ fresh25 1.000 with PERSON 1.000,
 fresh26 0.926 with PERSON 0.944; round 6: fresh27 0.920 with PERSON 0.915, fresh28 0.945
 with PERSON 0.981, fresh29 0.880 with PERSON 0.864, fresh30 0.876 with PERSON 0.868, fresh31
 0.932 with PERSON 0.935, fresh32 0.869 with PERSON 0.840, fresh33 0.954 with PERSON 0.952, fresh34 0.893 with PERSON 0.975, fresh35 0.859 with PERSON 0.833, fresh36 0.911 with PERSON 0.848, fresh37 0.930 with PERSON 0.915; round 7: fresh38
-0.913 with PERSON 0.908, fresh39 0.815 with PERSON 0.861, fresh40 0.944 with PERSON 0.931).
+0.913 with PERSON 0.908, fresh39 0.815 with PERSON 0.861, fresh40 0.944 with PERSON 0.931, fresh41 0.937 with
+PERSON 0.970, fresh42 0.971 with PERSON 0.962, fresh43 0.977 with PERSON 0.962).
 """
 
 from __future__ import annotations
@@ -239,6 +253,9 @@ FRESH37 = CORPUS.parent / "fresh37.md"
 FRESH38 = CORPUS.parent / "fresh38.md"
 FRESH39 = CORPUS.parent / "fresh39.md"
 FRESH40 = CORPUS.parent / "fresh40.md"
+FRESH41 = CORPUS.parent / "fresh41.md"
+FRESH42 = CORPUS.parent / "fresh42.md"
+FRESH43 = CORPUS.parent / "fresh43.md"
 _IDS = {"PHONE": 1.0, "KR_RRN": 1.0, "EMAIL": 1.0}
 
 # corpus -> (overall recall, character precision, {type: recall})
@@ -348,9 +365,20 @@ FLOORS: dict[str, tuple[float, float, dict[str, float]]] = {
         {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0, "ADDRESS": 1.0, "ORGANIZATION": 1.0},
     ),
     "fresh40": (
-        0.99,
         0.995,
-        {**_IDS, "PERSON": 0.98, "MRN": 1.0, "DATE": 1.0, "ADDRESS": 1.0, "ORGANIZATION": 1.0},
+        0.995,
+        {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0, "ADDRESS": 1.0, "ORGANIZATION": 1.0},
+    ),
+    "fresh41": (0.98, 0.97, {**_IDS, "PERSON": 0.98, "MRN": 1.0, "DATE": 1.0, "ADDRESS": 1.0}),
+    "fresh42": (
+        0.995,
+        0.995,
+        {**_IDS, "PERSON": 1.0, "DATE": 1.0, "ADDRESS": 1.0, "ORGANIZATION": 1.0},
+    ),
+    "fresh43": (
+        0.995,
+        0.995,
+        {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0, "ADDRESS": 1.0, "ORGANIZATION": 1.0},
     ),
 }
 
@@ -409,6 +437,9 @@ def _score(scrubber: Scrubber, path: Path) -> PhiScore:
         ("fresh38", FRESH38),
         ("fresh39", FRESH39),
         ("fresh40", FRESH40),
+        ("fresh41", FRESH41),
+        ("fresh42", FRESH42),
+        ("fresh43", FRESH43),
     ],
 )
 def test_recall_on_hand_written_notes_holds(scrubber: Scrubber, name: str, path: Path) -> None:
@@ -466,6 +497,9 @@ def test_corpora_are_well_formed() -> None:
         FRESH38,
         FRESH39,
         FRESH40,
+        FRESH41,
+        FRESH42,
+        FRESH43,
     ):
         notes = load(path)
         assert notes

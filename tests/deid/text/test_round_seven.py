@@ -1,4 +1,4 @@
-"""Round seven: the misses of fresh38, fresh39 and fresh40 on arrival (chat and e-mail
+"""Round seven: the misses of fresh38 to fresh43 on arrival (chat and e-mail
 layouts, names of many origins, addresses and numbers of Australia, New Zealand and
 Europe, Korean speakers and one-syllable given names after compound family names), and the
 words near them that must stay."""
@@ -103,6 +103,38 @@ def _found(scrubber: Scrubber, text: str, lang: str | None = None) -> dict[str, 
         ("당직 주하린 → 주치의 설태웅 교수님께 보고", "ko", "주하린", "PERSON"),
         ("아침 회진 때 안교수님께서 내일 JP 제거하자고 하심.", "ko", "안", "PERSON"),
         ("의료사회복지 상담기록 12.05\n대상: 명태식", "ko", "12.05", "DATE"),
+        ("보호자(조카 길현우) 연락 안 됨.\n피수정", "ko", "피수정", "PERSON"),
+        # fresh41: the platform's own data kinds
+        (
+            "##SAMPLE=<ID=GW25-T0412,Individual=x>\n"
+            "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tGW25-T0412\tGW25-N0412",
+            "en",
+            "GW25-N0412",
+            "MRN",
+        ),
+        ("##SAMPLE=<ID=GW25-T0412,Tissue=Tumor>", "en", "GW25-T0412", "MRN"),
+        ("user: taeyang.moon\ncoach note: great week Taeyang! keep", "en", "Taeyang", "PERSON"),
+        ("CGM upload — Dexcom G7, transmitter 8HX2K9", "en", "8HX2K9", "MRN"),
+        ("마크로젠 검사 결과 회신서", "ko", "마크로젠", "ORGANIZATION"),
+        (
+            "신청인: 한재우 (메디에이아이 주식회사 연구소장)",
+            "ko",
+            "메디에이아이 주식회사",
+            "ORGANIZATION",
+        ),
+        ("검토자: 법무법인 세움 윤가온 변호사", "ko", "법무법인 세움", "ORGANIZATION"),
+        # fresh42, fresh43
+        ("직장 상사 탁부장의 폭언 이후", "ko", "탁", "PERSON"),
+        ('아기 태명 "복댕이". 분만 담당', "ko", "복댕이", "PERSON"),
+        ("물리치료사 하봄 선생님과 보행 훈련 지속.\n경태식", "ko", "경태식", "PERSON"),
+        (
+            "Mrs. Yamamoto (야마모토 하루코, 83, 일본) 통역 필요.",
+            "mixed",
+            "야마모토 하루코",
+            "PERSON",
+        ),
+        ("It was lovely to meet you and Joachim at clinic.", "en", "Joachim", "PERSON"),
+        ("It was good to see you and Tomás in clinic today.", "en", "Tomás", "PERSON"),
     ],
 )
 def test_round_seven_shapes(
@@ -127,6 +159,12 @@ def test_round_seven_shapes(
         ("최초 발견자: 이웃 맹춘자 (신고자, 010-3319-7052)", "ko", "신고자"),
         ("출동: 홍천소방서 구급대\n환자: 편상우", "ko", "구급대"),
         ("아침 회진 때 안교수님께서 내일", "ko", "안교수"),
+        ("IRB 승인서(2025.11.21) 확인", "ko", "승인서"),
+        ("주식회사 연구소장 김민수", "ko", "주식회사"),
+        ("FNA 결과 Bethesda II.", "en", "Bethesda"),
+        ("Pt (베트남 결혼이주여성, 28) 통역 필요", "mixed", "결혼이주여성"),
+        ("Thank you and Welcome to the clinic", "en", "Welcome"),
+        ("활력징후 안정적.\n이상무", "ko", "이상무"),
     ],
 )
 def test_round_seven_words_stay(scrubber: Scrubber, text: str, lang: str, word: str) -> None:

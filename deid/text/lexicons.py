@@ -66,8 +66,10 @@ def word_given_names() -> frozenset[str]:
 
 @cache
 def world_given_names() -> frozenset[str]:
-    """Given names in use around the world, lower case (``build_world_names``)."""
-    return frozenset(_words("world_given_names.txt"))
+    """Given names in use around the world, lower case (``build_world_names``): those that
+    are no English word, and the frequent English-speaking ones that are English nouns
+    too (Lorraine, Dale, Tom; ``world_name_words.txt``)."""
+    return frozenset(_words("world_given_names.txt")) | frozenset(_words("world_name_words.txt"))
 
 
 @cache

@@ -22,6 +22,7 @@ from deid.text.recognizers.ids import (
 )
 from deid.text.recognizers.names import PersonRecognizer
 from deid.text.recognizers.places import ADDRESS_RULES, ORG_RULES
+from deid.text.recognizers.practices import PRACTICE_RULES
 from deid.text.recognizers.structured import StructuredRecognizer
 from deid.text.recognizers.world_places import WORLD_ADDRESS_RULES
 
@@ -37,7 +38,7 @@ RULE_GROUPS: dict[str, list[Rule]] = {
     "AgeOver89Recognizer": AGE_RULES,
     "DateRecognizer": DATE_RULES,
     "AddressRecognizer": ADDRESS_RULES + WORLD_ADDRESS_RULES,
-    "OrganizationRecognizer": ORG_RULES,
+    "OrganizationRecognizer": ORG_RULES + PRACTICE_RULES,
 }
 
 

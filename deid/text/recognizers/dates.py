@@ -379,7 +379,7 @@ _MD_TIME_BEFORE = rx.compile(
     r"[\s:(]{1,2}$"
 )
 _MD_TIME_AFTER = rx.compile(
-    r"\s?(?:오전|오후|새벽|아침|저녁|밤|[DEN]?근무|듀티|당직|[AaPp]\.?[Mm]\.?\b|morning|evening|night|"
+    r"\s?(?:오전|오후|새벽|아침|저녁|밤|[DEN]?근무|듀티|당직|오프|휴무|휴가|OFF|[Oo]ff\b|[AaPp]\.?[Mm]\.?\b|morning|evening|night|"
     r"에|부터|까지|경|이후|이전|전후|재검|예정|퇴원|입원|내원|수술|시술|시행|촬영|검사|"
     r"발생|발병|시작|중단|방문|진료|외래|재진|예약|전화|통화|상담|면담|연락|교육|회진|협진|회신|경과|"
     r"onwards|onward|\d{1,2}\s?시(?!간))"

@@ -23,7 +23,7 @@ import deid.text.recognizers.rx as rx
 from deid.text import lexicons
 from deid.text.recognizers.en_names import any_name, is_blocked, is_role_word
 
-__all__ = ["find_cue_names"]
+__all__ = ["bridge_middle_initials", "find_cue_names"]
 
 _UP = "A-ZÀ-ÖØ-ÞĀ-ž"
 _LO = "a-zß-öø-ÿĀ-ž"
@@ -58,6 +58,15 @@ _BIRTH_AFTER = rx.compile(
     rf"(?<![{_UP}{_LO}'’.-])({_CAP}(?:[ \t](?:{_PARTICLES}[ \t])?{_CAP}){{1,3}})"
     r"(?:,[ \t]?|[ \t]?\(|[ \t]{1,3})(?:DOB|D\.O\.B\.?|born|b\.)[ \t]?[:\s]"
 )
+# A name written family-first before a person's age: "Abernathy, Clyde is a 71 y.o. male".
+_FAMILY_FIRST_SUBJECT = rx.compile(
+    rf"(?<![{_UP}{_LO}'’.-])({_CAP},[ \t]{_CAP}(?:[ \t][A-Z]\.?)?)"
+    r"(?=[ \t](?:is|was)[ \t](?:a|an)[ \t]\d{1,3}|,?[ \t]\d{1,3}[ \t]?(?:y\.?o\.?|yo|[MF])\b"
+    r"|[ \t]\(\d{1,3}[ \t]?[MF]?\))"
+)
+# A middle initial without its period between two found parts: "Shawna M Pettigrew, RN".
+_MIDDLE_INITIAL = rx.compile(r"[ \t][A-Z]\.?[ \t]")
+_HANGUL = rx.compile(r"[가-힣]")
 _NICKNAME_MIDDLE = rx.compile(
     rf"(?<![{_UP}{_LO}'’.-])({_CAP})[ \t]?\([\x22“'‘]({_CAP})[\x22”'’]\)[ \t]?({_CAP})(?![{_UP}{_LO}])"
 )
@@ -138,6 +147,7 @@ def find_cue_names(text: str) -> list[tuple[int, int, float]]:
         (_RELATION_IN_BRACKETS, 0.75),
         (_BIRTH_AFTER, 0.75),
         (_RE_LINE, 0.7),
+        (_FAMILY_FIRST_SUBJECT, 0.75),
     ):
         for m in rule.finditer(text):
             s, e, name = _span(m)
@@ -176,4 +186,23 @@ def _companions(text: str) -> list[tuple[int, int, float]]:
         word = m.group(g)
         if not (is_blocked(word) or is_role_word(word) or word.lower() in _NOT_COMPANIONS):
             out.append((m.start(g), m.end(g), 0.65))
+    return out
+
+
+def bridge_middle_initials(
+    text: str, spans: list[tuple[int, int, float]]
+) -> list[tuple[int, int, float]]:
+    """One name where two found parts stand either side of a middle initial: "Shawna" and
+    "Pettigrew" in "Shawna M Pettigrew, RN" are "Shawna M Pettigrew"."""
+    ends: dict[int, float] = {}
+    for _, e, sc in spans:
+        ends[e] = max(sc, ends.get(e, 0.0))
+    out: list[tuple[int, int, float]] = []
+    for s, e, sc in spans:
+        for gap in (3, 4):  # " M " or " M. "
+            start = s - gap
+            if start in ends and _MIDDLE_INITIAL.fullmatch(text, start, s):
+                left = [sp for sp in spans if sp[1] == start]
+                if left and not _HANGUL.search(text, left[0][0], e):
+                    out.append((left[0][0], e, min(sc, ends[start])))
     return out

@@ -71,7 +71,7 @@ _ROLES = (
     r"Consented|Dictated|Transcribed|Typed|Read) by|"
     r"[Aa]ide|[Cc]aregiver|[Cc]haplain|Detective|Deputy|[Cc]aseworker|[Ss]ponsor|PI|CRC|Investigator|"
     r"[Hh]ygienist|[Pp]hlebotomist|[Pp]aramedic|EMT|[Dd]ispatcher|[Vv]olunteer|[Ss]cribe|RT|RRT|"
-    r"PT|OT|SLP|SW|CM|"
+    r"PT|OT|SLP|SW|CM|Anesth\.?|Anes\.?|Circ\.?|Scrub|Circulator|Medic(?:[ \t]\d{1,3})?|"
     r"Imam|Rabbi|Pastor|Rev\.?|Reverend|Deacon|[Tt]echnician|[Dd]entist|[Oo]ptometrist|[Tt]rainer|"
     r"[Cc]oach|[Tt]eacher|[Pp]rincipal|[Tt]utor|[Dd]river"
 )
@@ -310,7 +310,20 @@ _NOT_INITIALS = rx.compile(
     r"CT|MR|US|ER|OR|ED|IV|IM|SC|PO|GI|GU|UA|UO|BP|HR|RR|OT|PT|ST|RN|NP|PA|MD|DO|EM|CC|PI|"
     r"RD|MS|SW|DC|NA|CM|HD|PD|SI|HI"
 )
+
+
 # A single name word a lexicon knows, with something around it that a name has:
+def _not_lone_name(text: str, word: str, end: int) -> bool:
+    """A listed word that is no name alone: a stop word, a role, or a family name that is
+    an English function word before a lower-case word ("IMPRESSION: No acute process")."""
+    if _blocked(word) or is_role_word(word):
+        return True
+    return word.lower() in _FUNCTION_SURNAMES and _LOWER_WORD_AFTER.match(text, end) is not None
+
+
+# Romanized family names that are English function words, and a lower-case word after.
+_FUNCTION_SURNAMES = frozenset(["no", "so", "an", "do", "ha", "ma", "oh", "on", "go", "ye"])
+_LOWER_WORD_AFTER = rx.compile(r"[ \t][a-z]")
 _LONE_NAME = rx.compile(rf"(?<![{_UP}{_LO}'’.-])({_CAPWORD})(?![{_UP}{_LO}'’-])")
 _LIST_LABEL_BEFORE = rx.compile(r"(?:[A-Za-z]{2,}\)?|[가-힣]{1,8})\s?:\s*(?:\S+\s?[,/&]\s?)?$")
 # An age right after a name: "referring Erik, age 7,", "Chloe, 34,"
@@ -740,9 +753,9 @@ def _lexicon_names(text: str, add: Callable[[tuple[int, int] | None, float], Non
     names = _any_names()
     for m in _LONE_NAME.finditer(text):
         word = m.group(1)
-        if word.lower() not in names or _blocked(word) or is_role_word(word):
-            continue
         s, e = m.span(1)
+        if word.lower() not in names or _not_lone_name(text, word, e):
+            continue
         line_start = text.rfind("\n", 0, s) + 1
         before, after = text[max(line_start, s - 40) : s], text[e : e + 30]
         coordinated = _AND_NAME.match(after)

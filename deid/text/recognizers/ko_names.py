@@ -118,7 +118,7 @@ _VIETNAMESE_LOOSE = rx.compile(
 )
 # ...and glued, with the middle name, the way Korean forms write them: "간병인 쩐티화 씨"
 _VIETNAMESE_GLUED = rx.compile(
-    r"(?<![가-힣])(?:응우옌|응웬|쩐|팜|호앙|후인|부이|응오|즈엉|찐|딘)(?:티|반)[가-힣]{1,3}?"
+    r"(?<![가-힣])(?:응우옌|응웬|쩐|팜|호앙|후인|부이|응오|즈엉|찐|딘|레|당|마이)(?:티|반)[가-힣]{1,3}?"
     r"(?:(?![가-힣])|(?=씨|님|이|가|는|을|를|의|와|도|에게))"
 )
 _BRACKET_OR_COMMA = rx.compile(r"\s?[(,/]")
@@ -157,7 +157,7 @@ _TITLE_AFTER = rx.compile(
     r"이병|일병|상병|병장|하사|중사|상사|원사|준위|소위|중위|대위|소령|중령|대령|준장|소장|중장|"
     r"중대장|소대장|대대장|연대장|사단장|"
     # how a letter or a message addresses a person: "우경민 고객님", "이 준 호 님 귀하"
-    r"고객님|고객|귀하|회원님|수검자|수험자|어머님|아버님)"
+    r"고객님|고객|귀하|회원님|수검자|수험자|어머님|아버님|쌤|샘)"
 )
 _CREDENTIAL_AFTER = rx.compile(
     r"[ \t/,(]{1,2}(?:RN|MD|NP|PA|PharmD|RD|MSW|LPN|CRNA|PGY-?\d|R[1-4])\b"
@@ -174,6 +174,12 @@ _SPEAKER_AFTER = rx.compile(r"\s?(?:\([^)\n]{0,20}\))?\s?(?:[:：]|오전|오후
 _CHAT_PREFIX = rx.compile(
     r"[ \t]*[\[(]?(?:오전|오후)?[ \t]?\d{1,2}:\d{2}[\])]?[ \t]*(?:[가-힣A-Za-z0-9]{1,6}[ \t])?"
 )
+_GLUED_ROLES = (
+    r"간호사|교수님?|주치의|담당의|담당|전공의|보호자|환자|당직의|당직|인턴|레지던트|약사|치료사|"
+    r"작성자|기록자|인계자|인수자"
+)
+_GLUED_ROLE_RUN = rx.compile(rf"(?<![가-힣])(?:{_GLUED_ROLES})([가-힣]{{3,6}})(?![가-힣])")
+_GLUED_ROLE_HINT = _GLUED_ROLE_RUN
 _LINE_END = rx.compile(r"[ \t]*(?:\n|$)")
 # Another name of a list before it: "환자 왕춘희, 남보배", "부모(빈경식/모현주)"
 _LIST_BEFORE = rx.compile(r"(?:^|[\s(:])[가-힣]{3}(?:님|씨)?\s?[,/·]\s?$")
@@ -195,6 +201,13 @@ NAME_SUFFIXES = _SUFFIXES = tuple(
             "님의",
             "님과",
             "님을",
+            # a title or kin word glued to the name: "오말숙할머니", "박세훈환자", "민지쌤"
+            "할머니",
+            "할아버지",
+            "어르신",
+            "환자",
+            "쌤",
+            "샘",
             "님에게",
             "님도",
             "씨가",
@@ -307,11 +320,16 @@ def _line_words(
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
         if nxt is None or nxt.start != t.start + t.len:
             continue
-        # a verb's stem and its ending in two syllables ("오+면": if one comes): a word,
-        # though each part is one syllable (longer ones are as often a name Kiwi misreads:
-        # 구하+은; a determiner and a noun too: 연+보라)
-        if t.tag in ("VV", "VA") and nxt.tag.startswith("E") and t.len + nxt.len == 2:
-            known.append((t.start, nxt.start + nxt.len))
+        # a verb's stem of one syllable and its endings ("오+면": if one comes, "오+시+면"):
+        # a word, though each part is one syllable (a longer stem is as often a name Kiwi
+        # misreads: 구하+은; a determiner and a noun too: 연+보라)
+        if t.tag in ("VV", "VA") and t.len == 1 and nxt.tag.startswith("E"):
+            end = nxt.start + nxt.len
+            for more in tokens[i + 2 : i + 3]:
+                if more.tag.startswith("E") and more.start == end and end - t.start < 3:
+                    end = more.start + more.len
+            if end - t.start <= 3:
+                known.append((t.start, end))
     return tuple(proper), tuple(known)
 
 
@@ -467,17 +485,20 @@ class KoreanNameScorer:
             for m in _HANGUL_RUN.finditer(text)
             if len(m.group(0)) >= 2 and self._starts(m.group(0))
         ]
-        if not runs:
+        if not runs and not _GLUED_ROLE_HINT.search(text):
             return []
-        nnp_starts, common = self._morphology(text, runs)
+        # a name glued to the role before it: "간호사김민지 → 인계", "담당의박지훈"
+        glued = list(_GLUED_ROLE_RUN.finditer(text))
+        nnp_starts, common = self._morphology(text, runs + glued)
+        pieces = [(m.group(0), m.start(), m.end()) for m in runs]
+        pieces += [(m.group(1), m.start(1), m.end(1)) for m in glued]
         # A proper noun of a name's shape that the note repeats is one person it talks
         # about ("차은결이 ... 차은결의"): more likely a name than a one-off.
-        seen = Counter(word for m in runs for word, _ in self._candidates(m.group(0)))
+        seen = Counter(word for run, _, _ in pieces for word, _ in self._candidates(run))
         out: list[tuple[int, int, float]] = []
-        for m in runs:
+        for run, start, run_end in pieces:
             best: tuple[float, int, int] | None = None
-            run, start = m.group(0), m.start()
-            for word, suffix in self._candidates(run, text[m.end() : m.end() + 2]):
+            for word, suffix in self._candidates(run, text[run_end : run_end + 2]):
                 end = start + len(word)
                 score = self.score(text, start, end, suffix, nnp_starts, common)
                 if (

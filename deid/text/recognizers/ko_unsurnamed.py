@@ -35,6 +35,21 @@ _GIVEN_ALONE = rx.compile(
     r"(?<![가-힣])([가-힣]{2})(?:\s?(?:씨|님)\s?\((?:형|동생|언니|오빠|누나|아들|딸|남편|아내|친구|보호자)\)"
     r"|이?\s(?:엄마|아빠|어머니|아버지|어머님|아버님)(?![가-힣]))"
 )
+# A given name alone signing a message after a dash, closing its line: "... 부탁드려요 -유나".
+_DASH_GIVEN = rx.compile(r"(?:^|(?<=[\s.!?~ㅎㅋ)]))[-–—~][ \t]?([가-힣]{2})[ \t]*(?=\n|$)", rx.M)
+# A given name called by its vocative, opening a message: "연지야 ...", "민준아, ...".
+_VOCATIVE = rx.compile(r"(?:^|(?<=[\s\x22“']))([가-힣]{2})(야|아)(?=[ \t~!,.]|$)", rx.M)
+
+
+def _vocative_fits(m: rx.Match) -> bool:
+    """야 after an open syllable, 아 after a closed one (연지야, 민준아); a dash signature
+    has no vocative."""
+    if m.re is not _VOCATIVE:
+        return True
+    closed = (ord(m.group(1)[-1]) - 0xAC00) % 28 != 0
+    return (m.group(2) == "아") == closed
+
+
 # A (baby's) given name in quotes after what names it: 신생아 이름 예정 "지호", 태명 '튼튼이'.
 _QUOTED_GIVEN = rx.compile(
     r"(?:이름|성명|태명|애칭|별명|예명)(?:은|는|이|:|：)?[ \t]?(?:예정|으로|로)?[ \t]?[:：]?[ \t]?"
@@ -109,6 +124,10 @@ def unsurnamed_candidates(
     for m in _GIVEN_ALONE.finditer(text):
         if given_name_llr(m.group(1)) > _FAMILIAR_LLR:
             found.append((m, m.start(1), m.end(1), 0.65, "given"))
+    for rule in (_DASH_GIVEN, _VOCATIVE):
+        for m in rule.finditer(text):
+            if given_name_llr(m.group(1)) > _FAMILIAR_LLR and _vocative_fits(m):
+                found.append((m, m.start(1), m.end(1), 0.65, "given"))
     for m in _QUOTED_FAMILIAR.finditer(text):
         given = m.group(1)
         if (ord(given[-1]) - 0xAC00) % 28 and given_name_llr(given) > 0:

@@ -12,7 +12,7 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 import deid.text.recognizers.rx as rx
 from deid.text import lexicons
 from deid.text.recognizers.case_names import find_case_names
-from deid.text.recognizers.en_cues import find_cue_names
+from deid.text.recognizers.en_cues import bridge_middle_initials, find_cue_names
 from deid.text.recognizers.en_layouts import find_layout_names
 from deid.text.recognizers.en_names import (
     CITIES,
@@ -629,4 +629,5 @@ class PersonRecognizer(EntityRecognizer):
         spans.extend(bracketed_names(text, spans, scorer))
         spans.extend(repeated_names(text, spans, scorer))
         spans.extend(given_names_again(text, spans, scorer))
+        spans.extend(bridge_middle_initials(text, spans))
         return spans

@@ -337,7 +337,7 @@ def given_names_again(
     seen: set[str] = set()
     found = {(s, e) for s, e, _ in spans}
     for s, e, _ in spans:
-        name = text[s:e]
+        name = text[s:e].replace(" ", "")  # (spaced too: "추 영 남 ... 영남이 형님")
         if not _HANGUL.match(name) or len(name) not in (3, 4):
             continue
         given = name[2:] if len(name) == 4 else name[1:]
@@ -537,10 +537,15 @@ def listed_latin_names(
 ) -> list[tuple[int, int, float]]:
     """A Latin name as the next item of a list whose items are a name and a note in
     brackets, after a found name ("감재희 (RadOnc), Schellenberg (MedOnc)"); no English
-    word ("Kim (Cardiology), Nursing (Ward 5)")."""
+    word ("Kim (Cardiology), Nursing (Ward 5)"); an initial and a family name after a
+    found one of that shape ("P. Greer / J. Hollins")."""
     out: list[tuple[int, int, float]] = []
     starts = {s for s, _, _ in spans}
-    for _, end, _ in sorted(spans):
+    for start, end, _ in sorted(spans):
+        if _INITIALED.fullmatch(text, start, end):
+            nxt = _NEXT_INITIALED.match(text, end)
+            if nxt is not None and not _plain_word(nxt.group(2)):
+                out.append((nxt.start(1), nxt.end(1), 0.65))
         pos = end
         while (m := _NEXT_BRACKETED.match(text, pos)) is not None and m.start(1) not in starts:
             words = m.group(1).replace("-", " ").split()
@@ -549,6 +554,12 @@ def listed_latin_names(
             out.append((m.start(1), m.end(1), 0.65))
             pos = m.end(1)
     return out
+
+
+_INITIALED = rx.compile(r"(?:[A-Z]\.[ \t]?){1,2}[A-Z][a-zß-öø-ÿ'’-]+")
+_NEXT_INITIALED = rx.compile(
+    r"[ \t]?[/&,;][ \t]?((?:[A-Z]\.[ \t]?){1,2}([A-Z][a-zß-öø-ÿ'’-]+))(?![A-Za-z])"
+)
 
 
 def _plain_word(word: str) -> bool:
@@ -571,6 +582,7 @@ def _name_part(run: str) -> str | None:
             and word not in stop
             and surname_share(word[0]) > 0
             and _WEEKDAYS.fullmatch(word) is None  # "화목토로 변경": days of a schedule
+            and word[-1] not in "음함됨임"  # "→ 인계받음": a verb made a noun
         ):
             return word
     return None

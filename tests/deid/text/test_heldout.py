@@ -1,4 +1,4 @@
-"""Recall on notes the scrubber was not written for: forty-four hand-written corpora.
+"""Recall on notes the scrubber was not written for: forty-seven hand-written corpora.
 
 Each corpus was written by hand, in styles unlike the dev set's templates, before the
 round of work that then looked at its misses; each was scored once on arrival, and that
@@ -152,6 +152,19 @@ Then three more, written after those mends and scored once before the next:
   overall, PERSON 0.962 (53), MRN, DATE and PHONE 1.000, precision 0.988 -- at the issue's
   goals on arrival.
 
+And three more after those mends:
+
+- ``fresh44.md`` (14 English notes in an American EHR's layouts: banners with preferred
+  names and emergency contacts, portal messages, flowsheet comments, OR case logs,
+  telephone encounters, SNF forms): 0.899 overall, PERSON 0.882 (51), ORGANIZATION 0.667
+  (6), precision 0.950 -- common English given names that are also English nouns
+  (Clyde, Lorraine, Dale) were in no list;
+- ``fresh45.md`` (15 Korean notes typed in haste: names glued to roles and titles, spaced
+  syllables, given names with 쌤 and after a dash): 0.873 overall, PERSON 0.848 (46), DATE
+  0.909;
+- ``fresh46.md`` (15 notes, a control in the kinds the issue lists): 0.988 overall, PERSON
+  0.980 (49), identifiers 1.000, precision 1.000 -- at the issue's goals on arrival.
+
 Round 3 added the world name lists (names-dataset: given and family names of 105
 countries), rules for a lone name with little context, and note-level passes (a found
 name again, rows of the same shape, lists: ``recognizers/note_names.py``). fresh3, whose
@@ -183,7 +196,7 @@ after a person's label, shops by brand, roads alone, hospitals named kind-first 
 San Rafael), staff initials, dates' closing periods (3rd Dec., 12.3.). fresh7, whose misses
 round 5 did not look at, went from 0.953 to 0.969 (PERSON 0.942 to 0.961).
 
-All are now tuned on (fresh10-fresh43 only for the misses of their first score). The floors are what the scrubber reaches
+All are now tuned on (fresh10-fresh46 only for the misses of their first score). The floors are what the scrubber reaches
 on each (it is deterministic): a change that loses recall on any fails here. The goal
 of the issue (overall and PERSON recall >= 0.95 on unseen notes) is not met on every
 arrival: the corpora have scored 0.85-0.97 overall on arrival (the last four:
@@ -198,7 +211,8 @@ fresh26 0.926 with PERSON 0.944; round 6: fresh27 0.920 with PERSON 0.915, fresh
 with PERSON 0.981, fresh29 0.880 with PERSON 0.864, fresh30 0.876 with PERSON 0.868, fresh31
 0.932 with PERSON 0.935, fresh32 0.869 with PERSON 0.840, fresh33 0.954 with PERSON 0.952, fresh34 0.893 with PERSON 0.975, fresh35 0.859 with PERSON 0.833, fresh36 0.911 with PERSON 0.848, fresh37 0.930 with PERSON 0.915; round 7: fresh38
 0.913 with PERSON 0.908, fresh39 0.815 with PERSON 0.861, fresh40 0.944 with PERSON 0.931, fresh41 0.937 with
-PERSON 0.970, fresh42 0.971 with PERSON 0.962, fresh43 0.977 with PERSON 0.962).
+PERSON 0.970, fresh42 0.971 with PERSON 0.962, fresh43 0.977 with PERSON 0.962, fresh44
+0.899 with PERSON 0.882, fresh45 0.873 with PERSON 0.848, fresh46 0.988 with PERSON 0.980).
 """
 
 from __future__ import annotations
@@ -256,6 +270,9 @@ FRESH40 = CORPUS.parent / "fresh40.md"
 FRESH41 = CORPUS.parent / "fresh41.md"
 FRESH42 = CORPUS.parent / "fresh42.md"
 FRESH43 = CORPUS.parent / "fresh43.md"
+FRESH44 = CORPUS.parent / "fresh44.md"
+FRESH45 = CORPUS.parent / "fresh45.md"
+FRESH46 = CORPUS.parent / "fresh46.md"
 _IDS = {"PHONE": 1.0, "KR_RRN": 1.0, "EMAIL": 1.0}
 
 # corpus -> (overall recall, character precision, {type: recall})
@@ -380,6 +397,17 @@ FLOORS: dict[str, tuple[float, float, dict[str, float]]] = {
         0.995,
         {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0, "ADDRESS": 1.0, "ORGANIZATION": 1.0},
     ),
+    "fresh44": (
+        0.995,
+        0.97,
+        {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0, "ADDRESS": 1.0, "ORGANIZATION": 1.0},
+    ),
+    "fresh45": (0.98, 0.99, {**_IDS, "PERSON": 0.97, "DATE": 1.0, "KR_RRN": 1.0, "ADDRESS": 1.0}),
+    "fresh46": (
+        0.995,
+        0.995,
+        {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0, "ORGANIZATION": 1.0},
+    ),
 }
 
 
@@ -440,6 +468,9 @@ def _score(scrubber: Scrubber, path: Path) -> PhiScore:
         ("fresh41", FRESH41),
         ("fresh42", FRESH42),
         ("fresh43", FRESH43),
+        ("fresh44", FRESH44),
+        ("fresh45", FRESH45),
+        ("fresh46", FRESH46),
     ],
 )
 def test_recall_on_hand_written_notes_holds(scrubber: Scrubber, name: str, path: Path) -> None:
@@ -500,6 +531,9 @@ def test_corpora_are_well_formed() -> None:
         FRESH41,
         FRESH42,
         FRESH43,
+        FRESH44,
+        FRESH45,
+        FRESH46,
     ):
         notes = load(path)
         assert notes

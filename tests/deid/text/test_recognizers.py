@@ -613,6 +613,24 @@ def test_world_name_lists_hold_no_english_or_clinical_word() -> None:
     )
 
 
+def test_name_words_are_nouns_only_and_no_clinical_word() -> None:
+    """``world_name_words.txt``: frequent given names of English-speaking countries that
+    WordNet lists as nouns and nothing else (Lorraine, Dale, Tom); never a verb or an
+    adjective (Rose, Grant, Will), a month, a stop word, or a lower-case clinical word."""
+    from deid.data import build_world_names
+    from deid.text import lexicons
+
+    text = (build_world_names.HERE / "world_name_words.txt").read_text(encoding="utf-8")
+    words = [w for line in text.splitlines() if not line.startswith("#") for w in line.split()]
+    assert words == sorted(words)
+    assert not (lexicons.en_stopwords() | lexicons.eponyms()) & set(words)
+    assert {"lorraine", "dale", "tom", "walter", "marguerite"} <= set(words)
+    assert not {"rose", "grant", "will", "june", "max", "tia", "cam", "mag", "jan", "norm"} & set(
+        words
+    )
+    assert {"lorraine", "tom"} <= lexicons.world_given_names()
+
+
 def test_census_given_names_file_is_generated() -> None:
     """The committed list is what its builder writes (US census given names minus words)."""
     from deid.data import build_en_given_names

@@ -1,4 +1,4 @@
-"""Round seven: the misses of fresh38 to fresh43 on arrival (chat and e-mail
+"""Round seven: the misses of fresh38 to fresh46 on arrival (chat and e-mail
 layouts, names of many origins, addresses and numbers of Australia, New Zealand and
 Europe, Korean speakers and one-syllable given names after compound family names), and the
 words near them that must stay."""
@@ -135,6 +135,33 @@ def _found(scrubber: Scrubber, text: str, lang: str | None = None) -> dict[str, 
         ),
         ("It was lovely to meet you and Joachim at clinic.", "en", "Joachim", "PERSON"),
         ("It was good to see you and Tomás in clinic today.", "en", "Tomás", "PERSON"),
+        # fresh44: an American EHR's layouts
+        ("Abernathy, Clyde is a 71 y.o. male with CHF.", "en", "Abernathy, Clyde", "PERSON"),
+        ("(Entered by Shawna M Pettigrew, RN):", "en", "Shawna M Pettigrew", "PERSON"),
+        ("Surgeon: Vandermeer | Anesth: Oduya | Circ: L. Baptiste", "en", "Oduya", "PERSON"),
+        ("(Somerset County EMS Medic 12, P. Greer / J. Hollins)", "en", "J. Hollins", "PERSON"),
+        (
+            "(Somerset County EMS Medic 12, P. Greer / J. Hollins)",
+            "en",
+            "Somerset County EMS",
+            "ORGANIZATION",
+        ),
+        (
+            "with Marcy Pruitt, NP at Penobscot Valley Cardiology on 12/15",
+            "en",
+            "Penobscot Valley Cardiology",
+            "ORGANIZATION",
+        ),
+        ("Daughter Lorraine at bedside; son Dale called.", "en", "Lorraine", "PERSON"),
+        # fresh45: Korean typed in haste
+        ("간호사김민지 → 인계받음.", "ko", "김민지", "PERSON"),
+        ("-3호실 오말숙할머니 : 식사x, 수액 유지", "ko", "오말숙", "PERSON"),
+        ("민지쌤~ 낼 박세훈환자 CT 몇시에요??", "ko", "민지", "PERSON"),
+        ("민지쌤~ 낼 박세훈환자 CT 몇시에요??", "ko", "박세훈", "PERSON"),
+        ("보호자분께 금식 말씀 부탁드려요 ㅎㅎ -유나", "ko", "유나", "PERSON"),
+        ('22시 추 영 남 님 수면중.\n옆침대 "영남이 형님이 코를 골아서"', "ko", "영남", "PERSON"),
+        ("나 12/6 오프야", "ko", "12/6", "DATE"),
+        ("통역 레티투 씨.", "ko", "레티투", "PERSON"),
     ],
 )
 def test_round_seven_shapes(
@@ -165,6 +192,12 @@ def test_round_seven_shapes(
         ("Pt (베트남 결혼이주여성, 28) 통역 필요", "mixed", "결혼이주여성"),
         ("Thank you and Welcome to the clinic", "en", "Welcome"),
         ("활력징후 안정적.\n이상무", "ko", "이상무"),
+        ("EXAM: XR CHEST\nIMPRESSION: No acute process.", "en", "No"),
+        ("OT Evaluation\nPatient: Ignacio Barrientos", "en", "Evaluation"),
+        ("Peds Clinic — Well visit", "en", "Peds"),
+        ("seen by Pediatric Cardiology and Interventional Radiology", "en", "Cardiology"),
+        ("간호사김민지 → 인계받음.", "ko", "인계받음"),
+        ("김옥분 할머니 보호자 오시면 나한테 연락줘", "ko", "오시면"),
     ],
 )
 def test_round_seven_words_stay(scrubber: Scrubber, text: str, lang: str, word: str) -> None:

@@ -97,6 +97,7 @@ _WITH_YOU = rx.compile(
     rf"|(?<![{_UP}{_LO}'’.-])({_CAP})[ \t](?:and|&)[ \t]I[ \t](?:were|went|came|met|will|have|"
     r"had|visited|called|saw|are)\b"
 )
+_AND_HINT = rx.compile(r"\b(?:you|me|us|him|her)[ \t](?:and|&)[ \t][A-Z]|[ \t](?:and|&)[ \t]I[ \t]")
 _NOT_COMPANION_LIST = (
     "mom mum dad mother father god jesus family everyone everybody others team staff"
 )
@@ -116,6 +117,16 @@ def _given() -> frozenset[str]:
 @cache
 def _family() -> frozenset[str]:
     return lexicons.world_surnames() | lexicons.roman_surnames() | lexicons.cn_surnames()
+
+
+# What each rule's cue needs somewhere in the note (a cheap search before the scan).
+_HINTS = {
+    _CHAT_SPEAKER: rx.compile(r"\d:\d\d"),
+    _RELATION_IN_BRACKETS: rx.compile(rf"(?i:\b(?:{_RELATION})\))"),
+    _BIRTH_AFTER: rx.compile(r"\b(?:DOB|D\.O\.B|born|b\.)"),
+    _RE_LINE: rx.compile(r"(?m:^)[ \t]*(?:Re|RE|Subject|Regarding)[ \t]?:"),
+    _FAMILY_FIRST_SUBJECT: rx.compile(r"[A-Za-z],[ \t][A-Z]"),
+}
 
 
 def _plain(word: str) -> bool:
@@ -149,6 +160,9 @@ def find_cue_names(text: str) -> list[tuple[int, int, float]]:
         (_RE_LINE, 0.7),
         (_FAMILY_FIRST_SUBJECT, 0.75),
     ):
+        hint = _HINTS.get(rule)
+        if hint is not None and hint.search(text) is None:
+            continue  # the cue is nowhere in the note: spare the scan of every capital
         for m in rule.finditer(text):
             s, e, name = _span(m)
             words = name.split()
@@ -157,7 +171,7 @@ def find_cue_names(text: str) -> list[tuple[int, int, float]]:
                 words.pop(0)  # "Parents Zhang Jianguo": a word before the name
             if words and not _unnamed(words):
                 out.append((s, e, score))
-    for m in _NICKNAME_MIDDLE.finditer(text):
+    for m in _NICKNAME_MIDDLE.finditer(text) if "(" in text else ():
         if not _plain(m.group(1)):
             out.extend((m.start(g), m.end(g), 0.75) for g in (1, 2, 3))
     for m in _CAPS_FAMILY_GIVEN.finditer(text):
@@ -181,6 +195,8 @@ def _companions(text: str) -> list[tuple[int, int, float]]:
     """A companion named beside the one addressed ("good to see you and Tomás"): the layout
     is the evidence (the English list holds names too: "Joachim")."""
     out: list[tuple[int, int, float]] = []
+    if _AND_HINT.search(text) is None:
+        return out
     for m in _WITH_YOU.finditer(text):
         g = 1 if m.group(1) else 2
         word = m.group(g)

@@ -42,12 +42,9 @@ _VOCATIVE = rx.compile(r"(?:^|(?<=[\s\x22“']))([가-힣]{2})(야|아)(?=[ \t~!
 
 
 def _vocative_fits(m: rx.Match) -> bool:
-    """야 after an open syllable, 아 after a closed one (연지야, 민준아); a dash signature
-    has no vocative."""
-    if m.re is not _VOCATIVE:
-        return True
-    closed = (ord(m.group(1)[-1]) - 0xAC00) % 28 != 0
-    return (m.group(2) == "아") == closed
+    """야 after an open syllable, 아 after a closed one (연지야, 민준아)."""
+    closed = (ord(str(m.group(1))[-1]) - 0xAC00) % 28 != 0
+    return bool((m.group(2) == "아") == closed)
 
 
 # A (baby's) given name in quotes after what names it: 신생아 이름 예정 "지호", 태명 '튼튼이'.
@@ -126,7 +123,8 @@ def unsurnamed_candidates(
             found.append((m, m.start(1), m.end(1), 0.65, "given"))
     for rule in (_DASH_GIVEN, _VOCATIVE):
         for m in rule.finditer(text):
-            if given_name_llr(m.group(1)) > _FAMILIAR_LLR and _vocative_fits(m):
+            fits = rule is _DASH_GIVEN or _vocative_fits(m)
+            if fits and given_name_llr(m.group(1)) > _FAMILIAR_LLR:
                 found.append((m, m.start(1), m.end(1), 0.65, "given"))
     for m in _QUOTED_FAMILIAR.finditer(text):
         given = m.group(1)

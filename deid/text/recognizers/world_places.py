@@ -53,8 +53,15 @@ FR_ADDRESS = rx.compile(
     rf"(?:[ \t]{_WORD})?(?:,[ \t]\d{{5}}[ \t]{_TOWN})?"
 )
 
+# What each shape always holds (a cheap search before the scan of every capital).
+_EU_HINT = rx.compile(
+    r"(?:ul\.|al\.|pl\.|os\.|Calle|C/|Avd|Avenida|Via|Viale|Piazza|Rua|Praça|Carrer|stra(?:ß|ss)e|"
+    r"str\.|weg |gasse|platz|allee|ring |damm|gracht|laan|straat|vej |gatan|gata |veien|katu|utca)"
+)
+_FR_HINT = rx.compile(r"(?:rue|avenue|av\.|boulevard|bd|place|chemin|allée|quai|impasse|route) ")
+
 WORLD_ADDRESS_RULES = [
     Rule("ADDRESS", AU_NZ_ADDRESS, 0.85, name="au_nz_address"),
-    Rule("ADDRESS", EU_ADDRESS, 0.8, name="eu_address"),
-    Rule("ADDRESS", FR_ADDRESS, 0.8, name="fr_address"),
+    Rule("ADDRESS", EU_ADDRESS, 0.8, name="eu_address", prefilter=_EU_HINT),
+    Rule("ADDRESS", FR_ADDRESS, 0.8, name="fr_address", prefilter=_FR_HINT),
 ]

@@ -244,7 +244,7 @@ def _validator(kind: str) -> Validator:
 
 # 10/15 after a word that schedules or dates something ("다음 회의 10/15", "f/u 3/2", "예약일: 4/7").
 MD_AFTER_WORD = rx.compile(
-    r"(?:회의|예약|예약일|외래|재진|방문|내원|입원|퇴원|수술|시술|검사|일자|일시|날짜|발병|발생|촬영|접종|"
+    r"(?:회의|예약|예약일|외래|재진|진료|방문|내원|입원|퇴원|수술|시술|검사|일자|일시|날짜|발병|발생|촬영|접종|"
     r"예정|메모|기록|[Ff]/[Uu]|[Ff]ollow-?up|[Nn]ext visit|[Aa]ppt\.?|[Aa]ppointment|[Ss]cheduled|[Dd]ate|"
     r"DOS|seen on|[Rr]eturned call:?[^\n]{0,40}?|[Ll]ast \w+ [\d.]+ on|설명|교육|상담|통화|작성)"
     r"일?\s?[:：]?\s?(?P<md>(?<![\d./:-])" + _M + r"/" + _D + r")(?![\d/]|\.\d)"

@@ -58,6 +58,10 @@ _BIRTH_AFTER = rx.compile(
     rf"(?<![{_UP}{_LO}'’.-])({_CAP}(?:[ \t](?:{_PARTICLES}[ \t])?{_CAP}){{1,3}})"
     r"(?:,[ \t]?|[ \t]?\(|[ \t]{1,3})(?:DOB|D\.O\.B\.?|born|b\.)[ \t]?[:\s]"
 )
+# A nickname in quotes after a relation or a partner: 'Partner: "Sofi"', 'boyfriend ("DJ")'.
+_QUOTED_AFTER_RELATION = rx.compile(
+    rf"(?i:\b(?:{_RELATION}))\b[ \t]?[:(]?[ \t]?\(?[\x22“‘']([A-Z][a-z]{{1,14}}|[A-Z]{{2,3}})[\x22”’']"
+)
 # A name written family-first before a person's age: "Abernathy, Clyde is a 71 y.o. male".
 _FAMILY_FIRST_SUBJECT = rx.compile(
     rf"(?<![{_UP}{_LO}'’.-])({_CAP},[ \t]{_CAP}(?:[ \t][A-Z]\.?)?)"
@@ -178,11 +182,10 @@ def find_cue_names(text: str) -> list[tuple[int, int, float]]:
         family, given = m.group(1).lower(), m.group(2).lower()
         if family in _family() and given in _given() and not _plain(family) and not _plain(given):
             out.append((m.start(1), m.end(3) if m.group(3) else m.end(2), 0.75))
-    for m in _HANDLE_LINE.finditer(text):
-        parts = rx.split(r"[._]", m.group(1))
-        if any(any_name(p) for p in parts) and not any(p in _NOT_SPEAKERS for p in parts):
-            out.append((m.start(1), m.end(1), 0.7))
+    out.extend(_handles(text))
     out.extend(_companions(text))
+    for m in _QUOTED_AFTER_RELATION.finditer(text) if "\x22" in text or "“" in text else ():
+        out.append((m.start(1), m.end(1), 0.7))
     for rule in (_CONTACT_PHONE, _AT_WORKPLACE):
         for m in rule.finditer(text):
             word = m.group(1)
@@ -221,4 +224,14 @@ def bridge_middle_initials(
                 left = [sp for sp in spans if sp[1] == start]
                 if left and not _HANGUL.search(text, left[0][0], e):
                     out.append((left[0][0], e, min(sc, ends[start])))
+    return out
+
+
+def _handles(text: str) -> list[tuple[int, int, float]]:
+    """A chat handle alone on its line with the time, made of a name ("jiwoo.kang 7:02 AM")."""
+    out: list[tuple[int, int, float]] = []
+    for m in _HANDLE_LINE.finditer(text):
+        parts = rx.split(r"[._]", m.group(1))
+        if any(any_name(p) for p in parts) and not any(p in _NOT_SPEAKERS for p in parts):
+            out.append((m.start(1), m.end(1), 0.7))
     return out

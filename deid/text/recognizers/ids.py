@@ -264,6 +264,8 @@ MRN_RULES = [
         group="id",
         validator=_labelled_id,
     ),
+    # A masked social security number's last four digits: "SSN xxx-xx-4471".
+    Rule("MRN", rx.compile(r"(?<![\w*•-])[xX*•]{3}-[xX*•]{2}-(\d{4})(?![\w-])"), 0.85, group=1),
     # Any Korean "...번호" (number) label: 외래번호, 접수번호, 수진자번호, 면허번호: 제 88214호...
     Rule(
         "MRN",

@@ -62,7 +62,7 @@ _ROLE_BEFORE = rx.compile(
     r"요양보호사|간병인|통역사|통역|경찰|경장|경사|경위|형사|기사|팀장|부장|과장|대리|주임|교사|"
     r"담당|작성|작성자|판독|확인|서명|보고자|인계자|인수자|인계|인수|진료|시술|시술자|집도|설명의사|설명자|의뢰자|"
     r"상담|회신|마취|보조|처방의|조제|근무자|당직|"
-    r"성명|이름|본명|실명|환자명|환자|보호자|대리인|신청인|대상자|내담자|수진자|피보험자|예금주|수신|발신|"
+    r"성명|이름|본명|실명|환자명|환자|학생|아동|환아|보호자|대리인|신청인|대상자|내담자|수진자|피보험자|예금주|수신|발신|"
     r"남편|아내|처|부인|배우자|딸|아들|자녀|어머니|아버지|엄마|아빠|모|부|형|누나|언니|오빠|동생|"
     r"남동생|여동생|형제|자매|손자|손녀|조카|며느리|사위|할머니|할아버지|시어머니|시아버지|장모|장인|"
     r"모친|부친|조모|조부|외조모|외조부|시모|시부|"
@@ -274,7 +274,7 @@ _PARTICLE_SYLLABLES = frozenset("은는을를와과도의가")
 # Endings of role nouns (신고자, 소방사, 면담의): a line's label, not its speaker.
 # ...or a case particle after a known word, when a listing rule took the two for a name
 # (전화+로 after "보호자(배우자 오금순)").
-_WORD_PLUS_OR_PARTICLE = _WORD_PLUS | frozenset("로를을가도")
+_WORD_PLUS_OR_PARTICLE = _WORD_PLUS | frozenset("로를을가도식")
 _DEPARTMENT_END = rx.compile(
     r"(?:내과|외과|의학과|소아과|안과|치과|피부과|신경과|비뇨기과|산부인과)$"
 )
@@ -666,7 +666,7 @@ class KoreanNameScorer:
         if _TITLE_AFTER.fullmatch(given):
             return None  # a family name glued to a title: 안+교수(님께서)
         if (
-            word[-1] in "자이서"
+            word[-1] in "자이서식"
             and (start, end - 1) in common
             and (context < 3.0 or (word[-1] == "서" and not named_before))
         ):

@@ -26,7 +26,12 @@ from functools import cache
 import deid.text.recognizers.rx as rx
 from deid.text import lexicons
 from deid.text.recognizers.en_names import is_role_word
-from deid.text.recognizers.ko_names import NAME_SUFFIXES, KoreanNameScorer, surname_share
+from deid.text.recognizers.ko_names import (
+    NAME_SUFFIXES,
+    KoreanNameScorer,
+    korean_role_before,
+    surname_share,
+)
 from deid.text.recognizers.ko_unsurnamed import NATIONALITIES
 from deid.text.recognizers.roman import hyphenated_given, roman_given
 
@@ -269,6 +274,8 @@ _LATIN_HANGUL_PAIR = rx.compile(
 # A name in hanja before its Hangul writing: "金英子(김영자)".
 _HANJA_IN_BRACKETS = rx.compile(r"\s?\(([\u4e00-\u9fff]{2,4})[),]")
 _HANJA_BEFORE = rx.compile(r"([\u4e00-\u9fff]{2,4})\s?\($")
+_HANJA_HANGUL_IN_BRACKETS = rx.compile(r"\s?\([\u4e00-\u9fff]{2,4},\s?([가-힣]{2,6})(?=\s?[,)])")
+_HANGUL_AFTER_SLASH = rx.compile(r"[ \t]?/[ \t]?([가-힣]{2,8} [가-힣]{2,6})(?![가-힣])")
 
 
 def bracketed_names(
@@ -301,6 +308,20 @@ def bracketed_names(
             start = pair.start(1) + words[0].start()
             out.extend([(start, pair.end(1), 0.7), (pair.start(2), pair.end(2), 0.7)])
     for s, e, _ in spans:
+        # the Hangul after the hanja in brackets: "Chen Xiaoli (陈晓丽, 천샤오리, F/29)"
+        both = _HANJA_HANGUL_IN_BRACKETS.match(text, e)
+        if both is not None and not any(scorer.known_words(text, [(*both.span(1), 0.0)])):
+            out.append((both.start(1), both.end(1), 0.7))
+        # a foreign name's Hangul after a slash: "SMIRNOVA ANNA / 스미르노바 안나"
+        slash = _HANGUL_AFTER_SLASH.match(text, e)
+        if (
+            slash is not None
+            and not _HANGUL.match(text, s)
+            and len(text[s:e].split()) == 2  # as many words both ways
+            and not korean_role_before(slash.group(1).split()[0] + " ")  # not "/ 감수 엄기석"
+            and _foreign_hangul(text, slash, scorer)
+        ):
+            out.append((slash.start(1), slash.end(1), 0.7))
         hanja = _HANJA_BEFORE.search(text, max(0, s - 6), s)
         if hanja is not None and _HANGUL.match(text, s):
             out.append((hanja.start(1), hanja.end(1), 0.7))

@@ -186,7 +186,9 @@ _KO_ORG_SUFFIX = (
     # associations and clubs: 한국유방암환우회, 노인회
     r"환우회|연합회|동호회|봉사회|노인회|부녀회|"
     # courts, prosecutors, prisons, and the Red Cross
-    r"법원|검찰청|경찰청|교도소|구치소|적십자사)"
+    r"법원|검찰청|경찰청|교도소|구치소|적십자사|"
+    # child protection, welfare and public agencies: 강원도아동보호전문기관
+    r"전문기관|보호기관|복지재단|상담소)"
 )
 # Words that end in an org suffix but name no particular organization.
 _GENERIC_ORG = frozenset(
@@ -421,7 +423,7 @@ _EN_ORG_SUFFIX = (
     # a hospital by its short name ("Mercy General", "Gangneung Asan"), lodgings
     r"General|Asan|Severance|Sacred\s+Heart|Resort|Inn|Lodge|Hostel|"
     r"Convent|Monastery|Abbey|[Pp]arish|Temple|Mosque|Cement|Mining|Steel|Chemicals?|Fisheries|Shipping|"
-    r"Marine|Textiles?|Dental(?:[ \t]Care)?|Coal|Energy|Airlines|Telecom|Pub|Tavern|Restaurant|Bakery|Diner|Bistro|Salon|Fitness|Market|"
+    r"Marine|Textiles?|Dental(?:[ \t]Care)?|Coal|Energy|Airlines|Telecom|LLP|LLC|PLLC|GmbH|Pub|Tavern|Restaurant|Bakery|Diner|Bistro|Salon|Fitness|Market|"
     # a firm by its trade alone ("Airlife Medical"), not a heading ("Past Medical History")
     r"Medical(?![ \t]+[A-Z])|"
     # public bodies that hold records of a person: police, courts, fire services
@@ -737,6 +739,17 @@ _SITE_AFTER = rx.compile(
 )
 
 
+# ...or its state: "Blue Cross Blue Shield of Illinois".
+_STATE_AFTER = rx.compile(
+    r"[ \t]of[ \t](?:Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|"
+    r"Florida|Georgia|Hawaii|Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky|Louisiana|Maine|Maryland|"
+    r"Massachusetts|Michigan|Minnesota|Mississippi|Missouri|Montana|Nebraska|Nevada|"
+    r"New[ \t](?:Hampshire|Jersey|Mexico|York)|North[ \t](?:Carolina|Dakota)|Ohio|Oklahoma|Oregon|"
+    r"Pennsylvania|Rhode[ \t]Island|South[ \t](?:Carolina|Dakota)|Tennessee|Texas|Utah|Vermont|"
+    r"Virginia|Washington|West[ \t]Virginia|Wisconsin|Wyoming)(?![A-Za-z])"
+)
+
+
 def trim_en_org(text: str, start: int, end: int) -> tuple[int, int]:
     """Drop leading stop words ("at", "The", "Outside") from an English org span, and a
     titled person before "of" ("Mr. Jang Dong-il of Dongbang Fisheries"); take in the
@@ -744,7 +757,7 @@ def trim_en_org(text: str, start: int, end: int) -> tuple[int, int]:
     titled = _TITLED_OF.match(text, start, end)
     if titled is not None:
         start = titled.end()
-    site = _SITE_AFTER.match(text, end)
+    site = _SITE_AFTER.match(text, end) or _STATE_AFTER.match(text, end)
     if site is not None and text[start:end][:1].isascii():
         end = site.end()
     while True:

@@ -1,4 +1,4 @@
-"""Recall on notes the scrubber was not written for: forty-seven hand-written corpora.
+"""Recall on notes the scrubber was not written for: fifty hand-written corpora.
 
 Each corpus was written by hand, in styles unlike the dev set's templates, before the
 round of work that then looked at its misses; each was scored once on arrival, and that
@@ -165,6 +165,19 @@ And three more after those mends:
 - ``fresh46.md`` (15 notes, a control in the kinds the issue lists): 0.988 overall, PERSON
   0.980 (49), identifiers 1.000, precision 1.000 -- at the issue's goals on arrival.
 
+And the round's last three, after those mends:
+
+- ``fresh47.md`` (14 notes about children: newborns as B/O and Baby Boy, twins, school
+  nurses, child protection, vaccination, a birth certificate): 0.943 overall, PERSON 0.937
+  (63), ORGANIZATION 0.900, precision 1.000;
+- ``fresh48.md`` (12 insurance, legal and administrative notes: claims, prior
+  authorization, police and court requests, workers' compensation, a subpoena, a
+  foreigner's registration): 0.947 overall, PERSON 0.966 (29), MRN 0.833 (6: a masked SSN's
+  last four), ORGANIZATION 0.800, RRN, phone, e-mail, account, insurance, passport and
+  licence 1.000;
+- ``fresh49.md`` (14 notes, a control): 0.959 overall, PERSON 0.981 (52), MRN 1.000, DATE
+  0.938, ORGANIZATION 0.667 (3), precision 0.994 -- overall and PERSON at the goals.
+
 Round 3 added the world name lists (names-dataset: given and family names of 105
 countries), rules for a lone name with little context, and note-level passes (a found
 name again, rows of the same shape, lists: ``recognizers/note_names.py``). fresh3, whose
@@ -196,7 +209,7 @@ after a person's label, shops by brand, roads alone, hospitals named kind-first 
 San Rafael), staff initials, dates' closing periods (3rd Dec., 12.3.). fresh7, whose misses
 round 5 did not look at, went from 0.953 to 0.969 (PERSON 0.942 to 0.961).
 
-All are now tuned on (fresh10-fresh46 only for the misses of their first score). The floors are what the scrubber reaches
+All are now tuned on (fresh10-fresh49 only for the misses of their first score). The floors are what the scrubber reaches
 on each (it is deterministic): a change that loses recall on any fails here. The goal
 of the issue (overall and PERSON recall >= 0.95 on unseen notes) is not met on every
 arrival: the corpora have scored 0.85-0.97 overall on arrival (the last four:
@@ -212,7 +225,8 @@ with PERSON 0.981, fresh29 0.880 with PERSON 0.864, fresh30 0.876 with PERSON 0.
 0.932 with PERSON 0.935, fresh32 0.869 with PERSON 0.840, fresh33 0.954 with PERSON 0.952, fresh34 0.893 with PERSON 0.975, fresh35 0.859 with PERSON 0.833, fresh36 0.911 with PERSON 0.848, fresh37 0.930 with PERSON 0.915; round 7: fresh38
 0.913 with PERSON 0.908, fresh39 0.815 with PERSON 0.861, fresh40 0.944 with PERSON 0.931, fresh41 0.937 with
 PERSON 0.970, fresh42 0.971 with PERSON 0.962, fresh43 0.977 with PERSON 0.962, fresh44
-0.899 with PERSON 0.882, fresh45 0.873 with PERSON 0.848, fresh46 0.988 with PERSON 0.980).
+0.899 with PERSON 0.882, fresh45 0.873 with PERSON 0.848, fresh46 0.988 with PERSON 0.980, fresh47
+0.943 with PERSON 0.937, fresh48 0.947 with PERSON 0.966, fresh49 0.959 with PERSON 0.981).
 """
 
 from __future__ import annotations
@@ -273,6 +287,9 @@ FRESH43 = CORPUS.parent / "fresh43.md"
 FRESH44 = CORPUS.parent / "fresh44.md"
 FRESH45 = CORPUS.parent / "fresh45.md"
 FRESH46 = CORPUS.parent / "fresh46.md"
+FRESH47 = CORPUS.parent / "fresh47.md"
+FRESH48 = CORPUS.parent / "fresh48.md"
+FRESH49 = CORPUS.parent / "fresh49.md"
 _IDS = {"PHONE": 1.0, "KR_RRN": 1.0, "EMAIL": 1.0}
 
 # corpus -> (overall recall, character precision, {type: recall})
@@ -408,6 +425,17 @@ FLOORS: dict[str, tuple[float, float, dict[str, float]]] = {
         0.995,
         {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0, "ORGANIZATION": 1.0},
     ),
+    "fresh47": (0.985, 0.995, {**_IDS, "PERSON": 0.98, "DATE": 1.0, "ORGANIZATION": 1.0}),
+    "fresh48": (
+        0.995,
+        0.98,
+        {**_IDS, "PERSON": 1.0, "MRN": 1.0, "KR_RRN": 1.0, "ACCOUNT": 1.0, "PASSPORT": 1.0},
+    ),
+    "fresh49": (
+        0.995,
+        0.995,
+        {**_IDS, "PERSON": 1.0, "MRN": 1.0, "DATE": 1.0, "ORGANIZATION": 1.0},
+    ),
 }
 
 
@@ -471,6 +499,9 @@ def _score(scrubber: Scrubber, path: Path) -> PhiScore:
         ("fresh44", FRESH44),
         ("fresh45", FRESH45),
         ("fresh46", FRESH46),
+        ("fresh47", FRESH47),
+        ("fresh48", FRESH48),
+        ("fresh49", FRESH49),
     ],
 )
 def test_recall_on_hand_written_notes_holds(scrubber: Scrubber, name: str, path: Path) -> None:
@@ -534,6 +565,9 @@ def test_corpora_are_well_formed() -> None:
         FRESH44,
         FRESH45,
         FRESH46,
+        FRESH47,
+        FRESH48,
+        FRESH49,
     ):
         notes = load(path)
         assert notes

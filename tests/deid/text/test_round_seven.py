@@ -1,4 +1,4 @@
-"""Round seven: the misses of fresh38 to fresh46 on arrival (chat and e-mail
+"""Round seven: the misses of fresh38 to fresh49 on arrival (chat and e-mail
 layouts, names of many origins, addresses and numbers of Australia, New Zealand and
 Europe, Korean speakers and one-syllable given names after compound family names), and the
 words near them that must stay."""
@@ -162,6 +162,32 @@ def _found(scrubber: Scrubber, text: str, lang: str | None = None) -> dict[str, 
         ('22시 추 영 남 님 수면중.\n옆침대 "영남이 형님이 코를 골아서"', "ko", "영남", "PERSON"),
         ("나 12/6 오프야", "ko", "12/6", "DATE"),
         ("통역 레티투 씨.", "ko", "레티투", "PERSON"),
+        # fresh47-49: children, insurance and legal kinds, a control
+        ("학생: 편지오 (홍천중학교 2학년 3반)", "ko", "편지오", "PERSON"),
+        (
+            "신고: 강원도아동보호전문기관 노은주 상담원",
+            "ko",
+            "강원도아동보호전문기관",
+            "ORGANIZATION",
+        ),
+        ('Partner: "Sofi". Lives with dad', "en", "Sofi", "PERSON"),
+        ('reports boyfriend ("DJ") left the home.', "en", "DJ", "PERSON"),
+        ("DOB 07/22/1984   SSN xxx-xx-4471", "en", "4471", "MRN"),
+        (
+            "request — Blue Cross Blue Shield of Illinois\nMember:",
+            "en",
+            "Blue Cross Blue Shield of Illinois",
+            "ORGANIZATION",
+        ),
+        (
+            "Counsel: Bradley Kovacs, Esq., Kovacs & Lindqvist LLP",
+            "en",
+            "Kovacs & Lindqvist LLP",
+            "ORGANIZATION",
+        ),
+        ("성명: SMIRNOVA ANNA / 스미르노바 안나\n여권번호", "mixed", "스미르노바 안나", "PERSON"),
+        ("Chen Xiaoli (陈晓丽, 천샤오리, F/29) – 유산", "mixed", "천샤오리", "PERSON"),
+        ("다음 진료 12/31 / 갈준서", "ko", "12/31", "DATE"),
     ],
 )
 def test_round_seven_shapes(
@@ -198,6 +224,9 @@ def test_round_seven_shapes(
         ("seen by Pediatric Cardiology and Interventional Radiology", "en", "Cardiology"),
         ("간호사김민지 → 인계받음.", "ko", "인계받음"),
         ("김옥분 할머니 보호자 오시면 나한테 연락줘", "ko", "오시면"),
+        ("장복례 님, 당뇨식 교육.", "ko", "당뇨식"),
+        ("회신의: R3 Moon Jae-hee / 감수 엄기석 교수", "mixed", "감수"),
+        ('"엄마 이름은 윤영자, 생일은 3월 5일이에요"', "ko", "이름은"),
     ],
 )
 def test_round_seven_words_stay(scrubber: Scrubber, text: str, lang: str, word: str) -> None:

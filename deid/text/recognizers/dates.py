@@ -447,6 +447,9 @@ def _md_dash_alone(m: rx.Match, text: str) -> bool:
     return bool(_MD_TIME_BEFORE.search(before) or _MD_TIME_AFTER.match(after))
 
 
+_DATE_ROW_BEFORE = rx.compile(
+    r"\d{4}[./-]\d{1,2}[./-]\d{1,2}\.?(?:,[ \t]?\d{1,2}\.\d{2}\.?)*,[ \t]?$"
+)
 _TIME_CLOSING = rx.compile(r"[ \t](?:[01]?\d|2[0-3]):[0-5]\d\)")
 
 
@@ -454,7 +457,7 @@ def _md_dot_alone(m: rx.Match, text: str) -> bool:
     around = _md_around(m, text)
     if around is None:
         return False
-    _, before, after = around
+    line_start, before, after = around
     if m.group("m").startswith("0"):
         return True
     if _LAB_BEFORE.search(before):
@@ -471,8 +474,11 @@ def _md_dot_alone(m: rx.Match, text: str) -> bool:
         and not _LAB_BEFORE.search(before[:-1])
         and not _VALUE_BEFORE.search(before[:-1])  # "Cr 1.2 (1.05)": an earlier value
     )
+    # the next of a row of dates after a full one: "통원일: 2025.11.03, 11.10, 11.17"
+    in_row = _DATE_ROW_BEFORE.search(text, line_start, m.start("md")) is not None
     return bool(
         signed
+        or in_row
         or opens_korean_line
         or alone_in_parens
         or _MD_TIME_AFTER.match(after)
@@ -529,6 +535,11 @@ SPOKEN_DATE = rx.compile(
 )
 
 
+# A day of a month named relatively: "지난달 28일", "다음 달 3일" (not parsed: redacted,
+# never shifted).
+KO_RELATIVE_MONTH_DAY = rx.compile(
+    r"(?<![가-힣])(?:지난\s?달|지난\s?월|이번\s?달|다음\s?달|전월|금월|익월)\s?(?:[1-9]|[12]\d|3[01])일(?!\s?(?:간|동안|째))"
+)
 # A day of this month by its ordinal: "The cast can come off on the 17th." (not "on the
 # 3rd day", "by the 2nd attempt": no word may follow it). Not parsed: redacted, never shifted.
 ORDINAL_DAY = rx.compile(
@@ -569,6 +580,7 @@ DATE_RULES = [
     ),
     Rule("DATE", SPOKEN_DATE, 0.8, validator=_spoken_ok, name="spoken"),
     Rule("DATE", ORDINAL_DAY, 0.6, group="day", name="ordinal_day"),
+    Rule("DATE", KO_RELATIVE_MONTH_DAY, 0.65, name="ko_relative_month_day"),
 ]
 
 

@@ -62,6 +62,11 @@ _BIRTH_AFTER = rx.compile(
 _QUOTED_AFTER_RELATION = rx.compile(
     rf"(?i:\b(?:{_RELATION}))\b[ \t]?[:(]?[ \t]?\(?[\x22“‘']([A-Z][a-z]{{1,14}}|[A-Z]{{2,3}})[\x22”’']"
 )
+# A speaker naming themself: "this is Kayla.", "my name is Rosalind", "It's Gordon Fairweather".
+_SELF_NAMED = rx.compile(
+    rf"\b(?:[Tt]his[ \t]is|[Mm]y[ \t]name[ \t]is|[Ii]t['’]s|[Ii][ \t]am|I['’]m)[ \t]"
+    rf"({_CAP}(?:[ \t]{_CAP})?)(?=[ \t]*(?:[.,!;]|$|\n)|[ \t](?:from|with|at|calling|and|here)\b)"
+)
 # A name written family-first before a person's age: "Abernathy, Clyde is a 71 y.o. male".
 _FAMILY_FIRST_SUBJECT = rx.compile(
     rf"(?<![{_UP}{_LO}'’.-])({_CAP},[ \t]{_CAP}(?:[ \t][A-Z]\.?)?)"
@@ -163,6 +168,7 @@ def find_cue_names(text: str) -> list[tuple[int, int, float]]:
         (_BIRTH_AFTER, 0.75),
         (_RE_LINE, 0.7),
         (_FAMILY_FIRST_SUBJECT, 0.75),
+        (_SELF_NAMED, 0.7),
     ):
         hint = _HINTS.get(rule)
         if hint is not None and hint.search(text) is None:

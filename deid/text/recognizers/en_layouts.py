@@ -52,10 +52,10 @@ _SIGNED_INITIALS = rx.compile(
 )
 # Lower-case initials after a staff label: "Sonographer: kj / Radiologist: ...".
 _STAFF_INITIALS = rx.compile(
-    r"(?i:\b(?:sonographer|technologist|tech|scribe|recorder|screener|phlebotomist|entered by|"
+    r"(?i:\b(?:sonographer|technologist|tech|by tech|scribe|recorder|screener|phlebotomist|entered by|"
     # (in capitals too, not a modality: "Technologist: JD", not "Tech: CT")
     r"recorded by|charted by))\s?[:：]?\s?([a-z]{2,3}|(?!CT|MR|US|XR|NM|PET|DR|RN|MD)[A-Z]{2,3})"
-    r"(?=[ \t]*(?:[/|,;]|\n|$)|[ \t]{2,})"
+    r"(?=[ \t]*(?:[/|,;]|\.?[ \t]*\n|\.?$)|[ \t]{2,})"
 )
 # A romanized given name signing after a dash, with a post after it: "— Hee-jin, unit clerk".
 _DASH_GIVEN = rx.compile(

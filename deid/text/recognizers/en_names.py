@@ -71,7 +71,7 @@ _ROLES = (
     r"Consented|Dictated|Transcribed|Typed|Read) by|"
     r"[Aa]ide|[Cc]aregiver|[Cc]haplain|Detective|Deputy|[Cc]aseworker|[Ss]ponsor|PI|CRC|Investigator|"
     r"[Hh]ygienist|[Pp]hlebotomist|[Pp]aramedic|EMT|[Dd]ispatcher|[Vv]olunteer|[Ss]cribe|RT|RRT|"
-    r"PT|OT|SLP|SW|CM|Anesth\.?|Anes\.?|Circ\.?|Scrub|Circulator|Medic(?:[ \t]\d{1,3})?|"
+    r"PT|OT|SLP|SW|CM|MA|CMA|CNA|Br\.|Brother|Anesth\.?|Anes\.?|Circ\.?|Scrub|Circulator|Medic(?:[ \t]\d{1,3})?|"
     r"Imam|Rabbi|Pastor|Rev\.?|Reverend|Deacon|[Tt]echnician|[Dd]entist|[Oo]ptometrist|[Tt]rainer|"
     r"[Cc]oach|[Tt]eacher|[Pp]rincipal|[Tt]utor|[Dd]river"
 )
@@ -83,7 +83,8 @@ _ROLE_NAME = rx.compile(
     # (a note in brackets may sit between: "Interpreter (Polish): Agnieszka")
     # (a dash of any kind after the role: "RN – Ye-seul; PT – Bo-ra")
     rf"(?:(?<![A-Za-z])(?:{_ROLES}))(?:\s?\([^()\n]{{1,20}}\))?\s*[:,\-–—]?\s+"
-    rf"((?:{_INITIALS}\s?)?{_CAPWORD}(?:[ \t](?:{_INITIALS}|{_CAPWORD}|{_NAME_PARTICLE}(?=[ \t][{_UP}]))){{0,3}}"
+    # (not a title opening the name: "chaplain Br. Anselm" is read from the title)
+    rf"(?!(?:Br|Sr|Fr|Dr|Mr|Mrs|Ms|Rev)\.)((?:{_INITIALS}\s?)?{_CAPWORD}(?:[ \t](?:{_INITIALS}|{_CAPWORD}|{_NAME_PARTICLE}(?=[ \t][{_UP}]))){{0,3}}"
     rf"|{_INITIALS}\s?{_CAPWORD})"
 )
 _ROLE_WORD = rx.compile(rf"(?:{_ROLES})")
@@ -323,7 +324,7 @@ def _not_lone_name(text: str, word: str, end: int) -> bool:
 
 # Romanized family names that are English function words, and a lower-case word after.
 _FUNCTION_SURNAMES = frozenset(["no", "so", "an", "do", "ha", "ma", "oh", "on", "go", "ye"])
-_LOWER_WORD_AFTER = rx.compile(r"[ \t][a-z]")
+_LOWER_WORD_AFTER = rx.compile(r"[ \t][a-z]|,[ \t][a-z]")
 _LONE_NAME = rx.compile(rf"(?<![{_UP}{_LO}'’.-])({_CAPWORD})(?![{_UP}{_LO}'’-])")
 _LIST_LABEL_BEFORE = rx.compile(r"(?:[A-Za-z]{2,}\)?|[가-힣]{1,8})\s?:\s*(?:\S+\s?[,/&]\s?)?$")
 # An age right after a name: "referring Erik, age 7,", "Chloe, 34,"
@@ -388,6 +389,8 @@ def any_name(word: str) -> bool:
 _NOT_NAMES = frozenset(
     [
         "dr",
+        "br",
+        "sr",
         "drs",
         "re",
         "per",
@@ -523,6 +526,9 @@ def find_more_english_names(text: str) -> list[tuple[int, int, float]]:  # noqa:
             return  # "Invitae (San Francisco)": a place
         if _ORG_KIND_AFTER.match(text, span[1]):
             return  # "Referred by Lotus Dental Care": a firm's name, not a person's
+        word = text[span[0] : span[1]]
+        if word.lower() in _FUNCTION_SURNAMES and _LOWER_WORD_AFTER.match(text, span[1]):
+            return  # "PT: No, she's at work": a word, not 노
         if any(_blocked(w) for w in rx.findall(r"[^\s,()]+", text[span[0] : span[1]])):
             return  # "Baby Kang", "Specialty Registrar": a word of the span is no name
         if _NUMBER_LABEL.search(text[span[0] : span[1]]) and _NUMBER_AFTER.match(text, span[1]):
@@ -734,8 +740,9 @@ def _lexicon_names(text: str, add: Callable[[tuple[int, int] | None, float], Non
         known = first.split()[0].lower() in given or (
             family.lower() in roman and roman_given(first.split()[0])
         )
-        if known and not _blocked(family.split()[-1].title()):
-            add(m.span(1), 0.75)
+        last = family.split()[-1]
+        if known and not _blocked(last.title()) and not is_role_word(last):
+            add(m.span(1), 0.75)  # (not a post: "My MA, Tonya Blevins")
     for span in _caps_roman_names(text, roman):
         add(span, 0.75)
     for span in _bare_initials_names(text, roman):

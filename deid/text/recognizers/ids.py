@@ -178,7 +178,9 @@ _MRN_LABELS = (
     # study subjects, employees, members and examinees by their number
     r"(?:스크리닝|피험자|대상자|연구대상자|참여자|무작위배정|무작위화|사원|회원|수진자|검진|키트|기기)"
     r"\s?(?:번호|No\.?|ID)|사번|"
-    r"(?:병록|등록|차트|의무기록)(?=\s{0,2}[:#]?\s{0,2}[A-Za-z]{0,4}-?\d)|환자\s?ID|시리얼|일련\s?번호)|"
+    r"(?:병록|등록|차트|의무기록)(?=\s{0,2}[:#]?\s{0,2}[A-Za-z]{0,4}-?\d)|환자\s?ID|시리얼|일련\s?번호|"
+    # a research subject's id after its label and a colon: "SDV 대상자: KR-07-012"
+    r"(?:대상자|피험자|참여자)(?=\s?[:：]?\s?[A-Z]{1,4}-\d))|"
     r"(?=[A-Za-z])(?:"
     # device serials and badges identify a person too (HIPAA's device identifiers)
     r"(?i:serial(?:\s?(?:no\.?|number|#))?|S/N|device\s?(?:ID|serial|no\.?)|transmitter(?:\s?(?:ID|serial|no\.?))?|badge(?:\s?(?:no\.?|number|#))?)|"
@@ -280,7 +282,7 @@ MRN_RULES = [
     # A licence number without 번호: "(면허 제66120호)", "자격 제 2231호".
     Rule(
         "MRN",
-        rx.compile(r"(?:면허|자격|등록)\s?[:#]?\s?제\s?(\d{3,8})(?=\s?호)"),
+        rx.compile(r"(?:면허|자격|등록|전문의|인증|허가)\s?[:#]?\s?제\s?(\d{3,8})(?=\s?호)"),
         0.85,
         group=1,
         prefilter=rx.compile("제"),
@@ -693,4 +695,33 @@ def listed_ids(
                 break
             out.append(("MRN", word.start(), word.end(), score * 0.9))
             pos = word.end()
+    return out + _repeated_ids(text, found)
+
+
+# Identifiers whose value a note may give again without its label.
+_REPEATABLE_IDS = frozenset(["MRN", "ACCOUNT", "PASSPORT", "HEALTH_INSURANCE", "DRIVER_LICENSE"])
+
+
+def _repeated_ids(
+    text: str, found: list[tuple[str, int, int, float]]
+) -> list[tuple[str, int, int, float]]:
+    """A found identifier's value said again elsewhere in the note, a whole word there:
+    "대상자: KR-07-015 ... Finding: 대상자 KR-07-015 ICF" (six characters or more, digits
+    among them: a short number may be anything)."""
+    out: list[tuple[str, int, int, float]] = []
+    seen: set[str] = set()
+    for etype, start, end, score in found:
+        value = text[start:end]
+        if etype not in _REPEATABLE_IDS or value in seen or len(value) < 6:
+            continue
+        if sum(c.isdigit() for c in value) < 3:
+            continue
+        seen.add(value)
+        at = text.find(value)
+        while at >= 0:
+            stop = at + len(value)
+            inside = (at and text[at - 1].isalnum()) or (stop < len(text) and text[stop].isalnum())
+            if at != start and not inside:
+                out.append((etype, at, stop, score * 0.9))
+            at = text.find(value, stop)
     return out

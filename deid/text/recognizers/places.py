@@ -423,7 +423,8 @@ _EN_ORG_SUFFIX = (
     # a hospital by its short name ("Mercy General", "Gangneung Asan"), lodgings
     r"General|Asan|Severance|Sacred\s+Heart|Resort|Inn|Lodge|Hostel|"
     r"Convent|Monastery|Abbey|[Pp]arish|Temple|Mosque|Cement|Mining|Steel|Chemicals?|Fisheries|Shipping|"
-    r"Marine|Textiles?|Dental(?:[ \t]Care)?|Coal|Energy|Airlines|Telecom|LLP|LLC|PLLC|GmbH|Pub|Tavern|Restaurant|Bakery|Diner|Bistro|Salon|Fitness|Market|"
+    r"Marine|Textiles?|Dental(?:[ \t]Care)?|Coal|Energy|Airlines|Telecom|LLP|LLC|PLLC|GmbH|"
+    r"Pharm|Analytics|Urgent[ \t]Care|Home[ \t]Health|Pub|Tavern|Restaurant|Bakery|Diner|Bistro|Salon|Fitness|Market|"
     # a firm by its trade alone ("Airlife Medical"), not a heading ("Past Medical History")
     r"Medical(?![ \t]+[A-Z])|"
     # public bodies that hold records of a person: police, courts, fire services
@@ -750,6 +751,12 @@ _STATE_AFTER = rx.compile(
 )
 
 
+# ...or the country of its branch: "IQVIA Korea" (not a sentence going on: "Korea.").
+_COUNTRY_AFTER = rx.compile(
+    r"[ \t](?:Korea|Japan|China|Singapore|Asia Pacific)(?=[ \t]*[)\],;]|[ \t]+[a-z(])"
+)
+
+
 def trim_en_org(text: str, start: int, end: int) -> tuple[int, int]:
     """Drop leading stop words ("at", "The", "Outside") from an English org span, and a
     titled person before "of" ("Mr. Jang Dong-il of Dongbang Fisheries"); take in the
@@ -757,7 +764,11 @@ def trim_en_org(text: str, start: int, end: int) -> tuple[int, int]:
     titled = _TITLED_OF.match(text, start, end)
     if titled is not None:
         start = titled.end()
-    site = _SITE_AFTER.match(text, end) or _STATE_AFTER.match(text, end)
+    site = (
+        _SITE_AFTER.match(text, end)
+        or _STATE_AFTER.match(text, end)
+        or _COUNTRY_AFTER.match(text, end)
+    )
     if site is not None and text[start:end][:1].isascii():
         end = site.end()
     while True:

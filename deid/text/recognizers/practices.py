@@ -1,4 +1,5 @@
-"""Practices and services named by a place and what they do (ORGANIZATION).
+"""Practices and services named by a place and what they do, and firms by a European legal
+form (ORGANIZATION).
 
 The English organization rules of :mod:`places` read a name by its kind's word (Hospital,
 Clinic, Pharmacy); a group practice or an ambulance service is often named by its town or
@@ -28,6 +29,12 @@ PRACTICE_ORG = rx.compile(
     rf"(?:{_SPECIALTY}))(?![A-Za-z])"
 )
 _PLACE_WORD = rx.compile(r"\b(?:County|Valley|Regional|Area)\b")
+# A firm by its European legal form after words of a name: "NordGen Analytics AB",
+# "Novo Nordisk A/S" (not "Pt ID AB": the words before it are no acronyms).
+EU_FIRM = rx.compile(
+    r"(?<![A-Za-z])((?:[A-Z][a-z]+(?:[A-Z][a-z]+)?[ \t]){1,3}(?:AB|ASA|A/S|Oy|AG|S\.A\.|B\.V\.|N\.V\.|S\.p\.A\.))"
+    r"(?![A-Za-z])"
+)
 
 
 def _practice_ok(m: rx.Match, text: str) -> bool:
@@ -40,4 +47,5 @@ def _practice_ok(m: rx.Match, text: str) -> bool:
 
 PRACTICE_RULES = [
     Rule("ORGANIZATION", PRACTICE_ORG, 0.7, group=1, validator=_practice_ok, name="practice"),
+    Rule("ORGANIZATION", EU_FIRM, 0.7, group=1, name="eu_firm"),
 ]

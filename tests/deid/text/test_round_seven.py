@@ -1,4 +1,4 @@
-"""Round seven: the misses of fresh38 to fresh49 on arrival (chat and e-mail
+"""Round seven: the misses of fresh38 to fresh52 on arrival (chat and e-mail
 layouts, names of many origins, addresses and numbers of Australia, New Zealand and
 Europe, Korean speakers and one-syllable given names after compound family names), and the
 words near them that must stay."""
@@ -188,6 +188,37 @@ def _found(scrubber: Scrubber, text: str, lang: str | None = None) -> dict[str, 
         ("성명: SMIRNOVA ANNA / 스미르노바 안나\n여권번호", "mixed", "스미르노바 안나", "PERSON"),
         ("Chen Xiaoli (陈晓丽, 천샤오리, F/29) – 유산", "mixed", "천샤오리", "PERSON"),
         ("다음 진료 12/31 / 갈준서", "ko", "12/31", "DATE"),
+        # fresh50-52: speech written down, certificates, research
+        ("Agent: Thank you for calling, this is Kayla. Who am I", "en", "Kayla", "PERSON"),
+        ('"Hi, this is Rosalind from Hillcrest Home Health, calling', "en", "Rosalind", "PERSON"),
+        (
+            '"Hi, this is Rosalind from Hillcrest Home Health, calling',
+            "en",
+            "Hillcrest Home Health",
+            "ORGANIZATION",
+        ),
+        ("A. Yes, at Riverbend Urgent Care.", "en", "Riverbend Urgent Care", "ORGANIZATION"),
+        ("Present: Dolores Kaminski (wife), chaplain Br. Anselm.", "en", "Anselm", "PERSON"),
+        ('"302호 염분이 할머니 딸 송미정인데요. 엄마가"', "ko", "송미정", "PERSON"),
+        ("받은 사람: 육세아", "ko", "육세아", "PERSON"),
+        ('고객: "지난달 28일에 진료비가 두 번 결제됐어요."', "ko", "지난달 28일", "DATE"),
+        ("통원일: 2025.11.03, 11.10, 11.17, 11.24, 12.01 (5회)", "ko", "11.24", "DATE"),
+        ("작성 의사 탁민재 (안과 전문의 제1432호)", "ko", "1432", "MRN"),
+        ("대상자: 성O규 (M, 1957)", "ko", "성O규", "PERSON"),
+        (
+            "SDV 대상자: KR-07-012, KR-07-015\nFinding: 대상자 KR-07-015 ICF",
+            "mixed",
+            "KR-07-012",
+            "MRN",
+        ),
+        ("Monitor: Catherine Yoo (IQVIA Korea)", "en", "IQVIA Korea", "ORGANIZATION"),
+        (
+            "Applicant: Dr. Ingrid Lee, NordGen Analytics AB, Stockholm",
+            "en",
+            "NordGen Analytics AB",
+            "ORGANIZATION",
+        ),
+        ("All aliquots destroyed 12/03/2025 by tech MJ.", "en", "MJ", "PERSON"),
     ],
 )
 def test_round_seven_shapes(
@@ -227,6 +258,12 @@ def test_round_seven_shapes(
         ("장복례 님, 당뇨식 교육.", "ko", "당뇨식"),
         ("회신의: R3 Moon Jae-hee / 감수 엄기석 교수", "mixed", "감수"),
         ('"엄마 이름은 윤영자, 생일은 3월 5일이에요"', "ko", "이름은"),
+        ("PT: My sister made me come.\nDR: Is she here?\nPT: No, she's at work.", "en", "No"),
+        ("Son (Michael): Dad always said no machines.", "en", "Dad"),
+        ("A. My MA, Tonya Blevins.", "en", "MA"),
+        ("ICF 서명일(2025.08.14)과 screening date 불일치.", "mixed", "서명일"),
+        ("Hb 10.12, 11.05", "en", "11.05"),
+        ("It's Monday.", "en", "Monday"),
     ],
 )
 def test_round_seven_words_stay(scrubber: Scrubber, text: str, lang: str, word: str) -> None:

@@ -22,6 +22,7 @@ from functools import cache
 import deid.text.recognizers.rx as rx
 from deid.text import lexicons
 from deid.text.recognizers.en_names import any_name, is_blocked, is_role_word
+from deid.text.recognizers.kin import RELATION_WORDS
 
 __all__ = ["bridge_middle_initials", "find_cue_names"]
 
@@ -44,10 +45,8 @@ _HANDLE_LINE = rx.compile(
     r"(?:[ \t]?[AaPp][Mm])?[ \t]*(?=\n|$)"
 )
 _RELATION = (
-    r"wife|husband|son|daughter|mother|father|sister|brother|niece|nephew|grandson|"
-    r"granddaughter|grandmother|grandfather|aunt|uncle|cousin|friend|partner|fianc[ée]e?|"
-    r"boyfriend|girlfriend|roommate|neighbou?r|caregiver|carer|guardian|mom|mum|dad|spouse|"
-    r"step(?:mother|father|son|daughter)|(?:mother|father|son|daughter|sister|brother)-in-law"
+    rf"{RELATION_WORDS}|carer|spouse|step(?:mother|father|son|daughter)|"
+    r"(?:mother|father|son|daughter|sister|brother)-in-law"
 )
 _RELATION_IN_BRACKETS = rx.compile(
     rf"(?<![{_UP}{_LO}'’.-])({_NAME})[ \t]?\((?:the[ \t])?(?:(?:pt|patient|client)['’]?s?|his|her|"

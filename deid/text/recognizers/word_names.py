@@ -18,6 +18,7 @@ from functools import cache
 
 import deid.text.recognizers.rx as rx
 from deid.text import lexicons
+from deid.text.recognizers.kin import RELATION_WORDS
 from deid.text.recognizers.ko_names import korean_role_before
 
 __all__ = ["find_word_given_names"]
@@ -34,11 +35,7 @@ _PERSON_AFTER = rx.compile(
 _THING_AFTER = rx.compile(
     r"(?i:\s(?:stain|test|sign|score|scale|syndrome|disease|bag|criteria|index|solution))\b"
 )
-_RELATION = (
-    r"wife|husband|son|daughter|mother|father|sister|brother|niece|nephew|grandson|"
-    r"granddaughter|grandmother|grandfather|aunt|uncle|cousin|friend|partner|fianc[ée]e?|"
-    r"boyfriend|girlfriend|roommate|neighbou?r|caregiver|guardian|mom|mum|dad"
-)
+_RELATION = RELATION_WORDS
 _REL_WORD = rx.compile(rf"(?i:\b(?:{_RELATION}))\b,?\s([A-Z][a-z]+)(?![A-Za-z'’-])")
 _APPOSITIVE = rx.compile(
     rf"(?<![A-Za-z'’.-])({_CAP}(?:[ \t]{_CAP}){{1,2}}),\s(?:the\s)?(?:patient['’]s|pt['’]s|his|her|their)\s"

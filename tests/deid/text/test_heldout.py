@@ -249,58 +249,6 @@ from deid.text.evaluate import PhiScore
 
 from .handwritten import CORPUS, load
 
-FRESH = CORPUS.parent / "fresh.md"
-FRESH2 = CORPUS.parent / "fresh2.md"
-FRESH3 = CORPUS.parent / "fresh3.md"
-FRESH4 = CORPUS.parent / "fresh4.md"
-FRESH5 = CORPUS.parent / "fresh5.md"
-FRESH6 = CORPUS.parent / "fresh6.md"
-FRESH7 = CORPUS.parent / "fresh7.md"
-FRESH8 = CORPUS.parent / "fresh8.md"
-FRESH9 = CORPUS.parent / "fresh9.md"
-FRESH10 = CORPUS.parent / "fresh10.md"
-FRESH11 = CORPUS.parent / "fresh11.md"
-FRESH12 = CORPUS.parent / "fresh12.md"
-FRESH13 = CORPUS.parent / "fresh13.md"
-FRESH14 = CORPUS.parent / "fresh14.md"
-FRESH15 = CORPUS.parent / "fresh15.md"
-FRESH16 = CORPUS.parent / "fresh16.md"
-FRESH17 = CORPUS.parent / "fresh17.md"
-FRESH18 = CORPUS.parent / "fresh18.md"
-FRESH19 = CORPUS.parent / "fresh19.md"
-FRESH20 = CORPUS.parent / "fresh20.md"
-FRESH21 = CORPUS.parent / "fresh21.md"
-FRESH22 = CORPUS.parent / "fresh22.md"
-FRESH23 = CORPUS.parent / "fresh23.md"
-FRESH24 = CORPUS.parent / "fresh24.md"
-FRESH25 = CORPUS.parent / "fresh25.md"
-FRESH26 = CORPUS.parent / "fresh26.md"
-FRESH27 = CORPUS.parent / "fresh27.md"
-FRESH28 = CORPUS.parent / "fresh28.md"
-FRESH29 = CORPUS.parent / "fresh29.md"
-FRESH30 = CORPUS.parent / "fresh30.md"
-FRESH31 = CORPUS.parent / "fresh31.md"
-FRESH32 = CORPUS.parent / "fresh32.md"
-FRESH33 = CORPUS.parent / "fresh33.md"
-FRESH34 = CORPUS.parent / "fresh34.md"
-FRESH35 = CORPUS.parent / "fresh35.md"
-FRESH36 = CORPUS.parent / "fresh36.md"
-FRESH37 = CORPUS.parent / "fresh37.md"
-FRESH38 = CORPUS.parent / "fresh38.md"
-FRESH39 = CORPUS.parent / "fresh39.md"
-FRESH40 = CORPUS.parent / "fresh40.md"
-FRESH41 = CORPUS.parent / "fresh41.md"
-FRESH42 = CORPUS.parent / "fresh42.md"
-FRESH43 = CORPUS.parent / "fresh43.md"
-FRESH44 = CORPUS.parent / "fresh44.md"
-FRESH45 = CORPUS.parent / "fresh45.md"
-FRESH46 = CORPUS.parent / "fresh46.md"
-FRESH47 = CORPUS.parent / "fresh47.md"
-FRESH48 = CORPUS.parent / "fresh48.md"
-FRESH49 = CORPUS.parent / "fresh49.md"
-FRESH50 = CORPUS.parent / "fresh50.md"
-FRESH51 = CORPUS.parent / "fresh51.md"
-FRESH52 = CORPUS.parent / "fresh52.md"
 _IDS = {"PHONE": 1.0, "KR_RRN": 1.0, "EMAIL": 1.0}
 
 # corpus -> (overall recall, character precision, {type: recall})
@@ -467,66 +415,13 @@ def _score(scrubber: Scrubber, path: Path) -> PhiScore:
     return score(gold, pred)
 
 
-@pytest.mark.parametrize(
-    ("name", "path"),
-    [
-        ("handwritten", CORPUS),
-        ("fresh", FRESH),
-        ("fresh2", FRESH2),
-        ("fresh3", FRESH3),
-        ("fresh4", FRESH4),
-        ("fresh5", FRESH5),
-        ("fresh6", FRESH6),
-        ("fresh7", FRESH7),
-        ("fresh8", FRESH8),
-        ("fresh9", FRESH9),
-        ("fresh10", FRESH10),
-        ("fresh11", FRESH11),
-        ("fresh12", FRESH12),
-        ("fresh13", FRESH13),
-        ("fresh14", FRESH14),
-        ("fresh15", FRESH15),
-        ("fresh16", FRESH16),
-        ("fresh17", FRESH17),
-        ("fresh18", FRESH18),
-        ("fresh19", FRESH19),
-        ("fresh20", FRESH20),
-        ("fresh21", FRESH21),
-        ("fresh22", FRESH22),
-        ("fresh23", FRESH23),
-        ("fresh24", FRESH24),
-        ("fresh25", FRESH25),
-        ("fresh26", FRESH26),
-        ("fresh27", FRESH27),
-        ("fresh28", FRESH28),
-        ("fresh29", FRESH29),
-        ("fresh30", FRESH30),
-        ("fresh31", FRESH31),
-        ("fresh32", FRESH32),
-        ("fresh33", FRESH33),
-        ("fresh34", FRESH34),
-        ("fresh35", FRESH35),
-        ("fresh36", FRESH36),
-        ("fresh37", FRESH37),
-        ("fresh38", FRESH38),
-        ("fresh39", FRESH39),
-        ("fresh40", FRESH40),
-        ("fresh41", FRESH41),
-        ("fresh42", FRESH42),
-        ("fresh43", FRESH43),
-        ("fresh44", FRESH44),
-        ("fresh45", FRESH45),
-        ("fresh46", FRESH46),
-        ("fresh47", FRESH47),
-        ("fresh48", FRESH48),
-        ("fresh49", FRESH49),
-        ("fresh50", FRESH50),
-        ("fresh51", FRESH51),
-        ("fresh52", FRESH52),
-    ],
-)
-def test_recall_on_hand_written_notes_holds(scrubber: Scrubber, name: str, path: Path) -> None:
-    sc = _score(scrubber, path)
+def _path(name: str) -> Path:
+    return CORPUS.parent / f"{name}.md"
+
+
+@pytest.mark.parametrize("name", sorted(FLOORS, key=lambda n: (len(n), n)))
+def test_recall_on_hand_written_notes_holds(scrubber: Scrubber, name: str) -> None:
+    sc = _score(scrubber, _path(name))
     overall, precision, per_type = FLOORS[name]
     assert sc.recall >= overall, (sc.recall, sc.missed[:20])
     assert sc.precision >= precision, sc.precision
@@ -538,61 +433,10 @@ def test_recall_on_hand_written_notes_holds(scrubber: Scrubber, name: str, path:
 
 
 def test_corpora_are_well_formed() -> None:
-    for path in (
-        CORPUS,
-        FRESH,
-        FRESH2,
-        FRESH3,
-        FRESH4,
-        FRESH5,
-        FRESH6,
-        FRESH7,
-        FRESH8,
-        FRESH9,
-        FRESH10,
-        FRESH11,
-        FRESH12,
-        FRESH13,
-        FRESH14,
-        FRESH15,
-        FRESH16,
-        FRESH17,
-        FRESH18,
-        FRESH19,
-        FRESH20,
-        FRESH21,
-        FRESH22,
-        FRESH23,
-        FRESH24,
-        FRESH25,
-        FRESH26,
-        FRESH27,
-        FRESH28,
-        FRESH29,
-        FRESH30,
-        FRESH31,
-        FRESH32,
-        FRESH33,
-        FRESH34,
-        FRESH35,
-        FRESH36,
-        FRESH37,
-        FRESH38,
-        FRESH39,
-        FRESH40,
-        FRESH41,
-        FRESH42,
-        FRESH43,
-        FRESH44,
-        FRESH45,
-        FRESH46,
-        FRESH47,
-        FRESH48,
-        FRESH49,
-        FRESH50,
-        FRESH51,
-        FRESH52,
-    ):
+    paths = sorted(CORPUS.parent.glob("*.md"))
+    names = {p.stem for p in paths if p.name != "README.md"}
+    assert names == set(FLOORS), sorted(names ^ set(FLOORS))  # each corpus has its floor
+    for path in (p for p in paths if p.name != "README.md"):
         notes = load(path)
         assert notes
         for note in notes:
@@ -600,4 +444,4 @@ def test_corpora_are_well_formed() -> None:
                 value = note["text"][span["start"] : span["end"]]
                 assert value == value.strip(), (note["id"], value)
                 assert not value.startswith(("Dr.", "Mr.", "Mrs.", "Ms.")), (note["id"], value)
-    assert len(load(CORPUS)) + len(load(FRESH)) >= 150
+    assert len(load(CORPUS)) + len(load(_path("fresh"))) >= 150

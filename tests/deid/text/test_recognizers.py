@@ -12,9 +12,7 @@ from deid.text import Scrubber
 from deid.text.recognizers import luhn_ok, rrn_checksum_ok, rrn_date_ok, shift_date_text
 from deid.text.recognizers.names import find_korean_names
 
-
-def _found(scrubber: Scrubber, text: str, lang: str | None = None) -> dict[str, str]:
-    return {text[e.start : e.end]: e.type for e in scrubber.analyze(text, lang)}
+from .shapes import found as _found
 
 
 def _mk_rrn(prefix12: str) -> str:

@@ -7,9 +7,7 @@ import pytest
 
 from deid.text import Scrubber
 
-
-def _found(scrubber: Scrubber, text: str, lang: str | None = None) -> dict[str, str]:
-    return {text[e.start : e.end]: e.type for e in scrubber.analyze(text, lang)}
+from .shapes import found as _found
 
 
 @pytest.mark.parametrize(

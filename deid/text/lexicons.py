@@ -73,6 +73,20 @@ def world_given_names() -> frozenset[str]:
 
 
 @cache
+def given_names() -> frozenset[str]:
+    """Every given name the lists know, lower case: the curated and census lists and the
+    world's (``world_given_names``)."""
+    return frozenset(en_given_names()) | world_given_names()
+
+
+@cache
+def family_names() -> frozenset[str]:
+    """Every family name the lists know, lower case: the world's, romanized Korean and
+    Chinese."""
+    return world_surnames() | roman_surnames() | cn_surnames()
+
+
+@cache
 def world_surnames() -> frozenset[str]:
     """Family names in use around the world, lower case (``build_world_names``)."""
     return frozenset(_words("world_surnames.txt"))

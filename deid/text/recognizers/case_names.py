@@ -13,8 +13,6 @@ lower case. Here the context and the name lists stand in for the capitals:
 
 from __future__ import annotations
 
-from functools import cache
-
 import deid.text.recognizers.rx as rx
 from deid.text import lexicons
 
@@ -55,14 +53,8 @@ _LOWER_SIGNED = rx.compile(
 )
 
 
-@cache
-def _given() -> frozenset[str]:
-    return frozenset(lexicons.en_given_names()) | lexicons.world_given_names()
-
-
-@cache
-def _family() -> frozenset[str]:
-    return lexicons.world_surnames() | lexicons.roman_surnames() | lexicons.cn_surnames()
+_given = lexicons.given_names
+_family = lexicons.family_names
 
 
 # Function words (the English word list holds content words only).

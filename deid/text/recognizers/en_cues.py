@@ -17,8 +17,6 @@ does the work here, and the lists only keep plain words out:
 
 from __future__ import annotations
 
-from functools import cache
-
 import deid.text.recognizers.rx as rx
 from deid.text import lexicons
 from deid.text.recognizers.en_names import any_name, is_blocked, is_role_word
@@ -117,16 +115,6 @@ _NOT_SPEAKER_LIST = (
 _NOT_SPEAKERS = frozenset(_NOT_SPEAKER_LIST.split())
 
 
-@cache
-def _given() -> frozenset[str]:
-    return frozenset(w.lower() for w in lexicons.en_given_names()) | lexicons.world_given_names()
-
-
-@cache
-def _family() -> frozenset[str]:
-    return lexicons.world_surnames() | lexicons.roman_surnames() | lexicons.cn_surnames()
-
-
 # What each rule's cue needs somewhere in the note (a cheap search before the scan).
 _HINTS = {
     _CHAT_SPEAKER: rx.compile(r"\d:\d\d"),
@@ -185,7 +173,8 @@ def find_cue_names(text: str) -> list[tuple[int, int, float]]:
             out.extend((m.start(g), m.end(g), 0.75) for g in (1, 2, 3))
     for m in _CAPS_FAMILY_GIVEN.finditer(text):
         family, given = m.group(1).lower(), m.group(2).lower()
-        if family in _family() and given in _given() and not _plain(family) and not _plain(given):
+        known = family in lexicons.family_names() and given in lexicons.given_names()
+        if known and not _plain(family) and not _plain(given):
             out.append((m.start(1), m.end(3) if m.group(3) else m.end(2), 0.75))
     out.extend(_handles(text))
     out.extend(_companions(text))

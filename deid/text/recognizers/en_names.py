@@ -359,10 +359,7 @@ _AND_NAME = rx.compile(rf"\s?(?:,|/|&|and|or)\s?({_CAPWORD})")
 _NAME_AND = rx.compile(rf"({_CAPWORD})\s?(?:,|/|&|and|or)\s?$")
 
 
-@cache
-def _given_names() -> frozenset[str]:
-    """Given names: the census and curated lists and the world's (names-dataset)."""
-    return frozenset(w.lower() for w in lexicons.en_given_names()) | lexicons.world_given_names()
+_given_names = lexicons.given_names
 
 
 @cache
@@ -370,9 +367,7 @@ def _census_given_names() -> frozenset[str]:
     return frozenset(w.lower() for w in lexicons.en_given_names())
 
 
-@cache
-def _surnames() -> frozenset[str]:
-    return lexicons.world_surnames() | lexicons.roman_surnames() | lexicons.cn_surnames()
+_surnames = lexicons.family_names
 
 
 @cache

@@ -179,7 +179,6 @@ _GLUED_ROLES = (
     r"작성자|기록자|인계자|인수자"
 )
 _GLUED_ROLE_RUN = rx.compile(rf"(?<![가-힣])(?:{_GLUED_ROLES})([가-힣]{{3,6}})(?![가-힣])")
-_GLUED_ROLE_HINT = _GLUED_ROLE_RUN
 _LINE_END = rx.compile(r"[ \t]*(?:\n|$)")
 # Another name of a list before it: "환자 왕춘희, 남보배", "부모(빈경식/모현주)"
 _LIST_BEFORE = rx.compile(r"(?:^|[\s(:])[가-힣]{3}(?:님|씨)?\s?[,/·]\s?$")
@@ -488,10 +487,10 @@ class KoreanNameScorer:
             for m in _HANGUL_RUN.finditer(text)
             if len(m.group(0)) >= 2 and self._starts(m.group(0))
         ]
-        if not runs and not _GLUED_ROLE_HINT.search(text):
-            return []
         # a name glued to the role before it: "간호사김민지 → 인계", "담당의박지훈"
         glued = list(_GLUED_ROLE_RUN.finditer(text))
+        if not runs and not glued:
+            return []
         nnp_starts, common = self._morphology(text, runs + glued)
         pieces = [(m.group(0), m.start(), m.end()) for m in runs]
         pieces += [(m.group(1), m.start(1), m.end(1)) for m in glued]

@@ -14,8 +14,6 @@ leaves no doubt:
 
 from __future__ import annotations
 
-from functools import cache
-
 import deid.text.recognizers.rx as rx
 from deid.text import lexicons
 from deid.text.recognizers.kin import RELATION_WORDS
@@ -45,9 +43,7 @@ _APPOSITIVE = rx.compile(
 _LATIN_PAIR = rx.compile(rf"(?<![A-Za-z'’.-])([A-Z][a-z]+[ \t]{_CAP})(?![A-Za-z'’-])")
 
 
-@cache
-def _surnames() -> frozenset[str]:
-    return lexicons.world_surnames() | lexicons.roman_surnames() | lexicons.cn_surnames()
+_surnames = lexicons.family_names
 
 
 def _word_name(word: str) -> bool:
